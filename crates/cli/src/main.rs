@@ -1,0 +1,99 @@
+//! The `gigawatt` command-line tool: thin layer over the library crates.
+//!
+//! Exit codes: 0 success; 1 the scenario has errors (or warnings under `--strict`);
+//! 2 the command could not run (bad arguments, unreadable file, failed write).
+
+mod check;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Plan AI compute capacity under uncertain demand.
+#[derive(Parser, Debug)]
+#[command(name = "gigawatt", version, about, long_about = None, after_help = "\
+Examples:
+  gigawatt init my-lab                      write a commented starter scenario
+  gigawatt check examples/frontier-lab.toml validate a scenario and summarise it
+  gigawatt simulate examples/frontier-lab.toml --paths 10000 --out results/
+  gigawatt schema > scenario.schema.json    JSON Schema for editor completion
+
+Exit codes: 0 ok, 1 scenario has errors, 2 could not run.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a commented starter scenario (DIR/scenario.toml) that passes `check`.
+    Init {
+        /// Directory to write into (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite an existing scenario.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a scenario file and print a summary, or every problem at once.
+    #[command(after_help = "Example:\n  gigawatt check examples/frontier-lab.toml --strict")]
+    Check {
+        /// Scenario file (TOML).
+        file: PathBuf,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        /// Print diagnostics (and the summary) as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the scenario format (or the Markdown reference page).
+    Schema {
+        /// Print the reference page as Markdown instead.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Simulate every plan of a scenario over many paths and report what each yields and risks.
+    #[command(
+        after_help = "Examples:\n  gigawatt simulate examples/frontier-lab.toml\n  \
+        gigawatt simulate examples/frontier-lab.toml --paths 100000 --seed 7 --threads 2 --json > result.json\n  \
+        gigawatt simulate examples/launch-spike.toml --plan announced --out results/ --per-path"
+    )]
+    Simulate(simulate::SimulateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init { dir, force } => check::init(&dir, force),
+        Command::Check { file, strict, json } => check::check(&file, strict, json),
+        Command::Schema { markdown } => {
+            let text = if markdown {
+                gigawatt_io::reference_markdown()
+            } else {
+                gigawatt_io::json_schema()
+            };
+            print_stdout(&text)
+        }
+        Command::Simulate(args) => simulate::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.
+pub(crate) fn print_stdout(text: &str) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}

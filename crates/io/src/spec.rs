@@ -1,0 +1,640 @@
+//! The attribute table of scenario format v1: every table and field, with type, unit, default
+//! and description.
+//!
+//! This table is the single source of truth for field names. The reader checks unknown
+//! fields against it (with "did you mean" suggestions), the JSON Schema is generated from it,
+//! and so is the reference page `docs/reference/scenario-file.md`.
+
+/// Type of a field.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// A finite number (integer or float).
+    Num,
+    /// A non-negative integer.
+    Int,
+    /// true / false.
+    Bool,
+    /// A string.
+    Str,
+    /// A month, `YYYY-MM`.
+    Month,
+    /// A number or a distribution inline table.
+    Uncertain,
+    /// An array of numbers.
+    NumArray,
+    /// An array of arrays of numbers.
+    NumMatrix,
+    /// An array of strings.
+    StrArray,
+    /// One of the listed strings.
+    Enum(&'static [&'static str]),
+    /// A sub-table.
+    Table(&'static TableSpec),
+    /// An array of tables (`[[name]]`).
+    Tables(&'static TableSpec),
+    /// A table of input ids to numbers.
+    NumMap,
+}
+
+/// One field of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Key in the file.
+    pub name: &'static str,
+    /// Type.
+    pub ty: Ty,
+    /// Whether the field must be given.
+    pub required: bool,
+    /// Default, as written in the docs ("" if required or none).
+    pub default: &'static str,
+    /// What it means, with its unit.
+    pub doc: &'static str,
+}
+
+/// A table of the format.
+#[derive(Debug)]
+pub struct TableSpec {
+    /// Name of the table (used in docs and schema definitions).
+    pub name: &'static str,
+    /// What it describes.
+    pub doc: &'static str,
+    /// Its fields.
+    pub fields: &'static [Field],
+}
+
+impl TableSpec {
+    /// The field called `name`.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: true,
+        default: "",
+        doc,
+    }
+}
+
+const fn opt(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: false,
+        default,
+        doc,
+    }
+}
+
+/// Names accepted by `dist`.
+pub const DIST_KINDS: &[&str] = &[
+    "fixed",
+    "normal",
+    "lognormal",
+    "triangular",
+    "pert",
+    "uniform",
+    "discrete",
+    "metalog",
+];
+
+/// An uncertain value written as an inline table.
+pub static UNCERTAIN: TableSpec = TableSpec {
+    name: "uncertain",
+    doc: "A number, or a distribution written as an inline table such as `{ dist = \"lognormal\", p10 = 1.2, p90 = 3.0 }`. \
+          Parameters by kind: fixed (value), normal (mean, sd), lognormal (p10 and p90, or median and p90), \
+          triangular and pert (min, mode, max), uniform (min, max), discrete (values, probs), metalog (probs, values: 2 to 6 quantiles). \
+          `id` names the input so correlations, cases and sensitivity analyses can refer to it.",
+    fields: &[
+        req("dist", Ty::Enum(DIST_KINDS), "Distribution kind."),
+        opt("id", Ty::Str, "", "Name of this input, unique in the scenario."),
+        opt("value", Ty::Num, "", "fixed: the value."),
+        opt("mean", Ty::Num, "", "normal: mean."),
+        opt("sd", Ty::Num, "", "normal: standard deviation."),
+        opt("p10", Ty::Num, "", "lognormal: 10th percentile."),
+        opt("median", Ty::Num, "", "lognormal: median."),
+        opt("p90", Ty::Num, "", "lognormal: 90th percentile."),
+        opt("min", Ty::Num, "", "triangular, pert, uniform: lowest value."),
+        opt("mode", Ty::Num, "", "triangular, pert: most likely value."),
+        opt("max", Ty::Num, "", "triangular, pert, uniform: highest value."),
+        opt("values", Ty::NumArray, "", "discrete: the values; metalog: values at `probs`."),
+        opt("probs", Ty::NumArray, "", "discrete: probabilities (sum to 1); metalog: cumulative probabilities of `values`."),
+    ],
+};
+
+static HORIZON: TableSpec = TableSpec {
+    name: "horizon",
+    doc: "The months simulated, both ends included.",
+    fields: &[
+        req("start", Ty::Month, "First month, YYYY-MM."),
+        req("end", Ty::Month, "Last month, YYYY-MM."),
+    ],
+};
+
+/// Sampling method names.
+pub const SAMPLING: &[&str] = &["monte_carlo", "latin_hypercube", "sobol"];
+
+static SIMULATION: TableSpec = TableSpec {
+    name: "simulation",
+    doc: "Sampling settings; `--paths` and `--seed` on the command line override them.",
+    fields: &[
+        opt("paths", Ty::Int, "10000", "Number of Monte Carlo paths."),
+        opt("seed", Ty::Int, "1", "Seed of every random stream."),
+        opt(
+            "sampling",
+            Ty::Enum(SAMPLING),
+            "monte_carlo",
+            "How per-path parameters are drawn.",
+        ),
+    ],
+};
+
+static CORRELATION: TableSpec = TableSpec {
+    name: "correlation",
+    doc:
+        "A rank (Spearman) correlation between two named uncertain inputs, imposed by Iman–Conover.",
+    fields: &[
+        req("a", Ty::Str, "`id` of the first input."),
+        req("b", Ty::Str, "`id` of the second input."),
+        req("rho", Ty::Num, "Rank correlation in [-1, 1]."),
+    ],
+};
+
+/// Growth process names.
+pub const PROCESSES: &[&str] = &["log", "s_curve", "regimes", "percentiles"];
+
+static REGIME: TableSpec = TableSpec {
+    name: "regime",
+    doc: "One regime of a regime-switching growth process.",
+    fields: &[
+        req("name", Ty::Str, "Regime name, e.g. boom."),
+        req(
+            "drift_per_year",
+            Ty::Num,
+            "Yearly log-growth drift in this regime.",
+        ),
+        opt(
+            "volatility_per_month",
+            Ty::Num,
+            "0",
+            "Monthly volatility of log demand.",
+        ),
+    ],
+};
+
+static GROWTH: TableSpec = TableSpec {
+    name: "growth",
+    doc: "How a segment's demand grows. `log`: ln D(t+1) = ln D(t) + drift/12 − σ²/2 + σ·ε. \
+          `s_curve`: logistic toward a saturation level, with monthly noise. \
+          `regimes`: log-growth whose drift and volatility follow a Markov chain of regimes. \
+          `percentiles`: yearly p10/p50/p90 of monthly demand elicited from people; each path keeps one percentile rank.",
+    fields: &[
+        req("process", Ty::Enum(PROCESSES), "Growth process."),
+        opt("drift_per_year", Ty::Uncertain, "0", "log: yearly log-growth drift (ln 2 ≈ 0.693 doubles yearly)."),
+        opt("volatility_per_month", Ty::Uncertain, "0", "log, s_curve: monthly volatility of log demand."),
+        opt("saturation_units_per_month", Ty::Uncertain, "", "s_curve: level approached, units per month."),
+        opt("rate_per_year", Ty::Uncertain, "", "s_curve: logistic growth rate per year."),
+        opt("regimes", Ty::Tables(&REGIME), "", "regimes: the regimes."),
+        opt("transition", Ty::NumMatrix, "", "regimes: monthly transition probabilities, row = from, column = to."),
+        opt("start", Ty::Str, "first regime", "regimes: starting regime."),
+        opt("years", Ty::NumArray, "", "percentiles: calendar years."),
+        opt("p10", Ty::NumArray, "", "percentiles: 10th percentile of monthly demand in December of each year."),
+        opt("p50", Ty::NumArray, "", "percentiles: median."),
+        opt("p90", Ty::NumArray, "", "percentiles: 90th percentile."),
+    ],
+};
+
+static LAUNCH: TableSpec = TableSpec {
+    name: "launch",
+    doc: "A launch event: with some probability, in a month drawn uniformly from the window, demand jumps by a factor.",
+    fields: &[
+        req("name", Ty::Str, "Name of the event."),
+        req("window_start", Ty::Month, "First month it can happen."),
+        req("window_end", Ty::Month, "Last month it can happen."),
+        opt("probability_pu", Ty::Num, "1", "Probability it happens at all."),
+        req("jump_pu", Ty::Uncertain, "Relative jump: 0.32 means +32 %."),
+        opt("decay_half_life_months", Ty::Num, "permanent", "Half-life of the jump; leave out for a permanent jump."),
+    ],
+};
+
+static SEGMENT: TableSpec = TableSpec {
+    name: "segment",
+    doc: "One stream of product demand.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        opt("unit", Ty::Str, "units", "Label of the demand unit, e.g. Mtokens."),
+        req("start_units_per_month", Ty::Uncertain, "Demand in the first month, units per month."),
+        req("h100e_months_per_unit", Ty::Uncertain, "Compute per unit at the start, H100e-months per unit."),
+        opt("efficiency_gain_per_year", Ty::Uncertain, "0", "Yearly fall of compute per unit from algorithmic efficiency, a share (0.5 halves it yearly)."),
+        req("price_usd_per_unit", Ty::Uncertain, "Price per unit at the start, USD."),
+        opt("price_decline_per_year", Ty::Uncertain, "0", "Yearly fall of the price, a share."),
+        req("growth", Ty::Table(&GROWTH), "Growth process."),
+        opt("launches", Ty::Tables(&LAUNCH), "none", "Launch events."),
+        opt("churn_share_pu", Ty::Num, "0", "Share of unserved demand that leaves for good."),
+        opt("priority", Ty::Int, "order in file", "Allocation priority; lower goes first."),
+        opt("demand_factors", Ty::NumArray, "the load blocks'", "Per-block demand factors for this segment, in load-block order."),
+    ],
+};
+
+static LOAD_BLOCK: TableSpec = TableSpec {
+    name: "load_block",
+    doc: "An intra-month load block (a step of the load-duration curve). Hours shares sum to 1; \
+          hours-weighted demand factors should average 1.",
+    fields: &[
+        req("name", Ty::Str, "Name, e.g. peak."),
+        req("hours_pu", Ty::Num, "Share of the month's hours."),
+        req(
+            "demand_factor",
+            Ty::Num,
+            "Demand rate in this block relative to the monthly average.",
+        ),
+    ],
+};
+
+static RUN: TableSpec = TableSpec {
+    name: "training_run",
+    doc: "A named training run.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        req(
+            "size_h100e_months",
+            Ty::Num,
+            "Compute needed, H100e-months.",
+        ),
+        req("earliest_start", Ty::Month, "Earliest start month."),
+        req("deadline", Ty::Month, "Month it should finish by."),
+        opt(
+            "priority",
+            Ty::Int,
+            "order in file",
+            "Priority among runs; lower goes first.",
+        ),
+        opt(
+            "max_h100e",
+            Ty::Num,
+            "size / window",
+            "Most H100e it can use in one month (cluster size).",
+        ),
+    ],
+};
+
+static RESEARCH: TableSpec = TableSpec {
+    name: "research",
+    doc:
+        "Research compute: a protected floor, named training runs, and how research raises quality.",
+    fields: &[
+        opt(
+            "floor_h100e",
+            Ty::Num,
+            "0",
+            "Protected research floor, H100e.",
+        ),
+        opt(
+            "floor_share_pu",
+            Ty::Num,
+            "0",
+            "Protected floor as a share of online capacity; the larger floor applies.",
+        ),
+        opt("runs", Ty::Tables(&RUN), "none", "Named training runs."),
+        opt(
+            "quality_elasticity",
+            Ty::Uncertain,
+            "0",
+            "Elasticity of the quality index to cumulative research delivered over planned.",
+        ),
+        opt(
+            "quality_lag_months",
+            Ty::Int,
+            "3",
+            "Months before research shows in quality.",
+        ),
+    ],
+};
+
+static GENERATION: TableSpec = TableSpec {
+    name: "generation",
+    doc: "An accelerator generation.",
+    fields: &[
+        req("name", Ty::Str, "Unique name, e.g. gb200."),
+        req("h100e_per_unit", Ty::Num, "Throughput per unit, H100e."),
+        req(
+            "kw_per_unit",
+            Ty::Num,
+            "IT power per unit, kW (facility power = kW × PUE).",
+        ),
+        req(
+            "price_usd_per_unit",
+            Ty::Uncertain,
+            "Purchase price per unit, USD.",
+        ),
+        opt(
+            "available_from",
+            Ty::Month,
+            "horizon start",
+            "First month it can be bought.",
+        ),
+        opt("life_years", Ty::Num, "5", "Useful life, years."),
+    ],
+};
+
+static FLEET: TableSpec = TableSpec {
+    name: "fleet_entry",
+    doc: "Accelerators already installed: owned (in existing powered space) or leased.",
+    fields: &[
+        req("generation", Ty::Str, "Generation name."),
+        req("units", Ty::Num, "Number of units."),
+        opt(
+            "installed",
+            Ty::Month,
+            "horizon start",
+            "Install month (may be before the horizon); retired after the generation's life.",
+        ),
+        opt(
+            "lease_usd_per_unit_month",
+            Ty::Num,
+            "0 (owned)",
+            "Monthly lease per unit, for leased fleet.",
+        ),
+        opt("lease_end", Ty::Month, "none", "Month a leased entry ends."),
+    ],
+};
+
+static POWER: TableSpec = TableSpec {
+    name: "power",
+    doc: "Site-wide physical limits and defaults for owned space.",
+    fields: &[
+        opt(
+            "existing_powered_mw",
+            Ty::Num,
+            "fleet need",
+            "Powered space at the start, facility MW.",
+        ),
+        opt(
+            "max_total_mw",
+            Ty::Num,
+            "0 (no limit)",
+            "Most facility power that can be online at once, MW.",
+        ),
+        opt(
+            "availability_pu",
+            Ty::Num,
+            "0.95",
+            "Share of installed capacity available after maintenance and failures.",
+        ),
+        opt(
+            "power_price_usd_per_mwh",
+            Ty::Uncertain,
+            "60",
+            "Power price for owned space, USD per MWh.",
+        ),
+        opt("pue", Ty::Num, "1.3", "PUE of the existing space."),
+    ],
+};
+
+/// Option kind names.
+pub const OPTION_KINDS: &[&str] = &["build", "lease", "buy", "burst"];
+
+static OPTION: TableSpec = TableSpec {
+    name: "option",
+    doc: "A way to add capacity. build: powered campus filled with one generation, sized in MW. \
+          lease: take-or-pay cloud contract, sized in H100e. buy: accelerators into free powered space, sized in H100e. \
+          burst: on-demand capacity up to a monthly cap, used automatically when allowed.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        req("kind", Ty::Enum(OPTION_KINDS), "build, lease, buy or burst."),
+        opt("generation", Ty::Str, "", "Accelerator generation installed (build, buy)."),
+        opt("commit_from", Ty::Month, "horizon start", "Earliest month it can be committed."),
+        opt("commit_until", Ty::Month, "horizon end", "Latest month it can be committed."),
+        opt("block_mw", Ty::Num, "any amount", "build: block size, MW; commitments are whole blocks."),
+        opt("block_h100e", Ty::Num, "any amount", "lease, buy: block size, H100e."),
+        opt("max_mw", Ty::Num, "0 (no limit)", "build: most MW committed over the horizon."),
+        opt("max_h100e", Ty::Num, "0 (no limit)", "lease, buy: most H100e committed over the horizon."),
+        opt("lead_time_months", Ty::Uncertain, "0", "Months from commitment to capacity online."),
+        opt("delay_probability_pu", Ty::Num, "0", "Probability delivery slips."),
+        opt("delay_months", Ty::Uncertain, "0", "Extra months when it slips."),
+        opt("capex_usd_per_mw", Ty::Uncertain, "0", "build: facility capex per MW (accelerators are priced by their generation)."),
+        opt("capex_schedule_pu", Ty::NumArray, "[1.0]", "Shares of facility capex paid at evenly spaced months from commitment to arrival."),
+        opt("opex_usd_per_mw_year", Ty::Num, "0", "build: fixed operating cost per MW-year."),
+        opt("power_price_usd_per_mwh", Ty::Num, "site price", "build: power price, USD per MWh."),
+        opt("pue", Ty::Num, "1.2", "build: power usage effectiveness."),
+        opt("life_years", Ty::Num, "15", "build: facility life, years."),
+        opt("residual_value_pu", Ty::Num, "0 (book value)", "Value at the horizon end as a share of capex; 0 uses the straight-line book value."),
+        opt("term_months", Ty::Int, "60", "lease: term."),
+        opt("price_usd_per_h100e_month", Ty::Uncertain, "0", "lease: take-or-pay price; burst: on-demand price; USD per H100e-month."),
+        opt("cancel_notice_months", Ty::Int, "0 (cannot cancel)", "lease: notice to cancel."),
+        opt("cancel_fee_pu", Ty::Num, "0", "lease: cancellation fee as a share of the remaining payments."),
+        opt("cap_h100e", Ty::Num, "", "burst: most H100e in any month."),
+    ],
+};
+
+static ALLOCATION: TableSpec = TableSpec {
+    name: "allocation",
+    doc: "Priority order for capacity each month. Steps: `research_floor`, `segment:NAME`, `research_runs`, `research_extra`. \
+          Default: floor, segments by priority, runs, extra.",
+    fields: &[
+        opt("order", Ty::StrArray, "default order", "Allocation steps in order."),
+        opt("burst_covers_product", Ty::Bool, "true", "Burst options cover product shortfall up to their cap."),
+    ],
+};
+
+static ROUND: TableSpec = TableSpec {
+    name: "funding_round",
+    doc: "A scheduled funding round.",
+    fields: &[
+        req("month", Ty::Month, "Month the cash arrives."),
+        req("amount_usd", Ty::Uncertain, "Amount, USD."),
+        opt("probability_pu", Ty::Num, "1", "Probability it closes."),
+    ],
+};
+
+static FINANCE: TableSpec = TableSpec {
+    name: "finance",
+    doc: "Cash, funding, and costs outside compute.",
+    fields: &[
+        opt("starting_cash_usd", Ty::Num, "0", "Cash at the start."),
+        opt(
+            "min_cash_usd",
+            Ty::Num,
+            "0",
+            "Cash is never allowed below this: the credit line, then the backstop, fill the gap.",
+        ),
+        opt(
+            "rounds",
+            Ty::Tables(&ROUND),
+            "none",
+            "Scheduled funding rounds.",
+        ),
+        opt("credit_limit_usd", Ty::Num, "0", "Credit line limit."),
+        opt(
+            "credit_rate_per_year",
+            Ty::Num,
+            "0.08",
+            "Interest on the credit line.",
+        ),
+        opt(
+            "backstop_rate_per_year",
+            Ty::Num,
+            "0.12",
+            "Interest on backstop loans.",
+        ),
+        opt(
+            "non_compute_opex_usd_per_month",
+            Ty::Uncertain,
+            "0",
+            "Costs outside compute in the first month (staff, sales, offices).",
+        ),
+        opt(
+            "non_compute_opex_growth_per_year",
+            Ty::Num,
+            "0",
+            "Yearly growth of those costs.",
+        ),
+        opt(
+            "it_depreciation_years",
+            Ty::Num,
+            "5",
+            "Depreciation life of accelerators.",
+        ),
+        opt(
+            "facility_depreciation_years",
+            Ty::Num,
+            "15",
+            "Depreciation life of facilities.",
+        ),
+    ],
+};
+
+static COMMITMENT: TableSpec = TableSpec {
+    name: "commitment",
+    doc: "An option taken at a month. Size with `mw` for build options and `h100e` for lease and buy options.",
+    fields: &[
+        req("option", Ty::Str, "Option name."),
+        req("month", Ty::Month, "Month committed."),
+        opt("mw", Ty::Num, "", "Size, MW (build)."),
+        opt("h100e", Ty::Num, "", "Size, H100e (lease, buy)."),
+    ],
+};
+
+static RULE: TableSpec = TableSpec {
+    name: "rule",
+    doc: "Every `every_months`, commit enough of `option` that capacity at lead time covers the `percentile_pu` forecast \
+          of compute demand (product plus research floor) times (1 + `headroom_pu`). The forecast uses only what has happened so far.",
+    fields: &[
+        req("option", Ty::Str, "Option to commit."),
+        opt("every_months", Ty::Int, "3", "Months between decisions."),
+        opt("from", Ty::Month, "option's commit_from", "First decision month."),
+        opt("until", Ty::Month, "option's commit_until", "Last decision month."),
+        opt("percentile_pu", Ty::Num, "0.5", "Forecast percentile to cover."),
+        opt("headroom_pu", Ty::Num, "0", "Margin on top of the forecast."),
+        opt("max_per_decision", Ty::Num, "0 (no limit)", "Largest single commitment, in the option's unit."),
+    ],
+};
+
+static PLAN: TableSpec = TableSpec {
+    name: "plan",
+    doc: "A named plan: fixed commitments and rules.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        opt("description", Ty::Str, "", "What the plan is."),
+        opt(
+            "commitments",
+            Ty::Tables(&COMMITMENT),
+            "none",
+            "Fixed commitments.",
+        ),
+        opt("rules", Ty::Tables(&RULE), "none", "Rules."),
+    ],
+};
+
+static CASE: TableSpec = TableSpec {
+    name: "case",
+    doc: "A named discrete case with a probability; named inputs take the given values, the others their medians.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        req("probability_pu", Ty::Num, "Probability; all cases sum to 1."),
+        opt("values", Ty::NumMap, "none", "Values of named inputs, by `id`."),
+    ],
+};
+
+/// The root of a scenario file.
+pub static ROOT: TableSpec = TableSpec {
+    name: "scenario",
+    doc: "A gigawatt scenario file, format version 1.",
+    fields: &[
+        req("format_version", Ty::Int, "Format version; must be 1."),
+        opt("name", Ty::Str, "file name", "Human-readable name."),
+        req("horizon", Ty::Table(&HORIZON), "Months simulated."),
+        opt(
+            "discount_rate_per_year",
+            Ty::Num,
+            "0.08",
+            "Annual discount rate for NPV.",
+        ),
+        opt(
+            "simulation",
+            Ty::Table(&SIMULATION),
+            "",
+            "Sampling settings.",
+        ),
+        opt(
+            "correlations",
+            Ty::Tables(&CORRELATION),
+            "none",
+            "Rank correlations between named inputs.",
+        ),
+        req("segments", Ty::Tables(&SEGMENT), "Demand segments."),
+        opt(
+            "load_blocks",
+            Ty::Tables(&LOAD_BLOCK),
+            "one flat block",
+            "Intra-month load blocks.",
+        ),
+        opt("research", Ty::Table(&RESEARCH), "", "Research compute."),
+        opt(
+            "generations",
+            Ty::Tables(&GENERATION),
+            "none",
+            "Accelerator generations.",
+        ),
+        opt(
+            "fleet",
+            Ty::Tables(&FLEET),
+            "none",
+            "Installed accelerators.",
+        ),
+        opt("power", Ty::Table(&POWER), "", "Physical limits."),
+        opt("options", Ty::Tables(&OPTION), "none", "Capacity options."),
+        opt(
+            "allocation",
+            Ty::Table(&ALLOCATION),
+            "",
+            "Allocation order.",
+        ),
+        opt("finance", Ty::Table(&FINANCE), "", "Finance."),
+        opt("plans", Ty::Tables(&PLAN), "none", "Named plans."),
+        opt("cases", Ty::Tables(&CASE), "none", "Named discrete cases."),
+    ],
+};
+
+/// Every table spec reachable from the root, in document order, each once.
+pub fn all_tables() -> Vec<&'static TableSpec> {
+    fn walk(t: &'static TableSpec, out: &mut Vec<&'static TableSpec>) {
+        if out.iter().any(|x| std::ptr::eq(*x, t)) {
+            return;
+        }
+        out.push(t);
+        for f in t.fields {
+            match f.ty {
+                Ty::Table(s) | Ty::Tables(s) => walk(s, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&ROOT, &mut out);
+    out.push(&UNCERTAIN);
+    out
+}

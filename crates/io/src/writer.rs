@@ -1,0 +1,419 @@
+//! [`Scenario`] → TOML text that reads back to an equal scenario.
+
+use std::fmt::Write;
+
+use gigawatt_model::{Dist, Growth, Scenario, Uncertain};
+
+/// A float written so that it parses back to the same bits.
+fn num(x: f64) -> String {
+    let s = format!("{x:?}");
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+fn nums(xs: &[f64]) -> String {
+    format!(
+        "[{}]",
+        xs.iter().map(|x| num(*x)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn uncertain(u: &Uncertain) -> String {
+    let id =
+        u.id.as_ref()
+            .map(|i| format!(", id = {}", string(i)))
+            .unwrap_or_default();
+    let body = match &u.dist {
+        Dist::Fixed(x) if u.id.is_none() => return num(*x),
+        Dist::Fixed(x) => format!("dist = \"fixed\", value = {}", num(*x)),
+        Dist::Normal { mean, sd } => format!(
+            "dist = \"normal\", mean = {}, sd = {}",
+            num(*mean),
+            num(*sd)
+        ),
+        Dist::LognormalP10P90 { p10, p90 } => format!(
+            "dist = \"lognormal\", p10 = {}, p90 = {}",
+            num(*p10),
+            num(*p90)
+        ),
+        Dist::LognormalMedianP90 { median, p90 } => format!(
+            "dist = \"lognormal\", median = {}, p90 = {}",
+            num(*median),
+            num(*p90)
+        ),
+        Dist::Triangular { min, mode, max } => format!(
+            "dist = \"triangular\", min = {}, mode = {}, max = {}",
+            num(*min),
+            num(*mode),
+            num(*max)
+        ),
+        Dist::Pert { min, mode, max } => format!(
+            "dist = \"pert\", min = {}, mode = {}, max = {}",
+            num(*min),
+            num(*mode),
+            num(*max)
+        ),
+        Dist::Uniform { min, max } => format!(
+            "dist = \"uniform\", min = {}, max = {}",
+            num(*min),
+            num(*max)
+        ),
+        Dist::Discrete { values, probs } => format!(
+            "dist = \"discrete\", values = {}, probs = {}",
+            nums(values),
+            nums(probs)
+        ),
+        Dist::Metalog { probs, values } => format!(
+            "dist = \"metalog\", probs = {}, values = {}",
+            nums(probs),
+            nums(values)
+        ),
+    };
+    format!("{{ {body}{id} }}")
+}
+
+/// Writes a scenario as format-v1 TOML, every field explicit.
+pub fn write_scenario(sc: &Scenario) -> String {
+    let mut w = String::new();
+    let o = &mut w;
+    let _ = writeln!(o, "format_version = {}", gigawatt_model::FORMAT_VERSION);
+    let _ = writeln!(o, "name = {}", string(&sc.name));
+    let _ = writeln!(
+        o,
+        "horizon = {{ start = \"{}\", end = \"{}\" }}",
+        sc.horizon.start, sc.horizon.end
+    );
+    let _ = writeln!(
+        o,
+        "discount_rate_per_year = {}",
+        num(sc.discount_rate_per_year)
+    );
+    let s = &sc.simulation;
+    let _ = writeln!(
+        o,
+        "simulation = {{ paths = {}, seed = {}, sampling = \"{}\" }}",
+        s.paths,
+        s.seed,
+        s.sampling.as_str()
+    );
+    for c in &sc.correlations {
+        let _ = writeln!(
+            o,
+            "\n[[correlations]]\na = {}\nb = {}\nrho = {}",
+            string(&c.a),
+            string(&c.b),
+            num(c.rho)
+        );
+    }
+    for seg in &sc.segments {
+        let _ = writeln!(
+            o,
+            "\n[[segments]]\nname = {}\nunit = {}",
+            string(&seg.name),
+            string(&seg.unit)
+        );
+        let _ = writeln!(
+            o,
+            "start_units_per_month = {}",
+            uncertain(&seg.start_units_per_month)
+        );
+        let _ = writeln!(
+            o,
+            "h100e_months_per_unit = {}",
+            uncertain(&seg.h100e_months_per_unit)
+        );
+        let _ = writeln!(
+            o,
+            "efficiency_gain_per_year = {}",
+            uncertain(&seg.efficiency_gain_per_year)
+        );
+        let _ = writeln!(
+            o,
+            "price_usd_per_unit = {}",
+            uncertain(&seg.price_usd_per_unit)
+        );
+        let _ = writeln!(
+            o,
+            "price_decline_per_year = {}",
+            uncertain(&seg.price_decline_per_year)
+        );
+        let _ = writeln!(
+            o,
+            "churn_share_pu = {}\npriority = {}",
+            num(seg.churn_share_pu),
+            seg.priority
+        );
+        if !seg.demand_factors.is_empty() {
+            let _ = writeln!(o, "demand_factors = {}", nums(&seg.demand_factors));
+        }
+        let g = match &seg.growth {
+            Growth::Log { drift_per_year, volatility_per_month } => {
+                format!("process = \"log\"\ndrift_per_year = {}\nvolatility_per_month = {}\n", uncertain(drift_per_year), uncertain(volatility_per_month))
+            }
+            Growth::SCurve { saturation_units_per_month, rate_per_year, volatility_per_month } => format!(
+                "process = \"s_curve\"\nsaturation_units_per_month = {}\nrate_per_year = {}\nvolatility_per_month = {}\n",
+                uncertain(saturation_units_per_month),
+                uncertain(rate_per_year),
+                uncertain(volatility_per_month)
+            ),
+            Growth::Regimes { regimes, transition, start } => {
+                let rows: Vec<String> = transition.iter().map(|r| nums(r)).collect();
+                let mut g = format!("process = \"regimes\"\nstart = {}\ntransition = [{}]\n", string(start), rows.join(", "));
+                let regs: Vec<String> = regimes
+                    .iter()
+                    .map(|r| format!("{{ name = {}, drift_per_year = {}, volatility_per_month = {} }}", string(&r.name), num(r.drift_per_year), num(r.volatility_per_month)))
+                    .collect();
+                g.push_str(&format!("regimes = [{}]\n", regs.join(", ")));
+                g
+            }
+            Growth::Percentiles { years, p10, p50, p90 } => {
+                let ys: Vec<String> = years.iter().map(|y| y.to_string()).collect();
+                format!("process = \"percentiles\"\nyears = [{}]\np10 = {}\np50 = {}\np90 = {}\n", ys.join(", "), nums(p10), nums(p50), nums(p90))
+            }
+        };
+        let _ = write!(o, "\n[segments.growth]\n{g}");
+        for l in &seg.launches {
+            let _ = writeln!(
+                o,
+                "\n[[segments.launches]]\nname = {}\nwindow_start = \"{}\"\nwindow_end = \"{}\"",
+                string(&l.name),
+                l.window_start,
+                l.window_end
+            );
+            let _ = writeln!(
+                o,
+                "probability_pu = {}\njump_pu = {}",
+                num(l.probability_pu),
+                uncertain(&l.jump_pu)
+            );
+            if let Some(h) = l.decay_half_life_months {
+                let _ = writeln!(o, "decay_half_life_months = {}", num(h));
+            }
+        }
+    }
+    for b in &sc.load_blocks {
+        let _ = writeln!(
+            o,
+            "\n[[load_blocks]]\nname = {}\nhours_pu = {}\ndemand_factor = {}",
+            string(&b.name),
+            num(b.hours_pu),
+            num(b.demand_factor)
+        );
+    }
+    let r = &sc.research;
+    let _ = writeln!(
+        o,
+        "\n[research]\nfloor_h100e = {}\nfloor_share_pu = {}",
+        num(r.floor_h100e),
+        num(r.floor_share_pu)
+    );
+    let _ = writeln!(
+        o,
+        "quality_elasticity = {}\nquality_lag_months = {}",
+        uncertain(&r.quality_elasticity),
+        r.quality_lag_months
+    );
+    for run in &r.runs {
+        let _ = writeln!(
+            o,
+            "\n[[research.runs]]\nname = {}\nsize_h100e_months = {}\nearliest_start = \"{}\"\ndeadline = \"{}\"\npriority = {}\nmax_h100e = {}",
+            string(&run.name),
+            num(run.size_h100e_months),
+            run.earliest_start,
+            run.deadline,
+            run.priority,
+            num(run.max_h100e)
+        );
+    }
+    for g in &sc.generations {
+        let _ = writeln!(
+            o,
+            "\n[[generations]]\nname = {}\nh100e_per_unit = {}\nkw_per_unit = {}\nprice_usd_per_unit = {}\navailable_from = \"{}\"\nlife_years = {}",
+            string(&g.name),
+            num(g.h100e_per_unit),
+            num(g.kw_per_unit),
+            uncertain(&g.price_usd_per_unit),
+            g.available_from,
+            num(g.life_years)
+        );
+    }
+    for f in &sc.fleet {
+        let _ = writeln!(
+            o,
+            "\n[[fleet]]\ngeneration = {}\nunits = {}\ninstalled = \"{}\"\nlease_usd_per_unit_month = {}",
+            string(&f.generation),
+            num(f.units),
+            f.installed,
+            num(f.lease_usd_per_unit_month)
+        );
+        if let Some(e) = f.lease_end {
+            let _ = writeln!(o, "lease_end = \"{e}\"");
+        }
+    }
+    let p = &sc.power;
+    let _ = writeln!(
+        o,
+        "\n[power]\nexisting_powered_mw = {}\nmax_total_mw = {}\navailability_pu = {}\npower_price_usd_per_mwh = {}\npue = {}",
+        num(p.existing_powered_mw),
+        num(p.max_total_mw),
+        num(p.availability_pu),
+        uncertain(&p.power_price_usd_per_mwh),
+        num(p.pue)
+    );
+    for opt in &sc.options {
+        let u = opt.kind.size_unit();
+        let _ = writeln!(
+            o,
+            "\n[[options]]\nname = {}\nkind = \"{}\"",
+            string(&opt.name),
+            opt.kind.as_str()
+        );
+        if let Some(g) = &opt.generation {
+            let _ = writeln!(o, "generation = {}", string(g));
+        }
+        let _ = writeln!(
+            o,
+            "commit_from = \"{}\"\ncommit_until = \"{}\"",
+            opt.commit_from, opt.commit_until
+        );
+        if let Some(b) = opt.block_size {
+            let _ = writeln!(o, "block_{u} = {}", num(b));
+        }
+        let _ = writeln!(o, "max_{u} = {}", num(opt.max_total));
+        let _ = writeln!(o, "lead_time_months = {}", uncertain(&opt.lead_time_months));
+        let _ = writeln!(
+            o,
+            "delay_probability_pu = {}\ndelay_months = {}",
+            num(opt.delay_probability_pu),
+            uncertain(&opt.delay_months)
+        );
+        let _ = writeln!(
+            o,
+            "capex_usd_per_mw = {}\ncapex_schedule_pu = {}",
+            uncertain(&opt.capex_usd_per_mw),
+            nums(&opt.capex_schedule_pu)
+        );
+        let _ = writeln!(
+            o,
+            "opex_usd_per_mw_year = {}\npower_price_usd_per_mwh = {}\npue = {}\nlife_years = {}\nresidual_value_pu = {}",
+            num(opt.opex_usd_per_mw_year),
+            num(opt.power_price_usd_per_mwh),
+            num(opt.pue),
+            num(opt.life_years),
+            num(opt.residual_value_pu)
+        );
+        let _ = writeln!(
+            o,
+            "term_months = {}\nprice_usd_per_h100e_month = {}\ncancel_notice_months = {}\ncancel_fee_pu = {}\ncap_h100e = {}",
+            opt.term_months,
+            uncertain(&opt.price_usd_per_h100e_month),
+            opt.cancel_notice_months,
+            num(opt.cancel_fee_pu),
+            num(opt.cap_h100e)
+        );
+    }
+    let order: Vec<String> = sc
+        .allocation
+        .order
+        .iter()
+        .map(|s| string(&s.to_text()))
+        .collect();
+    let _ = writeln!(
+        o,
+        "\n[allocation]\norder = [{}]\nburst_covers_product = {}",
+        order.join(", "),
+        sc.allocation.burst_covers_product
+    );
+    let f = &sc.finance;
+    let _ = writeln!(
+        o,
+        "\n[finance]\nstarting_cash_usd = {}\nmin_cash_usd = {}\ncredit_limit_usd = {}\ncredit_rate_per_year = {}\nbackstop_rate_per_year = {}",
+        num(f.starting_cash_usd),
+        num(f.min_cash_usd),
+        num(f.credit_limit_usd),
+        num(f.credit_rate_per_year),
+        num(f.backstop_rate_per_year)
+    );
+    let _ = writeln!(
+        o,
+        "non_compute_opex_usd_per_month = {}\nnon_compute_opex_growth_per_year = {}\nit_depreciation_years = {}\nfacility_depreciation_years = {}",
+        uncertain(&f.non_compute_opex_usd_per_month),
+        num(f.non_compute_opex_growth_per_year),
+        num(f.it_depreciation_years),
+        num(f.facility_depreciation_years)
+    );
+    for r in &f.rounds {
+        let _ = writeln!(
+            o,
+            "\n[[finance.rounds]]\nmonth = \"{}\"\namount_usd = {}\nprobability_pu = {}",
+            r.month,
+            uncertain(&r.amount_usd),
+            num(r.probability_pu)
+        );
+    }
+    for plan in &sc.plans {
+        let _ = writeln!(
+            o,
+            "\n[[plans]]\nname = {}\ndescription = {}",
+            string(&plan.name),
+            string(&plan.description)
+        );
+        for c in &plan.commitments {
+            let unit = sc.option(&c.option).map_or("mw", |o| o.kind.size_unit());
+            let _ = writeln!(
+                o,
+                "\n[[plans.commitments]]\noption = {}\nmonth = \"{}\"\n{unit} = {}",
+                string(&c.option),
+                c.month,
+                num(c.amount)
+            );
+        }
+        for r in &plan.rules {
+            let _ = writeln!(
+                o,
+                "\n[[plans.rules]]\noption = {}\nevery_months = {}\nfrom = \"{}\"\nuntil = \"{}\"\npercentile_pu = {}\nheadroom_pu = {}\nmax_per_decision = {}",
+                string(&r.option),
+                r.every_months,
+                r.from,
+                r.until,
+                num(r.percentile_pu),
+                num(r.headroom_pu),
+                num(r.max_per_decision)
+            );
+        }
+    }
+    for c in &sc.cases {
+        let vals: Vec<String> = c
+            .values
+            .iter()
+            .map(|(k, v)| format!("{} = {}", string(k), num(*v)))
+            .collect();
+        let _ = writeln!(
+            o,
+            "\n[[cases]]\nname = {}\nprobability_pu = {}\nvalues = {{ {} }}",
+            string(&c.name),
+            num(c.probability_pu),
+            vals.join(", ")
+        );
+    }
+    w
+}

@@ -1,0 +1,456 @@
+//! Uncertain inputs: distribution specifications and their quantile functions.
+//!
+//! Every distribution is sampled by its quantile function `quantile(u)` for a uniform
+//! `u` in (0, 1). That one path serves plain Monte Carlo, Latin hypercube, Sobol points and
+//! Iman–Conover rank correlation alike, and keeps the model free of random number generators.
+
+use statrs::distribution::{Beta, ContinuousCDF};
+use statrs::function::erf::{erfc, erfc_inv};
+
+/// z-score of the 90th percentile of the standard normal.
+pub const Z90: f64 = 1.281_551_565_544_600_4;
+
+/// Standard normal CDF Φ(x).
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Standard normal quantile Φ⁻¹(p) for p in (0, 1).
+pub fn inverse_normal_cdf(p: f64) -> f64 {
+    -std::f64::consts::SQRT_2 * erfc_inv(2.0 * p)
+}
+
+/// A distribution specification, kept in the form the user wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dist {
+    /// A fixed number.
+    Fixed(f64),
+    /// Normal with mean and standard deviation.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        sd: f64,
+    },
+    /// Lognormal given by its 10th and 90th percentiles.
+    LognormalP10P90 {
+        /// 10th percentile.
+        p10: f64,
+        /// 90th percentile.
+        p90: f64,
+    },
+    /// Lognormal given by its median and 90th percentile.
+    LognormalMedianP90 {
+        /// Median.
+        median: f64,
+        /// 90th percentile.
+        p90: f64,
+    },
+    /// Triangular.
+    Triangular {
+        /// Lowest value.
+        min: f64,
+        /// Most likely value.
+        mode: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// PERT (a scaled beta with shape set by the mode, λ = 4).
+    Pert {
+        /// Lowest value.
+        min: f64,
+        /// Most likely value.
+        mode: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// Uniform on [min, max].
+    Uniform {
+        /// Lowest value.
+        min: f64,
+        /// Highest value.
+        max: f64,
+    },
+    /// Discrete values with probabilities.
+    Discrete {
+        /// The values.
+        values: Vec<f64>,
+        /// Their probabilities (sum to 1).
+        probs: Vec<f64>,
+    },
+    /// Unbounded metalog fitted exactly through the given (probability, value) quantiles.
+    Metalog {
+        /// Cumulative probabilities, strictly increasing in (0, 1).
+        probs: Vec<f64>,
+        /// Values at those probabilities.
+        values: Vec<f64>,
+    },
+}
+
+/// An input that may be uncertain; `id` names it for correlations, cases and sensitivity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uncertain {
+    /// The distribution.
+    pub dist: Dist,
+    /// Optional name, unique in the scenario.
+    pub id: Option<String>,
+}
+
+impl Uncertain {
+    /// A fixed value without a name.
+    pub fn fixed(x: f64) -> Uncertain {
+        Uncertain {
+            dist: Dist::Fixed(x),
+            id: None,
+        }
+    }
+
+    /// True if the value is a fixed number.
+    pub fn is_fixed(&self) -> bool {
+        matches!(self.dist, Dist::Fixed(_))
+    }
+}
+
+impl From<f64> for Uncertain {
+    fn from(x: f64) -> Self {
+        Uncertain::fixed(x)
+    }
+}
+
+impl Dist {
+    /// Short name used in files (`dist = "..."`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Dist::Fixed(_) => "fixed",
+            Dist::Normal { .. } => "normal",
+            Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => "lognormal",
+            Dist::Triangular { .. } => "triangular",
+            Dist::Pert { .. } => "pert",
+            Dist::Uniform { .. } => "uniform",
+            Dist::Discrete { .. } => "discrete",
+            Dist::Metalog { .. } => "metalog",
+        }
+    }
+
+    /// Checks the parameters; returns messages naming the offending parameter.
+    pub fn check(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut bad = |field: &str, msg: String| out.push((field.to_string(), msg));
+        match self {
+            Dist::Fixed(_) => {}
+            Dist::Normal { sd, .. } => {
+                if *sd < 0.0 {
+                    bad("sd", format!("standard deviation {sd} is negative"));
+                }
+            }
+            Dist::LognormalP10P90 { p10, p90 } => {
+                if *p10 <= 0.0 {
+                    bad("p10", format!("lognormal p10 {p10} must be positive"));
+                }
+                if p10 > p90 {
+                    bad("p10", format!("p10 {p10} is above p90 {p90}"));
+                }
+            }
+            Dist::LognormalMedianP90 { median, p90 } => {
+                if *median <= 0.0 {
+                    bad(
+                        "median",
+                        format!("lognormal median {median} must be positive"),
+                    );
+                }
+                if median > p90 {
+                    bad("median", format!("median {median} is above p90 {p90}"));
+                }
+            }
+            Dist::Triangular { min, mode, max } | Dist::Pert { min, mode, max } => {
+                if !(min <= mode && mode <= max) {
+                    bad(
+                        "mode",
+                        format!("need min <= mode <= max, got {min}, {mode}, {max}"),
+                    );
+                }
+            }
+            Dist::Uniform { min, max } => {
+                if min > max {
+                    bad("min", format!("min {min} is above max {max}"));
+                }
+            }
+            Dist::Discrete { values, probs } => {
+                if values.is_empty() {
+                    bad(
+                        "values",
+                        "a discrete distribution needs at least one value".into(),
+                    );
+                }
+                if values.len() != probs.len() {
+                    bad(
+                        "probs",
+                        format!("{} values but {} probabilities", values.len(), probs.len()),
+                    );
+                }
+                if let Some(p) = probs.iter().find(|p| **p < 0.0) {
+                    bad("probs", format!("probability {p} is negative"));
+                }
+                let sum: f64 = probs.iter().sum();
+                if (sum - 1.0).abs() > 1e-6 {
+                    bad("probs", format!("probabilities sum to {sum}, not 1"));
+                }
+            }
+            Dist::Metalog { probs, values } => {
+                if probs.len() != values.len() {
+                    bad(
+                        "values",
+                        format!("{} probabilities but {} values", probs.len(), values.len()),
+                    );
+                } else if !(2..=6).contains(&probs.len()) {
+                    bad(
+                        "probs",
+                        format!("a metalog needs 2 to 6 quantiles, got {}", probs.len()),
+                    );
+                } else if probs.windows(2).any(|w| w[0] >= w[1])
+                    || probs.iter().any(|p| *p <= 0.0 || *p >= 1.0)
+                {
+                    bad(
+                        "probs",
+                        "quantile probabilities must rise strictly inside (0, 1)".into(),
+                    );
+                } else if values.windows(2).any(|w| w[0] >= w[1]) {
+                    bad("values", "quantile values must rise strictly".into());
+                } else if metalog_coefficients(probs, values).is_none_or(|a| !metalog_monotone(&a))
+                {
+                    bad(
+                        "values",
+                        "these quantiles give a metalog that is not increasing; space them more evenly or use fewer"
+                            .into(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Value at cumulative probability `u` in (0, 1).
+    pub fn quantile(&self, u: f64) -> f64 {
+        let u = u.clamp(1e-12, 1.0 - 1e-12);
+        match self {
+            Dist::Fixed(x) => *x,
+            Dist::Normal { mean, sd } => mean + sd * inverse_normal_cdf(u),
+            Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
+                let (mu, sigma) = self.lognormal_params();
+                (mu + sigma * inverse_normal_cdf(u)).exp()
+            }
+            Dist::Triangular { min, mode, max } => {
+                let w = max - min;
+                if w <= 0.0 {
+                    return *min;
+                }
+                let fc = (mode - min) / w;
+                if u < fc {
+                    min + (u * w * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - u) * w * (max - mode)).sqrt()
+                }
+            }
+            Dist::Pert { min, mode, max } => {
+                let w = max - min;
+                if w <= 0.0 {
+                    return *min;
+                }
+                let a = 1.0 + 4.0 * (mode - min) / w;
+                let b = 1.0 + 4.0 * (max - mode) / w;
+                match Beta::new(a, b) {
+                    Ok(beta) => min + w * beta.inverse_cdf(u),
+                    Err(_) => *mode,
+                }
+            }
+            Dist::Uniform { min, max } => min + (max - min) * u,
+            Dist::Discrete { values, probs } => {
+                let mut acc = 0.0;
+                for (v, p) in values.iter().zip(probs) {
+                    acc += p;
+                    if u <= acc {
+                        return *v;
+                    }
+                }
+                *values.last().unwrap_or(&0.0)
+            }
+            Dist::Metalog { probs, values } => match metalog_coefficients(probs, values) {
+                Some(a) => metalog_quantile(&a, u),
+                None => values[values.len() / 2],
+            },
+        }
+    }
+
+    /// (μ, σ) of the underlying normal for the lognormal forms.
+    fn lognormal_params(&self) -> (f64, f64) {
+        match self {
+            Dist::LognormalP10P90 { p10, p90 } => {
+                let mu = 0.5 * (p10.ln() + p90.ln());
+                (mu, (p90.ln() - p10.ln()) / (2.0 * Z90))
+            }
+            Dist::LognormalMedianP90 { median, p90 } => {
+                let mu = median.ln();
+                (mu, (p90.ln() - mu) / Z90)
+            }
+            _ => (0.0, 0.0),
+        }
+    }
+
+    /// The mean (closed form where there is one, otherwise a fine quadrature of the quantile).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Dist::Fixed(x) => *x,
+            Dist::Normal { mean, .. } => *mean,
+            Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
+                let (mu, s) = self.lognormal_params();
+                (mu + 0.5 * s * s).exp()
+            }
+            Dist::Triangular { min, mode, max } => (min + mode + max) / 3.0,
+            Dist::Pert { min, mode, max } => (min + 4.0 * mode + max) / 6.0,
+            Dist::Uniform { min, max } => 0.5 * (min + max),
+            Dist::Discrete { values, probs } => values.iter().zip(probs).map(|(v, p)| v * p).sum(),
+            Dist::Metalog { .. } => {
+                let n = 2000;
+                (0..n)
+                    .map(|i| self.quantile((i as f64 + 0.5) / n as f64))
+                    .sum::<f64>()
+                    / n as f64
+            }
+        }
+    }
+}
+
+/// Basis functions of the unbounded metalog at probability y, for k terms.
+fn metalog_basis(y: f64, k: usize) -> [f64; 6] {
+    let l = (y / (1.0 - y)).ln();
+    let c = y - 0.5;
+    let all = [1.0, l, c * l, c, c * c, c * c * l];
+    let mut out = [0.0; 6];
+    out[..k].copy_from_slice(&all[..k]);
+    out
+}
+
+/// Coefficients of the metalog through the given quantiles (exact fit), or None if singular.
+fn metalog_coefficients(probs: &[f64], values: &[f64]) -> Option<Vec<f64>> {
+    let k = probs.len();
+    let mut m: Vec<Vec<f64>> = probs
+        .iter()
+        .zip(values)
+        .map(|(&p, &x)| {
+            let mut row = metalog_basis(p, k)[..k].to_vec();
+            row.push(x);
+            row
+        })
+        .collect();
+    // Gaussian elimination with partial pivoting.
+    for col in 0..k {
+        let piv = (col..k).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, piv);
+        for r in 0..k {
+            if r != col {
+                let f = m[r][col] / m[col][col];
+                for c in col..=k {
+                    m[r][c] -= f * m[col][c];
+                }
+            }
+        }
+    }
+    Some((0..k).map(|i| m[i][k] / m[i][i]).collect())
+}
+
+fn metalog_quantile(a: &[f64], u: f64) -> f64 {
+    let b = metalog_basis(u, a.len());
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
+fn metalog_monotone(a: &[f64]) -> bool {
+    let n = 999;
+    let mut prev = f64::NEG_INFINITY;
+    for i in 1..=n {
+        let q = metalog_quantile(a, i as f64 / (n + 1) as f64);
+        if q <= prev {
+            return false;
+        }
+        prev = q;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_quantiles_match_tables() {
+        assert!((inverse_normal_cdf(0.975) - 1.959_963_984_540_054).abs() < 1e-12);
+        assert!((inverse_normal_cdf(0.9) - Z90).abs() < 1e-12);
+        assert!((normal_cdf(1.959_963_984_540_054) - 0.975).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lognormal_p10_p90_round_trip() {
+        let d = Dist::LognormalP10P90 { p10: 2.0, p90: 8.0 };
+        assert!((d.quantile(0.1) - 2.0).abs() < 1e-9);
+        assert!((d.quantile(0.9) - 8.0).abs() < 1e-9);
+        assert!((d.quantile(0.5) - 4.0).abs() < 1e-9);
+        let m = Dist::LognormalMedianP90 {
+            median: 4.0,
+            p90: 8.0,
+        };
+        assert!((m.quantile(0.9) - 8.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn triangular_and_pert_hit_their_ends_and_mode() {
+        let t = Dist::Triangular {
+            min: 0.0,
+            mode: 1.0,
+            max: 4.0,
+        };
+        // CDF at the mode is (mode-min)/(max-min) = 0.25.
+        assert!((t.quantile(0.25) - 1.0).abs() < 1e-12);
+        let p = Dist::Pert {
+            min: 0.0,
+            mode: 5.0,
+            max: 10.0,
+        };
+        // Symmetric PERT: median at the mode, mean (min + 4 mode + max) / 6.
+        assert!((p.quantile(0.5) - 5.0).abs() < 1e-6);
+        assert_eq!(p.mean(), 5.0);
+    }
+
+    #[test]
+    fn discrete_quantile_steps() {
+        let d = Dist::Discrete {
+            values: vec![1.0, 2.0, 3.0],
+            probs: vec![0.2, 0.5, 0.3],
+        };
+        assert_eq!(d.quantile(0.1), 1.0);
+        assert_eq!(d.quantile(0.6), 2.0);
+        assert_eq!(d.quantile(0.95), 3.0);
+        assert!((d.mean() - 2.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn metalog_passes_through_its_quantiles() {
+        let d = Dist::Metalog {
+            probs: vec![0.1, 0.5, 0.9],
+            values: vec![10.0, 20.0, 35.0],
+        };
+        assert!(d.check().is_empty());
+        for (p, x) in [(0.1, 10.0), (0.5, 20.0), (0.9, 35.0)] {
+            assert!((d.quantile(p) - x).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn impossible_parameters_are_named() {
+        let d = Dist::LognormalP10P90 { p10: 9.0, p90: 3.0 };
+        let errs = d.check();
+        assert_eq!(errs[0].0, "p10");
+        assert!(errs[0].1.contains("above p90"));
+    }
+}
