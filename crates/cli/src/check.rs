@@ -151,7 +151,7 @@ pub fn summary(sc: &Scenario) -> String {
             (k, None) => format!("any amount ({})", k.size_unit()),
         };
         s.push_str(&format!(
-            "  {:<16} {:<6} {}, commit {}..{}, lead {} months (median)\n",
+            "  {:<16} {:<6} {}, commit {}..{}, lead {:.1} months (median)\n",
             o.name,
             o.kind.as_str(),
             size,

@@ -299,6 +299,7 @@ static RESEARCH: TableSpec = TableSpec {
             "Protected floor as a share of online capacity; the larger floor applies.",
         ),
         opt("runs", Ty::Tables(&RUN), "none", "Named training runs."),
+        opt("extra_cap_share_pu", Ty::Num, "1", "Most of online capacity that extra research can absorb (floor and runs included); leftover beyond it is idle."),
         opt(
             "quality_elasticity",
             Ty::Uncertain,

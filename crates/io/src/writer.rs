@@ -222,9 +222,10 @@ pub fn write_scenario(sc: &Scenario) -> String {
     let r = &sc.research;
     let _ = writeln!(
         o,
-        "\n[research]\nfloor_h100e = {}\nfloor_share_pu = {}",
+        "\n[research]\nfloor_h100e = {}\nfloor_share_pu = {}\nextra_cap_share_pu = {}",
         num(r.floor_h100e),
-        num(r.floor_share_pu)
+        num(r.floor_share_pu),
+        num(r.extra_cap_share_pu)
     );
     let _ = writeln!(
         o,

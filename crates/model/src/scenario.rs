@@ -228,6 +228,8 @@ pub struct Research {
     pub floor_share_pu: f64,
     /// Named training runs.
     pub runs: Vec<TrainingRun>,
+    /// Most of online capacity that extra research can absorb; the rest of the leftover is idle.
+    pub extra_cap_share_pu: f64,
     /// Elasticity of quality to cumulative research compute delivered vs planned.
     pub quality_elasticity: Uncertain,
     /// Months between research delivered and its effect on demand.

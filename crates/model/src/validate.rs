@@ -54,7 +54,8 @@ impl V<'_> {
 
     fn in_horizon(&mut self, path: &str, m: Month) {
         let h = self.sc.horizon;
-        if !h.contains(m) {
+        // A broken horizon is reported once, not at every month.
+        if h.end >= h.start && !h.contains(m) {
             self.err(
                 path,
                 format!("month {m} is outside the horizon {} to {}", h.start, h.end),
@@ -721,7 +722,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     suggest(&c.option, &opt_names),
                 ),
                 Some(o) => {
-                    if c.month < o.commit_from || c.month > o.commit_until {
+                    if h.contains(c.month) && (c.month < o.commit_from || c.month > o.commit_until) {
                         v.err(
                             format!("{p}.month"),
                             format!(
