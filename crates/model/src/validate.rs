@@ -195,6 +195,8 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             "horizon.end",
             format!("end {} is before start {}", h.end, h.start),
         );
+        // Every month check depends on the horizon, so stop here.
+        return v.out;
     } else if h.months() > 600 {
         v.err(
             "horizon.end",
