@@ -39,10 +39,19 @@ fn diags(src: &str) -> Vec<Located> {
 fn one_error(src: &str, path: &str, msg: &str, line: usize) {
     let d = diags(src);
     let errs: Vec<_> = d.iter().filter(|d| d.is_error()).collect();
-    assert_eq!(errs.len(), 1, "expected one error, got:\n{}", d.iter().map(|d| d.render()).collect::<String>());
+    assert_eq!(
+        errs.len(),
+        1,
+        "expected one error, got:\n{}",
+        d.iter().map(|d| d.render()).collect::<String>()
+    );
     let e = errs[0];
     assert_eq!(e.diag.path, path, "{}", e.render());
-    assert!(e.diag.message.contains(msg), "message `{}` lacks `{msg}`", e.diag.message);
+    assert!(
+        e.diag.message.contains(msg),
+        "message `{}` lacks `{msg}`",
+        e.diag.message
+    );
     assert_eq!(e.line, line, "{}", e.render());
     assert!(line == 0 || e.column > 0);
 }
@@ -57,78 +66,224 @@ fn base_is_valid() {
     let (sc, d) = read_str(BASE, "t.toml");
     assert!(d.is_empty(), "{d:?}");
     let sc = sc.unwrap();
-    assert_eq!(sc.segments[0].growth, gigawatt_model::Growth::Log {
-        drift_per_year: gigawatt_model::Uncertain { dist: gigawatt_model::Dist::Normal { mean: 0.5, sd: 0.1 }, id: Some("drift".into()) },
-        volatility_per_month: 0.0.into(),
-    });
+    assert_eq!(
+        sc.segments[0].growth,
+        gigawatt_model::Growth::Log {
+            drift_per_year: gigawatt_model::Uncertain {
+                dist: gigawatt_model::Dist::Normal { mean: 0.5, sd: 0.1 },
+                id: Some("drift".into())
+            },
+            volatility_per_month: 0.0.into(),
+        }
+    );
 }
 
 #[test]
 fn syntax_error_is_located() {
-    one_error(&with("[[options]]", "[[options]"), "", "TOML syntax error", 18);
+    one_error(
+        &with("[[options]]", "[[options]"),
+        "",
+        "TOML syntax error",
+        18,
+    );
 }
 
 #[test]
 fn unknown_field_suggests_the_closest() {
-    let src = with("price_usd_per_h100e_month = 1500.0", "price_usd_per_h100e_mnth = 1500.0");
-    one_error(&src, "options[0].price_usd_per_h100e_mnth", "unknown field", 22);
+    let src = with(
+        "price_usd_per_h100e_month = 1500.0",
+        "price_usd_per_h100e_mnth = 1500.0",
+    );
+    one_error(
+        &src,
+        "options[0].price_usd_per_h100e_mnth",
+        "unknown field",
+        22,
+    );
     let d = diags(&src);
-    assert_eq!(d[0].diag.hint.as_deref(), Some("did you mean `price_usd_per_h100e_month`?"));
+    assert_eq!(
+        d[0].diag.hint.as_deref(),
+        Some("did you mean `price_usd_per_h100e_month`?")
+    );
     assert_eq!(d[0].column, 1);
 }
 
 #[test]
 fn wrong_type_is_reported() {
-    one_error(&with("lead_time_months = 3", "lead_time_months = \"three\""), "options[0].lead_time_months", "expected a number or a distribution, found a string", 21);
-    one_error(&with("kw_per_unit = 1.0", "kw_per_unit = true"), "generations[0].kw_per_unit", "expected a number, found a boolean", 15);
+    one_error(
+        &with("lead_time_months = 3", "lead_time_months = \"three\""),
+        "options[0].lead_time_months",
+        "expected a number or a distribution, found a string",
+        21,
+    );
+    one_error(
+        &with("kw_per_unit = 1.0", "kw_per_unit = true"),
+        "generations[0].kw_per_unit",
+        "expected a number, found a boolean",
+        15,
+    );
 }
 
 #[test]
 fn nan_and_infinity_are_rejected() {
-    one_error(&with("kw_per_unit = 1.0", "kw_per_unit = nan"), "generations[0].kw_per_unit", "not a finite number", 15);
-    one_error(&with("start_units_per_month = 100.0", "start_units_per_month = inf"), "segments[0].start_units_per_month", "not a finite number", 7);
+    one_error(
+        &with("kw_per_unit = 1.0", "kw_per_unit = nan"),
+        "generations[0].kw_per_unit",
+        "not a finite number",
+        15,
+    );
+    one_error(
+        &with(
+            "start_units_per_month = 100.0",
+            "start_units_per_month = inf",
+        ),
+        "segments[0].start_units_per_month",
+        "not a finite number",
+        7,
+    );
 }
 
 #[test]
 fn non_positive_sizes_prices_and_lead_times_are_rejected() {
-    one_error(&with("kw_per_unit = 1.0", "kw_per_unit = 0.0"), "generations[0].kw_per_unit", "greater than zero", 15);
-    one_error(&with("lead_time_months = 3", "lead_time_months = -3"), "options[0].lead_time_months", "must not be negative", 21);
-    one_error(&with("price_usd_per_unit = 25000.0", "price_usd_per_unit = -1.0"), "generations[0].price_usd_per_unit", "must not be negative", 16);
-    one_error(&with("h100e = 100.0", "h100e = -100.0"), "plans[0].commitments[0].h100e", "greater than zero", 26);
+    one_error(
+        &with("kw_per_unit = 1.0", "kw_per_unit = 0.0"),
+        "generations[0].kw_per_unit",
+        "greater than zero",
+        15,
+    );
+    one_error(
+        &with("lead_time_months = 3", "lead_time_months = -3"),
+        "options[0].lead_time_months",
+        "must not be negative",
+        21,
+    );
+    one_error(
+        &with("price_usd_per_unit = 25000.0", "price_usd_per_unit = -1.0"),
+        "generations[0].price_usd_per_unit",
+        "must not be negative",
+        16,
+    );
+    one_error(
+        &with("h100e = 100.0", "h100e = -100.0"),
+        "plans[0].commitments[0].h100e",
+        "greater than zero",
+        26,
+    );
 }
 
 #[test]
 fn impossible_distribution_parameters_are_rejected() {
-    one_error(&with("lead_time_months = 3", "lead_time_months = { dist = \"lognormal\", p10 = 9, p90 = 3 }"), "options[0].lead_time_months.p10", "above p90", 21);
-    one_error(&with("lead_time_months = 3", "lead_time_months = { dist = \"triangular\", min = 5, mode = 2, max = 9 }"), "options[0].lead_time_months.mode", "min <= mode <= max", 21);
-    one_error(&with("lead_time_months = 3", "lead_time_months = { dist = \"normal\", mean = 3, sd = 1 }"), "options[0].lead_time_months", "the normal can give", 21);
-    let d = diags(&with("lead_time_months = 3", "lead_time_months = { dist = \"normal\", p10 = 3, p90 = 1 }"));
-    let msgs: Vec<(&str, &str)> = d.iter().map(|d| (d.diag.path.as_str(), d.diag.message.as_str())).collect();
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"lognormal\", p10 = 9, p90 = 3 }",
+        ),
+        "options[0].lead_time_months.p10",
+        "above p90",
+        21,
+    );
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"triangular\", min = 5, mode = 2, max = 9 }",
+        ),
+        "options[0].lead_time_months.mode",
+        "min <= mode <= max",
+        21,
+    );
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"normal\", mean = 3, sd = 1 }",
+        ),
+        "options[0].lead_time_months",
+        "the normal can give",
+        21,
+    );
+    let d = diags(&with(
+        "lead_time_months = 3",
+        "lead_time_months = { dist = \"normal\", p10 = 3, p90 = 1 }",
+    ));
+    let msgs: Vec<(&str, &str)> = d
+        .iter()
+        .map(|d| (d.diag.path.as_str(), d.diag.message.as_str()))
+        .collect();
     assert_eq!(
         msgs,
         [
-            ("options[0].lead_time_months.p10", "`p10` does not apply to a normal distribution"),
-            ("options[0].lead_time_months.p90", "`p90` does not apply to a normal distribution"),
-            ("options[0].lead_time_months.mean", "missing required field `mean`"),
-            ("options[0].lead_time_months.sd", "missing required field `sd`"),
+            (
+                "options[0].lead_time_months.p10",
+                "`p10` does not apply to a normal distribution"
+            ),
+            (
+                "options[0].lead_time_months.p90",
+                "`p90` does not apply to a normal distribution"
+            ),
+            (
+                "options[0].lead_time_months.mean",
+                "missing required field `mean`"
+            ),
+            (
+                "options[0].lead_time_months.sd",
+                "missing required field `sd`"
+            ),
         ]
     );
-    one_error(&with("lead_time_months = 3", "lead_time_months = { dist = \"gamma\", mean = 3 }"), "options[0].lead_time_months.dist", "not one of", 21);
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"gamma\", mean = 3 }",
+        ),
+        "options[0].lead_time_months.dist",
+        "not one of",
+        21,
+    );
 }
 
 #[test]
 fn malformed_months_and_months_outside_the_horizon() {
-    one_error(&with("month = \"2026-03\"", "month = \"2026-3\""), "plans[0].commitments[0].month", "YYYY-MM", 26);
-    one_error(&with("month = \"2026-03\"", "month = \"2029-03\""), "plans[0].commitments[0].month", "outside the horizon", 26);
-    one_error(&with("end = \"2027-12\"", "end = \"2025-12\""), "horizon.end", "before start", 3);
+    one_error(
+        &with("month = \"2026-03\"", "month = \"2026-3\""),
+        "plans[0].commitments[0].month",
+        "YYYY-MM",
+        26,
+    );
+    one_error(
+        &with("month = \"2026-03\"", "month = \"2029-03\""),
+        "plans[0].commitments[0].month",
+        "outside the horizon",
+        26,
+    );
+    one_error(
+        &with("end = \"2027-12\"", "end = \"2025-12\""),
+        "horizon.end",
+        "before start",
+        3,
+    );
 }
 
 #[test]
 fn unknown_references_get_suggestions() {
-    let src = with("name = \"cloud\"\nkind = \"lease\"", "name = \"cloud\"\nkind = \"buy\"\ngeneration = \"h10\"");
-    one_error(&src, "options[0].generation", "unknown accelerator generation `h10`", 21);
-    assert_eq!(diags(&src)[0].diag.hint.as_deref(), Some("did you mean `h100`?"));
-    one_error(&with("{ option = \"cloud\"", "{ option = \"clud\""), "plans[0].commitments[0].option", "unknown option `clud`", 26);
+    let src = with(
+        "name = \"cloud\"\nkind = \"lease\"",
+        "name = \"cloud\"\nkind = \"buy\"\ngeneration = \"h10\"",
+    );
+    one_error(
+        &src,
+        "options[0].generation",
+        "unknown accelerator generation `h10`",
+        21,
+    );
+    assert_eq!(
+        diags(&src)[0].diag.hint.as_deref(),
+        Some("did you mean `h100`?")
+    );
+    one_error(
+        &with("{ option = \"cloud\"", "{ option = \"clud\""),
+        "plans[0].commitments[0].option",
+        "unknown option `clud`",
+        26,
+    );
 }
 
 #[test]
@@ -141,7 +296,15 @@ fn duplicate_names_are_rejected() {
 fn probabilities_must_sum_to_one() {
     let src = format!("{BASE}\n[[cases]]\nname = \"a\"\nprobability_pu = 0.5\n[[cases]]\nname = \"b\"\nprobability_pu = 0.3\n");
     one_error(&src, "cases", "sum to 0.8", 28);
-    one_error(&with("lead_time_months = 3", "lead_time_months = { dist = \"discrete\", values = [1, 2], probs = [0.5, 0.6] }"), "options[0].lead_time_months.probs", "sum to 1.1", 21);
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"discrete\", values = [1, 2], probs = [0.5, 0.6] }",
+        ),
+        "options[0].lead_time_months.probs",
+        "sum to 1.1",
+        21,
+    );
 }
 
 #[test]
@@ -168,35 +331,79 @@ fn empty_and_binary_files_are_rejected() {
 
 #[test]
 fn missing_required_fields_point_at_their_table() {
-    one_error(&with("kw_per_unit = 1.0\n", ""), "generations[0].kw_per_unit", "missing required field `kw_per_unit`", 12);
-    one_error(&BASE.replacen("format_version = 1\n", "", 1), "format_version", "missing `format_version`", 1);
-    one_error(&with("format_version = 1", "format_version = 2"), "format_version", "unsupported format_version 2", 1);
+    one_error(
+        &with("kw_per_unit = 1.0\n", ""),
+        "generations[0].kw_per_unit",
+        "missing required field `kw_per_unit`",
+        12,
+    );
+    one_error(
+        &BASE.replacen("format_version = 1\n", "", 1),
+        "format_version",
+        "missing `format_version`",
+        1,
+    );
+    one_error(
+        &with("format_version = 1", "format_version = 2"),
+        "format_version",
+        "unsupported format_version 2",
+        1,
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let src = with("kw_per_unit = 1.0", "kw_per_unit = -1.0\nlife_yeers = 5.0").replacen("lead_time_months = 3", "lead_time_months = -3", 1);
+    let src = with("kw_per_unit = 1.0", "kw_per_unit = -1.0\nlife_yeers = 5.0").replacen(
+        "lead_time_months = 3",
+        "lead_time_months = -3",
+        1,
+    );
     let d = diags(&src);
     let paths: Vec<&str> = d.iter().map(|d| d.diag.path.as_str()).collect();
-    assert_eq!(paths, ["generations[0].life_yeers", "generations[0].kw_per_unit", "options[0].lead_time_months"]);
+    assert_eq!(
+        paths,
+        [
+            "generations[0].life_yeers",
+            "generations[0].kw_per_unit",
+            "options[0].lead_time_months"
+        ]
+    );
 }
 
 #[test]
 fn commitments_use_the_options_unit() {
-    one_error(&with("h100e = 100.0", "mw = 100.0"), "plans[0].commitments[0].mw", "sized in h100e, not mw", 26);
+    one_error(
+        &with("h100e = 100.0", "mw = 100.0"),
+        "plans[0].commitments[0].mw",
+        "sized in h100e, not mw",
+        26,
+    );
 }
 
 #[test]
 fn reading_twice_gives_equal_scenarios_and_writing_round_trips() {
-    for src in [BASE, STARTER_SCENARIO, include_str!("../../../examples/frontier-lab.toml"), include_str!("../../../examples/startup.toml")] {
+    for src in [
+        BASE,
+        STARTER_SCENARIO,
+        include_str!("../../../examples/frontier-lab.toml"),
+        include_str!("../../../examples/startup.toml"),
+    ] {
         let (a, d) = read_str(src, "x.toml");
-        assert!(d.iter().all(|d| !d.is_error()), "{}", d.iter().map(|d| d.render()).collect::<String>());
+        assert!(
+            d.iter().all(|d| !d.is_error()),
+            "{}",
+            d.iter().map(|d| d.render()).collect::<String>()
+        );
         let (b, _) = read_str(src, "x.toml");
         assert_eq!(a, b);
         let a = a.unwrap();
         let text = write_scenario(&a);
         let (c, d) = read_str(&text, "x.toml");
-        assert!(d.iter().all(|d| !d.is_error()), "{}\n{text}", d.iter().map(|d| d.render()).collect::<String>());
+        assert!(
+            d.iter().all(|d| !d.is_error()),
+            "{}\n{text}",
+            d.iter().map(|d| d.render()).collect::<String>()
+        );
         assert_eq!(c.unwrap(), a, "round trip changed the scenario:\n{text}");
     }
 }
@@ -212,16 +419,30 @@ fn checked_in_schema_and_reference_are_current() {
         return;
     }
     assert!(schema == json_schema(), "docs/reference/scenario.schema.json is stale: run `UPDATE_EXPECT=1 cargo test -p gigawatt-io`");
-    assert!(reference == reference_markdown(), "docs/reference/scenario-file.md is stale: run `UPDATE_EXPECT=1 cargo test -p gigawatt-io`");
+    assert!(
+        reference == reference_markdown(),
+        "docs/reference/scenario-file.md is stale: run `UPDATE_EXPECT=1 cargo test -p gigawatt-io`"
+    );
 }
 
 #[test]
 fn schema_lists_every_field_of_the_spec() {
     let v: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
     for t in spec::all_tables() {
-        let props = if t.name == "scenario" { &v["properties"] } else if t.name == "uncertain" { &v["$defs"]["uncertain"]["oneOf"][1]["properties"] } else { &v["$defs"][t.name]["properties"] };
+        let props = if t.name == "scenario" {
+            &v["properties"]
+        } else if t.name == "uncertain" {
+            &v["$defs"]["uncertain"]["oneOf"][1]["properties"]
+        } else {
+            &v["$defs"][t.name]["properties"]
+        };
         for f in t.fields {
-            assert!(props.get(f.name).is_some(), "{}.{} missing from schema", t.name, f.name);
+            assert!(
+                props.get(f.name).is_some(),
+                "{}.{} missing from schema",
+                t.name,
+                f.name
+            );
         }
     }
 }
@@ -233,6 +454,10 @@ fn atomic_write_replaces_the_file() {
     write_atomic(&p, b"one").unwrap();
     write_atomic(&p, b"two").unwrap();
     assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temporary file is left behind"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

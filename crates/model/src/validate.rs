@@ -724,7 +724,8 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     suggest(&c.option, &opt_names),
                 ),
                 Some(o) => {
-                    if h.contains(c.month) && (c.month < o.commit_from || c.month > o.commit_until) {
+                    if h.contains(c.month) && (c.month < o.commit_from || c.month > o.commit_until)
+                    {
                         v.err(
                             format!("{p}.month"),
                             format!(
