@@ -23,7 +23,7 @@ mod scenario;
 mod validate;
 
 pub use diag::{Diagnostic, Severity};
-pub use dist::{inverse_normal_cdf, normal_cdf, Dist, Uncertain};
+pub use dist::{inverse_normal_cdf, normal_cdf, Dist, Uncertain, Z90};
 pub use month::Month;
 pub use scenario::*;
 pub use validate::{correlation_matrix, jacobi_eigen, nearest_psd_correlation, validate};

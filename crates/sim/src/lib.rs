@@ -1,1 +1,47 @@
-//! placeholder
+//! gigawatt-sim: the Monte Carlo engine.
+//!
+//! [`Engine::new`] compiles a validated [`gigawatt_model::Scenario`] into flat arrays;
+//! [`run`] simulates every selected plan on the same paths (common random numbers) in
+//! fixed blocks merged in block order, so results are bit-identical for any thread count;
+//! [`report`] turns the result into a terminal table, JSON and CSV.
+//!
+//! The monthly equations, in the order they run, are in `docs/explanation/simulation.md`.
+//!
+//! ```
+//! let src = r#"
+//! format_version = 1
+//! horizon = { start = "2026-01", end = "2026-12" }
+//! [[segments]]
+//! name = "chat"
+//! start_units_per_month = 100.0
+//! h100e_months_per_unit = 1.0
+//! price_usd_per_unit = 2.0
+//! growth = { process = "log", drift_per_year = 0.5, volatility_per_month = 0.1 }
+//! [[generations]]
+//! name = "h100"
+//! h100e_per_unit = 1.0
+//! kw_per_unit = 1.0
+//! price_usd_per_unit = 25000.0
+//! [[fleet]]
+//! generation = "h100"
+//! units = 120.0
+//! "#;
+//! let (sc, _) = gigawatt_io::read_str(src, "mini.toml");
+//! let sc = sc.unwrap();
+//! let engine = gigawatt_sim::Engine::new(&sc, 2000, 1, &[]).unwrap();
+//! let cfg = gigawatt_sim::RunConfig { paths: 2000, monthly: false, per_path: false };
+//! let result = gigawatt_sim::run(&engine, &cfg, &|_| {});
+//! let unserved = result.plans[0].metrics[4].moments.mean();
+//! assert!(unserved > 0.0 && unserved < 0.5);
+//! ```
+
+mod engine;
+pub mod report;
+mod run;
+pub mod sample;
+
+pub use engine::{
+    CorrelationReport, Draws, Engine, PathOutcome, PlanC, Scratch, HOURS_PER_MONTH, SERIES,
+    SHORTFALL_TOL,
+};
+pub use run::{run, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS};

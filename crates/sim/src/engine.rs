@@ -1,0 +1,1494 @@
+//! The monthly path model: a scenario compiled into flat arrays, then simulated path by path.
+//!
+//! The order of operations each month is documented in `docs/explanation/simulation.md`;
+//! the comments below carry the step numbers used there.
+
+use std::collections::HashMap;
+
+use gigawatt_model::{
+    correlation_matrix, inverse_normal_cdf, nearest_psd_correlation, AllocationStep, Dist, Growth,
+    OptionKind, Plan, Scenario, Z90,
+};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::sample::{self, cholesky, hash3, key, spearman_to_pearson, unit, Sampler};
+
+/// Hours in an average month, for power cost.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// Quality index bounds (ratio of research delivered to planned, before the elasticity).
+const QUALITY_RATIO_MIN: f64 = 0.1;
+const QUALITY_RATIO_MAX: f64 = 10.0;
+
+/// Relative unserved demand above which a month counts as a shortfall.
+pub const SHORTFALL_TOL: f64 = 1e-6;
+
+#[derive(Debug, Clone)]
+struct Input {
+    key: u64,
+    dim: u32,
+    dist: Dist,
+}
+
+#[derive(Debug, Clone)]
+enum GrowthC {
+    Log {
+        drift: usize,
+        vol: usize,
+    },
+    SCurve {
+        sat: usize,
+        rate: usize,
+        vol: usize,
+    },
+    Regimes {
+        drift: Vec<f64>,
+        vol: Vec<f64>,
+        cum: Vec<Vec<f64>>,
+        start: usize,
+    },
+    Pct {
+        at: Vec<i32>,
+        ln10: Vec<f64>,
+        ln50: Vec<f64>,
+        ln90: Vec<f64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct LaunchC {
+    start: i32,
+    len: i32,
+    prob: f64,
+    jump: usize,
+    decay_per_month: Option<f64>,
+    key: u64,
+}
+
+#[derive(Debug, Clone)]
+struct SegC {
+    start: usize,
+    k0: usize,
+    eff: usize,
+    price0: usize,
+    pdecl: usize,
+    growth: GrowthC,
+    launches: Vec<LaunchC>,
+    churn: f64,
+    key: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    Floor,
+    Seg(usize),
+    Runs,
+    Extra,
+}
+
+#[derive(Debug, Clone)]
+struct RunC {
+    size: f64,
+    start: i32,
+    deadline: i32,
+    rate: f64,
+}
+
+#[derive(Debug, Clone)]
+struct OptC {
+    kind: OptionKind,
+    /// Units per H100e (build, buy), H100e per unit.
+    h100e_per_unit: f64,
+    kw_per_unit: f64,
+    gen_price: usize,
+    gen_life_m: i32,
+    lead: usize,
+    delay_p: f64,
+    delay: usize,
+    capex_mw: usize,
+    schedule: Vec<f64>,
+    opex_mw_month: f64,
+    power_price: Option<f64>,
+    pue: f64,
+    life_m: i32,
+    residual: f64,
+    term_m: i32,
+    price: usize,
+    cap_h100e: f64,
+    block: Option<f64>,
+    max_total: f64,
+    planned_lead: f64,
+    h100e_per_mw: f64,
+    key: u64,
+}
+
+#[derive(Debug, Clone)]
+struct CommitC {
+    opt: usize,
+    t: i32,
+    amount: f64,
+    key: u64,
+}
+
+#[derive(Debug, Clone)]
+struct RuleC {
+    opt: usize,
+    every: i32,
+    from: i32,
+    until: i32,
+    z: f64,
+    headroom: f64,
+    max_per: f64,
+}
+
+/// A plan compiled against the engine.
+#[derive(Debug, Clone)]
+pub struct PlanC {
+    /// Plan name.
+    pub name: String,
+    commits: Vec<CommitC>,
+    rules: Vec<RuleC>,
+}
+
+/// Requested and achieved rank correlations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationReport {
+    /// Input ids in matrix order.
+    pub names: Vec<String>,
+    /// Requested (after PSD repair, if any).
+    pub requested: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone)]
+struct CorrC {
+    inputs: Vec<usize>,
+    chol: Vec<Vec<f64>>,
+    report: CorrelationReport,
+}
+
+/// Names of the monthly series, in recording order.
+pub const SERIES: [&str; 10] = [
+    "demand_h100e",
+    "capacity_h100e",
+    "served_h100e",
+    "unserved_h100e",
+    "research_h100e",
+    "idle_h100e",
+    "revenue_usd",
+    "cash_usd",
+    "backstop_drawn_usd",
+    "burst_h100e",
+];
+
+/// What one plan produced on one path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PathOutcome {
+    /// Net present value of free cash flow plus terminal asset value less remaining lease obligations.
+    pub npv_usd: f64,
+    /// Revenue summed over the horizon.
+    pub cum_revenue_usd: f64,
+    /// Lowest cash before credit line and backstop draws.
+    pub min_cash_usd: f64,
+    /// Total drawn from the backstop (the funding gap).
+    pub funding_gap_usd: f64,
+    /// Unserved share of product compute demand over the horizon.
+    pub unserved_share: f64,
+    /// Research compute delivered over planned.
+    pub research_delivered_pu: f64,
+    /// Share of capacity used by product or research.
+    pub utilisation: f64,
+    /// Cost of capacity that sat idle.
+    pub idle_cost_usd: f64,
+    /// First calendar year with positive operating income (end year + 1 if none).
+    pub first_profitable_year: f64,
+    /// Bit y set when year y of the horizon had any shortfall.
+    pub shortfall_years: u64,
+    /// Months each training run finished after its deadline (censored at the horizon end).
+    pub run_delay_months: Vec<f64>,
+    /// Monthly series (only when recording), SERIES order, each of length T.
+    pub monthly: Vec<Vec<f64>>,
+    /// Commitments made by rules: (option index, month index, amount).
+    pub rule_commitments: Vec<(usize, i32, f64)>,
+}
+
+/// A scenario compiled for simulation.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Number of months.
+    pub months: usize,
+    /// First calendar year of the horizon.
+    pub start_year: i32,
+    start_month_of_year: i32,
+    inputs: Vec<Input>,
+    index: HashMap<String, usize>,
+    corr: Option<CorrC>,
+    segs: Vec<SegC>,
+    /// Block hours shares and per-segment demand factors.
+    blocks: Vec<(f64, Vec<f64>)>,
+    order: Vec<Step>,
+    runs: Vec<RunC>,
+    /// Run names in priority order.
+    pub run_names: Vec<String>,
+    opts: Vec<OptC>,
+    /// Option names.
+    pub option_names: Vec<String>,
+    fleet: Vec<FleetC>,
+    floor_h100e: f64,
+    floor_share: f64,
+    extra_cap_share: f64,
+    quality_eps: usize,
+    quality_lag: usize,
+    availability: f64,
+    existing_mw: f64,
+    max_total_mw: f64,
+    site_power_price: usize,
+    site_pue: f64,
+    burst_covers: bool,
+    rounds: Vec<(i32, usize, f64, u64)>,
+    starting_cash: f64,
+    min_cash: f64,
+    credit_limit: f64,
+    credit_rate_m: f64,
+    backstop_rate_m: f64,
+    opex0: usize,
+    opex_growth_ln_m: f64,
+    it_dep_m: f64,
+    fac_dep_m: f64,
+    disc_m: f64,
+    /// Compiled plans.
+    pub plans: Vec<PlanC>,
+    seed: u64,
+    sampler: Sampler,
+}
+
+#[derive(Debug, Clone)]
+struct FleetC {
+    h100e: f64,
+    from: i32,
+    to: i32,
+    kw_units: f64,
+    lease_month_usd: f64,
+    units_price: usize,
+    units: f64,
+    age0_m: f64,
+    owned: bool,
+}
+
+/// Per-path draws shared by every plan (common random numbers).
+#[derive(Debug, Clone, Default)]
+pub struct Draws {
+    params: Vec<f64>,
+    /// Exogenous demand (growth and launches), S × T.
+    exo: Vec<f64>,
+    /// Compute intensity, S × T.
+    k: Vec<f64>,
+    /// Price, S × T.
+    price: Vec<f64>,
+    /// Funding round amounts (0 when the round does not close).
+    rounds: Vec<f64>,
+    path: u64,
+}
+
+/// Reusable per-thread buffers for one plan on one path.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    d_cap: Vec<f64>,
+    d_power: Vec<f64>,
+    d_opex: Vec<f64>,
+    d_lease: Vec<f64>,
+    d_dep: Vec<f64>,
+    d_space: Vec<f64>,
+    d_used: Vec<f64>,
+    capex: Vec<f64>,
+    planned: Vec<f64>,
+    buy_arrivals: Vec<f64>,
+    hist: Vec<f64>,
+    ratio: Vec<f64>,
+    committed: Vec<f64>,
+    terminal: f64,
+    built_mw: f64,
+}
+
+fn month_index(m: gigawatt_model::Month, start: gigawatt_model::Month) -> i32 {
+    m.since(start)
+}
+
+impl Engine {
+    /// Compiles a validated scenario. `paths` and `seed` set the sampler; `plans` selects plans
+    /// by name (all when empty).
+    pub fn new(sc: &Scenario, paths: u64, seed: u64, plans: &[String]) -> Result<Engine, String> {
+        let t0 = sc.horizon.start;
+        let months = sc.horizon.months();
+        let mut inputs = Vec::new();
+        let mut index = HashMap::new();
+        let mut ids = HashMap::new();
+        sc.visit_uncertain(&mut |path, u| {
+            // An input named by `id` is keyed by its id, so moving it in the file keeps its draws.
+            let k = key(u.id.as_deref().map_or(path.as_str(), |id| id));
+            index.insert(path.clone(), inputs.len());
+            if let Some(id) = &u.id {
+                ids.insert(id.clone(), inputs.len());
+            }
+            inputs.push(Input {
+                key: k,
+                dim: 0,
+                dist: u.dist.clone(),
+            });
+        });
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|i| inputs[*i].key);
+        for (dim, i) in order.into_iter().enumerate() {
+            inputs[i].dim = dim as u32;
+        }
+        let ix = |p: String| -> usize { index[&p] };
+        let corr = correlation_matrix(sc).map(|(m, repaired, names)| {
+            let m = repaired.unwrap_or(m);
+            let pear: Vec<Vec<f64>> = m
+                .iter()
+                .map(|r| r.iter().map(|x| spearman_to_pearson(*x)).collect())
+                .collect();
+            let pear = nearest_psd_correlation(&pear);
+            CorrC {
+                inputs: names.iter().map(|n| ids[n]).collect(),
+                chol: cholesky(&pear),
+                report: CorrelationReport {
+                    names,
+                    requested: m,
+                },
+            }
+        });
+        let segs = sc
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("segments[{i}]");
+                let growth = match &s.growth {
+                    Growth::Log { .. } => GrowthC::Log {
+                        drift: ix(format!("{p}.growth.drift_per_year")),
+                        vol: ix(format!("{p}.growth.volatility_per_month")),
+                    },
+                    Growth::SCurve { .. } => GrowthC::SCurve {
+                        sat: ix(format!("{p}.growth.saturation_units_per_month")),
+                        rate: ix(format!("{p}.growth.rate_per_year")),
+                        vol: ix(format!("{p}.growth.volatility_per_month")),
+                    },
+                    Growth::Regimes {
+                        regimes,
+                        transition,
+                        start,
+                    } => GrowthC::Regimes {
+                        drift: regimes.iter().map(|r| r.drift_per_year / 12.0).collect(),
+                        vol: regimes.iter().map(|r| r.volatility_per_month).collect(),
+                        cum: transition
+                            .iter()
+                            .map(|row| {
+                                row.iter()
+                                    .scan(0.0, |a, x| {
+                                        *a += x;
+                                        Some(*a)
+                                    })
+                                    .collect()
+                            })
+                            .collect(),
+                        start: regimes.iter().position(|r| &r.name == start).unwrap_or(0),
+                    },
+                    Growth::Percentiles {
+                        years,
+                        p10,
+                        p50,
+                        p90,
+                    } => GrowthC::Pct {
+                        at: years
+                            .iter()
+                            .map(|y| month_index(gigawatt_model::Month::new(*y, 12), t0))
+                            .collect(),
+                        ln10: p10.iter().map(|x| x.ln()).collect(),
+                        ln50: p50.iter().map(|x| x.ln()).collect(),
+                        ln90: p90.iter().map(|x| x.ln()).collect(),
+                    },
+                };
+                SegC {
+                    start: ix(format!("{p}.start_units_per_month")),
+                    k0: ix(format!("{p}.h100e_months_per_unit")),
+                    eff: ix(format!("{p}.efficiency_gain_per_year")),
+                    price0: ix(format!("{p}.price_usd_per_unit")),
+                    pdecl: ix(format!("{p}.price_decline_per_year")),
+                    growth,
+                    launches: s
+                        .launches
+                        .iter()
+                        .enumerate()
+                        .map(|(j, l)| LaunchC {
+                            start: month_index(l.window_start, t0),
+                            len: l.window_end.since(l.window_start) + 1,
+                            prob: l.probability_pu,
+                            jump: ix(format!("{p}.launches[{j}].jump_pu")),
+                            decay_per_month: l.decay_half_life_months.map(|h| 0.5f64.powf(1.0 / h)),
+                            key: key(&format!("launch:{}:{}", s.name, l.name)),
+                        })
+                        .collect(),
+                    churn: s.churn_share_pu,
+                    key: key(&format!("segment:{}", s.name)),
+                }
+            })
+            .collect();
+        let blocks = if sc.load_blocks.is_empty() {
+            vec![(1.0, vec![1.0; sc.segments.len()])]
+        } else {
+            sc.load_blocks
+                .iter()
+                .enumerate()
+                .map(|(b, lb)| {
+                    let f = sc
+                        .segments
+                        .iter()
+                        .map(|s| {
+                            if s.demand_factors.is_empty() {
+                                lb.demand_factor
+                            } else {
+                                s.demand_factors[b]
+                            }
+                        })
+                        .collect();
+                    (lb.hours_pu, f)
+                })
+                .collect()
+        };
+        let order = if sc.allocation.order.is_empty() {
+            let mut segs: Vec<usize> = (0..sc.segments.len()).collect();
+            segs.sort_by_key(|i| sc.segments[*i].priority);
+            let mut o = vec![Step::Floor];
+            o.extend(segs.into_iter().map(Step::Seg));
+            o.extend([Step::Runs, Step::Extra]);
+            o
+        } else {
+            sc.allocation
+                .order
+                .iter()
+                .map(|s| match s {
+                    AllocationStep::ResearchFloor => Step::Floor,
+                    AllocationStep::ResearchRuns => Step::Runs,
+                    AllocationStep::ResearchExtra => Step::Extra,
+                    AllocationStep::Segment(n) => {
+                        Step::Seg(sc.segments.iter().position(|x| &x.name == n).unwrap_or(0))
+                    }
+                })
+                .collect()
+        };
+        let mut run_idx: Vec<usize> = (0..sc.research.runs.len()).collect();
+        run_idx.sort_by_key(|i| sc.research.runs[*i].priority);
+        let runs = run_idx
+            .iter()
+            .map(|i| {
+                let r = &sc.research.runs[*i];
+                let (s, d) = (
+                    month_index(r.earliest_start, t0),
+                    month_index(r.deadline, t0),
+                );
+                let rate = if r.max_h100e > 0.0 {
+                    r.max_h100e
+                } else {
+                    r.size_h100e_months / (d - s + 1) as f64
+                };
+                RunC {
+                    size: r.size_h100e_months,
+                    start: s,
+                    deadline: d,
+                    rate,
+                }
+            })
+            .collect();
+        let run_names = run_idx
+            .iter()
+            .map(|i| sc.research.runs[*i].name.clone())
+            .collect();
+        let gen_index = |name: &Option<String>| {
+            name.as_ref()
+                .and_then(|n| sc.generations.iter().position(|g| &g.name == n))
+        };
+        let opts: Vec<OptC> = sc
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let p = format!("options[{i}]");
+                let g = gen_index(&o.generation);
+                let (h100e_per_unit, kw, gen_price, gen_life_m) = match g {
+                    Some(g) => {
+                        let gen = &sc.generations[g];
+                        (
+                            gen.h100e_per_unit,
+                            gen.kw_per_unit,
+                            ix(format!("generations[{g}].price_usd_per_unit")),
+                            (gen.life_years * 12.0).round() as i32,
+                        )
+                    }
+                    None => (1.0, 0.0, usize::MAX, i32::MAX / 4),
+                };
+                let pue = if o.kind == OptionKind::Build {
+                    o.pue
+                } else {
+                    sc.power.pue
+                };
+                let lead_med = o.lead_time_months.dist.quantile(0.5);
+                let delay_mean = o.delay_months.dist.mean();
+                OptC {
+                    kind: o.kind,
+                    h100e_per_unit,
+                    kw_per_unit: kw,
+                    gen_price,
+                    gen_life_m,
+                    lead: ix(format!("{p}.lead_time_months")),
+                    delay_p: o.delay_probability_pu,
+                    delay: ix(format!("{p}.delay_months")),
+                    capex_mw: ix(format!("{p}.capex_usd_per_mw")),
+                    schedule: o.capex_schedule_pu.clone(),
+                    opex_mw_month: o.opex_usd_per_mw_year / 12.0,
+                    power_price: (o.power_price_usd_per_mwh > 0.0)
+                        .then_some(o.power_price_usd_per_mwh),
+                    pue,
+                    life_m: (o.life_years * 12.0).round() as i32,
+                    residual: o.residual_value_pu,
+                    term_m: o.term_months as i32,
+                    price: ix(format!("{p}.price_usd_per_h100e_month")),
+                    cap_h100e: o.cap_h100e,
+                    block: o.block_size,
+                    max_total: o.max_total,
+                    planned_lead: (lead_med + o.delay_probability_pu * delay_mean).round(),
+                    h100e_per_mw: if kw > 0.0 {
+                        1000.0 / (kw * pue) * h100e_per_unit
+                    } else {
+                        0.0
+                    },
+                    key: key(&format!("option:{}", o.name)),
+                }
+            })
+            .collect();
+        let fleet = sc
+            .fleet
+            .iter()
+            .map(|f| {
+                let g = sc
+                    .generations
+                    .iter()
+                    .position(|g| g.name == f.generation)
+                    .unwrap_or(0);
+                let gen = &sc.generations[g];
+                let from = month_index(f.installed, t0);
+                let life_end = from + (gen.life_years * 12.0).round() as i32;
+                let owned = f.lease_end.is_none() && f.lease_usd_per_unit_month == 0.0;
+                let to = f.lease_end.map_or(life_end, |e| month_index(e, t0) + 1);
+                FleetC {
+                    h100e: f.units * gen.h100e_per_unit,
+                    from: from.max(0),
+                    to,
+                    kw_units: f.units * gen.kw_per_unit,
+                    lease_month_usd: f.units * f.lease_usd_per_unit_month,
+                    units_price: ix(format!("generations[{g}].price_usd_per_unit")),
+                    units: f.units,
+                    age0_m: (-from).max(0) as f64,
+                    owned,
+                }
+            })
+            .collect();
+        let opt_ix = |n: &str| {
+            sc.options
+                .iter()
+                .position(|o| o.name == n)
+                .ok_or_else(|| format!("unknown option `{n}`"))
+        };
+        let selected: Vec<&Plan> = if plans.is_empty() {
+            sc.plans.iter().collect()
+        } else {
+            plans
+                .iter()
+                .map(|n| {
+                    sc.plan(n).ok_or_else(|| {
+                        format!(
+                            "no plan named `{n}`; the scenario has: {}",
+                            sc.plans
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        let mut compiled = Vec::new();
+        for p in selected {
+            let mut ord: HashMap<(usize, i32), u64> = HashMap::new();
+            let mut commits = Vec::new();
+            for c in &p.commitments {
+                let opt = opt_ix(&c.option)?;
+                let t = month_index(c.month, t0);
+                let n = ord.entry((opt, t)).or_insert(0);
+                commits.push(CommitC {
+                    opt,
+                    t,
+                    amount: c.amount,
+                    key: hash3(opts[opt].key, t as u64, *n),
+                });
+                *n += 1;
+            }
+            let rules = p
+                .rules
+                .iter()
+                .map(|r| {
+                    Ok(RuleC {
+                        opt: opt_ix(&r.option)?,
+                        every: r.every_months.max(1) as i32,
+                        from: month_index(r.from, t0),
+                        until: month_index(r.until, t0),
+                        z: inverse_normal_cdf(r.percentile_pu),
+                        headroom: r.headroom_pu,
+                        max_per: r.max_per_decision,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            compiled.push(PlanC {
+                name: p.name.clone(),
+                commits,
+                rules,
+            });
+        }
+        if compiled.is_empty() {
+            compiled.push(PlanC {
+                name: "no-commitments".into(),
+                commits: Vec::new(),
+                rules: Vec::new(),
+            });
+        }
+        let f = &sc.finance;
+        Ok(Engine {
+            months,
+            start_year: t0.year(),
+            start_month_of_year: t0.month() as i32 - 1,
+            inputs,
+            corr,
+            segs,
+            blocks,
+            order,
+            runs,
+            run_names,
+            option_names: sc.options.iter().map(|o| o.name.clone()).collect(),
+            opts,
+            fleet,
+            floor_h100e: sc.research.floor_h100e,
+            floor_share: sc.research.floor_share_pu,
+            extra_cap_share: sc.research.extra_cap_share_pu,
+            quality_eps: index["research.quality_elasticity"],
+            quality_lag: sc.research.quality_lag_months as usize,
+            availability: sc.power.availability_pu,
+            existing_mw: sc.power.existing_powered_mw,
+            max_total_mw: sc.power.max_total_mw,
+            site_power_price: index["power.power_price_usd_per_mwh"],
+            site_pue: sc.power.pue,
+            burst_covers: sc.allocation.burst_covers_product,
+            rounds: f
+                .rounds
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    (
+                        month_index(r.month, t0),
+                        index[&format!("finance.rounds[{i}].amount_usd")],
+                        r.probability_pu,
+                        key(&format!("round:{}:{i}", r.month)),
+                    )
+                })
+                .collect(),
+            starting_cash: f.starting_cash_usd,
+            min_cash: f.min_cash_usd,
+            credit_limit: f.credit_limit_usd,
+            credit_rate_m: f.credit_rate_per_year / 12.0,
+            backstop_rate_m: f.backstop_rate_per_year / 12.0,
+            opex0: index["finance.non_compute_opex_usd_per_month"],
+            opex_growth_ln_m: (1.0 + f.non_compute_opex_growth_per_year).ln() / 12.0,
+            it_dep_m: f.it_depreciation_years * 12.0,
+            fac_dep_m: f.facility_depreciation_years * 12.0,
+            disc_m: (1.0 + sc.discount_rate_per_year).powf(1.0 / 12.0),
+            plans: compiled,
+            index,
+            seed,
+            sampler: Sampler {
+                method: sc.simulation.sampling,
+                seed,
+                paths,
+            },
+        })
+    }
+
+    /// Requested correlations, if any.
+    pub fn correlation_report(&self) -> Option<&CorrelationReport> {
+        self.corr.as_ref().map(|c| &c.report)
+    }
+
+    /// Index of the uncertain input at `path` (field path), for sensitivity and tests.
+    pub fn input_index(&self, path: &str) -> Option<usize> {
+        self.index.get(path).copied()
+    }
+
+    /// The per-path uniforms of a block of paths, after Iman–Conover. Returns the uniforms
+    /// (paths × inputs) and the achieved Spearman matrix of the correlated inputs.
+    pub fn block_uniforms(&self, first: u64, n: usize) -> (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>) {
+        let mut u: Vec<Vec<f64>> = (0..n as u64)
+            .map(|p| {
+                self.inputs
+                    .iter()
+                    .map(|inp| {
+                        if matches!(inp.dist, Dist::Fixed(_)) {
+                            0.5
+                        } else {
+                            self.sampler.uniform(inp.key, inp.dim, first + p)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let achieved = self.corr.as_ref().map(|c| {
+            let mut cols: Vec<Vec<f64>> = c
+                .inputs
+                .iter()
+                .map(|&j| u.iter().map(|row| row[j]).collect())
+                .collect();
+            let got = sample::iman_conover(&mut cols, &c.chol, self.seed, first);
+            for (ci, &j) in c.inputs.iter().enumerate() {
+                for (p, row) in u.iter_mut().enumerate() {
+                    row[j] = cols[ci][p];
+                }
+            }
+            got
+        });
+        (u, achieved)
+    }
+
+    /// Draws everything exogenous for one path from its input uniforms.
+    pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
+        let t_len = self.months;
+        d.path = path;
+        d.params.clear();
+        d.params.extend(
+            self.inputs
+                .iter()
+                .zip(uniforms)
+                .map(|(inp, u)| inp.dist.quantile(*u)),
+        );
+        let ns = self.segs.len();
+        d.exo.resize(ns * t_len, 0.0);
+        d.k.resize(ns * t_len, 0.0);
+        d.price.resize(ns * t_len, 0.0);
+        for (s, seg) in self.segs.iter().enumerate() {
+            let p = &d.params;
+            let base = s * t_len;
+            let ln_eff = (1.0 - p[seg.eff]).max(1e-9).ln() / 12.0;
+            let ln_pd = (1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0;
+            for t in 0..t_len {
+                d.k[base + t] = p[seg.k0] * (ln_eff * t as f64).exp();
+                d.price[base + t] = p[seg.price0] * (ln_pd * t as f64).exp();
+            }
+            let mut rng = sample::stream(self.seed, seg.key, path);
+            let level0 = p[seg.start];
+            match &seg.growth {
+                GrowthC::Log { drift, vol } => {
+                    let (mu, sig) = (p[*drift] / 12.0, p[*vol]);
+                    let mut ln_l = level0.max(1e-300).ln();
+                    for t in 0..t_len {
+                        if t > 0 {
+                            let e: f64 = if sig > 0.0 {
+                                StandardNormal.sample(&mut rng)
+                            } else {
+                                0.0
+                            };
+                            ln_l += mu - 0.5 * sig * sig + sig * e;
+                        }
+                        d.exo[base + t] = ln_l.exp();
+                    }
+                }
+                GrowthC::SCurve { sat, rate, vol } => {
+                    let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
+                    let mut l = level0;
+                    for t in 0..t_len {
+                        if t > 0 {
+                            let e: f64 = if sig > 0.0 {
+                                StandardNormal.sample(&mut rng)
+                            } else {
+                                0.0
+                            };
+                            l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * e).exp();
+                        }
+                        d.exo[base + t] = l;
+                    }
+                }
+                GrowthC::Regimes {
+                    drift,
+                    vol,
+                    cum,
+                    start,
+                } => {
+                    let mut reg = *start;
+                    let mut ln_l = level0.max(1e-300).ln();
+                    for t in 0..t_len {
+                        if t > 0 {
+                            let u = unit(rand_core::Rng::next_u64(&mut rng));
+                            reg = cum[reg]
+                                .iter()
+                                .position(|c| u <= *c)
+                                .unwrap_or(cum[reg].len() - 1);
+                            let sig = vol[reg];
+                            let e: f64 = if sig > 0.0 {
+                                StandardNormal.sample(&mut rng)
+                            } else {
+                                0.0
+                            };
+                            ln_l += drift[reg] - 0.5 * sig * sig + sig * e;
+                        }
+                        d.exo[base + t] = ln_l.exp();
+                    }
+                }
+                GrowthC::Pct {
+                    at,
+                    ln10,
+                    ln50,
+                    ln90,
+                } => {
+                    let z = inverse_normal_cdf(sample::uniform(self.seed, seg.key ^ 0x5EC7, path));
+                    let q = |j: usize| {
+                        if z >= 0.0 {
+                            ln50[j] + z * (ln90[j] - ln50[j]) / Z90
+                        } else {
+                            ln50[j] + z * (ln50[j] - ln10[j]) / Z90
+                        }
+                    };
+                    let ln0 = level0.max(1e-300).ln();
+                    for t in 0..t_len as i32 {
+                        let j = at.iter().position(|a| *a >= t);
+                        let v = match j {
+                            Some(0) => {
+                                let a = at[0].max(1) as f64;
+                                ln0 + (q(0) - ln0) * (t as f64 / a).min(1.0)
+                            }
+                            Some(j) => {
+                                let (a, b) = (at[j - 1] as f64, at[j] as f64);
+                                q(j - 1) + (q(j) - q(j - 1)) * (t as f64 - a) / (b - a)
+                            }
+                            None => q(at.len() - 1),
+                        };
+                        d.exo[base + t as usize] = v.exp();
+                    }
+                }
+            }
+            for l in &seg.launches {
+                if sample::uniform(self.seed, l.key, path) >= l.prob {
+                    continue;
+                }
+                let at = l.start
+                    + (sample::uniform(self.seed, l.key ^ 0xA7, path) * l.len as f64).floor()
+                        as i32;
+                let jump = p[l.jump];
+                for t in at.max(0)..t_len as i32 {
+                    let m = match l.decay_per_month {
+                        Some(f) => 1.0 + jump * f.powi(t - at),
+                        None => 1.0 + jump,
+                    };
+                    d.exo[base + t as usize] *= m.max(0.0);
+                }
+            }
+        }
+        d.rounds.clear();
+        for (_, amount, prob, k) in &self.rounds {
+            let closes = sample::uniform(self.seed, *k, path) < *prob;
+            d.rounds.push(if closes { d.params[*amount] } else { 0.0 });
+        }
+    }
+
+    /// Lead time (months) drawn for a commitment with key `ck`.
+    fn lead(&self, o: &OptC, ck: u64, d: &Draws) -> i32 {
+        let inputs = &self.inputs;
+        let u_lead = sample::uniform(self.seed, ck, d.path);
+        let mut lead = inputs[o.lead].dist.quantile(u_lead);
+        if o.delay_p > 0.0 && sample::uniform(self.seed, ck ^ 0xDE1A, d.path) < o.delay_p {
+            lead += inputs[o.delay]
+                .dist
+                .quantile(sample::uniform(self.seed, ck ^ 0xDE1B, d.path));
+        }
+        lead.round().max(0.0) as i32
+    }
+
+    fn resize(&self, s: &mut Scratch) {
+        let n = self.months + 1;
+        for v in [
+            &mut s.d_cap,
+            &mut s.d_power,
+            &mut s.d_opex,
+            &mut s.d_lease,
+            &mut s.d_dep,
+            &mut s.d_space,
+            &mut s.d_used,
+            &mut s.capex,
+            &mut s.planned,
+            &mut s.hist,
+            &mut s.ratio,
+        ] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        s.buy_arrivals.clear();
+        s.buy_arrivals.resize(n * self.opts.len(), 0.0);
+        s.committed.clear();
+        s.committed.resize(self.opts.len(), 0.0);
+        s.terminal = 0.0;
+        s.built_mw = 0.0;
+    }
+
+    /// Adds `v` to `arr` over months [from, to) as deltas (clipped to the horizon).
+    fn span(arr: &mut [f64], from: i32, to: i32, v: f64) {
+        let n = arr.len() as i32 - 1;
+        let (a, b) = (from.max(0), to.min(n));
+        if a < b {
+            arr[a as usize] += v;
+            arr[b as usize] -= v;
+        }
+    }
+
+    fn pv_at_end(&self, per_month: f64, months_after: i32) -> f64 {
+        // Present value at the horizon end of a level monthly payment for `months_after` months.
+        if months_after <= 0 {
+            return 0.0;
+        }
+        let r = self.disc_m - 1.0;
+        if r.abs() < 1e-12 {
+            per_month * months_after as f64
+        } else {
+            per_month * (1.0 - self.disc_m.powi(-months_after)) / r
+        }
+    }
+
+    /// Records one commitment's effects in the scratch delta arrays.
+    fn commit(&self, oi: usize, t: i32, amount: f64, ck: u64, d: &Draws, s: &mut Scratch) {
+        let o = &self.opts[oi];
+        let p = &d.params;
+        let t_end = self.months as i32;
+        let a = t + self.lead(o, ck, d);
+        s.committed[oi] += amount;
+        let planned_a = t + o.planned_lead as i32;
+        match o.kind {
+            OptionKind::Build => {
+                let mut mw = amount;
+                if self.max_total_mw > 0.0 {
+                    let room = (self.max_total_mw - self.existing_mw - s.built_mw).max(0.0);
+                    mw = mw.min(room);
+                }
+                s.built_mw += mw;
+                if mw <= 0.0 {
+                    return;
+                }
+                let units = mw * 1000.0 / (o.kw_per_unit * o.pue);
+                let h = units * o.h100e_per_unit;
+                let fac = mw * p[o.capex_mw];
+                let chips = units * p[o.gen_price];
+                let n = o.schedule.len();
+                for (i, share) in o.schedule.iter().enumerate() {
+                    let at = if n == 1 {
+                        t
+                    } else {
+                        t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
+                    };
+                    if (0..t_end).contains(&at) {
+                        s.capex[at as usize] += fac * share;
+                    }
+                }
+                if (0..t_end).contains(&a) {
+                    s.capex[a as usize] += chips;
+                }
+                let chip_end = a + o.gen_life_m;
+                let fac_end = a + o.life_m;
+                Self::span(&mut s.d_cap, a, chip_end, h);
+                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, h);
+                let price = o.power_price.unwrap_or(p[self.site_power_price]);
+                Self::span(&mut s.d_power, a, chip_end, mw * HOURS_PER_MONTH * price);
+                Self::span(&mut s.d_opex, a, fac_end, mw * o.opex_mw_month);
+                Self::span(&mut s.d_space, a, fac_end, mw);
+                Self::span(&mut s.d_used, a, chip_end, mw);
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.it_dep_m.round() as i32,
+                    chips / self.it_dep_m,
+                );
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.fac_dep_m.round() as i32,
+                    fac / self.fac_dep_m,
+                );
+                s.terminal += self.asset_value(a, chips, self.it_dep_m, o.residual)
+                    + self.asset_value(a, fac, self.fac_dep_m, o.residual);
+            }
+            OptionKind::Lease => {
+                let price = p[o.price];
+                let end = a + o.term_m;
+                Self::span(&mut s.d_cap, a, end, amount);
+                Self::span(&mut s.planned, planned_a, planned_a + o.term_m, amount);
+                Self::span(&mut s.d_lease, a, end, amount * price);
+                let after = end - a.max(t_end);
+                s.terminal -= self.pv_at_end(amount * price, after.min(o.term_m));
+            }
+            OptionKind::Buy => {
+                let units = amount / o.h100e_per_unit;
+                let chips = units * p[o.gen_price];
+                if (0..t_end).contains(&a) {
+                    s.capex[a as usize] += chips;
+                    s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;
+                }
+                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, amount);
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.it_dep_m.round() as i32,
+                    chips / self.it_dep_m,
+                );
+                s.terminal += self.asset_value(a, chips, self.it_dep_m, o.residual);
+            }
+            OptionKind::Burst => {}
+        }
+    }
+
+    /// Value at the horizon end of an asset bought for `cost` arriving at month `a`.
+    fn asset_value(&self, a: i32, cost: f64, dep_m: f64, residual: f64) -> f64 {
+        let t_end = self.months as i32;
+        if a >= t_end {
+            // Not yet delivered: capex paid before the end (if any) is work in progress, valued at cost.
+            return 0.0;
+        }
+        if residual > 0.0 {
+            return residual * cost;
+        }
+        cost * (1.0 - (t_end - a) as f64 / dep_m).max(0.0)
+    }
+
+    /// Simulates plan `pi` on the path drawn in `d`.
+    pub fn run_plan(
+        &self,
+        pi: usize,
+        d: &Draws,
+        s: &mut Scratch,
+        record: bool,
+        out: &mut PathOutcome,
+    ) {
+        let plan = &self.plans[pi];
+        let t_len = self.months;
+        let ns = self.segs.len();
+        let p = &d.params;
+        self.resize(s);
+        // Step 0: fleet and fixed commitments become delta arrays.
+        let site_price = p[self.site_power_price];
+        for f in &self.fleet {
+            Self::span(&mut s.d_cap, f.from, f.to, f.h100e);
+            Self::span(&mut s.planned, f.from, f.to, f.h100e);
+            if f.owned {
+                let mw = f.kw_units * self.site_pue / 1000.0;
+                Self::span(
+                    &mut s.d_power,
+                    f.from,
+                    f.to,
+                    mw * HOURS_PER_MONTH * site_price,
+                );
+                Self::span(&mut s.d_used, f.from, f.to, mw);
+                let cost = f.units * p[f.units_price];
+                let left_m = (self.it_dep_m - f.age0_m).max(0.0);
+                Self::span(&mut s.d_dep, 0, left_m.round() as i32, cost / self.it_dep_m);
+                s.terminal += cost * (1.0 - (f.age0_m + t_len as f64) / self.it_dep_m).max(0.0);
+            } else {
+                Self::span(&mut s.d_lease, f.from, f.to, f.lease_month_usd);
+            }
+        }
+        for c in &plan.commits {
+            self.commit(c.opt, c.t, c.amount, c.key, d, s);
+        }
+        out.rule_commitments.clear();
+        if record {
+            out.monthly.resize(SERIES.len(), Vec::new());
+            for m in &mut out.monthly {
+                m.clear();
+                m.resize(t_len, 0.0);
+            }
+        }
+        let burst: Vec<(f64, f64)> = self
+            .opts
+            .iter()
+            .filter(|o| o.kind == OptionKind::Burst)
+            .map(|o| (o.cap_h100e, p[o.price]))
+            .collect();
+        let mut churn = vec![1.0; ns];
+        let mut run_left: Vec<f64> = self.runs.iter().map(|r| r.size).collect();
+        let mut run_done: Vec<i32> = vec![-1; self.runs.len()];
+        let (mut cap_raw, mut power, mut opex, mut lease, mut dep, mut space, mut used) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, self.existing_mw, 0.0);
+        let mut pending = vec![0.0; self.opts.len()];
+        let (mut cash, mut credit, mut backstop) = (self.starting_cash, 0.0, 0.0);
+        let mut min_cash = f64::INFINITY;
+        let (mut npv, mut cum_rev, mut gap) = (0.0, 0.0, 0.0);
+        let (mut dem_tot, mut uns_tot, mut cap_tot, mut used_tot, mut idle_cost) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut res_cum, mut plan_cum) = (0.0, 0.0);
+        let mut year_income = 0.0;
+        let mut first_profit: Option<i32> = None;
+        let mut shortfall_years = 0u64;
+        let mut disc = 1.0;
+        let opex0 = p[self.opex0];
+        let eps = p[self.quality_eps];
+        let nb = self.blocks.len();
+        let mut want = vec![0.0; ns * nb];
+        let mut served = vec![0.0; ns * nb];
+        let mut need = vec![0.0; ns];
+        let mut burst_left: Vec<f64> = Vec::with_capacity(burst.len());
+        for t in 0..t_len {
+            let ti = t as i32;
+            // Step 1: rules decide, seeing only months before t.
+            for r in &plan.rules {
+                if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
+                    if let Some(amount) = self.rule_amount(r, ti, s, out.rule_commitments.len()) {
+                        let ck = hash3(
+                            self.opts[r.opt].key,
+                            ti as u64,
+                            1000 + out.rule_commitments.len() as u64,
+                        );
+                        self.commit(r.opt, ti, amount, ck, d, s);
+                        out.rule_commitments.push((r.opt, ti, amount));
+                    }
+                }
+            }
+            // Step 2: capacity and running costs.
+            cap_raw += s.d_cap[t];
+            power += s.d_power[t];
+            opex += s.d_opex[t];
+            lease += s.d_lease[t];
+            dep += s.d_dep[t];
+            space += s.d_space[t];
+            used += s.d_used[t];
+            for (oi, o) in self.opts.iter().enumerate() {
+                if o.kind != OptionKind::Buy {
+                    continue;
+                }
+                pending[oi] += s.buy_arrivals[oi * (t_len + 1) + t];
+                if pending[oi] > 0.0 {
+                    let mw_per_unit = o.kw_per_unit * self.site_pue / 1000.0;
+                    let fit = if mw_per_unit > 0.0 {
+                        ((space - used).max(0.0) / mw_per_unit).min(pending[oi])
+                    } else {
+                        pending[oi]
+                    };
+                    if fit > 0.0 {
+                        pending[oi] -= fit;
+                        let h = fit * o.h100e_per_unit;
+                        let mw = fit * mw_per_unit;
+                        let end = ti + o.gen_life_m;
+                        cap_raw += h;
+                        used += mw;
+                        power += mw * HOURS_PER_MONTH * site_price;
+                        Self::span(&mut s.d_cap, end, end + 1, -h);
+                        Self::span(&mut s.d_used, end, end + 1, -mw);
+                        Self::span(
+                            &mut s.d_power,
+                            end,
+                            end + 1,
+                            -mw * HOURS_PER_MONTH * site_price,
+                        );
+                    }
+                }
+            }
+            let cap = (cap_raw * self.availability).max(0.0);
+            // Step 3: demand.
+            let q = if t >= self.quality_lag && t > 0 && eps != 0.0 {
+                let r = s.ratio[t - self.quality_lag];
+                if r > 0.0 {
+                    r.clamp(QUALITY_RATIO_MIN, QUALITY_RATIO_MAX).powf(eps)
+                } else {
+                    1.0
+                }
+            } else {
+                1.0
+            };
+            let mut demand_h = 0.0;
+            for si in 0..ns {
+                let idx = si * t_len + t;
+                need[si] = d.exo[idx] * churn[si] * q * d.k[idx];
+                demand_h += need[si];
+                for b in 0..nb {
+                    want[si * nb + b] = need[si] * self.blocks[b].1[si];
+                    served[si * nb + b] = 0.0;
+                }
+            }
+            s.hist[t] = demand_h;
+            // Step 4: allocation, block by block, in priority order.
+            let floor_rate = self.floor_h100e.max(self.floor_share * cap);
+            let extra_cap = self.extra_cap_share * cap;
+            let (mut research, mut idle, mut burst_used, mut burst_cost) = (0.0, 0.0, 0.0, 0.0);
+            for b in 0..nb {
+                let h = self.blocks[b].0;
+                let mut left = cap;
+                let mut res_b = 0.0;
+                for step in &self.order {
+                    match *step {
+                        Step::Floor => {
+                            let g = floor_rate.min(left);
+                            left -= g;
+                            res_b += g;
+                        }
+                        Step::Seg(si) => {
+                            let g = want[si * nb + b].min(left);
+                            served[si * nb + b] = g;
+                            left -= g;
+                        }
+                        Step::Runs => {
+                            for (ri, run) in self.runs.iter().enumerate() {
+                                if run_left[ri] <= 0.0 || ti < run.start || left <= 0.0 {
+                                    continue;
+                                }
+                                let g = run.rate.min(run_left[ri] / h).min(left);
+                                left -= g;
+                                res_b += g;
+                                run_left[ri] -= g * h;
+                                if run_left[ri] <= 1e-9 * run.size {
+                                    run_left[ri] = 0.0;
+                                    run_done[ri] = ti;
+                                }
+                            }
+                        }
+                        Step::Extra => {
+                            let g = left.min((extra_cap - res_b).max(0.0));
+                            left -= g;
+                            res_b += g;
+                        }
+                    }
+                }
+                // Step 5: burst covers product shortfall, in priority order.
+                if self.burst_covers && !burst.is_empty() {
+                    burst_left.clear();
+                    burst_left.extend(burst.iter().map(|(c, _)| *c));
+                    for step in &self.order {
+                        if let Step::Seg(si) = *step {
+                            let mut short = want[si * nb + b] - served[si * nb + b];
+                            for (bi, (_, bprice)) in burst.iter().enumerate() {
+                                let g = short.min(burst_left[bi]);
+                                if g <= 0.0 {
+                                    continue;
+                                }
+                                burst_left[bi] -= g;
+                                served[si * nb + b] += g;
+                                short -= g;
+                                burst_used += g * h;
+                                burst_cost += g * h * bprice;
+                            }
+                        }
+                    }
+                }
+                research += res_b * h;
+                idle += left * h;
+            }
+            // Step 6: served, unserved, churn, research and quality.
+            let (mut served_h, mut revenue) = (0.0, 0.0);
+            for si in 0..ns {
+                let idx = si * t_len + t;
+                let sv: f64 = (0..nb)
+                    .map(|b| served[si * nb + b] * self.blocks[b].0)
+                    .sum();
+                served_h += sv;
+                revenue += sv / d.k[idx] * d.price[idx];
+                let share = if need[si] > 0.0 {
+                    (1.0 - sv / need[si]).max(0.0)
+                } else {
+                    0.0
+                };
+                churn[si] *= 1.0 - self.segs[si].churn * share;
+            }
+            let unserved = (demand_h - served_h).max(0.0);
+            let planned_r = floor_rate.min(cap)
+                + self
+                    .runs
+                    .iter()
+                    .filter(|r| ti >= r.start && ti <= r.deadline)
+                    .map(|r| r.size / (r.deadline - r.start + 1) as f64)
+                    .sum::<f64>();
+            res_cum += research;
+            plan_cum += planned_r;
+            s.ratio[t] = if plan_cum > 0.0 {
+                res_cum / plan_cum
+            } else {
+                1.0
+            };
+            // Step 7: finance.
+            let noncompute = opex0 * (self.opex_growth_ln_m * t as f64).exp();
+            let interest = credit * self.credit_rate_m + backstop * self.backstop_rate_m;
+            let capex = s.capex[t];
+            let op_costs = power + opex + lease + burst_cost + noncompute;
+            let fcf = revenue - op_costs - capex;
+            disc /= self.disc_m;
+            npv += fcf * disc;
+            cum_rev += revenue;
+            let round = self
+                .rounds
+                .iter()
+                .zip(&d.rounds)
+                .filter(|((m, ..), _)| *m == ti)
+                .map(|(_, a)| *a)
+                .sum::<f64>();
+            cash += fcf - interest + round;
+            min_cash = min_cash.min(cash);
+            if cash < self.min_cash {
+                let short = self.min_cash - cash;
+                let c = short.min((self.credit_limit - credit).max(0.0));
+                credit += c;
+                backstop += short - c;
+                gap += short - c;
+                cash = self.min_cash;
+            } else if credit + backstop > 0.0 {
+                let excess = cash - self.min_cash;
+                let r1 = excess.min(credit);
+                credit -= r1;
+                let r2 = (excess - r1).min(backstop);
+                backstop -= r2;
+                cash -= r1 + r2;
+            }
+            let capacity_cost = power + opex + lease + dep;
+            if cap > 0.0 {
+                idle_cost += idle / cap * capacity_cost;
+            }
+            year_income += revenue - op_costs - dep;
+            let month_of_year = (self.start_month_of_year + ti) % 12;
+            if month_of_year == 11 || t + 1 == t_len {
+                let year = self.start_year + (self.start_month_of_year + ti) / 12;
+                if year_income > 0.0 && first_profit.is_none() {
+                    first_profit = Some(year);
+                }
+                year_income = 0.0;
+            }
+            if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
+                shortfall_years |= 1u64 << (((self.start_month_of_year + ti) / 12).min(63));
+            }
+            dem_tot += demand_h;
+            uns_tot += unserved;
+            cap_tot += cap;
+            used_tot += cap - idle;
+            if record {
+                let m = &mut out.monthly;
+                m[0][t] = demand_h;
+                m[1][t] = cap;
+                m[2][t] = served_h;
+                m[3][t] = unserved;
+                m[4][t] = research;
+                m[5][t] = idle;
+                m[6][t] = revenue;
+                m[7][t] = cash;
+                m[8][t] = gap;
+                m[9][t] = burst_used;
+            }
+        }
+        // Terminal value: book value of owned assets less remaining lease obligations.
+        npv += s.terminal * disc;
+        out.npv_usd = npv;
+        out.cum_revenue_usd = cum_rev;
+        out.min_cash_usd = if min_cash.is_finite() { min_cash } else { cash };
+        out.funding_gap_usd = gap;
+        out.unserved_share = if dem_tot > 0.0 {
+            uns_tot / dem_tot
+        } else {
+            0.0
+        };
+        out.research_delivered_pu = if plan_cum > 0.0 {
+            res_cum / plan_cum
+        } else {
+            1.0
+        };
+        out.utilisation = if cap_tot > 0.0 {
+            used_tot / cap_tot
+        } else {
+            0.0
+        };
+        out.idle_cost_usd = idle_cost;
+        let end_year = self.start_year + (self.start_month_of_year + t_len as i32 - 1) / 12;
+        out.first_profitable_year = first_profit.unwrap_or(end_year + 1) as f64;
+        out.shortfall_years = shortfall_years;
+        out.run_delay_months.clear();
+        for (ri, run) in self.runs.iter().enumerate() {
+            let done = if run_done[ri] >= 0 {
+                run_done[ri]
+            } else {
+                t_len as i32
+            };
+            out.run_delay_months
+                .push((done - run.deadline).max(0) as f64);
+        }
+    }
+
+    /// The amount a rule commits at month `t`, in the option's unit, or None.
+    fn rule_amount(&self, r: &RuleC, t: i32, s: &Scratch, _n: usize) -> Option<f64> {
+        let o = &self.opts[r.opt];
+        if t < 1 {
+            return None;
+        }
+        let lead = o.planned_lead.max(0.0) as i32;
+        // Forecast from the last (up to) 12 observed months of product compute demand.
+        let last = (t - 1) as usize;
+        let first = last.saturating_sub(12);
+        let obs = s.hist[last];
+        if obs <= 0.0 {
+            return None;
+        }
+        let diffs: Vec<f64> = (first + 1..=last)
+            .filter(|i| s.hist[*i] > 0.0 && s.hist[*i - 1] > 0.0)
+            .map(|i| (s.hist[i] / s.hist[i - 1]).ln())
+            .collect();
+        let (mu, sd) = if diffs.is_empty() {
+            (0.0, 0.0)
+        } else {
+            let m = diffs.iter().sum::<f64>() / diffs.len() as f64;
+            let v = if diffs.len() > 1 {
+                diffs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (diffs.len() - 1) as f64
+            } else {
+                0.0
+            };
+            (m, v.sqrt())
+        };
+        let h = (lead + 1) as f64;
+        let forecast = obs * (mu * h + r.z * sd * h.sqrt()).exp();
+        let required =
+            forecast * (1.0 + r.headroom) / (1.0 - self.floor_share).max(0.05) + self.floor_h100e;
+        let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
+        let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
+        let gap_h = required - planned;
+        if gap_h <= 0.0 {
+            return None;
+        }
+        let per_unit = match o.kind {
+            OptionKind::Build => o.h100e_per_mw * self.availability,
+            _ => self.availability,
+        };
+        if per_unit <= 0.0 {
+            return None;
+        }
+        let mut amount = gap_h / per_unit;
+        if let Some(b) = o.block {
+            amount = (amount / b).ceil() * b;
+        }
+        if r.max_per > 0.0 {
+            let cap = match o.block {
+                Some(b) => (r.max_per / b).floor() * b,
+                None => r.max_per,
+            };
+            amount = amount.min(cap);
+        }
+        if o.max_total > 0.0 {
+            let room = o.max_total - s.committed[r.opt];
+            let room = match o.block {
+                Some(b) => (room / b).floor() * b,
+                None => room,
+            };
+            amount = amount.min(room.max(0.0));
+        }
+        (amount > 0.0).then_some(amount)
+    }
+}

@@ -1,0 +1,282 @@
+//! The parallel runner: fixed blocks of paths, merged in block order.
+//!
+//! Paths are cut into blocks of [`BLOCK`] paths. Blocks run in parallel (rayon) in chunks,
+//! and each chunk's results merge into the totals in block order, so the result is
+//! bit-identical for any thread count. Memory is bounded by the chunk, not by the number of
+//! paths, unless per-path output is requested.
+
+use gigawatt_risk::{Metric, Moments, Sketch};
+use rayon::prelude::*;
+
+use crate::engine::{Draws, Engine, PathOutcome, Scratch, SERIES};
+
+/// Paths per block. Part of the result's definition: Iman–Conover works within a block.
+pub const BLOCK: u64 = 1024;
+
+/// Confidence level of the reported CVaR.
+pub const ALPHA: f64 = 0.95;
+
+/// Blocks run in parallel before their results are merged.
+const CHUNK_BLOCKS: usize = 8;
+
+/// Outcome metrics: name and whether low values are bad.
+pub const METRICS: [(&str, bool); 9] = [
+    ("npv_usd", true),
+    ("cum_revenue_usd", true),
+    ("min_cash_usd", true),
+    ("funding_gap_usd", false),
+    ("unserved_share", false),
+    ("research_delivered_pu", true),
+    ("utilisation", true),
+    ("idle_cost_usd", false),
+    ("first_profitable_year", false),
+];
+
+/// Metrics whose paired differences between plans are reported (indices into METRICS).
+pub const DIFF_METRICS: [usize; 4] = [0, 1, 3, 4];
+
+fn metric_values(o: &PathOutcome) -> [f64; 9] {
+    [
+        o.npv_usd,
+        o.cum_revenue_usd,
+        o.min_cash_usd,
+        o.funding_gap_usd,
+        o.unserved_share,
+        o.research_delivered_pu,
+        o.utilisation,
+        o.idle_cost_usd,
+        o.first_profitable_year,
+    ]
+}
+
+/// What a run is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Number of paths.
+    pub paths: u64,
+    /// Keep monthly percentiles (costs time; needed for CSV and charts).
+    pub monthly: bool,
+    /// Keep every path's outcomes (memory grows with paths).
+    pub per_path: bool,
+}
+
+/// Accumulated results for one plan.
+#[derive(Debug, Clone)]
+pub struct PlanAcc {
+    /// Outcome metrics in METRICS order.
+    pub metrics: Vec<Metric>,
+    /// Paths with a shortfall, per horizon year.
+    pub shortfall: Vec<u64>,
+    /// Paths that drew on the backstop.
+    pub backstop: u64,
+    /// Delay of each training run, months.
+    pub run_delay: Vec<Moments>,
+    /// Paths on which each run finished late.
+    pub run_late: Vec<u64>,
+    /// Amount committed by rules, per option (option unit).
+    pub rule_committed: Vec<Moments>,
+    /// Paired differences against the first plan, DIFF_METRICS order.
+    pub diffs: Vec<Moments>,
+    /// Monthly (sketch, moments), SERIES × months.
+    pub monthly: Vec<(Sketch, Moments)>,
+}
+
+impl PlanAcc {
+    fn new(e: &Engine, paths: u64, cfg: &RunConfig) -> PlanAcc {
+        PlanAcc {
+            metrics: METRICS
+                .iter()
+                .map(|(_, low)| Metric::new(paths, ALPHA, *low))
+                .collect(),
+            shortfall: vec![0; e.months.div_ceil(12) + 1],
+            backstop: 0,
+            run_delay: vec![Moments::default(); e.run_names.len()],
+            run_late: vec![0; e.run_names.len()],
+            rule_committed: vec![Moments::default(); e.option_names.len()],
+            diffs: vec![Moments::default(); DIFF_METRICS.len()],
+            monthly: if cfg.monthly {
+                vec![(Sketch::default(), Moments::default()); SERIES.len() * e.months]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn merge(&mut self, o: &PlanAcc) {
+        for (a, b) in self.metrics.iter_mut().zip(&o.metrics) {
+            a.merge(b);
+        }
+        for (a, b) in self.shortfall.iter_mut().zip(&o.shortfall) {
+            *a += b;
+        }
+        self.backstop += o.backstop;
+        for (a, b) in self.run_delay.iter_mut().zip(&o.run_delay) {
+            a.merge(b);
+        }
+        for (a, b) in self.run_late.iter_mut().zip(&o.run_late) {
+            *a += b;
+        }
+        for (a, b) in self.rule_committed.iter_mut().zip(&o.rule_committed) {
+            a.merge(b);
+        }
+        for (a, b) in self.diffs.iter_mut().zip(&o.diffs) {
+            a.merge(b);
+        }
+        for (a, b) in self.monthly.iter_mut().zip(&o.monthly) {
+            a.0.merge(&b.0);
+            a.1.merge(&b.1);
+        }
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Paths simulated.
+    pub paths: u64,
+    /// Per plan.
+    pub plans: Vec<PlanAcc>,
+    /// Achieved Spearman correlations, averaged over blocks (weighted by block size).
+    pub achieved_correlation: Option<Vec<Vec<f64>>>,
+    /// Per-path outcomes (path, plan, outcome) when requested.
+    pub per_path: Vec<(u64, usize, PathOutcome)>,
+}
+
+struct BlockOut {
+    plans: Vec<PlanAcc>,
+    achieved: Option<(Vec<Vec<f64>>, usize)>,
+    per_path: Vec<(u64, usize, PathOutcome)>,
+}
+
+fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
+    let first = block * BLOCK;
+    let n = BLOCK.min(cfg.paths - first) as usize;
+    let (uniforms, achieved) = e.block_uniforms(first, n);
+    let mut plans: Vec<PlanAcc> = e
+        .plans
+        .iter()
+        .map(|_| PlanAcc::new(e, cfg.paths, cfg))
+        .collect();
+    let mut draws = Draws::default();
+    let mut scratch = Scratch::default();
+    let mut outs: Vec<PathOutcome> = vec![PathOutcome::default(); e.plans.len()];
+    let mut raw: Vec<Vec<Vec<f64>>> = if cfg.monthly {
+        vec![vec![Vec::with_capacity(n); SERIES.len() * e.months]; e.plans.len()]
+    } else {
+        Vec::new()
+    };
+    let mut per_path = Vec::new();
+    for (i, u) in uniforms.iter().enumerate() {
+        let path = first + i as u64;
+        e.draw(path, u, &mut draws);
+        for (pi, out) in outs.iter_mut().enumerate() {
+            e.run_plan(pi, &draws, &mut scratch, cfg.monthly, out);
+        }
+        for (pi, out) in outs.iter().enumerate() {
+            let acc = &mut plans[pi];
+            let vals = metric_values(out);
+            for (m, v) in acc.metrics.iter_mut().zip(vals) {
+                m.push(v, path);
+            }
+            for (y, c) in acc.shortfall.iter_mut().enumerate() {
+                if out.shortfall_years >> y & 1 == 1 {
+                    *c += 1;
+                }
+            }
+            acc.backstop += u64::from(out.funding_gap_usd > 0.0);
+            for (ri, delay) in out.run_delay_months.iter().enumerate() {
+                acc.run_delay[ri].push(*delay);
+                acc.run_late[ri] += u64::from(*delay > 0.0);
+            }
+            let mut by_opt = vec![0.0; e.option_names.len()];
+            for (oi, _, a) in &out.rule_commitments {
+                by_opt[*oi] += a;
+            }
+            for (m, v) in acc.rule_committed.iter_mut().zip(by_opt) {
+                m.push(v);
+            }
+            let base = metric_values(&outs[0]);
+            for (k, &mi) in DIFF_METRICS.iter().enumerate() {
+                acc.diffs[k].push(vals[mi] - base[mi]);
+            }
+            if cfg.monthly {
+                for (si, series) in out.monthly.iter().enumerate() {
+                    for (t, v) in series.iter().enumerate() {
+                        raw[pi][si * e.months + t].push(*v);
+                    }
+                }
+            }
+            if cfg.per_path {
+                let mut o = out.clone();
+                o.monthly = Vec::new();
+                per_path.push((path, pi, o));
+            }
+        }
+    }
+    if cfg.monthly {
+        for (pi, acc) in plans.iter_mut().enumerate() {
+            for (cell, values) in acc.monthly.iter_mut().zip(raw[pi].iter_mut()) {
+                for v in values.iter() {
+                    cell.1.push(*v);
+                }
+                cell.0.push_all(values);
+            }
+        }
+    }
+    BlockOut {
+        plans,
+        achieved: achieved.map(|a| (a, n)),
+        per_path,
+    }
+}
+
+/// Runs every plan of the engine over `cfg.paths` paths. `progress` is called with the
+/// number of paths done after each chunk.
+pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
+    let blocks = cfg.paths.div_ceil(BLOCK);
+    let mut total: Vec<PlanAcc> = e
+        .plans
+        .iter()
+        .map(|_| PlanAcc::new(e, cfg.paths, cfg))
+        .collect();
+    let mut corr_sum: Option<Vec<Vec<f64>>> = None;
+    let mut corr_n = 0usize;
+    let mut per_path = Vec::new();
+    let mut next = 0u64;
+    while next < blocks {
+        let end =
+            (next + CHUNK_BLOCKS as u64 * rayon::current_num_threads().max(1) as u64).min(blocks);
+        let outs: Vec<BlockOut> = (next..end)
+            .into_par_iter()
+            .map(|b| run_block(e, cfg, b))
+            .collect();
+        for o in outs {
+            for (t, p) in total.iter_mut().zip(&o.plans) {
+                t.merge(p);
+            }
+            if let Some((m, n)) = o.achieved {
+                let acc = corr_sum.get_or_insert_with(|| vec![vec![0.0; m.len()]; m.len()]);
+                for (ra, rm) in acc.iter_mut().zip(&m) {
+                    for (a, x) in ra.iter_mut().zip(rm) {
+                        *a += x * n as f64;
+                    }
+                }
+                corr_n += n;
+            }
+            per_path.extend(o.per_path);
+        }
+        next = end;
+        progress((next * BLOCK).min(cfg.paths));
+    }
+    let achieved_correlation = corr_sum.map(|m| {
+        m.into_iter()
+            .map(|r| r.into_iter().map(|x| x / corr_n.max(1) as f64).collect())
+            .collect()
+    });
+    RunResult {
+        paths: cfg.paths,
+        plans: total,
+        achieved_correlation,
+        per_path,
+    }
+}
