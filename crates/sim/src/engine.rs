@@ -167,7 +167,7 @@ struct CorrC {
 }
 
 /// Names of the monthly series, in recording order.
-pub const SERIES: [&str; 10] = [
+pub const SERIES: [&str; 14] = [
     "demand_h100e",
     "capacity_h100e",
     "served_h100e",
@@ -178,6 +178,10 @@ pub const SERIES: [&str; 10] = [
     "cash_usd",
     "backstop_drawn_usd",
     "burst_h100e",
+    "free_cash_flow_usd",
+    "interest_usd",
+    "funding_usd",
+    "debt_usd",
 ];
 
 /// What one plan produced on one path.
@@ -1385,6 +1389,10 @@ impl Engine {
                 m[7][t] = cash;
                 m[8][t] = gap;
                 m[9][t] = burst_used;
+                m[10][t] = fcf;
+                m[11][t] = interest;
+                m[12][t] = round;
+                m[13][t] = credit + backstop;
             }
         }
         // Terminal value: book value of owned assets less remaining lease obligations.

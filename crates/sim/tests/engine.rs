@@ -1,0 +1,345 @@
+//! Engine tests against independently known answers: a hand-computed deterministic case,
+//! the closed-form lognormal shortfall probability, and properties that must always hold.
+
+use gigawatt_model::{normal_cdf, Scenario};
+use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch, SERIES};
+use proptest::prelude::*;
+
+/// Absolute tolerance for hand-computed dollar figures.
+const USD_TOL: f64 = 1e-6;
+
+fn scenario(src: &str) -> Scenario {
+    let (sc, d) = gigawatt_io::read_str(src, "test.toml");
+    assert!(
+        sc.is_some(),
+        "{}",
+        d.iter().map(|d| d.render()).collect::<String>()
+    );
+    sc.unwrap()
+}
+
+/// Runs plan `pi` on one path with monthly recording.
+fn one_path(sc: &Scenario, pi: usize, path: u64) -> PathOutcome {
+    let e = Engine::new(sc, 1, 1, &[]).unwrap();
+    let (u, _) = e.block_uniforms(path, 1);
+    let mut d = Draws::default();
+    e.draw(path, &u[0], &mut d);
+    let mut out = PathOutcome::default();
+    e.run_plan(pi, &d, &mut Scratch::default(), true, &mut out);
+    out
+}
+
+fn series<'a>(o: &'a PathOutcome, name: &str) -> &'a [f64] {
+    &o.monthly[SERIES.iter().position(|s| *s == name).unwrap()]
+}
+
+fn assert_close(got: &[f64], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (t, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= USD_TOL * w.abs().max(1.0),
+            "{what}[{t}]: got {g}, want {w}"
+        );
+    }
+}
+
+/// Two segments, an owned fleet, a lease with a two-month lead time, a funding round and
+/// backstop draws; every monthly figure is worked out by hand in the comments.
+const HAND: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-06" }
+discount_rate_per_year = 0.0
+
+[[segments]]
+name = "a"
+start_units_per_month = 100.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 100.0
+growth = { process = "log" }
+priority = 1
+
+[[segments]]
+name = "b"
+start_units_per_month = 50.0
+h100e_months_per_unit = 2.0
+price_usd_per_unit = 50.0
+growth = { process = "log" }
+churn_share_pu = 0.5
+priority = 2
+
+[research]
+extra_cap_share_pu = 0.0
+
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1000.0
+life_years = 5.0
+
+[[fleet]]
+generation = "g"
+units = 150.0
+installed = "2025-01"
+
+[power]
+availability_pu = 1.0
+power_price_usd_per_mwh = 100.0
+pue = 1.0
+
+[[options]]
+name = "cloud"
+kind = "lease"
+lead_time_months = 2
+term_months = 3
+price_usd_per_h100e_month = 20.0
+
+[finance]
+starting_cash_usd = 1000.0
+min_cash_usd = 0.0
+backstop_rate_per_year = 0.12
+non_compute_opex_usd_per_month = 2000.0
+it_depreciation_years = 5.0
+
+[[finance.rounds]]
+month = "2026-04"
+amount_usd = 5000.0
+
+[[plans]]
+name = "lease"
+commitments = [{ option = "cloud", month = "2026-01", h100e = 100.0 }]
+"#;
+
+#[test]
+fn hand_computed_case_matches_every_month() {
+    let sc = scenario(HAND);
+    let o = one_path(&sc, 0, 0);
+    // Demand: a needs 100 H100e; b needs 50 x 2 = 100, then loses 0.5 x its unserved share.
+    // t0: b served 50 of 100 -> churn 0.75; t1: b needs 75, served 50 -> x(1 - 0.5/3) = 0.625.
+    assert_close(
+        series(&o, "demand_h100e"),
+        &[200.0, 175.0, 162.5, 162.5, 162.5, 162.5],
+        "demand",
+    );
+    // Fleet 150; the lease adds 100 from t2 (lead 2) for three months.
+    assert_close(
+        series(&o, "capacity_h100e"),
+        &[150.0, 150.0, 250.0, 250.0, 250.0, 150.0],
+        "capacity",
+    );
+    assert_close(
+        series(&o, "served_h100e"),
+        &[150.0, 150.0, 162.5, 162.5, 162.5, 150.0],
+        "served",
+    );
+    assert_close(
+        series(&o, "unserved_h100e"),
+        &[50.0, 25.0, 0.0, 0.0, 0.0, 12.5],
+        "unserved",
+    );
+    assert_close(
+        series(&o, "idle_h100e"),
+        &[0.0, 0.0, 87.5, 87.5, 87.5, 0.0],
+        "idle",
+    );
+    // Revenue: a 100 x $100; b served/2 units x $50.
+    assert_close(
+        series(&o, "revenue_usd"),
+        &[11250.0, 11250.0, 11562.5, 11562.5, 11562.5, 11250.0],
+        "revenue",
+    );
+    // Costs: power 0.15 MW x 730 h x $100 = 10,950; opex 2,000; lease 100 x $20 = 2,000 in t2..t4.
+    assert_close(
+        series(&o, "free_cash_flow_usd"),
+        &[-1700.0, -1700.0, -3387.5, -3387.5, -3387.5, -1700.0],
+        "fcf",
+    );
+    // Backstop at 1 %/month: t0 draws 700 (cash 1,000 - 1,700); t1 1,707; t2 3,411.57;
+    // t3 the $5,000 round repays 1,554.3143; t4 draws 3,430.142557; t5 1,776.94398257.
+    let interest = [0.0, 7.0, 24.07, 58.1857, 42.642557, 76.94398257];
+    assert_close(series(&o, "interest_usd"), &interest, "interest");
+    assert_close(
+        series(&o, "funding_usd"),
+        &[0.0, 0.0, 0.0, 5000.0, 0.0, 0.0],
+        "funding",
+    );
+    assert_close(
+        series(&o, "debt_usd"),
+        &[700.0, 2407.0, 5818.57, 4264.2557, 7694.398257, 9471.34224],
+        "debt",
+    );
+    assert_close(
+        series(&o, "backstop_drawn_usd"),
+        &[700.0, 2407.0, 5818.57, 5818.57, 9248.712557, 11025.65653957],
+        "gap",
+    );
+    assert_close(series(&o, "cash_usd"), &[0.0; 6], "cash");
+    assert!((o.funding_gap_usd - 11025.65653957).abs() < 1e-6);
+    // Lowest cash before financing: t4, 0 - 3,387.5 - 42.642557.
+    assert!(
+        (o.min_cash_usd - (-3430.142557)).abs() < 1e-6,
+        "{}",
+        o.min_cash_usd
+    );
+    // NPV at 0 %: sum of FCF (-15,262.5) + fleet book value 150,000 x (1 - 18/60) = 105,000.
+    assert!((o.npv_usd - 89737.5).abs() < 1e-6, "{}", o.npv_usd);
+    assert!((o.unserved_share - 87.5 / 1025.0).abs() < 1e-12);
+    assert!((o.utilisation - 937.5 / 1200.0).abs() < 1e-12);
+    // Idle cost: 87.5/250 of (power 10,950 + lease 2,000 + depreciation 2,500) in t2..t4.
+    assert!((o.idle_cost_usd - 3.0 * 0.35 * 15450.0).abs() < 1e-6);
+    assert_eq!(
+        o.first_profitable_year, 2027.0,
+        "never profitable inside the horizon"
+    );
+    assert_eq!(o.shortfall_years, 1, "shortfall in 2026 only");
+}
+
+#[test]
+fn lognormal_shortfall_probability_matches_closed_form() {
+    // ln D_t = ln 100 + t (mu/12 - s^2/2) + s sqrt(t) Z; capacity 150 x 0.95 availability.
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-12" }
+simulation = { sampling = "monte_carlo" }
+[[segments]]
+name = "d"
+start_units_per_month = 100.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 1.0
+growth = { process = "log", drift_per_year = 0.3, volatility_per_month = 0.06 }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1.0
+[[fleet]]
+generation = "g"
+units = 150.0
+"#;
+    let sc = scenario(src);
+    let n = 20_000u64;
+    let e = Engine::new(&sc, n, 11, &[]).unwrap();
+    let mut d = Draws::default();
+    let mut s = Scratch::default();
+    let mut out = PathOutcome::default();
+    let months = [6usize, 12, 23];
+    let mut hits = [0u64; 3];
+    for block in 0..n.div_ceil(1024) {
+        let first = block * 1024;
+        let (u, _) = e.block_uniforms(first, (n - first).min(1024) as usize);
+        for (i, row) in u.iter().enumerate() {
+            e.draw(first + i as u64, row, &mut d);
+            e.run_plan(0, &d, &mut s, true, &mut out);
+            for (k, &t) in months.iter().enumerate() {
+                hits[k] += u64::from(series(&out, "unserved_h100e")[t] > 0.0);
+            }
+        }
+    }
+    let (mu, sig) = (0.3 / 12.0, 0.06);
+    for (k, &t) in months.iter().enumerate() {
+        let t = t as f64;
+        let z = ((150.0f64 * 0.95).ln() - 100.0f64.ln() - t * (mu - 0.5 * sig * sig))
+            / (sig * t.sqrt());
+        let p = 1.0 - normal_cdf(z);
+        let p_hat = hits[k] as f64 / n as f64;
+        let se = (p * (1.0 - p) / n as f64).sqrt();
+        // Four standard errors: fails by chance about once in 16,000 runs (and the seed is fixed).
+        assert!(
+            (p_hat - p).abs() < 4.0 * se,
+            "month {t}: simulated {p_hat}, closed form {p}, se {se}"
+        );
+    }
+}
+
+fn run_json(sc: &Scenario, paths: u64, threads: usize) -> Vec<gigawatt_sim::PlanAcc> {
+    let e = Engine::new(sc, paths, 5, &[]).unwrap();
+    let cfg = RunConfig {
+        paths,
+        monthly: true,
+        per_path: false,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| run(&e, &cfg, &|_| {})).plans
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let a = run_json(&sc, 3000, 1);
+    let b = run_json(&sc, 3000, 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.metrics, y.metrics);
+        assert_eq!(x.monthly, y.monthly);
+        assert_eq!(x.shortfall, y.shortfall);
+    }
+}
+
+#[test]
+fn adding_an_input_does_not_change_the_others_draws() {
+    let base = scenario(include_str!("../../../examples/startup.toml"));
+    let mut more = base.clone();
+    more.finance.non_compute_opex_usd_per_month = gigawatt_model::Uncertain {
+        dist: gigawatt_model::Dist::Uniform {
+            min: 1.0e6,
+            max: 3.0e6,
+        },
+        id: Some("opex".into()),
+    };
+    let mut with_sampling = |sc: &Scenario| {
+        let e = Engine::new(sc, 100, 3, &[]).unwrap();
+        let (u, _) = e.block_uniforms(0, 100);
+        let i = e.input_index("segments[0].price_usd_per_unit").unwrap();
+        u.iter().map(|r| r[i]).collect::<Vec<f64>>()
+    };
+    assert_eq!(with_sampling(&base), with_sampling(&more));
+}
+
+fn hand_with(capacity_units: f64, price_a: f64) -> PathOutcome {
+    let mut sc = scenario(HAND);
+    sc.fleet[0].units = capacity_units;
+    sc.segments[1].churn_share_pu = 0.0;
+    sc.segments[0].price_usd_per_unit = price_a.into();
+    one_path(&sc, 0, 0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn more_capacity_never_increases_unserved_demand(c1 in 0.0f64..400.0, extra in 0.0f64..200.0) {
+        // Without churn or quality feedback, demand does not depend on capacity.
+        let a = hand_with(c1, 100.0);
+        let b = hand_with(c1 + extra, 100.0);
+        for t in 0..6 {
+            prop_assert!(series(&b, "unserved_h100e")[t] <= series(&a, "unserved_h100e")[t] + 1e-9);
+        }
+    }
+
+    #[test]
+    fn a_higher_price_never_lowers_revenue(p1 in 0.0f64..500.0, up in 0.0f64..500.0) {
+        let a = hand_with(150.0, p1);
+        let b = hand_with(150.0, p1 + up);
+        prop_assert!(b.cum_revenue_usd >= a.cum_revenue_usd - 1e-9);
+    }
+
+    #[test]
+    fn cash_identity_holds_every_month(path in 0u64..50) {
+        // cash - debt changes by exactly FCF - interest + funding each month.
+        let sc = scenario(include_str!("../../../examples/startup.toml"));
+        for pi in 0..sc.plans.len() {
+            let o = one_path(&sc, pi, path);
+            let (cash, debt) = (series(&o, "cash_usd"), series(&o, "debt_usd"));
+            let (fcf, int, fund) = (series(&o, "free_cash_flow_usd"), series(&o, "interest_usd"), series(&o, "funding_usd"));
+            let mut equity = sc.finance.starting_cash_usd;
+            for t in 0..cash.len() {
+                equity += fcf[t] - int[t] + fund[t];
+                let got = cash[t] - debt[t];
+                prop_assert!((got - equity).abs() <= 1e-6 * equity.abs().max(1.0), "month {t}: {got} vs {equity}");
+                prop_assert!(cash[t] >= sc.finance.min_cash_usd - 1e-6);
+            }
+        }
+    }
+}
