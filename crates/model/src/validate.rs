@@ -834,26 +834,24 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             );
         }
     }
-    if let Some((_, repaired, names)) = correlation_matrix(sc) {
-        if let Some(fixed) = repaired {
-            let mut pairs = Vec::new();
-            for c in &sc.correlations {
-                let (ia, ib) = (
-                    names.iter().position(|n| *n == c.a),
-                    names.iter().position(|n| *n == c.b),
-                );
-                if let (Some(ia), Some(ib)) = (ia, ib) {
-                    pairs.push(format!(
-                        "{}~{}: {} -> {:.4}",
-                        c.a, c.b, c.rho, fixed[ia][ib]
-                    ));
-                }
-            }
-            v.out.push(
-                Diagnostic::warning("correlations", "the correlation matrix is not positive semi-definite; it was repaired to the nearest valid one")
-                    .with_hint(format!("repaired values: {}", pairs.join("; "))),
+    if let Some((_, Some(fixed), names)) = correlation_matrix(sc) {
+        let mut pairs = Vec::new();
+        for c in &sc.correlations {
+            let (ia, ib) = (
+                names.iter().position(|n| *n == c.a),
+                names.iter().position(|n| *n == c.b),
             );
+            if let (Some(ia), Some(ib)) = (ia, ib) {
+                pairs.push(format!(
+                    "{}~{}: {} -> {:.4}",
+                    c.a, c.b, c.rho, fixed[ia][ib]
+                ));
+            }
         }
+        v.out.push(
+            Diagnostic::warning("correlations", "the correlation matrix is not positive semi-definite; it was repaired to the nearest valid one")
+                .with_hint(format!("repaired values: {}", pairs.join("; "))),
+        );
     }
     if !sc.cases.is_empty() {
         let sum: f64 = sc.cases.iter().map(|c| c.probability_pu).sum();

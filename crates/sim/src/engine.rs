@@ -1310,13 +1310,16 @@ impl Engine {
                 churn[si] *= 1.0 - self.segs[si].churn * share;
             }
             let unserved = (demand_h - served_h).max(0.0);
-            let planned_r = floor_rate.min(cap)
+            // Planned research: the floor plus runs on schedule, or research's full share of
+            // capacity if that is larger; never more than the capacity itself.
+            let scheduled = floor_rate
                 + self
                     .runs
                     .iter()
                     .filter(|r| ti >= r.start && ti <= r.deadline)
                     .map(|r| r.size / (r.deadline - r.start + 1) as f64)
                     .sum::<f64>();
+            let planned_r = scheduled.max(extra_cap).min(cap);
             res_cum += research;
             plan_cum += planned_r;
             s.ratio[t] = if plan_cum > 0.0 {

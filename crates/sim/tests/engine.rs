@@ -288,7 +288,7 @@ fn adding_an_input_does_not_change_the_others_draws() {
         },
         id: Some("opex".into()),
     };
-    let mut with_sampling = |sc: &Scenario| {
+    let with_sampling = |sc: &Scenario| {
         let e = Engine::new(sc, 100, 3, &[]).unwrap();
         let (u, _) = e.block_uniforms(0, 100);
         let i = e.input_index("segments[0].price_usd_per_unit").unwrap();

@@ -1,0 +1,207 @@
+//! End-to-end tests of the `gigawatt` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gigawatt"))
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gigawatt-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().current_dir(root()).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn examples_pass_check() {
+    for f in [
+        "examples/frontier-lab.toml",
+        "examples/startup.toml",
+        "examples/launch-spike.toml",
+    ] {
+        let o = run(&["check", f, "--strict"]);
+        assert!(o.status.success(), "{f}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).ends_with("ok\n"));
+    }
+}
+
+#[test]
+fn init_writes_a_scenario_that_passes_check_and_refuses_to_overwrite() {
+    let d = tmp("init");
+    let o = bin().args(["init", d.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let f = d.join("scenario.toml");
+    let o = bin().args(["check", f.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = bin().args(["init", d.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("already exists"));
+}
+
+#[test]
+fn check_reports_every_problem_with_location_and_exit_code_1() {
+    let d = tmp("bad");
+    let f = d.join("bad.toml");
+    let src = std::fs::read_to_string(root().join("examples/startup.toml"))
+        .unwrap()
+        .replace("kw_per_unit = 1.4 ", "kw_per_unt = 1.4 ")
+        .replace("cap_h100e = 500.0", "cap_h100e = -500.0");
+    std::fs::write(&f, src).unwrap();
+    let o = bin().args(["check", f.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("generations[1].kw_per_unt: unknown field"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `kw_per_unit`?"), "{err}");
+    assert!(err.contains("bad.toml:"), "{err}");
+    let o = bin()
+        .args(["check", f.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(diags
+        .iter()
+        .any(|d| d["path"] == "generations[1].kw_per_unt" && d["line"].as_u64().unwrap() > 0));
+    assert!(diags.iter().any(|d| d["path"] == "options[2].cap_h100e"));
+}
+
+#[test]
+fn strict_turns_warnings_into_errors() {
+    let d = tmp("strict");
+    let f = d.join("w.toml");
+    let src = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap().replace("rho = 0.5 ", "rho = 0.5\n[[correlations]]\na = \"efficiency\"\nb = \"ft_growth\"\nrho = 0.9\n[[correlations]]\na = \"price_decline\"\nb = \"ft_growth\"\nrho = -0.9\n");
+    std::fs::write(&f, src).unwrap();
+    assert!(bin()
+        .args(["check", f.to_str().unwrap()])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let o = bin()
+        .args(["check", f.to_str().unwrap(), "--strict"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("positive semi-definite"));
+}
+
+#[test]
+fn missing_file_is_exit_2() {
+    let o = run(&["check", "no/such/file.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no/such/file.toml"));
+}
+
+#[test]
+fn schema_command_prints_the_checked_in_schema() {
+    let o = run(&["schema"]);
+    assert!(o.status.success());
+    let checked_in =
+        std::fs::read_to_string(root().join("docs/reference/scenario.schema.json")).unwrap();
+    assert_eq!(text(&o.stdout), checked_in);
+}
+
+#[test]
+fn simulate_json_is_byte_identical_across_thread_counts() {
+    let a = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--paths",
+        "2500",
+        "--threads",
+        "1",
+        "--json",
+        "--quiet",
+    ]);
+    let b = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--paths",
+        "2500",
+        "--threads",
+        "2",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    assert_eq!(a.stdout, b.stdout);
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-simulation");
+    assert_eq!(v["plans"].as_array().unwrap().len(), 2);
+    let corr = &v["correlations"][0];
+    assert_eq!(corr["requested"], 0.5);
+    assert!(
+        (corr["achieved"].as_f64().unwrap() - 0.5).abs() < 0.05,
+        "{corr}"
+    );
+}
+
+#[test]
+fn simulate_out_writes_csv_that_parses() {
+    let d = tmp("out");
+    let o = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--paths",
+        "300",
+        "--quiet",
+        "--out",
+        d.to_str().unwrap(),
+        "--per-path",
+        "--plan",
+        "buy-own",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let monthly = std::fs::read_to_string(d.join("monthly.csv")).unwrap();
+    let mut lines = monthly.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "plan,month,series,mean,p5,p10,p50,p90,p95"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 60 * gigawatt_sim::SERIES.len());
+    assert!(rows
+        .iter()
+        .all(|r| r.split(',').count() == 9 && r.starts_with("buy-own,20")));
+    let paths = std::fs::read_to_string(d.join("paths.csv")).unwrap();
+    assert_eq!(paths.lines().count(), 301);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("result.json")).unwrap()).unwrap();
+    assert_eq!(v["paths"], 300);
+}
+
+#[test]
+fn unknown_plan_is_a_clear_error() {
+    let o = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--plan",
+        "nope",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no plan named `nope`"),
+        "{}",
+        text(&o.stderr)
+    );
+}
