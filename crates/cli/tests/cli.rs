@@ -178,7 +178,7 @@ fn simulate_out_writes_csv_that_parses() {
         "plan,month,series,mean,p5,p10,p50,p90,p95"
     );
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 60 * gigawatt_sim::SERIES.len());
+    assert_eq!(rows.len(), 60 * gigawatt_sim::REPORTED_SERIES);
     assert!(rows
         .iter()
         .all(|r| r.split(',').count() == 9 && r.starts_with("buy-own,20")));

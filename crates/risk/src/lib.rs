@@ -19,8 +19,6 @@
 //! assert!((cvar_lower(&x, &w, 0.6) - 1.5).abs() < 1e-12);
 //! ```
 
-use std::collections::BTreeMap;
-
 /// Weighted mean; weights need not sum to one.
 pub fn mean(values: &[f64], weights: &[f64]) -> f64 {
     let wsum: f64 = weights.iter().sum();
@@ -152,14 +150,75 @@ pub const SKETCH_RELATIVE_ACCURACY: f64 = 0.005;
 
 /// A quantile sketch with bounded relative error (logarithmic buckets, as in DDSketch).
 ///
-/// Buckets are integer counts keyed by ⌈log_γ |x|⌉, so merging adds counts and the result
-/// does not depend on the order of merges.
+/// Buckets are integer counts keyed by ⌈log_γ |x|⌉, stored densely between the lowest and
+/// highest key seen, so merging adds counts and the result does not depend on merge order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sketch {
-    pos: BTreeMap<i32, u64>,
-    neg: BTreeMap<i32, u64>,
+    pos: Store,
+    neg: Store,
     zero: u64,
     n: u64,
+}
+
+/// Dense bucket counts from key `offset` upwards. The range grows with slack on both sides,
+/// so equality compares the non-empty buckets, not the layout.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+/// Empty buckets added on each side when a store grows.
+const STORE_SLACK: usize = 32;
+
+impl PartialEq for Store {
+    fn eq(&self, o: &Store) -> bool {
+        self.iter().eq(o.iter())
+    }
+}
+
+impl Store {
+    fn add(&mut self, k: i32, c: u64) {
+        if self.counts.is_empty() {
+            self.offset = k - STORE_SLACK as i32;
+            self.counts.resize(2 * STORE_SLACK + 1, 0);
+        }
+        if k < self.offset {
+            let shift = (self.offset - k) as usize + STORE_SLACK.max(self.counts.len() / 2);
+            let mut grown = vec![0; shift + self.counts.len()];
+            grown[shift..].copy_from_slice(&self.counts);
+            self.counts = grown;
+            self.offset -= shift as i32;
+        }
+        let i = (k - self.offset) as usize;
+        if i >= self.counts.len() {
+            let extra = STORE_SLACK.max(self.counts.len() / 2);
+            self.counts.resize(i + 1 + extra, 0);
+        }
+        self.counts[i] += c;
+    }
+
+    fn merge(&mut self, o: &Store) {
+        if o.counts.is_empty() {
+            return;
+        }
+        // Extend to cover both ranges, then add.
+        self.add(o.offset, 0);
+        self.add(o.offset + o.counts.len() as i32 - 1, 0);
+        let base = (o.offset - self.offset) as usize;
+        for (i, c) in o.counts.iter().enumerate() {
+            self.counts[base + i] += c;
+        }
+    }
+
+    /// (key, count) in ascending key order, skipping empty buckets.
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(move |(i, c)| (self.offset + i as i32, *c))
+    }
 }
 
 /// Magnitudes below this count as zero.
@@ -185,52 +244,20 @@ impl Sketch {
         } else {
             &mut self.neg
         };
-        *store.entry(k).or_insert(0) += 1;
+        store.add(k, 1);
     }
 
-    /// Adds many samples at once (sorts `values` in place; faster than pushing one by one).
-    pub fn push_all(&mut self, values: &mut [f64]) {
-        values.sort_unstable_by(f64::total_cmp);
-        let gl = gamma_ln();
-        let mut i = 0;
-        while i < values.len() {
-            let x = values[i];
-            let a = x.abs();
-            if a < SKETCH_MIN {
-                self.zero += 1;
-                self.n += 1;
-                i += 1;
-                continue;
-            }
-            let k = (a.ln() / gl).ceil() as i32;
-            let mut j = i + 1;
-            while j < values.len()
-                && values[j].abs() >= SKETCH_MIN
-                && (values[j] > 0.0) == (x > 0.0)
-                && (values[j].abs().ln() / gl).ceil() as i32 == k
-            {
-                j += 1;
-            }
-            let c = (j - i) as u64;
-            let store = if x > 0.0 {
-                &mut self.pos
-            } else {
-                &mut self.neg
-            };
-            *store.entry(k).or_insert(0) += c;
-            self.n += c;
-            i = j;
+    /// Adds many samples at once.
+    pub fn push_all(&mut self, values: &[f64]) {
+        for v in values {
+            self.push(*v);
         }
     }
 
     /// Adds all counts of another sketch.
     pub fn merge(&mut self, o: &Sketch) {
-        for (k, c) in &o.pos {
-            *self.pos.entry(*k).or_insert(0) += c;
-        }
-        for (k, c) in &o.neg {
-            *self.neg.entry(*k).or_insert(0) += c;
-        }
+        self.pos.merge(&o.pos);
+        self.neg.merge(&o.neg);
         self.zero += o.zero;
         self.n += o.n;
     }
@@ -255,20 +282,23 @@ impl Sketch {
         for (k, c) in self.neg.iter().rev() {
             acc += c;
             if acc > rank {
-                return -Self::value(*k);
+                return -Self::value(k);
             }
         }
         acc += self.zero;
         if acc > rank {
             return 0.0;
         }
-        for (k, c) in &self.pos {
+        for (k, c) in self.pos.iter() {
             acc += c;
             if acc > rank {
-                return Self::value(*k);
+                return Self::value(k);
             }
         }
-        self.pos.keys().next_back().map_or(0.0, |k| Self::value(*k))
+        self.pos
+            .iter()
+            .next_back()
+            .map_or(0.0, |(k, _)| Self::value(k))
     }
 
     /// Share of samples strictly above `x` (exact when `x` is 0).
@@ -277,10 +307,14 @@ impl Sketch {
             return 0.0;
         }
         let above: u64 = if x == 0.0 {
-            self.pos.values().sum()
+            self.pos.iter().map(|(_, c)| c).sum()
         } else {
             let k = (x.abs().ln() / gamma_ln()).ceil() as i32;
-            self.pos.range(k + 1..).map(|(_, c)| c).sum()
+            self.pos
+                .iter()
+                .filter(|(key, _)| *key > k)
+                .map(|(_, c)| c)
+                .sum()
         };
         above as f64 / self.n as f64
     }

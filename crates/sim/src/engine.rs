@@ -20,6 +20,9 @@ pub const HOURS_PER_MONTH: f64 = 730.0;
 const QUALITY_RATIO_MIN: f64 = 0.1;
 const QUALITY_RATIO_MAX: f64 = 10.0;
 
+/// Relative size below which a residue of subtraction is treated as zero.
+const NOISE: f64 = 1e-12;
+
 /// Relative unserved demand above which a month counts as a shortfall.
 pub const SHORTFALL_TOL: f64 = 1e-6;
 
@@ -184,6 +187,10 @@ pub const SERIES: [&str; 14] = [
     "debt_usd",
 ];
 
+/// How many of the SERIES (from the first) get monthly percentiles in reports; the rest
+/// (cash-flow identity terms) are only in a path's own record.
+pub const REPORTED_SERIES: usize = 10;
+
 /// What one plan produced on one path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PathOutcome {
@@ -229,8 +236,16 @@ pub struct Engine {
     segs: Vec<SegC>,
     /// Block hours shares and per-segment demand factors.
     blocks: Vec<(f64, Vec<f64>)>,
+    /// Demand factors flattened as [segment × blocks + block].
+    factors: Vec<f64>,
+    /// Hours share of each block.
+    hours: Vec<f64>,
     order: Vec<Step>,
     runs: Vec<RunC>,
+    /// Research compute the runs are scheduled to use each month (size spread over its window).
+    run_schedule: Vec<f64>,
+    /// Indices of buy options.
+    buy_opts: Vec<usize>,
     /// Run names in priority order.
     pub run_names: Vec<String>,
     opts: Vec<OptC>,
@@ -288,8 +303,8 @@ pub struct Draws {
     k: Vec<f64>,
     /// Price, S × T.
     price: Vec<f64>,
-    /// Funding round amounts (0 when the round does not close).
-    rounds: Vec<f64>,
+    /// Funding received each month (rounds that close).
+    funding: Vec<f64>,
     path: u64,
 }
 
@@ -309,8 +324,30 @@ pub struct Scratch {
     hist: Vec<f64>,
     ratio: Vec<f64>,
     committed: Vec<f64>,
+    work: Work,
     terminal: f64,
     built_mw: f64,
+}
+
+/// Per-month working vectors of one plan on one path.
+#[derive(Debug, Default)]
+struct Work {
+    burst: Vec<(f64, f64)>,
+    churn: Vec<f64>,
+    run_left: Vec<f64>,
+    run_done: Vec<i32>,
+    pending: Vec<f64>,
+    want: Vec<f64>,
+    served: Vec<f64>,
+    need: Vec<f64>,
+    burst_left: Vec<f64>,
+}
+
+/// Clears `v`, fills it with `n` copies of `x` and returns it.
+fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) -> &mut Vec<T> {
+    v.clear();
+    v.resize(n, x);
+    v
 }
 
 fn month_index(m: gigawatt_model::Month, start: gigawatt_model::Month) -> i32 {
@@ -482,7 +519,7 @@ impl Engine {
         };
         let mut run_idx: Vec<usize> = (0..sc.research.runs.len()).collect();
         run_idx.sort_by_key(|i| sc.research.runs[*i].priority);
-        let runs = run_idx
+        let runs: Vec<RunC> = run_idx
             .iter()
             .map(|i| {
                 let r = &sc.research.runs[*i];
@@ -501,6 +538,14 @@ impl Engine {
                     deadline: d,
                     rate,
                 }
+            })
+            .collect();
+        let run_schedule = (0..months as i32)
+            .map(|t| {
+                runs.iter()
+                    .filter(|r| t >= r.start && t <= r.deadline)
+                    .map(|r| r.size / (r.deadline - r.start + 1) as f64)
+                    .sum()
             })
             .collect();
         let run_names = run_idx
@@ -672,10 +717,21 @@ impl Engine {
             start_month_of_year: t0.month() as i32 - 1,
             inputs,
             corr,
+            factors: (0..sc.segments.len())
+                .flat_map(|si| blocks.iter().map(move |b| b.1[si]))
+                .collect(),
+            hours: blocks.iter().map(|b| b.0).collect(),
             segs,
             blocks,
             order,
+            buy_opts: opts
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.kind == OptionKind::Buy)
+                .map(|(i, _)| i)
+                .collect(),
             runs,
+            run_schedule,
             run_names,
             option_names: sc.options.iter().map(|o| o.name.clone()).collect(),
             opts,
@@ -787,11 +843,14 @@ impl Engine {
         for (s, seg) in self.segs.iter().enumerate() {
             let p = &d.params;
             let base = s * t_len;
-            let ln_eff = (1.0 - p[seg.eff]).max(1e-9).ln() / 12.0;
-            let ln_pd = (1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0;
+            let f_eff = ((1.0 - p[seg.eff]).max(1e-9).ln() / 12.0).exp();
+            let f_pd = ((1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0).exp();
+            let (mut k, mut price) = (p[seg.k0], p[seg.price0]);
             for t in 0..t_len {
-                d.k[base + t] = p[seg.k0] * (ln_eff * t as f64).exp();
-                d.price[base + t] = p[seg.price0] * (ln_pd * t as f64).exp();
+                d.k[base + t] = k;
+                d.price[base + t] = price;
+                k *= f_eff;
+                price *= f_pd;
             }
             let mut rng = sample::stream(self.seed, seg.key, path);
             let level0 = p[seg.start];
@@ -901,10 +960,13 @@ impl Engine {
                 }
             }
         }
-        d.rounds.clear();
-        for (_, amount, prob, k) in &self.rounds {
+        d.funding.clear();
+        d.funding.resize(t_len, 0.0);
+        for (m, amount, prob, k) in &self.rounds {
             let closes = sample::uniform(self.seed, *k, path) < *prob;
-            d.rounds.push(if closes { d.params[*amount] } else { 0.0 });
+            if closes && (0..t_len as i32).contains(m) {
+                d.funding[*m as usize] += d.params[*amount];
+            }
         }
     }
 
@@ -1102,9 +1164,9 @@ impl Engine {
                 );
                 Self::span(&mut s.d_used, f.from, f.to, mw);
                 let cost = f.units * p[f.units_price];
-                let left_m = (self.it_dep_m - f.age0_m).max(0.0);
+                let left_m = (self.it_dep_m - f.age0_m).fmax(0.0);
                 Self::span(&mut s.d_dep, 0, left_m.round() as i32, cost / self.it_dep_m);
-                s.terminal += cost * (1.0 - (f.age0_m + t_len as f64) / self.it_dep_m).max(0.0);
+                s.terminal += cost * (1.0 - (f.age0_m + t_len as f64) / self.it_dep_m).fmax(0.0);
             } else {
                 Self::span(&mut s.d_lease, f.from, f.to, f.lease_month_usd);
             }
@@ -1120,18 +1182,26 @@ impl Engine {
                 m.resize(t_len, 0.0);
             }
         }
-        let burst: Vec<(f64, f64)> = self
-            .opts
-            .iter()
-            .filter(|o| o.kind == OptionKind::Burst)
-            .map(|o| (o.cap_h100e, p[o.price]))
-            .collect();
-        let mut churn = vec![1.0; ns];
-        let mut run_left: Vec<f64> = self.runs.iter().map(|r| r.size).collect();
-        let mut run_done: Vec<i32> = vec![-1; self.runs.len()];
+        // Working vectors live in the scratch so a path allocates nothing.
+        let mut v = std::mem::take(&mut s.work);
+        v.burst.clear();
+        v.burst.extend(
+            self.opts
+                .iter()
+                .filter(|o| o.kind == OptionKind::Burst)
+                .map(|o| (o.cap_h100e, p[o.price])),
+        );
+        let burst = &v.burst;
+        let churn = refill(&mut v.churn, ns, 1.0);
+        let run_left = &mut v.run_left;
+        run_left.clear();
+        run_left.extend(self.runs.iter().map(|r| r.size));
+        let run_done = &mut v.run_done;
+        run_done.clear();
+        run_done.resize(self.runs.len(), -1);
         let (mut cap_raw, mut power, mut opex, mut lease, mut dep, mut space, mut used) =
             (0.0, 0.0, 0.0, 0.0, 0.0, self.existing_mw, 0.0);
-        let mut pending = vec![0.0; self.opts.len()];
+        let pending = refill(&mut v.pending, self.opts.len(), 0.0);
         let (mut cash, mut credit, mut backstop) = (self.starting_cash, 0.0, 0.0);
         let mut min_cash = f64::INFINITY;
         let (mut npv, mut cum_rev, mut gap) = (0.0, 0.0, 0.0);
@@ -1142,13 +1212,14 @@ impl Engine {
         let mut first_profit: Option<i32> = None;
         let mut shortfall_years = 0u64;
         let mut disc = 1.0;
-        let opex0 = p[self.opex0];
+        let mut nc = p[self.opex0];
+        let nc_growth = self.opex_growth_ln_m.exp();
         let eps = p[self.quality_eps];
         let nb = self.blocks.len();
-        let mut want = vec![0.0; ns * nb];
-        let mut served = vec![0.0; ns * nb];
-        let mut need = vec![0.0; ns];
-        let mut burst_left: Vec<f64> = Vec::with_capacity(burst.len());
+        let want = refill(&mut v.want, ns * nb, 0.0);
+        let served = refill(&mut v.served, ns * nb, 0.0);
+        let need = refill(&mut v.need, ns, 0.0);
+        let burst_left = &mut v.burst_left;
         for t in 0..t_len {
             let ti = t as i32;
             // Step 1: rules decide, seeing only months before t.
@@ -1173,15 +1244,13 @@ impl Engine {
             dep += s.d_dep[t];
             space += s.d_space[t];
             used += s.d_used[t];
-            for (oi, o) in self.opts.iter().enumerate() {
-                if o.kind != OptionKind::Buy {
-                    continue;
-                }
+            for &oi in &self.buy_opts {
+                let o = &self.opts[oi];
                 pending[oi] += s.buy_arrivals[oi * (t_len + 1) + t];
                 if pending[oi] > 0.0 {
                     let mw_per_unit = o.kw_per_unit * self.site_pue / 1000.0;
                     let fit = if mw_per_unit > 0.0 {
-                        ((space - used).max(0.0) / mw_per_unit).min(pending[oi])
+                        ((space - used).fmax(0.0) / mw_per_unit).fmin(pending[oi])
                     } else {
                         pending[oi]
                     };
@@ -1204,7 +1273,7 @@ impl Engine {
                     }
                 }
             }
-            let cap = (cap_raw * self.availability).max(0.0);
+            let cap = (cap_raw * self.availability).fmax(0.0);
             // Step 3: demand.
             let q = if t >= self.quality_lag && t > 0 && eps != 0.0 {
                 let r = s.ratio[t - self.quality_lag];
@@ -1222,28 +1291,28 @@ impl Engine {
                 need[si] = d.exo[idx] * churn[si] * q * d.k[idx];
                 demand_h += need[si];
                 for b in 0..nb {
-                    want[si * nb + b] = need[si] * self.blocks[b].1[si];
+                    want[si * nb + b] = need[si] * self.factors[si * nb + b];
                     served[si * nb + b] = 0.0;
                 }
             }
             s.hist[t] = demand_h;
             // Step 4: allocation, block by block, in priority order.
-            let floor_rate = self.floor_h100e.max(self.floor_share * cap);
+            let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
             let (mut research, mut idle, mut burst_used, mut burst_cost) = (0.0, 0.0, 0.0, 0.0);
             for b in 0..nb {
-                let h = self.blocks[b].0;
+                let h = self.hours[b];
                 let mut left = cap;
                 let mut res_b = 0.0;
                 for step in &self.order {
                     match *step {
                         Step::Floor => {
-                            let g = floor_rate.min(left);
+                            let g = floor_rate.fmin(left);
                             left -= g;
                             res_b += g;
                         }
                         Step::Seg(si) => {
-                            let g = want[si * nb + b].min(left);
+                            let g = want[si * nb + b].fmin(left);
                             served[si * nb + b] = g;
                             left -= g;
                         }
@@ -1252,7 +1321,7 @@ impl Engine {
                                 if run_left[ri] <= 0.0 || ti < run.start || left <= 0.0 {
                                     continue;
                                 }
-                                let g = run.rate.min(run_left[ri] / h).min(left);
+                                let g = run.rate.fmin(run_left[ri] / h).fmin(left);
                                 left -= g;
                                 res_b += g;
                                 run_left[ri] -= g * h;
@@ -1263,7 +1332,7 @@ impl Engine {
                             }
                         }
                         Step::Extra => {
-                            let g = left.min((extra_cap - res_b).max(0.0));
+                            let g = left.fmin((extra_cap - res_b).fmax(0.0));
                             left -= g;
                             res_b += g;
                         }
@@ -1277,7 +1346,7 @@ impl Engine {
                         if let Step::Seg(si) = *step {
                             let mut short = want[si * nb + b] - served[si * nb + b];
                             for (bi, (_, bprice)) in burst.iter().enumerate() {
-                                let g = short.min(burst_left[bi]);
+                                let g = short.fmin(burst_left[bi]);
                                 if g <= 0.0 {
                                     continue;
                                 }
@@ -1297,29 +1366,28 @@ impl Engine {
             let (mut served_h, mut revenue) = (0.0, 0.0);
             for si in 0..ns {
                 let idx = si * t_len + t;
-                let sv: f64 = (0..nb)
-                    .map(|b| served[si * nb + b] * self.blocks[b].0)
-                    .sum();
+                let sv: f64 = (0..nb).map(|b| served[si * nb + b] * self.hours[b]).sum();
                 served_h += sv;
                 revenue += sv / d.k[idx] * d.price[idx];
                 let share = if need[si] > 0.0 {
-                    (1.0 - sv / need[si]).max(0.0)
+                    (1.0 - sv / need[si]).fmax(0.0)
                 } else {
                     0.0
                 };
                 churn[si] *= 1.0 - self.segs[si].churn * share;
             }
-            let unserved = (demand_h - served_h).max(0.0);
+            // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
+            let mut unserved = (demand_h - served_h).fmax(0.0);
+            if unserved <= NOISE * demand_h {
+                unserved = 0.0;
+            }
+            if idle <= NOISE * cap {
+                idle = 0.0;
+            }
             // Planned research: the floor plus runs on schedule, or research's full share of
             // capacity if that is larger; never more than the capacity itself.
-            let scheduled = floor_rate
-                + self
-                    .runs
-                    .iter()
-                    .filter(|r| ti >= r.start && ti <= r.deadline)
-                    .map(|r| r.size / (r.deadline - r.start + 1) as f64)
-                    .sum::<f64>();
-            let planned_r = scheduled.max(extra_cap).min(cap);
+            let scheduled = floor_rate + self.run_schedule[t];
+            let planned_r = scheduled.fmax(extra_cap).fmin(cap);
             res_cum += research;
             plan_cum += planned_r;
             s.ratio[t] = if plan_cum > 0.0 {
@@ -1328,7 +1396,8 @@ impl Engine {
                 1.0
             };
             // Step 7: finance.
-            let noncompute = opex0 * (self.opex_growth_ln_m * t as f64).exp();
+            let noncompute = nc;
+            nc *= nc_growth;
             let interest = credit * self.credit_rate_m + backstop * self.backstop_rate_m;
             let capex = s.capex[t];
             let op_costs = power + opex + lease + burst_cost + noncompute;
@@ -1336,27 +1405,21 @@ impl Engine {
             disc /= self.disc_m;
             npv += fcf * disc;
             cum_rev += revenue;
-            let round = self
-                .rounds
-                .iter()
-                .zip(&d.rounds)
-                .filter(|((m, ..), _)| *m == ti)
-                .map(|(_, a)| *a)
-                .sum::<f64>();
+            let round = d.funding[t];
             cash += fcf - interest + round;
-            min_cash = min_cash.min(cash);
+            min_cash = min_cash.fmin(cash);
             if cash < self.min_cash {
                 let short = self.min_cash - cash;
-                let c = short.min((self.credit_limit - credit).max(0.0));
+                let c = short.fmin((self.credit_limit - credit).fmax(0.0));
                 credit += c;
                 backstop += short - c;
                 gap += short - c;
                 cash = self.min_cash;
             } else if credit + backstop > 0.0 {
                 let excess = cash - self.min_cash;
-                let r1 = excess.min(credit);
+                let r1 = excess.fmin(credit);
                 credit -= r1;
-                let r2 = (excess - r1).min(backstop);
+                let r2 = (excess - r1).fmin(backstop);
                 backstop -= r2;
                 cash -= r1 + r2;
             }
@@ -1433,6 +1496,7 @@ impl Engine {
             out.run_delay_months
                 .push((done - run.deadline).max(0) as f64);
         }
+        s.work = v;
     }
 
     /// The amount a rule commits at month `t`, in the option's unit, or None.
@@ -1501,5 +1565,31 @@ impl Engine {
             amount = amount.min(room.max(0.0));
         }
         (amount > 0.0).then_some(amount)
+    }
+}
+
+/// min/max without NaN handling: inputs in the hot loop are finite by construction.
+trait FastMinMax {
+    fn fmin(self, o: Self) -> Self;
+    fn fmax(self, o: Self) -> Self;
+}
+
+impl FastMinMax for f64 {
+    #[inline(always)]
+    fn fmin(self, o: f64) -> f64 {
+        if self < o {
+            self
+        } else {
+            o
+        }
+    }
+
+    #[inline(always)]
+    fn fmax(self, o: f64) -> f64 {
+        if self > o {
+            self
+        } else {
+            o
+        }
     }
 }

@@ -31,7 +31,7 @@ use std::fmt::Write;
 use gigawatt_model::Scenario;
 use serde_json::{json, Map, Value};
 
-use crate::engine::{Engine, SERIES};
+use crate::engine::{Engine, REPORTED_SERIES, SERIES};
 use crate::run::{PlanAcc, RunResult, ALPHA, DIFF_METRICS, METRICS};
 
 /// z for a two-sided 95 % interval.
@@ -291,7 +291,7 @@ pub fn monthly_csv(sc: &Scenario, e: &Engine, r: &RunResult) -> String {
         }
         for t in 0..e.months {
             let month = sc.horizon.start.plus(t as i32);
-            for (si, name) in SERIES.iter().enumerate() {
+            for (si, name) in SERIES.iter().take(REPORTED_SERIES).enumerate() {
                 let (sk, mo) = &acc.monthly[si * e.months + t];
                 let _ = write!(
                     s,

@@ -8,7 +8,7 @@
 use gigawatt_risk::{Metric, Moments, Sketch};
 use rayon::prelude::*;
 
-use crate::engine::{Draws, Engine, PathOutcome, Scratch, SERIES};
+use crate::engine::{Draws, Engine, PathOutcome, Scratch, REPORTED_SERIES};
 
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
 pub const BLOCK: u64 = 1024;
@@ -77,7 +77,7 @@ pub struct PlanAcc {
     pub rule_committed: Vec<Moments>,
     /// Paired differences against the first plan, DIFF_METRICS order.
     pub diffs: Vec<Moments>,
-    /// Monthly (sketch, moments), SERIES × months.
+    /// Monthly (sketch, moments), REPORTED_SERIES × months.
     pub monthly: Vec<(Sketch, Moments)>,
 }
 
@@ -95,7 +95,7 @@ impl PlanAcc {
             rule_committed: vec![Moments::default(); e.option_names.len()],
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
             monthly: if cfg.monthly {
-                vec![(Sketch::default(), Moments::default()); SERIES.len() * e.months]
+                vec![(Sketch::default(), Moments::default()); REPORTED_SERIES * e.months]
             } else {
                 Vec::new()
             },
@@ -160,11 +160,6 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
     let mut draws = Draws::default();
     let mut scratch = Scratch::default();
     let mut outs: Vec<PathOutcome> = vec![PathOutcome::default(); e.plans.len()];
-    let mut raw: Vec<Vec<Vec<f64>>> = if cfg.monthly {
-        vec![vec![Vec::with_capacity(n); SERIES.len() * e.months]; e.plans.len()]
-    } else {
-        Vec::new()
-    };
     let mut per_path = Vec::new();
     for (i, u) in uniforms.iter().enumerate() {
         let path = first + i as u64;
@@ -200,9 +195,11 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 acc.diffs[k].push(vals[mi] - base[mi]);
             }
             if cfg.monthly {
-                for (si, series) in out.monthly.iter().enumerate() {
+                for (si, series) in out.monthly.iter().take(REPORTED_SERIES).enumerate() {
                     for (t, v) in series.iter().enumerate() {
-                        raw[pi][si * e.months + t].push(*v);
+                        let cell = &mut acc.monthly[si * e.months + t];
+                        cell.0.push(*v);
+                        cell.1.push(*v);
                     }
                 }
             }
@@ -210,16 +207,6 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 let mut o = out.clone();
                 o.monthly = Vec::new();
                 per_path.push((path, pi, o));
-            }
-        }
-    }
-    if cfg.monthly {
-        for (pi, acc) in plans.iter_mut().enumerate() {
-            for (cell, values) in acc.monthly.iter_mut().zip(raw[pi].iter_mut()) {
-                for v in values.iter() {
-                    cell.1.push(*v);
-                }
-                cell.0.push_all(values);
             }
         }
     }
@@ -244,8 +231,9 @@ pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunR
     let mut per_path = Vec::new();
     let mut next = 0u64;
     while next < blocks {
-        let end =
-            (next + CHUNK_BLOCKS as u64 * rayon::current_num_threads().max(1) as u64).min(blocks);
+        // Monthly sketches make a block's accumulator large, so keep fewer blocks in flight.
+        let per_thread = if cfg.monthly { 1 } else { CHUNK_BLOCKS as u64 };
+        let end = (next + per_thread * rayon::current_num_threads().max(1) as u64).min(blocks);
         let outs: Vec<BlockOut> = (next..end)
             .into_par_iter()
             .map(|b| run_block(e, cfg, b))

@@ -1,0 +1,51 @@
+//! Criterion benchmarks of the Monte Carlo engine on the example scenarios.
+//!
+//! Run: `cargo bench -p gigawatt-sim --bench engine`. Figures and the end-to-end command are
+//! recorded in BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch};
+
+fn load(src: &str) -> gigawatt_model::Scenario {
+    gigawatt_io::read_str(src, "bench.toml")
+        .0
+        .expect("example scenario is valid")
+}
+
+fn bench(c: &mut Criterion) {
+    let sc = load(include_str!("../../../examples/frontier-lab.toml"));
+    let paths = 2048u64;
+    let e = Engine::new(&sc, paths, 1, &[]).unwrap();
+    let mut g = c.benchmark_group("frontier-lab");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(
+        paths * e.months as u64 * e.plans.len() as u64,
+    ));
+    let cfg = RunConfig {
+        paths,
+        monthly: false,
+        per_path: false,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    g.bench_function("run 2048 paths x 2 plans, 1 thread", |b| {
+        b.iter(|| pool.install(|| run(&e, &cfg, &|_| {})))
+    });
+    // The inner loop alone: one plan on one path, draws prepared.
+    let (u, _) = e.block_uniforms(0, 1);
+    let mut d = Draws::default();
+    e.draw(0, &u[0], &mut d);
+    let mut s = Scratch::default();
+    let mut out = PathOutcome::default();
+    g.throughput(Throughput::Elements(e.months as u64));
+    g.bench_function("run_plan announced, one path", |b| {
+        b.iter(|| e.run_plan(0, &d, &mut s, false, &mut out))
+    });
+    g.bench_function("draw one path", |b| b.iter(|| e.draw(0, &u[0], &mut d)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
