@@ -1,0 +1,84 @@
+//! The production backend: HiGHS (LP and MIP), through the `highs` crate.
+
+use std::time::Instant;
+
+use highs::{ColProblem, HighsModelStatus, Sense as HSense};
+
+use crate::{check_finite, Error, Problem, Sense, Solution, SolveStatus, Solver, SolverSettings};
+
+/// HiGHS, built from source by the `highs` feature.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Highs;
+
+fn build(p: &Problem) -> ColProblem {
+    let mut hp = ColProblem::default();
+    let rows: Vec<highs::Row> = (0..p.num_rows()).map(|i| hp.add_row(p.row_lower[i]..=p.row_upper[i])).collect();
+    let (start, idx, val) = p.csc();
+    for j in 0..p.num_cols() {
+        let factors: Vec<(highs::Row, f64)> = (start[j]..start[j + 1]).map(|k| (rows[idx[k] as usize], val[k])).collect();
+        hp.add_column_with_integrality(p.obj[j], p.col_lower[j]..=p.col_upper[j], factors, p.integer[j]);
+    }
+    hp
+}
+
+fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedModel {
+    let sense = match p.sense {
+        Sense::Minimize => HSense::Minimise,
+        Sense::Maximize => HSense::Maximise,
+    };
+    let mut model = build(p).optimise(sense);
+    model.make_quiet();
+    if settings.time_limit_s.is_finite() {
+        model.set_option("time_limit", settings.time_limit_s);
+    }
+    model.set_option("mip_rel_gap", settings.mip_gap);
+    if settings.threads > 0 {
+        model.set_option("threads", settings.threads as i32);
+    }
+    if !presolve {
+        model.set_option("presolve", "off");
+    }
+    model.solve()
+}
+
+impl Solver for Highs {
+    fn name(&self) -> &'static str {
+        "highs"
+    }
+
+    fn solve(&self, p: &Problem, settings: &SolverSettings) -> Result<Solution, Error> {
+        check_finite(p)?;
+        let started = Instant::now();
+        let mut solved = run(p, settings, true);
+        if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
+            solved = run(p, settings, false);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let status = match solved.status() {
+            HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => SolveStatus::Optimal,
+            HighsModelStatus::Infeasible => SolveStatus::Infeasible,
+            HighsModelStatus::Unbounded => SolveStatus::Unbounded,
+            HighsModelStatus::UnboundedOrInfeasible => SolveStatus::Infeasible,
+            HighsModelStatus::ReachedTimeLimit | HighsModelStatus::ReachedIterationLimit | HighsModelStatus::ReachedSolutionLimit => {
+                if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
+                    SolveStatus::Feasible
+                } else {
+                    SolveStatus::NoSolution
+                }
+            }
+            other => return Err(Error::SolverFailed { solver: "highs", message: format!("model status {other:?}") }),
+        };
+        if !status.has_solution() {
+            return Ok(Solution::without_point(status, secs));
+        }
+        let x = solved.get_solution().columns().to_vec();
+        let objective = p.objective_value(&x);
+        let gap = if p.is_mip() { solved.mip_gap().max(0.0) } else { 0.0 };
+        let gap = if gap.is_finite() { gap } else { 1.0 };
+        let bound = match p.sense {
+            Sense::Maximize => objective + gap * objective.abs(),
+            Sense::Minimize => objective - gap * objective.abs(),
+        };
+        Ok(Solution { status, objective, bound, gap, x, solve_seconds: secs })
+    }
+}

@@ -1,0 +1,128 @@
+//! The same small problems on every compiled solver, with answers worked out by hand.
+
+use super::*;
+
+/// Objective tolerance for the small textbook problems.
+const OBJ_TOL: f64 = 1e-6;
+
+fn lp_basic() -> Problem {
+    // max 3x + 2y  s.t.  x + y <= 4,  x + 3y <= 6,  x <= 3  ->  x = 3, y = 1, objective 11.
+    let mut p = Problem::new(Sense::Maximize);
+    let x = p.add_col("x", 3.0, 0.0, 3.0, false);
+    let y = p.add_col("y", 2.0, 0.0, f64::INFINITY, false);
+    let r1 = p.add_row("r1", f64::NEG_INFINITY, 4.0);
+    p.set(r1, x, 1.0);
+    p.set(r1, y, 1.0);
+    let r2 = p.add_row("r2", f64::NEG_INFINITY, 6.0);
+    p.set(r2, x, 1.0);
+    p.set(r2, y, 3.0);
+    p
+}
+
+fn knapsack() -> Problem {
+    // max 5a + 4b + 3c  s.t. 2a + 3b + c <= 5, 4a + b + 2c <= 11, 3a + 4b + 2c <= 8, integers >= 0:
+    // optimum a = 2, b = 0, c = 1 with value 13 (Chvátal's example, integral).
+    let mut p = Problem::new(Sense::Maximize);
+    let a = p.add_col("a", 5.0, 0.0, 10.0, true);
+    let b = p.add_col("b", 4.0, 0.0, 10.0, true);
+    let c = p.add_col("c", 3.0, 0.0, 10.0, true);
+    for (name, k, rhs) in [("r1", [2.0, 3.0, 1.0], 5.0), ("r2", [4.0, 1.0, 2.0], 11.0), ("r3", [3.0, 4.0, 2.0], 8.0)] {
+        let r = p.add_row(name, f64::NEG_INFINITY, rhs);
+        p.set(r, a, k[0]);
+        p.set(r, b, k[1]);
+        p.set(r, c, k[2]);
+    }
+    p
+}
+
+fn mip_fractional() -> Problem {
+    // max x + y  s.t. 2x + 2y <= 3, x, y integer in [0, 5]: LP gives 1.5, MIP gives 1.
+    let mut p = Problem::new(Sense::Maximize);
+    let x = p.add_col("x", 1.0, 0.0, 5.0, true);
+    let y = p.add_col("y", 1.0, 0.0, 5.0, true);
+    let r = p.add_row("r", f64::NEG_INFINITY, 3.0);
+    p.set(r, x, 2.0);
+    p.set(r, y, 2.0);
+    p
+}
+
+#[test]
+fn every_solver_agrees_on_small_lps_and_mips() {
+    for s in all_solvers() {
+        let set = SolverSettings::default();
+        let sol = s.solve(&lp_basic(), &set).unwrap();
+        assert_eq!(sol.status, SolveStatus::Optimal, "{}", s.name());
+        assert!((sol.objective - 11.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+        assert!((sol.x[0] - 3.0).abs() < 1e-6 && (sol.x[1] - 1.0).abs() < 1e-6);
+        assert!(lp_basic().max_violation(&sol.x) < 1e-9);
+        let sol = s.solve(&knapsack(), &set).unwrap();
+        assert!((sol.objective - 13.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+        let sol = s.solve(&mip_fractional(), &set).unwrap();
+        assert!((sol.objective - 1.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+    }
+}
+
+#[test]
+fn infeasible_and_unbounded_are_statuses() {
+    for s in all_solvers() {
+        let mut p = lp_basic();
+        let r = p.add_row("impossible", 10.0, f64::INFINITY);
+        p.set(r, Col(0), 1.0);
+        let sol = s.solve(&p, &SolverSettings::default()).unwrap();
+        assert_eq!(sol.status, SolveStatus::Infeasible, "{}", s.name());
+        let mut p = Problem::new(Sense::Maximize);
+        let x = p.add_col("x", 1.0, 0.0, f64::INFINITY, false);
+        let y = p.add_col("y", 0.0, 0.0, f64::INFINITY, false);
+        let r = p.add_row("r", f64::NEG_INFINITY, 1.0);
+        p.set(r, x, 1.0);
+        p.set(r, y, -1.0);
+        let sol = s.solve(&p, &SolverSettings::default()).unwrap();
+        assert_eq!(sol.status, SolveStatus::Unbounded, "{}", s.name());
+    }
+}
+
+#[test]
+fn objective_offset_and_minimisation() {
+    // min 2x + 3 s.t. x >= 1.5 -> 6.
+    for s in all_solvers() {
+        let mut p = Problem::new(Sense::Minimize);
+        p.obj_offset = 3.0;
+        let x = p.add_col("x", 2.0, f64::NEG_INFINITY, f64::INFINITY, false);
+        let r = p.add_row("r", 1.5, f64::INFINITY);
+        p.set(r, x, 1.0);
+        let sol = s.solve(&p, &SolverSettings::default()).unwrap();
+        assert!((sol.objective - 6.0).abs() < OBJ_TOL, "{}", s.name());
+    }
+}
+
+#[test]
+fn nan_is_an_error_not_a_panic() {
+    let mut p = lp_basic();
+    p.obj[0] = f64::NAN;
+    let e = MicroLp.solve(&p, &SolverSettings::default()).unwrap_err();
+    assert!(e.to_string().contains("objective coefficient of `x`"));
+}
+
+#[test]
+fn mps_has_every_section_and_marks_integers() {
+    let mut p = knapsack();
+    p.row_lower[0] = 1.0;
+    let m = p.to_mps("knap");
+    for section in ["NAME knap", "OBJSENSE", "ROWS", "COLUMNS", "RHS", "RANGES", "BOUNDS", "ENDATA", "'INTORG'", "'INTEND'"] {
+        assert!(m.contains(section), "{section} missing:\n{m}");
+    }
+    assert!(m.contains(" L  r2"));
+    assert!(m.contains("    a r1 2e0"));
+    assert!(m.contains(" UP BND c 1e1"));
+}
+
+#[test]
+fn csc_sums_duplicates() {
+    let mut p = Problem::new(Sense::Minimize);
+    let x = p.add_col("x", 0.0, 0.0, 1.0, false);
+    let r = p.add_row("r", 0.0, 1.0);
+    p.set(r, x, 1.0);
+    p.set(r, x, 2.0);
+    let (start, rows, vals) = p.csc();
+    assert_eq!((start, rows, vals), (vec![0, 1], vec![0], vec![3.0]));
+}
