@@ -12,11 +12,20 @@ pub struct Highs;
 
 fn build(p: &Problem) -> ColProblem {
     let mut hp = ColProblem::default();
-    let rows: Vec<highs::Row> = (0..p.num_rows()).map(|i| hp.add_row(p.row_lower[i]..=p.row_upper[i])).collect();
+    let rows: Vec<highs::Row> = (0..p.num_rows())
+        .map(|i| hp.add_row(p.row_lower[i]..=p.row_upper[i]))
+        .collect();
     let (start, idx, val) = p.csc();
     for j in 0..p.num_cols() {
-        let factors: Vec<(highs::Row, f64)> = (start[j]..start[j + 1]).map(|k| (rows[idx[k] as usize], val[k])).collect();
-        hp.add_column_with_integrality(p.obj[j], p.col_lower[j]..=p.col_upper[j], factors, p.integer[j]);
+        let factors: Vec<(highs::Row, f64)> = (start[j]..start[j + 1])
+            .map(|k| (rows[idx[k] as usize], val[k]))
+            .collect();
+        hp.add_column_with_integrality(
+            p.obj[j],
+            p.col_lower[j]..=p.col_upper[j],
+            factors,
+            p.integer[j],
+        );
     }
     hp
 }
@@ -59,26 +68,44 @@ impl Solver for Highs {
             HighsModelStatus::Infeasible => SolveStatus::Infeasible,
             HighsModelStatus::Unbounded => SolveStatus::Unbounded,
             HighsModelStatus::UnboundedOrInfeasible => SolveStatus::Infeasible,
-            HighsModelStatus::ReachedTimeLimit | HighsModelStatus::ReachedIterationLimit | HighsModelStatus::ReachedSolutionLimit => {
+            HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedIterationLimit
+            | HighsModelStatus::ReachedSolutionLimit => {
                 if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
                     SolveStatus::Feasible
                 } else {
                     SolveStatus::NoSolution
                 }
             }
-            other => return Err(Error::SolverFailed { solver: "highs", message: format!("model status {other:?}") }),
+            other => {
+                return Err(Error::SolverFailed {
+                    solver: "highs",
+                    message: format!("model status {other:?}"),
+                })
+            }
         };
         if !status.has_solution() {
             return Ok(Solution::without_point(status, secs));
         }
         let x = solved.get_solution().columns().to_vec();
         let objective = p.objective_value(&x);
-        let gap = if p.is_mip() { solved.mip_gap().max(0.0) } else { 0.0 };
+        let gap = if p.is_mip() {
+            solved.mip_gap().max(0.0)
+        } else {
+            0.0
+        };
         let gap = if gap.is_finite() { gap } else { 1.0 };
         let bound = match p.sense {
             Sense::Maximize => objective + gap * objective.abs(),
             Sense::Minimize => objective - gap * objective.abs(),
         };
-        Ok(Solution { status, objective, bound, gap, x, solve_seconds: secs })
+        Ok(Solution {
+            status,
+            objective,
+            bound,
+            gap,
+            x,
+            solve_seconds: secs,
+        })
     }
 }

@@ -98,7 +98,14 @@ impl Problem {
     }
 
     /// Adds a column.
-    pub fn add_col(&mut self, name: impl Into<String>, obj: f64, lower: f64, upper: f64, integer: bool) -> Col {
+    pub fn add_col(
+        &mut self,
+        name: impl Into<String>,
+        obj: f64,
+        lower: f64,
+        upper: f64,
+        integer: bool,
+    ) -> Col {
         self.obj.push(obj);
         self.col_lower.push(lower);
         self.col_upper.push(upper);
@@ -186,10 +193,14 @@ impl Problem {
         let mut worst: f64 = 0.0;
         let rel = |viol: f64, b: f64| viol / b.abs().max(1.0);
         for (i, a) in self.activities(x).iter().enumerate() {
-            worst = worst.max(rel(self.row_lower[i] - a, self.row_lower[i])).max(rel(a - self.row_upper[i], self.row_upper[i]));
+            worst = worst
+                .max(rel(self.row_lower[i] - a, self.row_lower[i]))
+                .max(rel(a - self.row_upper[i], self.row_upper[i]));
         }
         for (j, v) in x.iter().enumerate() {
-            worst = worst.max(rel(self.col_lower[j] - v, self.col_lower[j])).max(rel(v - self.col_upper[j], self.col_upper[j]));
+            worst = worst
+                .max(rel(self.col_lower[j] - v, self.col_lower[j]))
+                .max(rel(v - self.col_upper[j], self.col_upper[j]));
         }
         worst
     }
@@ -253,7 +264,14 @@ pub struct Solution {
 impl Solution {
     /// A result with no point.
     pub fn without_point(status: SolveStatus, seconds: f64) -> Solution {
-        Solution { status, objective: f64::NAN, bound: f64::NAN, gap: f64::NAN, x: Vec::new(), solve_seconds: seconds }
+        Solution {
+            status,
+            objective: f64::NAN,
+            bound: f64::NAN,
+            gap: f64::NAN,
+            x: Vec::new(),
+            solve_seconds: seconds,
+        }
     }
 }
 
@@ -270,7 +288,11 @@ pub struct SolverSettings {
 
 impl Default for SolverSettings {
     fn default() -> Self {
-        SolverSettings { mip_gap: 1e-4, time_limit_s: f64::INFINITY, threads: 0 }
+        SolverSettings {
+            mip_gap: 1e-4,
+            time_limit_s: f64::INFINITY,
+            threads: 0,
+        }
     }
 }
 
@@ -302,17 +324,33 @@ pub trait Solver {
 /// Checks every number in `p` is usable; infinite bounds are allowed on the open side.
 pub fn check_finite(p: &Problem) -> Result<(), Error> {
     if let Some(j) = p.obj.iter().position(|c| !c.is_finite()) {
-        return Err(Error::InvalidProblem(format!("objective coefficient of `{}` is {}", p.col_names[j], p.obj[j])));
+        return Err(Error::InvalidProblem(format!(
+            "objective coefficient of `{}` is {}",
+            p.col_names[j], p.obj[j]
+        )));
     }
     if let Some((r, c, v)) = p.entries.iter().find(|(_, _, v)| !v.is_finite()) {
-        return Err(Error::InvalidProblem(format!("coefficient of `{}` in row `{}` is {v}", p.col_names[*c as usize], p.row_names[*r as usize])));
+        return Err(Error::InvalidProblem(format!(
+            "coefficient of `{}` in row `{}` is {v}",
+            p.col_names[*c as usize], p.row_names[*r as usize]
+        )));
     }
-    let bad_bounds = |lo: &[f64], hi: &[f64]| lo.iter().zip(hi).position(|(l, h)| l.is_nan() || h.is_nan() || *l == f64::INFINITY || *h == f64::NEG_INFINITY);
+    let bad_bounds = |lo: &[f64], hi: &[f64]| {
+        lo.iter().zip(hi).position(|(l, h)| {
+            l.is_nan() || h.is_nan() || *l == f64::INFINITY || *h == f64::NEG_INFINITY
+        })
+    };
     if let Some(j) = bad_bounds(&p.col_lower, &p.col_upper) {
-        return Err(Error::InvalidProblem(format!("bounds of `{}` are [{}, {}]", p.col_names[j], p.col_lower[j], p.col_upper[j])));
+        return Err(Error::InvalidProblem(format!(
+            "bounds of `{}` are [{}, {}]",
+            p.col_names[j], p.col_lower[j], p.col_upper[j]
+        )));
     }
     if let Some(i) = bad_bounds(&p.row_lower, &p.row_upper) {
-        return Err(Error::InvalidProblem(format!("bounds of row `{}` are [{}, {}]", p.row_names[i], p.row_lower[i], p.row_upper[i])));
+        return Err(Error::InvalidProblem(format!(
+            "bounds of row `{}` are [{}, {}]",
+            p.row_names[i], p.row_lower[i], p.row_upper[i]
+        )));
     }
     Ok(())
 }

@@ -29,8 +29,16 @@ impl Solver for MicroLp {
         let vars: Vec<microlp::Variable> = (0..p.num_cols())
             .map(|j| {
                 if p.integer[j] {
-                    let lo = if p.col_lower[j].is_finite() { p.col_lower[j].ceil().max(i32::MIN as f64) as i32 } else { i32::MIN };
-                    let hi = if p.col_upper[j].is_finite() { p.col_upper[j].floor().min(i32::MAX as f64) as i32 } else { i32::MAX };
+                    let lo = if p.col_lower[j].is_finite() {
+                        p.col_lower[j].ceil().max(i32::MIN as f64) as i32
+                    } else {
+                        i32::MIN
+                    };
+                    let hi = if p.col_upper[j].is_finite() {
+                        p.col_upper[j].floor().min(i32::MAX as f64) as i32
+                    } else {
+                        i32::MAX
+                    };
                     m.add_integer_var(p.obj[j], (lo, hi))
                 } else {
                     m.add_var(p.obj[j], (p.col_lower[j], p.col_upper[j]))
@@ -55,7 +63,10 @@ impl Solver for MicroLp {
             };
             if terms.is_empty() {
                 if lo > 1e-9 || hi < -1e-9 {
-                    return Ok(Solution::without_point(SolveStatus::Infeasible, started.elapsed().as_secs_f64()));
+                    return Ok(Solution::without_point(
+                        SolveStatus::Infeasible,
+                        started.elapsed().as_secs_f64(),
+                    ));
                 }
                 continue;
             }
@@ -77,17 +88,37 @@ impl Solver for MicroLp {
                 let x: Vec<f64> = vars.iter().map(|v| sol.var_value(*v)).collect();
                 let objective = p.objective_value(&x);
                 let gap = sol.gap().unwrap_or(0.0);
-                let status = if gap <= settings.mip_gap.max(1e-9) || !p.is_mip() { SolveStatus::Optimal } else { SolveStatus::Feasible };
+                let status = if gap <= settings.mip_gap.max(1e-9) || !p.is_mip() {
+                    SolveStatus::Optimal
+                } else {
+                    SolveStatus::Feasible
+                };
                 let bound = match p.sense {
                     Sense::Maximize => objective + gap * objective.abs(),
                     Sense::Minimize => objective - gap * objective.abs(),
                 };
-                Ok(Solution { status, objective, bound, gap, x, solve_seconds: secs })
+                Ok(Solution {
+                    status,
+                    objective,
+                    bound,
+                    gap,
+                    x,
+                    solve_seconds: secs,
+                })
             }
-            Ok(microlp::SolveOutcome::Interrupted(_)) => Ok(Solution::without_point(SolveStatus::NoSolution, secs)),
-            Err(microlp::Error::Infeasible) => Ok(Solution::without_point(SolveStatus::Infeasible, secs)),
-            Err(microlp::Error::Unbounded) => Ok(Solution::without_point(SolveStatus::Unbounded, secs)),
-            Err(e) => Err(Error::SolverFailed { solver: "microlp", message: e.to_string() }),
+            Ok(microlp::SolveOutcome::Interrupted(_)) => {
+                Ok(Solution::without_point(SolveStatus::NoSolution, secs))
+            }
+            Err(microlp::Error::Infeasible) => {
+                Ok(Solution::without_point(SolveStatus::Infeasible, secs))
+            }
+            Err(microlp::Error::Unbounded) => {
+                Ok(Solution::without_point(SolveStatus::Unbounded, secs))
+            }
+            Err(e) => Err(Error::SolverFailed {
+                solver: "microlp",
+                message: e.to_string(),
+            }),
         }
     }
 }

@@ -6,7 +6,10 @@ use crate::{Problem, Sense};
 
 fn name(s: &str, prefix: char, i: usize) -> String {
     // MPS names cannot contain spaces; fall back to an index when a name is empty.
-    let cleaned: String = s.chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
     if cleaned.is_empty() {
         format!("{prefix}{i}")
     } else {
@@ -26,8 +29,12 @@ pub fn write(p: &Problem, title: &str) -> String {
         let _ = writeln!(s, "OBJSENSE\n    MAX");
     }
     let _ = writeln!(s, "ROWS\n N  obj");
-    let rows: Vec<String> = (0..p.num_rows()).map(|i| name(&p.row_names[i], 'R', i)).collect();
-    let cols: Vec<String> = (0..p.num_cols()).map(|j| name(&p.col_names[j], 'C', j)).collect();
+    let rows: Vec<String> = (0..p.num_rows())
+        .map(|i| name(&p.row_names[i], 'R', i))
+        .collect();
+    let cols: Vec<String> = (0..p.num_cols())
+        .map(|j| name(&p.col_names[j], 'C', j))
+        .collect();
     for (i, r) in rows.iter().enumerate() {
         let (lo, hi) = (p.row_lower[i], p.row_upper[i]);
         let kind = if lo == hi {
@@ -46,7 +53,11 @@ pub fn write(p: &Problem, title: &str) -> String {
     let mut in_int = false;
     for (j, c) in cols.iter().enumerate() {
         if p.integer[j] != in_int {
-            let _ = writeln!(s, "    MARKER MARKER {}", if p.integer[j] { "'INTORG'" } else { "'INTEND'" });
+            let _ = writeln!(
+                s,
+                "    MARKER MARKER {}",
+                if p.integer[j] { "'INTORG'" } else { "'INTEND'" }
+            );
             in_int = p.integer[j];
         }
         if p.obj[j] != 0.0 {
@@ -70,7 +81,13 @@ pub fn write(p: &Problem, title: &str) -> String {
     let mut ranges = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let (lo, hi) = (p.row_lower[i], p.row_upper[i]);
-        let rhs = if lo == hi || (lo.is_finite() && !hi.is_finite()) { lo } else if hi.is_finite() { hi } else { 0.0 };
+        let rhs = if lo == hi || (lo.is_finite() && !hi.is_finite()) {
+            lo
+        } else if hi.is_finite() {
+            hi
+        } else {
+            0.0
+        };
         if rhs != 0.0 {
             let _ = writeln!(s, "    RHS {r} {}", num(rhs));
         }

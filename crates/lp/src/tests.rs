@@ -26,7 +26,11 @@ fn knapsack() -> Problem {
     let a = p.add_col("a", 5.0, 0.0, 10.0, true);
     let b = p.add_col("b", 4.0, 0.0, 10.0, true);
     let c = p.add_col("c", 3.0, 0.0, 10.0, true);
-    for (name, k, rhs) in [("r1", [2.0, 3.0, 1.0], 5.0), ("r2", [4.0, 1.0, 2.0], 11.0), ("r3", [3.0, 4.0, 2.0], 8.0)] {
+    for (name, k, rhs) in [
+        ("r1", [2.0, 3.0, 1.0], 5.0),
+        ("r2", [4.0, 1.0, 2.0], 11.0),
+        ("r3", [3.0, 4.0, 2.0], 8.0),
+    ] {
         let r = p.add_row(name, f64::NEG_INFINITY, rhs);
         p.set(r, a, k[0]);
         p.set(r, b, k[1]);
@@ -52,13 +56,28 @@ fn every_solver_agrees_on_small_lps_and_mips() {
         let set = SolverSettings::default();
         let sol = s.solve(&lp_basic(), &set).unwrap();
         assert_eq!(sol.status, SolveStatus::Optimal, "{}", s.name());
-        assert!((sol.objective - 11.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+        assert!(
+            (sol.objective - 11.0).abs() < OBJ_TOL,
+            "{}: {}",
+            s.name(),
+            sol.objective
+        );
         assert!((sol.x[0] - 3.0).abs() < 1e-6 && (sol.x[1] - 1.0).abs() < 1e-6);
         assert!(lp_basic().max_violation(&sol.x) < 1e-9);
         let sol = s.solve(&knapsack(), &set).unwrap();
-        assert!((sol.objective - 13.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+        assert!(
+            (sol.objective - 13.0).abs() < OBJ_TOL,
+            "{}: {}",
+            s.name(),
+            sol.objective
+        );
         let sol = s.solve(&mip_fractional(), &set).unwrap();
-        assert!((sol.objective - 1.0).abs() < OBJ_TOL, "{}: {}", s.name(), sol.objective);
+        assert!(
+            (sol.objective - 1.0).abs() < OBJ_TOL,
+            "{}: {}",
+            s.name(),
+            sol.objective
+        );
     }
 }
 
@@ -108,7 +127,18 @@ fn mps_has_every_section_and_marks_integers() {
     let mut p = knapsack();
     p.row_lower[0] = 1.0;
     let m = p.to_mps("knap");
-    for section in ["NAME knap", "OBJSENSE", "ROWS", "COLUMNS", "RHS", "RANGES", "BOUNDS", "ENDATA", "'INTORG'", "'INTEND'"] {
+    for section in [
+        "NAME knap",
+        "OBJSENSE",
+        "ROWS",
+        "COLUMNS",
+        "RHS",
+        "RANGES",
+        "BOUNDS",
+        "ENDATA",
+        "'INTORG'",
+        "'INTEND'",
+    ] {
         assert!(m.contains(section), "{section} missing:\n{m}");
     }
     assert!(m.contains(" L  r2"));

@@ -13,6 +13,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::sample::{self, cholesky, hash3, key, spearman_to_pearson, unit, Sampler};
 
+mod view;
+pub use view::{OptionInfo, PathView, UnitEffect};
+
 /// Hours in an average month, for power cost.
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
@@ -251,6 +254,8 @@ pub struct Engine {
     opts: Vec<OptC>,
     /// Option names.
     pub option_names: Vec<String>,
+    /// First and last commitment month index of each option.
+    commit_windows: Vec<(i32, i32)>,
     fleet: Vec<FleetC>,
     floor_h100e: f64,
     floor_share: f64,
@@ -734,6 +739,16 @@ impl Engine {
             run_schedule,
             run_names,
             option_names: sc.options.iter().map(|o| o.name.clone()).collect(),
+            commit_windows: sc
+                .options
+                .iter()
+                .map(|o| {
+                    (
+                        month_index(o.commit_from, t0),
+                        month_index(o.commit_until, t0),
+                    )
+                })
+                .collect(),
             opts,
             fleet,
             floor_h100e: sc.research.floor_h100e,
@@ -1135,21 +1150,10 @@ impl Engine {
         cost * (1.0 - (t_end - a) as f64 / dep_m).max(0.0)
     }
 
-    /// Simulates plan `pi` on the path drawn in `d`.
-    pub fn run_plan(
-        &self,
-        pi: usize,
-        d: &Draws,
-        s: &mut Scratch,
-        record: bool,
-        out: &mut PathOutcome,
-    ) {
-        let plan = &self.plans[pi];
-        let t_len = self.months;
-        let ns = self.segs.len();
+    /// Adds the existing fleet's capacity, costs, depreciation and book value to the scratch.
+    fn add_fleet(&self, d: &Draws, s: &mut Scratch) {
         let p = &d.params;
-        self.resize(s);
-        // Step 0: fleet and fixed commitments become delta arrays.
+        let t_len = self.months;
         let site_price = p[self.site_power_price];
         for f in &self.fleet {
             Self::span(&mut s.d_cap, f.from, f.to, f.h100e);
@@ -1171,6 +1175,25 @@ impl Engine {
                 Self::span(&mut s.d_lease, f.from, f.to, f.lease_month_usd);
             }
         }
+    }
+
+    /// Simulates plan `pi` on the path drawn in `d`.
+    pub fn run_plan(
+        &self,
+        pi: usize,
+        d: &Draws,
+        s: &mut Scratch,
+        record: bool,
+        out: &mut PathOutcome,
+    ) {
+        let plan = &self.plans[pi];
+        let t_len = self.months;
+        let ns = self.segs.len();
+        let p = &d.params;
+        self.resize(s);
+        // Step 0: fleet and fixed commitments become delta arrays.
+        let site_price = p[self.site_power_price];
+        self.add_fleet(d, s);
         for c in &plan.commits {
             self.commit(c.opt, c.t, c.amount, c.key, d, s);
         }

@@ -41,7 +41,7 @@ mod run;
 pub mod sample;
 
 pub use engine::{
-    CorrelationReport, Draws, Engine, PathOutcome, PlanC, Scratch, HOURS_PER_MONTH,
-    REPORTED_SERIES, SERIES, SHORTFALL_TOL,
+    CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC, Scratch,
+    UnitEffect, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
 };
 pub use run::{run, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS};

@@ -1,0 +1,258 @@
+//! Textbook stochastic programmes with published answers, solved through the library's
+//! stochastic LP layer on every compiled solver.
+
+use gigawatt_lp::{all_solvers, Sense, SolverSettings};
+use gigawatt_model::{inverse_normal_cdf, Dist};
+use gigawatt_opt::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
+
+const INF: f64 = f64::INFINITY;
+
+fn row(name: &str, lower: f64, upper: f64, terms: Vec<(Ref, f64)>) -> RowDef {
+    RowDef {
+        name: name.into(),
+        lower,
+        upper,
+        terms,
+        limit: false,
+    }
+}
+
+/// Birge & Louveaux, Introduction to Stochastic Programming, section 1.1: the farmer.
+fn farmer() -> TwoStage {
+    let yields = [[3.0, 3.6, 24.0], [2.5, 3.0, 20.0], [2.0, 2.4, 16.0]];
+    let first = vec![
+        VarDef::new("wheat", 0.0, INF),
+        VarDef::new("corn", 0.0, INF),
+        VarDef::new("beets", 0.0, INF),
+    ];
+    let first_rows = vec![row(
+        "land",
+        -INF,
+        500.0,
+        vec![
+            (Ref::First(0), 1.0),
+            (Ref::First(1), 1.0),
+            (Ref::First(2), 1.0),
+        ],
+    )];
+    let scenarios = yields
+        .iter()
+        .map(|y| {
+            // buy wheat, sell wheat, buy corn, sell corn, sell beets at 36, sell beets at 10
+            let vars = [
+                "buy_w",
+                "sell_w",
+                "buy_c",
+                "sell_c",
+                "sell_b_hi",
+                "sell_b_lo",
+            ]
+            .iter()
+            .map(|n| VarDef::new(*n, 0.0, INF))
+            .collect();
+            let rows = vec![
+                row(
+                    "wheat",
+                    200.0,
+                    INF,
+                    vec![
+                        (Ref::First(0), y[0]),
+                        (Ref::Own(0), 1.0),
+                        (Ref::Own(1), -1.0),
+                    ],
+                ),
+                row(
+                    "corn",
+                    240.0,
+                    INF,
+                    vec![
+                        (Ref::First(1), y[1]),
+                        (Ref::Own(2), 1.0),
+                        (Ref::Own(3), -1.0),
+                    ],
+                ),
+                row(
+                    "beets",
+                    0.0,
+                    INF,
+                    vec![
+                        (Ref::First(2), y[2]),
+                        (Ref::Own(4), -1.0),
+                        (Ref::Own(5), -1.0),
+                    ],
+                ),
+                row("quota", -INF, 6000.0, vec![(Ref::Own(4), 1.0)]),
+            ];
+            let obj = vec![
+                (Ref::First(0), -150.0),
+                (Ref::First(1), -230.0),
+                (Ref::First(2), -260.0),
+                (Ref::Own(0), -238.0),
+                (Ref::Own(1), 170.0),
+                (Ref::Own(2), -210.0),
+                (Ref::Own(3), 150.0),
+                (Ref::Own(4), 36.0),
+                (Ref::Own(5), 10.0),
+            ];
+            ScenarioDef {
+                prob: 1.0 / 3.0,
+                vars,
+                rows,
+                obj,
+                constant: 0.0,
+            }
+        })
+        .collect();
+    TwoStage {
+        sense: Sense::Maximize,
+        first,
+        first_rows,
+        shared: Vec::new(),
+        scenarios,
+    }
+}
+
+#[test]
+fn farmer_problem_matches_birge_louveaux() {
+    for s in all_solvers() {
+        let set = SolverSettings::default();
+        let rp = farmer()
+            .solve(s.as_ref(), &set, Risk::Neutral, None)
+            .unwrap();
+        assert!(
+            (rp.expected - 108_390.0).abs() < 0.01,
+            "{}: {}",
+            s.name(),
+            rp.expected
+        );
+        for (got, want) in rp.first.iter().zip([170.0, 80.0, 250.0]) {
+            assert!((got - want).abs() < 1e-6, "{}: {:?}", s.name(), rp.first);
+        }
+        let v = farmer()
+            .value_of_information(s.as_ref(), &set)
+            .unwrap()
+            .unwrap();
+        assert!((v.ev - 118_600.0).abs() < 0.01, "EV {}", v.ev);
+        assert!((v.eev - 107_240.0).abs() < 0.01, "EEV {}", v.eev);
+        assert!((v.ws - 115_405.555_555).abs() < 0.01, "WS {}", v.ws);
+        assert!((v.vss - 1_150.0).abs() < 0.01, "VSS {}", v.vss);
+        assert!((v.evpi - 7_015.555_555).abs() < 0.01, "EVPI {}", v.evpi);
+    }
+}
+
+/// One period: capacity x at cost `c`, demand d_s, sales min(x, d_s) at price `p`.
+fn newsvendor(demands: &[f64], price: f64, cost: f64) -> TwoStage {
+    let n = demands.len() as f64;
+    let scenarios = demands
+        .iter()
+        .map(|d| ScenarioDef {
+            prob: 1.0 / n,
+            vars: vec![VarDef::new("sales", 0.0, d.max(0.0))],
+            rows: vec![row(
+                "cap",
+                -INF,
+                0.0,
+                vec![(Ref::Own(0), 1.0), (Ref::First(0), -1.0)],
+            )],
+            obj: vec![(Ref::First(0), -cost), (Ref::Own(0), price)],
+            constant: 0.0,
+        })
+        .collect();
+    TwoStage {
+        sense: Sense::Maximize,
+        first: vec![VarDef::new("capacity", 0.0, INF)],
+        first_rows: Vec::new(),
+        shared: Vec::new(),
+        scenarios,
+    }
+}
+
+#[test]
+fn newsvendor_optimum_is_the_critical_fractile() {
+    // Demand ~ Normal(50, 20), price 7, cost 5, no salvage: x* = 50 + 20 Φ⁻¹(2/7) ≈ 38.68.
+    let n = 1500;
+    let demands: Vec<f64> = (0..n)
+        .map(|i| 50.0 + 20.0 * inverse_normal_cdf(gigawatt_sim::sample::uniform(42, 7, i)))
+        .collect();
+    let x_star = 50.0 + 20.0 * inverse_normal_cdf(2.0 / 7.0);
+    assert!((x_star - 38.68).abs() < 0.01);
+    // Standard error of the sample 2/7-quantile: sqrt(q(1-q)/n) / f(x*).
+    let q: f64 = 2.0 / 7.0;
+    let density = (-0.5 * ((x_star - 50.0) / 20.0f64).powi(2)).exp()
+        / (20.0 * (2.0 * std::f64::consts::PI).sqrt());
+    let se = (q * (1.0 - q) / n as f64).sqrt() / density;
+    for s in all_solvers() {
+        let sol = newsvendor(&demands, 7.0, 5.0)
+            .solve(s.as_ref(), &SolverSettings::default(), Risk::Neutral, None)
+            .unwrap();
+        let x = sol.first[0];
+        assert!(
+            (x - x_star).abs() < 4.0 * se,
+            "{}: x = {x}, x* = {x_star}, se = {se}",
+            s.name()
+        );
+    }
+}
+
+#[test]
+fn cvar_rows_match_a_hand_computation_and_vanish_as_alpha_goes_to_zero() {
+    // Newsvendor on five equally likely demands; fix capacity 30 and check CVaR of loss by hand.
+    let demands = [10.0, 20.0, 30.0, 40.0, 50.0];
+    let prob = newsvendor(&demands, 7.0, 5.0);
+    let set = SolverSettings::default();
+    for s in all_solvers() {
+        let fixed = prob
+            .solve(
+                s.as_ref(),
+                &set,
+                Risk::Cvar {
+                    alpha: 0.6,
+                    lambda: 1.0,
+                },
+                Some(&[30.0]),
+            )
+            .unwrap();
+        // Profits: 7 min(30, d) - 150 = -80, -10, 60, 60, 60. Worst 40 %: mean(-80, -10) = -45 -> CVaR loss 45.
+        assert!((fixed.cvar_loss - 45.0).abs() < 1e-6, "{}", fixed.cvar_loss);
+        // The objective is E[profit] - λ CVaR = 18 - 45.
+        assert!(
+            (fixed.solution.objective - (18.0 - 45.0)).abs() < 1e-6,
+            "{}: {}",
+            s.name(),
+            fixed.solution.objective
+        );
+        // alpha -> 0: CVaR of loss is minus the mean, so the risk-averse optimum is the risk-neutral one.
+        let neutral = prob.solve(s.as_ref(), &set, Risk::Neutral, None).unwrap();
+        let tiny = prob
+            .solve(
+                s.as_ref(),
+                &set,
+                Risk::Cvar {
+                    alpha: 1e-9,
+                    lambda: 0.5,
+                },
+                None,
+            )
+            .unwrap();
+        assert!(
+            (neutral.first[0] - tiny.first[0]).abs() < 1e-6,
+            "{} vs {}",
+            neutral.first[0],
+            tiny.first[0]
+        );
+        // A strongly risk-averse newsvendor buys less.
+        let averse = prob
+            .solve(
+                s.as_ref(),
+                &set,
+                Risk::Cvar {
+                    alpha: 0.8,
+                    lambda: 5.0,
+                },
+                None,
+            )
+            .unwrap();
+        assert!(averse.first[0] <= neutral.first[0] + 1e-9);
+    }
+    let _ = Dist::Fixed(0.0);
+}
