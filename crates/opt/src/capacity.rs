@@ -1,1 +1,624 @@
-//! placeholder
+//! The capacity-planning programme: which options to commit, when and how much.
+//!
+//! Scenarios are simulator paths: the same draws, the same lead times for a commitment, the
+//! same accounting (via [`Engine::unit_effect`] and [`Engine::path_view`]). Stages:
+//!
+//! | stage | decisions | same on every path? |
+//! |---|---|---|
+//! | first (months before `window_months`) | commitments, every `period_months` | yes; whole blocks are integers |
+//! | recourse (later months) | commitments, every `period_months` | per path (two-stage), or per node of a scenario tree (multistage) |
+//! | operations (every month) | served demand per segment and load block, burst | per path |
+//!
+//! Capacity is a state that accumulates arrivals and retirements
+//! (K_t − K_{t−1} = fleet change + Σ unit capacity change × commitment), so a commitment adds
+//! two non-zeros per path, not one per month it is online.
+//!
+//! **Limitations** (measured by out-of-sample simulation, which has them): no churn or quality
+//! feedback; research runs beyond the floor are not modelled; buy options install on arrival
+//! (the simulator waits for free powered space); credit-line interest and the backstop are not
+//! in the objective (NPV excludes financing); recourse commitments are continuous; lead times
+//! are those of the sampled paths.
+
+use std::time::Instant;
+
+use gigawatt_lp::Sense;
+use gigawatt_model::{Commitment, Month, OptionKind, Plan, Scenario};
+use gigawatt_sim::{Draws, Engine, OptionInfo, Scratch, BLOCK};
+
+use crate::two_stage::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
+
+const INF: f64 = f64::INFINITY;
+
+/// What to optimise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Objective {
+    /// Maximise expected NPV (minus λ · CVaR of NPV loss when risk-averse).
+    Npv(Risk),
+    /// Minimise expected cost subject to serving at least this share of product demand on
+    /// every path.
+    Cost {
+        /// Minimum served share of demand on each path.
+        service_level: f64,
+        /// Risk attitude toward cost.
+        risk: Risk,
+    },
+}
+
+/// How the programme is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySettings {
+    /// Number of scenarios (paths).
+    pub paths: u64,
+    /// Seed of the paths.
+    pub seed: u64,
+    /// Commitments before this month index are first stage.
+    pub window_months: i32,
+    /// Commitments may be made every this many months.
+    pub period_months: i32,
+    /// Allow commitments after the window (recourse).
+    pub recourse: bool,
+    /// Scenario tree: split each node into this many children at every stage boundary.
+    pub branching: Option<usize>,
+    /// Months per stage of the scenario tree.
+    pub stage_months: i32,
+    /// Objective.
+    pub objective: Objective,
+    /// Most capex in any calendar year on any path.
+    pub budget_usd_per_year: Option<f64>,
+}
+
+impl CapacitySettings {
+    /// Defaults: two-stage, first year as the window, quarterly commitments, risk-neutral NPV.
+    pub fn new(paths: u64, seed: u64) -> CapacitySettings {
+        CapacitySettings {
+            paths,
+            seed,
+            window_months: 12,
+            period_months: 3,
+            recourse: true,
+            branching: None,
+            stage_months: 12,
+            objective: Objective::Npv(Risk::Neutral),
+            budget_usd_per_year: None,
+        }
+    }
+}
+
+/// A commitment decision in the programme.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// Option index.
+    pub option: usize,
+    /// Month index.
+    pub month: i32,
+    /// Option units per unit of the variable (the block size, or 1).
+    pub unit: f64,
+}
+
+/// The built programme and how to read its solution back.
+#[derive(Debug, Clone)]
+pub struct CapacityModel {
+    /// The programme.
+    pub program: TwoStage,
+    /// First-stage decisions (one per first-stage variable).
+    pub first: Vec<Decision>,
+    /// Shared (tree-node) recourse decisions, one per shared variable.
+    pub shared: Vec<Decision>,
+    /// Own recourse decisions of each scenario: (own variable index, decision).
+    pub own: Vec<Vec<(usize, Decision)>>,
+    /// Options.
+    pub options: Vec<OptionInfo>,
+    /// Horizon start.
+    pub start: Month,
+    /// Seconds to draw the paths and build the programme.
+    pub build_seconds: f64,
+}
+
+fn decision_months(o: &OptionInfo, months: i32, period: i32) -> Vec<i32> {
+    let (from, until) = o.commit_window;
+    (0..months)
+        .filter(|t| *t >= from.max(0) && *t <= until && t % period.max(1) == 0)
+        .collect()
+}
+
+/// Assigns each scenario a node at each stage by recursive quantile splits of its total
+/// product demand at the stage boundary. Returns node ids per stage (stage 0 = root).
+fn tree_nodes(
+    demand_at: &dyn Fn(usize, usize) -> f64,
+    scenarios: usize,
+    boundaries: &[usize],
+    branching: usize,
+) -> Vec<Vec<usize>> {
+    let mut levels = vec![vec![0usize; scenarios]];
+    let mut next_id = 1;
+    for &m in boundaries {
+        let prev = levels.last().expect("root").clone();
+        let mut level = vec![0usize; scenarios];
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (s, node) in prev.iter().enumerate() {
+            groups.entry(*node).or_default().push(s);
+        }
+        for (_, mut members) in groups {
+            members.sort_by(|a, b| demand_at(*a, m).total_cmp(&demand_at(*b, m)).then(a.cmp(b)));
+            let k = branching.min(members.len()).max(1);
+            for (i, s) in members.iter().enumerate() {
+                level[*s] = next_id + i * k / members.len();
+            }
+            next_id += k;
+        }
+        levels.push(level);
+    }
+    levels
+}
+
+/// Builds the programme for scenario `sc` with the simulator `engine` (compiled with the same
+/// paths and seed).
+pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> CapacityModel {
+    let started = Instant::now();
+    let t_len = engine.months;
+    let months = t_len as i32;
+    let options = engine.option_info();
+    let (avail, floor_h, floor_share, existing_mw, max_total_mw) = engine.limits();
+    let blocks = engine.load_blocks();
+    let ns = engine.num_segments();
+    let disc_m = engine.monthly_discount();
+    let disc: Vec<f64> = (0..t_len).map(|t| disc_m.powi(-(t as i32 + 1))).collect();
+    let disc_end = disc_m.powi(-months);
+    let n = set.paths as usize;
+    let maximize = matches!(set.objective, Objective::Npv(_));
+
+    // Decisions.
+    let mut first = Vec::new();
+    let mut later: Vec<Decision> = Vec::new();
+    for (oi, o) in options.iter().enumerate() {
+        if o.kind == OptionKind::Burst {
+            continue;
+        }
+        for c in decision_months(o, months, set.period_months) {
+            let d = Decision {
+                option: oi,
+                month: c,
+                unit: o.block.unwrap_or(1.0),
+            };
+            if c < set.window_months {
+                first.push(d);
+            } else if set.recourse {
+                later.push(d);
+            }
+        }
+    }
+    let first_vars: Vec<VarDef> = first
+        .iter()
+        .map(|d| {
+            let o = &options[d.option];
+            let upper = if o.max_total > 0.0 {
+                (o.max_total / d.unit).floor()
+            } else {
+                INF
+            };
+            VarDef {
+                name: format!("commit[{},{}]", o.name, sc.horizon.start.plus(d.month)),
+                lower: 0.0,
+                upper,
+                integer: o.block.is_some(),
+            }
+        })
+        .collect();
+
+    // Draw every path once (blocks as the simulator cuts them, so draws match).
+    let mut views = Vec::with_capacity(n);
+    let mut draws_all: Vec<Draws> = Vec::with_capacity(n);
+    let mut scratch = Scratch::default();
+    for b in 0..(n as u64).div_ceil(BLOCK) {
+        let first_path = b * BLOCK;
+        let len = BLOCK.min(n as u64 - first_path) as usize;
+        let (u, _) = engine.block_uniforms(first_path, len);
+        for (i, row) in u.iter().enumerate() {
+            let mut d = Draws::default();
+            engine.draw(first_path + i as u64, row, &mut d);
+            views.push(engine.path_view(&d, &mut scratch));
+            draws_all.push(d);
+        }
+    }
+
+    // Scenario tree for multistage recourse.
+    let boundaries: Vec<usize> = match set.branching {
+        Some(_) => (0..)
+            .map(|k| set.window_months + k * set.stage_months.max(1))
+            .take_while(|m| *m < months)
+            .map(|m| m as usize)
+            .collect(),
+        None => Vec::new(),
+    };
+    let demand_at = |s: usize, m: usize| -> f64 {
+        views[s]
+            .demand_h100e
+            .iter()
+            .map(|d| d[m.saturating_sub(1)])
+            .sum()
+    };
+    let levels = set
+        .branching
+        .map(|b| tree_nodes(&demand_at, n, &boundaries, b));
+    let mut shared: Vec<Decision> = Vec::new();
+    let mut shared_vars: Vec<VarDef> = Vec::new();
+    let mut shared_index: std::collections::HashMap<(usize, i32, usize), usize> =
+        Default::default();
+
+    let mut scenarios = Vec::with_capacity(n);
+    let mut own_all = Vec::with_capacity(n);
+    for s in 0..n {
+        let v = &views[s];
+        let d = &draws_all[s];
+        let mut sd = ScenarioDef {
+            prob: 1.0 / n as f64,
+            ..Default::default()
+        };
+        let add_var = |sd: &mut ScenarioDef, def: VarDef| -> usize {
+            sd.vars.push(def);
+            sd.vars.len() - 1
+        };
+        // Decision references for this scenario.
+        let mut decs: Vec<(Ref, Decision)> = first
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Ref::First(i), *d))
+            .collect();
+        let mut own = Vec::new();
+        for dec in &later {
+            let o = &options[dec.option];
+            let r = match &levels {
+                Some(levels) => {
+                    let stage = boundaries
+                        .iter()
+                        .rposition(|b| (dec.month as usize) >= *b)
+                        .map_or(0, |k| k + 1);
+                    let node = levels[stage][s];
+                    let idx = *shared_index
+                        .entry((dec.option, dec.month, node))
+                        .or_insert_with(|| {
+                            shared.push(*dec);
+                            shared_vars.push(VarDef::new(
+                                format!(
+                                    "commit[{},{},node{node}]",
+                                    o.name,
+                                    sc.horizon.start.plus(dec.month)
+                                ),
+                                0.0,
+                                INF,
+                            ));
+                            shared_vars.len() - 1
+                        });
+                    Ref::Shared(idx)
+                }
+                None => {
+                    let j = add_var(
+                        &mut sd,
+                        VarDef::new(
+                            format!("commit[{},{}]", o.name, sc.horizon.start.plus(dec.month)),
+                            0.0,
+                            INF,
+                        ),
+                    );
+                    own.push((j, *dec));
+                    Ref::Own(j)
+                }
+            };
+            decs.push((r, *dec));
+        }
+        // Capacity state K_t.
+        let k0 = sd.vars.len();
+        for t in 0..t_len {
+            add_var(
+                &mut sd,
+                VarDef::new(
+                    format!("capacity[{}]", sc.horizon.start.plus(t as i32)),
+                    0.0,
+                    INF,
+                ),
+            );
+        }
+        let mut state_rows: Vec<RowDef> = (0..t_len)
+            .map(|t| {
+                let delta = v.fleet_h100e[t] - if t > 0 { v.fleet_h100e[t - 1] } else { 0.0 };
+                let mut terms = vec![(Ref::Own(k0 + t), 1.0)];
+                if t > 0 {
+                    terms.push((Ref::Own(k0 + t - 1), -1.0));
+                }
+                RowDef {
+                    name: format!("state[{}]", sc.horizon.start.plus(t as i32)),
+                    lower: delta,
+                    upper: delta,
+                    terms,
+                    limit: false,
+                }
+            })
+            .collect();
+        // Decision effects: capacity deltas into the state rows, cash into the objective.
+        let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
+            Default::default();
+        for (r, dec) in &decs {
+            let key = engine.commitment_key(dec.option, dec.month, 0);
+            let e = engine.unit_effect(dec.option, dec.month, key, d, &mut scratch);
+            for (t, dc) in &e.cap_delta {
+                state_rows[*t].terms.push((*r, -dc * dec.unit));
+            }
+            let pv_cost: f64 = e.cash_out.iter().map(|(t, c)| disc[*t] * c).sum::<f64>()
+                - disc_end * e.terminal_usd;
+            let coef = if maximize { -pv_cost } else { pv_cost };
+            sd.obj.push((*r, coef * dec.unit));
+            if set.budget_usd_per_year.is_some() {
+                for (t, c) in &e.capex {
+                    let year = sc.horizon.start.plus(*t as i32).year();
+                    capex_by_year
+                        .entry(year)
+                        .or_default()
+                        .push((*r, c * dec.unit));
+                }
+            }
+        }
+        sd.rows.append(&mut state_rows);
+        // Operations.
+        let mut served_total: Vec<(Ref, f64)> = Vec::new();
+        for (b, (hours, factors)) in blocks.iter().enumerate() {
+            for t in 0..t_len {
+                let mut terms = Vec::new();
+                for seg in 0..ns {
+                    let ub = v.demand_h100e[seg][t] * factors[seg];
+                    let j = add_var(
+                        &mut sd,
+                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
+                    );
+                    terms.push((Ref::Own(j), 1.0));
+                    served_total.push((Ref::Own(j), *hours));
+                    if maximize {
+                        sd.obj
+                            .push((Ref::Own(j), disc[t] * hours * v.revenue_per_h100e[seg][t]));
+                    }
+                }
+                for (k, (cap, price)) in v.burst.iter().enumerate() {
+                    let j = add_var(
+                        &mut sd,
+                        VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap),
+                    );
+                    terms.push((Ref::Own(j), -1.0));
+                    let c = disc[t] * hours * price;
+                    sd.obj.push((Ref::Own(j), if maximize { -c } else { c }));
+                }
+                let month = sc.horizon.start.plus(t as i32);
+                let mut cap_terms = terms.clone();
+                cap_terms.push((Ref::Own(k0 + t), -avail));
+                sd.rows.push(RowDef {
+                    name: format!("floor[{month},block{b}]"),
+                    lower: -INF,
+                    upper: -floor_h,
+                    terms: cap_terms,
+                    limit: floor_h > 0.0,
+                });
+                if floor_share > 0.0 {
+                    let mut share_terms = terms;
+                    share_terms.push((Ref::Own(k0 + t), -(1.0 - floor_share) * avail));
+                    sd.rows.push(RowDef {
+                        name: format!("floor_share[{month},block{b}]"),
+                        lower: -INF,
+                        upper: 0.0,
+                        terms: share_terms,
+                        limit: false,
+                    });
+                }
+            }
+        }
+        // Limits that involve recourse are per path; first-stage-only ones go to first_rows below.
+        if set.recourse {
+            for (oi, o) in options.iter().enumerate() {
+                if o.max_total > 0.0 {
+                    let terms: Vec<(Ref, f64)> = decs
+                        .iter()
+                        .filter(|(_, d)| d.option == oi)
+                        .map(|(r, d)| (*r, d.unit))
+                        .collect();
+                    if !terms.is_empty() {
+                        sd.rows.push(RowDef {
+                            name: format!("max_total[{}]", o.name),
+                            lower: -INF,
+                            upper: o.max_total,
+                            terms,
+                            limit: true,
+                        });
+                    }
+                }
+            }
+            if max_total_mw > 0.0 {
+                let terms: Vec<(Ref, f64)> = decs
+                    .iter()
+                    .filter(|(_, d)| options[d.option].kind == OptionKind::Build)
+                    .map(|(r, d)| (*r, d.unit))
+                    .collect();
+                if !terms.is_empty() {
+                    sd.rows.push(RowDef {
+                        name: "power.max_total_mw".into(),
+                        lower: -INF,
+                        upper: max_total_mw - existing_mw,
+                        terms,
+                        limit: true,
+                    });
+                }
+            }
+        }
+        if let Some(budget) = set.budget_usd_per_year {
+            for (year, terms) in capex_by_year {
+                sd.rows.push(RowDef {
+                    name: format!("budget[{year}]"),
+                    lower: -INF,
+                    upper: budget,
+                    terms,
+                    limit: true,
+                });
+            }
+        }
+        let fixed: f64 = v
+            .fixed_cost_usd
+            .iter()
+            .zip(&disc)
+            .map(|(c, f)| c * f)
+            .sum::<f64>()
+            - disc_end * v.fleet_terminal_usd;
+        sd.constant = if maximize { -fixed } else { fixed };
+        if let Objective::Cost { service_level, .. } = set.objective {
+            let demand: f64 = v.demand_h100e.iter().map(|d| d.iter().sum::<f64>()).sum();
+            sd.rows.push(RowDef {
+                name: "service_level".into(),
+                lower: service_level * demand,
+                upper: INF,
+                terms: served_total,
+                limit: true,
+            });
+        }
+        scenarios.push(sd);
+        own_all.push(own);
+    }
+    let mut first_rows = Vec::new();
+    if !set.recourse {
+        for (oi, o) in options.iter().enumerate() {
+            if o.max_total > 0.0 {
+                let terms: Vec<(Ref, f64)> = first
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.option == oi)
+                    .map(|(i, d)| (Ref::First(i), d.unit))
+                    .collect();
+                if !terms.is_empty() {
+                    first_rows.push(RowDef {
+                        name: format!("max_total[{}]", o.name),
+                        lower: -INF,
+                        upper: o.max_total,
+                        terms,
+                        limit: true,
+                    });
+                }
+            }
+        }
+        if max_total_mw > 0.0 {
+            let terms: Vec<(Ref, f64)> = first
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| options[d.option].kind == OptionKind::Build)
+                .map(|(i, d)| (Ref::First(i), d.unit))
+                .collect();
+            if !terms.is_empty() {
+                first_rows.push(RowDef {
+                    name: "power.max_total_mw".into(),
+                    lower: -INF,
+                    upper: max_total_mw - existing_mw,
+                    terms,
+                    limit: true,
+                });
+            }
+        }
+    }
+    let program = TwoStage {
+        sense: if maximize {
+            Sense::Maximize
+        } else {
+            Sense::Minimize
+        },
+        first: first_vars,
+        first_rows,
+        shared: shared_vars,
+        scenarios,
+    };
+    CapacityModel {
+        program,
+        first,
+        shared,
+        own: own_all,
+        options,
+        start: sc.horizon.start,
+        build_seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Rounds an amount to the option's blocks (nearest), dropping dust.
+fn rounded(amount: f64, block: Option<f64>) -> f64 {
+    match block {
+        Some(b) => (amount / b).round() * b,
+        None if amount < 1e-6 => 0.0,
+        None => amount,
+    }
+}
+
+impl CapacityModel {
+    /// The commitments of a solution, as an implementable plan: first-stage decisions as found,
+    /// recourse decisions at their probability-weighted mean over paths (rounded to blocks).
+    /// Returns the plan and, per commitment, whether it is first stage.
+    pub fn plan(&self, name: &str, x: &[f64], layout: &crate::Layout) -> (Plan, Vec<bool>) {
+        let mut amounts: std::collections::BTreeMap<(i32, usize), (f64, bool)> = Default::default();
+        for (i, d) in self.first.iter().enumerate() {
+            let v = x[layout.first[i].0 as usize] * d.unit;
+            amounts.entry((d.month, d.option)).or_insert((0.0, true)).0 += v;
+        }
+        for (i, d) in self.shared.iter().enumerate() {
+            // A node's decision applies to the scenarios in that node: weight by their share.
+            let members = self
+                .program
+                .scenarios
+                .iter()
+                .enumerate()
+                .filter(|(_, sc)| sc.obj.iter().any(|(r, _)| *r == Ref::Shared(i)))
+                .map(|(_, sc)| sc.prob)
+                .sum::<f64>();
+            let v = x[layout.shared[i].0 as usize] * d.unit * members;
+            amounts.entry((d.month, d.option)).or_insert((0.0, false)).0 += v;
+        }
+        for (s, own) in self.own.iter().enumerate() {
+            let p = self.program.scenarios[s].prob;
+            for (j, d) in own {
+                let v = x[layout.own[s][*j].0 as usize] * d.unit * p;
+                amounts.entry((d.month, d.option)).or_insert((0.0, false)).0 += v;
+            }
+        }
+        let mut commitments = Vec::new();
+        let mut first_stage = Vec::new();
+        for ((month, oi), (amount, is_first)) in amounts {
+            let a = rounded(amount, self.options[oi].block);
+            if a > 0.0 {
+                commitments.push(Commitment {
+                    option: self.options[oi].name.clone(),
+                    month: self.start.plus(month),
+                    amount: a,
+                });
+                first_stage.push(is_first);
+            }
+        }
+        let description =
+            "found by gigawatt plan: first-stage commitments, later ones at their mean over paths"
+                .to_string();
+        (
+            Plan {
+                name: name.to_string(),
+                description,
+                commitments,
+                rules: Vec::new(),
+            },
+            first_stage,
+        )
+    }
+}
+
+/// The plan as a TOML fragment that `simulate` reads back as a named plan.
+pub fn plan_toml(sc: &Scenario, plan: &Plan) -> String {
+    let mut s = format!(
+        "[[plans]]\nname = \"{}\"\ndescription = \"{}\"\ncommitments = [\n",
+        plan.name,
+        plan.description.replace('"', "'")
+    );
+    for c in &plan.commitments {
+        let unit = sc.option(&c.option).map_or("h100e", |o| o.kind.size_unit());
+        s.push_str(&format!(
+            "  {{ option = \"{}\", month = \"{}\", {unit} = {:?} }},\n",
+            c.option, c.month, c.amount
+        ));
+    }
+    s.push_str("]\n");
+    s
+}

@@ -194,17 +194,16 @@ impl TwoStage {
             Ref::Shared(i) => lay.shared[i],
             Ref::Own(i) => lay.own[s][i],
         };
-        let mut add_row =
-            |p: &mut Problem, lay: &mut Layout, s: usize, row: &RowDef, prefix: &str| {
-                let r = p.add_row(format!("{prefix}{}", row.name), row.lower, row.upper);
-                for (rf, v) in &row.terms {
-                    let c = col(lay, s, *rf);
-                    p.set(r, c, *v);
-                }
-                if row.limit {
-                    lay.limit_rows.push(r.0);
-                }
-            };
+        let add_row = |p: &mut Problem, lay: &mut Layout, s: usize, row: &RowDef, prefix: &str| {
+            let r = p.add_row(format!("{prefix}{}", row.name), row.lower, row.upper);
+            for (rf, v) in &row.terms {
+                let c = col(lay, s, *rf);
+                p.set(r, c, *v);
+            }
+            if row.limit {
+                lay.limit_rows.push(r.0);
+            }
+        };
         for row in &self.first_rows {
             add_row(&mut p, &mut lay, 0, row, "");
         }

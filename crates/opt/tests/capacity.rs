@@ -1,0 +1,203 @@
+//! The capacity programme against known answers and against the simulator.
+
+use gigawatt_lp::{MicroLp, SolverSettings};
+use gigawatt_model::{Dist, Scenario};
+use gigawatt_opt::capacity::{build, plan_toml, CapacitySettings, Objective};
+use gigawatt_opt::diagnose::{diagnose, Diagnosis};
+use gigawatt_opt::Risk;
+use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch};
+
+fn scenario(src: &str) -> Scenario {
+    let (sc, d) = gigawatt_io::read_str(src, "t.toml");
+    assert!(
+        sc.is_some(),
+        "{}",
+        d.iter().map(|d| d.render()).collect::<String>()
+    );
+    sc.unwrap()
+}
+
+/// One month: reserve capacity at 0.6 per H100e-month or burst at 1.0; demand lognormal with
+/// median 100 and p90 130; revenue 10 per unit so all demand is served.
+const RESERVED: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-01" }
+discount_rate_per_year = 0.0
+simulation = { sampling = "latin_hypercube" }
+[[segments]]
+name = "d"
+start_units_per_month = { dist = "lognormal", median = 100.0, p90 = 130.0 }
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 10.0
+growth = { process = "log" }
+[power]
+availability_pu = 1.0
+[[options]]
+name = "reserved"
+kind = "lease"
+term_months = 1
+price_usd_per_h100e_month = 0.6
+[[options]]
+name = "on_demand"
+kind = "burst"
+price_usd_per_h100e_month = 1.0
+cap_h100e = 1000.0
+"#;
+
+#[test]
+fn reserved_versus_on_demand_is_the_critical_fractile() {
+    let sc = scenario(RESERVED);
+    let paths = 400;
+    let engine = Engine::new(&sc, paths, 3, &[]).unwrap();
+    let model = build(&sc, &engine, &CapacitySettings::new(paths, 3));
+    let solved = model
+        .program
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    let r = solved.first[0];
+    // r* = F⁻¹(1 − c_r / c_o) = F⁻¹(0.4) of the lognormal.
+    let d = Dist::LognormalMedianP90 {
+        median: 100.0,
+        p90: 130.0,
+    };
+    let r_star = d.quantile(0.4);
+    assert!((r_star - 94.95).abs() < 0.01, "{r_star}");
+    // Latin hypercube puts one path in each 1/400 stratum: the sample 0.4-quantile is within
+    // a stratum's width (about 0.1 here) of the true one.
+    assert!(
+        (r - r_star).abs() < 0.3,
+        "reserve {r}, closed form {r_star}"
+    );
+}
+
+/// Two years, a lease and a build option, one segment, no feedback loops.
+const EQUIV: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-12" }
+discount_rate_per_year = 0.1
+[[segments]]
+name = "d"
+start_units_per_month = { dist = "lognormal", median = 100.0, p90 = 140.0 }
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 50.0
+growth = { process = "log", drift_per_year = 0.4, volatility_per_month = 0.05 }
+[[generations]]
+name = "g"
+h100e_per_unit = 2.0
+kw_per_unit = 1.0
+price_usd_per_unit = 100.0
+[[fleet]]
+generation = "g"
+units = 30.0
+[power]
+availability_pu = 0.9
+power_price_usd_per_mwh = 50.0
+[[options]]
+name = "cloud"
+kind = "lease"
+block_h100e = 10.0
+lead_time_months = { dist = "triangular", min = 1.0, mode = 2.0, max = 4.0 }
+term_months = 12
+price_usd_per_h100e_month = 20.0
+[[options]]
+name = "campus"
+kind = "build"
+generation = "g"
+block_mw = 0.05
+lead_time_months = { dist = "uniform", min = 3.0, max = 8.0 }
+capex_usd_per_mw = 100000.0
+capex_schedule_pu = [0.5, 0.5]
+opex_usd_per_mw_year = 1000.0
+pue = 1.25
+[[options]]
+name = "spot"
+kind = "burst"
+price_usd_per_h100e_month = 40.0
+cap_h100e = 20.0
+[finance]
+non_compute_opex_usd_per_month = 500.0
+"#;
+
+#[test]
+fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
+    let mut sc = scenario(EQUIV);
+    let paths = 12;
+    let engine = Engine::new(&sc, paths, 9, &[]).unwrap();
+    let mut set = CapacitySettings::new(paths, 9);
+    set.recourse = false;
+    set.window_months = 24;
+    set.period_months = 6;
+    let model = build(&sc, &engine, &set);
+    let solved = model
+        .program
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    assert!(solved.solution.status.has_solution());
+    let (plan, first) = model.plan("optimised", &solved.solution.x, &solved.layout);
+    assert!(first.iter().all(|f| *f));
+    assert!(
+        !plan.commitments.is_empty(),
+        "the optimum commits something"
+    );
+    // Round trip through the TOML fragment.
+    let text = format!("{}\n{}", EQUIV, plan_toml(&sc, &plan));
+    let reread = scenario(&text);
+    assert_eq!(reread.plans[0], plan);
+    sc.plans = vec![plan];
+    let sim = Engine::new(&sc, paths, 9, &[]).unwrap();
+    let (u, _) = sim.block_uniforms(0, paths as usize);
+    let mut d = Draws::default();
+    let mut s = Scratch::default();
+    let mut out = PathOutcome::default();
+    for (i, row) in u.iter().enumerate() {
+        sim.draw(i as u64, row, &mut d);
+        sim.run_plan(0, &d, &mut s, false, &mut out);
+        let lp = solved.values[i];
+        assert!(
+            (lp - out.npv_usd).abs() <= 1e-6 * lp.abs().max(1.0),
+            "path {i}: programme {lp}, simulator {}",
+            out.npv_usd
+        );
+    }
+}
+
+#[test]
+fn infeasible_limits_are_diagnosed() {
+    // Serve 99 % of demand with no way to add capacity beyond a budget of zero.
+    let sc = scenario(EQUIV);
+    let paths = 3;
+    let engine = Engine::new(&sc, paths, 1, &[]).unwrap();
+    let mut set = CapacitySettings::new(paths, 1);
+    set.objective = Objective::Cost {
+        service_level: 0.99,
+        risk: Risk::Neutral,
+    };
+    set.budget_usd_per_year = Some(0.0);
+    set.recourse = false;
+    set.window_months = 24;
+    set.period_months = 12;
+    let model = build(&sc, &engine, &set);
+    let solved = model
+        .program
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    assert_eq!(solved.solution.status, gigawatt_lp::SolveStatus::Infeasible);
+    let Diagnosis::Limits(c) = diagnose(
+        &model.program,
+        Risk::Neutral,
+        None,
+        &MicroLp,
+        &SolverSettings::default(),
+    )
+    .unwrap() else {
+        panic!("expected limit conflicts")
+    };
+    let names: Vec<&str> = c.iter().map(|c| c.limit.as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| *n == "service_level" || n.starts_with("budget[")),
+        "{names:?}"
+    );
+    assert!(c.iter().all(|c| c.move_by > 0.0 && c.paths >= 1));
+}
