@@ -4,6 +4,7 @@
 //! 2 the command could not run (bad arguments, unreadable file, failed write).
 
 mod check;
+mod plan;
 mod simulate;
 
 use std::path::PathBuf;
@@ -18,9 +19,10 @@ Examples:
   gigawatt init my-lab                      write a commented starter scenario
   gigawatt check examples/frontier-lab.toml validate a scenario and summarise it
   gigawatt simulate examples/frontier-lab.toml --paths 10000 --out results/
+  gigawatt plan examples/startup.toml --paths 30 --out plan/
   gigawatt schema > scenario.schema.json    JSON Schema for editor completion
 
-Exit codes: 0 ok, 1 scenario has errors, 2 could not run.")]
+Exit codes: 0 ok, 1 scenario has errors, 2 could not run, 3 plan: the programme is infeasible.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -62,6 +64,12 @@ enum Command {
         gigawatt simulate examples/launch-spike.toml --plan announced --out results/ --per-path"
     )]
     Simulate(simulate::SimulateArgs),
+    /// Find the best commitments by stochastic optimisation, then check them by simulation.
+    #[command(after_help = "Examples:\n  gigawatt plan examples/startup.toml --paths 30\n  \
+        gigawatt plan examples/startup.toml --lambda 0.5 --frontier --value-of-information\n  \
+        gigawatt plan examples/frontier-lab.toml --paths 200 --solver highs --mip-gap 0.01 --out plan/\n\n\
+        Exit codes: 0 plan found, 1 scenario has errors, 2 could not run, 3 the programme is infeasible (diagnosis printed).")]
+    Plan(plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +86,7 @@ fn main() -> ExitCode {
             print_stdout(&text)
         }
         Command::Simulate(args) => simulate::run(&args),
+        Command::Plan(args) => plan::run(&args),
     };
     match result {
         Ok(code) => code,

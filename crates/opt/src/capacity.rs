@@ -13,9 +13,11 @@
 //! (K_t − K_{t−1} = fleet change + Σ unit capacity change × commitment), so a commitment adds
 //! two non-zeros per path, not one per month it is online.
 //!
-//! **Limitations** (measured by out-of-sample simulation, which has them): no churn or quality
-//! feedback; research runs beyond the floor are not modelled; buy options install on arrival
-//! (the simulator waits for free powered space); credit-line interest and the backstop are not
+//! **Limitations** (measured by out-of-sample simulation, which has them): scarce capacity goes
+//! to the segments worth most per H100e, where the simulator follows the configured priority
+//! order (give valuable segments high priority to align them); no churn or quality
+//! feedback; research runs beyond the floor are not modelled; a buy option must find free powered
+//! space the month it arrives (the simulator lets it wait); credit-line interest and the backstop are not
 //! in the objective (NPV excludes financing); recourse commitments are continuous; lead times
 //! are those of the sampled paths.
 
@@ -335,6 +337,22 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
             })
             .collect();
         // Decision effects: capacity deltas into the state rows, cash into the objective.
+        // Powered space, when something needs it: net use N_t (a state like capacity) stays
+        // within the existing space. Builds bring their own space.
+        let needs_space = decs.iter().any(|(_, d)| options[d.option].kind == OptionKind::Buy);
+        let n0 = sd.vars.len();
+        let mut space_rows: Vec<RowDef> = Vec::new();
+        if needs_space {
+            for t in 0..t_len {
+                add_var(&mut sd, VarDef::new(format!("space_used[{}]", sc.horizon.start.plus(t as i32)), f64::NEG_INFINITY, existing_mw));
+                let delta = v.fleet_used_mw[t] - if t > 0 { v.fleet_used_mw[t - 1] } else { 0.0 };
+                let mut terms = vec![(Ref::Own(n0 + t), 1.0)];
+                if t > 0 {
+                    terms.push((Ref::Own(n0 + t - 1), -1.0));
+                }
+                space_rows.push(RowDef { name: format!("space[{}]", sc.horizon.start.plus(t as i32)), lower: delta, upper: delta, terms, limit: false });
+            }
+        }
         let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
             Default::default();
         for (r, dec) in &decs {
@@ -342,6 +360,11 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
             let e = engine.unit_effect(dec.option, dec.month, key, d, &mut scratch);
             for (t, dc) in &e.cap_delta {
                 state_rows[*t].terms.push((*r, -dc * dec.unit));
+            }
+            if needs_space {
+                for (t, dn) in &e.net_space_delta_mw {
+                    space_rows[*t].terms.push((*r, -dn * dec.unit));
+                }
             }
             let pv_cost: f64 = e.cash_out.iter().map(|(t, c)| disc[*t] * c).sum::<f64>()
                 - disc_end * e.terminal_usd;
@@ -358,6 +381,7 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
             }
         }
         sd.rows.append(&mut state_rows);
+        sd.rows.append(&mut space_rows);
         // Operations.
         let mut served_total: Vec<(Ref, f64)> = Vec::new();
         for (b, (hours, factors)) in blocks.iter().enumerate() {

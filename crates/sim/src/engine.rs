@@ -1214,6 +1214,7 @@ impl Engine {
                 .filter(|o| o.kind == OptionKind::Burst)
                 .map(|o| (o.cap_h100e, p[o.price])),
         );
+        v.burst.sort_by(|a, b| a.1.total_cmp(&b.1));
         let burst = &v.burst;
         let churn = refill(&mut v.churn, ns, 1.0);
         let run_left = &mut v.run_left;
@@ -1361,16 +1362,19 @@ impl Engine {
                         }
                     }
                 }
-                // Step 5: burst covers product shortfall, in priority order.
+                // Step 5: burst covers product shortfall, in priority order, cheapest burst
+                // first, and only where the revenue per H100e-month pays for it.
                 if self.burst_covers && !burst.is_empty() {
                     burst_left.clear();
                     burst_left.extend(burst.iter().map(|(c, _)| *c));
                     for step in &self.order {
                         if let Step::Seg(si) = *step {
+                            let idx = si * t_len + t;
+                            let rev = d.price[idx] / d.k[idx];
                             let mut short = want[si * nb + b] - served[si * nb + b];
                             for (bi, (_, bprice)) in burst.iter().enumerate() {
                                 let g = short.fmin(burst_left[bi]);
-                                if g <= 0.0 {
+                                if g <= 0.0 || *bprice > rev {
                                     continue;
                                 }
                                 burst_left[bi] -= g;

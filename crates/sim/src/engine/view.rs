@@ -24,6 +24,8 @@ pub struct PathView {
     pub fixed_cost_usd: Vec<f64>,
     /// Book value of the fleet at the horizon end.
     pub fleet_terminal_usd: f64,
+    /// Powered space the owned fleet uses each month, MW.
+    pub fleet_used_mw: Vec<f64>,
     /// Burst options: (cap H100e, price per H100e-month) on this path.
     pub burst: Vec<(f64, f64)>,
 }
@@ -41,6 +43,9 @@ pub struct UnitEffect {
     pub capex: Vec<(usize, f64)>,
     /// Value at the horizon end: book value less remaining lease obligations.
     pub terminal_usd: f64,
+    /// Change in powered space used minus powered space provided, by month (MW): buys use
+    /// space, builds provide it (their own chips fill it until they retire).
+    pub net_space_delta_mw: Vec<(usize, f64)>,
 }
 
 /// Static facts about an option, for building a model.
@@ -132,12 +137,14 @@ impl Engine {
                     .collect(),
             );
         }
-        let (mut cap, mut cost) = (0.0, 0.0);
+        let (mut cap, mut cost, mut used) = (0.0, 0.0, 0.0);
         let mut nc = d.params[self.opex0];
         let g = self.opex_growth_ln_m.exp();
         for t in 0..t_len {
             cap += s.d_cap[t];
             cost += s.d_power[t] + s.d_lease[t];
+            used += s.d_used[t];
+            v.fleet_used_mw.push(used);
             v.fleet_h100e.push(cap);
             v.fixed_cost_usd.push(cost + nc);
             nc *= g;
@@ -173,6 +180,7 @@ impl Engine {
             let mw = units * o.kw_per_unit * self.site_pue / 1000.0;
             let end = arrival + o.gen_life_m;
             Self::span(&mut s.d_cap, arrival, end, 1.0);
+            Self::span(&mut s.d_used, arrival, end, mw);
             Self::span(
                 &mut s.d_power,
                 arrival,
@@ -198,6 +206,10 @@ impl Engine {
             }
             if s.capex[tt] != 0.0 {
                 e.capex.push((tt, s.capex[tt]));
+            }
+            let net = s.d_used[tt] - s.d_space[tt];
+            if net != 0.0 {
+                e.net_space_delta_mw.push((tt, net));
             }
         }
         e
