@@ -127,12 +127,22 @@ fn evaluate(sc: &Scenario, plans: &[Plan], paths: u64, seed: u64) -> anyhow::Res
     s.plans = plans.to_vec();
     s.plans.extend(sc.plans.iter().cloned());
     let engine = Engine::new(&s, paths, seed, &[]).map_err(anyhow::Error::msg)?;
-    let mut r = gigawatt_sim::run(&engine, &RunConfig { paths, monthly: false, per_path: false }, &|_| {});
+    let mut r = gigawatt_sim::run(
+        &engine,
+        &RunConfig {
+            paths,
+            monthly: false,
+            per_path: false,
+        },
+        &|_| {},
+    );
     Ok(report::to_json(&s, &engine, &mut r, seed))
 }
 
 fn metric(doc: &Value, plan: usize, name: &str, field: &str) -> f64 {
-    doc["plans"][plan]["metrics"][name][field].as_f64().unwrap_or(f64::NAN)
+    doc["plans"][plan]["metrics"][name][field]
+        .as_f64()
+        .unwrap_or(f64::NAN)
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
@@ -140,7 +150,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet || sc.is_none() {
         eprint!("{}", render_diagnostics(&diags));
     }
-    let Some(sc) = sc else { return Ok(ExitCode::from(1)) };
+    let Some(sc) = sc else {
+        return Ok(ExitCode::from(1));
+    };
     if a.paths == 0 || a.oos_paths == 0 {
         bail!("--paths and --oos-paths must be at least 1");
     }
@@ -149,31 +161,63 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     }
     let solver = solver_named(a.solver.as_deref())?;
     let seed = a.seed.unwrap_or(sc.simulation.seed);
-    let risk = if a.lambda > 0.0 { Risk::Cvar { alpha: a.alpha, lambda: a.lambda } } else { Risk::Neutral };
+    let risk = if a.lambda > 0.0 {
+        Risk::Cvar {
+            alpha: a.alpha,
+            lambda: a.lambda,
+        }
+    } else {
+        Risk::Neutral
+    };
     let settings = CapacitySettings {
         window_months: a.window_months.max(1),
         period_months: a.period_months.max(1),
         recourse: !a.no_recourse,
         branching: a.branching.filter(|b| *b >= 1),
         stage_months: a.stage_months.max(1),
-        objective: if a.objective == "cost" { Objective::Cost { service_level: a.service_level, risk } } else { Objective::Npv(risk) },
+        objective: if a.objective == "cost" {
+            Objective::Cost {
+                service_level: a.service_level,
+                risk,
+            }
+        } else {
+            Objective::Npv(risk)
+        },
         budget_usd_per_year: a.budget_usd_per_year,
         ..CapacitySettings::new(a.paths, seed)
     };
-    let solver_settings = SolverSettings { mip_gap: a.mip_gap, time_limit_s: a.time_limit.unwrap_or(f64::INFINITY), threads: 0 };
+    let solver_settings = SolverSettings {
+        mip_gap: a.mip_gap,
+        time_limit_s: a.time_limit.unwrap_or(f64::INFINITY),
+        threads: 0,
+    };
 
     let engine = Engine::new(&sc, a.paths, seed, &[]).map_err(anyhow::Error::msg)?;
-    note(a.quiet, &format!("building the programme over {} paths...", a.paths));
+    note(
+        a.quiet,
+        &format!("building the programme over {} paths...", a.paths),
+    );
     let model = build(&sc, &engine, &settings);
     let (problem, _) = model.program.extensive_form(risk, None);
     let size = json!({"columns": problem.num_cols(), "rows": problem.num_rows(), "nonzeros": problem.num_nonzeros(), "integer_columns": problem.integer.iter().filter(|i| **i).count()});
     if let Some(path) = &a.write_mps {
-        gigawatt_io::write_atomic(path, problem.to_mps(&sc.name).as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        gigawatt_io::write_atomic(path, problem.to_mps(&sc.name).as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         note(a.quiet, &format!("wrote {}", path.display()));
     }
     drop(problem);
-    note(a.quiet, &format!("solving with {} ({} columns, {} rows)...", solver.name(), size["columns"], size["rows"]));
-    let solved = model.program.solve(solver.as_ref(), &solver_settings, risk, None)?;
+    note(
+        a.quiet,
+        &format!(
+            "solving with {} ({} columns, {} rows)...",
+            solver.name(),
+            size["columns"],
+            size["rows"]
+        ),
+    );
+    let solved = model
+        .program
+        .solve(solver.as_ref(), &solver_settings, risk, None)?;
     let status = solved.solution.status;
     let mut doc = json!({
         "format": "gigawatt-plan",
@@ -190,9 +234,18 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         "solve_seconds": solved.solution.solve_seconds,
     });
     if !status.has_solution() {
-        note(a.quiet, &format!("the programme is {}; diagnosing...", status.as_str()));
+        note(
+            a.quiet,
+            &format!("the programme is {}; diagnosing...", status.as_str()),
+        );
         let diagnosis = if status == gigawatt_lp::SolveStatus::Infeasible {
-            Some(diagnose(&model.program, risk, None, solver.as_ref(), &solver_settings)?)
+            Some(diagnose(
+                &model.program,
+                risk,
+                None,
+                solver.as_ref(),
+                &solver_settings,
+            )?)
         } else {
             None
         };
@@ -230,11 +283,19 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
 
     // The implementable plan, simulated in sample (same paths) and out of sample (fresh paths),
     // next to the scenario's own plans on common random numbers.
-    note(a.quiet, "simulating the plan in sample and out of sample...");
+    note(
+        a.quiet,
+        "simulating the plan in sample and out of sample...",
+    );
     let ins = evaluate(&sc, std::slice::from_ref(&plan), a.paths, seed)?;
     let oos_seed = seed ^ 0x00F5_E5ED_0000_0001;
     let oos = evaluate(&sc, std::slice::from_ref(&plan), a.oos_paths, oos_seed)?;
-    let metric_names = ["npv_usd", "funding_gap_usd", "unserved_share", "cum_revenue_usd"];
+    let metric_names = [
+        "npv_usd",
+        "funding_gap_usd",
+        "unserved_share",
+        "cum_revenue_usd",
+    ];
     let side = |d: &Value, p: usize| -> Value {
         let mut m = serde_json::Map::new();
         for name in metric_names {
@@ -245,7 +306,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     doc["simulated_in_sample"] = side(&ins, 0);
     doc["simulated_out_of_sample"] = side(&oos, 0);
     doc["out_of_sample_seed"] = json!(oos_seed);
-    doc["in_vs_out_of_sample_npv_gap_usd"] = json!(metric(&ins, 0, "npv_usd", "mean") - metric(&oos, 0, "npv_usd", "mean"));
+    doc["in_vs_out_of_sample_npv_gap_usd"] =
+        json!(metric(&ins, 0, "npv_usd", "mean") - metric(&oos, 0, "npv_usd", "mean"));
     doc["out_of_sample_comparison"] = json!(oos["plans"].as_array().into_iter().flatten().map(|p| json!({
         "plan": p["name"], "npv_mean_usd": p["metrics"]["npv_usd"]["mean"], "npv_se_usd": p["metrics"]["npv_usd"]["se"],
         "funding_gap_mean_usd": p["metrics"]["funding_gap_usd"]["mean"], "unserved_share_mean": p["metrics"]["unserved_share"]["mean"],
@@ -253,20 +315,36 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     })).collect::<Vec<_>>());
 
     if a.replications > 0 {
-        note(a.quiet, &format!("{} replications for the optimality gap...", a.replications));
+        note(
+            a.quiet,
+            &format!("{} replications for the optimality gap...", a.replications),
+        );
         let mut objs = Vec::new();
         for r in 1..=a.replications {
             let seed_r = seed.wrapping_add(7919 * r as u64);
             let e = Engine::new(&sc, a.paths, seed_r, &[]).map_err(anyhow::Error::msg)?;
-            let m = build(&sc, &e, &CapacitySettings { seed: seed_r, ..settings.clone() });
-            let s = m.program.solve(solver.as_ref(), &solver_settings, Risk::Neutral, None)?;
+            let m = build(
+                &sc,
+                &e,
+                &CapacitySettings {
+                    seed: seed_r,
+                    ..settings.clone()
+                },
+            );
+            let s = m
+                .program
+                .solve(solver.as_ref(), &solver_settings, Risk::Neutral, None)?;
             if s.solution.status.has_solution() {
                 objs.push(s.expected);
             }
         }
         let n = objs.len() as f64;
         let ub = objs.iter().sum::<f64>() / n;
-        let ub_se = if n > 1.0 { (objs.iter().map(|x| (x - ub).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt() } else { f64::NAN };
+        let ub_se = if n > 1.0 {
+            (objs.iter().map(|x| (x - ub).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
+        } else {
+            f64::NAN
+        };
         let lb = metric(&oos, 0, "npv_usd", "mean");
         let lb_se = metric(&oos, 0, "npv_usd", "se");
         let gap = ub - lb;
@@ -276,28 +354,62 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     }
     if a.value_of_information {
         note(a.quiet, "value of information (one solve per path)...");
-        if let Some(v) = model.program.value_of_information(solver.as_ref(), &solver_settings)? {
+        if let Some(v) = model
+            .program
+            .value_of_information(solver.as_ref(), &solver_settings)?
+        {
             doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi});
         }
     }
     let mut frontier_csv = String::from("lambda,alpha,expected_value_usd,cvar_loss_usd,status\n");
     if let Some(lambdas) = &a.frontier {
-        note(a.quiet, &format!("frontier over {} values of lambda...", lambdas.len()));
+        note(
+            a.quiet,
+            &format!("frontier over {} values of lambda...", lambdas.len()),
+        );
         let mut rows = Vec::new();
         for &l in lambdas {
-            let r = if l > 0.0 { Risk::Cvar { alpha: a.alpha, lambda: l } } else { Risk::Neutral };
-            let s = model.program.solve(solver.as_ref(), &solver_settings, r, None)?;
-            let _ = writeln!(frontier_csv, "{l},{},{},{},{}", a.alpha, csv_num(s.expected), csv_num(s.cvar_loss), s.solution.status.as_str());
+            let r = if l > 0.0 {
+                Risk::Cvar {
+                    alpha: a.alpha,
+                    lambda: l,
+                }
+            } else {
+                Risk::Neutral
+            };
+            let s = model
+                .program
+                .solve(solver.as_ref(), &solver_settings, r, None)?;
+            let _ = writeln!(
+                frontier_csv,
+                "{l},{},{},{},{}",
+                a.alpha,
+                csv_num(s.expected),
+                csv_num(s.cvar_loss),
+                s.solution.status.as_str()
+            );
             rows.push(json!({"lambda": l, "expected_value_usd": finite(s.expected), "cvar_loss_usd": finite(s.cvar_loss), "status": s.solution.status.as_str()}));
         }
         doc["frontier"] = json!(rows);
     }
     if let Some(dir) = &a.out {
         gigawatt_io::write_atomic(&dir.join("plan.toml"), plan_toml(&sc, &plan).as_bytes())?;
-        gigawatt_io::write_atomic(&dir.join("result.json"), (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
+        gigawatt_io::write_atomic(
+            &dir.join("result.json"),
+            (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
+        )?;
         let mut csv = String::from("option,month,amount,unit,stage,capex_usd_estimate\n");
         for c in &commitments {
-            let _ = writeln!(csv, "{},{},{},{},{},{}", c["option"].as_str().unwrap_or(""), c["month"].as_str().unwrap_or(""), c["amount"], c["unit"].as_str().unwrap_or(""), c["stage"].as_str().unwrap_or(""), c["capex_usd_estimate"]);
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{}",
+                c["option"].as_str().unwrap_or(""),
+                c["month"].as_str().unwrap_or(""),
+                c["amount"],
+                c["unit"].as_str().unwrap_or(""),
+                c["stage"].as_str().unwrap_or(""),
+                c["capex_usd_estimate"]
+            );
         }
         gigawatt_io::write_atomic(&dir.join("commitments.csv"), csv.as_bytes())?;
         if a.frontier.is_some() {
@@ -330,20 +442,28 @@ fn csv_num(x: f64) -> String {
 
 /// Up-front capex a commitment implies at median prices (build: facility and chips; buy: chips).
 fn capex_estimate(sc: &Scenario, option: &str, amount: f64) -> f64 {
-    let Some(o) = sc.option(option) else { return 0.0 };
+    let Some(o) = sc.option(option) else {
+        return 0.0;
+    };
     let gen = o.generation.as_deref().and_then(|g| sc.generation(g));
     match (o.kind, gen) {
         (OptionKind::Build, Some(g)) => {
             let units = amount * 1000.0 / (g.kw_per_unit * o.pue);
-            amount * o.capex_usd_per_mw.dist.quantile(0.5) + units * g.price_usd_per_unit.dist.quantile(0.5)
+            amount * o.capex_usd_per_mw.dist.quantile(0.5)
+                + units * g.price_usd_per_unit.dist.quantile(0.5)
         }
-        (OptionKind::Buy, Some(g)) => amount / g.h100e_per_unit * g.price_usd_per_unit.dist.quantile(0.5),
+        (OptionKind::Buy, Some(g)) => {
+            amount / g.h100e_per_unit * g.price_usd_per_unit.dist.quantile(0.5)
+        }
         _ => 0.0,
     }
 }
 
 fn text_report(d: &Value) -> String {
-    let b = |x: &Value| x.as_f64().map_or("-".to_string(), |v| format!("{:.3}", v / 1e9));
+    let b = |x: &Value| {
+        x.as_f64()
+            .map_or("-".to_string(), |v| format!("{:.3}", v / 1e9))
+    };
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -366,7 +486,11 @@ fn text_report(d: &Value) -> String {
         d["build_seconds"].as_f64().unwrap_or(0.0),
         d["solve_seconds"].as_f64().unwrap_or(0.0)
     );
-    let _ = writeln!(s, "commitments:\n  {:<18} {:<8} {:>14} {:<6} {:<14} {:>14}", "option", "month", "amount", "unit", "stage", "capex $B (p50)");
+    let _ = writeln!(
+        s,
+        "commitments:\n  {:<18} {:<8} {:>14} {:<6} {:<14} {:>14}",
+        "option", "month", "amount", "unit", "stage", "capex $B (p50)"
+    );
     for c in d["commitments"].as_array().into_iter().flatten() {
         let _ = writeln!(
             s,
@@ -379,7 +503,11 @@ fn text_report(d: &Value) -> String {
             b(&c["capex_usd_estimate"])
         );
     }
-    let _ = writeln!(s, "\n{:<22} {:>14} {:>14} {:>14}", "$B (NPV unless noted)", "programme", "sim in-sample", "sim out-of-sample");
+    let _ = writeln!(
+        s,
+        "\n{:<22} {:>14} {:>14} {:>14}",
+        "$B (NPV unless noted)", "programme", "sim in-sample", "sim out-of-sample"
+    );
     let _ = writeln!(
         s,
         "{:<22} {:>14} {:>14} {:>14}",
@@ -388,36 +516,117 @@ fn text_report(d: &Value) -> String {
         b(&d["simulated_in_sample"]["npv_usd"]["mean"]),
         b(&d["simulated_out_of_sample"]["npv_usd"]["mean"])
     );
-    let _ = writeln!(s, "{:<22} {:>14} {:>14} {:>14}", "NPV standard error", "", b(&d["simulated_in_sample"]["npv_usd"]["se"]), b(&d["simulated_out_of_sample"]["npv_usd"]["se"]));
+    let _ = writeln!(
+        s,
+        "{:<22} {:>14} {:>14} {:>14}",
+        "NPV standard error",
+        "",
+        b(&d["simulated_in_sample"]["npv_usd"]["se"]),
+        b(&d["simulated_out_of_sample"]["npv_usd"]["se"])
+    );
     let _ = writeln!(
         s,
         "{:<22} {:>14} {:>14} {:>14}",
         "CVaR95 of NPV loss",
         b(&d["in_sample"]["cvar_loss"]),
-        b(&d["simulated_in_sample"]["npv_usd"]["cvar95"].as_f64().map(|x| json!(-x)).unwrap_or(Value::Null)),
-        b(&d["simulated_out_of_sample"]["npv_usd"]["cvar95"].as_f64().map(|x| json!(-x)).unwrap_or(Value::Null))
+        b(&d["simulated_in_sample"]["npv_usd"]["cvar95"]
+            .as_f64()
+            .map(|x| json!(-x))
+            .unwrap_or(Value::Null)),
+        b(&d["simulated_out_of_sample"]["npv_usd"]["cvar95"]
+            .as_f64()
+            .map(|x| json!(-x))
+            .unwrap_or(Value::Null))
     );
-    let _ = writeln!(s, "{:<22} {:>14} {:>14} {:>14}", "funding gap (mean)", "", b(&d["simulated_in_sample"]["funding_gap_usd"]["mean"]), b(&d["simulated_out_of_sample"]["funding_gap_usd"]["mean"]));
-    let pct = |x: &Value| x.as_f64().map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
-    let _ = writeln!(s, "{:<22} {:>14} {:>14} {:>14}", "unserved share (mean)", "", pct(&d["simulated_in_sample"]["unserved_share"]["mean"]), pct(&d["simulated_out_of_sample"]["unserved_share"]["mean"]));
+    let _ = writeln!(
+        s,
+        "{:<22} {:>14} {:>14} {:>14}",
+        "funding gap (mean)",
+        "",
+        b(&d["simulated_in_sample"]["funding_gap_usd"]["mean"]),
+        b(&d["simulated_out_of_sample"]["funding_gap_usd"]["mean"])
+    );
+    let pct = |x: &Value| {
+        x.as_f64()
+            .map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+    };
+    let _ = writeln!(
+        s,
+        "{:<22} {:>14} {:>14} {:>14}",
+        "unserved share (mean)",
+        "",
+        pct(&d["simulated_in_sample"]["unserved_share"]["mean"]),
+        pct(&d["simulated_out_of_sample"]["unserved_share"]["mean"])
+    );
     let _ = writeln!(s, "\nout of sample, common random numbers:");
-    for p in d["out_of_sample_comparison"].as_array().into_iter().flatten() {
+    for p in d["out_of_sample_comparison"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let diff = &p["paired_npv_difference_vs_optimised"];
-        let vs = if diff.is_object() { format!("  NPV vs optimised {} [{}, {}]", b(&diff["mean"]), b(&diff["ci95_low"]), b(&diff["ci95_high"])) } else { String::new() };
-        let _ = writeln!(s, "  {:<16} NPV {:>10} ± {:<8} gap {:>10}  unserved {:>7}{vs}", p["plan"].as_str().unwrap_or(""), b(&p["npv_mean_usd"]), b(&p["npv_se_usd"]), b(&p["funding_gap_mean_usd"]), pct(&p["unserved_share_mean"]));
+        let vs = if diff.is_object() {
+            format!(
+                "  NPV vs optimised {} [{}, {}]",
+                b(&diff["mean"]),
+                b(&diff["ci95_low"]),
+                b(&diff["ci95_high"])
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "  {:<16} NPV {:>10} ± {:<8} gap {:>10}  unserved {:>7}{vs}",
+            p["plan"].as_str().unwrap_or(""),
+            b(&p["npv_mean_usd"]),
+            b(&p["npv_se_usd"]),
+            b(&p["funding_gap_mean_usd"]),
+            pct(&p["unserved_share_mean"])
+        );
     }
     if let Some(g) = d.get("optimality_gap") {
-        let _ = writeln!(s, "\noptimality gap ({} replications): {} $B, 95% CI [{}, {}]", g["replications"], b(&g["gap_usd"]), b(&g["ci95_low"]), b(&g["ci95_high"]));
+        let _ = writeln!(
+            s,
+            "\noptimality gap ({} replications): {} $B, 95% CI [{}, {}]",
+            g["replications"],
+            b(&g["gap_usd"]),
+            b(&g["ci95_low"]),
+            b(&g["ci95_high"])
+        );
     }
     if let Some(v) = d.get("value_of_information") {
-        let _ = writeln!(s, "\nvalue of information ($B): RP {}  EV {}  EEV {}  WS {}  VSS {}  EVPI {}", b(&v["rp"]), b(&v["ev"]), b(&v["eev"]), b(&v["ws"]), b(&v["vss"]), b(&v["evpi"]));
+        let _ = writeln!(
+            s,
+            "\nvalue of information ($B): RP {}  EV {}  EEV {}  WS {}  VSS {}  EVPI {}",
+            b(&v["rp"]),
+            b(&v["ev"]),
+            b(&v["eev"]),
+            b(&v["ws"]),
+            b(&v["vss"]),
+            b(&v["evpi"])
+        );
     }
     if let Some(f) = d.get("frontier") {
-        let _ = writeln!(s, "\nfrontier (alpha {}):\n  {:>8} {:>16} {:>16}", d["risk"]["alpha"], "lambda", "E[NPV] $B", "CVaR loss $B");
+        let _ = writeln!(
+            s,
+            "\nfrontier (alpha {}):\n  {:>8} {:>16} {:>16}",
+            d["risk"]["alpha"], "lambda", "E[NPV] $B", "CVaR loss $B"
+        );
         for r in f.as_array().into_iter().flatten() {
-            let _ = writeln!(s, "  {:>8} {:>16} {:>16}", r["lambda"], b(&r["expected_value_usd"]), b(&r["cvar_loss_usd"]));
+            let _ = writeln!(
+                s,
+                "  {:>8} {:>16} {:>16}",
+                r["lambda"],
+                b(&r["expected_value_usd"]),
+                b(&r["cvar_loss_usd"])
+            );
         }
     }
-    let _ = writeln!(s, "\nTOML for `simulate` (append to the scenario):\n{}", d["plan_toml"].as_str().unwrap_or(""));
+    let _ = writeln!(
+        s,
+        "\nTOML for `simulate` (append to the scenario):\n{}",
+        d["plan_toml"].as_str().unwrap_or("")
+    );
     s
 }

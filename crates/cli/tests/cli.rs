@@ -205,3 +205,91 @@ fn unknown_plan_is_a_clear_error() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn plan_finds_commitments_that_simulate_reads_back() {
+    let d = tmp("plan");
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "8",
+        "--oos-paths",
+        "300",
+        "--quiet",
+        "--json",
+        "--out",
+        d.to_str().unwrap(),
+        "--frontier",
+        "0,1",
+        "--write-mps",
+        d.join("model.mps").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-plan");
+    assert_eq!(v["status"], "optimal");
+    assert!(v["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["stage"] == "first"));
+    assert_eq!(v["frontier"].as_array().unwrap().len(), 2);
+    let mps = std::fs::read_to_string(d.join("model.mps")).unwrap();
+    assert!(mps.starts_with("NAME startup") && mps.trim_end().ends_with("ENDATA"));
+    // The TOML fragment appended to the scenario is a plan `simulate` can run.
+    let fragment = std::fs::read_to_string(d.join("plan.toml")).unwrap();
+    let scenario = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap();
+    let f = d.join("with-plan.toml");
+    std::fs::write(&f, format!("{scenario}\n{fragment}")).unwrap();
+    let o = bin()
+        .args([
+            "simulate",
+            f.to_str().unwrap(),
+            "--plan",
+            "optimised",
+            "--paths",
+            "200",
+            "--quiet",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sim: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sim["plans"][0]["name"], "optimised");
+    assert!(std::fs::read_to_string(d.join("frontier.csv"))
+        .unwrap()
+        .starts_with("lambda,alpha,expected_value_usd,cvar_loss_usd,status\n"));
+}
+
+#[test]
+fn infeasible_plan_is_exit_3_with_a_diagnosis() {
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "3",
+        "--quiet",
+        "--objective",
+        "cost",
+        "--service-level",
+        "1.0",
+        "--budget-usd-per-year",
+        "0",
+        "--no-recourse",
+        "--window-months",
+        "60",
+        "--period-months",
+        "12",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let out = text(&o.stdout);
+    assert!(out.contains("limits in conflict"), "{out}");
+}

@@ -339,18 +339,33 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         // Decision effects: capacity deltas into the state rows, cash into the objective.
         // Powered space, when something needs it: net use N_t (a state like capacity) stays
         // within the existing space. Builds bring their own space.
-        let needs_space = decs.iter().any(|(_, d)| options[d.option].kind == OptionKind::Buy);
+        let needs_space = decs
+            .iter()
+            .any(|(_, d)| options[d.option].kind == OptionKind::Buy);
         let n0 = sd.vars.len();
         let mut space_rows: Vec<RowDef> = Vec::new();
         if needs_space {
             for t in 0..t_len {
-                add_var(&mut sd, VarDef::new(format!("space_used[{}]", sc.horizon.start.plus(t as i32)), f64::NEG_INFINITY, existing_mw));
+                add_var(
+                    &mut sd,
+                    VarDef::new(
+                        format!("space_used[{}]", sc.horizon.start.plus(t as i32)),
+                        f64::NEG_INFINITY,
+                        existing_mw,
+                    ),
+                );
                 let delta = v.fleet_used_mw[t] - if t > 0 { v.fleet_used_mw[t - 1] } else { 0.0 };
                 let mut terms = vec![(Ref::Own(n0 + t), 1.0)];
                 if t > 0 {
                     terms.push((Ref::Own(n0 + t - 1), -1.0));
                 }
-                space_rows.push(RowDef { name: format!("space[{}]", sc.horizon.start.plus(t as i32)), lower: delta, upper: delta, terms, limit: false });
+                space_rows.push(RowDef {
+                    name: format!("space[{}]", sc.horizon.start.plus(t as i32)),
+                    lower: delta,
+                    upper: delta,
+                    terms,
+                    limit: false,
+                });
             }
         }
         let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
