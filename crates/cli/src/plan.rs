@@ -65,6 +65,10 @@ pub struct PlanArgs {
     /// Most capex in any calendar year, USD.
     #[arg(long)]
     pub budget_usd_per_year: Option<f64>,
+    /// Most the backstop may lend on any path, USD (cash before interest never falls below
+    /// min cash − credit limit − this).
+    #[arg(long)]
+    pub max_funding_gap_usd: Option<f64>,
     /// Fresh paths for the out-of-sample check.
     #[arg(long, default_value_t = 2000)]
     pub oos_paths: u64,
@@ -184,6 +188,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             Objective::Npv(risk)
         },
         budget_usd_per_year: a.budget_usd_per_year,
+        max_funding_gap_usd: a.max_funding_gap_usd,
         ..CapacitySettings::new(a.paths, seed)
     };
     let solver_settings = SolverSettings {

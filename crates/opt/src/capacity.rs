@@ -67,6 +67,9 @@ pub struct CapacitySettings {
     pub objective: Objective,
     /// Most capex in any calendar year on any path.
     pub budget_usd_per_year: Option<f64>,
+    /// Most the backstop may lend on any path: cash (before interest) never falls below
+    /// min cash − credit limit − this.
+    pub max_funding_gap_usd: Option<f64>,
 }
 
 impl CapacitySettings {
@@ -82,6 +85,7 @@ impl CapacitySettings {
             stage_months: 12,
             objective: Objective::Npv(Risk::Neutral),
             budget_usd_per_year: None,
+            max_funding_gap_usd: None,
         }
     }
 }
@@ -368,6 +372,39 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
                 });
             }
         }
+        // Cash (funding limit): C_t − C_{t−1} − (revenue − burst − commitment cash) = funding − fixed.
+        let mut cash_rows: Vec<RowDef> = Vec::new();
+        if let Some(gap) = set.max_funding_gap_usd {
+            let f = &sc.finance;
+            let floor = f.min_cash_usd - f.credit_limit_usd - gap;
+            for t in 0..t_len {
+                let month = sc.horizon.start.plus(t as i32);
+                let c = add_var(
+                    &mut sd,
+                    VarDef::new(format!("cash[{month}]"), f64::NEG_INFINITY, INF),
+                );
+                let rhs = v.funding_usd[t] - v.fixed_cost_usd[t]
+                    + if t == 0 { f.starting_cash_usd } else { 0.0 };
+                let mut terms = vec![(Ref::Own(c), 1.0)];
+                if t > 0 {
+                    terms.push((Ref::Own(c - 1), -1.0));
+                }
+                cash_rows.push(RowDef {
+                    name: format!("cash[{month}]"),
+                    lower: rhs,
+                    upper: rhs,
+                    terms,
+                    limit: false,
+                });
+                cash_rows.push(RowDef {
+                    name: format!("funding_gap[{month}]"),
+                    lower: floor,
+                    upper: INF,
+                    terms: vec![(Ref::Own(c), 1.0)],
+                    limit: true,
+                });
+            }
+        }
         let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
             Default::default();
         for (r, dec) in &decs {
@@ -375,6 +412,11 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
             let e = engine.unit_effect(dec.option, dec.month, key, d, &mut scratch);
             for (t, dc) in &e.cap_delta {
                 state_rows[*t].terms.push((*r, -dc * dec.unit));
+            }
+            if set.max_funding_gap_usd.is_some() {
+                for (t, c) in &e.cash_out {
+                    cash_rows[2 * t].terms.push((*r, c * dec.unit));
+                }
             }
             if needs_space {
                 for (t, dn) in &e.net_space_delta_mw {
@@ -410,6 +452,11 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
                     );
                     terms.push((Ref::Own(j), 1.0));
                     served_total.push((Ref::Own(j), *hours));
+                    if set.max_funding_gap_usd.is_some() {
+                        cash_rows[2 * t]
+                            .terms
+                            .push((Ref::Own(j), -hours * v.revenue_per_h100e[seg][t]));
+                    }
                     if maximize {
                         sd.obj
                             .push((Ref::Own(j), disc[t] * hours * v.revenue_per_h100e[seg][t]));
@@ -421,6 +468,9 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
                         VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap),
                     );
                     terms.push((Ref::Own(j), -1.0));
+                    if set.max_funding_gap_usd.is_some() {
+                        cash_rows[2 * t].terms.push((Ref::Own(j), hours * price));
+                    }
                     let c = disc[t] * hours * price;
                     sd.obj.push((Ref::Own(j), if maximize { -c } else { c }));
                 }
@@ -484,6 +534,7 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
                 }
             }
         }
+        sd.rows.append(&mut cash_rows);
         if let Some(budget) = set.budget_usd_per_year {
             for (year, terms) in capex_by_year {
                 sd.rows.push(RowDef {

@@ -201,3 +201,116 @@ fn infeasible_limits_are_diagnosed() {
     );
     assert!(c.iter().all(|c| c.move_by > 0.0 && c.paths >= 1));
 }
+
+#[test]
+fn multistage_lies_between_no_recourse_and_full_recourse() {
+    // Non-anticipativity restricts recourse, so: first stage only <= tree <= one recourse per path.
+    let sc = scenario(EQUIV);
+    let paths = 8;
+    let engine = Engine::new(&sc, paths, 4, &[]).unwrap();
+    let solve = |recourse: bool, branching: Option<usize>| {
+        let mut set = CapacitySettings::new(paths, 4);
+        set.window_months = 6;
+        set.period_months = 6;
+        set.stage_months = 6;
+        set.recourse = recourse;
+        set.branching = branching;
+        let model = build(&sc, &engine, &set);
+        let solved = model
+            .program
+            .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+            .unwrap();
+        assert!(solved.solution.status.has_solution());
+        (model, solved)
+    };
+    let (_, none) = solve(false, None);
+    let (tree_model, tree) = solve(true, Some(2));
+    let (_, full) = solve(true, None);
+    assert!(
+        none.expected <= tree.expected + 1e-6,
+        "{} > {}",
+        none.expected,
+        tree.expected
+    );
+    assert!(
+        tree.expected <= full.expected + 1e-6,
+        "{} > {}",
+        tree.expected,
+        full.expected
+    );
+    // Stage boundaries at months 6, 12, 18 with two branches each: 2 + 4 + 8 nodes, each with
+    // one decision per option and decision month of its stage.
+    assert!(!tree_model.shared.is_empty());
+    assert!(tree_model
+        .program
+        .shared
+        .iter()
+        .any(|v| v.name.contains("node")));
+}
+
+#[test]
+fn funding_limit_matches_the_simulators_cash_and_binds() {
+    // The programme's cash state tracks the simulator's cash before financing; a limit of zero
+    // backstop must lower the optimum, and the plan it gives needs no backstop when simulated.
+    // Leases cost nearly what they earn, so the optimum builds, and builds need cash up front.
+    let mut src = EQUIV
+        .replace("non_compute_opex_usd_per_month = 500.0", "non_compute_opex_usd_per_month = 500.0\nstarting_cash_usd = 20500.0\nmin_cash_usd = 20000.0\nbackstop_rate_per_year = 0.0")
+        .replace("price_usd_per_h100e_month = 20.0", "price_usd_per_h100e_month = 45.0");
+    src.push('\n');
+    let sc = scenario(&src);
+    let paths = 6;
+    let engine = Engine::new(&sc, paths, 2, &[]).unwrap();
+    let solve = |gap: Option<f64>| {
+        let mut set = CapacitySettings::new(paths, 2);
+        set.recourse = false;
+        set.window_months = 24;
+        set.period_months = 6;
+        set.max_funding_gap_usd = gap;
+        let model = build(&sc, &engine, &set);
+        model
+            .program
+            .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+            .unwrap()
+    };
+    let free = solve(None);
+    let loose = solve(Some(1e12));
+    assert!((free.expected - loose.expected).abs() < 1e-6 * free.expected.abs().max(1.0));
+    let tight = solve(Some(0.0));
+    assert!(tight.solution.status.has_solution());
+    assert!(
+        tight.expected < free.expected - 1.0,
+        "the limit binds: {} vs {}",
+        tight.expected,
+        free.expected
+    );
+    // Every path of the tight solution, simulated, needs no backstop beyond rounding.
+    let (plan, _) = {
+        let mut set = CapacitySettings::new(paths, 2);
+        set.recourse = false;
+        set.window_months = 24;
+        set.period_months = 6;
+        set.max_funding_gap_usd = Some(0.0);
+        let model = build(&sc, &engine, &set);
+        let s = model
+            .program
+            .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+            .unwrap();
+        model.plan("tight", &s.solution.x, &s.layout)
+    };
+    let mut with_plan = sc.clone();
+    with_plan.plans = vec![plan];
+    let sim = Engine::new(&with_plan, paths, 2, &[]).unwrap();
+    let (u, _) = sim.block_uniforms(0, paths as usize);
+    let mut d = Draws::default();
+    let mut s = Scratch::default();
+    let mut out = PathOutcome::default();
+    for row_i in 0..paths as usize {
+        sim.draw(row_i as u64, &u[row_i], &mut d);
+        sim.run_plan(0, &d, &mut s, false, &mut out);
+        assert!(
+            out.funding_gap_usd < 1e-6,
+            "path {row_i} needs {} from the backstop",
+            out.funding_gap_usd
+        );
+    }
+}

@@ -26,6 +26,8 @@ pub struct PathView {
     pub fleet_terminal_usd: f64,
     /// Powered space the owned fleet uses each month, MW.
     pub fleet_used_mw: Vec<f64>,
+    /// Funding rounds received each month on this path.
+    pub funding_usd: Vec<f64>,
     /// Burst options: (cap H100e, price per H100e-month) on this path.
     pub burst: Vec<(f64, f64)>,
 }
@@ -150,6 +152,7 @@ impl Engine {
             nc *= g;
         }
         v.fleet_terminal_usd = s.terminal;
+        v.funding_usd = d.funding.clone();
         v.burst = self
             .opts
             .iter()
