@@ -95,10 +95,7 @@ impl Solver for Highs {
             0.0
         };
         let gap = if gap.is_finite() { gap } else { 1.0 };
-        let bound = match p.sense {
-            Sense::Maximize => objective + gap * objective.abs(),
-            Sense::Minimize => objective - gap * objective.abs(),
-        };
+        let bound = Solution::bound_from_gap(p.sense, objective, gap);
         Ok(Solution {
             status,
             objective,

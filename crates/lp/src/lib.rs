@@ -262,6 +262,14 @@ pub struct Solution {
 }
 
 impl Solution {
+    /// The bound implied by a relative gap around an objective value.
+    pub fn bound_from_gap(sense: Sense, objective: f64, gap: f64) -> f64 {
+        match sense {
+            Sense::Maximize => objective + gap * objective.abs(),
+            Sense::Minimize => objective - gap * objective.abs(),
+        }
+    }
+
     /// A result with no point.
     pub fn without_point(status: SolveStatus, seconds: f64) -> Solution {
         Solution {

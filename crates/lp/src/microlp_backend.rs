@@ -93,10 +93,7 @@ impl Solver for MicroLp {
                 } else {
                     SolveStatus::Feasible
                 };
-                let bound = match p.sense {
-                    Sense::Maximize => objective + gap * objective.abs(),
-                    Sense::Minimize => objective - gap * objective.abs(),
-                };
+                let bound = Solution::bound_from_gap(p.sense, objective, gap);
                 Ok(Solution {
                     status,
                     objective,

@@ -499,40 +499,12 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         }
         // Limits that involve recourse are per path; first-stage-only ones go to first_rows below.
         if set.recourse {
-            for (oi, o) in options.iter().enumerate() {
-                if o.max_total > 0.0 {
-                    let terms: Vec<(Ref, f64)> = decs
-                        .iter()
-                        .filter(|(_, d)| d.option == oi)
-                        .map(|(r, d)| (*r, d.unit))
-                        .collect();
-                    if !terms.is_empty() {
-                        sd.rows.push(RowDef {
-                            name: format!("max_total[{}]", o.name),
-                            lower: -INF,
-                            upper: o.max_total,
-                            terms,
-                            limit: true,
-                        });
-                    }
-                }
-            }
-            if max_total_mw > 0.0 {
-                let terms: Vec<(Ref, f64)> = decs
-                    .iter()
-                    .filter(|(_, d)| options[d.option].kind == OptionKind::Build)
-                    .map(|(r, d)| (*r, d.unit))
-                    .collect();
-                if !terms.is_empty() {
-                    sd.rows.push(RowDef {
-                        name: "power.max_total_mw".into(),
-                        lower: -INF,
-                        upper: max_total_mw - existing_mw,
-                        terms,
-                        limit: true,
-                    });
-                }
-            }
+            sd.rows.extend(total_limits(
+                &decs,
+                &options,
+                max_total_mw - existing_mw,
+                max_total_mw > 0.0,
+            ));
         }
         sd.rows.append(&mut cash_rows);
         if let Some(budget) = set.budget_usd_per_year {
@@ -567,45 +539,21 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         scenarios.push(sd);
         own_all.push(own);
     }
-    let mut first_rows = Vec::new();
-    if !set.recourse {
-        for (oi, o) in options.iter().enumerate() {
-            if o.max_total > 0.0 {
-                let terms: Vec<(Ref, f64)> = first
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, d)| d.option == oi)
-                    .map(|(i, d)| (Ref::First(i), d.unit))
-                    .collect();
-                if !terms.is_empty() {
-                    first_rows.push(RowDef {
-                        name: format!("max_total[{}]", o.name),
-                        lower: -INF,
-                        upper: o.max_total,
-                        terms,
-                        limit: true,
-                    });
-                }
-            }
-        }
-        if max_total_mw > 0.0 {
-            let terms: Vec<(Ref, f64)> = first
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| options[d.option].kind == OptionKind::Build)
-                .map(|(i, d)| (Ref::First(i), d.unit))
-                .collect();
-            if !terms.is_empty() {
-                first_rows.push(RowDef {
-                    name: "power.max_total_mw".into(),
-                    lower: -INF,
-                    upper: max_total_mw - existing_mw,
-                    terms,
-                    limit: true,
-                });
-            }
-        }
-    }
+    let first_rows = if set.recourse {
+        Vec::new()
+    } else {
+        let decs: Vec<(Ref, Decision)> = first
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Ref::First(i), *d))
+            .collect();
+        total_limits(
+            &decs,
+            &options,
+            max_total_mw - existing_mw,
+            max_total_mw > 0.0,
+        )
+    };
     let program = TwoStage {
         sense: if maximize {
             Sense::Maximize
@@ -626,6 +574,45 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         start: sc.horizon.start,
         build_seconds: started.elapsed().as_secs_f64(),
     }
+}
+
+/// Limits on totals committed: each option's `max_*`, and built MW against the power cap.
+fn total_limits(
+    decs: &[(Ref, Decision)],
+    options: &[OptionInfo],
+    mw_room: f64,
+    mw_capped: bool,
+) -> Vec<RowDef> {
+    let row = |name: String, upper: f64, keep: &dyn Fn(&Decision) -> bool| {
+        let terms: Vec<(Ref, f64)> = decs
+            .iter()
+            .filter(|(_, d)| keep(d))
+            .map(|(r, d)| (*r, d.unit))
+            .collect();
+        (!terms.is_empty()).then_some(RowDef {
+            name,
+            lower: -INF,
+            upper,
+            terms,
+            limit: true,
+        })
+    };
+    let mut rows: Vec<RowDef> = options
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.max_total > 0.0)
+        .filter_map(|(oi, o)| {
+            row(format!("max_total[{}]", o.name), o.max_total, &|d| {
+                d.option == oi
+            })
+        })
+        .collect();
+    if mw_capped {
+        rows.extend(row("power.max_total_mw".into(), mw_room, &|d| {
+            options[d.option].kind == OptionKind::Build
+        }));
+    }
+    rows
 }
 
 /// Rounds an amount to the option's blocks (nearest), dropping dust.

@@ -32,7 +32,7 @@ use gigawatt_model::Scenario;
 use serde_json::{json, Map, Value};
 
 use crate::engine::{Engine, REPORTED_SERIES, SERIES};
-use crate::run::{PlanAcc, RunResult, ALPHA, DIFF_METRICS, METRICS};
+use crate::run::{metric_values, PlanAcc, RunResult, ALPHA, DIFF_METRICS, METRICS};
 
 /// z for a two-sided 95 % interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -317,17 +317,7 @@ pub fn per_path_csv(e: &Engine, r: &RunResult) -> String {
     }
     s.push_str(",shortfall_years_mask\n");
     for (path, pi, o) in &r.per_path {
-        let v = [
-            o.npv_usd,
-            o.cum_revenue_usd,
-            o.min_cash_usd,
-            o.funding_gap_usd,
-            o.unserved_share,
-            o.research_delivered_pu,
-            o.utilisation,
-            o.idle_cost_usd,
-            o.first_profitable_year,
-        ];
+        let v = metric_values(o);
         let _ = write!(s, "{path},{}", csv_field(&e.plans[*pi].name));
         for x in v {
             let _ = write!(s, ",{}", csv_num(x));

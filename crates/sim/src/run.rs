@@ -35,7 +35,8 @@ pub const METRICS: [(&str, bool); 9] = [
 /// Metrics whose paired differences between plans are reported (indices into METRICS).
 pub const DIFF_METRICS: [usize; 4] = [0, 1, 3, 4];
 
-fn metric_values(o: &PathOutcome) -> [f64; 9] {
+/// A path's outcome metrics in METRICS order.
+pub(crate) fn metric_values(o: &PathOutcome) -> [f64; 9] {
     [
         o.npv_usd,
         o.cum_revenue_usd,
