@@ -1,5 +1,20 @@
 //! `gigawatt plan`: find the best commitments by stochastic optimisation, then check them by
 //! simulation on fresh paths.
+//!
+//! # JSON format (`gigawatt-plan`, format_version 1)
+//!
+//! `scenario`, `solver`, `status` (optimal, feasible, infeasible, unbounded, no_solution),
+//! `paths`, `seed`, `objective_kind`, `risk` {alpha, lambda}, `model_size` {columns, rows,
+//! nonzeros, integer_columns}, `build_seconds`, `solve_seconds`; with a solution: `objective`,
+//! `bound`, `gap`, `in_sample` {expected_value, cvar_loss}, `commitments` [{option, month,
+//! amount, unit, stage (first | recourse_mean), capex_usd_estimate}], `plan_toml`,
+//! `simulated_in_sample` and `simulated_out_of_sample` {METRIC: {mean, se, p10, p90, cvar95}},
+//! `out_of_sample_seed`, `in_vs_out_of_sample_npv_gap_usd`, `out_of_sample_comparison` [{plan,
+//! npv_mean_usd, npv_se_usd, funding_gap_mean_usd, unserved_share_mean,
+//! paired_npv_difference_vs_optimised}], and when asked `optimality_gap`,
+//! `value_of_information` {rp, ev, eev, ws, vss, evpi}, `frontier` [{lambda,
+//! expected_value_usd, cvar_loss_usd, status}]; without one: `diagnosis` [{limit, bound,
+//! move_by, paths}]. Money is USD.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
