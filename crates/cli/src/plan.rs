@@ -238,9 +238,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     if solver.name() == "microlp" && size["columns"].as_u64().unwrap_or(0) > 50_000 {
         eprintln!("warning: this programme is large for the pure-Rust solver; build with `--features highs` and use --solver highs, or use fewer --paths");
     }
-    let solved = model
-        .program
-        .solve(solver.as_ref(), &solver_settings, risk, None)?;
+    let solved = model.solve(solver.as_ref(), &solver_settings, risk, None)?;
     let status = solved.solution.status;
     let mut doc = json!({
         "format": "gigawatt-plan",
@@ -274,6 +272,10 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         };
         let mut text = format!("no plan: the programme is {}\n", status.as_str());
         match &diagnosis {
+            Some(Diagnosis::Limits(c)) if c.is_empty() => {
+                text.push_str("no limit needs to move: the elastic programme is feasible as it stands, so the verdict is numerical; try another --solver, fewer --paths or a looser --mip-gap\n");
+                doc["diagnosis"] = json!([]);
+            }
             Some(Diagnosis::Limits(c)) => {
                 text.push_str("limits in conflict (each would have to move by at least this much, on this many paths):\n");
                 for c in c {
@@ -354,9 +356,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
                     ..settings.clone()
                 },
             );
-            let s = m
-                .program
-                .solve(solver.as_ref(), &solver_settings, Risk::Neutral, None)?;
+            let s = m.solve(solver.as_ref(), &solver_settings, Risk::Neutral, None)?;
             if s.solution.status.has_solution() {
                 objs.push(s.expected);
             }
@@ -377,10 +377,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     }
     if a.value_of_information {
         note(a.quiet, "value of information (one solve per path)...");
-        if let Some(v) = model
-            .program
-            .value_of_information(solver.as_ref(), &solver_settings)?
-        {
+        if let Some(v) = model.value_of_information(solver.as_ref(), &solver_settings)? {
             doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi});
         }
     }
@@ -400,9 +397,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             } else {
                 Risk::Neutral
             };
-            let s = model
-                .program
-                .solve(solver.as_ref(), &solver_settings, r, None)?;
+            let s = model.solve(solver.as_ref(), &solver_settings, r, None)?;
             let _ = writeln!(
                 frontier_csv,
                 "{l},{},{},{},{}",

@@ -31,6 +31,9 @@ use crate::two_stage::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
 
 const INF: f64 = f64::INFINITY;
 
+/// The programme's unit of money: values and cash rows are in millions of USD.
+pub const MONEY_UNIT_USD: f64 = 1e6;
+
 /// What to optimise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Objective {
@@ -536,6 +539,23 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
                 limit: true,
             });
         }
+        // Money in the programme is in millions of USD: coefficients of 1e9-1e12 next to H100e
+        // counts of 1e-3 would strain any solver's tolerances.
+        for (_, c) in &mut sd.obj {
+            *c /= MONEY_UNIT_USD;
+        }
+        sd.constant /= MONEY_UNIT_USD;
+        for row in sd.rows.iter_mut().filter(|r| {
+            r.name.starts_with("cash[")
+                || r.name.starts_with("funding_gap[")
+                || r.name.starts_with("budget[")
+        }) {
+            row.lower /= MONEY_UNIT_USD;
+            row.upper /= MONEY_UNIT_USD;
+            for (_, c) in &mut row.terms {
+                *c /= MONEY_UNIT_USD;
+            }
+        }
         scenarios.push(sd);
         own_all.push(own);
     }
@@ -625,6 +645,39 @@ fn rounded(amount: f64, block: Option<f64>) -> f64 {
 }
 
 impl CapacityModel {
+    /// Solves the programme; reported values are in USD.
+    pub fn solve(
+        &self,
+        solver: &dyn gigawatt_lp::Solver,
+        settings: &gigawatt_lp::SolverSettings,
+        risk: Risk,
+        fix_first: Option<&[f64]>,
+    ) -> Result<crate::Solved, gigawatt_lp::Error> {
+        let mut s = self.program.solve(solver, settings, risk, fix_first)?;
+        s.unscale(MONEY_UNIT_USD);
+        Ok(s)
+    }
+
+    /// EV, EEV, WS, VSS and EVPI in USD.
+    pub fn value_of_information(
+        &self,
+        solver: &dyn gigawatt_lp::Solver,
+        settings: &gigawatt_lp::SolverSettings,
+    ) -> Result<Option<crate::ValueOfInformation>, gigawatt_lp::Error> {
+        let k = MONEY_UNIT_USD;
+        Ok(self
+            .program
+            .value_of_information(solver, settings)?
+            .map(|v| crate::ValueOfInformation {
+                rp: v.rp * k,
+                ev: v.ev * k,
+                eev: v.eev * k,
+                ws: v.ws * k,
+                vss: v.vss * k,
+                evpi: v.evpi * k,
+            }))
+    }
+
     /// The commitments of a solution, as an implementable plan: first-stage decisions as found,
     /// recourse decisions at their probability-weighted mean over paths (rounded to blocks).
     /// Returns the plan and, per commitment, whether it is first stage.

@@ -139,6 +139,19 @@ pub struct Solved {
     pub problem: Problem,
 }
 
+impl Solved {
+    /// Multiplies every reported value by `k` (for programmes written in scaled units).
+    pub fn unscale(&mut self, k: f64) {
+        for v in &mut self.values {
+            *v *= k;
+        }
+        self.expected *= k;
+        self.cvar_loss *= k;
+        self.solution.objective *= k;
+        self.solution.bound *= k;
+    }
+}
+
 /// Value of information and of the stochastic solution.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ValueOfInformation {

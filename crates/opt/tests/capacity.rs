@@ -51,7 +51,6 @@ fn reserved_versus_on_demand_is_the_critical_fractile() {
     let engine = Engine::new(&sc, paths, 3, &[]).unwrap();
     let model = build(&sc, &engine, &CapacitySettings::new(paths, 3));
     let solved = model
-        .program
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
     let r = solved.first[0];
@@ -129,7 +128,6 @@ fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
     set.period_months = 6;
     let model = build(&sc, &engine, &set);
     let solved = model
-        .program
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
     assert!(solved.solution.status.has_solution());
@@ -178,7 +176,6 @@ fn infeasible_limits_are_diagnosed() {
     set.period_months = 12;
     let model = build(&sc, &engine, &set);
     let solved = model
-        .program
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
     assert_eq!(solved.solution.status, gigawatt_lp::SolveStatus::Infeasible);
@@ -217,7 +214,6 @@ fn multistage_lies_between_no_recourse_and_full_recourse() {
         set.branching = branching;
         let model = build(&sc, &engine, &set);
         let solved = model
-            .program
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap();
         assert!(solved.solution.status.has_solution());
@@ -268,7 +264,6 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
         set.max_funding_gap_usd = gap;
         let model = build(&sc, &engine, &set);
         model
-            .program
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap()
     };
@@ -292,7 +287,6 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
         set.max_funding_gap_usd = Some(0.0);
         let model = build(&sc, &engine, &set);
         let s = model
-            .program
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap();
         model.plan("tight", &s.solution.x, &s.layout)
