@@ -87,6 +87,10 @@ pub struct PlanArgs {
     /// Fresh paths for the out-of-sample check.
     #[arg(long, default_value_t = 2000)]
     pub oos_paths: u64,
+    /// Optimise over the scenario's named [[cases]] (with their probabilities) instead of
+    /// sampled paths; the plan is still checked on sampled paths.
+    #[arg(long, conflicts_with = "replications")]
+    pub cases: bool,
     /// Independent re-solves for a confidence interval of the optimality gap.
     #[arg(long, default_value_t = 0)]
     pub replications: u32,
@@ -204,6 +208,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         },
         budget_usd_per_year: a.budget_usd_per_year,
         max_funding_gap_usd: a.max_funding_gap_usd,
+        cases: a.cases,
         ..CapacitySettings::new(a.paths, seed)
     };
     let solver_settings = SolverSettings {
@@ -215,9 +220,16 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(&sc, a.paths, seed, &[]).map_err(anyhow::Error::msg)?;
     note(
         a.quiet,
-        &format!("building the programme over {} paths...", a.paths),
+        &if a.cases {
+            format!(
+                "building the programme over {} named cases...",
+                sc.cases.len()
+            )
+        } else {
+            format!("building the programme over {} paths...", a.paths)
+        },
     );
-    let model = build(&sc, &engine, &settings);
+    let model = build(&sc, &engine, &settings).map_err(anyhow::Error::msg)?;
     let (problem, _) = model.program.extensive_form(risk, None);
     let size = json!({"columns": problem.num_cols(), "rows": problem.num_rows(), "nonzeros": problem.num_nonzeros(), "integer_columns": problem.integer.iter().filter(|i| **i).count()});
     if let Some(path) = &a.write_mps {
@@ -247,6 +259,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         "solver": solver.name(),
         "status": status.as_str(),
         "paths": a.paths,
+        "scenario_set": if a.cases { "cases" } else { "sampled" },
+        "scenarios": model.program.scenarios.len(),
         "seed": seed,
         "objective_kind": a.objective,
         "risk": {"alpha": a.alpha, "lambda": a.lambda},
@@ -355,7 +369,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
                     seed: seed_r,
                     ..settings.clone()
                 },
-            );
+            )
+            .map_err(anyhow::Error::msg)?;
             let s = m.solve(solver.as_ref(), &solver_settings, Risk::Neutral, None)?;
             if s.solution.status.has_solution() {
                 objs.push(s.expected);

@@ -73,6 +73,8 @@ pub struct CapacitySettings {
     /// Most the backstop may lend on any path: cash (before interest) never falls below
     /// min cash − credit limit − this.
     pub max_funding_gap_usd: Option<f64>,
+    /// Use the scenario's named cases (with their probabilities) instead of sampled paths.
+    pub cases: bool,
 }
 
 impl CapacitySettings {
@@ -89,6 +91,7 @@ impl CapacitySettings {
             objective: Objective::Npv(Risk::Neutral),
             budget_usd_per_year: None,
             max_funding_gap_usd: None,
+            cases: false,
         }
     }
 }
@@ -162,7 +165,11 @@ fn tree_nodes(
 
 /// Builds the programme for scenario `sc` with the simulator `engine` (compiled with the same
 /// paths and seed).
-pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> CapacityModel {
+pub fn build(
+    sc: &Scenario,
+    engine: &Engine,
+    set: &CapacitySettings,
+) -> Result<CapacityModel, String> {
     let started = Instant::now();
     let t_len = engine.months;
     let months = t_len as i32;
@@ -173,7 +180,6 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
     let disc_m = engine.monthly_discount();
     let disc: Vec<f64> = (0..t_len).map(|t| disc_m.powi(-(t as i32 + 1))).collect();
     let disc_end = disc_m.powi(-months);
-    let n = set.paths as usize;
     let maximize = matches!(set.objective, Objective::Npv(_));
 
     // Decisions.
@@ -214,21 +220,38 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         })
         .collect();
 
-    // Draw every path once (blocks as the simulator cuts them, so draws match).
-    let mut views = Vec::with_capacity(n);
-    let mut draws_all: Vec<Draws> = Vec::with_capacity(n);
+    // Draw every path once (blocks as the simulator cuts them, so draws match), or the cases.
+    let mut views = Vec::new();
+    let mut draws_all: Vec<Draws> = Vec::new();
+    let mut probs: Vec<f64> = Vec::new();
     let mut scratch = Scratch::default();
-    for b in 0..(n as u64).div_ceil(BLOCK) {
-        let first_path = b * BLOCK;
-        let len = BLOCK.min(n as u64 - first_path) as usize;
-        let (u, _) = engine.block_uniforms(first_path, len);
-        for (i, row) in u.iter().enumerate() {
+    if set.cases {
+        if sc.cases.is_empty() {
+            return Err("the scenario has no [[cases]] to optimise over".into());
+        }
+        for (i, case) in sc.cases.iter().enumerate() {
             let mut d = Draws::default();
-            engine.draw(first_path + i as u64, row, &mut d);
+            engine.draw_case(i as u64, &case.values, &mut d)?;
             views.push(engine.path_view(&d, &mut scratch));
             draws_all.push(d);
+            probs.push(case.probability_pu);
+        }
+    } else {
+        let n = set.paths as usize;
+        for b in 0..(n as u64).div_ceil(BLOCK) {
+            let first_path = b * BLOCK;
+            let len = BLOCK.min(n as u64 - first_path) as usize;
+            let (u, _) = engine.block_uniforms(first_path, len);
+            for (i, row) in u.iter().enumerate() {
+                let mut d = Draws::default();
+                engine.draw(first_path + i as u64, row, &mut d);
+                views.push(engine.path_view(&d, &mut scratch));
+                draws_all.push(d);
+                probs.push(1.0 / n as f64);
+            }
         }
     }
+    let n = views.len();
 
     // Scenario tree for multistage recourse.
     let boundaries: Vec<usize> = match set.branching {
@@ -260,7 +283,7 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         let v = &views[s];
         let d = &draws_all[s];
         let mut sd = ScenarioDef {
-            prob: 1.0 / n as f64,
+            prob: probs[s],
             ..Default::default()
         };
         let add_var = |sd: &mut ScenarioDef, def: VarDef| -> usize {
@@ -585,7 +608,7 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         shared: shared_vars,
         scenarios,
     };
-    CapacityModel {
+    Ok(CapacityModel {
         program,
         first,
         shared,
@@ -593,7 +616,7 @@ pub fn build(sc: &Scenario, engine: &Engine, set: &CapacitySettings) -> Capacity
         options,
         start: sc.horizon.start,
         build_seconds: started.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 /// Limits on totals committed: each option's `max_*`, and built MW against the power cap.

@@ -49,7 +49,7 @@ fn reserved_versus_on_demand_is_the_critical_fractile() {
     let sc = scenario(RESERVED);
     let paths = 400;
     let engine = Engine::new(&sc, paths, 3, &[]).unwrap();
-    let model = build(&sc, &engine, &CapacitySettings::new(paths, 3));
+    let model = build(&sc, &engine, &CapacitySettings::new(paths, 3)).unwrap();
     let solved = model
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
@@ -126,7 +126,7 @@ fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
     set.recourse = false;
     set.window_months = 24;
     set.period_months = 6;
-    let model = build(&sc, &engine, &set);
+    let model = build(&sc, &engine, &set).unwrap();
     let solved = model
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
@@ -174,7 +174,7 @@ fn infeasible_limits_are_diagnosed() {
     set.recourse = false;
     set.window_months = 24;
     set.period_months = 12;
-    let model = build(&sc, &engine, &set);
+    let model = build(&sc, &engine, &set).unwrap();
     let solved = model
         .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
         .unwrap();
@@ -212,7 +212,7 @@ fn multistage_lies_between_no_recourse_and_full_recourse() {
         set.stage_months = 6;
         set.recourse = recourse;
         set.branching = branching;
-        let model = build(&sc, &engine, &set);
+        let model = build(&sc, &engine, &set).unwrap();
         let solved = model
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap();
@@ -262,7 +262,7 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
         set.window_months = 24;
         set.period_months = 6;
         set.max_funding_gap_usd = gap;
-        let model = build(&sc, &engine, &set);
+        let model = build(&sc, &engine, &set).unwrap();
         model
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap()
@@ -285,7 +285,7 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
         set.window_months = 24;
         set.period_months = 6;
         set.max_funding_gap_usd = Some(0.0);
-        let model = build(&sc, &engine, &set);
+        let model = build(&sc, &engine, &set).unwrap();
         let s = model
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
             .unwrap();
@@ -307,4 +307,49 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
             out.funding_gap_usd
         );
     }
+}
+
+#[test]
+fn named_cases_are_a_scenario_set_with_their_probabilities() {
+    // Demand 80, 100 or 130 with probabilities 0.3, 0.5, 0.2: the reserve is the smallest
+    // demand whose cumulative probability reaches 1 - 0.6/1.0 = 0.4, which is 100.
+    let src = RESERVED.replace(
+        "start_units_per_month = { dist = \"lognormal\", median = 100.0, p90 = 130.0 }",
+        "start_units_per_month = { dist = \"lognormal\", median = 100.0, p90 = 130.0, id = \"demand\" }",
+    ) + r#"
+[[cases]]
+name = "low"
+probability_pu = 0.3
+values = { demand = 80.0 }
+[[cases]]
+name = "mid"
+probability_pu = 0.5
+values = { demand = 100.0 }
+[[cases]]
+name = "high"
+probability_pu = 0.2
+values = { demand = 130.0 }
+"#;
+    let sc = scenario(&src);
+    let engine = Engine::new(&sc, 1, 3, &[]).unwrap();
+    let mut set = CapacitySettings::new(1, 3);
+    set.cases = true;
+    let model = build(&sc, &engine, &set).unwrap();
+    assert_eq!(model.program.scenarios.len(), 3);
+    let probs: Vec<f64> = model.program.scenarios.iter().map(|s| s.prob).collect();
+    assert_eq!(probs, [0.3, 0.5, 0.2]);
+    let solved = model
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    assert!(
+        (solved.first[0] - 100.0).abs() < 1e-6,
+        "{}",
+        solved.first[0]
+    );
+    // Expected profit by hand: revenue 10 x E[d] = 10 x 100; reserve 0.6 x 100; burst 0.2 x 30.
+    assert!(
+        (solved.expected - (1000.0 - 60.0 - 6.0)).abs() < 1e-6,
+        "{}",
+        solved.expected
+    );
 }

@@ -235,6 +235,8 @@ pub struct Engine {
     start_month_of_year: i32,
     inputs: Vec<Input>,
     index: HashMap<String, usize>,
+    /// Input index by `id`.
+    id_index: HashMap<String, usize>,
     corr: Option<CorrC>,
     segs: Vec<SegC>,
     /// Block hours shares and per-segment demand factors.
@@ -310,6 +312,8 @@ pub struct Draws {
     price: Vec<f64>,
     /// Funding received each month (rounds that close).
     funding: Vec<f64>,
+    /// A named case: medians everywhere, no noise.
+    median: bool,
     path: u64,
 }
 
@@ -787,6 +791,7 @@ impl Engine {
             disc_m: (1.0 + sc.discount_rate_per_year).powf(1.0 / 12.0),
             plans: compiled,
             index,
+            id_index: ids.clone(),
             seed,
             sampler: Sampler {
                 method: sc.simulation.sampling,
@@ -842,7 +847,44 @@ impl Engine {
 
     /// Draws everything exogenous for one path from its input uniforms.
     pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
+        d.median = false;
+        self.draw_inner(path, uniforms, &[], d);
+    }
+
+    /// Draws a named case: named inputs take the case's values, every other input its median,
+    /// growth has no noise and no regime changes, a launch or funding round happens when its
+    /// probability is at least one half (launches mid-window), and lead times are medians.
+    pub fn draw_case(
+        &self,
+        index: u64,
+        values: &[(String, f64)],
+        d: &mut Draws,
+    ) -> Result<(), String> {
+        let overrides = values
+            .iter()
+            .map(|(id, v)| {
+                self.id_index
+                    .get(id)
+                    .map(|i| (*i, *v))
+                    .ok_or_else(|| format!("no input has id `{id}`"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        d.median = true;
+        let u = vec![0.5; self.inputs.len()];
+        self.draw_inner(index, &u, &overrides, d);
+        Ok(())
+    }
+
+    fn draw_inner(&self, path: u64, uniforms: &[f64], overrides: &[(usize, f64)], d: &mut Draws) {
         let t_len = self.months;
+        let median = d.median;
+        let uni = |k: u64| {
+            if median {
+                0.5
+            } else {
+                sample::uniform(self.seed, k, path)
+            }
+        };
         d.path = path;
         d.params.clear();
         d.params.extend(
@@ -851,6 +893,9 @@ impl Engine {
                 .zip(uniforms)
                 .map(|(inp, u)| inp.dist.quantile(*u)),
         );
+        for (i, v) in overrides {
+            d.params[*i] = *v;
+        }
         let ns = self.segs.len();
         d.exo.resize(ns * t_len, 0.0);
         d.k.resize(ns * t_len, 0.0);
@@ -875,7 +920,7 @@ impl Engine {
                     let mut ln_l = level0.max(1e-300).ln();
                     for t in 0..t_len {
                         if t > 0 {
-                            let e: f64 = if sig > 0.0 {
+                            let e: f64 = if sig > 0.0 && !median {
                                 StandardNormal.sample(&mut rng)
                             } else {
                                 0.0
@@ -890,7 +935,7 @@ impl Engine {
                     let mut l = level0;
                     for t in 0..t_len {
                         if t > 0 {
-                            let e: f64 = if sig > 0.0 {
+                            let e: f64 = if sig > 0.0 && !median {
                                 StandardNormal.sample(&mut rng)
                             } else {
                                 0.0
@@ -910,13 +955,15 @@ impl Engine {
                     let mut ln_l = level0.max(1e-300).ln();
                     for t in 0..t_len {
                         if t > 0 {
-                            let u = unit(rand_core::Rng::next_u64(&mut rng));
-                            reg = cum[reg]
-                                .iter()
-                                .position(|c| u <= *c)
-                                .unwrap_or(cum[reg].len() - 1);
+                            if !median {
+                                let u = unit(rand_core::Rng::next_u64(&mut rng));
+                                reg = cum[reg]
+                                    .iter()
+                                    .position(|c| u <= *c)
+                                    .unwrap_or(cum[reg].len() - 1);
+                            }
                             let sig = vol[reg];
-                            let e: f64 = if sig > 0.0 {
+                            let e: f64 = if sig > 0.0 && !median {
                                 StandardNormal.sample(&mut rng)
                             } else {
                                 0.0
@@ -932,7 +979,7 @@ impl Engine {
                     ln50,
                     ln90,
                 } => {
-                    let z = inverse_normal_cdf(sample::uniform(self.seed, seg.key ^ 0x5EC7, path));
+                    let z = inverse_normal_cdf(uni(seg.key ^ 0x5EC7));
                     let q = |j: usize| {
                         if z >= 0.0 {
                             ln50[j] + z * (ln90[j] - ln50[j]) / Z90
@@ -959,12 +1006,10 @@ impl Engine {
                 }
             }
             for l in &seg.launches {
-                if sample::uniform(self.seed, l.key, path) >= l.prob {
+                if uni(l.key) >= l.prob {
                     continue;
                 }
-                let at = l.start
-                    + (sample::uniform(self.seed, l.key ^ 0xA7, path) * l.len as f64).floor()
-                        as i32;
+                let at = l.start + (uni(l.key ^ 0xA7) * l.len as f64).floor() as i32;
                 let jump = p[l.jump];
                 for t in at.max(0)..t_len as i32 {
                     let m = match l.decay_per_month {
@@ -978,7 +1023,11 @@ impl Engine {
         d.funding.clear();
         d.funding.resize(t_len, 0.0);
         for (m, amount, prob, k) in &self.rounds {
-            let closes = sample::uniform(self.seed, *k, path) < *prob;
+            let closes = if median {
+                *prob >= 0.5
+            } else {
+                uni(*k) < *prob
+            };
             if closes && (0..t_len as i32).contains(m) {
                 d.funding[*m as usize] += d.params[*amount];
             }
@@ -988,12 +1037,21 @@ impl Engine {
     /// Lead time (months) drawn for a commitment with key `ck`.
     fn lead(&self, o: &OptC, ck: u64, d: &Draws) -> i32 {
         let inputs = &self.inputs;
-        let u_lead = sample::uniform(self.seed, ck, d.path);
-        let mut lead = inputs[o.lead].dist.quantile(u_lead);
-        if o.delay_p > 0.0 && sample::uniform(self.seed, ck ^ 0xDE1A, d.path) < o.delay_p {
-            lead += inputs[o.delay]
-                .dist
-                .quantile(sample::uniform(self.seed, ck ^ 0xDE1B, d.path));
+        let uni = |k: u64| {
+            if d.median {
+                0.5
+            } else {
+                sample::uniform(self.seed, k, d.path)
+            }
+        };
+        let mut lead = inputs[o.lead].dist.quantile(uni(ck));
+        let delayed = if d.median {
+            o.delay_p >= 0.5
+        } else {
+            uni(ck ^ 0xDE1A) < o.delay_p
+        };
+        if o.delay_p > 0.0 && delayed {
+            lead += inputs[o.delay].dist.quantile(uni(ck ^ 0xDE1B));
         }
         lead.round().max(0.0) as i32
     }
