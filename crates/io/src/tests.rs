@@ -241,6 +241,26 @@ fn impossible_distribution_parameters_are_rejected() {
 }
 
 #[test]
+fn implausible_rates_that_would_overflow_are_rejected() {
+    one_error(
+        &with("mean = 0.5, sd = 0.1", "mean = 50.0, sd = 0.1"),
+        "segments[0].growth.drift_per_year",
+        "yearly log-growth drift must lie between -5 and 5",
+        10,
+    );
+    let src = with(
+        "[[generations]]",
+        "[research]\nquality_elasticity = 40.0\n\n[[generations]]",
+    );
+    one_error(
+        &src,
+        "research.quality_elasticity",
+        "quality elasticity must lie between 0 and 3",
+        13,
+    );
+}
+
+#[test]
 fn malformed_months_and_months_outside_the_horizon() {
     one_error(
         &with("month = \"2026-03\"", "month = \"2026-3\""),
@@ -460,4 +480,34 @@ fn atomic_write_replaces_the_file() {
         "no temporary file is left behind"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Dropping a line or replacing any value with junk gives diagnostics, never a panic.
+        #[test]
+        fn mangled_scenarios_give_diagnostics(line in 0usize..60, junk in prop::sample::select(vec!["-1", "nan", "\"x\"", "[1, 2]", "{ dist = \"pert\" }", "true", "1e400", "\"2026-13\"", "{}", "0"]), drop in any::<bool>()) {
+            let lines: Vec<&str> = STARTER_SCENARIO.lines().collect();
+            let i = line % lines.len();
+            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            if drop {
+                out.remove(i);
+            } else if let Some((key, _)) = lines[i].split_once(" = ") {
+                out[i] = format!("{key} = {junk}");
+            }
+            let text = out.join("\n");
+            let (sc, diags) = read_str(&text, "mangled.toml");
+            // Either it is still a valid scenario, or there is at least one located error.
+            prop_assert!(sc.is_some() || diags.iter().any(|d| d.is_error()));
+            for d in &diags {
+                prop_assert!(!d.diag.message.is_empty());
+                let _ = d.render();
+            }
+        }
+    }
 }

@@ -63,6 +63,18 @@ impl V<'_> {
         }
     }
 
+    /// Plausibility bound: values (from the 1e-6 to the 1 − 1e-6 quantile) within [lo, hi].
+    /// Beyond such bounds the model's exponentials overflow or mean nothing.
+    fn within(&mut self, path: &str, u: &Uncertain, lo: f64, hi: f64, what: &str) {
+        if !u.dist.check().is_empty() {
+            return;
+        }
+        let (a, b) = (u.dist.quantile(1e-6), u.dist.quantile(1.0 - 1e-6));
+        if a < lo || b > hi {
+            self.err_hint(path, format!("{what} must lie between {lo} and {hi}, but this input reaches {a:.4} to {b:.4}"), "values outside this range are not plausible and make the model overflow");
+        }
+    }
+
     /// Distribution parameters plus a sign check on the support: `positive` demands every
     /// value be > 0, `non_negative` ≥ 0.
     fn uncertain(&mut self, path: &str, u: &Uncertain, sign: Sign) {
@@ -284,6 +296,20 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     drift_per_year,
                     Sign::Any,
                 );
+                v.within(
+                    &format!("{p}.growth.drift_per_year"),
+                    drift_per_year,
+                    -5.0,
+                    5.0,
+                    "a yearly log-growth drift",
+                );
+                v.within(
+                    &format!("{p}.growth.volatility_per_month"),
+                    volatility_per_month,
+                    0.0,
+                    1.0,
+                    "a monthly volatility",
+                );
                 v.uncertain(
                     &format!("{p}.growth.volatility_per_month"),
                     volatility_per_month,
@@ -299,6 +325,20 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     &format!("{p}.growth.saturation_units_per_month"),
                     saturation_units_per_month,
                     Sign::Positive,
+                );
+                v.within(
+                    &format!("{p}.growth.rate_per_year"),
+                    rate_per_year,
+                    0.0,
+                    20.0,
+                    "a logistic growth rate per year",
+                );
+                v.within(
+                    &format!("{p}.growth.volatility_per_month"),
+                    volatility_per_month,
+                    0.0,
+                    1.0,
+                    "a monthly volatility",
                 );
                 v.uncertain(
                     &format!("{p}.growth.rate_per_year"),
@@ -327,9 +367,19 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     &format!("{gp}.regimes"),
                 );
                 for (j, r) in regimes.iter().enumerate() {
-                    v.non_negative(
+                    v.within(
                         &format!("{gp}.regimes[{j}].volatility_per_month"),
-                        r.volatility_per_month,
+                        &Uncertain::fixed(r.volatility_per_month),
+                        0.0,
+                        1.0,
+                        "a monthly volatility",
+                    );
+                    v.within(
+                        &format!("{gp}.regimes[{j}].drift_per_year"),
+                        &Uncertain::fixed(r.drift_per_year),
+                        -5.0,
+                        5.0,
+                        "a yearly log-growth drift",
                     );
                 }
                 if !regimes.iter().any(|r| &r.name == start) {
@@ -418,6 +468,13 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             }
             v.share(&format!("{lp}.probability_pu"), l.probability_pu);
             v.uncertain(&format!("{lp}.jump_pu"), &l.jump_pu, Sign::Any);
+            v.within(
+                &format!("{lp}.jump_pu"),
+                &l.jump_pu,
+                f64::NEG_INFINITY,
+                100.0,
+                "a launch jump",
+            );
             if let Dist::Fixed(x) = l.jump_pu.dist {
                 if x <= -1.0 {
                     v.err(
@@ -470,6 +527,13 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         "research.quality_elasticity",
         &r.quality_elasticity,
         Sign::NonNegative,
+    );
+    v.within(
+        "research.quality_elasticity",
+        &r.quality_elasticity,
+        0.0,
+        3.0,
+        "a quality elasticity",
     );
     duplicates(
         &mut v,

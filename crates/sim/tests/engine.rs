@@ -343,3 +343,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Any scenario that passes validation simulates without panicking, and every reported
+    /// number is finite.
+    #[test]
+    fn valid_mangled_scenarios_simulate_with_finite_results(line in 0usize..200, junk in prop::sample::select(vec!["0", "1", "0.5", "1e-9", "1e12", "24"])) {
+        let src = include_str!("../../../examples/startup.toml");
+        let lines: Vec<&str> = src.lines().collect();
+        let i = line % lines.len();
+        let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        if let Some((key, _)) = lines[i].split_once(" = ") {
+            if !key.trim_start().starts_with('#') {
+                out[i] = format!("{key} = {junk}");
+            }
+        }
+        let (sc, _) = gigawatt_io::read_str(&out.join("\n"), "m.toml");
+        if let Some(sc) = sc {
+            let e = Engine::new(&sc, 64, 1, &[]).unwrap();
+            let mut r = run(&e, &RunConfig { paths: 64, monthly: true, per_path: false }, &|_| {});
+            let doc = gigawatt_sim::report::to_json(&sc, &e, &mut r, 1);
+            let text = serde_json::to_string(&doc).unwrap();
+            prop_assert!(!text.contains("NaN") && !text.contains("inf"));
+            for plan in doc["plans"].as_array().unwrap() {
+                for (_, m) in plan["metrics"].as_object().unwrap() {
+                    prop_assert!(m["mean"].is_number(), "{}", m);
+                }
+            }
+        }
+    }
+}
