@@ -109,6 +109,9 @@ pub struct PlanArgs {
     /// Relative MIP gap at which to stop.
     #[arg(long, default_value_t = 0.01)]
     pub mip_gap: f64,
+    /// Solver threads (HiGHS; 0 = its default).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// Solver: `highs` (needs the `highs` feature) or `microlp` (pure Rust).
     #[arg(long)]
     pub solver: Option<String>,
@@ -214,7 +217,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let solver_settings = SolverSettings {
         mip_gap: a.mip_gap,
         time_limit_s: a.time_limit.unwrap_or(f64::INFINITY),
-        threads: 0,
+        threads: a.threads,
     };
 
     let engine = Engine::new(&sc, a.paths, seed, &[]).map_err(anyhow::Error::msg)?;
