@@ -250,7 +250,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             size["rows"]
         ),
     );
-    if solver.name() == "microlp" && size["columns"].as_u64().unwrap_or(0) > 50_000 {
+    if solver.name() == "microlp" && size["columns"].as_u64().unwrap_or(0) > 150_000 {
         eprintln!("warning: this programme is large for the pure-Rust solver; build with `--features highs` and use --solver highs, or use fewer --paths");
     }
     let solved = model.solve(solver.as_ref(), &solver_settings, risk, None)?;
