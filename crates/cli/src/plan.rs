@@ -496,14 +496,20 @@ fn capex_estimate(sc: &Scenario, option: &str, amount: f64) -> f64 {
 }
 
 fn text_report(d: &Value) -> String {
+    let largest = d["simulated_out_of_sample"]["npv_usd"]["mean"]
+        .as_f64()
+        .unwrap_or(0.0)
+        .abs()
+        .max(d["objective"].as_f64().unwrap_or(0.0).abs());
+    let (unit, unit_name) = gigawatt_sim::report::money_unit(largest);
     let b = |x: &Value| {
         x.as_f64()
-            .map_or("-".to_string(), |v| format!("{:.3}", v / 1e9))
+            .map_or("-".to_string(), |v| format!("{:.3}", v / unit))
     };
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "plan for `{}`: {} over {} paths, status {}, objective {} $B (bound {} $B, gap {:.2}%)",
+        "plan for `{}`: {} over {} paths, status {}, objective {} {unit_name} (bound {} {unit_name}, gap {:.2}%)",
         d["scenario"].as_str().unwrap_or(""),
         d["solver"].as_str().unwrap_or(""),
         d["paths"],
@@ -525,7 +531,12 @@ fn text_report(d: &Value) -> String {
     let _ = writeln!(
         s,
         "commitments:\n  {:<18} {:<8} {:>14} {:<6} {:<14} {:>14}",
-        "option", "month", "amount", "unit", "stage", "capex $B (p50)"
+        "option",
+        "month",
+        "amount",
+        "unit",
+        "stage",
+        format!("capex {unit_name} (p50)")
     );
     for c in d["commitments"].as_array().into_iter().flatten() {
         let _ = writeln!(
@@ -542,7 +553,10 @@ fn text_report(d: &Value) -> String {
     let _ = writeln!(
         s,
         "\n{:<22} {:>14} {:>14} {:>14}",
-        "$B (NPV unless noted)", "programme", "sim in-sample", "sim out-of-sample"
+        format!("{unit_name} (NPV unless noted)"),
+        "programme",
+        "sim in-sample",
+        "sim out-of-sample"
     );
     let _ = writeln!(
         s,
@@ -624,7 +638,7 @@ fn text_report(d: &Value) -> String {
     if let Some(g) = d.get("optimality_gap") {
         let _ = writeln!(
             s,
-            "\noptimality gap ({} replications): {} $B, 95% CI [{}, {}]",
+            "\noptimality gap ({} replications): {} {unit_name}, 95% CI [{}, {}]",
             g["replications"],
             b(&g["gap_usd"]),
             b(&g["ci95_low"]),
@@ -634,7 +648,7 @@ fn text_report(d: &Value) -> String {
     if let Some(v) = d.get("value_of_information") {
         let _ = writeln!(
             s,
-            "\nvalue of information ($B): RP {}  EV {}  EEV {}  WS {}  VSS {}  EVPI {}",
+            "\nvalue of information ({unit_name}): RP {}  EV {}  EEV {}  WS {}  VSS {}  EVPI {}",
             b(&v["rp"]),
             b(&v["ev"]),
             b(&v["eev"]),
@@ -647,7 +661,10 @@ fn text_report(d: &Value) -> String {
         let _ = writeln!(
             s,
             "\nfrontier (alpha {}):\n  {:>8} {:>16} {:>16}",
-            d["risk"]["alpha"], "lambda", "E[NPV] $B", "CVaR loss $B"
+            d["risk"]["alpha"],
+            "lambda",
+            format!("E[NPV] {unit_name}"),
+            format!("CVaR loss {unit_name}")
         );
         for r in f.as_array().into_iter().flatten() {
             let _ = writeln!(

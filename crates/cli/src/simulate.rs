@@ -39,6 +39,10 @@ pub struct SimulateArgs {
     /// Treat scenario warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Evaluate the plans on the scenario's named [[cases]] (weighted by their probabilities)
+    /// instead of sampled paths.
+    #[arg(long, conflicts_with_all = ["out", "per_path"])]
+    pub cases: bool,
     /// No progress bar or timing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -58,6 +62,9 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let seed = a.seed.unwrap_or(sc.simulation.seed);
     let engine = Engine::new(&sc, paths, seed, &a.plans).map_err(anyhow::Error::msg)?;
+    if a.cases {
+        return run_cases(&sc, &engine, a.json);
+    }
     let cfg = RunConfig {
         paths,
         monthly: a.out.is_some(),
@@ -122,6 +129,129 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = &a.out {
             eprintln!("wrote {}", dir.display());
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads one outcome metric.
+type Field = fn(&gigawatt_sim::PathOutcome) -> f64;
+
+/// Evaluates every plan on each named case: one deterministic path per case.
+fn run_cases(
+    sc: &gigawatt_model::Scenario,
+    engine: &Engine,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use gigawatt_sim::{Draws, PathOutcome, Scratch};
+    if sc.cases.is_empty() {
+        anyhow::bail!("the scenario has no [[cases]]; add named cases with probabilities, or simulate sampled paths without --cases");
+    }
+    let probs: Vec<f64> = sc.cases.iter().map(|c| c.probability_pu).collect();
+    let mut d = Draws::default();
+    let mut s = Scratch::default();
+    let mut outcomes: Vec<Vec<PathOutcome>> = vec![Vec::new(); engine.plans.len()];
+    for (i, case) in sc.cases.iter().enumerate() {
+        engine
+            .draw_case(i as u64, &case.values, &mut d)
+            .map_err(anyhow::Error::msg)?;
+        for (pi, out) in outcomes.iter_mut().enumerate() {
+            let mut o = PathOutcome::default();
+            engine.run_plan(pi, &d, &mut s, false, &mut o);
+            out.push(o);
+        }
+    }
+    let fields: [(&str, Field); 6] = [
+        ("npv_usd", |o| o.npv_usd),
+        ("cum_revenue_usd", |o| o.cum_revenue_usd),
+        ("min_cash_usd", |o| o.min_cash_usd),
+        ("funding_gap_usd", |o| o.funding_gap_usd),
+        ("unserved_share", |o| o.unserved_share),
+        ("first_profitable_year", |o| o.first_profitable_year),
+    ];
+    let num = |x: f64| {
+        if x.is_finite() {
+            serde_json::json!(x)
+        } else {
+            serde_json::Value::Null
+        }
+    };
+    let largest = outcomes
+        .iter()
+        .flatten()
+        .map(|o| o.npv_usd.abs().max(o.cum_revenue_usd.abs()))
+        .fold(0.0, f64::max);
+    let (unit, unit_name) = gigawatt_sim::report::money_unit(largest);
+    let mut plans = Vec::new();
+    let mut text = format!(
+        "{}: {} named cases ({})\n\n",
+        sc.name,
+        sc.cases.len(),
+        sc.cases
+            .iter()
+            .map(|c| format!("{} {:.0}%", c.name, c.probability_pu * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (pi, outs) in outcomes.iter().enumerate() {
+        let name = &engine.plans[pi].name;
+        let mut by_case = Vec::new();
+        text.push_str(&format!(
+            "plan `{name}`\n  {:<12} {:>6} {:>12} {:>12} {:>12} {:>12} {:>9} {:>8}\n",
+            "case",
+            "prob",
+            format!("NPV {unit_name}"),
+            format!("revenue {unit_name}"),
+            format!("min cash {unit_name}"),
+            format!("gap {unit_name}"),
+            "unserved",
+            "profit"
+        ));
+        for (i, o) in outs.iter().enumerate() {
+            let mut m = serde_json::Map::new();
+            for (f, get) in fields {
+                m.insert(f.into(), num(get(o)));
+            }
+            by_case.push(serde_json::json!({"case": sc.cases[i].name, "probability": probs[i], "metrics": m}));
+            text.push_str(&format!(
+                "  {:<12} {:>5.0}% {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>8.1}% {:>8.0}\n",
+                sc.cases[i].name,
+                probs[i] * 100.0,
+                o.npv_usd / unit,
+                o.cum_revenue_usd / unit,
+                o.min_cash_usd / unit,
+                o.funding_gap_usd / unit,
+                o.unserved_share * 100.0,
+                o.first_profitable_year
+            ));
+        }
+        let mut expected = serde_json::Map::new();
+        for (f, get) in fields {
+            let v: Vec<f64> = outs.iter().map(get).collect();
+            expected.insert(f.into(), num(gigawatt_risk::mean(&v, &probs)));
+        }
+        let npv: Vec<f64> = outs.iter().map(|o| o.npv_usd).collect();
+        let cvar = gigawatt_risk::cvar_lower(&npv, &probs, gigawatt_sim::ALPHA);
+        text.push_str(&format!(
+            "  {:<12} {:>6} {:>12.1}   (probability-weighted); NPV CVaR95 {:.1}\n\n",
+            "expected",
+            "",
+            gigawatt_risk::mean(&npv, &probs) / unit,
+            cvar / unit
+        ));
+        plans.push(serde_json::json!({"name": name, "by_case": by_case, "expected": expected, "npv_cvar95_usd": num(cvar)}));
+    }
+    let doc = serde_json::json!({
+        "format": "gigawatt-simulation-cases",
+        "format_version": 1,
+        "scenario": sc.name,
+        "cases": sc.cases.iter().map(|c| serde_json::json!({"name": c.name, "probability": c.probability_pu})).collect::<Vec<_>>(),
+        "cvar_alpha": gigawatt_sim::ALPHA,
+        "plans": plans,
+    });
+    if json {
+        print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        print_stdout(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -293,3 +293,41 @@ fn infeasible_plan_is_exit_3_with_a_diagnosis() {
     let out = text(&o.stdout);
     assert!(out.contains("limits in conflict"), "{out}");
 }
+
+#[test]
+fn simulate_cases_weights_each_case_by_its_probability() {
+    let o = run(&["simulate", "examples/startup.toml", "--cases", "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-simulation-cases");
+    let probs: Vec<f64> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["probability"].as_f64().unwrap())
+        .collect();
+    assert_eq!(probs, [0.3, 0.5, 0.2]);
+    for plan in v["plans"].as_array().unwrap() {
+        let by_case = plan["by_case"].as_array().unwrap();
+        let weighted: f64 = by_case
+            .iter()
+            .map(|c| c["probability"].as_f64().unwrap() * c["metrics"]["npv_usd"].as_f64().unwrap())
+            .sum();
+        let expected = plan["expected"]["npv_usd"].as_f64().unwrap();
+        assert!(
+            (weighted - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+            "{weighted} vs {expected}"
+        );
+        // Worst 5 % of a distribution whose lowest case has 30 % or more weight is that case.
+        let lowest = by_case
+            .iter()
+            .map(|c| c["metrics"]["npv_usd"].as_f64().unwrap())
+            .fold(f64::INFINITY, f64::min);
+        assert!((plan["npv_cvar95_usd"].as_f64().unwrap() - lowest).abs() < 1e-6);
+    }
+    // Cases are deterministic: a second run gives the same bytes.
+    assert_eq!(
+        run(&["simulate", "examples/startup.toml", "--cases", "--json"]).stdout,
+        o.stdout
+    );
+}

@@ -173,12 +173,21 @@ fn month0(sc: &Scenario) -> i32 {
 }
 
 /// Money in $B with sign, or plain numbers for shares and years.
-fn fmt_metric(name: &str, x: f64) -> String {
+/// Unit for money in tables: $B for large scenarios, $M for small ones.
+pub fn money_unit(largest_usd: f64) -> (f64, &'static str) {
+    if largest_usd.abs() >= 1e10 {
+        (1e9, "$B")
+    } else {
+        (1e6, "$M")
+    }
+}
+
+fn fmt_metric(name: &str, x: f64, unit: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
     if name.ends_with("_usd") {
-        format!("{:.1}", x / 1e9)
+        format!("{:.1}", x / unit)
     } else if name == "first_profitable_year" {
         format!("{x:.0}")
     } else {
@@ -199,7 +208,17 @@ pub fn to_text(doc: &Value) -> String {
         doc["horizon"]["start"].as_str().unwrap_or(""),
         doc["horizon"]["end"].as_str().unwrap_or("")
     );
-    let _ = writeln!(s, "money in $B; CVaR95 = mean of the worst 5 % of paths; ± is one Monte Carlo standard error\n");
+    let largest = doc["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| {
+            ["npv_usd", "cum_revenue_usd", "funding_gap_usd"]
+                .map(|m| p["metrics"][m]["mean"].as_f64().unwrap_or(0.0).abs())
+        })
+        .fold(0.0, f64::max);
+    let (unit, unit_name) = money_unit(largest);
+    let _ = writeln!(s, "money in {unit_name}; CVaR95 = mean of the worst 5 % of paths; ± is one Monte Carlo standard error\n");
     for plan in doc["plans"].as_array().into_iter().flatten() {
         let _ = writeln!(s, "plan `{}`", plan["name"].as_str().unwrap_or(""));
         let _ = writeln!(
@@ -209,7 +228,7 @@ pub fn to_text(doc: &Value) -> String {
         );
         for (name, _) in METRICS {
             let m = &plan["metrics"][name];
-            let f = |k: &str| fmt_metric(name, m[k].as_f64().unwrap_or(f64::NAN));
+            let f = |k: &str| fmt_metric(name, m[k].as_f64().unwrap_or(f64::NAN), unit);
             let _ = writeln!(
                 s,
                 "  {:<24} {:>18} {:>9} {:>9} {:>9} {:>9}",
@@ -256,7 +275,7 @@ pub fn to_text(doc: &Value) -> String {
         if let Some(vs) = plan["paired_differences_vs"].as_str() {
             let _ = writeln!(s, "  paired difference vs `{vs}` (mean, 95% CI):");
             for (name, d) in plan["paired_differences"].as_object().into_iter().flatten() {
-                let f = |k: &str| fmt_metric(name, d[k].as_f64().unwrap_or(f64::NAN));
+                let f = |k: &str| fmt_metric(name, d[k].as_f64().unwrap_or(f64::NAN), unit);
                 let _ = writeln!(
                     s,
                     "    {:<22} {:>9} [{}, {}]",
