@@ -295,10 +295,22 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             }
             Some(Diagnosis::Limits(c)) => {
                 text.push_str("limits in conflict (each would have to move by at least this much, on this many paths):\n");
-                for c in c {
-                    let _ = writeln!(text, "  {:<36} bound {:>14.6e}  move by {:>14.6e}  on {} path(s)", c.limit, c.bound, c.move_by, c.paths);
+                let total = c.len();
+                for (shown, c) in c.iter().enumerate() {
+                    if shown == 20 {
+                        let _ = writeln!(text, "  ... and {} more", total - 20);
+                        break;
+                    }
+                    let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
+                    let _ = writeln!(text, "  {:<36} bound {:>14.6e}  move by {:>14.6e}  on {} path(s)", c.limit, c.bound * u, c.move_by * u, c.paths);
                 }
-                doc["diagnosis"] = json!(c.iter().map(|c| json!({"limit": c.limit, "bound": c.bound, "move_by": c.move_by, "paths": c.paths})).collect::<Vec<_>>());
+                doc["diagnosis"] = json!(c
+                    .iter()
+                    .map(|c| {
+                        let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
+                        json!({"limit": c.limit, "bound": c.bound * u, "move_by": c.move_by * u, "paths": c.paths})
+                    })
+                    .collect::<Vec<_>>());
             }
             Some(Diagnosis::NotLimits) => text.push_str("even with every limit relaxed it stays infeasible: check fixed first-stage values and option windows\n"),
             None => text.push_str("the solver stopped before finding a feasible plan: raise --time-limit or --mip-gap\n"),
@@ -509,10 +521,11 @@ fn text_report(d: &Value) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "plan for `{}`: {} over {} paths, status {}, objective {} {unit_name} (bound {} {unit_name}, gap {:.2}%)",
+        "plan for `{}`: {} over {} {}, status {}, objective {} {unit_name} (bound {} {unit_name}, gap {:.2}%)",
         d["scenario"].as_str().unwrap_or(""),
         d["solver"].as_str().unwrap_or(""),
-        d["paths"],
+        d["scenarios"],
+        if d["scenario_set"] == "cases" { "named cases" } else { "paths" },
         d["status"].as_str().unwrap_or(""),
         b(&d["objective"]),
         b(&d["bound"]),

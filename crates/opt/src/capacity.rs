@@ -619,6 +619,18 @@ pub fn build(
     })
 }
 
+/// The unit a limit row is written in, in USD per unit, for rows in money (1 otherwise).
+pub fn limit_unit_usd(limit: &str) -> f64 {
+    if limit.starts_with("cash[")
+        || limit.starts_with("funding_gap[")
+        || limit.starts_with("budget[")
+    {
+        MONEY_UNIT_USD
+    } else {
+        1.0
+    }
+}
+
 /// Limits on totals committed: each option's `max_*`, and built MW against the power cap.
 fn total_limits(
     decs: &[(Ref, Decision)],
