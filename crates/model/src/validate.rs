@@ -63,6 +63,12 @@ impl V<'_> {
         }
     }
 
+    /// A monthly volatility: a valid, non-negative distribution no larger than 1.
+    fn volatility(&mut self, path: &str, u: &Uncertain) {
+        self.uncertain(path, u, Sign::NonNegative);
+        self.within(path, u, 0.0, 1.0, "a monthly volatility");
+    }
+
     /// Plausibility bound: values (from the 1e-6 to the 1 − 1e-6 quantile) within [lo, hi].
     /// Beyond such bounds the model's exponentials overflow or mean nothing.
     fn within(&mut self, path: &str, u: &Uncertain, lo: f64, hi: f64, what: &str) {
@@ -303,17 +309,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     5.0,
                     "a yearly log-growth drift",
                 );
-                v.within(
+                v.volatility(
                     &format!("{p}.growth.volatility_per_month"),
                     volatility_per_month,
-                    0.0,
-                    1.0,
-                    "a monthly volatility",
-                );
-                v.uncertain(
-                    &format!("{p}.growth.volatility_per_month"),
-                    volatility_per_month,
-                    Sign::NonNegative,
                 );
             }
             Growth::SCurve {
@@ -333,22 +331,14 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     20.0,
                     "a logistic growth rate per year",
                 );
-                v.within(
-                    &format!("{p}.growth.volatility_per_month"),
-                    volatility_per_month,
-                    0.0,
-                    1.0,
-                    "a monthly volatility",
-                );
                 v.uncertain(
                     &format!("{p}.growth.rate_per_year"),
                     rate_per_year,
                     Sign::NonNegative,
                 );
-                v.uncertain(
+                v.volatility(
                     &format!("{p}.growth.volatility_per_month"),
                     volatility_per_month,
-                    Sign::NonNegative,
                 );
             }
             Growth::Regimes {
