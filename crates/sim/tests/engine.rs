@@ -402,3 +402,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn rules_see_only_the_past() {
+    // A launch that triples demand from 2028-07 on changes nothing a rule decided before then,
+    // and changes something after (the rule reacts once the jump is observed).
+    let mut base = scenario(include_str!("../../../examples/startup.toml"));
+    // Monte Carlo keys every input by name, so the new launch's input moves no other draw.
+    base.simulation.sampling = gigawatt_model::Sampling::MonteCarlo;
+    let mut jumped = base.clone();
+    jumped.segments[0].launches.push(gigawatt_model::Launch {
+        name: "surprise".into(),
+        window_start: gigawatt_model::Month::new(2028, 7),
+        window_end: gigawatt_model::Month::new(2028, 7),
+        probability_pu: 1.0,
+        jump_pu: 2.0.into(),
+        decay_half_life_months: None,
+    });
+    let cut = gigawatt_model::Month::new(2028, 7).since(base.horizon.start);
+    let rule_plan = base.plans.iter().position(|p| !p.rules.is_empty()).unwrap();
+    let mut changed_after = false;
+    for path in 0..20 {
+        let a = one_path(&base, rule_plan, path).rule_commitments;
+        let b = one_path(&jumped, rule_plan, path).rule_commitments;
+        let before = |v: &Vec<(usize, i32, f64)>| {
+            v.iter().filter(|c| c.1 <= cut).cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(
+            before(&a),
+            before(&b),
+            "path {path}: a rule used the future"
+        );
+        changed_after |= a != b;
+    }
+    assert!(changed_after, "the rule never reacted to the jump");
+}
