@@ -331,3 +331,34 @@ fn simulate_cases_weights_each_case_by_its_probability() {
         o.stdout
     );
 }
+
+#[test]
+fn plan_reports_value_of_information_and_an_optimality_gap() {
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "5",
+        "--oos-paths",
+        "200",
+        "--quiet",
+        "--json",
+        "--value-of-information",
+        "--replications",
+        "2",
+        "--branching",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let voi = &v["value_of_information"];
+    // For a maximisation: EEV <= RP <= WS, so VSS >= 0 and EVPI >= 0.
+    let tol = 1e-6 * voi["rp"].as_f64().unwrap().abs().max(1.0);
+    assert!(voi["vss"].as_f64().unwrap() >= -tol, "{voi}");
+    assert!(voi["evpi"].as_f64().unwrap() >= -tol, "{voi}");
+    assert!(voi["eev"].as_f64().unwrap() <= voi["rp"].as_f64().unwrap() + tol);
+    let gap = &v["optimality_gap"];
+    assert_eq!(gap["replications"], 2);
+    assert!(gap["ci95_low"].as_f64().unwrap() <= gap["gap_usd"].as_f64().unwrap());
+    assert!(gap["gap_usd"].as_f64().unwrap() <= gap["ci95_high"].as_f64().unwrap());
+}
