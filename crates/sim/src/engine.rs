@@ -1307,7 +1307,7 @@ impl Engine {
             // Step 1: rules decide, seeing only months before t.
             for r in &plan.rules {
                 if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
-                    if let Some(amount) = self.rule_amount(r, ti, s, out.rule_commitments.len()) {
+                    if let Some(amount) = self.rule_amount(r, ti, s) {
                         let ck = hash3(
                             self.opts[r.opt].key,
                             ti as u64,
@@ -1585,7 +1585,7 @@ impl Engine {
     }
 
     /// The amount a rule commits at month `t`, in the option's unit, or None.
-    fn rule_amount(&self, r: &RuleC, t: i32, s: &Scratch, _n: usize) -> Option<f64> {
+    fn rule_amount(&self, r: &RuleC, t: i32, s: &Scratch) -> Option<f64> {
         let o = &self.opts[r.opt];
         if t < 1 {
             return None;
