@@ -344,16 +344,42 @@ impl Tail {
         }
     }
 
-    fn compact(&mut self) {
-        self.worst
-            .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    /// Sorts (value, path) ascending and keeps the `k` lowest. Call it where the work is
+    /// parallel (at the end of a block) so that merges are linear.
+    pub fn compact(&mut self) {
+        if !self.is_sorted() {
+            self.worst.sort_by(cmp_entry);
+        }
         self.worst.truncate(self.k);
+    }
+
+    fn is_sorted(&self) -> bool {
+        self.worst
+            .windows(2)
+            .all(|w| cmp_entry(&w[0], &w[1]) != std::cmp::Ordering::Greater)
     }
 
     /// Merges another tail (same `k`); the result does not depend on merge order.
     pub fn merge(&mut self, o: &Tail) {
-        self.worst.extend_from_slice(&o.worst);
         self.compact();
+        let mut other = o.clone();
+        other.compact();
+        // Linear merge of two sorted lists, keeping the k lowest.
+        let (a, b) = (std::mem::take(&mut self.worst), other.worst);
+        let mut out = Vec::with_capacity((a.len() + b.len()).min(self.k));
+        let (mut i, mut j) = (0, 0);
+        while out.len() < self.k && (i < a.len() || j < b.len()) {
+            let take_a = j >= b.len()
+                || (i < a.len() && cmp_entry(&a[i], &b[j]) != std::cmp::Ordering::Greater);
+            if take_a {
+                out.push(a[i]);
+                i += 1;
+            } else {
+                out.push(b[j]);
+                j += 1;
+            }
+        }
+        self.worst = out;
     }
 
     /// Mean of the lowest `1 − alpha` share of `n` samples (fractional at the boundary).
@@ -362,6 +388,10 @@ impl Tail {
         let mass = n as f64 * (1.0 - alpha);
         tail_mean(self.worst.iter().map(|(v, _)| (*v, 1.0)), mass)
     }
+}
+
+fn cmp_entry(a: &(f64, u64), b: &(f64, u64)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
 }
 
 /// Number of tail samples to keep for CVaR at `alpha` over `n` samples.
