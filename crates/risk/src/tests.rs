@@ -93,6 +93,23 @@ proptest! {
     }
 
     #[test]
+    fn tail_merge_keeps_the_k_lowest_in_any_order(xs in prop::collection::vec(-1e3f64..1e3, 0..300), cut in 0usize..300, k in 1usize..40) {
+        let cut = cut.min(xs.len());
+        let (mut a, mut b, mut all) = (Tail::new(k), Tail::new(k), Tail::new(k));
+        for (i, x) in xs.iter().enumerate() {
+            if i < cut { a.push(*x, i as u64) } else { b.push(*x, i as u64) }
+            all.push(*x, i as u64);
+        }
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        all.compact();
+        prop_assert_eq!(&ab, &ba);
+        prop_assert_eq!(&ab, &all);
+    }
+
+    #[test]
     fn cvar_of_losses_is_at_least_the_mean_and_var_is_monotone(xs in prop::collection::vec(-1e3f64..1e3, 1..100), a1 in 0.0f64..0.99, a2 in 0.0f64..0.99) {
         let w = vec![1.0; xs.len()];
         let m = mean(&xs, &w);
