@@ -39,6 +39,11 @@ pub struct SimulateArgs {
     /// Treat scenario warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Stop once every plan's NPV standard error is at most this many USD (checked every
+    /// 8,192 paths; --paths is then the most it runs). Under Latin hypercube a stopped run covers
+    /// part of the strata: estimates stay unbiased but lose some of the stratification's gain.
+    #[arg(long)]
+    pub target_npv_se_usd: Option<f64>,
     /// Evaluate the plans on the scenario's named [[cases]] (weighted by their probabilities)
     /// instead of sampled paths.
     #[arg(long, conflicts_with_all = ["out", "per_path"])]
@@ -89,7 +94,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     let mut result = pool.install(|| {
-        gigawatt_sim::run(&engine, &cfg, &|done| {
+        gigawatt_sim::run_to_precision(&engine, &cfg, a.target_npv_se_usd, &|done| {
             // Only draw once a run has taken a moment, so short runs stay quiet.
             if started.elapsed().as_millis() > 500 {
                 bar.set_position(done);
@@ -98,7 +103,17 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     });
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    let doc = report::to_json(&sc, &engine, &mut result, seed);
+    let mut doc = report::to_json(&sc, &engine, &mut result, seed);
+    if let Some(target) = a.target_npv_se_usd {
+        doc["target_npv_se_usd"] = serde_json::json!(target);
+        doc["max_paths"] = serde_json::json!(paths);
+        if !a.quiet {
+            eprintln!(
+                "precision target {target:e} USD: stopped after {} of at most {paths} paths",
+                result.paths
+            );
+        }
+    }
     if let Some(dir) = &a.out {
         let json = serde_json::to_string_pretty(&doc)? + "\n";
         gigawatt_io::write_atomic(&dir.join("result.json"), json.as_bytes())?;
@@ -119,9 +134,10 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         print_stdout(&report::to_text(&doc))?;
     }
     if !a.quiet {
-        let pm = paths as f64 * engine.months as f64 * engine.plans.len() as f64;
+        let done = result.paths;
+        let pm = done as f64 * engine.months as f64 * engine.plans.len() as f64;
         eprintln!(
-            "{paths} paths x {} months x {} plan(s) in {elapsed:.2} s ({:.1} M path-months/s)",
+            "{done} paths x {} months x {} plan(s) in {elapsed:.2} s ({:.1} M path-months/s)",
             engine.months,
             engine.plans.len(),
             pm / elapsed / 1e6

@@ -362,3 +362,35 @@ fn plan_reports_value_of_information_and_an_optimality_gap() {
     assert!(gap["ci95_low"].as_f64().unwrap() <= gap["gap_usd"].as_f64().unwrap());
     assert!(gap["gap_usd"].as_f64().unwrap() <= gap["ci95_high"].as_f64().unwrap());
 }
+
+#[test]
+fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
+    let args = |t: &'static str| {
+        vec![
+            "simulate",
+            "examples/launch-spike.toml",
+            "--paths",
+            "100000",
+            "--target-npv-se-usd",
+            "5e7",
+            "--json",
+            "--quiet",
+            "--threads",
+            t,
+        ]
+    };
+    let a = run(&args("1"));
+    let b = run(&args("2"));
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    assert_eq!(
+        a.stdout, b.stdout,
+        "where a run stops must not depend on threads"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let paths = v["paths"].as_u64().unwrap();
+    assert!(paths < 100_000 && paths % (8 * 1024) == 0, "{paths}");
+    for plan in v["plans"].as_array().unwrap() {
+        assert!(plan["metrics"]["npv_usd"]["se"].as_f64().unwrap() <= 5e7);
+    }
+    assert_eq!(v["max_paths"], 100_000);
+}

@@ -44,4 +44,7 @@ pub use engine::{
     CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC, Scratch,
     UnitEffect, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
 };
-pub use run::{run, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS};
+pub use run::{
+    run, run_to_precision, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS,
+    PRECISION_CHECK_BLOCKS,
+};

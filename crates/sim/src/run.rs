@@ -227,7 +227,24 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
 /// Runs every plan of the engine over `cfg.paths` paths. `progress` is called with the
 /// number of paths done after each chunk.
 pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
+    run_to_precision(e, cfg, None, progress)
+}
+
+/// Blocks between precision checks: fixed, so where a run stops does not depend on threads.
+pub const PRECISION_CHECK_BLOCKS: u64 = 8;
+
+/// Like [`run`], but stops early once every plan's NPV standard error is at most
+/// `target_npv_se_usd` (checked every [`PRECISION_CHECK_BLOCKS`] blocks, in block order, so the
+/// stopping point is the same on any number of threads). `cfg.paths` is the most it runs.
+pub fn run_to_precision(
+    e: &Engine,
+    cfg: &RunConfig,
+    target_npv_se_usd: Option<f64>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> RunResult {
     let blocks = cfg.paths.div_ceil(BLOCK);
+    let mut merged_blocks = 0u64;
+    let mut done = false;
     let mut total: Vec<PlanAcc> = e
         .plans
         .iter()
@@ -246,6 +263,9 @@ pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunR
             .map(|b| run_block(e, cfg, b))
             .collect();
         for o in outs {
+            if done {
+                break;
+            }
             for (t, p) in total.iter_mut().zip(&o.plans) {
                 t.merge(p);
             }
@@ -259,6 +279,17 @@ pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunR
                 corr_n += n;
             }
             per_path.extend(o.per_path);
+            merged_blocks += 1;
+            if let Some(target) = target_npv_se_usd {
+                if merged_blocks % PRECISION_CHECK_BLOCKS == 0
+                    && total.iter().all(|p| p.metrics[0].moments.se() <= target)
+                {
+                    done = true;
+                }
+            }
+        }
+        if done {
+            break;
         }
         next = end;
         progress((next * BLOCK).min(cfg.paths));
@@ -269,7 +300,7 @@ pub fn run(e: &Engine, cfg: &RunConfig, progress: &(dyn Fn(u64) + Sync)) -> RunR
             .collect()
     });
     RunResult {
-        paths: cfg.paths,
+        paths: (merged_blocks * BLOCK).min(cfg.paths),
         plans: total,
         achieved_correlation,
         per_path,
