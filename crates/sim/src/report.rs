@@ -32,7 +32,7 @@ use gigawatt_model::Scenario;
 use serde_json::{json, Map, Value};
 
 use crate::engine::{Engine, REPORTED_SERIES, SERIES};
-use crate::run::{metric_values, PlanAcc, RunResult, ALPHA, DIFF_METRICS, METRICS};
+use crate::run::{metric_values, PlanAcc, RunResult, ALPHA, DIFF_METRICS, METRICS, YEAR_METRIC};
 
 /// z for a two-sided 95 % interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -68,17 +68,23 @@ pub struct MetricSummary {
 }
 
 /// Summary of one metric of one plan.
-pub fn metric_summary(acc: &mut PlanAcc, mi: usize) -> MetricSummary {
+/// `start_year` is added back to the year metric, which is accumulated as years after the start.
+pub fn metric_summary(acc: &mut PlanAcc, mi: usize, start_year: i32) -> MetricSummary {
+    let offset = if mi == YEAR_METRIC {
+        start_year as f64
+    } else {
+        0.0
+    };
     let m = &mut acc.metrics[mi];
     let mut q = [0.0; 5];
     for (i, (p, _)) in QUANTILES.iter().enumerate() {
-        q[i] = m.sketch.quantile(*p);
+        q[i] = m.sketch.quantile(*p) + offset;
     }
     MetricSummary {
-        mean: m.moments.mean(),
+        mean: m.moments.mean() + offset,
         se: m.moments.se(),
         q,
-        cvar: m.cvar(ALPHA),
+        cvar: m.cvar(ALPHA) + offset,
     }
 }
 
@@ -88,7 +94,7 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
     for (pi, acc) in r.plans.iter_mut().enumerate() {
         let mut metrics = Map::new();
         for (mi, (name, _)) in METRICS.iter().enumerate() {
-            let s = metric_summary(acc, mi);
+            let s = metric_summary(acc, mi, e.start_year);
             let mut o = Map::new();
             o.insert("mean".into(), num(s.mean));
             o.insert("se".into(), num(s.se));
@@ -186,6 +192,8 @@ fn fmt_metric(name: &str, x: f64, unit: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
+    // Adding 0.0 turns a negative zero into zero, so tables never print "-0.0".
+    let x = x + 0.0;
     if name.ends_with("_usd") {
         format!("{:.1}", x / unit)
     } else if name == "first_profitable_year" {

@@ -437,3 +437,36 @@ fn rules_see_only_the_past() {
     }
     assert!(changed_after, "the rule never reacted to the jump");
 }
+
+#[test]
+fn year_quantiles_are_whole_years_inside_the_horizon() {
+    // Regression: a relative-error sketch on raw years (about 2030) blurred a decade together.
+    let sc = scenario(include_str!("../../../examples/frontier-lab.toml"));
+    let e = Engine::new(&sc, 2048, 3, &[]).unwrap();
+    let mut r = run(
+        &e,
+        &RunConfig {
+            paths: 2048,
+            monthly: false,
+            per_path: false,
+        },
+        &|_| {},
+    );
+    let doc = gigawatt_sim::report::to_json(&sc, &e, &mut r, 3);
+    for plan in doc["plans"].as_array().unwrap() {
+        let m = &plan["metrics"]["first_profitable_year"];
+        for q in ["p5", "p10", "p50", "p90", "p95", "cvar95"] {
+            let y = m[q].as_f64().unwrap();
+            assert!((2026.0..=2034.0).contains(&y), "{q} = {y}");
+            if q != "cvar95" {
+                assert!((y - y.round()).abs() < 0.1, "{q} = {y} is not a whole year");
+            }
+        }
+        let (p10, p90) = (m["p10"].as_f64().unwrap(), m["p90"].as_f64().unwrap());
+        let mean = m["mean"].as_f64().unwrap();
+        assert!(
+            p10 - 0.1 <= mean && mean <= p90 + 0.1,
+            "mean {mean} outside [{p10}, {p90}]"
+        );
+    }
+}
