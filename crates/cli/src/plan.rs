@@ -58,6 +58,10 @@ pub struct PlanArgs {
     /// No commitments after the window (first stage only).
     #[arg(long)]
     pub no_recourse: bool,
+    /// Optimise one fixed schedule for the whole horizon (first stage everywhere, no recourse):
+    /// the same kind of plan `simulate` then runs, so in-sample and simulated values agree best.
+    #[arg(long, conflicts_with_all = ["no_recourse", "window_months", "branching"])]
+    pub fixed_schedule: bool,
     /// Multistage: split the paths into this many branches at each stage boundary
     /// (recourse decisions are shared within a node of the tree).
     #[arg(long)]
@@ -196,9 +200,13 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         Risk::Neutral
     };
     let settings = CapacitySettings {
-        window_months: a.window_months.max(1),
+        window_months: if a.fixed_schedule {
+            sc.horizon.months() as i32
+        } else {
+            a.window_months.max(1)
+        },
         period_months: a.period_months.max(1),
-        recourse: !a.no_recourse,
+        recourse: !a.no_recourse && !a.fixed_schedule,
         branching: a.branching.filter(|b| *b >= 1),
         stage_months: a.stage_months.max(1),
         objective: if a.objective == "cost" {
@@ -621,6 +629,14 @@ fn text_report(d: &Value) -> String {
         pct(&d["simulated_in_sample"]["unserved_share"]["mean"]),
         pct(&d["simulated_out_of_sample"]["unserved_share"]["mean"])
     );
+    if d["commitments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["stage"] == "recourse_mean")
+    {
+        let _ = writeln!(s, "\nnote: later decisions differ by path in the programme; the plan simulated fixes them at their mean over paths. `--fixed-schedule` optimises that kind of fixed plan directly.");
+    }
     let _ = writeln!(s, "\nout of sample, common random numbers:");
     for p in d["out_of_sample_comparison"]
         .as_array()
