@@ -397,11 +397,24 @@ fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
 
 #[test]
 fn fixed_schedule_plans_are_all_first_stage() {
-    let o = run(&["plan", "examples/startup.toml", "--paths", "6", "--oos-paths", "200", "--quiet", "--json", "--fixed-schedule"]);
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "6",
+        "--oos-paths",
+        "200",
+        "--quiet",
+        "--json",
+        "--fixed-schedule",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let c = v["commitments"].as_array().unwrap();
     assert!(!c.is_empty());
     assert!(c.iter().all(|c| c["stage"] == "first"), "{c:?}");
-    assert!(c.iter().any(|c| c["month"].as_str().unwrap() >= "2027-01"), "commitments beyond the first year are possible");
+    assert!(
+        c.iter().any(|c| c["month"].as_str().unwrap() >= "2027-01"),
+        "commitments beyond the first year are possible"
+    );
 }
