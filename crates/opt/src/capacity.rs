@@ -722,17 +722,22 @@ impl CapacityModel {
             let v = x[layout.first[i].0 as usize] * d.unit;
             amounts.entry((d.month, d.option)).or_insert((0.0, true)).0 += v;
         }
+        // A node's decision applies to the scenarios in that node: weight it by their
+        // probability, summed in one pass over the scenarios (each counted once per node).
+        let mut node_prob = vec![0.0; self.shared.len()];
+        let mut seen = vec![usize::MAX; self.shared.len()];
+        for (s, sc) in self.program.scenarios.iter().enumerate() {
+            for (r, _) in &sc.obj {
+                if let Ref::Shared(i) = *r {
+                    if seen[i] != s {
+                        seen[i] = s;
+                        node_prob[i] += sc.prob;
+                    }
+                }
+            }
+        }
         for (i, d) in self.shared.iter().enumerate() {
-            // A node's decision applies to the scenarios in that node: weight by their share.
-            let members = self
-                .program
-                .scenarios
-                .iter()
-                .enumerate()
-                .filter(|(_, sc)| sc.obj.iter().any(|(r, _)| *r == Ref::Shared(i)))
-                .map(|(_, sc)| sc.prob)
-                .sum::<f64>();
-            let v = x[layout.shared[i].0 as usize] * d.unit * members;
+            let v = x[layout.shared[i].0 as usize] * d.unit * node_prob[i];
             amounts.entry((d.month, d.option)).or_insert((0.0, false)).0 += v;
         }
         for (s, own) in self.own.iter().enumerate() {
