@@ -239,8 +239,6 @@ pub struct Engine {
     id_index: HashMap<String, usize>,
     corr: Option<CorrC>,
     segs: Vec<SegC>,
-    /// Block hours shares and per-segment demand factors.
-    blocks: Vec<(f64, Vec<f64>)>,
     /// Demand factors flattened as [segment × blocks + block].
     factors: Vec<f64>,
     /// Hours share of each block.
@@ -731,7 +729,6 @@ impl Engine {
                 .collect(),
             hours: blocks.iter().map(|b| b.0).collect(),
             segs,
-            blocks,
             order,
             buy_opts: opts
                 .iter()
@@ -1297,7 +1294,7 @@ impl Engine {
         let mut nc = p[self.opex0];
         let nc_growth = self.opex_growth_ln_m.exp();
         let eps = p[self.quality_eps];
-        let nb = self.blocks.len();
+        let nb = self.hours.len();
         let want = refill(&mut v.want, ns * nb, 0.0);
         let served = refill(&mut v.served, ns * nb, 0.0);
         let need = refill(&mut v.need, ns, 0.0);

@@ -96,7 +96,19 @@ impl Engine {
 
     /// Load blocks: (hours share, per-segment demand factors).
     pub fn load_blocks(&self) -> Vec<(f64, Vec<f64>)> {
-        self.blocks.clone()
+        let nb = self.hours.len();
+        self.hours
+            .iter()
+            .enumerate()
+            .map(|(b, h)| {
+                (
+                    *h,
+                    (0..self.segs.len())
+                        .map(|si| self.factors[si * nb + b])
+                        .collect(),
+                )
+            })
+            .collect()
     }
 
     /// Availability, research floor (H100e, share), powered space and the total MW cap.
