@@ -18,6 +18,9 @@ use toml_edit::{Item, TableLike, Value};
 use crate::spec::{self, TableSpec, Ty};
 use crate::Located;
 
+/// Largest magnitude any numeric field accepts.
+pub const MAX_MAGNITUDE: f64 = 1e18;
+
 type Span = Option<(usize, usize)>;
 
 fn item_span(it: &Item) -> Span {
@@ -166,6 +169,8 @@ impl Ctx {
         );
     }
 
+    /// No field holds a number larger than this in magnitude: it leaves products of prices,
+    /// volumes and months far inside the range of `f64`.
     fn number_value(&mut self, path: &str, span: Span, it: &Item) -> Option<f64> {
         let x = match it.as_value() {
             Some(Value::Integer(i)) => *i.value() as f64,
@@ -181,6 +186,19 @@ impl Ctx {
                 span,
                 format!("{x} is not a finite number"),
                 Some("NaN and infinities are not allowed; write a number".into()),
+            );
+            return None;
+        }
+        if x.abs() > MAX_MAGNITUDE {
+            self.err(
+                path,
+                span,
+                format!(
+                    "{x:e} is beyond the largest magnitude any field accepts ({MAX_MAGNITUDE:e})"
+                ),
+                Some(
+                    "check the units in the field name: money is in dollars, sizes in H100e".into(),
+                ),
             );
             return None;
         }

@@ -261,6 +261,30 @@ fn implausible_rates_that_would_overflow_are_rejected() {
 }
 
 #[test]
+fn implausible_durations_and_magnitudes_are_rejected() {
+    // A lead time of a trillion months once overflowed the engine's month arithmetic.
+    one_error(
+        &with("lead_time_months = 3", "lead_time_months = 1e12"),
+        "options[0].lead_time_months",
+        "a duration in months must be at most 1200",
+        21,
+    );
+    one_error(
+        &with("kw_per_unit = 1.0", "kw_per_unit = 1.0\nlife_years = 500"),
+        "generations[0].life_years",
+        "longer than the 100-year limit",
+        16,
+    );
+    // A price of 1e300 once made revenue infinite.
+    one_error(
+        &with("price_usd_per_unit = 25000.0", "price_usd_per_unit = 1e300"),
+        "generations[0].price_usd_per_unit",
+        "beyond the largest magnitude",
+        16,
+    );
+}
+
+#[test]
 fn malformed_months_and_months_outside_the_horizon() {
     one_error(
         &with("month = \"2026-03\"", "month = \"2026-3\""),

@@ -10,6 +10,10 @@ use std::collections::{HashMap, HashSet};
 use crate::{AllocationStep, Diagnostic, Dist, Growth, Month, OptionKind, Scenario, Uncertain};
 
 const PROB_TOL: f64 = 1e-6;
+/// Longest duration the model accepts, in months (a century); longer ones are typos.
+pub const MAX_MONTHS: f64 = 1200.0;
+/// Longest life or depreciation period the model accepts, in years.
+pub const MAX_YEARS: f64 = 100.0;
 
 struct V<'a> {
     sc: &'a Scenario,
@@ -63,6 +67,40 @@ impl V<'_> {
         }
     }
 
+    /// A life or depreciation period in years: positive and at most [`MAX_YEARS`].
+    fn years(&mut self, path: &str, x: f64) {
+        self.positive(path, x);
+        if x > MAX_YEARS {
+            self.err_hint(
+                path,
+                format!("{x} years is longer than the {MAX_YEARS}-year limit"),
+                "lives and depreciation periods are years, not months",
+            );
+        }
+    }
+
+    /// A whole number of months no longer than [`MAX_MONTHS`].
+    fn months(&mut self, path: &str, m: u32) {
+        if f64::from(m) > MAX_MONTHS {
+            self.err(
+                path,
+                format!("{m} months is longer than the {MAX_MONTHS}-month limit"),
+            );
+        }
+    }
+
+    /// A non-negative duration in months, uncertain or not, no longer than [`MAX_MONTHS`].
+    fn duration(&mut self, path: &str, u: &Uncertain) {
+        self.uncertain(path, u, Sign::NonNegative);
+        self.within(
+            path,
+            u,
+            f64::NEG_INFINITY,
+            MAX_MONTHS,
+            "a duration in months",
+        );
+    }
+
     /// A monthly volatility: a valid, non-negative distribution no larger than 1.
     fn volatility(&mut self, path: &str, u: &Uncertain) {
         self.uncertain(path, u, Sign::NonNegative);
@@ -77,7 +115,16 @@ impl V<'_> {
         }
         let (a, b) = (u.dist.quantile(1e-6), u.dist.quantile(1.0 - 1e-6));
         if a < lo || b > hi {
-            self.err_hint(path, format!("{what} must lie between {lo} and {hi}, but this input reaches {a:.4} to {b:.4}"), "values outside this range are not plausible and make the model overflow");
+            let range = if lo == f64::NEG_INFINITY {
+                format!("must be at most {hi}")
+            } else {
+                format!("must lie between {lo} and {hi}")
+            };
+            self.err_hint(
+                path,
+                format!("{what} {range}, but this input reaches {a:.4} to {b:.4}"),
+                "values outside this range are not plausible and make the model overflow",
+            );
         }
     }
 
@@ -512,6 +559,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     // Research.
     let r = &sc.research;
     v.non_negative("research.floor_h100e", r.floor_h100e);
+    v.months("research.quality_lag_months", r.quality_lag_months);
     v.share("research.floor_share_pu", r.floor_share_pu);
     v.uncertain(
         "research.quality_elasticity",
@@ -564,7 +612,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             &g.price_usd_per_unit,
             Sign::NonNegative,
         );
-        v.positive(&format!("{p}.life_years"), g.life_years);
+        v.years(&format!("{p}.life_years"), g.life_years);
     }
     let gen_names: Vec<&str> = sc.generations.iter().map(|g| g.name.as_str()).collect();
     let check_gen = |v: &mut V, path: String, name: &str| {
@@ -655,17 +703,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             v.positive(&format!("{p}.block_{unit}"), b);
         }
         v.non_negative(&format!("{p}.max_{unit}"), o.max_total);
-        v.uncertain(
-            &format!("{p}.lead_time_months"),
-            &o.lead_time_months,
-            Sign::NonNegative,
-        );
+        v.duration(&format!("{p}.lead_time_months"), &o.lead_time_months);
         v.share(&format!("{p}.delay_probability_pu"), o.delay_probability_pu);
-        v.uncertain(
-            &format!("{p}.delay_months"),
-            &o.delay_months,
-            Sign::NonNegative,
-        );
+        v.duration(&format!("{p}.delay_months"), &o.delay_months);
         v.uncertain(
             &format!("{p}.capex_usd_per_mw"),
             &o.capex_usd_per_mw,
@@ -690,7 +730,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         if o.pue < 1.0 {
             v.err(format!("{p}.pue"), format!("PUE {} is below 1", o.pue));
         }
-        v.positive(&format!("{p}.life_years"), o.life_years);
+        v.years(&format!("{p}.life_years"), o.life_years);
+        v.months(&format!("{p}.term_months"), o.term_months);
+        v.months(&format!("{p}.cancel_notice_months"), o.cancel_notice_months);
         v.share(&format!("{p}.residual_value_pu"), o.residual_value_pu);
         v.uncertain(
             &format!("{p}.price_usd_per_h100e_month"),
@@ -749,8 +791,16 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         &f.non_compute_opex_usd_per_month,
         Sign::NonNegative,
     );
-    v.positive("finance.it_depreciation_years", f.it_depreciation_years);
-    v.positive(
+    let g = f.non_compute_opex_growth_per_year;
+    if !(-0.99..=10.0).contains(&g) {
+        v.err_hint(
+            "finance.non_compute_opex_growth_per_year",
+            format!("a yearly growth of {g} is outside -0.99 to 10"),
+            "growth is per-unit: 0.1 means 10 % a year",
+        );
+    }
+    v.years("finance.it_depreciation_years", f.it_depreciation_years);
+    v.years(
         "finance.facility_depreciation_years",
         f.facility_depreciation_years,
     );
@@ -822,6 +872,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                     suggest(&rule.option, &opt_names),
                 );
             }
+            v.months(&format!("{p}.every_months"), rule.every_months);
             if rule.every_months == 0 {
                 v.err(format!("{p}.every_months"), "must be at least 1");
             }

@@ -1050,7 +1050,9 @@ impl Engine {
         if o.delay_p > 0.0 && delayed {
             lead += inputs[o.delay].dist.quantile(uni(ck ^ 0xDE1B));
         }
-        lead.round().max(0.0) as i32
+        // Validation bounds lead times; the clamp keeps `t + lead` from overflowing regardless
+        // (anything past the horizon never arrives either way).
+        lead.round().clamp(0.0, 1e6) as i32
     }
 
     fn resize(&self, s: &mut Scratch) {
