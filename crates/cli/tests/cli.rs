@@ -235,6 +235,24 @@ fn plan_finds_commitments_that_simulate_reads_back() {
         .iter()
         .any(|c| c["stage"] == "first"));
     assert_eq!(v["frontier"].as_array().unwrap().len(), 2);
+    // Of the two fixed versions of the recourse plan, the one reported is the one that
+    // simulated better on the in-sample paths, and the in-sample column is that simulation.
+    let cand = &v["candidates"];
+    let npv = |k: &str| cand[k]["simulated_in_sample_npv_mean"].as_f64().unwrap();
+    let chosen = cand["chosen"].as_str().unwrap();
+    let other = if chosen == "continuation" {
+        "recourse_mean"
+    } else {
+        "continuation"
+    };
+    assert!(npv(chosen) >= npv(other), "{cand}");
+    let ins = v["simulated_in_sample"]["npv_usd"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (ins - npv(chosen)).abs() <= 1e-9 * ins.abs().max(1.0),
+        "{ins} vs {cand}"
+    );
     let mps = std::fs::read_to_string(d.join("model.mps")).unwrap();
     assert!(mps.starts_with("NAME startup") && mps.trim_end().ends_with("ENDATA"));
     // The TOML fragment appended to the scenario is a plan `simulate` can run.
@@ -393,6 +411,30 @@ fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
         assert!(plan["metrics"]["npv_usd"]["se"].as_f64().unwrap() <= 5e7);
     }
     assert_eq!(v["max_paths"], 100_000);
+}
+
+#[test]
+fn plan_with_churn_models_it_and_says_so() {
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "4",
+        "--oos-paths",
+        "100",
+        "--quiet",
+        "--json",
+        "--churn",
+        "--mean-recourse",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["churn_modelled"], true);
+    assert_eq!(v["scenario_has_churn"], true);
+    assert!(
+        v["candidates"].is_null(),
+        "--mean-recourse skips the second candidate"
+    );
 }
 
 #[test]

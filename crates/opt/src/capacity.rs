@@ -15,11 +15,12 @@
 //!
 //! **Limitations** (measured by out-of-sample simulation, which has them): scarce capacity goes
 //! to the segments worth most per H100e, where the simulator follows the configured priority
-//! order (give valuable segments high priority to align them); no churn or quality
-//! feedback; research runs beyond the floor are not modelled; a buy option must find free powered
-//! space the month it arrives (the simulator lets it wait); credit-line interest and the backstop are not
-//! in the objective (NPV excludes financing); recourse commitments are continuous; lead times
-//! are those of the sampled paths.
+//! order (give valuable segments high priority to align them); churn only when
+//! [`CapacitySettings::churn`] is set (exact, but slower); no quality feedback; research runs
+//! beyond the floor are not modelled; a buy option must find free powered space the month it
+//! arrives (the simulator lets it wait); credit-line interest and the backstop are not in the
+//! objective (NPV excludes financing); recourse commitments are continuous; lead times are
+//! those of the sampled paths.
 
 use std::time::Instant;
 
@@ -75,6 +76,14 @@ pub struct CapacitySettings {
     pub max_funding_gap_usd: Option<f64>,
     /// Use the scenario's named cases (with their probabilities) instead of sampled paths.
     pub cases: bool,
+    /// Model churn: unserved demand shrinks later demand exactly as the simulator does
+    /// (a linear state per segment). Off (the default), the programme treats demand as
+    /// exogenous; on, it is exact but solves many times slower (months become coupled).
+    pub churn: bool,
+    /// First-stage decisions held at a value: (option index, month index, variable value in
+    /// blocks, or option units without blocks). Used to find the best fixed continuation of a
+    /// two-stage plan's first stage.
+    pub pinned: Vec<(usize, i32, f64)>,
 }
 
 impl CapacitySettings {
@@ -92,6 +101,8 @@ impl CapacitySettings {
             budget_usd_per_year: None,
             max_funding_gap_usd: None,
             cases: false,
+            churn: false,
+            pinned: Vec::new(),
         }
     }
 }
@@ -124,6 +135,74 @@ pub struct CapacityModel {
     pub start: Month,
     /// Seconds to draw the paths and build the programme.
     pub build_seconds: f64,
+}
+
+/// Churn as the simulator applies it, which is linear: with m the demand multiplier (1 at the
+/// start), each month m' = (1 − c)·m + c·served / D, where D is the segment's demand before
+/// churn and served counts every block's H100e-months (hours-weighted). The state is kept in
+/// H100e, M = D·m, so every coefficient is of order one:
+/// M_{t+1} − (1 − c)·(D_{t+1}/D_t)·M_t − c·(D_{t+1}/D_t)·served_t = 0, and served demand in
+/// each block stays within factor · M_t. Segments without churn keep their fixed bounds.
+fn churn_rows(
+    sd: &mut ScenarioDef,
+    v: &gigawatt_sim::PathView,
+    churn: &[f64],
+    blocks: &[(f64, Vec<f64>)],
+    served_ids: &[usize],
+    start: Month,
+) {
+    let t_len = v.fleet_h100e.len();
+    let ns = churn.len();
+    for (seg, &c) in churn.iter().enumerate() {
+        if c <= 0.0 {
+            continue;
+        }
+        let demand = &v.demand_h100e[seg];
+        let m0 = sd.vars.len();
+        for (t, d) in demand.iter().enumerate() {
+            let d = d.max(0.0);
+            sd.vars.push(VarDef::new(
+                format!("demand_left[{seg},{}]", start.plus(t as i32)),
+                if t == 0 { d } else { 0.0 },
+                d,
+            ));
+        }
+        for t in 0..t_len {
+            let month = start.plus(t as i32);
+            for (b, (_, factors)) in blocks.iter().enumerate() {
+                let j = served_ids[(b * t_len + t) * ns + seg];
+                sd.rows.push(RowDef {
+                    name: format!("demand[{seg},{month},block{b}]"),
+                    lower: -INF,
+                    upper: 0.0,
+                    terms: vec![(Ref::Own(j), 1.0), (Ref::Own(m0 + t), -factors[seg])],
+                    limit: false,
+                });
+            }
+            if t + 1 == t_len {
+                continue;
+            }
+            let mut terms = vec![(Ref::Own(m0 + t + 1), 1.0)];
+            if demand[t] > 0.0 {
+                let growth = demand[t + 1].max(0.0) / demand[t];
+                terms.push((Ref::Own(m0 + t), -(1.0 - c) * growth));
+                for (b, (hours, _)) in blocks.iter().enumerate() {
+                    let j = served_ids[(b * t_len + t) * ns + seg];
+                    terms.push((Ref::Own(j), -c * hours * growth));
+                }
+            }
+            // With no demand this month, nothing churns: the multiplier carries over, and the
+            // state (in H100e) restarts from the next month's demand at that multiplier, which
+            // the model cannot see; treat it as untouched by churn (M_{t+1} free up to D).
+            sd.rows.push(RowDef {
+                name: format!("churn[{seg},{month}]"),
+                lower: if demand[t] > 0.0 { 0.0 } else { -INF },
+                upper: if demand[t] > 0.0 { 0.0 } else { INF },
+                terms,
+                limit: false,
+            });
+        }
+    }
 }
 
 fn decision_months(o: &OptionInfo, months: i32, period: i32) -> Vec<i32> {
@@ -177,6 +256,7 @@ pub fn build(
     let (avail, floor_h, floor_share, existing_mw, max_total_mw) = engine.limits();
     let blocks = engine.load_blocks();
     let ns = engine.num_segments();
+    let churn = engine.churn_shares();
     let disc_m = engine.monthly_discount();
     let disc: Vec<f64> = (0..t_len).map(|t| disc_m.powi(-(t as i32 + 1))).collect();
     let disc_end = disc_m.powi(-months);
@@ -211,10 +291,15 @@ pub fn build(
             } else {
                 INF
             };
+            let pin = set
+                .pinned
+                .iter()
+                .find(|(oi, m, _)| *oi == d.option && *m == d.month)
+                .map(|p| p.2);
             VarDef {
                 name: format!("commit[{},{}]", o.name, sc.horizon.start.plus(d.month)),
-                lower: 0.0,
-                upper,
+                lower: pin.unwrap_or(0.0),
+                upper: pin.unwrap_or(upper),
                 integer: o.block.is_some(),
             }
         })
@@ -467,6 +552,8 @@ pub fn build(
         sd.rows.append(&mut space_rows);
         // Operations.
         let mut served_total: Vec<(Ref, f64)> = Vec::new();
+        // served_ids[(b * t_len + t) * ns + seg]: the served variable of that block, month, segment.
+        let mut served_ids = vec![0usize; blocks.len() * t_len * ns];
         for (b, (hours, factors)) in blocks.iter().enumerate() {
             for t in 0..t_len {
                 let mut terms = Vec::new();
@@ -476,6 +563,7 @@ pub fn build(
                         &mut sd,
                         VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
                     );
+                    served_ids[(b * t_len + t) * ns + seg] = j;
                     terms.push((Ref::Own(j), 1.0));
                     served_total.push((Ref::Own(j), *hours));
                     if set.max_funding_gap_usd.is_some() {
@@ -522,6 +610,9 @@ pub fn build(
                     });
                 }
             }
+        }
+        if set.churn {
+            churn_rows(&mut sd, v, &churn, &blocks, &served_ids, sc.horizon.start);
         }
         // Limits that involve recourse are per path; first-stage-only ones go to first_rows below.
         if set.recourse {
@@ -711,6 +802,24 @@ impl CapacityModel {
                 vss: v.vss * k,
                 evpi: v.evpi * k,
             }))
+    }
+
+    /// First-stage values of a solution as pins: (option, month, variable value), integers
+    /// rounded so a pinned integer column stays integral.
+    pub fn first_stage_pins(&self, x: &[f64], layout: &crate::Layout) -> Vec<(usize, i32, f64)> {
+        self.first
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let v = x[layout.first[i].0 as usize].max(0.0);
+                let v = if self.options[d.option].block.is_some() {
+                    v.round()
+                } else {
+                    v
+                };
+                (d.option, d.month, v)
+            })
+            .collect()
     }
 
     /// The commitments of a solution, as an implementable plan: first-stage decisions as found,

@@ -119,11 +119,35 @@ non_compute_opex_usd_per_month = 500.0
 
 #[test]
 fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
-    let mut sc = scenario(EQUIV);
+    programme_equals_simulator(EQUIV);
+}
+
+#[test]
+fn programme_with_churn_equals_the_simulators_npv_on_the_same_paths() {
+    // Churn is linear in the demand multiplier, so the programme models it exactly. The check
+    // must see churn bite: on some path demand goes unserved and the multiplier falls.
+    let src = EQUIV.replace(
+        "price_usd_per_unit = 50.0",
+        "price_usd_per_unit = 50.0\nchurn_share_pu = 0.4",
+    );
+    let unserved = programme_equals_simulator(&src);
+    assert!(
+        unserved > 0.0,
+        "no demand went unserved: the test would not see churn"
+    );
+}
+
+/// Solves the fixed-schedule programme, simulates the plan it finds on the same paths, and
+/// asserts each path's programme value equals its simulated NPV. Returns the total unserved
+/// H100e-months the simulator saw.
+fn programme_equals_simulator(src: &str) -> f64 {
+    let mut sc = scenario(src);
+    let churn = sc.segments.iter().any(|s| s.churn_share_pu > 0.0);
     let paths = 12;
     let engine = Engine::new(&sc, paths, 9, &[]).unwrap();
     let mut set = CapacitySettings::new(paths, 9);
     set.recourse = false;
+    set.churn = churn;
     set.window_months = 24;
     set.period_months = 6;
     let model = build(&sc, &engine, &set).unwrap();
@@ -138,7 +162,7 @@ fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
         "the optimum commits something"
     );
     // Round trip through the TOML fragment.
-    let text = format!("{}\n{}", EQUIV, plan_toml(&sc, &plan));
+    let text = format!("{}\n{}", src, plan_toml(&sc, &plan));
     let reread = scenario(&text);
     assert_eq!(reread.plans[0], plan);
     sc.plans = vec![plan];
@@ -147,16 +171,19 @@ fn programme_value_equals_the_simulators_npv_on_the_same_paths() {
     let mut d = Draws::default();
     let mut s = Scratch::default();
     let mut out = PathOutcome::default();
+    let mut unserved = 0.0;
     for (i, row) in u.iter().enumerate() {
         sim.draw(i as u64, row, &mut d);
-        sim.run_plan(0, &d, &mut s, false, &mut out);
+        sim.run_plan(0, &d, &mut s, true, &mut out);
         let lp = solved.values[i];
         assert!(
             (lp - out.npv_usd).abs() <= 1e-6 * lp.abs().max(1.0),
             "path {i}: programme {lp}, simulator {}",
             out.npv_usd
         );
+        unserved += out.monthly[3].iter().sum::<f64>();
     }
+    unserved
 }
 
 #[test]

@@ -94,6 +94,11 @@ impl Engine {
         self.segs.len()
     }
 
+    /// Churn share of unserved demand per segment (see the simulator's step 6).
+    pub fn churn_shares(&self) -> Vec<f64> {
+        self.segs.iter().map(|s| s.churn).collect()
+    }
+
     /// Load blocks: (hours share, per-segment demand factors).
     pub fn load_blocks(&self) -> Vec<(f64, Vec<f64>)> {
         let nb = self.hours.len();
