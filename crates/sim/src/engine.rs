@@ -329,6 +329,9 @@ pub struct Scratch {
     planned: Vec<f64>,
     buy_arrivals: Vec<f64>,
     hist: Vec<f64>,
+    /// ln(hist[t] / hist[t-1]) where both are positive, else NaN (only kept for plans with
+    /// rules, which forecast from it).
+    log_growth: Vec<f64>,
     ratio: Vec<f64>,
     committed: Vec<f64>,
     work: Work,
@@ -1068,6 +1071,7 @@ impl Engine {
             &mut s.capex,
             &mut s.planned,
             &mut s.hist,
+            &mut s.log_growth,
             &mut s.ratio,
         ] {
             v.clear();
@@ -1358,7 +1362,10 @@ impl Engine {
             // Step 3: demand.
             let q = if t >= self.quality_lag && t > 0 && eps != 0.0 {
                 let r = s.ratio[t - self.quality_lag];
-                if r > 0.0 {
+                if r == 1.0 {
+                    // Research on plan: the common case, and pow(1, ε) = 1 exactly.
+                    1.0
+                } else if r > 0.0 {
                     r.clamp(QUALITY_RATIO_MIN, QUALITY_RATIO_MAX).powf(eps)
                 } else {
                     1.0
@@ -1377,6 +1384,13 @@ impl Engine {
                 }
             }
             s.hist[t] = demand_h;
+            if !plan.rules.is_empty() {
+                s.log_growth[t] = if t > 0 && demand_h > 0.0 && s.hist[t - 1] > 0.0 {
+                    (demand_h / s.hist[t - 1]).ln()
+                } else {
+                    f64::NAN
+                };
+            }
             // Step 4: allocation, block by block, in priority order.
             let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
@@ -1426,9 +1440,12 @@ impl Engine {
                     burst_left.extend(burst.iter().map(|(c, _)| *c));
                     for step in &self.order {
                         if let Step::Seg(si) = *step {
+                            let mut short = want[si * nb + b] - served[si * nb + b];
+                            if short <= 0.0 {
+                                continue;
+                            }
                             let idx = si * t_len + t;
                             let rev = d.price[idx] / d.k[idx];
-                            let mut short = want[si * nb + b] - served[si * nb + b];
                             for (bi, (_, bprice)) in burst.iter().enumerate() {
                                 let g = short.fmin(burst_left[bi]);
                                 if g <= 0.0 || *bprice > rev {
@@ -1597,16 +1614,20 @@ impl Engine {
         if obs <= 0.0 {
             return None;
         }
-        let diffs: Vec<f64> = (first + 1..=last)
-            .filter(|i| s.hist[*i] > 0.0 && s.hist[*i - 1] > 0.0)
-            .map(|i| (s.hist[i] / s.hist[i - 1]).ln())
-            .collect();
-        let (mu, sd) = if diffs.is_empty() {
+        // Monthly log-growth over the window, computed once per month by `run_plan`.
+        let diffs = || {
+            s.log_growth[first + 1..=last]
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+        };
+        let n = diffs().count();
+        let (mu, sd) = if n == 0 {
             (0.0, 0.0)
         } else {
-            let m = diffs.iter().sum::<f64>() / diffs.len() as f64;
-            let v = if diffs.len() > 1 {
-                diffs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (diffs.len() - 1) as f64
+            let m = diffs().sum::<f64>() / n as f64;
+            let v = if n > 1 {
+                diffs().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
             } else {
                 0.0
             };
