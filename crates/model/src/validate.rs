@@ -784,8 +784,19 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     let f = &sc.finance;
     v.non_negative("finance.min_cash_usd", f.min_cash_usd);
     v.non_negative("finance.credit_limit_usd", f.credit_limit_usd);
-    v.non_negative("finance.credit_rate_per_year", f.credit_rate_per_year);
-    v.non_negative("finance.backstop_rate_per_year", f.backstop_rate_per_year);
+    for (path, rate) in [
+        ("finance.credit_rate_per_year", f.credit_rate_per_year),
+        ("finance.backstop_rate_per_year", f.backstop_rate_per_year),
+    ] {
+        v.non_negative(path, rate);
+        if rate > 10.0 {
+            v.err_hint(
+                path,
+                format!("an interest rate of {rate} a year is above the limit of 10"),
+                "rates are per-unit: 0.12 means 12 % a year",
+            );
+        }
+    }
     v.uncertain(
         "finance.non_compute_opex_usd_per_month",
         &f.non_compute_opex_usd_per_month,

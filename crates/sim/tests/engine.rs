@@ -376,7 +376,16 @@ proptest! {
 /// `key = value` line of the startup example in turn gets each of a set of awkward values.
 #[test]
 fn valid_mangled_scenarios_simulate_with_finite_results() {
-    let src = include_str!("../../../examples/startup.toml");
+    for src in [
+        include_str!("../../../examples/startup.toml"),
+        include_str!("../../../examples/launch-spike.toml"),
+        include_str!("../../../examples/frontier-lab.toml"),
+    ] {
+        mangled_scenarios_simulate(src);
+    }
+}
+
+fn mangled_scenarios_simulate(src: &str) {
     let lines: Vec<&str> = src.lines().collect();
     let junk = [
         "0",
