@@ -120,7 +120,13 @@ pub fn reference_markdown() -> String {
          the JSON Schema (`docs/reference/scenario.schema.json`) comes from the same table.\n\
          Do not edit by hand: a test fails when this page drifts.\n\n\
          Units are in field names: `_usd` dollars, `_mw` facility megawatts, `_h100e` H100-equivalents, \
-         `_months`, `_years`, `_pu` per-unit shares (0.3 = 30 %), `_per_year` yearly rates.\n",
+         `_months`, `_years`, `_pu` per-unit shares (0.3 = 30 %), `_per_year` yearly rates.\n\n\
+         Plausibility limits (beyond them `check` reports an error): no number above 1e18 in \
+         magnitude; durations such as lead times, delays, terms and notice periods at most 1,200 \
+         months; lives and depreciation periods at most 100 years; interest rates at most 10 a \
+         year; non-compute opex growth between -0.99 and 10 a year; yearly log-growth drift \
+         between -5 and 5; logistic growth rate between 0 and 20 a year; monthly volatility at \
+         most 1; launch jumps at most 100; quality elasticity between 0 and 3.\n",
     );
     for t in all_tables() {
         s.push_str(&format!("\n## {}\n\n{}\n\n| field | type | required | default | description |\n|---|---|---|---|---|\n", t.name, t.doc));
