@@ -365,6 +365,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             recourse: false,
             branching: None,
             pinned: model.first_stage_pins(&solved.solution.x, &solved.layout),
+            // Later commitments continuous (rounded to blocks in the plan), as in the
+            // two-stage programme: a MIP over every later block would dwarf the first solve.
+            integer_until_month: settings.window_months,
             ..settings.clone()
         };
         let cont = build(&sc, &engine, &cont_settings).map_err(anyhow::Error::msg)?;

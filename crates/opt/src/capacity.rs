@@ -84,6 +84,9 @@ pub struct CapacitySettings {
     /// blocks, or option units without blocks). Used to find the best fixed continuation of a
     /// two-stage plan's first stage.
     pub pinned: Vec<(usize, i32, f64)>,
+    /// First-stage decisions from this month index on are continuous even for options with
+    /// blocks (the plan rounds them to blocks); earlier ones are whole blocks.
+    pub integer_until_month: i32,
 }
 
 impl CapacitySettings {
@@ -103,6 +106,7 @@ impl CapacitySettings {
             cases: false,
             churn: false,
             pinned: Vec::new(),
+            integer_until_month: i32::MAX,
         }
     }
 }
@@ -300,7 +304,7 @@ pub fn build(
                 name: format!("commit[{},{}]", o.name, sc.horizon.start.plus(d.month)),
                 lower: pin.unwrap_or(0.0),
                 upper: pin.unwrap_or(upper),
-                integer: o.block.is_some(),
+                integer: o.block.is_some() && d.month < set.integer_until_month,
             }
         })
         .collect();
