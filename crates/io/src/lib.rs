@@ -22,6 +22,7 @@
 //! assert_eq!(sc.unwrap().horizon.months(), 12);
 //! ```
 
+pub mod mangle;
 mod reader;
 mod schema;
 pub mod spec;

@@ -387,41 +387,30 @@ values = { demand = 130.0 }
 #[test]
 fn valid_mangled_scenarios_build_finite_programmes() {
     let src = include_str!("../../../examples/startup.toml");
-    let lines: Vec<&str> = src.lines().collect();
     let junk = ["0", "1", "0.5", "1e-9", "1e12", "24", "-1", "1e300"];
     let mut failures = Vec::new();
     let mut built = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let Some((key, _)) = line.split_once(" = ") else {
-            continue;
-        };
-        if key.trim_start().starts_with('#') {
-            continue;
-        }
-        for j in junk {
-            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-            out[i] = format!("{key} = {j}");
-            let (sc, _) = gigawatt_io::read_str(&out.join("\n"), "m.toml");
-            let Some(sc) = sc else { continue };
-            let result = std::panic::catch_unwind(|| {
-                let engine = Engine::new(&sc, 3, 1, &[]).unwrap();
-                match build(&sc, &engine, &CapacitySettings::new(3, 1)) {
-                    Ok(model) => {
-                        let (p, _) = model.program.extensive_form(Risk::Neutral, None);
-                        gigawatt_lp::check_finite(&p).map_err(|e| e.to_string())
-                    }
-                    Err(e) => {
-                        assert!(!e.is_empty());
-                        Ok(())
-                    }
+    for v in gigawatt_io::mangle::variants(src, &junk) {
+        let (sc, _) = gigawatt_io::read_str(&v.source, "m.toml");
+        let Some(sc) = sc else { continue };
+        built += 1;
+        let result = std::panic::catch_unwind(|| {
+            let engine = Engine::new(&sc, 3, 1, &[]).unwrap();
+            match build(&sc, &engine, &CapacitySettings::new(3, 1)) {
+                Ok(model) => {
+                    let (p, _) = model.program.extensive_form(Risk::Neutral, None);
+                    gigawatt_lp::check_finite(&p).map_err(|e| e.to_string())
                 }
-            });
-            built += 1;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => failures.push(format!("line {}: `{key} = {j}`: {e}", i + 1)),
-                Err(_) => failures.push(format!("line {}: `{key} = {j}`: panicked", i + 1)),
+                Err(e) => {
+                    assert!(!e.is_empty());
+                    Ok(())
+                }
             }
+        });
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("line {}: `{}`: {e}", v.line, v.text)),
+            Err(_) => failures.push(format!("line {}: `{}`: panicked", v.line, v.text)),
         }
     }
     assert!(built > 100, "only {built} mangled scenarios were valid");

@@ -386,7 +386,6 @@ fn valid_mangled_scenarios_simulate_with_finite_results() {
 }
 
 fn mangled_scenarios_simulate(src: &str) {
-    let lines: Vec<&str> = src.lines().collect();
     let junk = [
         "0",
         "1",
@@ -400,46 +399,36 @@ fn mangled_scenarios_simulate(src: &str) {
     ];
     let mut failures = Vec::new();
     let mut simulated = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let Some((key, _)) = line.split_once(" = ") else {
-            continue;
-        };
-        if key.trim_start().starts_with('#') {
-            continue;
-        }
-        for j in junk {
-            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-            out[i] = format!("{key} = {j}");
-            let (sc, _) = gigawatt_io::read_str(&out.join("\n"), "m.toml");
-            let Some(sc) = sc else { continue };
-            simulated += 1;
-            let result = std::panic::catch_unwind(|| {
-                let e = Engine::new(&sc, 16, 1, &[]).unwrap();
-                let cfg = RunConfig {
-                    paths: 16,
-                    monthly: true,
-                    per_path: false,
-                };
-                let mut r = run(&e, &cfg, &|_| {});
-                let doc = gigawatt_sim::report::to_json(&sc, &e, &mut r, 1);
-                let text = serde_json::to_string(&doc).unwrap();
-                let finite = !text.contains("NaN") && !text.contains("inf");
-                let all_numbers = doc["plans"].as_array().unwrap().iter().all(|plan| {
-                    plan["metrics"]
-                        .as_object()
-                        .unwrap()
-                        .values()
-                        .all(|m| m["mean"].is_number())
-                });
-                finite && all_numbers
+    for v in gigawatt_io::mangle::variants(src, &junk) {
+        let (sc, _) = gigawatt_io::read_str(&v.source, "m.toml");
+        let Some(sc) = sc else { continue };
+        simulated += 1;
+        let result = std::panic::catch_unwind(|| {
+            let e = Engine::new(&sc, 16, 1, &[]).unwrap();
+            let cfg = RunConfig {
+                paths: 16,
+                monthly: true,
+                per_path: false,
+            };
+            let mut r = run(&e, &cfg, &|_| {});
+            let doc = gigawatt_sim::report::to_json(&sc, &e, &mut r, 1);
+            let text = serde_json::to_string(&doc).unwrap();
+            let finite = !text.contains("NaN") && !text.contains("inf");
+            let all_numbers = doc["plans"].as_array().unwrap().iter().all(|plan| {
+                plan["metrics"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .all(|m| m["mean"].is_number())
             });
-            if !matches!(result, Ok(true)) {
-                failures.push(format!("line {}: `{key} = {j}`", i + 1));
-            }
+            finite && all_numbers
+        });
+        if !matches!(result, Ok(true)) {
+            failures.push(format!("line {}: `{}`", v.line, v.text));
         }
     }
     assert!(
-        simulated > 100,
+        simulated > 50,
         "only {simulated} mangled scenarios were valid"
     );
     assert!(
