@@ -371,7 +371,21 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             ..settings.clone()
         };
         let cont = build(&sc, &engine, &cont_settings).map_err(anyhow::Error::msg)?;
-        let cs = cont.solve(solver.as_ref(), &solver_settings, risk, None)?;
+        // The continuation shares every later decision across all paths, which the simplex
+        // finds harder than the two-stage programme; give it at most twice the first solve's
+        // time (at least 10 s), and fall back to the mean version if it runs out.
+        let cont_limit_s = solver_settings
+            .time_limit_s
+            .min((2.0 * solved.solution.solve_seconds).max(10.0));
+        let cs = cont.solve(
+            solver.as_ref(),
+            &SolverSettings {
+                time_limit_s: cont_limit_s,
+                ..solver_settings
+            },
+            risk,
+            None,
+        )?;
         if cs.solution.status.has_solution() {
             let (mut cont_plan, _) = cont.plan(&a.name, &cs.solution.x, &cs.layout);
             cont_plan.description = "found by gigawatt plan: the two-stage programme's first stage, then the best fixed schedule given it".into();
@@ -411,9 +425,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             }
         } else {
             eprintln!(
-                "warning: no fixed schedule after the first stage is {} on every path; later commitments are simulated at their mean over paths",
-                cs.solution.status.as_str()
+                "note: the best fixed schedule after the first stage was not found ({} within {:.0} s); later commitments are simulated at their mean over paths",
+                cs.solution.status.as_str(),
+                cont_limit_s
             );
+            doc["candidates"] = json!({"chosen": "recourse_mean", "continuation": {"status": cs.solution.status.as_str(), "time_limit_s": cont_limit_s}});
         }
     }
     let mut commitments = Vec::new();
@@ -654,7 +670,13 @@ fn text_report(d: &Value) -> String {
     }
     let cand = &d["candidates"];
     let continued = cand["chosen"] == "continuation";
-    if cand.is_object() {
+    if cand.is_object() && cand["continuation"]["simulated_in_sample_npv_mean"].is_null() {
+        let _ = writeln!(
+            s,
+            "\nlater commitments: the programme chooses them path by path; the plan simulated fixes them at their mean over paths (the best fixed schedule after the first stage was not found in time: {}).",
+            cand["continuation"]["status"].as_str().unwrap_or("")
+        );
+    } else if cand.is_object() {
         let _ = writeln!(
             s,
             "\nlater commitments: the programme chooses them path by path ({} {unit_name}, an upper bound for one plan on these paths).\nTwo fixed versions simulated on the same paths: at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name}). Reported: {}.",
