@@ -372,11 +372,11 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         };
         let cont = build(&sc, &engine, &cont_settings).map_err(anyhow::Error::msg)?;
         // The continuation shares every later decision across all paths, which the simplex
-        // finds harder than the two-stage programme; give it at most twice the first solve's
-        // time (at least 10 s), and fall back to the mean version if it runs out.
+        // finds harder than the two-stage programme; give it as long as the first solve took
+        // (at least 10 s), and fall back to the mean version if it runs out.
         let cont_limit_s = solver_settings
             .time_limit_s
-            .min((2.0 * solved.solution.solve_seconds).max(10.0));
+            .min(solved.solution.solve_seconds.max(10.0));
         let cs = cont.solve(
             solver.as_ref(),
             &SolverSettings {

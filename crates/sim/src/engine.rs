@@ -306,8 +306,8 @@ pub struct Draws {
     exo: Vec<f64>,
     /// Compute intensity, S × T.
     k: Vec<f64>,
-    /// Price, S × T.
-    price: Vec<f64>,
+    /// Revenue per H100e-month served (price over compute intensity), S × T.
+    rev: Vec<f64>,
     /// Funding received each month (rounds that close).
     funding: Vec<f64>,
     /// A named case: medians everywhere, no noise.
@@ -899,7 +899,7 @@ impl Engine {
         let ns = self.segs.len();
         d.exo.resize(ns * t_len, 0.0);
         d.k.resize(ns * t_len, 0.0);
-        d.price.resize(ns * t_len, 0.0);
+        d.rev.resize(ns * t_len, 0.0);
         for (s, seg) in self.segs.iter().enumerate() {
             let p = &d.params;
             let base = s * t_len;
@@ -908,7 +908,7 @@ impl Engine {
             let (mut k, mut price) = (p[seg.k0], p[seg.price0]);
             for t in 0..t_len {
                 d.k[base + t] = k;
-                d.price[base + t] = price;
+                d.rev[base + t] = price / k;
                 k *= f_eff;
                 price *= f_pd;
             }
@@ -1445,7 +1445,7 @@ impl Engine {
                                 continue;
                             }
                             let idx = si * t_len + t;
-                            let rev = d.price[idx] / d.k[idx];
+                            let rev = d.rev[idx];
                             for (bi, (_, bprice)) in burst.iter().enumerate() {
                                 let g = short.fmin(burst_left[bi]);
                                 if g <= 0.0 || *bprice > rev {
@@ -1469,13 +1469,12 @@ impl Engine {
                 let idx = si * t_len + t;
                 let sv: f64 = (0..nb).map(|b| served[si * nb + b] * self.hours[b]).sum();
                 served_h += sv;
-                revenue += sv / d.k[idx] * d.price[idx];
-                let share = if need[si] > 0.0 {
-                    (1.0 - sv / need[si]).fmax(0.0)
-                } else {
-                    0.0
-                };
-                churn[si] *= 1.0 - self.segs[si].churn * share;
+                revenue += sv * d.rev[idx];
+                // Fully served (the common case) or no churn: nothing to divide.
+                if sv < need[si] && self.segs[si].churn > 0.0 {
+                    let share = (1.0 - sv / need[si]).fmax(0.0);
+                    churn[si] *= 1.0 - self.segs[si].churn * share;
+                }
             }
             // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
             let mut unserved = (demand_h - served_h).fmax(0.0);

@@ -150,11 +150,8 @@ impl Engine {
                     .map(|t| d.exo[base + t] * d.k[base + t])
                     .collect(),
             );
-            v.revenue_per_h100e.push(
-                (0..t_len)
-                    .map(|t| d.price[base + t] / d.k[base + t])
-                    .collect(),
-            );
+            v.revenue_per_h100e
+                .push((0..t_len).map(|t| d.rev[base + t]).collect());
         }
         let (mut cap, mut cost, mut used) = (0.0, 0.0, 0.0);
         let mut nc = d.params[self.opex0];
