@@ -759,7 +759,7 @@ fn text_report(d: &Value) -> String {
         let _ = writeln!(s, "\nnote: later decisions differ by path in the programme; the plan simulated fixes them at their mean over paths. `--fixed-schedule` optimises that kind of fixed plan directly.");
     }
     if d["churn_modelled"] == false && d["scenario_has_churn"] == true {
-        let _ = writeln!(s, "note: the programme treats demand turned away as coming back; the simulator loses a share of it (churn). `--churn` models that exactly, at a longer solve.");
+        let _ = writeln!(s, "\nnote: the programme treats demand turned away as coming back; the simulator loses a share of it (churn). `--churn` models that exactly, at a longer solve.");
     }
     let _ = writeln!(s, "\nout of sample, common random numbers:");
     for p in d["out_of_sample_comparison"]
