@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use gigawatt_io::Located;
 use gigawatt_model::{Growth, OptionKind, Scenario, Severity};
 
@@ -28,8 +28,7 @@ pub fn load_or_report(
     file: &Path,
     strict: bool,
 ) -> anyhow::Result<(Option<Scenario>, Vec<Located>)> {
-    let (sc, mut diags) = gigawatt_io::load(file)
-        .with_context(|| format!("cannot read scenario {}", file.display()))?;
+    let (sc, mut diags) = gigawatt_io::load(file)?;
     if strict {
         for d in &mut diags {
             d.diag.severity = Severity::Error;

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use gigawatt_lp::{Solver, SolverSettings};
 use gigawatt_model::{OptionKind, Plan, Scenario};
 use gigawatt_opt::capacity::{build, plan_toml, CapacitySettings, Objective};
@@ -195,8 +195,29 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     if a.paths == 0 || a.oos_paths == 0 {
         bail!("--paths and --oos-paths must be at least 1");
     }
-    if !(0.0..1.0).contains(&a.alpha) || a.lambda < 0.0 || !(0.0..=1.0).contains(&a.service_level) {
+    let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+    if !(0.0..1.0).contains(&a.alpha)
+        || !non_negative(a.lambda)
+        || !(0.0..=1.0).contains(&a.service_level)
+    {
         bail!("--alpha must be in [0, 1), --lambda >= 0 and --service-level in [0, 1]");
+    }
+    if let Some(bad) = a.frontier.iter().flatten().find(|l| !non_negative(**l)) {
+        bail!("--frontier takes λ values >= 0, separated by commas (got {bad})");
+    }
+    if !non_negative(a.mip_gap) {
+        bail!("--mip-gap must be a number >= 0 (0.01 stops within 1 % of the bound)");
+    }
+    if a.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
+        bail!("--time-limit must be a positive number of seconds");
+    }
+    for (flag, v) in [
+        ("--budget-usd-per-year", a.budget_usd_per_year),
+        ("--max-funding-gap-usd", a.max_funding_gap_usd),
+    ] {
+        if v.is_some_and(|x| !non_negative(x)) {
+            bail!("{flag} must be a number of dollars >= 0");
+        }
     }
     let solver = solver_named(a.solver.as_deref())?;
     let seed = a.seed.unwrap_or(sc.simulation.seed);
@@ -254,8 +275,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (problem, _) = model.program.extensive_form(risk, None);
     let size = json!({"columns": problem.num_cols(), "rows": problem.num_rows(), "nonzeros": problem.num_nonzeros(), "integer_columns": problem.integer.iter().filter(|i| **i).count()});
     if let Some(path) = &a.write_mps {
-        gigawatt_io::write_atomic(path, problem.to_mps(&sc.name).as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        gigawatt_io::write_atomic(path, problem.to_mps(&sc.name).as_bytes())?;
         note(a.quiet, &format!("wrote {}", path.display()));
     }
     drop(problem);

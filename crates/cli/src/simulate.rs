@@ -65,6 +65,11 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if paths == 0 {
         anyhow::bail!("--paths must be at least 1");
     }
+    if a.target_npv_se_usd
+        .is_some_and(|x| x.is_nan() || x <= 0.0 || x.is_infinite())
+    {
+        anyhow::bail!("--target-npv-se-usd must be a positive number of dollars, such as 1e8");
+    }
     let seed = a.seed.unwrap_or(sc.simulation.seed);
     let engine = Engine::new(&sc, paths, seed, &a.plans).map_err(anyhow::Error::msg)?;
     if a.cases {

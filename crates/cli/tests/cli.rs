@@ -108,7 +108,54 @@ fn strict_turns_warnings_into_errors() {
 fn missing_file_is_exit_2() {
     let o = run(&["check", "no/such/file.toml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("no/such/file.toml"));
+    let err = text(&o.stderr);
+    assert!(err.contains("cannot read no/such/file.toml"), "{err}");
+    // The OS error is said once, not repeated by the error chain.
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}
+
+#[test]
+fn bad_arguments_are_exit_2_with_a_clear_message() {
+    let f = "examples/startup.toml";
+    let not_a_dir = root().join("README.md");
+    for (args, expect) in [
+        (vec!["plan", f, "--frontier", "0,nan"], "--frontier takes"),
+        (vec!["plan", f, "--time-limit", "0"], "--time-limit must be"),
+        (vec!["plan", f, "--lambda", "nan"], "--lambda >= 0"),
+        (vec!["plan", f, "--mip-gap=-0.1"], "--mip-gap must be"),
+        (
+            vec!["plan", f, "--budget-usd-per-year=-1"],
+            "--budget-usd-per-year must be",
+        ),
+        (
+            vec!["simulate", f, "--paths", "0"],
+            "--paths must be at least 1",
+        ),
+        (
+            vec!["simulate", f, "--target-npv-se-usd", "0"],
+            "--target-npv-se-usd must be",
+        ),
+        (
+            vec![
+                "simulate",
+                f,
+                "--paths",
+                "5",
+                "-q",
+                "--out",
+                not_a_dir.to_str().unwrap(),
+            ],
+            "cannot create directory",
+        ),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(expect),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+    }
 }
 
 #[test]

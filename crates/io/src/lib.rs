@@ -42,13 +42,16 @@ pub use writer::write_scenario;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// Reading or writing failed.
-    #[error("{path}: {source}")]
+    /// Reading or writing failed. The OS error is part of the message (not a separate
+    /// source), so a report that prints the whole chain says it once.
+    #[error("{action} {path}: {os_error}")]
     Io {
-        /// The file.
+        /// What was being done: "cannot read", "cannot write", "cannot create directory".
+        action: &'static str,
+        /// The file or directory.
         path: String,
         /// What the OS said.
-        source: std::io::Error,
+        os_error: std::io::Error,
     },
     /// The file is not UTF-8 text.
     #[error("{path}: the file is not UTF-8 text (is it binary?)")]
@@ -159,9 +162,10 @@ impl Located {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<(Option<Scenario>, Vec<Located>), Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let bytes = std::fs::read(path).map_err(|os_error| Error::Io {
+        action: "cannot read",
         path: path.display().to_string(),
-        source,
+        os_error,
     })?;
     let file = path.display().to_string();
     if bytes.contains(&0) {
@@ -173,12 +177,17 @@ pub fn load(path: &Path) -> Result<(Option<Scenario>, Vec<Located>), Error> {
 
 /// Writes `contents` to `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
-    let err = |source| Error::Io {
+    let err = |os_error| Error::Io {
+        action: "cannot write",
         path: path.display().to_string(),
-        source,
+        os_error,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        std::fs::create_dir_all(dir).map_err(|os_error| Error::Io {
+            action: "cannot create directory",
+            path: dir.display().to_string(),
+            os_error,
+        })?;
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
