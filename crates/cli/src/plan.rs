@@ -100,7 +100,7 @@ pub struct PlanArgs {
     /// Fresh paths for the out-of-sample check.
     #[arg(long, default_value_t = 2000)]
     pub oos_paths: u64,
-    /// Optimise over the scenario's named [[cases]] (with their probabilities) instead of
+    /// Optimise over the scenario's named `[[cases]]` (with their probabilities) instead of
     /// sampled paths; the plan is still checked on sampled paths.
     #[arg(long, conflicts_with = "replications")]
     pub cases: bool,

@@ -44,7 +44,7 @@ pub struct SimulateArgs {
     /// part of the strata: estimates stay unbiased but lose some of the stratification's gain.
     #[arg(long)]
     pub target_npv_se_usd: Option<f64>,
-    /// Evaluate the plans on the scenario's named [[cases]] (weighted by their probabilities)
+    /// Evaluate the plans on the scenario's named `[[cases]]` (weighted by their probabilities)
     /// instead of sampled paths.
     #[arg(long, conflicts_with_all = ["out", "per_path"])]
     pub cases: bool,

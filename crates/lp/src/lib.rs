@@ -2,7 +2,7 @@
 //!
 //! A [`Problem`] holds columns (objective, bounds, integrality), rows (bounds) and the sparse
 //! matrix as (row, column, value) entries, built directly in memory. A [`Solver`] solves it:
-//! [`MicroLp`] is pure Rust and always available; [`Highs`] (cargo feature `highs`) is the
+//! [`MicroLp`] is pure Rust and always available; `Highs` (cargo feature `highs`) is the
 //! production solver. An infeasible or unbounded problem is a [`SolveStatus`], not an error;
 //! `Err` means the solver could not run. [`Problem::to_mps`] writes free-format MPS for
 //! inspection in any other solver.
