@@ -1399,6 +1399,7 @@ impl Engine {
                 let h = self.hours[b];
                 let mut left = cap;
                 let mut res_b = 0.0;
+                let mut any_short = false;
                 for step in &self.order {
                     match *step {
                         Step::Floor => {
@@ -1407,9 +1408,11 @@ impl Engine {
                             res_b += g;
                         }
                         Step::Seg(si) => {
-                            let g = want[si * nb + b].fmin(left);
+                            let w = want[si * nb + b];
+                            let g = w.fmin(left);
                             served[si * nb + b] = g;
                             left -= g;
+                            any_short |= g < w;
                         }
                         Step::Runs => {
                             for (ri, run) in self.runs.iter().enumerate() {
@@ -1435,7 +1438,7 @@ impl Engine {
                 }
                 // Step 5: burst covers product shortfall, in priority order, cheapest burst
                 // first, and only where the revenue per H100e-month pays for it.
-                if self.burst_covers && !burst.is_empty() {
+                if any_short && self.burst_covers && !burst.is_empty() {
                     burst_left.clear();
                     burst_left.extend(burst.iter().map(|(c, _)| *c));
                     for step in &self.order {
