@@ -32,6 +32,9 @@ use serde_json::{json, Value};
 use crate::check::{load_or_report, render_diagnostics};
 use crate::print_stdout;
 
+/// Most in-sample paths the fixed-continuation programme is solved over.
+const CONTINUATION_MAX_PATHS: u64 = 200;
+
 /// Exit code when the optimisation problem is infeasible (a diagnosis is printed).
 pub const EXIT_INFEASIBLE: u8 = 3;
 
@@ -380,7 +383,10 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             a.quiet,
             "first stage fixed: optimising the best fixed schedule after it...",
         );
+        // A candidate, judged by simulation on every in-sample path below: its programme uses
+        // at most CONTINUATION_MAX_PATHS of them, which keeps its solve short at any --paths.
         let cont_settings = CapacitySettings {
+            paths: settings.paths.min(CONTINUATION_MAX_PATHS),
             window_months: sc.horizon.months() as i32,
             recourse: false,
             branching: None,
@@ -425,7 +431,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             doc["candidates"] = json!({
                 "chosen": chosen,
                 "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": finite(mean_npv)},
-                "continuation": {"status": cs.solution.status.as_str(), "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
+                "continuation": {"status": cs.solution.status.as_str(), "programme_paths": cont_settings.paths, "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
                 "note": "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported."
             });
             if chosen == "continuation" {
@@ -699,11 +705,12 @@ fn text_report(d: &Value) -> String {
     } else if cand.is_object() {
         let _ = writeln!(
             s,
-            "\nlater commitments: the programme chooses them path by path ({} {unit_name}, an upper bound for one plan on these paths).\nTwo fixed versions simulated on the same paths: at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name}). Reported: {}.",
+            "\nlater commitments: the programme chooses them path by path ({} {unit_name}, an upper bound for one plan on these paths).\nTwo fixed versions simulated on the same paths: at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name} over {} paths). Reported: {}.",
             b(&d["in_sample"]["expected_value"]),
             b(&cand["recourse_mean"]["simulated_in_sample_npv_mean"]),
             b(&cand["continuation"]["simulated_in_sample_npv_mean"]),
             b(&cand["continuation"]["programme_expected_value"]),
+            cand["continuation"]["programme_paths"],
             if continued { "the fixed schedule" } else { "the mean" }
         );
     }
