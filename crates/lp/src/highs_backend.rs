@@ -41,6 +41,10 @@ fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedM
         model.set_option("time_limit", settings.time_limit_s);
     }
     model.set_option("mip_rel_gap", settings.mip_gap);
+    // The feasibility-jump heuristic spends a third of the solve on the capacity programmes
+    // (few integers, an LP-like root that is nearly integral) and finds nothing the root
+    // does not: frontier-lab at 200 paths solves in 3.2 s without it against 4.8 s.
+    model.set_option("mip_heuristic_run_feasibility_jump", false);
     if settings.threads > 0 {
         model.set_option("threads", settings.threads as i32);
     }

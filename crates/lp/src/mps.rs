@@ -55,7 +55,7 @@ pub fn write(p: &Problem, title: &str) -> String {
         if p.integer[j] != in_int {
             let _ = writeln!(
                 s,
-                "    MARKER MARKER {}",
+                "    MARKER 'MARKER' {}",
                 if p.integer[j] { "'INTORG'" } else { "'INTEND'" }
             );
             in_int = p.integer[j];
@@ -71,7 +71,7 @@ pub fn write(p: &Problem, title: &str) -> String {
         }
     }
     if in_int {
-        let _ = writeln!(s, "    MARKER MARKER 'INTEND'");
+        let _ = writeln!(s, "    MARKER 'MARKER' 'INTEND'");
     }
     let _ = writeln!(s, "RHS");
     if p.obj_offset != 0.0 {

@@ -142,6 +142,20 @@ fn mps_has_every_section_and_marks_integers() {
         assert!(m.contains(section), "{section} missing:\n{m}");
     }
     assert!(m.contains(" L  r2"));
+    // Marker lines as readers expect them: the second field is the quoted keyword 'MARKER'
+    // (HiGHS read an unquoted one as a row name and dropped the integrality).
+    let markers: Vec<Vec<&str>> = m
+        .lines()
+        .filter(|l| l.contains("MARKER"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            ["MARKER", "'MARKER'", "'INTORG'"],
+            ["MARKER", "'MARKER'", "'INTEND'"]
+        ]
+    );
     assert!(m.contains("    a r1 2e0"));
     assert!(m.contains(" UP BND c 1e1"));
 }
