@@ -374,88 +374,34 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     doc["bound"] = json!(solved.solution.bound);
     doc["gap"] = json!(solved.solution.gap);
     doc["in_sample"] = json!({"expected_value": solved.expected, "cvar_loss": solved.cvar_loss});
-    // Path-wise recourse cannot be simulated as one plan. Two candidate plans: later
-    // commitments at their mean over paths, and the first stage held with the best fixed
-    // schedule after it. Both are simulated on the in-sample paths (common random numbers) and
-    // the better is kept; the out-of-sample check below then sees only the one chosen.
     if settings.recourse && !a.mean_recourse {
-        note(
-            a.quiet,
-            "first stage fixed: optimising the best fixed schedule after it...",
-        );
-        // A candidate, judged by simulation on every in-sample path below: its programme uses
-        // at most CONTINUATION_MAX_PATHS of them, which keeps its solve short at any --paths.
-        let cont_settings = CapacitySettings {
-            paths: settings.paths.min(CONTINUATION_MAX_PATHS),
-            window_months: sc.horizon.months() as i32,
-            recourse: false,
-            branching: None,
-            pinned: model.first_stage_pins(&solved.solution.x, &solved.layout),
-            // Later commitments continuous (rounded to blocks in the plan), as in the
-            // two-stage programme: a MIP over every later block would dwarf the first solve.
-            integer_until_month: settings.window_months,
-            ..settings.clone()
-        };
-        let cont = build(&sc, &engine, &cont_settings).map_err(anyhow::Error::msg)?;
-        // The continuation shares every later decision across all paths, which the simplex
-        // finds harder than the two-stage programme; give it as long as the first solve took
-        // (at least 10 s), and fall back to the mean version if it runs out.
-        let cont_limit_s = solver_settings
-            .time_limit_s
-            .min(solved.solution.solve_seconds.max(10.0));
-        let cs = cont.solve(
+        let (record, better) = fixed_continuation(
+            a,
+            &sc,
+            &engine,
+            &settings,
+            &model,
+            &solved,
+            &plan,
             solver.as_ref(),
-            &SolverSettings {
-                time_limit_s: cont_limit_s,
-                ..solver_settings
-            },
+            &solver_settings,
             risk,
-            None,
+            seed,
         )?;
-        if cs.solution.status.has_solution() {
-            let (mut cont_plan, _) = cont.plan(&a.name, &cs.solution.x, &cs.layout);
-            cont_plan.description = "found by gigawatt plan: the two-stage programme's first stage, then the best fixed schedule given it".into();
-            let mut pair = [plan.clone(), cont_plan.clone()];
-            pair[0].name = format!("{}__mean_recourse", a.name);
-            pair[1].name = format!("{}__continuation", a.name);
-            let cmp = evaluate(&sc, &pair, a.paths, seed)?;
-            let (mean_npv, cont_npv) = (
-                metric(&cmp, 0, "npv_usd", "mean"),
-                metric(&cmp, 1, "npv_usd", "mean"),
-            );
-            let chosen = if cont_npv > mean_npv {
-                "continuation"
-            } else {
-                "recourse_mean"
-            };
-            doc["candidates"] = json!({
-                "chosen": chosen,
-                "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": finite(mean_npv)},
-                "continuation": {"status": cs.solution.status.as_str(), "programme_paths": cont_settings.paths, "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
-                "note": "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported."
-            });
-            if chosen == "continuation" {
-                plan = cont_plan;
-                let window = settings.window_months;
-                stages = plan
-                    .commitments
-                    .iter()
-                    .map(|c| {
-                        if c.month.since(sc.horizon.start) < window {
-                            "first"
-                        } else {
-                            "continuation"
-                        }
-                    })
-                    .collect();
-            }
-        } else {
-            eprintln!(
-                "note: the best fixed schedule after the first stage was not found ({} within {:.0} s); later commitments are simulated at their mean over paths",
-                cs.solution.status.as_str(),
-                cont_limit_s
-            );
-            doc["candidates"] = json!({"chosen": "recourse_mean", "continuation": {"status": cs.solution.status.as_str(), "time_limit_s": cont_limit_s}});
+        doc["candidates"] = record;
+        if let Some(better) = better {
+            plan = better;
+            stages = plan
+                .commitments
+                .iter()
+                .map(|c| {
+                    if c.month.since(sc.horizon.start) < settings.window_months {
+                        "first"
+                    } else {
+                        "continuation"
+                    }
+                })
+                .collect();
         }
     }
     let mut commitments = Vec::new();
@@ -601,6 +547,86 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         print_stdout(&text_report(&doc))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Path-wise recourse cannot be simulated as one plan. Of two fixed versions, later
+/// commitments at their mean over paths (`mean_plan`) and the first stage held with the best
+/// fixed schedule after it (solved here), both simulated on the in-sample paths with common
+/// random numbers, keeps the better; the out-of-sample check then sees only the one chosen.
+/// Returns the record of both for the report and, when the continuation wins, its plan.
+#[allow(clippy::too_many_arguments)]
+fn fixed_continuation(
+    a: &PlanArgs,
+    sc: &Scenario,
+    engine: &Engine,
+    settings: &CapacitySettings,
+    model: &gigawatt_opt::capacity::CapacityModel,
+    solved: &gigawatt_opt::Solved,
+    mean_plan: &Plan,
+    solver: &dyn Solver,
+    solver_settings: &SolverSettings,
+    risk: Risk,
+    seed: u64,
+) -> anyhow::Result<(Value, Option<Plan>)> {
+    note(
+        a.quiet,
+        "first stage fixed: optimising the best fixed schedule after it...",
+    );
+    // A candidate, judged by simulation on every in-sample path below: its programme uses at
+    // most CONTINUATION_MAX_PATHS of them, which keeps its solve short at any --paths.
+    let cont_settings = CapacitySettings {
+        paths: settings.paths.min(CONTINUATION_MAX_PATHS),
+        window_months: sc.horizon.months() as i32,
+        recourse: false,
+        branching: None,
+        pinned: model.first_stage_pins(&solved.solution.x, &solved.layout),
+        // Later commitments continuous (rounded to blocks in the plan), as in the two-stage
+        // programme: a MIP over every later block would dwarf the first solve.
+        integer_until_month: settings.window_months,
+        ..settings.clone()
+    };
+    let cont = build(sc, engine, &cont_settings).map_err(anyhow::Error::msg)?;
+    // The continuation shares every later decision across all paths, which the simplex finds
+    // harder than the two-stage programme; give it as long as the first solve took (at least
+    // 10 s), and fall back to the mean version if it runs out.
+    let limit_s = solver_settings
+        .time_limit_s
+        .min(solved.solution.solve_seconds.max(10.0));
+    let cs = cont.solve(
+        solver,
+        &SolverSettings {
+            time_limit_s: limit_s,
+            ..*solver_settings
+        },
+        risk,
+        None,
+    )?;
+    if !cs.solution.status.has_solution() {
+        eprintln!(
+            "note: the best fixed schedule after the first stage was not found ({} within {limit_s:.0} s); later commitments are simulated at their mean over paths",
+            cs.solution.status.as_str(),
+        );
+        let record = json!({"chosen": "recourse_mean", "continuation": {"status": cs.solution.status.as_str(), "time_limit_s": limit_s}});
+        return Ok((record, None));
+    }
+    let (mut cont_plan, _) = cont.plan(&a.name, &cs.solution.x, &cs.layout);
+    cont_plan.description = "found by gigawatt plan: the two-stage programme's first stage, then the best fixed schedule given it".into();
+    let mut pair = [mean_plan.clone(), cont_plan.clone()];
+    pair[0].name = format!("{}__mean_recourse", a.name);
+    pair[1].name = format!("{}__continuation", a.name);
+    let cmp = evaluate(sc, &pair, a.paths, seed)?;
+    let (mean_npv, cont_npv) = (
+        metric(&cmp, 0, "npv_usd", "mean"),
+        metric(&cmp, 1, "npv_usd", "mean"),
+    );
+    let continued = cont_npv > mean_npv;
+    let record = json!({
+        "chosen": if continued { "continuation" } else { "recourse_mean" },
+        "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": finite(mean_npv)},
+        "continuation": {"status": cs.solution.status.as_str(), "programme_paths": cont_settings.paths, "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
+        "note": "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported."
+    });
+    Ok((record, continued.then_some(cont_plan)))
 }
 
 fn finite(x: f64) -> Value {
