@@ -309,6 +309,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         "objective_kind": a.objective,
         "risk": {"alpha": a.alpha, "lambda": a.lambda},
         "model_size": size,
+        "recourse": settings.recourse,
         "churn_modelled": settings.churn,
         "scenario_has_churn": sc.segments.iter().any(|g| g.churn_share_pu > 0.0),
         "build_seconds": model.build_seconds,
@@ -876,10 +877,28 @@ fn text_report(d: &Value) -> String {
             let _ = writeln!(
                 s,
                 "  {:>8} {:>16} {:>16}",
-                r["lambda"],
+                // serde_json's Value ignores widths; a String honours them.
+                r["lambda"].as_f64().map_or("-".into(), |l| l.to_string()),
                 b(&r["expected_value_usd"]),
                 b(&r["cvar_loss_usd"])
             );
+        }
+        let cvar: Vec<f64> = f
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["cvar_loss_usd"].as_f64())
+            .collect();
+        let (lo, hi) = cvar
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            });
+        if cvar.len() > 1
+            && hi - lo <= 1e-3 * hi.abs().max(lo.abs()).max(1.0)
+            && d["recourse"] == true
+        {
+            let _ = writeln!(s, "note: the frontier is flat. Later commitments adapt to each path in the programme, so only the first stage trades expected NPV against the tail, and here it does not. `--fixed-schedule` or `--no-recourse` gives the frontier of fixed plans.");
         }
     }
     let _ = writeln!(
