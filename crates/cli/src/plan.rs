@@ -624,7 +624,7 @@ fn fixed_continuation(
     let record = json!({
         "chosen": if continued { "continuation" } else { "recourse_mean" },
         "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": finite(mean_npv)},
-        "continuation": {"status": cs.solution.status.as_str(), "programme_paths": cont_settings.paths, "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
+        "continuation": {"status": cs.solution.status.as_str(), "programme_scenarios": cont.program.scenarios.len(), "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
         "note": "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported."
     });
     Ok((record, continued.then_some(cont_plan)))
@@ -723,6 +723,7 @@ fn text_report(d: &Value) -> String {
     }
     let cand = &d["candidates"];
     let continued = cand["chosen"] == "continuation";
+    let is_cost = d["objective_kind"] == "cost";
     if cand.is_object() && cand["continuation"]["simulated_in_sample_npv_mean"].is_null() {
         let _ = writeln!(
             s,
@@ -732,12 +733,14 @@ fn text_report(d: &Value) -> String {
     } else if cand.is_object() {
         let _ = writeln!(
             s,
-            "\nlater commitments: the programme chooses them path by path ({} {unit_name}, an upper bound for one plan on these paths).\nTwo fixed versions simulated on the same paths: at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name} over {} paths). Reported: {}.",
+            "\nlater commitments: the programme chooses them path by path ({} {unit_name} {}, {} for one plan on these scenarios).\nTwo fixed versions simulated on the same paths (NPV): at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name} over {} scenarios). Reported: {}.",
             b(&d["in_sample"]["expected_value"]),
+            if is_cost { "expected cost" } else { "expected NPV" },
+            if is_cost { "a lower bound" } else { "an upper bound" },
             b(&cand["recourse_mean"]["simulated_in_sample_npv_mean"]),
             b(&cand["continuation"]["simulated_in_sample_npv_mean"]),
             b(&cand["continuation"]["programme_expected_value"]),
-            cand["continuation"]["programme_paths"],
+            cand["continuation"]["programme_scenarios"],
             if continued { "the fixed schedule" } else { "the mean" }
         );
     }
@@ -745,6 +748,18 @@ fn text_report(d: &Value) -> String {
         json!({"expected_value": cand["continuation"]["programme_expected_value"], "cvar_loss": cand["continuation"]["programme_cvar_loss"]})
     } else {
         d["in_sample"].clone()
+    };
+    // A cost programme's values are costs, not NPV: said on their own line, not in the table.
+    let programme = if is_cost {
+        let _ = writeln!(
+            s,
+            "\nprogramme of the plan simulated: expected cost {} {unit_name}, CVaR95 of cost {} {unit_name}",
+            b(&programme["expected_value"]),
+            b(&programme["cvar_loss"])
+        );
+        json!({})
+    } else {
+        programme
     };
     let _ = writeln!(
         s,
