@@ -1547,21 +1547,26 @@ impl Engine {
             cap_tot += cap;
             used_tot += cap - idle;
             if record {
-                let m = &mut out.monthly;
-                m[0][t] = demand_h;
-                m[1][t] = cap;
-                m[2][t] = served_h;
-                m[3][t] = unserved;
-                m[4][t] = research;
-                m[5][t] = idle;
-                m[6][t] = revenue;
-                m[7][t] = cash;
-                m[8][t] = gap;
-                m[9][t] = burst_used;
-                m[10][t] = fcf;
-                m[11][t] = interest;
-                m[12][t] = round;
-                m[13][t] = credit + backstop;
+                // In SERIES order.
+                let month = [
+                    demand_h,
+                    cap,
+                    served_h,
+                    unserved,
+                    research,
+                    idle,
+                    revenue,
+                    cash,
+                    gap,
+                    burst_used,
+                    fcf,
+                    interest,
+                    round,
+                    credit + backstop,
+                ];
+                for (series, v) in out.monthly.iter_mut().zip(month) {
+                    series[t] = v;
+                }
             }
         }
         // Terminal value: book value of owned assets less remaining lease obligations.
