@@ -353,6 +353,16 @@ struct Work {
     burst_left: Vec<f64>,
 }
 
+/// A month's standard-normal growth shock: drawn only when the volatility `sig` is positive
+/// and the path is not a named case (medians, no noise), so the stream advances exactly then.
+fn shock(sig: f64, median: bool, rng: &mut rand_pcg::Pcg64Mcg) -> f64 {
+    if sig > 0.0 && !median {
+        StandardNormal.sample(rng)
+    } else {
+        0.0
+    }
+}
+
 /// Clears `v`, fills it with `n` copies of `x` and returns it.
 fn refill<T: Copy>(v: &mut Vec<T>, n: usize, x: T) -> &mut Vec<T> {
     v.clear();
@@ -920,11 +930,7 @@ impl Engine {
                     let mut ln_l = level0.max(1e-300).ln();
                     for t in 0..t_len {
                         if t > 0 {
-                            let e: f64 = if sig > 0.0 && !median {
-                                StandardNormal.sample(&mut rng)
-                            } else {
-                                0.0
-                            };
+                            let e = shock(sig, median, &mut rng);
                             ln_l += mu - 0.5 * sig * sig + sig * e;
                         }
                         d.exo[base + t] = ln_l.exp();
@@ -935,11 +941,7 @@ impl Engine {
                     let mut l = level0;
                     for t in 0..t_len {
                         if t > 0 {
-                            let e: f64 = if sig > 0.0 && !median {
-                                StandardNormal.sample(&mut rng)
-                            } else {
-                                0.0
-                            };
+                            let e = shock(sig, median, &mut rng);
                             l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * e).exp();
                         }
                         d.exo[base + t] = l;
@@ -963,11 +965,7 @@ impl Engine {
                                     .unwrap_or(cum[reg].len() - 1);
                             }
                             let sig = vol[reg];
-                            let e: f64 = if sig > 0.0 && !median {
-                                StandardNormal.sample(&mut rng)
-                            } else {
-                                0.0
-                            };
+                            let e = shock(sig, median, &mut rng);
                             ln_l += drift[reg] - 0.5 * sig * sig + sig * e;
                         }
                         d.exo[base + t] = ln_l.exp();
