@@ -1130,6 +1130,7 @@ impl Engine {
                 let fac = mw * p[o.capex_mw];
                 let chips = units * p[o.gen_price];
                 let n = o.schedule.len();
+                let mut fac_paid = 0.0;
                 for (i, share) in o.schedule.iter().enumerate() {
                     let at = if n == 1 {
                         t
@@ -1138,6 +1139,7 @@ impl Engine {
                     };
                     if (0..t_end).contains(&at) {
                         s.capex[at as usize] += fac * share;
+                        fac_paid += fac * share;
                     }
                 }
                 if (0..t_end).contains(&a) {
@@ -1164,8 +1166,9 @@ impl Engine {
                     a + self.fac_dep_m.round() as i32,
                     fac / self.fac_dep_m,
                 );
-                s.terminal += self.asset_value(a, chips, self.it_dep_m, o.residual)
-                    + self.asset_value(a, fac, self.fac_dep_m, o.residual);
+                // Chips are paid on arrival, so undelivered chips have cost nothing yet.
+                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual)
+                    + self.asset_value(a, fac, fac_paid, self.fac_dep_m, o.residual);
             }
             OptionKind::Lease => {
                 let price = p[o.price];
@@ -1190,18 +1193,19 @@ impl Engine {
                     a + self.it_dep_m.round() as i32,
                     chips / self.it_dep_m,
                 );
-                s.terminal += self.asset_value(a, chips, self.it_dep_m, o.residual);
+                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual);
             }
             OptionKind::Burst => {}
         }
     }
 
     /// Value at the horizon end of an asset bought for `cost` arriving at month `a`.
-    fn asset_value(&self, a: i32, cost: f64, dep_m: f64, residual: f64) -> f64 {
+    /// `paid_usd` is the part of `cost` paid before the horizon end: an asset not yet delivered
+    /// is work in progress, valued at what has been paid for it.
+    fn asset_value(&self, a: i32, cost: f64, paid_usd: f64, dep_m: f64, residual: f64) -> f64 {
         let t_end = self.months as i32;
         if a >= t_end {
-            // Not yet delivered: capex paid before the end (if any) is work in progress, valued at cost.
-            return 0.0;
+            return paid_usd;
         }
         if residual > 0.0 {
             return residual * cost;
@@ -1345,12 +1349,14 @@ impl Engine {
                         cap_raw += h;
                         used += mw;
                         power += mw * HOURS_PER_MONTH * site_price;
-                        Self::span(&mut s.d_cap, end, end + 1, -h);
-                        Self::span(&mut s.d_used, end, end + 1, -mw);
+                        // Retired for good at the end of the generation's life (a span
+                        // to the horizon end, not a one-month dip).
+                        Self::span(&mut s.d_cap, end, i32::MAX, -h);
+                        Self::span(&mut s.d_used, end, i32::MAX, -mw);
                         Self::span(
                             &mut s.d_power,
                             end,
-                            end + 1,
+                            i32::MAX,
                             -mw * HOURS_PER_MONTH * site_price,
                         );
                     }

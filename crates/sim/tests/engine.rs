@@ -506,3 +506,144 @@ fn year_quantiles_are_whole_years_inside_the_horizon() {
         );
     }
 }
+
+/// Retirement of every kind of capacity, by hand. Generation life 1 year; fleet installed
+/// 2025-07 (retires at t6), a 5,000 H100e buy and a lease of 200 for 4 months from t0, a 1 MW
+/// build (1,000 H100e) from t2. Power $10/MWh, PUE 1, everything else free.
+const RETIRE: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-06" }
+discount_rate_per_year = 0.0
+[[segments]]
+name = "d"
+start_units_per_month = 1.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 0.0
+growth = { process = "log" }
+[research]
+extra_cap_share_pu = 0.0
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1000.0
+life_years = 1.0
+[[fleet]]
+generation = "g"
+units = 100.0
+installed = "2025-07"
+[power]
+existing_powered_mw = 100.0
+availability_pu = 1.0
+power_price_usd_per_mwh = 10.0
+pue = 1.0
+[[options]]
+name = "chips"
+kind = "buy"
+generation = "g"
+[[options]]
+name = "cloud"
+kind = "lease"
+term_months = 4
+price_usd_per_h100e_month = 0.0
+[[options]]
+name = "campus"
+kind = "build"
+generation = "g"
+pue = 1.0
+power_price_usd_per_mwh = 0.0
+[[plans]]
+name = "all"
+commitments = [
+  { option = "chips", month = "2026-01", h100e = 5000.0 },
+  { option = "cloud", month = "2026-01", h100e = 200.0 },
+  { option = "campus", month = "2026-03", mw = 1.0 },
+]
+[[plans]]
+name = "buy"
+commitments = [{ option = "chips", month = "2026-01", h100e = 5000.0 }]
+"#;
+
+#[test]
+fn r8_every_kind_of_capacity_stays_retired() {
+    let sc = scenario(RETIRE);
+    let o = one_path(&sc, 0, 0);
+    // Fleet 100 until t6; buy 5,000 until t12; lease 200 until t4; build 1,000 from t2 to t14.
+    let mut want = vec![0.0; 18];
+    for (t, w) in want.iter_mut().enumerate() {
+        *w = if t < 6 { 100.0 } else { 0.0 }
+            + if t < 12 { 5000.0 } else { 0.0 }
+            + if t < 4 { 200.0 } else { 0.0 }
+            + if (2..14).contains(&t) { 1000.0 } else { 0.0 };
+    }
+    assert_close(series(&o, "capacity_h100e"), &want, "capacity");
+    // The buy alone: 5,000 H100e for 12 months, then nothing, and no power bill after it
+    // retires (5 MW x 730 h x $10 = 36,500 a month; the fleet's 0.1 MW adds 730 until t6).
+    let o = one_path(&sc, 1, 0);
+    let cap: Vec<f64> = (0..18)
+        .map(|t| {
+            if t < 6 {
+                5100.0
+            } else if t < 12 {
+                5000.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    assert_close(series(&o, "capacity_h100e"), &cap, "buy capacity");
+    let fcf: Vec<f64> = (0..18)
+        .map(|t| {
+            let capex = if t == 0 { 5_000_000.0 } else { 0.0 };
+            let power = if t < 6 {
+                37_230.0
+            } else if t < 12 {
+                36_500.0
+            } else {
+                0.0
+            };
+            -capex - power
+        })
+        .collect();
+    assert_close(series(&o, "free_cash_flow_usd"), &fcf, "buy free cash flow");
+}
+
+#[test]
+fn r8_undelivered_build_is_valued_at_what_was_paid() {
+    // A 1 MW build committed at t0 with a 24-month lead on a 6-month horizon pays half its
+    // $1M facility capex at t0 and half on arrival: at the end it is work in progress worth
+    // the $500k paid, so NPV at 0 % is -500k + 500k = 0. The chips are paid on arrival: 0.
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-06" }
+discount_rate_per_year = 0.0
+[[segments]]
+name = "d"
+start_units_per_month = 1.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 0.0
+growth = { process = "log" }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1000.0
+[power]
+power_price_usd_per_mwh = 0.0
+[[options]]
+name = "campus"
+kind = "build"
+generation = "g"
+lead_time_months = 24
+capex_usd_per_mw = 1000000.0
+capex_schedule_pu = [0.5, 0.5]
+[[plans]]
+name = "p"
+commitments = [{ option = "campus", month = "2026-01", mw = 1.0 }]
+"#;
+    let sc = scenario(src);
+    let o = one_path(&sc, 0, 0);
+    let fcf = series(&o, "free_cash_flow_usd");
+    assert!((fcf[0] + 500_000.0).abs() < USD_TOL, "{fcf:?}");
+    assert!(o.npv_usd.abs() < USD_TOL, "npv {}", o.npv_usd);
+}
