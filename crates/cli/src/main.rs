@@ -71,7 +71,7 @@ enum Command {
         gigawatt plan examples/frontier-lab.toml --paths 200 --solver highs --mip-gap 0.01 --out plan/\n\n\
         Exit codes: 0 plan found, 1 scenario has errors, 2 could not run, 3 the programme is infeasible (diagnosis printed)."
     )]
-    Plan(plan::PlanArgs),
+    Plan(Box<plan::PlanArgs>),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +97,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Most worker threads a run may start: results do not depend on the thread count, and each
+/// thread reserves a stack, so asking for far more than the machine's cores only wastes memory.
+pub(crate) const MAX_THREADS: usize = 256;
+
+/// Checks `--threads` (None or 0: all cores) against [`MAX_THREADS`].
+pub(crate) fn check_threads(threads: Option<usize>) -> anyhow::Result<usize> {
+    let t = threads.unwrap_or(0);
+    if t > MAX_THREADS {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        anyhow::bail!(
+            "--threads {t} is more than the {MAX_THREADS} allowed (this machine has {cores} cores); \
+             results are the same on any thread count, so use at most the number of cores"
+        );
+    }
+    Ok(t)
 }
 
 /// Prints to stdout; a closed pipe (e.g. `| head`) is not an error.

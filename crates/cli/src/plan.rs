@@ -140,9 +140,52 @@ pub struct PlanArgs {
     /// Treat scenario warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Refuse to build a programme whose estimated memory exceeds this many GB (default: 80 %
+    /// of the machine's memory). The estimate extrapolates the size of small builds.
+    #[arg(long)]
+    pub max_memory_gb: Option<f64>,
     /// No progress notes on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Bytes of peak memory per programme column, measured with HiGHS on frontier-lab (3.19 GB at
+/// 1,444,028 columns, 703 MB at 288,828; BENCHMARKS.md), rounded up.
+const BYTES_PER_COLUMN: f64 = 2_500.0;
+
+/// The machine's memory in GB (Linux /proc/meminfo; 16 GB when it cannot be read).
+fn machine_memory_gb() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(16.0, |kb| kb / 1024.0 / 1024.0)
+}
+
+/// Columns of the programme over `paths` paths, extrapolated from builds over 2 and 4 paths
+/// (every path adds the same blocks of columns, so the size is affine in paths).
+fn estimated_columns(
+    sc: &Scenario,
+    settings: &CapacitySettings,
+    paths: u64,
+) -> anyhow::Result<f64> {
+    let mut cols = [0.0; 2];
+    for (i, n) in [2u64, 4].into_iter().enumerate() {
+        let small = CapacitySettings {
+            paths: n,
+            ..settings.clone()
+        };
+        let engine = Engine::new(sc, n, small.seed, &[]).map_err(anyhow::Error::msg)?;
+        let model = build(sc, &engine, &small).map_err(anyhow::Error::msg)?;
+        let (problem, _) = model.program.extensive_form(Risk::Neutral, None);
+        cols[i] = problem.num_cols() as f64;
+    }
+    let per_path = (cols[1] - cols[0]) / 2.0;
+    Ok(cols[0] + per_path * (paths as f64 - 2.0))
 }
 
 fn solver_named(name: Option<&str>) -> anyhow::Result<Box<dyn Solver + Send + Sync>> {
@@ -222,6 +265,14 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             bail!("{flag} must be a number of dollars >= 0");
         }
     }
+    if a.max_memory_gb.is_some_and(|g| !(g.is_finite() && g > 0.0)) {
+        bail!("--max-memory-gb must be a positive number of gigabytes");
+    }
+    crate::check_threads(Some(a.threads))?;
+    if let Some(dir) = &a.out {
+        // Fail now, not after the solve.
+        gigawatt_io::prepare_out_dir(dir)?;
+    }
     let solver = solver_named(a.solver.as_deref())?;
     let seed = a.seed.unwrap_or(sc.simulation.seed);
     let risk = if a.lambda > 0.0 {
@@ -262,6 +313,21 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         threads: a.threads,
     };
 
+    if !a.cases && a.paths > 4 {
+        let limit_gb = a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
+        let cols = estimated_columns(&sc, &settings, a.paths)?;
+        let need_gb = cols * BYTES_PER_COLUMN / 1e9;
+        if need_gb > limit_gb {
+            let per_path_gb = need_gb / a.paths as f64;
+            let fit = (limit_gb / per_path_gb).floor().max(1.0);
+            bail!(
+                "the programme over {} paths would have about {cols:.3e} columns and need about {need_gb:.1} GB \
+                 (estimate), more than the {limit_gb:.1} GB allowed; use --paths {fit:.0} or fewer, \
+                 or raise --max-memory-gb if the machine has the memory",
+                a.paths
+            );
+        }
+    }
     let engine = Engine::new(&sc, a.paths, seed, &[]).map_err(anyhow::Error::msg)?;
     note(
         a.quiet,

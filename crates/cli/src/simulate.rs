@@ -70,6 +70,11 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--target-npv-se-usd must be a positive number of dollars, such as 1e8");
     }
+    let threads = crate::check_threads(a.threads)?;
+    if let Some(dir) = &a.out {
+        // Fail now, not after the whole run.
+        gigawatt_io::prepare_out_dir(dir)?;
+    }
     let seed = a.seed.unwrap_or(sc.simulation.seed);
     let engine = Engine::new(&sc, paths, seed, &a.plans).map_err(anyhow::Error::msg)?;
     if a.cases {
@@ -80,7 +85,6 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         monthly: a.out.is_some(),
         per_path: a.per_path,
     };
-    let threads = a.threads.unwrap_or(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -110,12 +114,29 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed().as_secs_f64();
     let mut doc = report::to_json(&sc, &engine, &mut result, seed);
     if let Some(target) = a.target_npv_se_usd {
+        // The largest NPV standard error over plans is the precision achieved.
+        let achieved = doc["plans"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["metrics"]["npv_usd"]["se"].as_f64())
+            .fold(0.0, f64::max);
+        let reached = result.paths > 1 && achieved <= target;
         doc["target_npv_se_usd"] = serde_json::json!(target);
+        doc["target_reached"] = serde_json::json!(reached);
+        doc["npv_se_achieved_usd"] = serde_json::json!(achieved);
         doc["max_paths"] = serde_json::json!(paths);
-        if !a.quiet {
+        if reached {
             eprintln!(
-                "precision target {target:e} USD: stopped after {} of at most {paths} paths",
+                "precision target reached: NPV standard error {achieved:.4e} USD <= {target:.4e} USD after {} of at most {paths} paths",
                 result.paths
+            );
+        } else {
+            eprintln!(
+                "precision target NOT reached: after all {} paths the NPV standard error is {achieved:.4e} USD, above the {target:.4e} USD asked; \
+                 raise --paths (the error falls as 1/sqrt(paths): about {:.0} paths would be needed)",
+                result.paths,
+                (result.paths as f64 * (achieved / target).powi(2)).ceil()
             );
         }
     }
@@ -124,7 +145,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         gigawatt_io::write_atomic(&dir.join("result.json"), json.as_bytes())?;
         gigawatt_io::write_atomic(
             &dir.join("monthly.csv"),
-            report::monthly_csv(&sc, &engine, &result).as_bytes(),
+            report::monthly_csv(&sc, &engine, &mut result).as_bytes(),
         )?;
         if a.per_path {
             gigawatt_io::write_atomic(

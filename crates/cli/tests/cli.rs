@@ -143,7 +143,7 @@ fn bad_arguments_are_exit_2_with_a_clear_message() {
                 "5",
                 "-q",
                 "--out",
-                not_a_dir.to_str().unwrap(),
+                not_a_dir.join("sub").to_str().unwrap(),
             ],
             "cannot create directory",
         ),
@@ -458,6 +458,7 @@ fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
         assert!(plan["metrics"]["npv_usd"]["se"].as_f64().unwrap() <= 5e7);
     }
     assert_eq!(v["max_paths"], 100_000);
+    assert_eq!(v["target_reached"], true);
 }
 
 #[test]
@@ -506,4 +507,65 @@ fn fixed_schedule_plans_are_all_first_stage() {
         c.iter().any(|c| c["month"].as_str().unwrap() >= "2027-01"),
         "commitments beyond the first year are possible"
     );
+}
+
+#[test]
+fn r8_resource_flags_are_bounded_before_any_work() {
+    let f = "examples/startup.toml";
+    let not_a_dir = root().join("README.md");
+    for (args, expect) in [
+        (
+            vec!["simulate", f, "--threads", "1000000"],
+            "--threads 1000000 is more than the 256 allowed",
+        ),
+        (
+            vec!["plan", f, "--threads", "100000"],
+            "--threads 100000 is more than the 256 allowed",
+        ),
+        (
+            vec!["plan", "examples/frontier-lab.toml", "--paths", "100000000"],
+            "use --paths",
+        ),
+        (
+            vec!["plan", f, "--paths", "50", "--max-memory-gb", "0.001"],
+            "more than the 0.0 GB allowed",
+        ),
+        (
+            vec!["simulate", f, "--out", not_a_dir.to_str().unwrap()],
+            "is a file, not a directory",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(expect),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
+        // Refused up front: no programme was built and no path simulated.
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{args:?} ran before refusing"
+        );
+    }
+}
+
+#[test]
+fn r8_a_missed_precision_target_says_so() {
+    let o = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--paths",
+        "300",
+        "--target-npv-se-usd",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("precision target NOT reached"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["target_reached"], false);
+    assert!(v["npv_se_achieved_usd"].as_f64().unwrap() > 1.0);
 }

@@ -59,6 +59,37 @@ pub enum Error {
         /// The file.
         path: String,
     },
+    /// An output directory was asked for where a file already is.
+    #[error(
+        "{path} is a file, not a directory: give --out a directory path (it is created if missing)"
+    )]
+    NotADirectory {
+        /// The path given.
+        path: String,
+    },
+}
+
+/// Makes sure `dir` is a directory this process can write to, before any long run: creates it
+/// if missing, refuses a file, and writes and removes a probe file.
+pub fn prepare_out_dir(dir: &Path) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::NotADirectory {
+            path: dir.display().to_string(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|os_error| Error::Io {
+        action: "cannot create directory",
+        path: dir.display().to_string(),
+        os_error,
+    })?;
+    let probe = dir.join(format!(".gigawatt-probe.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|os_error| Error::Io {
+        action: "cannot write to directory",
+        path: dir.display().to_string(),
+        os_error,
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// A diagnostic with its place in the file.

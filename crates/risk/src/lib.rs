@@ -3,8 +3,9 @@
 //! Exact functions on weighted samples ([`mean`], [`quantile`], [`cvar_lower`],
 //! [`cvar_upper`]) and mergeable streaming accumulators for Monte Carlo runs:
 //! [`Moments`] (mean and standard error), [`Sketch`] (quantiles with bounded relative error,
-//! whose merge is independent of order), [`Tail`] (the exact worst share, for CVaR) and
-//! [`Metric`], which bundles the three.
+//! whose merge is independent of order), [`Quantiles`] (exact up to a cap, then the sketch
+//! clamped to the observed range), [`Tail`] (the exact worst share, for CVaR) and [`Metric`],
+//! which bundles them.
 //!
 //! Conventions: `alpha` is the confidence level; CVaR_0.95 is the mean of the worst 5 %.
 //! For outcomes where low is bad (NPV, cash), the worst share is the lowest ([`cvar_lower`]);
@@ -101,6 +102,21 @@ impl Moments {
         });
     }
 
+    /// Moments of a slice, two-pass (no division per value).
+    pub fn from_slice(xs: &[f64]) -> Moments {
+        if xs.is_empty() {
+            return Moments::default();
+        }
+        let sum: f64 = xs.iter().sum();
+        let mean = sum / xs.len() as f64;
+        let m2 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
+        Moments {
+            n: xs.len() as u64,
+            sum,
+            m2,
+        }
+    }
+
     /// Merges another accumulator (call in a fixed order for reproducibility).
     pub fn merge(&mut self, o: &Moments) {
         if o.n == 0 {
@@ -145,13 +161,20 @@ impl Moments {
     }
 }
 
-/// Relative accuracy of [`Sketch`] quantiles.
-pub const SKETCH_RELATIVE_ACCURACY: f64 = 0.005;
+/// Relative accuracy of [`Sketch`] quantiles: 2⁻⁸ (about 0.39 %).
+pub const SKETCH_RELATIVE_ACCURACY: f64 = 1.0 / 256.0;
 
-/// A quantile sketch with bounded relative error (logarithmic buckets, as in DDSketch).
+/// Mantissa bits dropped from a value's bit pattern to form its bucket key: 128 buckets per
+/// power of two, each spanning a factor of at most 1 + 2⁻⁷.
+const SKETCH_SHIFT: u32 = 45;
+
+/// A quantile sketch with bounded relative error (log-linear buckets).
 ///
-/// Buckets are integer counts keyed by ⌈log_γ |x|⌉, stored densely between the lowest and
-/// highest key seen, so merging adds counts and the result does not depend on merge order.
+/// A value's bucket is the top bits of its IEEE-754 pattern (exponent and the leading seven
+/// mantissa bits), so keying costs a shift instead of a logarithm and the bucket of x spans a
+/// factor of at most 1 + 2⁻⁷ (its midpoint is within [`SKETCH_RELATIVE_ACCURACY`] of every value
+/// in it). Counts are stored densely between the lowest and highest key seen, so merging adds
+/// counts and the result does not depend on merge order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sketch {
     pos: Store,
@@ -224,8 +247,21 @@ impl Store {
 /// Magnitudes below this count as zero.
 const SKETCH_MIN: f64 = 1e-9;
 
-fn gamma_ln() -> f64 {
-    ((1.0 + SKETCH_RELATIVE_ACCURACY) / (1.0 - SKETCH_RELATIVE_ACCURACY)).ln()
+/// Bucket key of a magnitude (positive, finite, at least [`SKETCH_MIN`]).
+fn sketch_key(a: f64) -> i32 {
+    (a.to_bits() >> SKETCH_SHIFT) as i32
+}
+
+/// Rank (0-based) of the `q`-quantile among `n` sorted values: the smallest value whose
+/// cumulative share reaches `q` (the left-continuous inverse of the empirical CDF, as
+/// [`quantile`] with equal weights).
+pub fn quantile_rank(n: u64, q: f64) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let target = q.clamp(0.0, 1.0) * n as f64;
+    let r = (target - 1e-9 * n as f64).ceil().max(1.0) as u64;
+    r.min(n) - 1
 }
 
 impl Sketch {
@@ -238,13 +274,12 @@ impl Sketch {
             self.zero += 1;
             return;
         }
-        let k = (a.ln() / gamma_ln()).ceil() as i32;
         let store = if x > 0.0 {
             &mut self.pos
         } else {
             &mut self.neg
         };
-        store.add(k, 1);
+        store.add(sketch_key(a), 1);
     }
 
     /// Adds many samples at once.
@@ -267,38 +302,48 @@ impl Sketch {
         self.n
     }
 
+    /// Midpoint of bucket `k`: within the relative accuracy of every value in it.
     fn value(k: i32) -> f64 {
-        let g = gamma_ln().exp();
-        2.0 * g.powi(k) / (g + 1.0)
+        let lo = f64::from_bits((k as u64) << SKETCH_SHIFT);
+        let hi = f64::from_bits(((k as u64) + 1) << SKETCH_SHIFT);
+        0.5 * (lo + hi)
     }
 
-    /// The `q`-quantile, within the relative accuracy (0 for an empty sketch).
+    /// (representative value, count) for every non-empty bucket, ascending.
+    fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let neg = self.neg.iter().rev().map(|(k, c)| (-Self::value(k), c));
+        let zero = (self.zero > 0).then_some((0.0, self.zero));
+        let pos = self.pos.iter().map(|(k, c)| (Self::value(k), c));
+        neg.chain(zero).chain(pos)
+    }
+
+    /// The `q`-quantile (rank [`quantile_rank`]), within the relative accuracy (0 when empty).
     pub fn quantile(&self, q: f64) -> f64 {
         if self.n == 0 {
             return 0.0;
         }
-        let rank = (q.clamp(0.0, 1.0) * (self.n - 1) as f64).round() as u64;
+        let rank = quantile_rank(self.n, q);
         let mut acc = 0u64;
-        for (k, c) in self.neg.iter().rev() {
+        let mut last = 0.0;
+        for (v, c) in self.buckets() {
             acc += c;
+            last = v;
             if acc > rank {
-                return -Self::value(k);
+                return v;
             }
         }
-        acc += self.zero;
-        if acc > rank {
-            return 0.0;
+        last
+    }
+
+    /// Mean of the lowest (`low`) or highest `mass` samples, each bucket at its midpoint, so
+    /// within the relative accuracy of the exact tail mean when the tail has one sign.
+    pub fn tail_mean(&self, mass: f64, low: bool) -> f64 {
+        let b: Vec<(f64, f64)> = self.buckets().map(|(v, c)| (v, c as f64)).collect();
+        if low {
+            tail_mean(b.into_iter(), mass)
+        } else {
+            tail_mean(b.into_iter().rev(), mass)
         }
-        for (k, c) in self.pos.iter() {
-            acc += c;
-            if acc > rank {
-                return Self::value(k);
-            }
-        }
-        self.pos
-            .iter()
-            .next_back()
-            .map_or(0.0, |(k, _)| Self::value(k))
     }
 
     /// Share of samples strictly above `x` (exact when `x` is 0).
@@ -309,7 +354,7 @@ impl Sketch {
         let above: u64 = if x == 0.0 {
             self.pos.iter().map(|(_, c)| c).sum()
         } else {
-            let k = (x.abs().ln() / gamma_ln()).ceil() as i32;
+            let k = sketch_key(x.abs());
             self.pos
                 .iter()
                 .filter(|(key, _)| *key > k)
@@ -320,11 +365,198 @@ impl Sketch {
     }
 }
 
+/// Most values a [`Quantiles`] keeps exactly before it falls back to its sketch.
+pub const EXACT_QUANTILES_MAX: usize = 100_000;
+
+/// Quantiles of a stream: exact (every value kept) up to a cap, then a [`Sketch`] whose
+/// answers are clamped to the observed minimum and maximum. Merging concatenates exact values
+/// (in merge order, which only changes the order of equal inputs to a sort) or adds sketch
+/// counts, so the answer does not depend on how a run was split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantiles {
+    cap: usize,
+    exact: Option<Vec<f64>>,
+    sorted: bool,
+    sketch: Sketch,
+    min: f64,
+    max: f64,
+    n: u64,
+}
+
+impl Quantiles {
+    /// Keeps up to `cap` values exactly.
+    pub fn new(cap: usize) -> Quantiles {
+        Quantiles {
+            cap,
+            exact: Some(Vec::new()),
+            sorted: true,
+            sketch: Sketch::default(),
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            n: 0,
+        }
+    }
+
+    /// Adds a finite sample.
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        match &mut self.exact {
+            Some(v) if v.len() < self.cap => {
+                v.push(x);
+                self.sorted = false;
+            }
+            Some(_) => {
+                self.spill();
+                self.sketch.push(x);
+            }
+            None => self.sketch.push(x),
+        }
+    }
+
+    /// Adds finite samples in order (as many [`Quantiles::push`] calls).
+    pub fn extend(&mut self, xs: &[f64]) {
+        for &x in xs {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        self.n += xs.len() as u64;
+        match &mut self.exact {
+            Some(v) if v.len() + xs.len() <= self.cap => {
+                v.extend_from_slice(xs);
+                self.sorted = false;
+            }
+            _ => {
+                self.spill();
+                self.sketch.push_all(xs);
+            }
+        }
+    }
+
+    /// Moves the exact values into the sketch (for good).
+    fn spill(&mut self) {
+        if let Some(v) = self.exact.take() {
+            self.sketch.push_all(&v);
+        }
+    }
+
+    /// Merges another accumulator.
+    pub fn merge(&mut self, o: &Quantiles) {
+        if o.n == 0 {
+            return;
+        }
+        self.n += o.n;
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        match (&mut self.exact, &o.exact) {
+            (Some(a), Some(b)) if a.len() + b.len() <= self.cap => {
+                a.extend_from_slice(b);
+                self.sorted = false;
+            }
+            _ => {
+                self.spill();
+                match &o.exact {
+                    Some(b) => self.sketch.push_all(b),
+                    None => self.sketch.merge(&o.sketch),
+                }
+            }
+        }
+    }
+
+    /// Number of samples.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// True while every value is kept (quantiles are exact).
+    pub fn is_exact(&self) -> bool {
+        self.exact.is_some()
+    }
+
+    /// Bound on the relative error of [`Quantiles::quantile`]: 0 when exact.
+    pub fn relative_error(&self) -> f64 {
+        if self.is_exact() {
+            0.0
+        } else {
+            SKETCH_RELATIVE_ACCURACY
+        }
+    }
+
+    /// Smallest value seen (0 when empty).
+    pub fn min(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.min
+        }
+    }
+
+    /// Largest value seen (0 when empty).
+    pub fn max(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.max
+        }
+    }
+
+    fn sort(&mut self) {
+        if !self.sorted {
+            if let Some(v) = &mut self.exact {
+                v.sort_by(f64::total_cmp);
+            }
+            self.sorted = true;
+        }
+    }
+
+    /// The `q`-quantile (rank [`quantile_rank`]): exact while the values are kept, otherwise
+    /// the sketch's answer clamped to [min, max]. 0 when empty.
+    pub fn quantile(&mut self, q: f64) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        self.sort();
+        match &self.exact {
+            Some(v) => v[quantile_rank(v.len() as u64, q) as usize],
+            None => self.sketch.quantile(q).clamp(self.min, self.max),
+        }
+    }
+
+    /// Mean of the lowest (`low`) or highest `1 − alpha` share (fractional at the boundary):
+    /// exact while the values are kept, otherwise from the sketch's buckets.
+    pub fn tail_mean(&mut self, alpha: f64, low: bool) -> f64 {
+        let mass = self.n as f64 * (1.0 - alpha);
+        self.sort();
+        match &self.exact {
+            Some(v) if low => tail_mean(v.iter().map(|x| (*x, 1.0)), mass),
+            Some(v) => tail_mean(v.iter().rev().map(|x| (*x, 1.0)), mass),
+            None => self.sketch.tail_mean(mass, low).clamp(self.min, self.max),
+        }
+    }
+}
+
 /// The exact `k` lowest samples with their path index, for CVaR of the low tail.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Samples and merged tails are appended to a buffer; whenever it holds more than 2k entries a
+/// selection (linear time) keeps the k lowest by (value, path). Each entry is therefore touched
+/// a constant number of times on average, and since the k lowest under that total order are
+/// unique, the result does not depend on how samples were split or in which order tails merge.
+#[derive(Debug, Clone, Default)]
 pub struct Tail {
     k: usize,
     worst: Vec<(f64, u64)>,
+}
+
+impl PartialEq for Tail {
+    fn eq(&self, o: &Tail) -> bool {
+        let (mut a, mut b) = (self.clone(), o.clone());
+        a.compact();
+        b.compact();
+        a.sort();
+        b.sort();
+        a.k == b.k && a.worst == b.worst
+    }
 }
 
 impl Tail {
@@ -344,47 +576,34 @@ impl Tail {
         }
     }
 
-    /// Sorts (value, path) ascending and keeps the `k` lowest. Call it where the work is
-    /// parallel (at the end of a block) so that merges are linear.
+    /// Keeps the `k` lowest (unsorted), by selection.
     pub fn compact(&mut self) {
-        if !self.is_sorted() {
-            self.worst.sort_by(cmp_entry);
+        if self.worst.len() > self.k {
+            if self.k == 0 {
+                self.worst.clear();
+                return;
+            }
+            self.worst.select_nth_unstable_by(self.k - 1, cmp_entry);
+            self.worst.truncate(self.k);
         }
-        self.worst.truncate(self.k);
     }
 
-    fn is_sorted(&self) -> bool {
-        self.worst
-            .windows(2)
-            .all(|w| cmp_entry(&w[0], &w[1]) != std::cmp::Ordering::Greater)
+    fn sort(&mut self) {
+        self.worst.sort_unstable_by(cmp_entry);
     }
 
     /// Merges another tail (same `k`); the result does not depend on merge order.
     pub fn merge(&mut self, o: &Tail) {
-        self.compact();
-        let mut other = o.clone();
-        other.compact();
-        // Linear merge of two sorted lists, keeping the k lowest.
-        let (a, b) = (std::mem::take(&mut self.worst), other.worst);
-        let mut out = Vec::with_capacity((a.len() + b.len()).min(self.k));
-        let (mut i, mut j) = (0, 0);
-        while out.len() < self.k && (i < a.len() || j < b.len()) {
-            let take_a = j >= b.len()
-                || (i < a.len() && cmp_entry(&a[i], &b[j]) != std::cmp::Ordering::Greater);
-            if take_a {
-                out.push(a[i]);
-                i += 1;
-            } else {
-                out.push(b[j]);
-                j += 1;
-            }
+        self.worst.extend_from_slice(&o.worst);
+        if self.worst.len() > 2 * self.k.max(16) {
+            self.compact();
         }
-        self.worst = out;
     }
 
     /// Mean of the lowest `1 − alpha` share of `n` samples (fractional at the boundary).
     pub fn cvar(&mut self, n: u64, alpha: f64) -> f64 {
         self.compact();
+        self.sort();
         let mass = n as f64 * (1.0 - alpha);
         tail_mean(self.worst.iter().map(|(v, _)| (*v, 1.0)), mass)
     }
@@ -393,6 +612,10 @@ impl Tail {
 fn cmp_entry(a: &(f64, u64), b: &(f64, u64)) -> std::cmp::Ordering {
     a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
 }
+
+/// Most entries an exact [`Tail`] keeps per metric (16 bytes each): CVaR_0.95 is exact up to
+/// 20 million paths and comes from the quantile sketch beyond, so memory stays bounded.
+pub const TAIL_MAX: usize = 1_000_000;
 
 /// Number of tail samples to keep for CVaR at `alpha` over `n` samples.
 pub fn tail_size(n: u64, alpha: f64) -> usize {
@@ -404,10 +627,11 @@ pub fn tail_size(n: u64, alpha: f64) -> usize {
 pub struct Metric {
     /// Mean and standard error.
     pub moments: Moments,
-    /// Quantiles.
-    pub sketch: Sketch,
-    /// Exact bad tail (stored with the sign flipped when high is bad).
-    pub tail: Tail,
+    /// Quantiles (exact up to [`EXACT_QUANTILES_MAX`] samples).
+    pub quantiles: Quantiles,
+    /// Exact bad tail (stored with the sign flipped when high is bad); `None` when the run is
+    /// too large for it ([`TAIL_MAX`]) and CVaR comes from the quantile sketch.
+    pub tail: Option<Tail>,
     /// True when low values are bad (NPV, cash); false when high values are bad (gap, unserved).
     pub low_is_bad: bool,
 }
@@ -415,10 +639,11 @@ pub struct Metric {
 impl Metric {
     /// An empty accumulator expecting `n` samples in all.
     pub fn new(n: u64, alpha: f64, low_is_bad: bool) -> Metric {
+        let k = tail_size(n, alpha);
         Metric {
             moments: Moments::default(),
-            sketch: Sketch::default(),
-            tail: Tail::new(tail_size(n, alpha)),
+            quantiles: Quantiles::new(EXACT_QUANTILES_MAX),
+            tail: (k <= TAIL_MAX).then(|| Tail::new(k)),
             low_is_bad,
         }
     }
@@ -426,24 +651,38 @@ impl Metric {
     /// Adds the outcome of path `id`.
     pub fn push(&mut self, x: f64, id: u64) {
         self.moments.push(x);
-        self.sketch.push(x);
-        self.tail.push(if self.low_is_bad { x } else { -x }, id);
+        self.quantiles.push(x);
+        if let Some(t) = &mut self.tail {
+            t.push(if self.low_is_bad { x } else { -x }, id);
+        }
     }
 
     /// Merges another accumulator.
     pub fn merge(&mut self, o: &Metric) {
         self.moments.merge(&o.moments);
-        self.sketch.merge(&o.sketch);
-        self.tail.merge(&o.tail);
+        self.quantiles.merge(&o.quantiles);
+        if let (Some(a), Some(b)) = (&mut self.tail, &o.tail) {
+            a.merge(b);
+        }
+    }
+
+    /// True when [`Metric::cvar`] is exact (false beyond [`TAIL_MAX`] tail entries).
+    pub fn cvar_is_exact(&self) -> bool {
+        self.tail.is_some() || self.quantiles.is_exact()
     }
 
     /// CVaR of the bad tail at `alpha`, in the metric's own sign.
     pub fn cvar(&mut self, alpha: f64) -> f64 {
-        let c = self.tail.cvar(self.moments.n, alpha);
-        if self.low_is_bad {
-            c
-        } else {
-            -c
+        match &mut self.tail {
+            Some(t) => {
+                let c = t.cvar(self.moments.n, alpha);
+                if self.low_is_bad {
+                    c
+                } else {
+                    -c
+                }
+            }
+            None => self.quantiles.tail_mean(alpha, self.low_is_bad),
         }
     }
 }

@@ -71,7 +71,7 @@ proptest! {
         xs.iter().for_each(|x| s.push(*x));
         let mut sorted = xs.clone();
         sorted.sort_by(f64::total_cmp);
-        let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+        let rank = quantile_rank(sorted.len() as u64, q) as usize;
         let exact = sorted[rank];
         let got = s.quantile(q);
         prop_assert!((got - exact).abs() <= SKETCH_RELATIVE_ACCURACY * exact.abs() + 1e-9 + 1e-12, "{got} vs {exact}");
@@ -117,5 +117,106 @@ proptest! {
         let (lo, hi) = if a1 < a2 { (a1, a2) } else { (a2, a1) };
         prop_assert!(quantile(&xs, &w, lo) <= quantile(&xs, &w, hi));
         prop_assert!(cvar_upper(&xs, &w, lo) <= cvar_upper(&xs, &w, hi) + 1e-9);
+    }
+}
+
+#[test]
+fn exact_quantiles_match_the_weighted_definition() {
+    let xs: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64).collect();
+    let w = vec![1.0; xs.len()];
+    let mut q = Quantiles::new(1000);
+    xs.iter().for_each(|x| q.push(*x));
+    assert!(q.is_exact());
+    for p in [0.0, 0.05, 0.1, 0.5, 0.9, 0.95, 1.0] {
+        assert_eq!(q.quantile(p), quantile(&xs, &w, p), "q = {p}");
+    }
+    // 0..=100: the 10 % quantile is the smallest value with 10.1 of 101 at or below it: 10.
+    assert_eq!(q.quantile(0.1), 10.0);
+    assert_eq!(q.quantile(0.5), 50.0);
+}
+
+#[test]
+fn r8_one_value_has_that_value_as_every_quantile() {
+    // A constant 3,800 (and a single path) must print as itself, exact or sketched.
+    for cap in [0, 10, 1_000_000] {
+        let mut q = Quantiles::new(cap);
+        for _ in 0..5000 {
+            q.push(3800.0);
+        }
+        for p in [0.05, 0.1, 0.5, 0.9, 0.95] {
+            assert_eq!(q.quantile(p), 3800.0, "cap {cap}, q {p}");
+        }
+        assert_eq!(q.tail_mean(0.95, true), 3800.0);
+    }
+    let mut one = Quantiles::new(0);
+    one.push(-195.2);
+    assert_eq!(one.quantile(0.5), -195.2);
+}
+
+#[test]
+fn sketched_quantiles_stay_within_the_observed_range() {
+    // Everything in (99.9, 100.0]: the sketch's bucket midpoint may lie outside, the answer not.
+    let mut q = Quantiles::new(0);
+    for i in 0..1000 {
+        q.push(100.0 - i as f64 * 1e-4);
+    }
+    assert!(!q.is_exact());
+    for p in [0.0, 0.05, 0.5, 0.95, 1.0] {
+        let v = q.quantile(p);
+        assert!((q.min()..=q.max()).contains(&v), "{v}");
+    }
+    assert_eq!(q.relative_error(), SKETCH_RELATIVE_ACCURACY);
+}
+
+#[test]
+fn tail_merged_from_many_blocks_is_the_k_lowest() {
+    // 200 blocks of 97 values merged one by one keep exactly the 500 lowest (values are a
+    // permutation of 0..19400, so the lowest 500 are 0..500 and their mean is 249.5).
+    let n = 200 * 97;
+    let k = 500;
+    let mut total = Tail::new(k);
+    for b in 0..200u64 {
+        let mut t = Tail::new(k);
+        for i in 0..97u64 {
+            let id = b * 97 + i;
+            t.push(((id * 7919) % n) as f64, id);
+        }
+        t.compact();
+        total.merge(&t);
+    }
+    let mean = total.cvar(k as u64 * 20, 0.95);
+    assert!((mean - 249.5).abs() < 1e-12, "{mean}");
+}
+
+#[test]
+fn sketch_cvar_is_within_the_relative_accuracy() {
+    let xs: Vec<f64> = (1..=10_000).map(|i| i as f64).collect();
+    let mut q = Quantiles::new(0);
+    xs.iter().for_each(|x| q.push(*x));
+    // Lowest 5 %: 1..=500, mean 250.5; highest 5 %: 9501..=10000, mean 9750.5.
+    let lo = q.tail_mean(0.95, true);
+    let hi = q.tail_mean(0.95, false);
+    assert!(
+        (lo - 250.5).abs() <= SKETCH_RELATIVE_ACCURACY * 250.5,
+        "{lo}"
+    );
+    assert!(
+        (hi - 9750.5).abs() <= SKETCH_RELATIVE_ACCURACY * 9750.5,
+        "{hi}"
+    );
+}
+
+proptest! {
+    #[test]
+    fn quantiles_merge_in_any_split_gives_the_same_answer(xs in prop::collection::vec(-1e3f64..1e3, 1..300), cut in 0usize..300, cap in 0usize..400, q in 0.0f64..1.0) {
+        let cut = cut.min(xs.len());
+        let (mut a, mut b, mut all) = (Quantiles::new(cap), Quantiles::new(cap), Quantiles::new(cap));
+        xs[..cut].iter().for_each(|x| a.push(*x));
+        xs[cut..].iter().for_each(|x| b.push(*x));
+        xs.iter().for_each(|x| all.push(*x));
+        a.merge(&b);
+        prop_assert_eq!(a.quantile(q), all.quantile(q));
+        let v = a.quantile(q);
+        prop_assert!(v >= a.min() && v <= a.max());
     }
 }

@@ -232,6 +232,8 @@ pub struct Engine {
     pub months: usize,
     /// First calendar year of the horizon.
     pub start_year: i32,
+    /// Last calendar year of the horizon (a path never profitable reports the year after it).
+    pub end_year: i32,
     start_month_of_year: i32,
     inputs: Vec<Input>,
     index: HashMap<String, usize>,
@@ -254,6 +256,8 @@ pub struct Engine {
     opts: Vec<OptC>,
     /// Option names.
     pub option_names: Vec<String>,
+    /// Unit of each option's amounts: "MW" (build) or "H100e" (lease, buy, burst).
+    pub option_units: Vec<&'static str>,
     /// First and last commitment month index of each option.
     commit_windows: Vec<(i32, i32)>,
     fleet: Vec<FleetC>,
@@ -734,6 +738,7 @@ impl Engine {
         Ok(Engine {
             months,
             start_year: t0.year(),
+            end_year: t0.year() + (t0.month() as i32 - 1 + months as i32 - 1) / 12,
             start_month_of_year: t0.month() as i32 - 1,
             inputs,
             corr,
@@ -753,6 +758,17 @@ impl Engine {
             run_schedule,
             run_names,
             option_names: sc.options.iter().map(|o| o.name.clone()).collect(),
+            option_units: sc
+                .options
+                .iter()
+                .map(|o| {
+                    if o.kind == OptionKind::Build {
+                        "MW"
+                    } else {
+                        "H100e"
+                    }
+                })
+                .collect(),
             commit_windows: sc
                 .options
                 .iter()
@@ -1595,8 +1611,7 @@ impl Engine {
             0.0
         };
         out.idle_cost_usd = idle_cost;
-        let end_year = self.start_year + (self.start_month_of_year + t_len as i32 - 1) / 12;
-        out.first_profitable_year = first_profit.unwrap_or(end_year + 1) as f64;
+        out.first_profitable_year = first_profit.unwrap_or(self.end_year + 1) as f64;
         out.shortfall_years = shortfall_years;
         out.run_delay_months.clear();
         for (ri, run) in self.runs.iter().enumerate() {

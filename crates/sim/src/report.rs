@@ -1,20 +1,21 @@
 //! Simulation results as a terminal table, JSON and CSV.
 //!
-//! # JSON format (`gigawatt-simulation`, format_version 1)
+//! # JSON format (`gigawatt-simulation`, format_version 2)
 //!
 //! ```text
 //! {
-//!   "format": "gigawatt-simulation", "format_version": 1,
+//!   "format": "gigawatt-simulation", "format_version": 2,
 //!   "scenario": str, "paths": int, "seed": int, "sampling": str, "horizon": {"start","end","months"},
 //!   "cvar_alpha": 0.95,
 //!   "correlations": [{"a","b","requested","achieved"}],
 //!   "plans": [{
 //!     "name": str,
-//!     "metrics": {METRIC: {"mean","se","p5","p10","p50","p90","p95","cvar95"}},
+//!     "metrics": {METRIC: {"mean","se","p5","p10","p50","p90","p95","cvar95",
+//!                          "quantiles_exact","cvar_exact"}},   (year: also "never_share")
 //!     "shortfall_probability_by_year": {"2026": p, ...},
 //!     "backstop_probability": p,
 //!     "training_runs": [{"name","mean_delay_months","se","late_probability"}],
-//!     "rule_commitments_mean": {OPTION: amount},
+//!     "rule_commitments_mean": {OPTION: amount}, "rule_commitments_unit": {OPTION: "MW"|"H100e"},
 //!     "paired_differences_vs": str,
 //!     "paired_differences": {METRIC: {"mean","se","ci95_low","ci95_high"}}
 //!   }]
@@ -23,7 +24,10 @@
 //!
 //! `cvar95` is the mean of the worst 5 % of paths in the metric's bad direction (lowest for
 //! NPV, revenue, cash, research, utilisation; highest for gap, unserved, idle cost, year).
-//! Quantiles carry the sketch's relative error (0.5 %); means and CVaR are exact.
+//! Quantiles are exact up to 100,000 paths (`quantiles_exact`), beyond that within the sketch's
+//! relative error (2⁻⁸) and inside the observed range; means are exact, CVaR exact up to 20
+//! million paths (`cvar_exact`). `first_profitable_year` is over the paths that become
+//! profitable inside the horizon (`never_share` is the rest; `cvar95` is null).
 //! Every number is finite: non-finite values are written as null.
 
 use std::fmt::Write;
@@ -57,34 +61,54 @@ fn num(x: f64) -> Value {
 /// One metric's summary.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricSummary {
-    /// Mean.
+    /// Mean (NaN when no path has a value, e.g. no path ever becomes profitable).
     pub mean: f64,
-    /// Monte Carlo standard error of the mean.
+    /// Monte Carlo standard error of the mean (NaN with fewer than two paths).
     pub se: f64,
     /// p5, p10, p50, p90, p95.
     pub q: [f64; 5],
-    /// CVaR_0.95 of the bad tail.
+    /// CVaR_0.95 of the bad tail (NaN for the first profitable year).
     pub cvar: f64,
+    /// True when the quantiles are exact (every value kept).
+    pub quantiles_exact: bool,
+    /// True when the CVaR is exact (the worst share kept).
+    pub cvar_exact: bool,
+    /// Share of paths never profitable inside the horizon (the year metric only).
+    pub never_share: Option<f64>,
 }
 
 /// Summary of one metric of one plan.
-/// `start_year` is added back to the year metric, which is accumulated as years after the start.
+/// `start_year` is added back to the year metric, which is accumulated as years after the
+/// start over the paths that become profitable; its quantiles are whole years.
 pub fn metric_summary(acc: &mut PlanAcc, mi: usize, start_year: i32) -> MetricSummary {
-    let offset = if mi == YEAR_METRIC {
-        start_year as f64
-    } else {
-        0.0
-    };
+    let is_year = mi == YEAR_METRIC;
+    let offset = if is_year { start_year as f64 } else { 0.0 };
+    let never = acc.never_profitable;
     let m = &mut acc.metrics[mi];
-    let mut q = [0.0; 5];
-    for (i, (p, _)) in QUANTILES.iter().enumerate() {
-        q[i] = m.sketch.quantile(*p) + offset;
+    let n = m.moments.n;
+    let mut q = [f64::NAN; 5];
+    if n > 0 {
+        for (i, (p, _)) in QUANTILES.iter().enumerate() {
+            let v = m.quantiles.quantile(*p);
+            q[i] = if is_year { v.round() } else { v } + offset;
+        }
     }
     MetricSummary {
-        mean: m.moments.mean() + offset,
-        se: m.moments.se(),
+        mean: if n > 0 {
+            m.moments.mean() + offset
+        } else {
+            f64::NAN
+        },
+        se: if n > 1 { m.moments.se() } else { f64::NAN },
         q,
-        cvar: m.cvar(ALPHA) + offset,
+        cvar: if is_year || n == 0 {
+            f64::NAN
+        } else {
+            m.cvar(ALPHA) + offset
+        },
+        quantiles_exact: m.quantiles.is_exact(),
+        cvar_exact: m.cvar_is_exact(),
+        never_share: is_year.then(|| never as f64 / (n + never).max(1) as f64),
     }
 }
 
@@ -102,6 +126,11 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
                 o.insert((*qn).into(), num(s.q[i]));
             }
             o.insert("cvar95".into(), num(s.cvar));
+            o.insert("quantiles_exact".into(), json!(s.quantiles_exact));
+            o.insert("cvar_exact".into(), json!(s.cvar_exact));
+            if let Some(never) = s.never_share {
+                o.insert("never_share".into(), num(never));
+            }
             metrics.insert((*name).into(), Value::Object(o));
         }
         let n = r.paths as f64;
@@ -121,18 +150,22 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
             .map(|(ri, name)| json!({"name": name, "mean_delay_months": num(acc.run_delay[ri].mean()), "se": num(acc.run_delay[ri].se()), "late_probability": num(acc.run_late[ri] as f64 / n)}))
             .collect();
         let mut rules = Map::new();
+        let mut rule_units = Map::new();
         for (oi, m) in acc.rule_committed.iter().enumerate() {
             if m.mean() > 0.0 {
                 rules.insert(e.option_names[oi].clone(), num(m.mean()));
+                rule_units.insert(e.option_names[oi].clone(), json!(e.option_units[oi]));
             }
         }
         let mut diffs = Map::new();
         if pi > 0 {
             for (k, &mi) in DIFF_METRICS.iter().enumerate() {
                 let d = &acc.diffs[k];
+                // With one path there is no standard error, so no interval either.
+                let se = if d.n > 1 { d.se() } else { f64::NAN };
                 diffs.insert(
                     METRICS[mi].0.into(),
-                    json!({"mean": num(d.mean()), "se": num(d.se()), "ci95_low": num(d.mean() - Z95 * d.se()), "ci95_high": num(d.mean() + Z95 * d.se())}),
+                    json!({"mean": num(d.mean()), "se": num(se), "ci95_low": num(d.mean() - Z95 * se), "ci95_high": num(d.mean() + Z95 * se)}),
                 );
             }
         }
@@ -143,6 +176,7 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
             "backstop_probability": num(acc.backstop as f64 / n),
             "training_runs": runs,
             "rule_commitments_mean": rules,
+            "rule_commitments_unit": rule_units,
             "paired_differences_vs": if pi > 0 { Value::String(e.plans[0].name.clone()) } else { Value::Null },
             "paired_differences": diffs,
         }));
@@ -162,7 +196,7 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
     }
     json!({
         "format": "gigawatt-simulation",
-        "format_version": 1,
+        "format_version": 2,
         "scenario": sc.name,
         "paths": r.paths,
         "seed": seed,
@@ -188,19 +222,49 @@ pub fn money_unit(largest_usd: f64) -> (f64, &'static str) {
     }
 }
 
+/// Scale and label for one row of money figures: $B, $M or $k, from the row's largest figure,
+/// so a small plan's figures are not rounded to zero by a large plan's unit.
+pub fn row_money_unit(largest_usd: f64) -> (f64, &'static str) {
+    let a = largest_usd.abs();
+    if a >= 1e9 {
+        (1e9, "$B")
+    } else if a >= 1e6 {
+        (1e6, "$M")
+    } else {
+        (1e3, "$k")
+    }
+}
+
+/// Unit label and scale of a metric's row, from the figures it will print.
+fn row_unit(name: &str, figures: &[f64]) -> (f64, &'static str) {
+    if name.ends_with("_usd") {
+        let largest = figures
+            .iter()
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        row_money_unit(largest)
+    } else if name == "first_profitable_year" {
+        (1.0, "year")
+    } else {
+        (0.01, "%")
+    }
+}
+
 fn fmt_metric(name: &str, x: f64, unit: f64) -> String {
     if !x.is_finite() {
-        return "-".into();
+        return "n/a".into();
     }
     // Adding 0.0 turns a negative zero into zero, so tables never print "-0.0".
     let x = x + 0.0;
-    if name.ends_with("_usd") {
-        format!("{:.1}", x / unit)
-    } else if name == "first_profitable_year" {
+    if name == "first_profitable_year" {
         format!("{x:.0}")
     } else {
-        format!("{:.1}%", x * 100.0)
+        format!("{:.1}", x / unit + 0.0)
     }
+}
+
+fn f64_at(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(f64::NAN)
 }
 
 /// The terminal summary (from the JSON document, so both always agree).
@@ -216,36 +280,60 @@ pub fn to_text(doc: &Value) -> String {
         doc["horizon"]["start"].as_str().unwrap_or(""),
         doc["horizon"]["end"].as_str().unwrap_or("")
     );
-    let largest = doc["plans"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| {
-            ["npv_usd", "cum_revenue_usd", "funding_gap_usd"]
-                .map(|m| p["metrics"][m]["mean"].as_f64().unwrap_or(0.0).abs())
-        })
-        .fold(0.0, f64::max);
-    let (unit, unit_name) = money_unit(largest);
-    let _ = writeln!(s, "money in {unit_name}; CVaR95 = mean of the worst 5 % of paths; ± is one Monte Carlo standard error\n");
+    let _ = writeln!(
+        s,
+        "CVaR95 = mean of the worst 5 % of paths; ± is one Monte Carlo standard error (n/a: too few paths)\n"
+    );
+    let end_year = doc["horizon"]["end"]
+        .as_str()
+        .and_then(|e| e.get(..4))
+        .unwrap_or("the horizon end");
+    let mut sketched = false;
     for plan in doc["plans"].as_array().into_iter().flatten() {
         let _ = writeln!(s, "plan `{}`", plan["name"].as_str().unwrap_or(""));
         let _ = writeln!(
             s,
-            "  {:<24} {:>18} {:>9} {:>9} {:>9} {:>9}",
-            "metric", "mean ± se", "p10", "p50", "p90", "CVaR95"
+            "  {:<24} {:>4} {:>18} {:>9} {:>9} {:>9} {:>9}",
+            "metric", "unit", "mean ± se", "p10", "p50", "p90", "CVaR95"
         );
         for (name, _) in METRICS {
             let m = &plan["metrics"][name];
-            let f = |k: &str| fmt_metric(name, m[k].as_f64().unwrap_or(f64::NAN), unit);
+            sketched |= m["quantiles_exact"].as_bool() == Some(false);
+            let keys = ["mean", "p10", "p50", "p90", "cvar95"];
+            let figures: Vec<f64> = keys.iter().map(|k| f64_at(m, k)).collect();
+            let (unit, label) = row_unit(name, &figures);
+            let f = |k: &str| fmt_metric(name, f64_at(m, k), unit);
+            let se = f64_at(m, "se");
+            let se = if name == "first_profitable_year" && se.is_finite() {
+                format!("{se:.1}")
+            } else {
+                fmt_metric(name, se, unit)
+            };
+            let cvar = if name == "first_profitable_year" {
+                "-".to_string()
+            } else {
+                f("cvar95")
+            };
             let _ = writeln!(
                 s,
-                "  {:<24} {:>18} {:>9} {:>9} {:>9} {:>9}",
+                "  {:<24} {:>4} {:>18} {:>9} {:>9} {:>9} {:>9}",
                 name,
-                format!("{} ± {}", f("mean"), f("se")),
+                label,
+                format!("{} ± {}", f("mean"), se),
                 f("p10"),
                 f("p50"),
                 f("p90"),
-                f("cvar95")
+                cvar
+            );
+        }
+        let never = f64_at(&plan["metrics"]["first_profitable_year"], "never_share");
+        if never >= 1.0 {
+            let _ = writeln!(s, "  never profitable by {end_year} on any path");
+        } else if never > 0.0 {
+            let _ = writeln!(
+                s,
+                "  never profitable by {end_year} on {:.1}% of paths; the year's figures are over the other paths",
+                never * 100.0
             );
         }
         let _ = writeln!(
@@ -269,6 +357,7 @@ pub fn to_text(doc: &Value) -> String {
                 run["mean_delay_months"].as_f64().unwrap_or(0.0)
             );
         }
+        let units = &plan["rule_commitments_unit"];
         for (opt, amount) in plan["rule_commitments_mean"]
             .as_object()
             .into_iter()
@@ -276,25 +365,37 @@ pub fn to_text(doc: &Value) -> String {
         {
             let _ = writeln!(
                 s,
-                "  rules committed {:.3e} of `{opt}` on average",
-                amount.as_f64().unwrap_or(0.0)
+                "  rules committed {} {} of `{opt}` per path over the horizon, on average",
+                fmt_amount(amount.as_f64().unwrap_or(0.0)),
+                units[opt].as_str().unwrap_or("")
             );
         }
         if let Some(vs) = plan["paired_differences_vs"].as_str() {
             let _ = writeln!(s, "  paired difference vs `{vs}` (mean, 95% CI):");
             for (name, d) in plan["paired_differences"].as_object().into_iter().flatten() {
-                let f = |k: &str| fmt_metric(name, d[k].as_f64().unwrap_or(f64::NAN), unit);
-                let _ = writeln!(
-                    s,
-                    "    {:<22} {:>9} [{}, {}]",
-                    name,
-                    f("mean"),
-                    f("ci95_low"),
-                    f("ci95_high")
-                );
+                let figures = [
+                    f64_at(d, "mean"),
+                    f64_at(d, "ci95_low"),
+                    f64_at(d, "ci95_high"),
+                ];
+                let (unit, label) = row_unit(name, &figures);
+                let f = |k: &str| fmt_metric(name, f64_at(d, k), unit);
+                let ci = if f64_at(d, "se").is_finite() {
+                    format!("[{}, {}]", f("ci95_low"), f("ci95_high"))
+                } else {
+                    "[n/a: one path]".to_string()
+                };
+                let _ = writeln!(s, "    {:<22} {:>4} {:>9} {ci}", name, label, f("mean"));
             }
         }
         s.push('\n');
+    }
+    if sketched {
+        let _ = writeln!(
+            s,
+            "quantiles of large runs come from a sketch: within {:.2} % of the exact value (relative), inside the observed range",
+            gigawatt_risk::SKETCH_RELATIVE_ACCURACY * 100.0
+        );
     }
     for c in doc["correlations"].as_array().into_iter().flatten() {
         let _ = writeln!(
@@ -309,17 +410,31 @@ pub fn to_text(doc: &Value) -> String {
     s
 }
 
+/// An amount with thousands separators at its scale: 3,502,000 → "3.50 million".
+fn fmt_amount(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e9 {
+        format!("{:.2} billion", x / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.2} million", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.1} thousand", x / 1e3)
+    } else {
+        format!("{x:.1}")
+    }
+}
+
 /// CSV of per-month statistics: plan, month, series, mean, p5, p10, p50, p90, p95.
-pub fn monthly_csv(sc: &Scenario, e: &Engine, r: &RunResult) -> String {
+pub fn monthly_csv(sc: &Scenario, e: &Engine, r: &mut RunResult) -> String {
     let mut s = String::from("plan,month,series,mean,p5,p10,p50,p90,p95\n");
-    for (pi, acc) in r.plans.iter().enumerate() {
+    for (pi, acc) in r.plans.iter_mut().enumerate() {
         if acc.monthly.is_empty() {
             continue;
         }
         for t in 0..e.months {
             let month = sc.horizon.start.plus(t as i32);
             for (si, name) in SERIES.iter().take(REPORTED_SERIES).enumerate() {
-                let (sk, mo) = &acc.monthly[si * e.months + t];
+                let (sk, mo) = &mut acc.monthly[si * e.months + t];
                 let _ = write!(
                     s,
                     "{},{month},{name},{}",
@@ -344,7 +459,11 @@ pub fn per_path_csv(e: &Engine, r: &RunResult) -> String {
     }
     s.push_str(",shortfall_years_mask\n");
     for (path, pi, o) in &r.per_path {
-        let v = metric_values(o);
+        let mut v = metric_values(o);
+        if v[YEAR_METRIC] > e.end_year as f64 {
+            // Never profitable inside the horizon: an empty cell (NaN in pandas), not a year.
+            v[YEAR_METRIC] = f64::NAN;
+        }
         let _ = write!(s, "{path},{}", csv_field(&e.plans[*pi].name));
         for x in v {
             let _ = write!(s, ",{}", csv_num(x));
@@ -354,9 +473,11 @@ pub fn per_path_csv(e: &Engine, r: &RunResult) -> String {
     s
 }
 
-fn csv_num(x: f64) -> String {
+/// A float as CSV: always with a decimal point or exponent (`1.0`, not `1`), so pandas and
+/// DuckDB infer a float column on every run; empty when not finite.
+pub fn csv_num(x: f64) -> String {
     if x.is_finite() {
-        format!("{x}")
+        format!("{x:?}")
     } else {
         String::new()
     }

@@ -5,13 +5,22 @@
 //! bit-identical for any thread count. Memory is bounded by the chunk, not by the number of
 //! paths, unless per-path output is requested.
 
-use gigawatt_risk::{Metric, Moments, Sketch};
+use gigawatt_risk::{Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
 use rayon::prelude::*;
 
 use crate::engine::{Draws, Engine, PathOutcome, Scratch, REPORTED_SERIES};
 
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
 pub const BLOCK: u64 = 1024;
+
+/// Monthly values kept exactly per plan, over all series and months (8 bytes each): runs up to
+/// this many values per cell give exact monthly percentiles; larger runs use the sketch.
+pub const MONTHLY_EXACT_VALUES: usize = 1 << 22;
+
+/// Values kept exactly per (series, month) cell when a plan has `cells` of them.
+pub fn monthly_exact_cap(cells: usize) -> usize {
+    (MONTHLY_EXACT_VALUES / cells.max(1)).min(EXACT_QUANTILES_MAX)
+}
 
 /// Confidence level of the reported CVaR.
 pub const ALPHA: f64 = 0.95;
@@ -32,11 +41,13 @@ pub const METRICS: [(&str, bool); 9] = [
     ("first_profitable_year", false),
 ];
 
-/// Index of `first_profitable_year` in METRICS; accumulated as years after the horizon start.
+/// Index of `first_profitable_year` in METRICS; accumulated as years after the horizon start,
+/// over the paths that become profitable inside the horizon only (see `PlanAcc::never_profitable`).
 pub const YEAR_METRIC: usize = 8;
 
-/// Metrics whose paired differences between plans are reported (indices into METRICS).
-pub const DIFF_METRICS: [usize; 4] = [0, 1, 3, 4];
+/// Metrics whose paired differences between plans are reported (indices into METRICS): all
+/// but the first profitable year, whose "never" has no numeric difference.
+pub const DIFF_METRICS: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 
 /// A path's outcome metrics in METRICS order.
 pub(crate) fn metric_values(o: &PathOutcome) -> [f64; 9] {
@@ -71,6 +82,8 @@ pub struct PlanAcc {
     pub metrics: Vec<Metric>,
     /// Paths with a shortfall, per horizon year.
     pub shortfall: Vec<u64>,
+    /// Paths never profitable inside the horizon (left out of the year metric).
+    pub never_profitable: u64,
     /// Paths that drew on the backstop.
     pub backstop: u64,
     /// Delay of each training run, months.
@@ -81,8 +94,8 @@ pub struct PlanAcc {
     pub rule_committed: Vec<Moments>,
     /// Paired differences against the first plan, DIFF_METRICS order.
     pub diffs: Vec<Moments>,
-    /// Monthly (sketch, moments), REPORTED_SERIES × months.
-    pub monthly: Vec<(Sketch, Moments)>,
+    /// Monthly (quantiles, moments), REPORTED_SERIES × months.
+    pub monthly: Vec<(Quantiles, Moments)>,
 }
 
 impl PlanAcc {
@@ -93,13 +106,15 @@ impl PlanAcc {
                 .map(|(_, low)| Metric::new(paths, ALPHA, *low))
                 .collect(),
             shortfall: vec![0; e.months.div_ceil(12) + 1],
+            never_profitable: 0,
             backstop: 0,
             run_delay: vec![Moments::default(); e.run_names.len()],
             run_late: vec![0; e.run_names.len()],
             rule_committed: vec![Moments::default(); e.option_names.len()],
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
             monthly: if cfg.monthly {
-                vec![(Sketch::default(), Moments::default()); REPORTED_SERIES * e.months]
+                let cells = REPORTED_SERIES * e.months;
+                vec![(Quantiles::new(monthly_exact_cap(cells)), Moments::default()); cells]
             } else {
                 Vec::new()
             },
@@ -114,6 +129,7 @@ impl PlanAcc {
             *a += b;
         }
         self.backstop += o.backstop;
+        self.never_profitable += o.never_profitable;
         for (a, b) in self.run_delay.iter_mut().zip(&o.run_delay) {
             a.merge(b);
         }
@@ -165,6 +181,12 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
     let mut scratch = Scratch::default();
     let mut outs: Vec<PathOutcome> = vec![PathOutcome::default(); e.plans.len()];
     let mut per_path = Vec::new();
+    let cells = if cfg.monthly {
+        REPORTED_SERIES * e.months
+    } else {
+        0
+    };
+    let mut monthly_buf = vec![vec![0.0; cells * n]; e.plans.len()];
     for (i, u) in uniforms.iter().enumerate() {
         let path = first + i as u64;
         e.draw(path, u, &mut draws);
@@ -177,8 +199,12 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
             // Years are accumulated as years after the start: the sketch's error is relative,
             // and 0.5 % of 2030 would blur whole years together.
             vals[YEAR_METRIC] -= e.start_year as f64;
-            for (m, v) in acc.metrics.iter_mut().zip(vals) {
-                m.push(v, path);
+            let never = out.first_profitable_year > e.end_year as f64;
+            acc.never_profitable += u64::from(never);
+            for (mi, (m, v)) in acc.metrics.iter_mut().zip(vals).enumerate() {
+                if mi != YEAR_METRIC || !never {
+                    m.push(v, path);
+                }
             }
             for (y, c) in acc.shortfall.iter_mut().enumerate() {
                 if out.shortfall_years >> y & 1 == 1 {
@@ -202,12 +228,13 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 acc.diffs[k].push(vals[mi] - base[mi]);
             }
             if cfg.monthly {
-                for (si, series) in out.monthly.iter().take(REPORTED_SERIES).enumerate() {
-                    for (t, v) in series.iter().enumerate() {
-                        let cell = &mut acc.monthly[si * e.months + t];
-                        cell.0.push(*v);
-                        cell.1.push(*v);
-                    }
+                // Path-major buffer (sequential writes); gathered per cell after the block.
+                let row = &mut monthly_buf[pi][i * cells..(i + 1) * cells];
+                for (dst, series) in row
+                    .chunks_exact_mut(e.months)
+                    .zip(out.monthly.iter().take(REPORTED_SERIES))
+                {
+                    dst.copy_from_slice(series);
                 }
             }
             if cfg.per_path {
@@ -217,10 +244,22 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
             }
         }
     }
-    // Sort each block's tails here, in parallel, so the serial merge is linear.
+    let mut vals = vec![0.0; n];
+    for (acc, buf) in plans.iter_mut().zip(&monthly_buf) {
+        for (c, cell) in acc.monthly.iter_mut().enumerate() {
+            for (i, v) in vals.iter_mut().enumerate() {
+                *v = buf[i * cells + c];
+            }
+            cell.0.extend(&vals);
+            cell.1 = Moments::from_slice(&vals);
+        }
+    }
+    // Select each block's tails here, in parallel, so the serial merge is cheap.
     for acc in &mut plans {
         for m in &mut acc.metrics {
-            m.tail.compact();
+            if let Some(t) = &mut m.tail {
+                t.compact();
+            }
         }
     }
     BlockOut {
