@@ -535,3 +535,12 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn r8_a_rule_on_a_burst_option_is_rejected_where_it_is_written() {
+    let src = format!(
+        "{BASE}\n[[options]]\nname = \"spot\"\nkind = \"burst\"\ncap_h100e = 10.0\nprice_usd_per_h100e_month = 3000.0\n\n[[plans]]\nname = \"r\"\nrules = [{{ option = \"spot\", every_months = 3, percentile_pu = 0.5 }}]\n"
+    );
+    let line = src.lines().position(|l| l.starts_with("rules = ")).unwrap() + 1;
+    one_error(&src, "plans[1].rules[0].option", "is a burst option", line);
+}

@@ -876,12 +876,21 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         }
         for (j, rule) in plan.rules.iter().enumerate() {
             let p = format!("plans[{i}].rules[{j}]");
-            if sc.option(&rule.option).is_none() {
-                v.err_hint(
+            match sc.option(&rule.option) {
+                None => v.err_hint(
                     format!("{p}.option"),
                     format!("unknown option `{}`", rule.option),
                     suggest(&rule.option, &opt_names),
-                );
+                ),
+                Some(o) if o.kind == OptionKind::Burst => v.err_hint(
+                    format!("{p}.option"),
+                    format!(
+                        "`{}` is a burst option, which needs no commitment: a rule cannot commit it",
+                        rule.option
+                    ),
+                    "point the rule at a build, lease or buy option; burst covers shortfalls by itself (allocation.burst_covers_product)".to_string(),
+                ),
+                Some(_) => {}
             }
             v.months(&format!("{p}.every_months"), rule.every_months);
             if rule.every_months == 0 {

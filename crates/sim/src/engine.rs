@@ -1328,7 +1328,8 @@ impl Engine {
             // Step 1: rules decide, seeing only months before t.
             for r in &plan.rules {
                 if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
-                    if let Some(amount) = self.rule_amount(r, ti, s) {
+                    let room_mw = self.rule_room_mw(r, ti, space - used, pending, s);
+                    if let Some(amount) = self.rule_amount(r, ti, s, room_mw) {
                         let ck = hash3(
                             self.opts[r.opt].key,
                             ti as u64,
@@ -1627,7 +1628,46 @@ impl Engine {
     }
 
     /// The amount a rule commits at month `t`, in the option's unit, or None.
-    fn rule_amount(&self, r: &RuleC, t: i32, s: &Scratch) -> Option<f64> {
+    /// Facility MW a rule's commitment may use when it arrives: for a buy, the powered space
+    /// free now (`free_mw`) plus space arriving and chips retiring by the planned arrival, less
+    /// bought chips already waiting for space or still to arrive; for a build, what
+    /// `power.max_total_mw` leaves. `None` when nothing limits it.
+    fn rule_room_mw(
+        &self,
+        r: &RuleC,
+        t: i32,
+        free_mw: f64,
+        pending_units: &[f64],
+        s: &Scratch,
+    ) -> Option<f64> {
+        let o = &self.opts[r.opt];
+        match o.kind {
+            OptionKind::Buy => {
+                let n = self.months;
+                let from = t.max(0) as usize;
+                let h = (t + o.planned_lead.max(0.0) as i32).clamp(0, n as i32 - 1) as usize;
+                let mut room = free_mw;
+                for tau in from..=h {
+                    room += s.d_space[tau] - s.d_used[tau];
+                }
+                for &bi in &self.buy_opts {
+                    let b = &self.opts[bi];
+                    let mw_per_unit = b.kw_per_unit * self.site_pue / 1000.0;
+                    let arriving: f64 = s.buy_arrivals[bi * (n + 1) + from..bi * (n + 1) + n]
+                        .iter()
+                        .sum();
+                    room -= (pending_units[bi] + arriving) * mw_per_unit;
+                }
+                Some(room.max(0.0))
+            }
+            OptionKind::Build if self.max_total_mw > 0.0 => {
+                Some((self.max_total_mw - self.existing_mw - s.built_mw).max(0.0))
+            }
+            _ => None,
+        }
+    }
+
+    fn rule_amount(&self, r: &RuleC, t: i32, s: &Scratch, room_mw: Option<f64>) -> Option<f64> {
         let o = &self.opts[r.opt];
         if t < 1 {
             return None;
@@ -1694,6 +1734,25 @@ impl Engine {
                 None => room,
             };
             amount = amount.min(room.max(0.0));
+        }
+        if let Some(room_mw) = room_mw {
+            // In the option's unit: MW for a build, H100e for a buy.
+            let room = match o.kind {
+                OptionKind::Buy => {
+                    let mw_per_unit = o.kw_per_unit * self.site_pue / 1000.0;
+                    if mw_per_unit > 0.0 {
+                        room_mw / mw_per_unit * o.h100e_per_unit
+                    } else {
+                        f64::INFINITY
+                    }
+                }
+                _ => room_mw,
+            };
+            let room = match o.block {
+                Some(b) => (room / b).floor() * b,
+                None => room,
+            };
+            amount = amount.min(room);
         }
         (amount > 0.0).then_some(amount)
     }

@@ -756,3 +756,47 @@ non_compute_opex_usd_per_month = 123.0
     assert_eq!(m["mean"].as_f64(), Some(2026.0));
     assert_eq!(m["p90"].as_f64(), Some(2026.0));
 }
+
+#[test]
+fn r8_a_buy_rule_commits_only_what_powered_space_can_hold() {
+    // 10 MW of powered space at PUE 1 holds 10,000 chips of 1 kW; demand grows far beyond it.
+    // The rule may commit at most 10,000 H100e over the horizon (nothing retires inside it),
+    // and it does commit that much.
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 5000.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 10000.0
+growth = { process = "log", drift_per_year = 1.5 }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1.0
+[power]
+existing_powered_mw = 10.0
+availability_pu = 1.0
+pue = 1.0
+[[options]]
+name = "chips"
+kind = "buy"
+generation = "g"
+lead_time_months = 2
+[[plans]]
+name = "rule"
+rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5, headroom_pu = 0.5 }]
+"#;
+    let sc = scenario(src);
+    let o = one_path(&sc, 0, 0);
+    let committed: f64 = o.rule_commitments.iter().map(|c| c.2).sum();
+    assert!(
+        (committed - 10_000.0).abs() < 1e-6,
+        "committed {committed} H100e into room for 10,000"
+    );
+    let cap = series(&o, "capacity_h100e");
+    assert!(cap.iter().all(|c| *c <= 10_000.0 + 1e-9), "{cap:?}");
+    assert_eq!(cap[23], 10_000.0);
+}
