@@ -21,9 +21,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use gigawatt_io::plan_toml;
 use gigawatt_lp::{Solver, SolverSettings};
 use gigawatt_model::{OptionKind, Plan, Scenario};
-use gigawatt_opt::capacity::{build, plan_toml, CapacitySettings, Objective};
+use gigawatt_opt::capacity::{build, CapacitySettings, Objective};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::Risk;
 use gigawatt_sim::{report, Engine, RunConfig};
@@ -211,6 +212,8 @@ fn evaluate(sc: &Scenario, plans: &[Plan], paths: u64, seed: u64) -> anyhow::Res
     let mut s = sc.clone();
     s.plans = plans.to_vec();
     s.plans.extend(sc.plans.iter().cloned());
+    // The "nothing new" baseline is always among the plans the found one must beat.
+    gigawatt_sim::add_baseline(&mut s);
     let engine = Engine::new(&s, paths, seed, &[]).map_err(anyhow::Error::msg)?;
     let mut r = gigawatt_sim::run(
         &engine,
@@ -433,6 +436,14 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INFEASIBLE));
     }
     let (mut plan, first_stage) = model.plan(&a.name, &solved.solution.x, &solved.layout);
+    if a.fixed_schedule {
+        plan.description =
+            "found by gigawatt plan --fixed-schedule: one schedule for the whole horizon, the same on every path".into();
+    } else if a.no_recourse {
+        plan.description =
+            "found by gigawatt plan --no-recourse: the commitments of the window, nothing later"
+                .into();
+    }
     let mut stages: Vec<&str> = first_stage
         .iter()
         .map(|f| if *f { "first" } else { "recourse_mean" })
@@ -510,7 +521,28 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         "plan": p["name"], "npv_mean_usd": p["metrics"]["npv_usd"]["mean"], "npv_se_usd": p["metrics"]["npv_usd"]["se"],
         "funding_gap_mean_usd": p["metrics"]["funding_gap_usd"]["mean"], "unserved_share_mean": p["metrics"]["unserved_share"]["mean"],
         "paired_npv_difference_vs_optimised": p["paired_differences"]["npv_usd"],
+        "automatic_baseline": p["automatic_baseline"],
     })).collect::<Vec<_>>());
+    // Which plan is best out of sample, on common random numbers: the found plan is not called
+    // best when another plan has a higher mean NPV.
+    let best = oos["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .max_by(|a, b| {
+            let f = |p: &Value| {
+                p["metrics"]["npv_usd"]["mean"]
+                    .as_f64()
+                    .unwrap_or(f64::NEG_INFINITY)
+            };
+            f(a.1).total_cmp(&f(b.1)).then(b.0.cmp(&a.0))
+        })
+        .map(|(i, p)| (i, p["name"].clone()));
+    if let Some((i, name)) = best {
+        doc["best_out_of_sample"] = name;
+        doc["found_plan_is_best_out_of_sample"] = json!(i == 0);
+    }
 
     if a.replications > 0 {
         note(
@@ -595,7 +627,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             let _ = writeln!(
                 csv,
                 "{},{},{},{},{},{}",
-                c["option"].as_str().unwrap_or(""),
+                report::csv_field(c["option"].as_str().unwrap_or("")),
                 c["month"].as_str().unwrap_or(""),
                 c["amount"],
                 c["unit"].as_str().unwrap_or(""),
@@ -915,12 +947,40 @@ fn text_report(d: &Value) -> String {
         };
         let _ = writeln!(
             s,
-            "  {:<16} NPV {:>10} ± {:<8} gap {:>10}  unserved {:>7}{vs}",
+            "  {:<20} NPV {:>10} ± {:<8} gap {:>10}  unserved {:>7}{vs}",
             p["plan"].as_str().unwrap_or(""),
             b(&p["npv_mean_usd"]),
             b(&p["npv_se_usd"]),
             b(&p["funding_gap_mean_usd"]),
             pct(&p["unserved_share_mean"])
+        );
+    }
+    if d["found_plan_is_best_out_of_sample"] == false {
+        let best = d["best_out_of_sample"].as_str().unwrap_or("");
+        let diff = d["out_of_sample_comparison"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["plan"] == best)
+            .map(|p| p["paired_npv_difference_vs_optimised"].clone())
+            .unwrap_or(Value::Null);
+        let significant = diff["ci95_low"].as_f64().is_some_and(|l| l > 0.0);
+        let _ = writeln!(
+            s,
+            "\nthe plan found by the programme is BEATEN out of sample: `{best}` has a higher expected NPV by {} {unit_name} [{}, {}]{}",
+            b(&diff["mean"]),
+            b(&diff["ci95_low"]),
+            b(&diff["ci95_high"]),
+            if significant {
+                ", beyond Monte Carlo noise; prefer it, or re-plan with more --paths or --fixed-schedule"
+            } else {
+                " (within Monte Carlo noise)"
+            }
+        );
+    } else if d["best_out_of_sample"].is_string() {
+        let _ = writeln!(
+            s,
+            "\nthe plan found has the highest expected NPV out of sample among these plans"
         );
     }
     if let Some(g) = d.get("optimality_gap") {

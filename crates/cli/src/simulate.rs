@@ -48,6 +48,9 @@ pub struct SimulateArgs {
     /// instead of sampled paths.
     #[arg(long, conflicts_with_all = ["out", "per_path"])]
     pub cases: bool,
+    /// Do not add the automatic "no-new-commitments" comparison plan (the existing fleet alone).
+    #[arg(long)]
+    pub no_baseline: bool,
     /// No progress bar or timing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -58,9 +61,18 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet || sc.is_none() {
         eprint!("{}", render_diagnostics(&diags));
     }
-    let Some(sc) = sc else {
+    let Some(mut sc) = sc else {
         return Ok(ExitCode::from(1));
     };
+    let mut selected = a.plans.clone();
+    if !a.no_baseline {
+        // Every run answers "compared with doing nothing new?" on the same paths.
+        if let Some(name) = gigawatt_sim::add_baseline(&mut sc) {
+            if !selected.is_empty() {
+                selected.push(name);
+            }
+        }
+    }
     let paths = a.paths.unwrap_or(sc.simulation.paths as u64);
     if paths == 0 {
         anyhow::bail!("--paths must be at least 1");
@@ -76,7 +88,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         gigawatt_io::prepare_out_dir(dir)?;
     }
     let seed = a.seed.unwrap_or(sc.simulation.seed);
-    let engine = Engine::new(&sc, paths, seed, &a.plans).map_err(anyhow::Error::msg)?;
+    let engine = Engine::new(&sc, paths, seed, &selected).map_err(anyhow::Error::msg)?;
     if a.cases {
         return run_cases(&sc, &engine, a.json);
     }

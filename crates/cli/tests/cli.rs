@@ -193,7 +193,8 @@ fn simulate_json_is_byte_identical_across_thread_counts() {
     assert_eq!(a.stdout, b.stdout);
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     assert_eq!(v["format"], "gigawatt-simulation");
-    assert_eq!(v["plans"].as_array().unwrap().len(), 2);
+    // Two plans of the file and the automatic baseline.
+    assert_eq!(v["plans"].as_array().unwrap().len(), 3);
     let corr = &v["correlations"][0];
     assert_eq!(corr["requested"], 0.5);
     assert!(
@@ -216,6 +217,7 @@ fn simulate_out_writes_csv_that_parses() {
         "--per-path",
         "--plan",
         "buy-own",
+        "--no-baseline",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let monthly = std::fs::read_to_string(d.join("monthly.csv")).unwrap();
@@ -229,6 +231,12 @@ fn simulate_out_writes_csv_that_parses() {
     assert!(rows
         .iter()
         .all(|r| r.split(',').count() == 9 && r.starts_with("buy-own,20")));
+    // Floats are written as floats (`0.0`, not `0`), so readers infer one type on every run.
+    for r in &rows {
+        for c in r.split(',').skip(3) {
+            assert!(c.contains('.') || c.contains('e'), "{r}");
+        }
+    }
     let paths = std::fs::read_to_string(d.join("paths.csv")).unwrap();
     assert_eq!(paths.lines().count(), 301);
     let v: serde_json::Value =
@@ -568,4 +576,50 @@ fn r8_a_missed_precision_target_says_so() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["target_reached"], false);
     assert!(v["npv_se_achieved_usd"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn r8_simulate_adds_the_nothing_new_baseline_on_common_paths() {
+    let base = [
+        "simulate",
+        "examples/startup.toml",
+        "--paths",
+        "500",
+        "--json",
+        "-q",
+    ];
+    let o = run(&base);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plans = v["plans"].as_array().unwrap();
+    let last = plans.last().unwrap();
+    assert_eq!(last["name"], "no-new-commitments");
+    assert_eq!(last["automatic_baseline"], true);
+    // It is exactly the scenario with one plan that commits nothing, on the same paths.
+    let d = tmp("baseline");
+    let src = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap();
+    let cut = src.find("[[plans]]").unwrap();
+    let f = d.join("empty.toml");
+    std::fs::write(&f, format!("{}[[plans]]\nname = \"empty\"\n", &src[..cut])).unwrap();
+    let o = run(&[
+        "simulate",
+        f.to_str().unwrap(),
+        "--paths",
+        "500",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        e["plans"].as_array().unwrap().len(),
+        1,
+        "an empty plan is its own baseline"
+    );
+    assert_eq!(e["plans"][0]["metrics"], last["metrics"]);
+    let mut args = base.to_vec();
+    args.push("--no-baseline");
+    let o = run(&args);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plans"].as_array().unwrap().len(), plans.len() - 1);
 }

@@ -36,7 +36,7 @@ use gigawatt_model::{Diagnostic, Scenario, Severity};
 pub use reader::{default_finance, read_str};
 pub use schema::{json_schema, reference_markdown};
 pub use template::STARTER_SCENARIO;
-pub use writer::write_scenario;
+pub use writer::{plan_toml, toml_string, write_scenario};
 
 /// Could not run: the file could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -544,3 +544,20 @@ fn r8_a_rule_on_a_burst_option_is_rejected_where_it_is_written() {
     let line = src.lines().position(|l| l.starts_with("rules = ")).unwrap() + 1;
     one_error(&src, "plans[1].rules[0].option", "is a burst option", line);
 }
+
+#[test]
+fn r7_plan_toml_escapes_names_so_check_reads_it_back() {
+    let (sc, d) = read_str(BASE, "t.toml");
+    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
+    let plan = gigawatt_model::Plan {
+        name: "my \"best\" \\ plan".into(),
+        description: "line one\nline \"two\"".into(),
+        commitments: sc.plans[0].commitments.clone(),
+        rules: Vec::new(),
+    };
+    let text = format!("{BASE}\n{}", plan_toml(&sc, &plan));
+    let (back, d) = read_str(&text, "t.toml");
+    let back = back.unwrap_or_else(|| panic!("{d:?}"));
+    assert_eq!(back.plans[1].name, plan.name);
+    assert_eq!(back.plans[1].description, plan.description);
+}

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use gigawatt_model::{Dist, Growth, Scenario, Uncertain};
+use gigawatt_model::{Dist, Growth, Plan, Scenario, Uncertain};
 
 /// A float written so that it parses back to the same bits.
 fn num(x: f64) -> String {
@@ -21,7 +21,8 @@ fn nums(xs: &[f64]) -> String {
     )
 }
 
-fn string(s: &str) -> String {
+/// A TOML basic string literal with every character that needs it escaped.
+pub fn toml_string(s: &str) -> String {
     let mut out = String::from("\"");
     for ch in s.chars() {
         match ch {
@@ -40,7 +41,7 @@ fn string(s: &str) -> String {
 fn uncertain(u: &Uncertain) -> String {
     let id =
         u.id.as_ref()
-            .map(|i| format!(", id = {}", string(i)))
+            .map(|i| format!(", id = {}", toml_string(i)))
             .unwrap_or_default();
     let body = match &u.dist {
         Dist::Fixed(x) if u.id.is_none() => return num(*x),
@@ -96,7 +97,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
     let mut w = String::new();
     let o = &mut w;
     let _ = writeln!(o, "format_version = {}", gigawatt_model::FORMAT_VERSION);
-    let _ = writeln!(o, "name = {}", string(&sc.name));
+    let _ = writeln!(o, "name = {}", toml_string(&sc.name));
     let _ = writeln!(
         o,
         "horizon = {{ start = \"{}\", end = \"{}\" }}",
@@ -119,8 +120,8 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[correlations]]\na = {}\nb = {}\nrho = {}",
-            string(&c.a),
-            string(&c.b),
+            toml_string(&c.a),
+            toml_string(&c.b),
             num(c.rho)
         );
     }
@@ -128,8 +129,8 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[segments]]\nname = {}\nunit = {}",
-            string(&seg.name),
-            string(&seg.unit)
+            toml_string(&seg.name),
+            toml_string(&seg.unit)
         );
         let _ = writeln!(
             o,
@@ -177,10 +178,10 @@ pub fn write_scenario(sc: &Scenario) -> String {
             ),
             Growth::Regimes { regimes, transition, start } => {
                 let rows: Vec<String> = transition.iter().map(|r| nums(r)).collect();
-                let mut g = format!("process = \"regimes\"\nstart = {}\ntransition = [{}]\n", string(start), rows.join(", "));
+                let mut g = format!("process = \"regimes\"\nstart = {}\ntransition = [{}]\n", toml_string(start), rows.join(", "));
                 let regs: Vec<String> = regimes
                     .iter()
-                    .map(|r| format!("{{ name = {}, drift_per_year = {}, volatility_per_month = {} }}", string(&r.name), num(r.drift_per_year), num(r.volatility_per_month)))
+                    .map(|r| format!("{{ name = {}, drift_per_year = {}, volatility_per_month = {} }}", toml_string(&r.name), num(r.drift_per_year), num(r.volatility_per_month)))
                     .collect();
                 g.push_str(&format!("regimes = [{}]\n", regs.join(", ")));
                 g
@@ -195,7 +196,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
             let _ = writeln!(
                 o,
                 "\n[[segments.launches]]\nname = {}\nwindow_start = \"{}\"\nwindow_end = \"{}\"",
-                string(&l.name),
+                toml_string(&l.name),
                 l.window_start,
                 l.window_end
             );
@@ -214,7 +215,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[load_blocks]]\nname = {}\nhours_pu = {}\ndemand_factor = {}",
-            string(&b.name),
+            toml_string(&b.name),
             num(b.hours_pu),
             num(b.demand_factor)
         );
@@ -237,7 +238,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[research.runs]]\nname = {}\nsize_h100e_months = {}\nearliest_start = \"{}\"\ndeadline = \"{}\"\npriority = {}\nmax_h100e = {}",
-            string(&run.name),
+            toml_string(&run.name),
             num(run.size_h100e_months),
             run.earliest_start,
             run.deadline,
@@ -249,7 +250,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[generations]]\nname = {}\nh100e_per_unit = {}\nkw_per_unit = {}\nprice_usd_per_unit = {}\navailable_from = \"{}\"\nlife_years = {}",
-            string(&g.name),
+            toml_string(&g.name),
             num(g.h100e_per_unit),
             num(g.kw_per_unit),
             uncertain(&g.price_usd_per_unit),
@@ -261,7 +262,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[fleet]]\ngeneration = {}\nunits = {}\ninstalled = \"{}\"\nlease_usd_per_unit_month = {}",
-            string(&f.generation),
+            toml_string(&f.generation),
             num(f.units),
             f.installed,
             num(f.lease_usd_per_unit_month)
@@ -285,11 +286,11 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[options]]\nname = {}\nkind = \"{}\"",
-            string(&opt.name),
+            toml_string(&opt.name),
             opt.kind.as_str()
         );
         if let Some(g) = &opt.generation {
-            let _ = writeln!(o, "generation = {}", string(g));
+            let _ = writeln!(o, "generation = {}", toml_string(g));
         }
         let _ = writeln!(
             o,
@@ -336,7 +337,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
         .allocation
         .order
         .iter()
-        .map(|s| string(&s.to_text()))
+        .map(|s| toml_string(&s.to_text()))
         .collect();
     let _ = writeln!(
         o,
@@ -375,15 +376,15 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let _ = writeln!(
             o,
             "\n[[plans]]\nname = {}\ndescription = {}",
-            string(&plan.name),
-            string(&plan.description)
+            toml_string(&plan.name),
+            toml_string(&plan.description)
         );
         for c in &plan.commitments {
             let unit = sc.option(&c.option).map_or("mw", |o| o.kind.size_unit());
             let _ = writeln!(
                 o,
                 "\n[[plans.commitments]]\noption = {}\nmonth = \"{}\"\n{unit} = {}",
-                string(&c.option),
+                toml_string(&c.option),
                 c.month,
                 num(c.amount)
             );
@@ -392,7 +393,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
             let _ = writeln!(
                 o,
                 "\n[[plans.rules]]\noption = {}\nevery_months = {}\nfrom = \"{}\"\nuntil = \"{}\"\npercentile_pu = {}\nheadroom_pu = {}\nmax_per_decision = {}",
-                string(&r.option),
+                toml_string(&r.option),
                 r.every_months,
                 r.from,
                 r.until,
@@ -406,15 +407,35 @@ pub fn write_scenario(sc: &Scenario) -> String {
         let vals: Vec<String> = c
             .values
             .iter()
-            .map(|(k, v)| format!("{} = {}", string(k), num(*v)))
+            .map(|(k, v)| format!("{} = {}", toml_string(k), num(*v)))
             .collect();
         let _ = writeln!(
             o,
             "\n[[cases]]\nname = {}\nprobability_pu = {}\nvalues = {{ {} }}",
-            string(&c.name),
+            toml_string(&c.name),
             num(c.probability_pu),
             vals.join(", ")
         );
     }
     w
+}
+
+/// The plan as a TOML fragment that `simulate` reads back as a named plan.
+pub fn plan_toml(sc: &Scenario, plan: &Plan) -> String {
+    let mut s = format!(
+        "[[plans]]\nname = {}\ndescription = {}\ncommitments = [\n",
+        toml_string(&plan.name),
+        toml_string(&plan.description)
+    );
+    for c in &plan.commitments {
+        let unit = sc.option(&c.option).map_or("h100e", |o| o.kind.size_unit());
+        s.push_str(&format!(
+            "  {{ option = {}, month = \"{}\", {unit} = {:?} }},\n",
+            toml_string(&c.option),
+            c.month,
+            c.amount
+        ));
+    }
+    s.push_str("]\n");
+    s
 }

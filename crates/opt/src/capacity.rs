@@ -887,21 +887,3 @@ impl CapacityModel {
         )
     }
 }
-
-/// The plan as a TOML fragment that `simulate` reads back as a named plan.
-pub fn plan_toml(sc: &Scenario, plan: &Plan) -> String {
-    let mut s = format!(
-        "[[plans]]\nname = \"{}\"\ndescription = \"{}\"\ncommitments = [\n",
-        plan.name,
-        plan.description.replace('"', "'")
-    );
-    for c in &plan.commitments {
-        let unit = sc.option(&c.option).map_or("h100e", |o| o.kind.size_unit());
-        s.push_str(&format!(
-            "  {{ option = \"{}\", month = \"{}\", {unit} = {:?} }},\n",
-            c.option, c.month, c.amount
-        ));
-    }
-    s.push_str("]\n");
-    s
-}

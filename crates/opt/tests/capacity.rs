@@ -1,8 +1,9 @@
 //! The capacity programme against known answers and against the simulator.
 
+use gigawatt_io::plan_toml;
 use gigawatt_lp::{MicroLp, SolverSettings};
 use gigawatt_model::{Dist, Scenario};
-use gigawatt_opt::capacity::{build, plan_toml, CapacitySettings, Objective};
+use gigawatt_opt::capacity::{build, CapacitySettings, Objective};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::Risk;
 use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch};

@@ -156,6 +156,13 @@ pub struct PlanC {
     rules: Vec<RuleC>,
 }
 
+impl PlanC {
+    /// True when the plan commits nothing (no commitments, no rules).
+    pub fn commits_nothing(&self) -> bool {
+        self.commits.is_empty() && self.rules.is_empty()
+    }
+}
+
 /// Requested and achieved rank correlations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrelationReport {

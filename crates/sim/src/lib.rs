@@ -48,3 +48,35 @@ pub use run::{
     run, run_to_precision, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS,
     PRECISION_CHECK_BLOCKS,
 };
+
+/// Name of the automatic comparison plan that commits nothing new.
+pub const BASELINE_PLAN: &str = "no-new-commitments";
+
+/// Adds the "no new commitments" baseline (the fleet alone, no commitments, no rules) to the
+/// scenario's plans, unless a plan that commits nothing is already there. Returns its name, or
+/// `None` when an existing plan already plays that part.
+pub fn add_baseline(sc: &mut gigawatt_model::Scenario) -> Option<String> {
+    if !sc.plans.is_empty()
+        && sc
+            .plans
+            .iter()
+            .any(|p| p.commitments.is_empty() && p.rules.is_empty())
+    {
+        return None;
+    }
+    if sc.plans.is_empty() {
+        // The engine's default plan is already the baseline.
+        return None;
+    }
+    let mut name = BASELINE_PLAN.to_string();
+    while sc.plans.iter().any(|p| p.name == name) {
+        name.push('_');
+    }
+    sc.plans.push(gigawatt_model::Plan {
+        name: name.clone(),
+        description: "automatic comparison: the existing fleet, nothing new committed".into(),
+        commitments: Vec::new(),
+        rules: Vec::new(),
+    });
+    Some(name)
+}

@@ -169,8 +169,11 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
                 );
             }
         }
+        let baseline = e.plans[pi].name.trim_end_matches('_') == crate::BASELINE_PLAN
+            && e.plans[pi].commits_nothing();
         plans.push(json!({
             "name": e.plans[pi].name,
+            "automatic_baseline": baseline,
             "metrics": metrics,
             "shortfall_probability_by_year": short,
             "backstop_probability": num(acc.backstop as f64 / n),
@@ -290,7 +293,16 @@ pub fn to_text(doc: &Value) -> String {
         .unwrap_or("the horizon end");
     let mut sketched = false;
     for plan in doc["plans"].as_array().into_iter().flatten() {
-        let _ = writeln!(s, "plan `{}`", plan["name"].as_str().unwrap_or(""));
+        let baseline = if plan["automatic_baseline"] == true {
+            " (automatic baseline: the existing fleet, nothing new committed; --no-baseline skips it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "plan `{}`{baseline}",
+            plan["name"].as_str().unwrap_or("")
+        );
         let _ = writeln!(
             s,
             "  {:<24} {:>4} {:>18} {:>9} {:>9} {:>9} {:>9}",
@@ -390,6 +402,32 @@ pub fn to_text(doc: &Value) -> String {
         }
         s.push('\n');
     }
+    let mut ranked: Vec<(&str, f64, f64)> = doc["plans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let m = &p["metrics"]["npv_usd"];
+            (
+                p["name"].as_str().unwrap_or(""),
+                f64_at(m, "mean"),
+                f64_at(m, "se"),
+            )
+        })
+        .collect();
+    if ranked.len() > 1 {
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (unit, label) = row_money_unit(ranked.iter().map(|r| r.1.abs()).fold(0.0, f64::max));
+        let list: Vec<String> = ranked
+            .iter()
+            .map(|(n, m, _)| format!("`{n}` {:.1}", m / unit + 0.0))
+            .collect();
+        let _ = writeln!(s, "by expected NPV ({label}): {}", list.join(" > "));
+        let _ = writeln!(
+            s,
+            "(each plan's paired difference above says whether a gap is beyond Monte Carlo noise)\n"
+        );
+    }
     if sketched {
         let _ = writeln!(
             s,
@@ -483,8 +521,9 @@ pub fn csv_num(x: f64) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+/// A CSV field, quoted (with doubled quotes) when it holds a comma, quote or line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
