@@ -61,7 +61,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  gigawatt simulate examples/frontier-lab.toml\n  \
         gigawatt simulate examples/frontier-lab.toml --paths 100000 --seed 7 --threads 2 --json > result.json\n  \
-        gigawatt simulate examples/launch-spike.toml --plan announced --out results/ --per-path"
+        gigawatt simulate examples/launch-spike.toml --plan headroom --out results/ --per-path"
     )]
     Simulate(simulate::SimulateArgs),
     /// Find the best commitments by stochastic optimisation, then check them by simulation.

@@ -685,27 +685,27 @@ fn fixed_continuation(
         ..settings.clone()
     };
     let cont = build(sc, engine, &cont_settings).map_err(anyhow::Error::msg)?;
-    // The continuation shares every later decision across all paths, which the simplex finds
-    // harder than the two-stage programme; give it as long as the first solve took (at least
-    // 10 s), and fall back to the mean version if it runs out.
-    let limit_s = solver_settings
-        .time_limit_s
-        .min(solved.solution.solve_seconds.max(10.0));
-    let cs = cont.solve(
-        solver,
-        &SolverSettings {
-            time_limit_s: limit_s,
-            ..*solver_settings
-        },
-        risk,
-        None,
-    )?;
+    // No limit derived from how long the first solve took: a wall-clock limit would make the
+    // plan reported depend on the machine's speed. Only the user's --time-limit applies (an
+    // explicit choice); the programme's size is bounded by CONTINUATION_MAX_PATHS instead.
+    let limit_s = solver_settings.time_limit_s;
+    let cs = cont.solve(solver, solver_settings, risk, None)?;
     if !cs.solution.status.has_solution() {
         eprintln!(
-            "note: the best fixed schedule after the first stage was not found ({} within {limit_s:.0} s); later commitments are simulated at their mean over paths",
+            "note: the best fixed schedule after the first stage was not found ({}{}); later commitments are simulated at their mean over paths",
             cs.solution.status.as_str(),
+            if limit_s.is_finite() {
+                format!(" within --time-limit {limit_s} s")
+            } else {
+                String::new()
+            }
         );
-        let record = json!({"chosen": "recourse_mean", "continuation": {"status": cs.solution.status.as_str(), "time_limit_s": limit_s}});
+        let limit = if limit_s.is_finite() {
+            json!(limit_s)
+        } else {
+            Value::Null
+        };
+        let record = json!({"chosen": "recourse_mean", "continuation": {"status": cs.solution.status.as_str(), "time_limit_s": limit}});
         return Ok((record, None));
     }
     let (mut cont_plan, _) = cont.plan(&a.name, &cs.solution.x, &cs.layout);

@@ -623,3 +623,30 @@ fn r8_simulate_adds_the_nothing_new_baseline_on_common_paths() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["plans"].as_array().unwrap().len(), plans.len() - 1);
 }
+
+#[test]
+fn r8_help_examples_name_plans_the_examples_have() {
+    let o = run(&["simulate", "--help"]);
+    let help = text(&o.stdout);
+    let line = help
+        .lines()
+        .find(|l| l.contains("launch-spike.toml --plan"))
+        .expect("an example with --plan");
+    let plan = line
+        .split("--plan ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let o = run(&[
+        "simulate",
+        "examples/launch-spike.toml",
+        "--plan",
+        plan,
+        "--paths",
+        "10",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{line}: {}", text(&o.stderr));
+}

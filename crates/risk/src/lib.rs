@@ -384,6 +384,13 @@ pub struct Quantiles {
 }
 
 impl Quantiles {
+    /// For a stream expected to hold `n` values in all: exact (up to `cap`) when they fit,
+    /// otherwise a sketch from the first value, so that parts of a large run (blocks built in
+    /// parallel) merge as sketches instead of spilling one by one where they are merged.
+    pub fn for_total(n: u64, cap: usize) -> Quantiles {
+        Quantiles::new(if n > cap as u64 { 0 } else { cap })
+    }
+
     /// Keeps up to `cap` values exactly.
     pub fn new(cap: usize) -> Quantiles {
         Quantiles {
@@ -642,7 +649,7 @@ impl Metric {
         let k = tail_size(n, alpha);
         Metric {
             moments: Moments::default(),
-            quantiles: Quantiles::new(EXACT_QUANTILES_MAX),
+            quantiles: Quantiles::for_total(n, EXACT_QUANTILES_MAX),
             tail: (k <= TAIL_MAX).then(|| Tail::new(k)),
             low_is_bad,
         }

@@ -114,7 +114,8 @@ impl PlanAcc {
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
             monthly: if cfg.monthly {
                 let cells = REPORTED_SERIES * e.months;
-                vec![(Quantiles::new(monthly_exact_cap(cells)), Moments::default()); cells]
+                let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
+                vec![(q, Moments::default()); cells]
             } else {
                 Vec::new()
             },
