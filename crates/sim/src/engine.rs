@@ -224,6 +224,10 @@ pub struct PathOutcome {
     pub first_profitable_year: f64,
     /// Bit y set when year y of the horizon had any shortfall.
     pub shortfall_years: u64,
+    /// Highest capacity online in any month, H100e.
+    pub capacity_peak_h100e: f64,
+    /// Capacity online in the last month, H100e.
+    pub capacity_end_h100e: f64,
     /// Months each training run finished after its deadline (censored at the horizon end).
     pub run_delay_months: Vec<f64>,
     /// Monthly series (only when recording), SERIES order, each of length T.
@@ -1321,6 +1325,7 @@ impl Engine {
         let mut year_income = 0.0;
         let mut first_profit: Option<i32> = None;
         let mut shortfall_years = 0u64;
+        let (mut cap_peak, mut cap_last) = (0.0f64, 0.0f64);
         let mut disc = 1.0;
         let mut nc = p[self.opex0];
         let nc_growth = self.opex_growth_ln_m.exp();
@@ -1387,6 +1392,8 @@ impl Engine {
                 }
             }
             let cap = (cap_raw * self.availability).fmax(0.0);
+            cap_peak = cap_peak.fmax(cap);
+            cap_last = cap;
             // Step 3: demand.
             let q = if t >= self.quality_lag && t > 0 && eps != 0.0 {
                 let r = s.ratio[t - self.quality_lag];
@@ -1620,6 +1627,8 @@ impl Engine {
         };
         out.idle_cost_usd = idle_cost;
         out.first_profitable_year = first_profit.unwrap_or(self.end_year + 1) as f64;
+        out.capacity_peak_h100e = cap_peak;
+        out.capacity_end_h100e = cap_last;
         out.shortfall_years = shortfall_years;
         out.run_delay_months.clear();
         for (ri, run) in self.runs.iter().enumerate() {

@@ -177,6 +177,8 @@ pub fn to_json(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Value
             "metrics": metrics,
             "shortfall_probability_by_year": short,
             "backstop_probability": num(acc.backstop as f64 / n),
+            "capacity_peak_h100e_mean": num(acc.capacity_peak.mean()),
+            "capacity_end_h100e_mean": num(acc.capacity_end.mean()),
             "training_runs": runs,
             "rule_commitments_mean": rules,
             "rule_commitments_unit": rule_units,
@@ -346,6 +348,24 @@ pub fn to_text(doc: &Value) -> String {
                 s,
                 "  never profitable by {end_year} on {:.1}% of paths; the year's figures are over the other paths",
                 never * 100.0
+            );
+        }
+        let (peak, end) = (
+            f64_at(plan, "capacity_peak_h100e_mean"),
+            f64_at(plan, "capacity_end_h100e_mean"),
+        );
+        if peak > 0.0 && end <= 0.0 {
+            let _ = writeln!(
+                s,
+                "  WARNING: capacity falls to zero by {end_year} (peak {} H100e): the fleet and commitments retire with nothing to replace them",
+                fmt_amount(peak)
+            );
+        } else if peak > 0.0 && end < 0.5 * peak {
+            let _ = writeln!(
+                s,
+                "  WARNING: capacity falls from a peak of {} to {} H100e by {end_year} (means over paths): retirements are not replaced",
+                fmt_amount(peak),
+                fmt_amount(end)
             );
         }
         let _ = writeln!(

@@ -86,6 +86,10 @@ pub struct PlanAcc {
     pub never_profitable: u64,
     /// Paths that drew on the backstop.
     pub backstop: u64,
+    /// Peak capacity over the horizon and capacity in the last month, H100e.
+    pub capacity_peak: Moments,
+    /// Capacity in the last month, H100e.
+    pub capacity_end: Moments,
     /// Delay of each training run, months.
     pub run_delay: Vec<Moments>,
     /// Paths on which each run finished late.
@@ -108,6 +112,8 @@ impl PlanAcc {
             shortfall: vec![0; e.months.div_ceil(12) + 1],
             never_profitable: 0,
             backstop: 0,
+            capacity_peak: Moments::default(),
+            capacity_end: Moments::default(),
             run_delay: vec![Moments::default(); e.run_names.len()],
             run_late: vec![0; e.run_names.len()],
             rule_committed: vec![Moments::default(); e.option_names.len()],
@@ -131,6 +137,8 @@ impl PlanAcc {
         }
         self.backstop += o.backstop;
         self.never_profitable += o.never_profitable;
+        self.capacity_peak.merge(&o.capacity_peak);
+        self.capacity_end.merge(&o.capacity_end);
         for (a, b) in self.run_delay.iter_mut().zip(&o.run_delay) {
             a.merge(b);
         }
@@ -213,6 +221,8 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 }
             }
             acc.backstop += u64::from(out.funding_gap_usd > 0.0);
+            acc.capacity_peak.push(out.capacity_peak_h100e);
+            acc.capacity_end.push(out.capacity_end_h100e);
             for (ri, delay) in out.run_delay_months.iter().enumerate() {
                 acc.run_delay[ri].push(*delay);
                 acc.run_late[ri] += u64::from(*delay > 0.0);

@@ -800,3 +800,15 @@ rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5, headroom_pu 
     assert!(cap.iter().all(|c| *c <= 10_000.0 + 1e-9), "{cap:?}");
     assert_eq!(cap[23], 10_000.0);
 }
+
+#[test]
+fn r8_capacity_that_retires_to_zero_is_said() {
+    // RETIRE's capacity peaks at 6,300 H100e (t2, t3) and is gone by t14.
+    let sc = scenario(RETIRE);
+    let (doc, _) = run_doc(&sc, 20, false);
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["capacity_peak_h100e_mean"].as_f64(), Some(6300.0));
+    assert_eq!(plan["capacity_end_h100e_mean"].as_f64(), Some(0.0));
+    let text = gigawatt_sim::report::to_text(&doc);
+    assert!(text.contains("capacity falls to zero by 2027"), "{text}");
+}
