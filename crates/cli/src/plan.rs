@@ -415,17 +415,24 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
                         break;
                     }
                     let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
-                    let _ = writeln!(text, "  {:<36} bound {:>14.6e}  move by {:>14.6e}  on {} path(s)", c.limit, c.bound * u, c.move_by * u, c.paths);
+                    let (unit, what) = gigawatt_opt::capacity::limit_unit_label(&c.limit);
+                    let _ = writeln!(text, "  {:<36} bound {:>12.4e} {unit}, move by {:>12.4e} {unit} on {} path(s)", c.limit, c.bound * u, c.move_by * u, c.paths);
+                    if !what.is_empty() {
+                        let _ = writeln!(text, "    ({what})");
+                    }
                 }
+                text.push_str("The diagnosis relaxes the limits that are cheapest to move (each scaled by its bound), so a move can exceed its bound; the limits it leaves in place (an option's max_*, power, budget) are what force the move.\n");
                 doc["diagnosis"] = json!(c
                     .iter()
                     .map(|c| {
                         let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
-                        json!({"limit": c.limit, "bound": c.bound * u, "move_by": c.move_by * u, "paths": c.paths})
+                        let (unit, what) = gigawatt_opt::capacity::limit_unit_label(&c.limit);
+                        json!({"limit": c.limit, "bound": c.bound * u, "move_by": c.move_by * u, "paths": c.paths, "unit": unit, "meaning": what})
                     })
                     .collect::<Vec<_>>());
             }
             Some(Diagnosis::NotLimits) => text.push_str("even with every limit relaxed it stays infeasible: check fixed first-stage values and option windows\n"),
+            None if status == gigawatt_lp::SolveStatus::Unbounded => text.push_str("the programme is unbounded: some commitment earns more than it costs with nothing to cap it, so the objective grows without limit. Give the options a max_mw / max_h100e, set power.max_total_mw, or pass --budget-usd-per-year\n"),
             None => text.push_str("the solver stopped before finding a feasible plan: raise --time-limit or --mip-gap\n"),
         }
         if a.json {

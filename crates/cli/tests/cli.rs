@@ -365,6 +365,9 @@ fn infeasible_plan_is_exit_3_with_a_diagnosis() {
     );
     let out = text(&o.stdout);
     assert!(out.contains("limits in conflict"), "{out}");
+    // Every figure of the diagnosis carries its unit and says what the limit is.
+    assert!(out.contains("H100e-months served"), "{out}");
+    assert!(out.contains("--service-level share"), "{out}");
 }
 
 #[test]

@@ -726,6 +726,34 @@ pub fn limit_unit_usd(limit: &str) -> f64 {
     }
 }
 
+/// The unit of a limit's bound and move, as printed (after [`limit_unit_usd`] scaling), and
+/// what the limit is, in words.
+pub fn limit_unit_label(limit: &str) -> (&'static str, &'static str) {
+    if limit.starts_with("cash[") {
+        ("USD", "cash floor (finance.min_cash_usd) in that month")
+    } else if limit.starts_with("funding_gap[") {
+        ("USD", "--max-funding-gap-usd in that month")
+    } else if limit.starts_with("budget[") {
+        ("USD", "--budget-usd-per-year for that year")
+    } else if limit == "service_level" {
+        (
+            "H100e-months served",
+            "--service-level share of all product demand, over the horizon",
+        )
+    } else if limit.starts_with("max_total[") {
+        (
+            "MW (build) or H100e (lease, buy)",
+            "the option's max_mw / max_h100e over the horizon",
+        )
+    } else if limit == "power.max_total_mw" {
+        ("MW", "power.max_total_mw less the existing powered space")
+    } else if limit.starts_with("floor") {
+        ("H100e", "the research floor in that month")
+    } else {
+        ("", "")
+    }
+}
+
 /// Limits on totals committed: each option's `max_*`, and built MW against the power cap.
 fn total_limits(
     decs: &[(Ref, Decision)],
