@@ -561,3 +561,12 @@ fn r7_plan_toml_escapes_names_so_check_reads_it_back() {
     assert_eq!(back.plans[1].name, plan.name);
     assert_eq!(back.plans[1].description, plan.description);
 }
+
+#[test]
+fn r8_a_rejected_horizon_end_gives_one_error_not_false_ones() {
+    let src = format!(
+        "{}\n[[plans]]\nname = \"late\"\ncommitments = [{{ option = \"cloud\", month = \"2027-06\", h100e = 1.0 }}]\n",
+        BASE.replace("end = \"2027-12\"", "end = \"9999-12\"")
+    );
+    one_error(&src, "horizon.end", "years must be", 3);
+}
