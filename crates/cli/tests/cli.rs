@@ -653,3 +653,46 @@ fn r8_help_examples_name_plans_the_examples_have() {
     ]);
     assert!(o.status.success(), "{line}: {}", text(&o.stderr));
 }
+
+#[test]
+fn r8_the_starter_keeps_capacity_and_shows_idle_compute() {
+    let d = tmp("starter");
+    let o = bin().args(["init", d.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let f = d.join("scenario.toml");
+    let o = bin()
+        .args([
+            "simulate",
+            f.to_str().unwrap(),
+            "--paths",
+            "500",
+            "--json",
+            "-q",
+            "--no-baseline",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for plan in v["plans"].as_array().unwrap() {
+        // The fleet lives past the horizon: no plan ends with nothing.
+        assert!(
+            plan["capacity_end_h100e_mean"].as_f64().unwrap() > 3000.0,
+            "{}",
+            plan["name"]
+        );
+        // Spare capacity is idle, not research that was "planned": utilisation below 100 %
+        // on some paths and idle capacity has a cost.
+        let m = &plan["metrics"];
+        assert!(
+            m["utilisation"]["p10"].as_f64().unwrap() < 1.0,
+            "{}",
+            plan["name"]
+        );
+        assert!(
+            m["idle_cost_usd"]["mean"].as_f64().unwrap() > 0.0,
+            "{}",
+            plan["name"]
+        );
+    }
+}

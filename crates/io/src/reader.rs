@@ -821,7 +821,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 floor_h100e: c.num_or(&t, "floor_h100e", 0.0),
                 floor_share_pu: c.num_or(&t, "floor_share_pu", 0.0),
                 runs,
-                extra_cap_share_pu: c.num_or(&t, "extra_cap_share_pu", 1.0),
+                extra_cap_share_pu: c.num_or(&t, "extra_cap_share_pu", 0.0),
                 quality_elasticity: c.uncertain_or(&t, "quality_elasticity", 0.0),
                 quality_lag_months: c.int_or(&t, "quality_lag_months", 3) as u32,
             }
@@ -830,7 +830,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             floor_h100e: 0.0,
             floor_share_pu: 0.0,
             runs: Vec::new(),
-            extra_cap_share_pu: 1.0,
+            extra_cap_share_pu: 0.0,
             quality_elasticity: Uncertain::fixed(0.0),
             quality_lag_months: 3,
         },

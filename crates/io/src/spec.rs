@@ -299,7 +299,7 @@ static RESEARCH: TableSpec = TableSpec {
             "Protected floor as a share of online capacity; the larger floor applies.",
         ),
         opt("runs", Ty::Tables(&RUN), "none", "Named training runs."),
-        opt("extra_cap_share_pu", Ty::Num, "1", "Most of online capacity that extra research can absorb (floor and runs included); leftover beyond it is idle."),
+        opt("extra_cap_share_pu", Ty::Num, "0", "Most of online capacity that extra research can absorb (floor and runs included), and so the research planned; leftover beyond it is idle. 0: research gets its floor and runs only, spare capacity is idle."),
         opt(
             "quality_elasticity",
             Ty::Uncertain,
