@@ -637,20 +637,7 @@ pub fn read_str(src: &str, file: &str) -> (Option<Scenario>, Vec<Located>) {
     }
     let doc = match toml_edit::Document::parse(src) {
         Ok(d) => d,
-        Err(e) => {
-            let span = e.span().map(|r| (r.start, r.end));
-            let msg = e.message().trim().to_string();
-            let d = Diagnostic::error(
-                "",
-                format!("TOML syntax error: {}", msg.lines().next().unwrap_or("")),
-            );
-            let d = if msg.lines().count() > 1 {
-                d.with_hint(msg.lines().skip(1).collect::<Vec<_>>().join(" "))
-            } else {
-                d
-            };
-            return (None, locate_all(vec![(d, span)]));
-        }
+        Err(e) => return (None, locate_all(syntax_errors(src, e))),
     };
     let mut c = Ctx {
         diags: Vec::new(),
@@ -696,6 +683,79 @@ pub fn read_str(src: &str, file: &str) -> (Option<Scenario>, Vec<Located>) {
     } else {
         (sc, out)
     }
+}
+
+/// Most syntax errors reported from one file.
+const MAX_SYNTAX_ERRORS: usize = 20;
+
+fn syntax_diag(e: &toml_edit::TomlError) -> (Diagnostic, Span) {
+    let span = e.span().map(|r| (r.start, r.end));
+    let msg = e.message().trim().to_string();
+    let d = Diagnostic::error(
+        "",
+        format!("TOML syntax error: {}", msg.lines().next().unwrap_or("")),
+    );
+    let d = if msg.lines().count() > 1 {
+        d.with_hint(msg.lines().skip(1).collect::<Vec<_>>().join(" "))
+    } else {
+        d
+    };
+    (d, span)
+}
+
+/// Every syntax error the parser can find: after each error, the line it is on is blanked
+/// (byte offsets kept, so later spans still point into the original text) and the file parsed
+/// again, until it parses, an error falls on a line already blanked, or
+/// [`MAX_SYNTAX_ERRORS`] are found.
+fn syntax_errors(src: &str, first: toml_edit::TomlError) -> Vec<(Diagnostic, Span)> {
+    let mut out = vec![syntax_diag(&first)];
+    let mut text = src.as_bytes().to_vec();
+    let mut err = first;
+    let mut blanked: Vec<usize> = Vec::new();
+    while out.len() < MAX_SYNTAX_ERRORS {
+        let Some(at) = err
+            .span()
+            .map(|r| r.start.min(text.len().saturating_sub(1)))
+        else {
+            break;
+        };
+        let start = text[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        if blanked.contains(&start) {
+            break;
+        }
+        blanked.push(start);
+        let end = text[at..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(text.len(), |i| at + i);
+        // Blanking a table header would merge its keys into the table above and report
+        // duplicates that are not in the file: stop there.
+        if text[start..end].trim_ascii_start().starts_with(b"[") {
+            break;
+        }
+        for b in &mut text[start..end] {
+            // Spaces keep multi-byte characters' byte length; the line stays, empty.
+            *b = b' ';
+        }
+        let Ok(again) = std::str::from_utf8(&text) else {
+            break;
+        };
+        match toml_edit::Document::parse(again) {
+            Ok(_) => break,
+            // A duplicate key after blanking comes from the blanking, not from the file.
+            Err(e) if e.message().contains("duplicate key") => break,
+            Err(e) => {
+                out.push(syntax_diag(&e));
+                err = e;
+            }
+        }
+    }
+    // The parser does not always report the earliest error first: list them in file order.
+    out.sort_by_key(|(_, span)| span.map_or(0, |s| s.0));
+    out
 }
 
 /// Span of `path`, or of the nearest enclosing path that has one.

@@ -570,3 +570,17 @@ fn r8_a_rejected_horizon_end_gives_one_error_not_false_ones() {
     );
     one_error(&src, "horizon.end", "years must be", 3);
 }
+
+#[test]
+fn r8_every_syntax_error_the_parser_can_find_is_reported_in_file_order() {
+    let src = "format_version = 1\nname = \"x\nhorizon = { start = \"2026-01\", end = \"2027-12\" }\n[[segments]]\nname = = \"a\"\n";
+    let d = diags(src);
+    let lines: Vec<usize> = d.iter().map(|d| d.line).collect();
+    assert_eq!(lines, vec![2, 5], "{d:?}");
+    assert!(d
+        .iter()
+        .all(|d| d.diag.message.starts_with("TOML syntax error")));
+    // One error stays one error.
+    let d = diags("format_version = 1\nname = = \"x\"\n");
+    assert_eq!(d.len(), 1, "{d:?}");
+}
