@@ -409,7 +409,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             Some(Diagnosis::Limits(c)) => {
                 text.push_str("limits in conflict (each would have to move by at least this much, on this many paths):\n");
                 let total = c.len();
-                for (shown, c) in c.iter().enumerate() {
+                for (shown, c) in c.iter().enumerate().filter(|(_, c)| !c.held) {
                     if shown == 20 {
                         let _ = writeln!(text, "  ... and {} more", total - 20);
                         break;
@@ -421,13 +421,37 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
                         let _ = writeln!(text, "    ({what})");
                     }
                 }
-                text.push_str("The diagnosis relaxes the limits that are cheapest to move (each scaled by its bound), so a move can exceed its bound; the limits it leaves in place (an option's max_*, power, budget) are what force the move.\n");
+                let held: Vec<&gigawatt_opt::diagnose::Conflict> = c.iter().filter(|c| c.held).collect();
+                if !held.is_empty() {
+                    text.push_str("held at their bound, these are the limits that force those moves:\n");
+                    // One line per kind of limit (budget, floor, ...), naming the first.
+                    let mut kinds: Vec<(&str, Vec<&gigawatt_opt::diagnose::Conflict>)> = Vec::new();
+                    for c in &held {
+                        let kind = c.limit.split('[').next().unwrap_or(&c.limit);
+                        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                            Some((_, v)) => v.push(c),
+                            None => kinds.push((kind, vec![c])),
+                        }
+                    }
+                    for (_, group) in kinds {
+                        let c = group[0];
+                        let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
+                        let (unit, what) = gigawatt_opt::capacity::limit_unit_label(&c.limit);
+                        let more = if group.len() > 1 {
+                            format!(" and {} more like it", group.len() - 1)
+                        } else {
+                            String::new()
+                        };
+                        let _ = writeln!(text, "  {}{more}: at {:.4e} {unit}{}", c.limit, c.bound * u, if what.is_empty() { String::new() } else { format!(" ({what})") });
+                    }
+                }
+                text.push_str("The diagnosis moves the limits cheapest to move (each weighed by its bound); loosening the limits held at their bound is the other way out.\n");
                 doc["diagnosis"] = json!(c
                     .iter()
                     .map(|c| {
                         let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
                         let (unit, what) = gigawatt_opt::capacity::limit_unit_label(&c.limit);
-                        json!({"limit": c.limit, "bound": c.bound * u, "move_by": c.move_by * u, "paths": c.paths, "unit": unit, "meaning": what})
+                        json!({"limit": c.limit, "bound": c.bound * u, "move_by": c.move_by * u, "paths": c.paths, "unit": unit, "meaning": what, "held_at_bound": c.held})
                     })
                     .collect::<Vec<_>>());
             }

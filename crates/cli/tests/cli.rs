@@ -368,6 +368,9 @@ fn infeasible_plan_is_exit_3_with_a_diagnosis() {
     // Every figure of the diagnosis carries its unit and says what the limit is.
     assert!(out.contains("H100e-months served"), "{out}");
     assert!(out.contains("--service-level share"), "{out}");
+    // The zero budget is what forces the service level to move: it is named as held.
+    let held = out.split("held at their bound").nth(1).unwrap_or("");
+    assert!(held.contains("budget[2026]"), "{out}");
 }
 
 #[test]

@@ -22,8 +22,11 @@ pub struct Conflict {
     pub bound: f64,
     /// Largest move needed on any path (in the limit's unit).
     pub move_by: f64,
-    /// Paths on which it must move.
+    /// Paths on which it must move (or, when `held`, on which it is at its bound).
     pub paths: usize,
+    /// True for a limit that does not move but sits at its bound in the relaxed solution: one
+    /// of the limits that force the moves of the others.
+    pub held: bool,
 }
 
 /// Diagnosis of an infeasible programme.
@@ -95,7 +98,13 @@ pub fn diagnose(
     if !sol.status.has_solution() {
         return Ok(Diagnosis::NotLimits);
     }
+    // Row activities of the original rows at the relaxed solution (slack columns excluded).
+    let mut activity = vec![0.0; p.num_rows()];
+    for &(r, c, v) in &p.entries {
+        activity[r as usize] += v * sol.x[c as usize];
+    }
     let mut by_limit: BTreeMap<String, Conflict> = BTreeMap::new();
+    let mut held: BTreeMap<String, Conflict> = BTreeMap::new();
     for (r, c, _) in slacks {
         let s = sol.x[c.0 as usize];
         let name = &p.row_names[r as usize];
@@ -104,19 +113,40 @@ pub fn diagnose(
         } else {
             p.row_lower[r as usize]
         };
-        if s > 1e-6 * bound.abs().max(1.0) {
-            let key = strip_scenario(name).to_string();
+        let tol = 1e-6 * bound.abs().max(1.0);
+        let key = strip_scenario(name).to_string();
+        if s > tol {
             let entry = by_limit.entry(key.clone()).or_insert(Conflict {
                 limit: key,
                 bound,
                 move_by: 0.0,
                 paths: 0,
+                held: false,
             });
             entry.move_by = entry.move_by.max(s);
             entry.paths += 1;
+        } else if (activity[r as usize] - bound).abs() <= tol {
+            let entry = held.entry(key.clone()).or_insert(Conflict {
+                limit: key,
+                bound,
+                move_by: 0.0,
+                paths: 0,
+                held: true,
+            });
+            entry.paths += 1;
         }
     }
-    Ok(Diagnosis::Limits(by_limit.into_values().collect()))
+    if by_limit.is_empty() {
+        return Ok(Diagnosis::Limits(Vec::new()));
+    }
+    // Moved limits first, then the ones held at their bound that force those moves.
+    let mut out: Vec<Conflict> = by_limit.into_values().collect();
+    let held: Vec<Conflict> = held
+        .into_values()
+        .filter(|h| !out.iter().any(|m| m.limit == h.limit))
+        .collect();
+    out.extend(held);
+    Ok(Diagnosis::Limits(out))
 }
 
 #[cfg(test)]
@@ -169,11 +199,14 @@ mod tests {
         let Diagnosis::Limits(c) = d else {
             panic!("expected limits")
         };
-        // The cheaper scaled move is on the budget (4 / 6) rather than the service level (4 / 10)?
-        // Scaled costs: moving the budget costs 4/6, moving the service level 4/10: service moves.
-        assert_eq!(c.len(), 1, "{c:?}");
+        // Scaled costs: moving the budget costs 4/6, moving the service level 4/10: the service
+        // level moves by 4, and the budget, held at its bound of 6, is what forces it.
+        assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0].limit, "service_level");
         assert!((c[0].move_by - 4.0).abs() < 1e-6);
+        assert!(!c[0].held);
+        assert_eq!(c[1].limit, "budget[2027]");
+        assert!(c[1].held && c[1].bound == 6.0 && c[1].move_by == 0.0);
         assert_eq!(strip_scenario("s12_budget[2027]"), "budget[2027]");
         assert_eq!(strip_scenario("state[2026-01]"), "state[2026-01]");
     }
