@@ -6,10 +6,11 @@ use crate::spec::{all_tables, Field, TableSpec, Ty, ROOT, UNCERTAIN};
 
 const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
 
-fn field_schema(f: &Field) -> Value {
+fn field_schema(table: &str, f: &Field) -> Value {
+    let big = crate::reader::MAX_MAGNITUDE;
     let mut s = match f.ty {
-        Ty::Num => json!({ "type": "number" }),
-        Ty::Int => json!({ "type": "integer", "minimum": 0 }),
+        Ty::Num => json!({ "type": "number", "minimum": -big, "maximum": big }),
+        Ty::Int => json!({ "type": "integer", "minimum": 0, "maximum": big }),
         Ty::Bool => json!({ "type": "boolean" }),
         Ty::Str => json!({ "type": "string" }),
         Ty::Month => json!({ "type": "string", "pattern": MONTH_PATTERN }),
@@ -27,6 +28,29 @@ fn field_schema(f: &Field) -> Value {
         Ty::NumMap => json!({ "type": "object", "additionalProperties": { "type": "number" } }),
     };
     let obj = s.as_object_mut().expect("object");
+    if let (Some(b), Ty::Num | Ty::Int) = (crate::spec::bound(table, f.name), f.ty) {
+        let (lo, lo_open, hi, hi_open) = b.range();
+        obj.remove("minimum");
+        obj.remove("maximum");
+        obj.insert(
+            (if lo_open {
+                "exclusiveMinimum"
+            } else {
+                "minimum"
+            })
+            .into(),
+            json!(lo),
+        );
+        obj.insert(
+            (if hi_open {
+                "exclusiveMaximum"
+            } else {
+                "maximum"
+            })
+            .into(),
+            json!(hi),
+        );
+    }
     let mut doc = f.doc.to_string();
     if !f.default.is_empty() {
         doc.push_str(&format!(" Default: {}.", f.default));
@@ -38,7 +62,7 @@ fn field_schema(f: &Field) -> Value {
 fn table_schema(t: &TableSpec) -> Value {
     let mut props = Map::new();
     for f in t.fields {
-        props.insert(f.name.to_string(), field_schema(f));
+        props.insert(f.name.to_string(), field_schema(t.name, f));
     }
     let required: Vec<&str> = t
         .fields

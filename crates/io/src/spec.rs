@@ -639,3 +639,85 @@ pub fn all_tables() -> Vec<&'static TableSpec> {
     out.push(&UNCERTAIN);
     out
 }
+
+/// The range `check` accepts for a number, stated once for the JSON Schema and the reference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// Greater than zero.
+    Positive,
+    /// Zero or more.
+    NonNegative,
+    /// A share: 0 to 1 inclusive.
+    Share,
+    /// Strictly between 0 and 1.
+    OpenShare,
+    /// Years of life or depreciation: greater than zero, at most `MAX_YEARS`.
+    Years,
+    /// Whole months: at most `MAX_MONTHS`.
+    Months,
+}
+
+impl Bound {
+    /// (minimum, exclusive?, maximum, exclusive?) of the range.
+    pub fn range(self) -> (f64, bool, f64, bool) {
+        use gigawatt_model::{MAX_MONTHS, MAX_YEARS};
+        let big = crate::reader::MAX_MAGNITUDE;
+        match self {
+            Bound::Positive => (0.0, true, big, false),
+            Bound::NonNegative => (0.0, false, big, false),
+            Bound::Share => (0.0, false, 1.0, false),
+            Bound::OpenShare => (0.0, true, 1.0, true),
+            Bound::Years => (0.0, true, MAX_YEARS, false),
+            Bound::Months => (0.0, false, MAX_MONTHS, false),
+        }
+    }
+}
+
+/// Bounds of plain-number fields, by (table, field). `check` enforces each (a test replaces
+/// every such value in the examples with one just outside its range and expects an error there),
+/// and the JSON Schema states them.
+pub const BOUNDS: &[(&str, &str, Bound)] = &[
+    ("segment", "churn_share_pu", Bound::Share),
+    ("launch", "probability_pu", Bound::Share),
+    ("launch", "decay_half_life_months", Bound::Positive),
+    ("load_block", "hours_pu", Bound::Positive),
+    ("load_block", "demand_factor", Bound::NonNegative),
+    ("research", "floor_h100e", Bound::NonNegative),
+    ("research", "floor_share_pu", Bound::Share),
+    ("research", "quality_lag_months", Bound::Months),
+    ("training_run", "size_h100e_months", Bound::Positive),
+    ("training_run", "max_h100e", Bound::NonNegative),
+    ("generation", "h100e_per_unit", Bound::Positive),
+    ("generation", "kw_per_unit", Bound::Positive),
+    ("generation", "life_years", Bound::Years),
+    ("fleet_entry", "units", Bound::Positive),
+    ("power", "existing_powered_mw", Bound::NonNegative),
+    ("power", "max_total_mw", Bound::NonNegative),
+    ("option", "block_mw", Bound::Positive),
+    ("option", "block_h100e", Bound::Positive),
+    ("option", "max_mw", Bound::NonNegative),
+    ("option", "max_h100e", Bound::NonNegative),
+    ("option", "delay_probability_pu", Bound::Share),
+    ("option", "opex_usd_per_mw_year", Bound::NonNegative),
+    ("option", "life_years", Bound::Years),
+    ("option", "term_months", Bound::Months),
+    ("option", "cancel_notice_months", Bound::Months),
+    ("option", "residual_value_pu", Bound::Share),
+    ("option", "cancel_fee_pu", Bound::Share),
+    ("finance", "min_cash_usd", Bound::NonNegative),
+    ("finance", "credit_limit_usd", Bound::NonNegative),
+    ("finance", "it_depreciation_years", Bound::Years),
+    ("funding_round", "probability_pu", Bound::Share),
+    ("rule", "headroom_pu", Bound::NonNegative),
+    ("rule", "max_per_decision", Bound::NonNegative),
+    ("rule", "percentile_pu", Bound::OpenShare),
+    ("case", "probability_pu", Bound::Share),
+];
+
+/// The bound of `field` in `table`, if it has one.
+pub fn bound(table: &str, field: &str) -> Option<Bound> {
+    BOUNDS
+        .iter()
+        .find(|(t, f, _)| *t == table && *f == field)
+        .map(|b| b.2)
+}

@@ -584,3 +584,89 @@ fn r8_every_syntax_error_the_parser_can_find_is_reported_in_file_order() {
     let d = diags("format_version = 1\nname = = \"x\"\n");
     assert_eq!(d.len(), 1, "{d:?}");
 }
+
+/// The spec table that a `[header]` or `[[header]]` line opens.
+fn table_of_header(header: &str) -> Option<&'static spec::TableSpec> {
+    let mut t: &spec::TableSpec = &spec::ROOT;
+    for part in header.split('.') {
+        match t.field(part)?.ty {
+            spec::Ty::Table(n) | spec::Ty::Tables(n) => t = n,
+            _ => return None,
+        }
+    }
+    Some(t)
+}
+
+#[test]
+fn r8_every_bound_in_the_schema_is_the_one_check_enforces() {
+    // Each bound names a number field, so the schema states it.
+    for (table, field, _) in spec::BOUNDS {
+        let t = spec::all_tables()
+            .into_iter()
+            .find(|t| t.name == *table)
+            .unwrap_or_else(|| panic!("no table {table}"));
+        let f = t
+            .field(field)
+            .unwrap_or_else(|| panic!("no field {table}.{field}"));
+        assert!(
+            matches!(f.ty, spec::Ty::Num | spec::Ty::Int),
+            "{table}.{field}"
+        );
+    }
+    let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+    assert_eq!(
+        schema["$defs"]["rule"]["properties"]["percentile_pu"]["exclusiveMaximum"],
+        1.0
+    );
+    assert_eq!(
+        schema["$defs"]["option"]["properties"]["term_months"]["maximum"],
+        1200.0
+    );
+    // Every bounded value written on its own line in the examples: just outside the range,
+    // check must reject it at that field.
+    let mut tried = 0;
+    for name in ["frontier-lab", "startup", "launch-spike"] {
+        let path = format!("{}/../../examples/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        let src = std::fs::read_to_string(path).unwrap();
+        let mut table: Option<&spec::TableSpec> = Some(&spec::ROOT);
+        for (i, line) in src.lines().enumerate() {
+            let l = line.trim();
+            if l.starts_with('[') {
+                table = table_of_header(l.trim_matches(|c| c == '[' || c == ']'));
+                continue;
+            }
+            let Some((key, rest)) = l.split_once('=') else {
+                continue;
+            };
+            let key = key.trim();
+            let value = rest.split('#').next().unwrap().trim();
+            if value.parse::<f64>().is_err() {
+                continue;
+            }
+            let Some(b) = table.and_then(|t| spec::bound(t.name, key)) else {
+                continue;
+            };
+            let (lo, lo_open, hi, hi_open) = b.range();
+            let mut outside = vec![if lo_open { lo } else { lo - 1.0 }];
+            if hi < 1e17 {
+                outside.push(if hi_open { hi } else { hi + 0.5 });
+            }
+            for x in outside {
+                let mut lines: Vec<String> = src.lines().map(String::from).collect();
+                lines[i] = format!("{key} = {x:?}");
+                let d = diags(&lines.join("\n"));
+                assert!(
+                    d.iter().any(|d| d.is_error() && d.diag.path.ends_with(key) && d.line == i + 1),
+                    "{name}.toml:{}: `{key} = {x:?}` is outside {b:?} but check did not reject it there:\n{}",
+                    i + 1,
+                    d.iter().map(|d| d.render()).collect::<String>()
+                );
+                tried += 1;
+            }
+        }
+    }
+    assert!(
+        tried >= 20,
+        "only {tried} bounded values found in the examples"
+    );
+}

@@ -26,4 +26,6 @@ pub use diag::{Diagnostic, Severity};
 pub use dist::{inverse_normal_cdf, normal_cdf, Dist, Uncertain, Z90};
 pub use month::Month;
 pub use scenario::*;
-pub use validate::{correlation_matrix, jacobi_eigen, nearest_psd_correlation, validate};
+pub use validate::{
+    correlation_matrix, jacobi_eigen, nearest_psd_correlation, validate, MAX_MONTHS, MAX_YEARS,
+};
