@@ -615,7 +615,15 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     if a.value_of_information {
         note(a.quiet, "value of information (one solve per path)...");
         if let Some(v) = model.value_of_information(solver.as_ref(), &solver_settings)? {
-            doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi});
+            doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi,
+                "eev_infeasible_scenarios": v.eev_infeasible_scenarios});
+            if v.eev_infeasible_scenarios > 0 {
+                doc["value_of_information"]["note"] = json!(format!(
+                    "EEV and VSS are undefined: the mean-value plan's first stage has no feasible continuation on {} of {} scenarios (the stochastic solution is worth more than any finite amount there)",
+                    v.eev_infeasible_scenarios,
+                    model.program.scenarios.len()
+                ));
+            }
         }
     }
     let mut frontier_csv = String::from("lambda,alpha,expected_value_usd,cvar_loss_usd,status\n");
@@ -1035,6 +1043,9 @@ fn text_report(d: &Value) -> String {
             b(&v["vss"]),
             b(&v["evpi"])
         );
+        if let Some(n) = v["note"].as_str() {
+            let _ = writeln!(s, "  {n}");
+        }
     }
     if let Some(f) = d.get("frontier") {
         let _ = writeln!(

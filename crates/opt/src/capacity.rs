@@ -833,6 +833,7 @@ impl CapacityModel {
                 ws: v.ws * k,
                 vss: v.vss * k,
                 evpi: v.evpi * k,
+                eev_infeasible_scenarios: v.eev_infeasible_scenarios,
             }))
     }
 

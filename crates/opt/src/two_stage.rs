@@ -167,6 +167,9 @@ pub struct ValueOfInformation {
     pub vss: f64,
     /// Expected value of perfect information (≥ 0).
     pub evpi: f64,
+    /// Scenarios on which the EV solution's first stage has no feasible recourse (EEV and VSS
+    /// are then ∓∞: the mean-value plan cannot be carried out on every scenario).
+    pub eev_infeasible_scenarios: usize,
 }
 
 /// Confidence level used for the CVaR reported with risk-neutral solves.
@@ -442,12 +445,22 @@ impl TwoStage {
             return Ok(None);
         }
         let eev = self.solve(solver, settings, Risk::Neutral, Some(&ev.first))?;
+        let mut eev_infeasible_scenarios = 0;
         let eev_value = if eev.solution.status.has_solution() {
             eev.expected
-        } else if self.sense == Sense::Maximize {
-            f64::NEG_INFINITY
         } else {
-            f64::INFINITY
+            // Say on how many scenarios the mean-value plan cannot be carried out.
+            for s in 0..self.scenarios.len() {
+                let one = self
+                    .single(s)
+                    .solve(solver, settings, Risk::Neutral, Some(&ev.first))?;
+                eev_infeasible_scenarios += usize::from(!one.solution.status.has_solution());
+            }
+            if self.sense == Sense::Maximize {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
         };
         let mut ws = 0.0;
         for s in 0..self.scenarios.len() {
@@ -471,6 +484,7 @@ impl TwoStage {
             ws,
             vss: sign * (rp.expected - eev_value),
             evpi: sign * (ws - rp.expected),
+            eev_infeasible_scenarios,
         }))
     }
 }

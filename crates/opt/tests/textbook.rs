@@ -255,3 +255,39 @@ fn cvar_rows_match_a_hand_computation_and_vanish_as_alpha_goes_to_zero() {
         assert!(averse.first[0] <= neutral.first[0] + 1e-9);
     }
 }
+
+#[test]
+fn r7_an_infeasible_mean_value_plan_says_on_how_many_scenarios() {
+    // min x + 2·y_s  s.t.  x + y_s >= d_s,  0 <= y_s <= 4,  d = {0, 10} with probability 1/2.
+    // EV (d = 5): x = 5, y = 0. With x = 5 the scenario d = 10 needs y = 5 > 4: infeasible there,
+    // feasible at d = 0, so EEV is undefined on exactly 1 of 2 scenarios. RP: x = 6 (6 + 4 = 10),
+    // y = 0 or 4: cost 6 + 0.5·2·4 = 10.
+    let scenario = |d: f64| ScenarioDef {
+        prob: 0.5,
+        vars: vec![VarDef::new("y", 0.0, 4.0)],
+        rows: vec![RowDef {
+            name: "demand".into(),
+            lower: d,
+            upper: f64::INFINITY,
+            terms: vec![(Ref::First(0), 1.0), (Ref::Own(0), 1.0)],
+            limit: false,
+        }],
+        obj: vec![(Ref::First(0), 1.0), (Ref::Own(0), 2.0)],
+        constant: 0.0,
+    };
+    let prog = TwoStage {
+        sense: Sense::Minimize,
+        first: vec![VarDef::new("x", 0.0, f64::INFINITY)],
+        first_rows: vec![],
+        shared: vec![],
+        scenarios: vec![scenario(0.0), scenario(10.0)],
+    };
+    let v = prog
+        .value_of_information(&gigawatt_lp::MicroLp, &SolverSettings::default())
+        .unwrap()
+        .unwrap();
+    assert!((v.rp - 10.0).abs() < 1e-6, "RP {}", v.rp);
+    assert!((v.ev - 5.0).abs() < 1e-6, "EV {}", v.ev);
+    assert!(v.eev.is_infinite(), "EEV {}", v.eev);
+    assert_eq!(v.eev_infeasible_scenarios, 1);
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Regenerates every figure the docs quote, into docs/figures/*.txt (checked in), so no number
+# in the docs is retyped by hand. Run from the repository root:
+#   bash docs/figures.sh            # default build (pure-Rust solver): starter and startup figures
+#   HIGHS=1 bash docs/figures.sh    # also frontier-lab's plan tables (builds with --features highs)
+# Seeds are fixed by the scenarios and flags below, so a rerun on the same version gives the same
+# numbers (timings aside, which the files do not record).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/figures
+mkdir -p "$out"
+features=()
+if [ "${HIGHS:-0}" = 1 ]; then features=(--features highs); fi
+cargo build --release -q -p gigawatt-cli "${features[@]}"
+gw=target/release/gigawatt
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+run() { # name, then the gigawatt arguments
+  local name=$1; shift
+  echo "\$ gigawatt ${*//$tmp\//}" > "$out/$name.txt"
+  "$gw" "$@" >> "$out/$name.txt" 2>/dev/null
+  echo "wrote $out/$name.txt"
+}
+
+"$gw" init "$tmp/lab" > /dev/null 2>&1
+cp "$tmp/lab/scenario.toml" "$tmp/starter.toml"
+run starter-simulate simulate "$tmp/starter.toml" --paths 2000 -q
+run startup-simulate simulate examples/startup.toml --paths 10000 -q
+run frontier-lab-simulate simulate examples/frontier-lab.toml --paths 10000 -q
+run launch-spike-simulate simulate examples/launch-spike.toml --paths 10000 -q
+run startup-plan plan examples/startup.toml --paths 20 -q
+run startup-plan-fixed plan examples/startup.toml --paths 20 --fixed-schedule -q
+run startup-frontier-recourse plan examples/startup.toml --paths 30 --frontier 0,1,10,100 -q
+run startup-frontier-fixed plan examples/startup.toml --paths 30 --fixed-schedule --frontier 0,1,10,100 -q
+if [ "${HIGHS:-0}" = 1 ]; then
+  run frontier-lab-plan plan examples/frontier-lab.toml --paths 50 --solver highs -q
+  run frontier-lab-plan-fixed plan examples/frontier-lab.toml --paths 50 --solver highs --fixed-schedule -q
+  run frontier-lab-plan-fixed-churn plan examples/frontier-lab.toml --paths 50 --solver highs --fixed-schedule --churn -q
+fi
