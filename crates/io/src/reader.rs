@@ -246,6 +246,28 @@ impl Ctx {
         self.int(t, key).unwrap_or(default)
     }
 
+    /// A whole number that must fit 32 bits: a larger one is an error where it is written,
+    /// never wrapped round (4294967308 is not 12).
+    fn u32_or(&mut self, t: &Tbl, key: &str, default: u32) -> u32 {
+        let Some(i) = self.int(t, key) else {
+            return default;
+        };
+        match u32::try_from(i) {
+            Ok(v) => v,
+            Err(_) => {
+                if let Some((_, path, span)) = self.get(t, key) {
+                    self.err(
+                        &path,
+                        span,
+                        format!("{i} is too large for this field (at most {})", u32::MAX),
+                        None,
+                    );
+                }
+                default
+            }
+        }
+    }
+
     fn boolean_or(&mut self, t: &Tbl, key: &str, default: bool) -> bool {
         let Some((it, path, span)) = self.get(t, key) else {
             return default;
@@ -883,7 +905,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 runs,
                 extra_cap_share_pu: c.num_or(&t, "extra_cap_share_pu", 0.0),
                 quality_elasticity: c.uncertain_or(&t, "quality_elasticity", 0.0),
-                quality_lag_months: c.int_or(&t, "quality_lag_months", 3) as u32,
+                quality_lag_months: c.u32_or(&t, "quality_lag_months", 3),
             }
         }
         None => Research {
@@ -1287,13 +1309,13 @@ fn read_option(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> CapacityOption {
         .num_array(t, "capex_schedule_pu")
         .unwrap_or_else(|| vec![1.0]);
     o.opex_usd_per_mw_year = c.num_or(t, "opex_usd_per_mw_year", 0.0);
-    o.power_price_usd_per_mwh = c.num_or(t, "power_price_usd_per_mwh", 0.0);
+    o.power_price_usd_per_mwh = c.num(t, "power_price_usd_per_mwh");
     o.pue = c.num_or(t, "pue", 1.2);
     o.life_years = c.num_or(t, "life_years", 15.0);
-    o.residual_value_pu = c.num_or(t, "residual_value_pu", 0.0);
-    o.term_months = c.int_or(t, "term_months", 60) as u32;
+    o.residual_value_pu = c.num(t, "residual_value_pu");
+    o.term_months = c.u32_or(t, "term_months", 60);
     o.price_usd_per_h100e_month = c.uncertain_or(t, "price_usd_per_h100e_month", 0.0);
-    o.cancel_notice_months = c.int_or(t, "cancel_notice_months", 0) as u32;
+    o.cancel_notice_months = c.u32_or(t, "cancel_notice_months", 0);
     o.cancel_fee_pu = c.num_or(t, "cancel_fee_pu", 0.0);
     o.cap_h100e = c.num_or(t, "cap_h100e", 0.0);
     o
@@ -1371,7 +1393,7 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                     (o.commit_from, o.commit_until)
                 });
             Rule {
-                every_months: c.int_or(rt, "every_months", 3) as u32,
+                every_months: c.u32_or(rt, "every_months", 3),
                 from: c.month(rt, "from").unwrap_or(from_d),
                 until: c.month(rt, "until").unwrap_or(until_d),
                 percentile_pu: c.num_or(rt, "percentile_pu", 0.5),

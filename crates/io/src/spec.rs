@@ -422,7 +422,7 @@ static OPTION: TableSpec = TableSpec {
         opt("power_price_usd_per_mwh", Ty::Num, "site price", "build: power price, USD per MWh."),
         opt("pue", Ty::Num, "1.2", "build: power usage effectiveness."),
         opt("life_years", Ty::Num, "15", "build: facility life, years."),
-        opt("residual_value_pu", Ty::Num, "0 (book value)", "Value at the horizon end as a share of capex; 0 uses the straight-line book value."),
+        opt("residual_value_pu", Ty::Num, "book value", "Value at the horizon end as a share of capex; absent: the straight-line book value (0 means worth nothing)."),
         opt("term_months", Ty::Int, "60", "lease: term."),
         opt("price_usd_per_h100e_month", Ty::Uncertain, "0", "lease: take-or-pay price; burst: on-demand price; USD per H100e-month."),
         opt("cancel_notice_months", Ty::Int, "0 (cannot cancel)", "lease: notice to cancel."),

@@ -670,3 +670,18 @@ fn r8_every_bound_in_the_schema_is_the_one_check_enforces() {
         "only {tried} bounded values found in the examples"
     );
 }
+
+#[test]
+fn r7_an_integer_too_large_for_its_field_is_rejected_not_wrapped() {
+    // 4294967308 = 2^32 + 12 used to pass as 12 months.
+    let src = with(
+        "price_usd_per_h100e_month = 1500.0",
+        "price_usd_per_h100e_month = 1500.0\nterm_months = 4294967308",
+    );
+    let line = src
+        .lines()
+        .position(|l| l.starts_with("term_months"))
+        .unwrap()
+        + 1;
+    one_error(&src, "options[0].term_months", "too large", line);
+}

@@ -316,13 +316,18 @@ pub fn write_scenario(sc: &Scenario) -> String {
         );
         let _ = writeln!(
             o,
-            "opex_usd_per_mw_year = {}\npower_price_usd_per_mwh = {}\npue = {}\nlife_years = {}\nresidual_value_pu = {}",
+            "opex_usd_per_mw_year = {}\npue = {}\nlife_years = {}",
             num(opt.opex_usd_per_mw_year),
-            num(opt.power_price_usd_per_mwh),
             num(opt.pue),
             num(opt.life_years),
-            num(opt.residual_value_pu)
         );
+        // Absent and zero differ: absent is the site price / the book value.
+        if let Some(x) = opt.power_price_usd_per_mwh {
+            let _ = writeln!(o, "power_price_usd_per_mwh = {}", num(x));
+        }
+        if let Some(x) = opt.residual_value_pu {
+            let _ = writeln!(o, "residual_value_pu = {}", num(x));
+        }
         let _ = writeln!(
             o,
             "term_months = {}\nprice_usd_per_h100e_month = {}\ncancel_notice_months = {}\ncancel_fee_pu = {}\ncap_h100e = {}",

@@ -362,14 +362,15 @@ pub struct CapacityOption {
     pub capex_schedule_pu: Vec<f64>,
     /// Fixed operating cost per MW-year of facility (build).
     pub opex_usd_per_mw_year: f64,
-    /// Power price, USD per MWh (build; 0 = the site default).
-    pub power_price_usd_per_mwh: f64,
+    /// Power price, USD per MWh (build; `None`: the site's price; 0 means free power).
+    pub power_price_usd_per_mwh: Option<f64>,
     /// Power usage effectiveness (build).
     pub pue: f64,
     /// Facility life (build).
     pub life_years: f64,
-    /// Value left at the end of life or horizon, as a share of capex (straight-line remainder if 0).
-    pub residual_value_pu: f64,
+    /// Value at the horizon end as a share of capex (`None`: the straight-line book value;
+    /// 0 means worth nothing).
+    pub residual_value_pu: Option<f64>,
     /// Lease term (lease).
     pub term_months: u32,
     /// Take-or-pay price (lease) or on-demand price (burst), USD per H100e-month.
@@ -399,10 +400,10 @@ impl CapacityOption {
             capex_usd_per_mw: Uncertain::fixed(0.0),
             capex_schedule_pu: vec![1.0],
             opex_usd_per_mw_year: 0.0,
-            power_price_usd_per_mwh: 0.0,
+            power_price_usd_per_mwh: None,
             pue: 1.2,
             life_years: 15.0,
-            residual_value_pu: 0.0,
+            residual_value_pu: None,
             term_months: 60,
             price_usd_per_h100e_month: Uncertain::fixed(0.0),
             cancel_notice_months: 0,

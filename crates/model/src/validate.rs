@@ -723,17 +723,18 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             }
         }
         v.non_negative(&format!("{p}.opex_usd_per_mw_year"), o.opex_usd_per_mw_year);
-        v.non_negative(
-            &format!("{p}.power_price_usd_per_mwh"),
-            o.power_price_usd_per_mwh,
-        );
+        if let Some(price) = o.power_price_usd_per_mwh {
+            v.non_negative(&format!("{p}.power_price_usd_per_mwh"), price);
+        }
         if o.pue < 1.0 {
             v.err(format!("{p}.pue"), format!("PUE {} is below 1", o.pue));
         }
         v.years(&format!("{p}.life_years"), o.life_years);
         v.months(&format!("{p}.term_months"), o.term_months);
         v.months(&format!("{p}.cancel_notice_months"), o.cancel_notice_months);
-        v.share(&format!("{p}.residual_value_pu"), o.residual_value_pu);
+        if let Some(r) = o.residual_value_pu {
+            v.share(&format!("{p}.residual_value_pu"), r);
+        }
         v.uncertain(
             &format!("{p}.price_usd_per_h100e_month"),
             &o.price_usd_per_h100e_month,

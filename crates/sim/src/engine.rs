@@ -117,7 +117,7 @@ struct OptC {
     power_price: Option<f64>,
     pue: f64,
     life_m: i32,
-    residual: f64,
+    residual: Option<f64>,
     term_m: i32,
     price: usize,
     cap_h100e: f64,
@@ -629,8 +629,7 @@ impl Engine {
                     capex_mw: ix(format!("{p}.capex_usd_per_mw")),
                     schedule: o.capex_schedule_pu.clone(),
                     opex_mw_month: o.opex_usd_per_mw_year / 12.0,
-                    power_price: (o.power_price_usd_per_mwh > 0.0)
-                        .then_some(o.power_price_usd_per_mwh),
+                    power_price: o.power_price_usd_per_mwh,
                     pue,
                     life_m: (o.life_years * 12.0).round() as i32,
                     residual: o.residual_value_pu,
@@ -1229,13 +1228,20 @@ impl Engine {
     /// Value at the horizon end of an asset bought for `cost` arriving at month `a`.
     /// `paid_usd` is the part of `cost` paid before the horizon end: an asset not yet delivered
     /// is work in progress, valued at what has been paid for it.
-    fn asset_value(&self, a: i32, cost: f64, paid_usd: f64, dep_m: f64, residual: f64) -> f64 {
+    fn asset_value(
+        &self,
+        a: i32,
+        cost: f64,
+        paid_usd: f64,
+        dep_m: f64,
+        residual: Option<f64>,
+    ) -> f64 {
         let t_end = self.months as i32;
         if a >= t_end {
             return paid_usd;
         }
-        if residual > 0.0 {
-            return residual * cost;
+        if let Some(r) = residual {
+            return r * cost;
         }
         cost * (1.0 - (t_end - a) as f64 / dep_m).max(0.0)
     }

@@ -812,3 +812,33 @@ fn r8_capacity_that_retires_to_zero_is_said() {
     let text = gigawatt_sim::report::to_text(&doc);
     assert!(text.contains("capacity falls to zero by 2027"), "{text}");
 }
+
+#[test]
+fn r7_an_explicit_zero_power_price_means_free_power() {
+    // RETIRE's campus says power_price_usd_per_mwh = 0.0: its 1 MW is free from t2 to t14. The
+    // same campus without the field pays the site's $10/MWh: 1 MW x 730 h x $10 = 7,300 a month.
+    let commit = "commitments = [{ option = \"campus\", month = \"2026-03\", mw = 1.0 }]";
+    let base = RETIRE.replace(
+        "[[plans]]\nname = \"all\"",
+        &format!("[[plans]]\nname = \"campus\"\n{commit}\n[[plans]]\nname = \"all\""),
+    );
+    let free = one_path(&scenario(&base), 0, 0);
+    let paid = one_path(
+        &scenario(&base.replace("pue = 1.0\npower_price_usd_per_mwh = 0.0\n", "pue = 1.0\n")),
+        0,
+        0,
+    );
+    let (f, p) = (
+        series(&free, "free_cash_flow_usd"),
+        series(&paid, "free_cash_flow_usd"),
+    );
+    for t in 0..18 {
+        let want = if (2..14).contains(&t) { 7_300.0 } else { 0.0 };
+        assert!(
+            (f[t] - p[t] - want).abs() < 1e-6,
+            "t{t}: {} vs {}",
+            f[t],
+            p[t]
+        );
+    }
+}
