@@ -850,6 +850,24 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                             ),
                         );
                     }
+                    if let Some(g) = o
+                        .generation
+                        .as_deref()
+                        .and_then(|g| sc.generations.iter().find(|x| x.name == g))
+                    {
+                        if matches!(o.kind, OptionKind::Build | OptionKind::Buy)
+                            && c.month < g.available_from
+                        {
+                            v.err_hint(
+                                format!("{p}.month"),
+                                format!(
+                                    "generation `{}` is available from {}, so option `{}` cannot be committed in {}",
+                                    g.name, g.available_from, o.name, c.month
+                                ),
+                                format!("commit it in {} or later, or use an option with an earlier generation", g.available_from),
+                            );
+                        }
+                    }
                     if o.kind == OptionKind::Burst {
                         v.err_hint(
                             format!("{p}.option"),

@@ -681,6 +681,21 @@ impl Engine {
                 .position(|o| o.name == n)
                 .ok_or_else(|| format!("unknown option `{n}`"))
         };
+        // Months each option can be committed in: its own window, from no earlier than its
+        // generation is available (build and buy).
+        let commit_windows: Vec<(i32, i32)> = sc
+            .options
+            .iter()
+            .map(|o| {
+                let avail = o
+                    .generation
+                    .as_deref()
+                    .and_then(|g| sc.generations.iter().find(|x| x.name == g))
+                    .filter(|_| matches!(o.kind, OptionKind::Build | OptionKind::Buy))
+                    .map_or(o.commit_from, |g| g.available_from.max(o.commit_from));
+                (month_index(avail, t0), month_index(o.commit_until, t0))
+            })
+            .collect();
         let selected: Vec<&Plan> = if plans.is_empty() {
             sc.plans.iter().collect()
         } else {
@@ -720,11 +735,14 @@ impl Engine {
                 .rules
                 .iter()
                 .map(|r| {
+                    let opt = opt_ix(&r.option)?;
+                    let (w0, w1) = commit_windows[opt];
                     Ok(RuleC {
-                        opt: opt_ix(&r.option)?,
+                        opt,
                         every: r.every_months.max(1) as i32,
-                        from: month_index(r.from, t0),
-                        until: month_index(r.until, t0),
+                        // A rule acts only inside its option's commitment window.
+                        from: month_index(r.from, t0).max(w0),
+                        until: month_index(r.until, t0).min(w1),
                         z: inverse_normal_cdf(r.percentile_pu),
                         headroom: r.headroom_pu,
                         max_per: r.max_per_decision,
@@ -779,16 +797,7 @@ impl Engine {
                     }
                 })
                 .collect(),
-            commit_windows: sc
-                .options
-                .iter()
-                .map(|o| {
-                    (
-                        month_index(o.commit_from, t0),
-                        month_index(o.commit_until, t0),
-                    )
-                })
-                .collect(),
+            commit_windows,
             opts,
             fleet,
             floor_h100e: sc.research.floor_h100e,

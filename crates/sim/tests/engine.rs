@@ -842,3 +842,43 @@ fn r7_an_explicit_zero_power_price_means_free_power() {
         );
     }
 }
+
+#[test]
+fn r7_rules_commit_nothing_before_the_generation_is_available() {
+    // The buy rule of the space test, with chips available only from 2026-09 (month 8).
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 5000.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 10000.0
+growth = { process = "log", drift_per_year = 1.5 }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1.0
+available_from = "2026-09"
+[power]
+existing_powered_mw = 10.0
+availability_pu = 1.0
+pue = 1.0
+[[options]]
+name = "chips"
+kind = "buy"
+generation = "g"
+[[plans]]
+name = "rule"
+rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
+"#;
+    let o = one_path(&scenario(src), 0, 0);
+    assert!(!o.rule_commitments.is_empty());
+    assert!(
+        o.rule_commitments.iter().all(|c| c.1 >= 8),
+        "{:?}",
+        o.rule_commitments
+    );
+    assert_eq!(o.rule_commitments[0].1, 8);
+}
