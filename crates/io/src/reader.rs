@@ -955,14 +955,14 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
     let power = match &power_t {
         Some(t) => PowerLimits {
             existing_powered_mw: c.num_or(t, "existing_powered_mw", owned_need_mw),
-            max_total_mw: c.num_or(t, "max_total_mw", 0.0),
+            max_total_mw: c.num(t, "max_total_mw"),
             availability_pu: c.num_or(t, "availability_pu", 0.95),
             power_price_usd_per_mwh: c.uncertain_or(t, "power_price_usd_per_mwh", 60.0),
             pue,
         },
         None => PowerLimits {
             existing_powered_mw: owned_need_mw,
-            max_total_mw: 0.0,
+            max_total_mw: None,
             availability_pu: 0.95,
             power_price_usd_per_mwh: Uncertain::fixed(60.0),
             pue,
@@ -1300,7 +1300,7 @@ fn read_option(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> CapacityOption {
         }
     }
     o.block_size = c.num(t, &format!("block_{unit}"));
-    o.max_total = c.num_or(t, &format!("max_{unit}"), 0.0);
+    o.max_total = c.num(t, &format!("max_{unit}"));
     o.lead_time_months = c.uncertain_or(t, "lead_time_months", 0.0);
     o.delay_probability_pu = c.num_or(t, "delay_probability_pu", 0.0);
     o.delay_months = c.uncertain_or(t, "delay_months", 0.0);

@@ -685,22 +685,3 @@ fn r7_an_integer_too_large_for_its_field_is_rejected_not_wrapped() {
         + 1;
     one_error(&src, "options[0].term_months", "too large", line);
 }
-
-#[test]
-fn r7_a_commitment_before_its_generation_is_available_is_rejected() {
-    let src = format!(
-        "{}\n[[options]]\nname = \"chips\"\nkind = \"buy\"\ngeneration = \"h100\"\n\n[[plans]]\nname = \"early\"\ncommitments = [{{ option = \"chips\", month = \"2026-02\", h100e = 10.0 }}]\n",
-        BASE.replace("price_usd_per_unit = 25000.0", "price_usd_per_unit = 25000.0\navailable_from = \"2026-06\"")
-    );
-    let line = src
-        .lines()
-        .position(|l| l.contains("month = \"2026-02\""))
-        .unwrap()
-        + 1;
-    one_error(
-        &src,
-        "plans[1].commitments[0].month",
-        "available from 2026-06",
-        line,
-    );
-}

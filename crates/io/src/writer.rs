@@ -274,13 +274,15 @@ pub fn write_scenario(sc: &Scenario) -> String {
     let p = &sc.power;
     let _ = writeln!(
         o,
-        "\n[power]\nexisting_powered_mw = {}\nmax_total_mw = {}\navailability_pu = {}\npower_price_usd_per_mwh = {}\npue = {}",
+        "\n[power]\nexisting_powered_mw = {}\navailability_pu = {}\npower_price_usd_per_mwh = {}\npue = {}",
         num(p.existing_powered_mw),
-        num(p.max_total_mw),
         num(p.availability_pu),
         uncertain(&p.power_price_usd_per_mwh),
         num(p.pue)
     );
+    if let Some(mw) = p.max_total_mw {
+        let _ = writeln!(o, "max_total_mw = {}", num(mw));
+    }
     for opt in &sc.options {
         let u = opt.kind.size_unit();
         let _ = writeln!(
@@ -300,7 +302,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
         if let Some(b) = opt.block_size {
             let _ = writeln!(o, "block_{u} = {}", num(b));
         }
-        let _ = writeln!(o, "max_{u} = {}", num(opt.max_total));
+        if let Some(m) = opt.max_total {
+            let _ = writeln!(o, "max_{u} = {}", num(m));
+        }
         let _ = writeln!(o, "lead_time_months = {}", uncertain(&opt.lead_time_months));
         let _ = writeln!(
             o,

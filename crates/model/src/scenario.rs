@@ -290,8 +290,8 @@ pub struct FleetEntry {
 pub struct PowerLimits {
     /// Powered space available at the start, facility MW.
     pub existing_powered_mw: f64,
-    /// Most facility power that can ever be online, MW (0 = no limit).
-    pub max_total_mw: f64,
+    /// Most facility power that can ever be online, MW (`None`: no limit; 0 means none).
+    pub max_total_mw: Option<f64>,
     /// Fraction of installed capacity available (maintenance, failures).
     pub availability_pu: f64,
     /// Power price for owned space, USD per MWh.
@@ -348,8 +348,9 @@ pub struct CapacityOption {
     pub commit_until: Month,
     /// Block size in the option's unit (MW for build, H100e otherwise); `None` = any amount.
     pub block_size: Option<f64>,
-    /// Most that can be committed in total over the horizon, in the option's unit (0 = no limit).
-    pub max_total: f64,
+    /// Most that can be committed in total over the horizon, in the option's unit (`None`: no
+    /// limit; 0 means nothing).
+    pub max_total: Option<f64>,
     /// Months from commitment to capacity online.
     pub lead_time_months: Uncertain,
     /// Probability that delivery slips.
@@ -393,7 +394,7 @@ impl CapacityOption {
             commit_from,
             commit_until,
             block_size: None,
-            max_total: 0.0,
+            max_total: None,
             lead_time_months: Uncertain::fixed(0.0),
             delay_probability_pu: 0.0,
             delay_months: Uncertain::fixed(0.0),

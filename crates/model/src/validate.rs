@@ -650,7 +650,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
 
     // Power.
     v.non_negative("power.existing_powered_mw", sc.power.existing_powered_mw);
-    v.non_negative("power.max_total_mw", sc.power.max_total_mw);
+    if let Some(mw) = sc.power.max_total_mw {
+        v.non_negative("power.max_total_mw", mw);
+    }
     if !(0.0 < sc.power.availability_pu && sc.power.availability_pu <= 1.0) {
         v.err(
             "power.availability_pu",
@@ -702,7 +704,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         if let Some(b) = o.block_size {
             v.positive(&format!("{p}.block_{unit}"), b);
         }
-        v.non_negative(&format!("{p}.max_{unit}"), o.max_total);
+        if let Some(m) = o.max_total {
+            v.non_negative(&format!("{p}.max_{unit}"), m);
+        }
         v.duration(&format!("{p}.lead_time_months"), &o.lead_time_months);
         v.share(&format!("{p}.delay_probability_pu"), o.delay_probability_pu);
         v.duration(&format!("{p}.delay_months"), &o.delay_months);
@@ -849,24 +853,6 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                                 o.name, o.commit_from, o.commit_until, c.month
                             ),
                         );
-                    }
-                    if let Some(g) = o
-                        .generation
-                        .as_deref()
-                        .and_then(|g| sc.generations.iter().find(|x| x.name == g))
-                    {
-                        if matches!(o.kind, OptionKind::Build | OptionKind::Buy)
-                            && c.month < g.available_from
-                        {
-                            v.err_hint(
-                                format!("{p}.month"),
-                                format!(
-                                    "generation `{}` is available from {}, so option `{}` cannot be committed in {}",
-                                    g.name, g.available_from, o.name, c.month
-                                ),
-                                format!("commit it in {} or later, or use an option with an earlier generation", g.available_from),
-                            );
-                        }
                     }
                     if o.kind == OptionKind::Burst {
                         v.err_hint(

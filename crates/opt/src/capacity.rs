@@ -290,7 +290,7 @@ pub fn build(
         .iter()
         .map(|d| {
             let o = &options[d.option];
-            let upper = if o.max_total > 0.0 {
+            let upper = if o.max_total.is_finite() {
                 (o.max_total / d.unit).floor()
             } else {
                 INF
@@ -624,7 +624,7 @@ pub fn build(
                 &decs,
                 &options,
                 max_total_mw - existing_mw,
-                max_total_mw > 0.0,
+                max_total_mw.is_finite(),
             ));
         }
         sd.rows.append(&mut cash_rows);
@@ -689,7 +689,7 @@ pub fn build(
             &decs,
             &options,
             max_total_mw - existing_mw,
-            max_total_mw > 0.0,
+            max_total_mw.is_finite(),
         )
     };
     let program = TwoStage {
@@ -778,7 +778,7 @@ fn total_limits(
     let mut rows: Vec<RowDef> = options
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.max_total > 0.0)
+        .filter(|(_, o)| o.max_total.is_finite())
         .filter_map(|(oi, o)| {
             row(format!("max_total[{}]", o.name), o.max_total, &|d| {
                 d.option == oi

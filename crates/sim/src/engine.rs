@@ -124,6 +124,8 @@ struct OptC {
     block: Option<f64>,
     max_total: f64,
     planned_lead: f64,
+    /// First month its chips can arrive (the generation's `available_from`).
+    available_m: i32,
     h100e_per_mw: f64,
     key: u64,
 }
@@ -610,6 +612,13 @@ impl Engine {
                     }
                     None => (1.0, 0.0, usize::MAX, i32::MAX / 4),
                 };
+                // Chips of a generation arrive no earlier than it is available.
+                let available_m = match (g, o.kind) {
+                    (Some(g), OptionKind::Build | OptionKind::Buy) => {
+                        month_index(sc.generations[g].available_from, t0)
+                    }
+                    _ => i32::MIN / 4,
+                };
                 let pue = if o.kind == OptionKind::Build {
                     o.pue
                 } else {
@@ -637,8 +646,9 @@ impl Engine {
                     price: ix(format!("{p}.price_usd_per_h100e_month")),
                     cap_h100e: o.cap_h100e,
                     block: o.block_size,
-                    max_total: o.max_total,
+                    max_total: o.max_total.unwrap_or(f64::INFINITY),
                     planned_lead: (lead_med + o.delay_probability_pu * delay_mean).round(),
+                    available_m,
                     h100e_per_mw: if kw > 0.0 {
                         1000.0 / (kw * pue) * h100e_per_unit
                     } else {
@@ -681,19 +691,15 @@ impl Engine {
                 .position(|o| o.name == n)
                 .ok_or_else(|| format!("unknown option `{n}`"))
         };
-        // Months each option can be committed in: its own window, from no earlier than its
-        // generation is available (build and buy).
+        // Months each option can be committed in.
         let commit_windows: Vec<(i32, i32)> = sc
             .options
             .iter()
             .map(|o| {
-                let avail = o
-                    .generation
-                    .as_deref()
-                    .and_then(|g| sc.generations.iter().find(|x| x.name == g))
-                    .filter(|_| matches!(o.kind, OptionKind::Build | OptionKind::Buy))
-                    .map_or(o.commit_from, |g| g.available_from.max(o.commit_from));
-                (month_index(avail, t0), month_index(o.commit_until, t0))
+                (
+                    month_index(o.commit_from, t0),
+                    month_index(o.commit_until, t0),
+                )
             })
             .collect();
         let selected: Vec<&Plan> = if plans.is_empty() {
@@ -807,7 +813,7 @@ impl Engine {
             quality_lag: sc.research.quality_lag_months as usize,
             availability: sc.power.availability_pu,
             existing_mw: sc.power.existing_powered_mw,
-            max_total_mw: sc.power.max_total_mw,
+            max_total_mw: sc.power.max_total_mw.unwrap_or(f64::INFINITY),
             site_power_price: index["power.power_price_usd_per_mwh"],
             site_pue: sc.power.pue,
             burst_covers: sc.allocation.burst_covers_product,
@@ -1068,6 +1074,12 @@ impl Engine {
     }
 
     /// Lead time (months) drawn for a commitment with key `ck`.
+    /// Month a commitment made at `t` arrives: after its drawn lead time, and no earlier than
+    /// its generation is available.
+    fn arrival(&self, o: &OptC, t: i32, ck: u64, d: &Draws) -> i32 {
+        (t + self.lead(o, ck, d)).max(o.available_m)
+    }
+
     fn lead(&self, o: &OptC, ck: u64, d: &Draws) -> i32 {
         let inputs = &self.inputs;
         let uni = |k: u64| {
@@ -1146,13 +1158,13 @@ impl Engine {
         let o = &self.opts[oi];
         let p = &d.params;
         let t_end = self.months as i32;
-        let a = t + self.lead(o, ck, d);
+        let a = self.arrival(o, t, ck, d);
         s.committed[oi] += amount;
-        let planned_a = t + o.planned_lead as i32;
+        let planned_a = (t + o.planned_lead as i32).max(o.available_m);
         match o.kind {
             OptionKind::Build => {
                 let mut mw = amount;
-                if self.max_total_mw > 0.0 {
+                if self.max_total_mw.is_finite() {
                     let room = (self.max_total_mw - self.existing_mw - s.built_mw).max(0.0);
                     mw = mw.min(room);
                 }
@@ -1691,7 +1703,7 @@ impl Engine {
                 }
                 Some(room.max(0.0))
             }
-            OptionKind::Build if self.max_total_mw > 0.0 => {
+            OptionKind::Build if self.max_total_mw.is_finite() => {
                 Some((self.max_total_mw - self.existing_mw - s.built_mw).max(0.0))
             }
             _ => None,
@@ -1758,7 +1770,7 @@ impl Engine {
             };
             amount = amount.min(cap);
         }
-        if o.max_total > 0.0 {
+        if o.max_total.is_finite() {
             let room = o.max_total - s.committed[r.opt];
             let room = match o.block {
                 Some(b) => (room / b).floor() * b,

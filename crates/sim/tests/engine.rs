@@ -844,8 +844,9 @@ fn r7_an_explicit_zero_power_price_means_free_power() {
 }
 
 #[test]
-fn r7_rules_commit_nothing_before_the_generation_is_available() {
-    // The buy rule of the space test, with chips available only from 2026-09 (month 8).
+fn r7_nothing_of_a_generation_arrives_before_it_is_available() {
+    // The buy rule of the space test, with chips available only from 2026-09 (month 8): the
+    // rule may order earlier, but no chip arrives (and no capex is paid) before month 8.
     let src = r#"
 format_version = 1
 horizon = { start = "2026-01", end = "2027-12" }
@@ -875,10 +876,55 @@ rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
 "#;
     let o = one_path(&scenario(src), 0, 0);
     assert!(!o.rule_commitments.is_empty());
-    assert!(
-        o.rule_commitments.iter().all(|c| c.1 >= 8),
-        "{:?}",
-        o.rule_commitments
+    let cap = series(&o, "capacity_h100e");
+    assert!(cap[..8].iter().all(|c| *c == 0.0), "{cap:?}");
+    assert!(cap[8] > 0.0, "{cap:?}");
+    // A fixed commitment in month 0 also waits for month 8.
+    let fixed = src.replace(
+        "rules = [{ option = \"chips\", every_months = 1, percentile_pu = 0.5 }]",
+        "commitments = [{ option = \"chips\", month = \"2026-01\", h100e = 100.0 }]",
     );
-    assert_eq!(o.rule_commitments[0].1, 8);
+    let o = one_path(&scenario(&fixed), 0, 0);
+    let cap = series(&o, "capacity_h100e");
+    assert!(
+        cap[..8].iter().all(|c| *c == 0.0) && cap[8] == 100.0,
+        "{cap:?}"
+    );
+}
+
+#[test]
+fn r7_an_explicit_zero_cap_means_nothing_can_be_committed() {
+    // The buy rule of the space test with max_h100e = 0: it commits nothing. Absent, it
+    // commits (the space test: 10,000 H100e).
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2027-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 5000.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 10000.0
+growth = { process = "log", drift_per_year = 1.5 }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1.0
+[power]
+existing_powered_mw = 10.0
+availability_pu = 1.0
+pue = 1.0
+[[options]]
+name = "chips"
+kind = "buy"
+generation = "g"
+max_h100e = 0.0
+[[plans]]
+name = "rule"
+rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
+"#;
+    let o = one_path(&scenario(src), 0, 0);
+    assert!(o.rule_commitments.is_empty(), "{:?}", o.rule_commitments);
+    let o = one_path(&scenario(&src.replace("max_h100e = 0.0\n", "")), 0, 0);
+    assert!(!o.rule_commitments.is_empty());
 }

@@ -59,7 +59,7 @@ pub struct OptionInfo {
     pub kind: OptionKind,
     /// Block size in the option's unit, if whole blocks.
     pub block: Option<f64>,
-    /// Most that can be committed in total (0 = no limit).
+    /// Most that can be committed in total (infinite when unlimited).
     pub max_total: f64,
     /// First and last month index it can be committed.
     pub commit_window: (i32, i32),
@@ -116,7 +116,8 @@ impl Engine {
             .collect()
     }
 
-    /// Availability, research floor (H100e, share), powered space and the total MW cap.
+    /// Availability, research floor (H100e, share), powered space and the total MW cap
+    /// (infinite when unlimited).
     pub fn limits(&self) -> (f64, f64, f64, f64, f64) {
         (
             self.availability,
@@ -190,7 +191,7 @@ impl Engine {
         let t_len = self.months;
         let o = &self.opts[oi];
         self.resize(s);
-        let arrival = t + self.lead(o, key, d);
+        let arrival = self.arrival(o, t, key, d);
         self.commit(oi, t, 1.0, key, d, s);
         if o.kind == OptionKind::Buy {
             let units = 1.0 / o.h100e_per_unit;
