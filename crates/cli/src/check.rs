@@ -184,13 +184,24 @@ pub fn summary(sc: &Scenario) -> String {
         ));
     }
     if !sc.cases.is_empty() {
+        // A handful are listed; thousands are summarised (the JSON summary lists every name).
+        const LISTED: usize = 8;
+        let shown: Vec<String> = sc
+            .cases
+            .iter()
+            .take(LISTED)
+            .map(|c| format!("{} ({:.0} %)", c.name, c.probability_pu * 100.0))
+            .collect();
+        let more = sc.cases.len().saturating_sub(LISTED);
+        let rest = if more > 0 {
+            format!(", and {more} more (`check --json` lists all)")
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
-            "cases: {}\n",
-            sc.cases
-                .iter()
-                .map(|c| format!("{} ({:.0} %)", c.name, c.probability_pu * 100.0))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "cases: {} in all: {}{rest}\n",
+            sc.cases.len(),
+            shown.join(", ")
         ));
     }
     s.push_str("ok\n");

@@ -483,7 +483,18 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     doc["bound"] = json!(solved.solution.bound);
     doc["gap"] = json!(solved.solution.gap);
     doc["in_sample"] = json!({"expected_value": solved.expected, "cvar_loss": solved.cvar_loss});
-    if settings.recourse && !a.mean_recourse {
+    // The continuation re-solves the later decisions as one fixed schedule: pointless when the
+    // window covers the horizon (there are none), and bounded to CONTINUATION_MAX_PATHS
+    // scenarios, which a set of named cases cannot be cut down to.
+    let later_decisions = settings.window_months < sc.horizon.months() as i32;
+    let too_many_cases = a.cases && sc.cases.len() as u64 > CONTINUATION_MAX_PATHS;
+    if settings.recourse && !a.mean_recourse && too_many_cases && later_decisions {
+        doc["candidates"] = json!({"chosen": "recourse_mean", "note": format!(
+            "the fixed continuation was not solved: its programme is capped at {CONTINUATION_MAX_PATHS} scenarios and the scenario set has {} named cases",
+            sc.cases.len()
+        )});
+    }
+    if settings.recourse && !a.mean_recourse && later_decisions && !too_many_cases {
         let (record, better) = fixed_continuation(
             a,
             &sc,

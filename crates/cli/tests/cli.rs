@@ -699,3 +699,52 @@ fn r8_the_starter_keeps_capacity_and_shows_idle_compute() {
         );
     }
 }
+
+#[test]
+fn r7_no_continuation_solve_when_the_window_covers_the_horizon() {
+    // Startup's horizon is 60 months: with a 60-month window nothing is decided later.
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "4",
+        "--oos-paths",
+        "50",
+        "--window-months",
+        "60",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("candidates").is_none(), "{}", v["candidates"]);
+    assert!(v["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["stage"] == "first"));
+}
+
+#[test]
+fn r7_check_summarises_many_cases_on_one_short_line() {
+    let d = tmp("cases");
+    let src = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap();
+    let cut = src.find("[[cases]]").unwrap();
+    let mut s = src[..cut].to_string();
+    for i in 0..32 {
+        s.push_str(&format!(
+            "[[cases]]\nname = \"c{i}\"\nprobability_pu = 0.03125\nvalues = {{ efficiency = 0.4 }}\n\n"
+        ));
+    }
+    let f = d.join("many.toml");
+    std::fs::write(&f, s).unwrap();
+    let o = bin().args(["check", f.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("cases:")).unwrap();
+    assert!(
+        line.contains("32 in all") && line.contains("and 24 more"),
+        "{line}"
+    );
+    assert!(line.len() < 200, "{line}");
+}

@@ -685,3 +685,22 @@ fn r7_an_integer_too_large_for_its_field_is_rejected_not_wrapped() {
         + 1;
     one_error(&src, "options[0].term_months", "too large", line);
 }
+
+#[test]
+fn r7_a_case_value_the_input_cannot_take_is_rejected() {
+    // BASE's `drift` is normal (any value); add a PERT input on [0.2, 0.6] and cases.
+    let src = format!(
+        "{}\n[[cases]]\nname = \"a\"\nprobability_pu = 0.5\nvalues = {{ eff = 0.9 }}\n\n[[cases]]\nname = \"b\"\nprobability_pu = 0.5\nvalues = {{ eff = 0.3, drift = -5.0 }}\n",
+        BASE.replace(
+            "price_usd_per_unit = 2.0\n",
+            "price_usd_per_unit = 2.0\nefficiency_gain_per_year = { dist = \"pert\", min = 0.2, mode = 0.4, max = 0.6, id = \"eff\" }\n"
+        )
+    );
+    let line = src.lines().position(|l| l.contains("eff = 0.9")).unwrap() + 1;
+    one_error(
+        &src,
+        "cases[0].values.eff",
+        "0.9 is outside what input `eff`",
+        line,
+    );
+}

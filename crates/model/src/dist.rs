@@ -230,6 +230,26 @@ impl Dist {
     }
 
     /// Value at cumulative probability `u` in (0, 1).
+    /// The values the distribution can take: (lowest, highest, lowest excluded?). Unbounded
+    /// sides are infinite; a fixed value's support is that value.
+    pub fn support(&self) -> (f64, f64, bool) {
+        match self {
+            Dist::Fixed(x) => (*x, *x, false),
+            Dist::Normal { .. } | Dist::Metalog { .. } => (f64::NEG_INFINITY, f64::INFINITY, false),
+            Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
+                (0.0, f64::INFINITY, true)
+            }
+            Dist::Triangular { min, max, .. }
+            | Dist::Pert { min, max, .. }
+            | Dist::Uniform { min, max } => (*min, *max, false),
+            Dist::Discrete { values, .. } => (
+                values.iter().copied().fold(f64::INFINITY, f64::min),
+                values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                false,
+            ),
+        }
+    }
+
     pub fn quantile(&self, u: f64) -> f64 {
         let u = u.clamp(1e-12, 1.0 - 1e-12);
         match self {

@@ -1000,12 +1000,37 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         );
         for (i, c) in sc.cases.iter().enumerate() {
             v.share(&format!("cases[{i}].probability_pu"), c.probability_pu);
-            for (name, _) in &c.values {
-                if !ids.contains_key(name.as_str()) {
+            for (name, value) in &c.values {
+                let Some(path) = ids.get(name.as_str()) else {
                     v.err_hint(
                         format!("cases[{i}].values.{name}"),
                         format!("unknown input id `{name}`"),
                         suggest(name, &id_sorted),
+                    );
+                    continue;
+                };
+                let Some(u) = named.iter().find(|(p, _)| p == path).map(|x| x.1) else {
+                    continue;
+                };
+                // A case is one outcome of the input: it must be a value the input can take.
+                let (lo, hi, lo_open) = u.dist.support();
+                let outside = if u.is_fixed() {
+                    lo >= 0.0 && *value < 0.0
+                } else {
+                    *value < lo || *value > hi || (lo_open && *value <= lo)
+                };
+                if outside {
+                    let range = if u.is_fixed() {
+                        "not negative".to_string()
+                    } else {
+                        format!("{}{lo} to {hi}", if lo_open { "above " } else { "" })
+                    };
+                    v.err_hint(
+                        format!("cases[{i}].values.{name}"),
+                        format!(
+                            "{value} is outside what input `{name}` ({path}) can take: {range}"
+                        ),
+                        "a case value is one outcome of the input's distribution",
                     );
                 }
             }
