@@ -344,13 +344,13 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         },
     );
     let model = build(&sc, &engine, &settings).map_err(anyhow::Error::msg)?;
-    let (problem, _) = model.program.extensive_form(risk, None);
+    // Built once: its size is reported and it is what the solver gets.
+    let (problem, layout) = model.program.extensive_form(risk, None);
     let size = json!({"columns": problem.num_cols(), "rows": problem.num_rows(), "nonzeros": problem.num_nonzeros(), "integer_columns": problem.integer.iter().filter(|i| **i).count()});
     if let Some(path) = &a.write_mps {
         gigawatt_io::write_atomic(path, problem.to_mps(&sc.name).as_bytes())?;
         note(a.quiet, &format!("wrote {}", path.display()));
     }
-    drop(problem);
     note(
         a.quiet,
         &format!(
@@ -363,7 +363,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     if solver.name() == "microlp" && size["columns"].as_u64().unwrap_or(0) > 150_000 {
         eprintln!("warning: this programme is large for the pure-Rust solver; build with `--features highs` and use --solver highs, or use fewer --paths");
     }
-    let solved = model.solve(solver.as_ref(), &solver_settings, risk, None)?;
+    let solved = model.solve_built(&problem, layout, solver.as_ref(), &solver_settings, risk)?;
+    // No second copy of the extensive form stays alive after the solve.
+    drop(problem);
     let status = solved.solution.status;
     let mut doc = json!({
         "format": "gigawatt-plan",

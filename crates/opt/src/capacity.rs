@@ -816,6 +816,22 @@ impl CapacityModel {
         Ok(s)
     }
 
+    /// Solves an extensive form already built from `self.program` with the same `risk`.
+    pub fn solve_built(
+        &self,
+        problem: &gigawatt_lp::Problem,
+        layout: crate::Layout,
+        solver: &dyn gigawatt_lp::Solver,
+        settings: &gigawatt_lp::SolverSettings,
+        risk: Risk,
+    ) -> Result<crate::Solved, gigawatt_lp::Error> {
+        let mut s = self
+            .program
+            .solve_built(problem, layout, solver, settings, risk)?;
+        s.unscale(MONEY_UNIT_USD);
+        Ok(s)
+    }
+
     /// EV, EEV, WS, VSS and EVPI in USD.
     pub fn value_of_information(
         &self,

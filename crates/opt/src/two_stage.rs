@@ -114,8 +114,6 @@ pub struct Layout {
     pub shared: Vec<Col>,
     /// Each scenario's columns.
     pub own: Vec<Vec<Col>>,
-    /// CVaR threshold η, when present.
-    pub eta: Option<Col>,
     /// Rows by name kind, for diagnosis: (row index, is a limit).
     pub limit_rows: Vec<u32>,
 }
@@ -135,8 +133,6 @@ pub struct Solved {
     pub cvar_loss: f64,
     /// Column layout.
     pub layout: Layout,
-    /// The extensive form that was solved.
-    pub problem: Problem,
 }
 
 impl Solved {
@@ -253,7 +249,6 @@ impl TwoStage {
                     f64::INFINITY,
                     false,
                 );
-                lay.eta = Some(eta);
                 for (s, sc) in self.scenarios.iter().enumerate() {
                     let z = p.add_col(
                         format!("cvar_z{s}"),
@@ -311,7 +306,20 @@ impl TwoStage {
         fix_first: Option<&[f64]>,
     ) -> Result<Solved, gigawatt_lp::Error> {
         let (problem, layout) = self.extensive_form(risk, fix_first);
-        let solution = solver.solve(&problem, settings)?;
+        self.solve_built(&problem, layout, solver, settings, risk)
+    }
+
+    /// Solves an extensive form already built by [`TwoStage::extensive_form`] with the same
+    /// `risk` (so a caller that needs its size, or writes it to MPS, builds it once).
+    pub fn solve_built(
+        &self,
+        problem: &Problem,
+        layout: Layout,
+        solver: &dyn Solver,
+        settings: &SolverSettings,
+        risk: Risk,
+    ) -> Result<Solved, gigawatt_lp::Error> {
+        let solution = solver.solve(problem, settings)?;
         let (first, values) = if solution.status.has_solution() {
             (
                 layout
@@ -348,7 +356,6 @@ impl TwoStage {
             expected,
             cvar_loss,
             layout,
-            problem,
         })
     }
 

@@ -345,24 +345,6 @@ impl Sketch {
             tail_mean(b.into_iter().rev(), mass)
         }
     }
-
-    /// Share of samples strictly above `x` (exact when `x` is 0).
-    pub fn share_above(&self, x: f64) -> f64 {
-        if self.n == 0 {
-            return 0.0;
-        }
-        let above: u64 = if x == 0.0 {
-            self.pos.iter().map(|(_, c)| c).sum()
-        } else {
-            let k = sketch_key(x.abs());
-            self.pos
-                .iter()
-                .filter(|(key, _)| *key > k)
-                .map(|(_, c)| c)
-                .sum()
-        };
-        above as f64 / self.n as f64
-    }
 }
 
 /// Most values a [`Quantiles`] keeps exactly before it falls back to its sketch.
