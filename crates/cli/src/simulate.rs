@@ -36,6 +36,9 @@ pub struct SimulateArgs {
     /// Also write every path's outcomes to DIR/paths.csv (memory grows with paths).
     #[arg(long, requires = "out")]
     pub per_path: bool,
+    /// With --out, skip monthly.csv: the run then costs no more than without --out.
+    #[arg(long, requires = "out")]
+    pub no_monthly: bool,
     /// Treat scenario warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -94,7 +97,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let cfg = RunConfig {
         paths,
-        monthly: a.out.is_some(),
+        monthly: a.out.is_some() && !a.no_monthly,
         per_path: a.per_path,
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -155,10 +158,12 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.out {
         let json = serde_json::to_string_pretty(&doc)? + "\n";
         gigawatt_io::write_atomic(&dir.join("result.json"), json.as_bytes())?;
-        gigawatt_io::write_atomic(
-            &dir.join("monthly.csv"),
-            report::monthly_csv(&sc, &engine, &mut result).as_bytes(),
-        )?;
+        if cfg.monthly {
+            gigawatt_io::write_atomic(
+                &dir.join("monthly.csv"),
+                report::monthly_csv(&sc, &engine, &mut result).as_bytes(),
+            )?;
+        }
         if a.per_path {
             gigawatt_io::write_atomic(
                 &dir.join("paths.csv"),

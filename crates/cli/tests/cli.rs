@@ -748,3 +748,41 @@ fn r7_check_summarises_many_cases_on_one_short_line() {
     );
     assert!(line.len() < 200, "{line}");
 }
+
+#[test]
+fn r8_out_without_monthly_writes_the_same_result_and_no_monthly_csv() {
+    let (a, b) = (tmp("nomonthly-a"), tmp("nomonthly-b"));
+    let args = |d: &Path, extra: &[&'static str]| {
+        let mut v: Vec<String> = [
+            "simulate",
+            "examples/startup.toml",
+            "--paths",
+            "300",
+            "-q",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(d.to_str().unwrap().to_string());
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let o = bin()
+        .current_dir(root())
+        .args(args(&a, &[]))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = bin()
+        .current_dir(root())
+        .args(args(&b, &["--no-monthly"]))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(a.join("monthly.csv").exists() && !b.join("monthly.csv").exists());
+    assert_eq!(
+        std::fs::read(a.join("result.json")).unwrap(),
+        std::fs::read(b.join("result.json")).unwrap()
+    );
+}
