@@ -36,6 +36,12 @@ use crate::print_stdout;
 /// Most in-sample paths the fixed-continuation programme is solved over.
 const CONTINUATION_MAX_PATHS: u64 = 200;
 
+/// Replication r of `--replications` samples its paths from seed + r × this step.
+const REPLICATION_SEED_STEP: u64 = 7919;
+
+/// XOR-ed into the seed for the out-of-sample paths, so they are fresh but reproducible.
+const OUT_OF_SAMPLE_SEED_TAG: u64 = 0x00F5_E5ED_0000_0001;
+
 /// Exit code when the optimisation problem is infeasible (a diagnosis is printed).
 pub const EXIT_INFEASIBLE: u8 = 3;
 
@@ -541,7 +547,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         "simulating the plan in sample and out of sample...",
     );
     let ins = evaluate(&sc, std::slice::from_ref(&plan), a.paths, seed)?;
-    let oos_seed = seed ^ 0x00F5_E5ED_0000_0001;
+    let oos_seed = seed ^ OUT_OF_SAMPLE_SEED_TAG;
     let oos = evaluate(&sc, std::slice::from_ref(&plan), a.oos_paths, oos_seed)?;
     let metric_names = [
         "npv_usd",
@@ -595,7 +601,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         );
         let mut objs = Vec::new();
         for r in 1..=a.replications {
-            let seed_r = seed.wrapping_add(7919 * r as u64);
+            let seed_r = seed.wrapping_add(REPLICATION_SEED_STEP * r as u64);
             let e = Engine::new(&sc, a.paths, seed_r, &[]).map_err(anyhow::Error::msg)?;
             let m = build(
                 &sc,

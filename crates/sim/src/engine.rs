@@ -29,6 +29,24 @@ const NOISE: f64 = 1e-12;
 /// Relative unserved demand above which a month counts as a shortfall.
 pub const SHORTFALL_TOL: f64 = 1e-6;
 
+// Random-stream tags. Every random number is `uniform(seed, key, path)`; these constants are
+// XOR-ed into an input's or event's key to give it further independent streams. They define
+// every result: changing one changes the draws (and the golden outputs), so each is named here
+// with what it keys.
+
+/// The percentile growth process: the path's one normal score (segment key ^ tag).
+const STREAM_PERCENTILE_SCORE: u64 = 0x5EC7;
+/// A launch's month within its window (launch key ^ tag); the launch key alone decides whether
+/// it happens.
+const STREAM_LAUNCH_MONTH: u64 = 0xA7;
+/// Whether a commitment's delivery slips (commitment key ^ tag).
+const STREAM_DELAY_HAPPENS: u64 = 0xDE1A;
+/// How long the slip is (commitment key ^ tag); the commitment key alone draws the lead time.
+const STREAM_DELAY_LENGTH: u64 = 0xDE1B;
+/// Rule commitments are keyed (option key, month, RULE_ORDINAL_BASE + n-th rule commitment on
+/// the path), so they never share a key with a plan's fixed commitments (ordinals 0, 1, ...).
+const RULE_ORDINAL_BASE: u64 = 1000;
+
 #[derive(Debug, Clone)]
 struct Input {
     key: u64,
@@ -1018,7 +1036,7 @@ impl Engine {
                     ln50,
                     ln90,
                 } => {
-                    let z = inverse_normal_cdf(uni(seg.key ^ 0x5EC7));
+                    let z = inverse_normal_cdf(uni(seg.key ^ STREAM_PERCENTILE_SCORE));
                     let q = |j: usize| {
                         if z >= 0.0 {
                             ln50[j] + z * (ln90[j] - ln50[j]) / Z90
@@ -1048,7 +1066,7 @@ impl Engine {
                 if uni(l.key) >= l.prob {
                     continue;
                 }
-                let at = l.start + (uni(l.key ^ 0xA7) * l.len as f64).floor() as i32;
+                let at = l.start + (uni(l.key ^ STREAM_LAUNCH_MONTH) * l.len as f64).floor() as i32;
                 let jump = p[l.jump];
                 for t in at.max(0)..t_len as i32 {
                     let m = match l.decay_per_month {
@@ -1093,10 +1111,10 @@ impl Engine {
         let delayed = if d.median {
             o.delay_p >= 0.5
         } else {
-            uni(ck ^ 0xDE1A) < o.delay_p
+            uni(ck ^ STREAM_DELAY_HAPPENS) < o.delay_p
         };
         if o.delay_p > 0.0 && delayed {
-            lead += inputs[o.delay].dist.quantile(uni(ck ^ 0xDE1B));
+            lead += inputs[o.delay].dist.quantile(uni(ck ^ STREAM_DELAY_LENGTH));
         }
         // Validation bounds lead times; the clamp keeps `t + lead` from overflowing regardless
         // (anything past the horizon never arrives either way).
@@ -1372,7 +1390,7 @@ impl Engine {
                         let ck = hash3(
                             self.opts[r.opt].key,
                             ti as u64,
-                            1000 + out.rule_commitments.len() as u64,
+                            RULE_ORDINAL_BASE + out.rule_commitments.len() as u64,
                         );
                         self.commit(r.opt, ti, amount, ck, d, s);
                         out.rule_commitments.push((r.opt, ti, amount));
