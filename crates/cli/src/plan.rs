@@ -27,7 +27,8 @@ use gigawatt_model::{OptionKind, Plan, Scenario};
 use gigawatt_opt::capacity::{build, CapacitySettings, Objective};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::Risk;
-use gigawatt_sim::{report, Engine, RunConfig};
+use gigawatt_sim::{Engine, MetricId};
+use gigawatt_study::{SimulateRequest, SimulationReport};
 use serde_json::{json, Value};
 
 use crate::check::{load_or_report, render_diagnostics};
@@ -213,30 +214,27 @@ fn note(quiet: bool, msg: &str) {
     }
 }
 
-/// Simulates `plans` (appended to the scenario's own) on `paths` paths from `seed`.
-fn evaluate(sc: &Scenario, plans: &[Plan], paths: u64, seed: u64) -> anyhow::Result<Value> {
+/// Simulates `plans` (before the scenario's own, and the "nothing new" baseline, which the
+/// found plan must always beat) on `paths` paths from `seed`.
+fn evaluate(
+    sc: &Scenario,
+    plans: &[Plan],
+    paths: u64,
+    seed: u64,
+) -> anyhow::Result<SimulationReport> {
     let mut s = sc.clone();
     s.plans = plans.to_vec();
     s.plans.extend(sc.plans.iter().cloned());
-    // The "nothing new" baseline is always among the plans the found one must beat.
-    gigawatt_sim::add_baseline(&mut s);
-    let engine = Engine::new(&s, paths, seed, &[]).map_err(anyhow::Error::msg)?;
-    let mut r = gigawatt_sim::run(
-        &engine,
-        &RunConfig {
-            paths,
-            monthly: false,
-            per_path: false,
-        },
-        &|_| {},
-    );
-    Ok(report::to_json(&s, &engine, &mut r, seed))
+    Ok(gigawatt_study::simulate(
+        &s,
+        &SimulateRequest::new(paths, seed),
+        &gigawatt_study::Quiet,
+    )?)
 }
 
-fn metric(doc: &Value, plan: usize, name: &str, field: &str) -> f64 {
-    doc["plans"][plan]["metrics"][name][field]
-        .as_f64()
-        .unwrap_or(f64::NAN)
+/// Mean NPV of plan `p` in a report.
+fn npv_mean(r: &SimulationReport, p: usize) -> f64 {
+    r.plans[p].metric(MetricId::Npv).mean
 }
 
 pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
@@ -549,48 +547,49 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let ins = evaluate(&sc, std::slice::from_ref(&plan), a.paths, seed)?;
     let oos_seed = seed ^ OUT_OF_SAMPLE_SEED_TAG;
     let oos = evaluate(&sc, std::slice::from_ref(&plan), a.oos_paths, oos_seed)?;
-    let metric_names = [
-        "npv_usd",
-        "funding_gap_usd",
-        "unserved_share",
-        "cum_revenue_usd",
-    ];
-    let side = |d: &Value, p: usize| -> Value {
+    let side = |r: &SimulationReport| -> Value {
         let mut m = serde_json::Map::new();
-        for name in metric_names {
-            m.insert(name.into(), json!({"mean": metric(d, p, name, "mean"), "se": metric(d, p, name, "se"), "p10": metric(d, p, name, "p10"), "p90": metric(d, p, name, "p90"), "cvar95": metric(d, p, name, "cvar95")}));
+        for id in [
+            MetricId::Npv,
+            MetricId::FundingGap,
+            MetricId::UnservedShare,
+            MetricId::CumRevenue,
+        ] {
+            let x = r.plans[0].metric(id);
+            m.insert(id.name().into(), json!({"mean": finite(x.mean), "se": finite(x.se), "p10": finite(x.quantiles[1]), "p90": finite(x.quantiles[3]), "cvar95": finite(x.cvar95)}));
         }
         Value::Object(m)
     };
-    doc["simulated_in_sample"] = side(&ins, 0);
-    doc["simulated_out_of_sample"] = side(&oos, 0);
+    doc["simulated_in_sample"] = side(&ins);
+    doc["simulated_out_of_sample"] = side(&oos);
     doc["out_of_sample_seed"] = json!(oos_seed);
-    doc["in_vs_out_of_sample_npv_gap_usd"] =
-        json!(metric(&ins, 0, "npv_usd", "mean") - metric(&oos, 0, "npv_usd", "mean"));
-    doc["out_of_sample_comparison"] = json!(oos["plans"].as_array().into_iter().flatten().map(|p| json!({
-        "plan": p["name"], "npv_mean_usd": p["metrics"]["npv_usd"]["mean"], "npv_se_usd": p["metrics"]["npv_usd"]["se"],
-        "funding_gap_mean_usd": p["metrics"]["funding_gap_usd"]["mean"], "unserved_share_mean": p["metrics"]["unserved_share"]["mean"],
-        "paired_npv_difference_vs_optimised": p["paired_differences"]["npv_usd"],
-        "automatic_baseline": p["automatic_baseline"],
-    })).collect::<Vec<_>>());
-    // Which plan is best out of sample, on common random numbers: the found plan is not called
-    // best when another plan has a higher mean NPV.
-    let best = oos["plans"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .max_by(|a, b| {
-            let f = |p: &Value| {
-                p["metrics"]["npv_usd"]["mean"]
-                    .as_f64()
-                    .unwrap_or(f64::NEG_INFINITY)
-            };
-            f(a.1).total_cmp(&f(b.1)).then(b.0.cmp(&a.0))
+    doc["in_vs_out_of_sample_npv_gap_usd"] = finite(npv_mean(&ins, 0) - npv_mean(&oos, 0));
+    doc["out_of_sample_comparison"] = json!(oos
+        .plans
+        .iter()
+        .map(|p| {
+            let m = |id: MetricId| finite(p.metric(id).mean);
+            let diff = p.paired.iter().find(|d| d.id == MetricId::Npv).map_or(
+                Value::Null,
+                |d| json!({"mean": finite(d.mean), "se": finite(d.se), "ci95_low": finite(d.ci95_low()), "ci95_high": finite(d.ci95_high())}),
+            );
+            json!({
+                "plan": p.name, "npv_mean_usd": m(MetricId::Npv), "npv_se_usd": finite(p.metric(MetricId::Npv).se),
+                "funding_gap_mean_usd": m(MetricId::FundingGap), "unserved_share_mean": m(MetricId::UnservedShare),
+                "paired_npv_difference_vs_optimised": diff,
+                "automatic_baseline": p.automatic_baseline,
+            })
         })
-        .map(|(i, p)| (i, p["name"].clone()));
-    if let Some((i, name)) = best {
-        doc["best_out_of_sample"] = name;
+        .collect::<Vec<_>>());
+    // Which plan is best out of sample, on common random numbers: the found plan is not called
+    // best when another plan has a higher mean NPV (ties go to the earlier plan).
+    let best = (0..oos.plans.len()).max_by(|&a, &b| {
+        npv_mean(&oos, a)
+            .total_cmp(&npv_mean(&oos, b))
+            .then(b.cmp(&a))
+    });
+    if let Some(i) = best {
+        doc["best_out_of_sample"] = json!(oos.plans[i].name);
         doc["found_plan_is_best_out_of_sample"] = json!(i == 0);
     }
 
@@ -624,8 +623,8 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         } else {
             f64::NAN
         };
-        let lb = metric(&oos, 0, "npv_usd", "mean");
-        let lb_se = metric(&oos, 0, "npv_usd", "se");
+        let lb = npv_mean(&oos, 0);
+        let lb_se = oos.plans[0].metric(MetricId::Npv).se;
         let gap = ub - lb;
         let se = (ub_se.powi(2) + lb_se.powi(2)).sqrt();
         doc["optimality_gap"] = json!({"replications": objs.len(), "upper_bound_mean": ub, "upper_bound_se": ub_se, "lower_bound_mean": lb, "lower_bound_se": lb_se, "gap_usd": gap, "ci95_low": gap - 1.96 * se, "ci95_high": gap + 1.96 * se,
@@ -685,7 +684,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             let _ = writeln!(
                 csv,
                 "{},{},{},{},{},{}",
-                report::csv_field(c["option"].as_str().unwrap_or("")),
+                gigawatt_study::render::csv_field(c["option"].as_str().unwrap_or("")),
                 c["month"].as_str().unwrap_or(""),
                 c["amount"],
                 c["unit"].as_str().unwrap_or(""),
@@ -772,10 +771,7 @@ fn fixed_continuation(
     pair[0].name = format!("{}__mean_recourse", a.name);
     pair[1].name = format!("{}__continuation", a.name);
     let cmp = evaluate(sc, &pair, a.paths, seed)?;
-    let (mean_npv, cont_npv) = (
-        metric(&cmp, 0, "npv_usd", "mean"),
-        metric(&cmp, 1, "npv_usd", "mean"),
-    );
+    let (mean_npv, cont_npv) = (npv_mean(&cmp, 0), npv_mean(&cmp, 1));
     let continued = cont_npv > mean_npv;
     let record = json!({
         "chosen": if continued { "continuation" } else { "recourse_mean" },
@@ -827,7 +823,7 @@ fn text_report(d: &Value) -> String {
         .unwrap_or(0.0)
         .abs()
         .max(d["objective"].as_f64().unwrap_or(0.0).abs());
-    let (unit, unit_name) = gigawatt_sim::report::money_unit(largest);
+    let (unit, unit_name) = gigawatt_study::render::money_unit(largest);
     let b = |x: &Value| {
         x.as_f64()
             .map_or("-".to_string(), |v| format!("{:.3}", v / unit))

@@ -3,7 +3,7 @@
 //! [`Engine::new`] compiles a validated [`gigawatt_model::Scenario`] into flat arrays;
 //! [`run`] simulates every selected plan on the same paths (common random numbers) in
 //! fixed blocks merged in block order, so results are bit-identical for any thread count;
-//! [`report`] turns the result into a terminal table, JSON and CSV.
+//! the `gigawatt-study` crate turns the result into typed reports and renders them.
 //!
 //! The monthly equations, in the order they run, are in `docs/explanation/simulation.md`.
 //!
@@ -36,7 +36,6 @@
 //! ```
 
 mod engine;
-pub mod report;
 mod run;
 pub mod sample;
 
@@ -45,8 +44,8 @@ pub use engine::{
     UnitEffect, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
 };
 pub use run::{
-    run, run_to_precision, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS,
-    PRECISION_CHECK_BLOCKS,
+    metric_values, run, run_to_precision, run_with, MetricId, PlanAcc, RunConfig, RunResult, ALPHA,
+    BLOCK, DIFF_METRICS, METRICS, PRECISION_CHECK_BLOCKS,
 };
 
 /// Name of the automatic comparison plan that commits nothing new.

@@ -41,6 +41,60 @@ pub const METRICS: [(&str, bool); 9] = [
     ("first_profitable_year", false),
 ];
 
+/// An outcome metric, by name in code rather than by string: `MetricId::Npv.index()` is its
+/// position in [`METRICS`] and in every per-metric vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricId {
+    /// `npv_usd`.
+    Npv,
+    /// `cum_revenue_usd`.
+    CumRevenue,
+    /// `min_cash_usd`.
+    MinCash,
+    /// `funding_gap_usd`.
+    FundingGap,
+    /// `unserved_share`.
+    UnservedShare,
+    /// `research_delivered_pu`.
+    ResearchDelivered,
+    /// `utilisation`.
+    Utilisation,
+    /// `idle_cost_usd`.
+    IdleCost,
+    /// `first_profitable_year`.
+    FirstProfitableYear,
+}
+
+impl MetricId {
+    /// Every metric, in [`METRICS`] order.
+    pub const ALL: [MetricId; 9] = [
+        MetricId::Npv,
+        MetricId::CumRevenue,
+        MetricId::MinCash,
+        MetricId::FundingGap,
+        MetricId::UnservedShare,
+        MetricId::ResearchDelivered,
+        MetricId::Utilisation,
+        MetricId::IdleCost,
+        MetricId::FirstProfitableYear,
+    ];
+
+    /// Position in [`METRICS`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Name in outputs, e.g. `npv_usd`.
+    pub fn name(self) -> &'static str {
+        METRICS[self.index()].0
+    }
+
+    /// True when low values are bad (NPV, cash).
+    pub fn low_is_bad(self) -> bool {
+        METRICS[self.index()].1
+    }
+}
+
 /// Index of `first_profitable_year` in METRICS; accumulated as years after the horizon start,
 /// over the paths that become profitable inside the horizon only (see `PlanAcc::never_profitable`).
 pub const YEAR_METRIC: usize = 8;
@@ -50,7 +104,7 @@ pub const YEAR_METRIC: usize = 8;
 pub const DIFF_METRICS: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
 
 /// A path's outcome metrics in METRICS order.
-pub(crate) fn metric_values(o: &PathOutcome) -> [f64; 9] {
+pub fn metric_values(o: &PathOutcome) -> [f64; 9] {
     [
         o.npv_usd,
         o.cum_revenue_usd,
@@ -169,6 +223,8 @@ pub struct RunResult {
     pub achieved_correlation: Option<Vec<Vec<f64>>>,
     /// Per-path outcomes (path, plan, outcome) when requested.
     pub per_path: Vec<(u64, usize, PathOutcome)>,
+    /// True when the caller cancelled the run: `paths` counts the blocks merged before then.
+    pub cancelled: bool,
 }
 
 struct BlockOut {
@@ -298,6 +354,19 @@ pub fn run_to_precision(
     target_npv_se_usd: Option<f64>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> RunResult {
+    run_with(e, cfg, target_npv_se_usd, progress, &|| false)
+}
+
+/// Like [`run_to_precision`], and `cancel` is asked between chunks of blocks: when it says
+/// true, the run stops with the blocks merged so far (`RunResult::cancelled`).
+pub fn run_with(
+    e: &Engine,
+    cfg: &RunConfig,
+    target_npv_se_usd: Option<f64>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &(dyn Fn() -> bool + Sync),
+) -> RunResult {
+    let mut cancelled = false;
     let blocks = cfg.paths.div_ceil(BLOCK);
     let mut merged_blocks = 0u64;
     let mut done = false;
@@ -311,6 +380,10 @@ pub fn run_to_precision(
     let mut per_path = Vec::new();
     let mut next = 0u64;
     while next < blocks {
+        if cancel() {
+            cancelled = true;
+            break;
+        }
         // Monthly sketches make a block's accumulator large, so keep fewer blocks in flight.
         let per_thread = if cfg.monthly { 1 } else { CHUNK_BLOCKS as u64 };
         let end = (next + per_thread * rayon::current_num_threads().max(1) as u64).min(blocks);
@@ -360,5 +433,6 @@ pub fn run_to_precision(
         plans: total,
         achieved_correlation,
         per_path,
+        cancelled,
     }
 }

@@ -1,0 +1,188 @@
+//! gigawatt-study: gigawatt's workflows as library calls.
+//!
+//! Each workflow takes a scenario and a typed request and returns a typed report; progress and
+//! cancellation come in through [`Progress`], never printed here. The [`render`] module turns a
+//! report into text, JSON or CSV. The command-line tool is a thin caller: parse flags, build a
+//! request, call, render. A Python binding, a web page or an HTML report would call the same.
+//!
+//! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
+//! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`].
+//!
+//! ```
+//! let src = r#"
+//! format_version = 1
+//! horizon = { start = "2026-01", end = "2026-12" }
+//! [[segments]]
+//! name = "chat"
+//! start_units_per_month = 100.0
+//! h100e_months_per_unit = 1.0
+//! price_usd_per_unit = 2.0
+//! growth = { process = "log", drift_per_year = 0.5, volatility_per_month = 0.1 }
+//! [[generations]]
+//! name = "h100"
+//! h100e_per_unit = 1.0
+//! kw_per_unit = 1.0
+//! price_usd_per_unit = 25000.0
+//! [[fleet]]
+//! generation = "h100"
+//! units = 120.0
+//! "#;
+//! let (sc, _) = gigawatt_io::read_str(src, "mini.toml");
+//! let req = gigawatt_study::SimulateRequest::new(2000, 1);
+//! let report = gigawatt_study::simulate(&sc.unwrap(), &req, &gigawatt_study::Quiet).unwrap();
+//! let unserved = report.plans[0].metric(gigawatt_sim::MetricId::UnservedShare);
+//! assert!(unserved.mean > 0.0 && unserved.mean < 0.5);
+//! let table = gigawatt_study::render::text(&report);
+//! assert!(table.contains("unserved_share"));
+//! ```
+
+pub mod cases;
+pub mod render;
+pub mod report;
+
+pub use cases::{simulate_cases, CasesReport};
+pub use report::{MetricResult, PlanResult, PrecisionOutcome, SimulationReport};
+
+use gigawatt_model::Scenario;
+use gigawatt_sim::{Engine, MetricId, RunConfig};
+
+/// Could not run: the request or the scenario does not allow it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StudyError {
+    /// The request is not valid (what to change is in the message).
+    #[error("{0}")]
+    Request(String),
+    /// The scenario cannot be compiled for this request (an unknown plan name, say).
+    #[error("{0}")]
+    Scenario(String),
+}
+
+/// How a long run reports progress and learns it should stop. Both have do-nothing defaults.
+pub trait Progress: Sync {
+    /// `done` of `total` paths are finished.
+    fn paths_done(&self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
+    /// Asked between chunks of paths; true stops the run with what it has.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// A [`Progress`] that reports nothing and never cancels.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// What [`simulate`] is asked to do. No `Default`: paths and seed are the caller's choice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulateRequest {
+    /// Paths to simulate (the most, with a precision target).
+    pub paths: u64,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Plans to simulate by name (empty: every plan of the scenario).
+    pub plans: Vec<String>,
+    /// Add the "no-new-commitments" baseline plan (unless a plan already commits nothing).
+    pub baseline: bool,
+    /// Keep per-month percentiles (for `monthly.csv` and charts; costs run time).
+    pub monthly: bool,
+    /// Keep every path's outcomes (memory grows with paths).
+    pub per_path: bool,
+    /// Stop once every plan's NPV standard error is at most this, USD.
+    pub target_npv_se_usd: Option<f64>,
+}
+
+impl SimulateRequest {
+    /// Every plan plus the baseline over `paths` paths from `seed`; no monthly or per-path
+    /// output and no precision target.
+    pub fn new(paths: u64, seed: u64) -> SimulateRequest {
+        SimulateRequest {
+            paths,
+            seed,
+            plans: Vec::new(),
+            baseline: true,
+            monthly: false,
+            per_path: false,
+            target_npv_se_usd: None,
+        }
+    }
+
+    fn check(&self) -> Result<(), StudyError> {
+        if self.paths == 0 {
+            return Err(StudyError::Request("--paths must be at least 1".into()));
+        }
+        if self
+            .target_npv_se_usd
+            .is_some_and(|x| !(x.is_finite() && x > 0.0))
+        {
+            return Err(StudyError::Request(
+                "--target-npv-se-usd must be a positive number of dollars, such as 1e8".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The scenario with the baseline plan added (when asked) and the plan names to compile.
+fn with_baseline(sc: &Scenario, req: &SimulateRequest) -> (Scenario, Vec<String>) {
+    let mut sc = sc.clone();
+    let mut selected = req.plans.clone();
+    if req.baseline {
+        if let Some(name) = gigawatt_sim::add_baseline(&mut sc) {
+            if !selected.is_empty() {
+                selected.push(name);
+            }
+        }
+    }
+    (sc, selected)
+}
+
+/// Compiles the scenario for `req` (with the baseline added when asked).
+pub fn engine_for(sc: &Scenario, req: &SimulateRequest) -> Result<(Scenario, Engine), StudyError> {
+    req.check()?;
+    let (sc, selected) = with_baseline(sc, req);
+    let engine = Engine::new(&sc, req.paths, req.seed, &selected).map_err(StudyError::Scenario)?;
+    Ok((sc, engine))
+}
+
+/// Simulates every requested plan on the same paths and reports what each yields and risks.
+/// Runs on the current rayon pool; results do not depend on its size.
+pub fn simulate(
+    sc: &Scenario,
+    req: &SimulateRequest,
+    progress: &dyn Progress,
+) -> Result<SimulationReport, StudyError> {
+    let (sc, engine) = engine_for(sc, req)?;
+    let cfg = RunConfig {
+        paths: req.paths,
+        monthly: req.monthly,
+        per_path: req.per_path,
+    };
+    let mut result = gigawatt_sim::run_with(
+        &engine,
+        &cfg,
+        req.target_npv_se_usd,
+        &|done| progress.paths_done(done, req.paths),
+        &|| progress.cancelled(),
+    );
+    let mut report = report::build(&sc, &engine, &mut result, req.seed);
+    report.cancelled = result.cancelled;
+    if let Some(target) = req.target_npv_se_usd {
+        // The largest NPV standard error over plans is the precision achieved.
+        let achieved = report
+            .plans
+            .iter()
+            .map(|p| p.metric(MetricId::Npv).se)
+            .filter(|x| x.is_finite())
+            .fold(0.0, f64::max);
+        report.precision = Some(PrecisionOutcome {
+            target_npv_se_usd: target,
+            reached: report.paths > 1 && achieved <= target,
+            npv_se_achieved_usd: achieved,
+            max_paths: req.paths,
+        });
+    }
+    Ok(report)
+}

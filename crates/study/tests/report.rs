@@ -1,0 +1,225 @@
+//! Report-level tests: what `simulate` reports, checked against values known independently
+//! (constant series, single paths, scenarios that are never or always profitable, capacity that
+//! retires), and the robustness of the whole workflow on mangled examples.
+
+use gigawatt_model::Scenario;
+use gigawatt_study::{render, Quiet, SimulateRequest};
+
+fn scenario(src: &str) -> Scenario {
+    let (sc, d) = gigawatt_io::read_str(src, "test.toml");
+    assert!(
+        sc.is_some(),
+        "{}",
+        d.iter().map(|d| d.render()).collect::<String>()
+    );
+    sc.unwrap()
+}
+
+#[test]
+fn valid_mangled_scenarios_simulate_with_finite_results() {
+    for src in [
+        include_str!("../../../examples/startup.toml"),
+        include_str!("../../../examples/launch-spike.toml"),
+        include_str!("../../../examples/frontier-lab.toml"),
+    ] {
+        mangled_scenarios_simulate(src);
+    }
+}
+
+fn mangled_scenarios_simulate(src: &str) {
+    let junk = [
+        "0",
+        "1",
+        "0.5",
+        "1e-9",
+        "1e12",
+        "24",
+        "-1",
+        "4000000000",
+        "1e300",
+    ];
+    let mut failures = Vec::new();
+    let mut simulated = 0;
+    for v in gigawatt_io::mangle::variants(src, &junk) {
+        let (sc, _) = gigawatt_io::read_str(&v.source, "m.toml");
+        let Some(sc) = sc else { continue };
+        simulated += 1;
+        let result = std::panic::catch_unwind(|| {
+            let (doc, _) = run_doc(&sc, 16, 1, true);
+            // Non-finite statistics are written as null, so every figure must be a number,
+            // except the first profitable year when no path becomes profitable.
+            doc["plans"].as_array().unwrap().iter().all(|plan| {
+                plan["metrics"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(name, m)| {
+                        let numbers = ["mean", "p10", "p50", "p90"]
+                            .iter()
+                            .all(|k| m[*k].is_number());
+                        numbers
+                            || (name == "first_profitable_year"
+                                && m["never_share"].as_f64() == Some(1.0))
+                    })
+            })
+        });
+        if !matches!(result, Ok(true)) {
+            failures.push(format!("line {}: `{}`", v.line, v.text));
+        }
+    }
+    assert!(
+        simulated > 50,
+        "only {simulated} mangled scenarios were valid"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn year_quantiles_are_whole_years_inside_the_horizon() {
+    // Regression: a relative-error sketch on raw years (about 2030) blurred a decade together.
+    let sc = scenario(include_str!("../../../examples/frontier-lab.toml"));
+    let (doc, _) = run_doc(&sc, 2048, 3, false);
+    for plan in doc["plans"].as_array().unwrap() {
+        let m = &plan["metrics"]["first_profitable_year"];
+        // Quantiles are over the paths that become profitable: whole years inside the horizon
+        // (never is reported as a share, not as the year after the end).
+        for q in ["p5", "p10", "p50", "p90", "p95"] {
+            let y = m[q].as_f64().unwrap();
+            assert!((2026.0..=2033.0).contains(&y), "{q} = {y}");
+            assert_eq!(y, y.round(), "{q} = {y} is not a whole year");
+        }
+        assert!(m["cvar95"].is_null());
+        let never = m["never_share"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&never));
+        let (p10, p90) = (m["p10"].as_f64().unwrap(), m["p90"].as_f64().unwrap());
+        let mean = m["mean"].as_f64().unwrap();
+        assert!(
+            p10 - 0.1 <= mean && mean <= p90 + 0.1,
+            "mean {mean} outside [{p10}, {p90}]"
+        );
+    }
+}
+
+/// The JSON document and monthly CSV of a run without the automatic baseline.
+fn run_doc(sc: &Scenario, paths: u64, seed: u64, monthly: bool) -> (serde_json::Value, String) {
+    let req = SimulateRequest {
+        baseline: false,
+        monthly,
+        ..SimulateRequest::new(paths, seed)
+    };
+    let report = gigawatt_study::simulate(sc, &req, &Quiet).unwrap();
+    (render::json(&report), render::monthly_csv(&report))
+}
+
+#[test]
+fn r8_quantiles_are_exact_and_inside_the_observed_range() {
+    // Constant capacity 3,800 x availability 1 on every path and month: every monthly
+    // percentile of capacity must be exactly 3,800 (the sketch used to print 3,808.75).
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 1000.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 5.0
+growth = { process = "log", drift_per_year = 0.5, volatility_per_month = 0.1 }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1.0
+[[fleet]]
+generation = "g"
+units = 3800.0
+[power]
+availability_pu = 1.0
+"#;
+    let sc = scenario(src);
+    let (_, csv) = run_doc(&sc, 3000, 9, true);
+    let mut rows = 0;
+    for line in csv.lines().filter(|l| l.contains(",capacity_h100e,")) {
+        let cells: Vec<&str> = line.split(',').collect();
+        for c in &cells[3..] {
+            assert_eq!(c.parse::<f64>().unwrap(), 3800.0, "{line}");
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 12);
+    // One path: every quantile is that path's value, equal to the mean.
+    let (doc, _) = run_doc(&sc, 1, 9, false);
+    let m = &doc["plans"][0]["metrics"]["npv_usd"];
+    for q in ["p5", "p10", "p50", "p90", "p95", "cvar95"] {
+        assert_eq!(m[q], m["mean"], "{q}");
+    }
+    assert!(m["se"].is_null(), "one path has no standard error");
+    assert_eq!(m["quantiles_exact"], true);
+}
+
+#[test]
+fn r8_never_profitable_is_a_share_not_a_year() {
+    // Free product and a running cost: no path is ever profitable.
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2030-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 10.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 0.0
+growth = { process = "log" }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 0.0
+[[fleet]]
+generation = "g"
+units = 100.0
+[power]
+power_price_usd_per_mwh = 0.0
+[finance]
+non_compute_opex_usd_per_month = 123.0
+"#;
+    let sc = scenario(src);
+    let (doc, _) = run_doc(&sc, 50, 9, false);
+    let m = &doc["plans"][0]["metrics"]["first_profitable_year"];
+    assert_eq!(m["never_share"].as_f64(), Some(1.0));
+    assert!(m["mean"].is_null() && m["p50"].is_null(), "{m}");
+    // Paid product and no costs: profitable in the first year on every path.
+    let sc = scenario(
+        &src.replace("price_usd_per_unit = 0.0", "price_usd_per_unit = 50.0")
+            .replace("= 123.0", "= 0.0"),
+    );
+    let (doc, _) = run_doc(&sc, 50, 9, false);
+    let m = &doc["plans"][0]["metrics"]["first_profitable_year"];
+    assert_eq!(m["never_share"].as_f64(), Some(0.0));
+    assert_eq!(m["mean"].as_f64(), Some(2026.0));
+    assert_eq!(m["p90"].as_f64(), Some(2026.0));
+}
+
+#[test]
+fn r8_capacity_that_retires_to_zero_is_said() {
+    // RETIRE's capacity peaks at 6,300 H100e (t2, t3) and is gone by t14.
+    let sc = scenario(include_str!("../../sim/tests/data/retire.toml"));
+    let (doc, _) = run_doc(&sc, 20, 9, false);
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["capacity_peak_h100e_mean"].as_f64(), Some(6300.0));
+    assert_eq!(plan["capacity_end_h100e_mean"].as_f64(), Some(0.0));
+    let report = gigawatt_study::simulate(
+        &sc,
+        &SimulateRequest {
+            baseline: false,
+            ..SimulateRequest::new(20, 9)
+        },
+        &Quiet,
+    )
+    .unwrap();
+    let text = render::text(&report);
+    assert!(text.contains("capacity falls to zero by 2027"), "{text}");
+}
