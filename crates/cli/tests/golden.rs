@@ -71,6 +71,31 @@ fn check(name: &str, got: &str) {
     }
 }
 
+/// Blanks wall-clock times in a text report: a number followed by " s" becomes "<t> s".
+fn redact_times(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let redacted: Vec<&str> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let next_is_s = words
+                    .get(i + 1)
+                    .is_some_and(|n| n.trim_end_matches([',', ')', ';']) == "s");
+                if next_is_s && w.parse::<f64>().is_ok() {
+                    "<t>"
+                } else {
+                    w
+                }
+            })
+            .collect();
+        out.push_str(&redacted.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
 fn json(args: &[&str]) -> String {
     let mut v: serde_json::Value = serde_json::from_str(&gigawatt(args)).unwrap();
     normalise(&mut v);
@@ -107,4 +132,47 @@ fn plan_output_matches_the_golden_file() {
         "plan-startup.json",
         &json(&[&args[..], &["--json"]].concat()),
     );
+    let extra = [
+        "--value-of-information",
+        "--frontier",
+        "0,1",
+        "--replications",
+        "2",
+    ];
+    check(
+        "plan-startup.txt",
+        &redact_times(&gigawatt(&[&args[..], &extra[..]].concat())),
+    );
+    check(
+        "plan-startup-extras.json",
+        &json(&[&args[..], &extra[..], &["--json"]].concat()),
+    );
+    // An infeasible programme: the diagnosis, in words and in JSON.
+    let infeasible = [
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "3",
+        "--solver",
+        "microlp",
+        "-q",
+        "--objective",
+        "cost",
+        "--service-level",
+        "1.0",
+        "--budget-usd-per-year",
+        "0",
+        "--no-recourse",
+        "--window-months",
+        "60",
+        "--period-months",
+        "12",
+    ];
+    let o = Command::new(env!("CARGO_BIN_EXE_gigawatt"))
+        .current_dir(root())
+        .args(infeasible)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    check("plan-infeasible.txt", &String::from_utf8(o.stdout).unwrap());
 }
