@@ -6,7 +6,8 @@
 //! request, call, render. A Python binding, a web page or an HTML report would call the same.
 //!
 //! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
-//! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`].
+//! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
+//! - [`plan`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`].
 //!
 //! ```
 //! let src = r#"
@@ -37,10 +38,12 @@
 //! ```
 
 pub mod cases;
+pub mod plan;
 pub mod render;
 pub mod report;
 
 pub use cases::{simulate_cases, CasesReport};
+pub use plan::{plan, PlanOutcome, PlanRequest};
 pub use report::{MetricResult, PlanResult, PrecisionOutcome, SimulationReport};
 
 use gigawatt_model::Scenario;
@@ -56,6 +59,9 @@ pub enum StudyError {
     /// The scenario cannot be compiled for this request (an unknown plan name, say).
     #[error("{0}")]
     Scenario(String),
+    /// The solver could not run.
+    #[error(transparent)]
+    Solver(#[from] gigawatt_lp::Error),
 }
 
 /// How a long run reports progress and learns it should stop. Both have do-nothing defaults.
@@ -67,6 +73,10 @@ pub trait Progress: Sync {
     /// Asked between chunks of paths; true stops the run with what it has.
     fn cancelled(&self) -> bool {
         false
+    }
+    /// A step of a long workflow has started, or something worth saying happened.
+    fn note(&self, msg: &str) {
+        let _ = msg;
     }
 }
 
