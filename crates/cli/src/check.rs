@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use gigawatt_io::Located;
-use gigawatt_model::{Growth, OptionKind, Scenario, Severity};
+use gigawatt_model::{Growth, OptionKind, Scenario, Severity, ValidScenario};
 
 use crate::print_stdout;
 
@@ -27,7 +27,7 @@ pub fn init(dir: &Path, force: bool) -> anyhow::Result<ExitCode> {
 pub fn load_or_report(
     file: &Path,
     strict: bool,
-) -> anyhow::Result<(Option<Scenario>, Vec<Located>)> {
+) -> anyhow::Result<(Option<ValidScenario>, Vec<Located>)> {
     let (sc, mut diags) = gigawatt_io::load(file)?;
     if strict {
         for d in &mut diags {
@@ -58,7 +58,7 @@ pub fn check(file: &Path, strict: bool, json: bool) -> anyhow::Result<ExitCode> 
             "file": file.display().to_string(),
             "ok": ok,
             "diagnostics": diags.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
-            "summary": sc.as_ref().map(summary_json),
+            "summary": sc.as_deref().map(summary_json),
         });
         print_stdout(&(serde_json::to_string_pretty(&out)? + "\n"))?;
     } else {

@@ -31,7 +31,7 @@ mod writer;
 
 use std::path::Path;
 
-use gigawatt_model::{Diagnostic, Scenario, Severity};
+use gigawatt_model::{Diagnostic, Severity, ValidScenario};
 
 pub use reader::{default_finance, read_str};
 pub use schema::{json_schema, reference_markdown};
@@ -192,7 +192,7 @@ impl Located {
 }
 
 /// Reads and validates a scenario file.
-pub fn load(path: &Path) -> Result<(Option<Scenario>, Vec<Located>), Error> {
+pub fn load(path: &Path) -> Result<(Option<ValidScenario>, Vec<Located>), Error> {
     let bytes = std::fs::read(path).map_err(|os_error| Error::Io {
         action: "cannot read",
         path: path.display().to_string(),

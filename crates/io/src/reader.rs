@@ -11,7 +11,7 @@ use gigawatt_model::{
     validate, Allocation, AllocationStep, CapacityOption, Case, Commitment, Correlation,
     Diagnostic, Dist, Finance, FleetEntry, FundingRound, Generation, Growth, Horizon, Launch,
     LoadBlock, Month, OptionKind, Plan, PowerLimits, Regime, Research, Rule, Sampling, Scenario,
-    Segment, Severity, SimulationSettings, TrainingRun, Uncertain,
+    Segment, Severity, SimulationSettings, TrainingRun, Uncertain, ValidScenario,
 };
 use toml_edit::{Item, TableLike, Value};
 
@@ -636,7 +636,7 @@ fn join(path: &str, key: &str) -> String {
 
 /// Reads a scenario from TOML text. `file` is used in diagnostics and as the default name.
 /// Returns the scenario when there are no errors, and every diagnostic (errors and warnings).
-pub fn read_str(src: &str, file: &str) -> (Option<Scenario>, Vec<Located>) {
+pub fn read_str(src: &str, file: &str) -> (Option<ValidScenario>, Vec<Located>) {
     let locate_all = |diags: Vec<(Diagnostic, Span)>| -> Vec<Located> {
         diags
             .into_iter()
@@ -703,7 +703,8 @@ pub fn read_str(src: &str, file: &str) -> (Option<Scenario>, Vec<Located>) {
     if has_errors || reader_errors {
         (None, out)
     } else {
-        (sc, out)
+        // No errors were found, so this validation (the same checks) succeeds.
+        (sc.and_then(|sc| ValidScenario::new(sc).ok()), out)
     }
 }
 

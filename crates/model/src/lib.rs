@@ -20,12 +20,14 @@ mod diag;
 mod dist;
 mod month;
 mod scenario;
+mod valid;
 mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use dist::{inverse_normal_cdf, normal_cdf, Dist, Uncertain, Z90};
 pub use month::Month;
 pub use scenario::*;
+pub use valid::{errors_to_string, ValidScenario};
 pub use validate::{
     correlation_matrix, jacobi_eigen, nearest_psd_correlation, validate, MAX_MONTHS, MAX_YEARS,
 };

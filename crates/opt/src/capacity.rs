@@ -25,7 +25,7 @@
 use std::time::Instant;
 
 use gigawatt_lp::Sense;
-use gigawatt_model::{Commitment, Month, OptionKind, Plan, Scenario};
+use gigawatt_model::{Commitment, Month, OptionKind, Plan, ValidScenario};
 use gigawatt_sim::{Draws, Engine, OptionInfo, Scratch, BLOCK};
 
 use crate::two_stage::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
@@ -249,7 +249,7 @@ fn tree_nodes(
 /// Builds the programme for scenario `sc` with the simulator `engine` (compiled with the same
 /// paths and seed).
 pub fn build(
-    sc: &Scenario,
+    sc: &ValidScenario,
     engine: &Engine,
     set: &CapacitySettings,
 ) -> Result<CapacityModel, String> {

@@ -2,13 +2,13 @@
 
 use gigawatt_io::plan_toml;
 use gigawatt_lp::{MicroLp, SolverSettings};
-use gigawatt_model::{Dist, Scenario};
+use gigawatt_model::{Dist, ValidScenario};
 use gigawatt_opt::capacity::{build, CapacitySettings, Objective};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::Risk;
 use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch};
 
-fn scenario(src: &str) -> Scenario {
+fn scenario(src: &str) -> ValidScenario {
     let (sc, d) = gigawatt_io::read_str(src, "t.toml");
     assert!(
         sc.is_some(),
@@ -142,7 +142,7 @@ fn programme_with_churn_equals_the_simulators_npv_on_the_same_paths() {
 /// asserts each path's programme value equals its simulated NPV. Returns the total unserved
 /// H100e-months the simulator saw.
 fn programme_equals_simulator(src: &str) -> f64 {
-    let mut sc = scenario(src);
+    let sc = scenario(src);
     let churn = sc.segments.iter().any(|s| s.churn_share_pu > 0.0);
     let paths = 12;
     let engine = Engine::new(&sc, paths, 9, &[]).unwrap();
@@ -166,7 +166,10 @@ fn programme_equals_simulator(src: &str) -> f64 {
     let text = format!("{}\n{}", src, plan_toml(&sc, &plan));
     let reread = scenario(&text);
     assert_eq!(reread.plans[0], plan);
-    sc.plans = vec![plan];
+    // The scenario's plans replaced by the one found (the same scenario otherwise).
+    let mut with_plan = sc.into_inner();
+    with_plan.plans = vec![plan];
+    let sc = ValidScenario::new(with_plan).unwrap();
     let sim = Engine::new(&sc, paths, 9, &[]).unwrap();
     let (u, _) = sim.block_uniforms(0, paths as usize);
     let mut d = Draws::default();
@@ -327,8 +330,9 @@ fn funding_limit_matches_the_simulators_cash_and_binds() {
             .unwrap();
         model.plan("tight", &s.solution.x, &s.layout)
     };
-    let mut with_plan = sc.clone();
+    let mut with_plan = sc.clone().into_inner();
     with_plan.plans = vec![plan];
+    let with_plan = ValidScenario::new(with_plan).unwrap();
     let sim = Engine::new(&with_plan, paths, 2, &[]).unwrap();
     let (u, _) = sim.block_uniforms(0, paths as usize);
     let mut d = Draws::default();

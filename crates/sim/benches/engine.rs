@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch};
 
-fn load(src: &str) -> gigawatt_model::Scenario {
+fn load(src: &str) -> gigawatt_model::ValidScenario {
     gigawatt_io::read_str(src, "bench.toml")
         .0
         .expect("example scenario is valid")

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use gigawatt_model::{
     correlation_matrix, inverse_normal_cdf, nearest_psd_correlation, AllocationStep, Dist, Growth,
-    OptionKind, Plan, Scenario, Z90,
+    OptionKind, Plan, ValidScenario, Z90,
 };
 use rand_distr::{Distribution, StandardNormal};
 
@@ -412,7 +412,12 @@ fn month_index(m: gigawatt_model::Month, start: gigawatt_model::Month) -> i32 {
 impl Engine {
     /// Compiles a validated scenario. `paths` and `seed` set the sampler; `plans` selects plans
     /// by name (all when empty).
-    pub fn new(sc: &Scenario, paths: u64, seed: u64, plans: &[String]) -> Result<Engine, String> {
+    pub fn new(
+        sc: &ValidScenario,
+        paths: u64,
+        seed: u64,
+        plans: &[String],
+    ) -> Result<Engine, String> {
         let t0 = sc.horizon.start;
         let months = sc.horizon.months();
         let mut inputs = Vec::new();

@@ -1,14 +1,14 @@
 //! Engine tests against independently known answers: a hand-computed deterministic case,
 //! the closed-form lognormal shortfall probability, and properties that must always hold.
 
-use gigawatt_model::{normal_cdf, Scenario};
+use gigawatt_model::{normal_cdf, Scenario, ValidScenario};
 use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch, SERIES};
 use proptest::prelude::*;
 
 /// Absolute tolerance for hand-computed dollar figures.
 const USD_TOL: f64 = 1e-6;
 
-fn scenario(src: &str) -> Scenario {
+fn scenario(src: &str) -> ValidScenario {
     let (sc, d) = gigawatt_io::read_str(src, "test.toml");
     assert!(
         sc.is_some(),
@@ -19,7 +19,7 @@ fn scenario(src: &str) -> Scenario {
 }
 
 /// Runs plan `pi` on one path with monthly recording.
-fn one_path(sc: &Scenario, pi: usize, path: u64) -> PathOutcome {
+fn one_path(sc: &ValidScenario, pi: usize, path: u64) -> PathOutcome {
     let e = Engine::new(sc, 1, 1, &[]).unwrap();
     let (u, _) = e.block_uniforms(path, 1);
     let mut d = Draws::default();
@@ -251,7 +251,7 @@ units = 150.0
     }
 }
 
-fn run_json(sc: &Scenario, paths: u64, threads: usize) -> Vec<gigawatt_sim::PlanAcc> {
+fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim::PlanAcc> {
     let e = Engine::new(sc, paths, 5, &[]).unwrap();
     let cfg = RunConfig {
         paths,
@@ -286,12 +286,16 @@ fn adding_an_input_does_not_change_the_others_draws() {
         gigawatt_model::Sampling::MonteCarlo,
         gigawatt_model::Sampling::LatinHypercube,
     ] {
-        let mut base = scenario(include_str!("../../../examples/startup.toml"));
+        let mut base = scenario(include_str!("../../../examples/startup.toml")).into_inner();
         base.simulation.sampling = sampling;
         base.correlations.clear();
         let mut more = base.clone();
         let mut extra = more.segments[1].clone();
         extra.name = "batch".into();
+        // Input ids are unique in a valid scenario: the copy's growth drift gets its own.
+        if let gigawatt_model::Growth::Log { drift_per_year, .. } = &mut extra.growth {
+            drift_per_year.id = Some("batch_growth".into());
+        }
         extra.start_units_per_month = gigawatt_model::Uncertain {
             dist: gigawatt_model::Dist::Uniform {
                 min: 10.0,
@@ -300,7 +304,8 @@ fn adding_an_input_does_not_change_the_others_draws() {
             id: Some("batch_start".into()),
         };
         more.segments.push(extra);
-        let draws = |sc: &Scenario, path: &str| {
+        let (base, more) = (valid(base), valid(more));
+        let draws = |sc: &ValidScenario, path: &str| {
             let e = Engine::new(sc, 100, 3, &[]).unwrap();
             let (u, _) = e.block_uniforms(0, 100);
             let i = e.input_index(path).unwrap();
@@ -325,11 +330,16 @@ fn adding_an_input_does_not_change_the_others_draws() {
 }
 
 fn hand_with(capacity_units: f64, price_a: f64) -> PathOutcome {
-    let mut sc = scenario(HAND);
+    let mut sc = scenario(HAND).into_inner();
     sc.fleet[0].units = capacity_units;
     sc.segments[1].churn_share_pu = 0.0;
     sc.segments[0].price_usd_per_unit = price_a.into();
-    one_path(&sc, 0, 0)
+    one_path(&valid(sc), 0, 0)
+}
+
+/// Validates a scenario a test changed.
+fn valid(sc: Scenario) -> ValidScenario {
+    ValidScenario::new(sc).unwrap_or_else(|e| panic!("{}", gigawatt_model::errors_to_string(&e)))
 }
 
 proptest! {
@@ -378,7 +388,7 @@ proptest! {
 fn rules_see_only_the_past() {
     // A launch that triples demand from 2028-07 on changes nothing a rule decided before then,
     // and changes something after (the rule reacts once the jump is observed).
-    let mut base = scenario(include_str!("../../../examples/startup.toml"));
+    let mut base = scenario(include_str!("../../../examples/startup.toml")).into_inner();
     // Monte Carlo keys every input by name, so the new launch's input moves no other draw.
     base.simulation.sampling = gigawatt_model::Sampling::MonteCarlo;
     let mut jumped = base.clone();
@@ -390,6 +400,7 @@ fn rules_see_only_the_past() {
         jump_pu: 2.0.into(),
         decay_half_life_months: None,
     });
+    let (base, jumped) = (valid(base), valid(jumped));
     let cut = gigawatt_model::Month::new(2028, 7).since(base.horizon.start);
     let rule_plan = base.plans.iter().position(|p| !p.rules.is_empty()).unwrap();
     let mut changed_after = false;

@@ -7,7 +7,7 @@
 //!
 //! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
 //! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
-//! - [`plan`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`].
+//! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`].
 //!
 //! ```
 //! let src = r#"
@@ -46,7 +46,7 @@ pub use cases::{simulate_cases, CasesReport};
 pub use plan::{plan, PlanOutcome, PlanRequest};
 pub use report::{MetricResult, PlanResult, PrecisionOutcome, SimulationReport};
 
-use gigawatt_model::Scenario;
+use gigawatt_model::{errors_to_string, Scenario, ValidScenario};
 use gigawatt_sim::{Engine, MetricId, RunConfig};
 
 /// Could not run: the request or the scenario does not allow it.
@@ -135,24 +135,37 @@ impl SimulateRequest {
     }
 }
 
+/// Validates a scenario a workflow changed (plans added): a failure is a bug in the workflow
+/// or an impossible request, reported as a scenario error.
+pub(crate) fn revalidate(sc: Scenario) -> Result<ValidScenario, StudyError> {
+    ValidScenario::new(sc).map_err(|e| StudyError::Scenario(errors_to_string(&e)))
+}
+
 /// The scenario with the baseline plan added (when asked) and the plan names to compile.
-fn with_baseline(sc: &Scenario, req: &SimulateRequest) -> (Scenario, Vec<String>) {
-    let mut sc = sc.clone();
+fn with_baseline(
+    sc: &ValidScenario,
+    req: &SimulateRequest,
+) -> Result<(ValidScenario, Vec<String>), StudyError> {
     let mut selected = req.plans.clone();
-    if req.baseline {
-        if let Some(name) = gigawatt_sim::add_baseline(&mut sc) {
-            if !selected.is_empty() {
-                selected.push(name);
-            }
+    if !req.baseline {
+        return Ok((sc.clone(), selected));
+    }
+    let mut changed = Scenario::clone(sc);
+    if let Some(name) = gigawatt_sim::add_baseline(&mut changed) {
+        if !selected.is_empty() {
+            selected.push(name);
         }
     }
-    (sc, selected)
+    Ok((revalidate(changed)?, selected))
 }
 
 /// Compiles the scenario for `req` (with the baseline added when asked).
-pub fn engine_for(sc: &Scenario, req: &SimulateRequest) -> Result<(Scenario, Engine), StudyError> {
+pub fn engine_for(
+    sc: &ValidScenario,
+    req: &SimulateRequest,
+) -> Result<(ValidScenario, Engine), StudyError> {
     req.check()?;
-    let (sc, selected) = with_baseline(sc, req);
+    let (sc, selected) = with_baseline(sc, req)?;
     let engine = Engine::new(&sc, req.paths, req.seed, &selected).map_err(StudyError::Scenario)?;
     Ok((sc, engine))
 }
@@ -160,7 +173,7 @@ pub fn engine_for(sc: &Scenario, req: &SimulateRequest) -> Result<(Scenario, Eng
 /// Simulates every requested plan on the same paths and reports what each yields and risks.
 /// Runs on the current rayon pool; results do not depend on its size.
 pub fn simulate(
-    sc: &Scenario,
+    sc: &ValidScenario,
     req: &SimulateRequest,
     progress: &dyn Progress,
 ) -> Result<SimulationReport, StudyError> {

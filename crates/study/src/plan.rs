@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use gigawatt_io::plan_toml;
 use gigawatt_lp::{Solver, SolverSettings};
-use gigawatt_model::{OptionKind, Plan, Scenario};
+use gigawatt_model::{OptionKind, Plan, Scenario, ValidScenario};
 use gigawatt_opt::capacity::{build, CapacitySettings, Objective};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::Risk;
@@ -131,7 +131,7 @@ fn machine_memory_gb() -> f64 {
 /// Columns of the programme over `paths` paths, extrapolated from builds over 2 and 4 paths
 /// (every path adds the same blocks of columns, so the size is affine in paths).
 fn estimated_columns(
-    sc: &Scenario,
+    sc: &ValidScenario,
     settings: &CapacitySettings,
     paths: u64,
 ) -> Result<f64, StudyError> {
@@ -153,14 +153,15 @@ fn estimated_columns(
 /// Simulates `plans` (before the scenario's own, and the "nothing new" baseline, which the
 /// found plan must always beat) on `paths` paths from `seed`.
 fn evaluate(
-    sc: &Scenario,
+    sc: &ValidScenario,
     plans: &[Plan],
     paths: u64,
     seed: u64,
 ) -> Result<SimulationReport, StudyError> {
-    let mut s = sc.clone();
+    let mut s = Scenario::clone(sc);
     s.plans = plans.to_vec();
     s.plans.extend(sc.plans.iter().cloned());
+    let s = crate::revalidate(s)?;
     crate::simulate(&s, &SimulateRequest::new(paths, seed), &crate::Quiet)
 }
 
@@ -171,7 +172,7 @@ fn npv_mean(r: &SimulationReport, p: usize) -> f64 {
 
 /// Optimises commitments for the scenario and checks the plan found by simulation.
 pub fn plan(
-    sc: &Scenario,
+    sc: &ValidScenario,
     a: &PlanRequest,
     solver: &dyn Solver,
     progress: &dyn Progress,
@@ -634,7 +635,7 @@ pub fn plan(
 #[allow(clippy::too_many_arguments)]
 fn fixed_continuation(
     a: &PlanRequest,
-    sc: &Scenario,
+    sc: &ValidScenario,
     engine: &Engine,
     settings: &CapacitySettings,
     model: &gigawatt_opt::capacity::CapacityModel,

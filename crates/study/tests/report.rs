@@ -2,10 +2,10 @@
 //! (constant series, single paths, scenarios that are never or always profitable, capacity that
 //! retires), and the robustness of the whole workflow on mangled examples.
 
-use gigawatt_model::Scenario;
+use gigawatt_model::ValidScenario;
 use gigawatt_study::{render, Quiet, SimulateRequest};
 
-fn scenario(src: &str) -> Scenario {
+fn scenario(src: &str) -> ValidScenario {
     let (sc, d) = gigawatt_io::read_str(src, "test.toml");
     assert!(
         sc.is_some(),
@@ -106,7 +106,12 @@ fn year_quantiles_are_whole_years_inside_the_horizon() {
 }
 
 /// The JSON document and monthly CSV of a run without the automatic baseline.
-fn run_doc(sc: &Scenario, paths: u64, seed: u64, monthly: bool) -> (serde_json::Value, String) {
+fn run_doc(
+    sc: &ValidScenario,
+    paths: u64,
+    seed: u64,
+    monthly: bool,
+) -> (serde_json::Value, String) {
     let req = SimulateRequest {
         baseline: false,
         monthly,
