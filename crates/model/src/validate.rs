@@ -7,7 +7,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::{AllocationStep, Diagnostic, Dist, Growth, Month, OptionKind, Scenario, Uncertain};
+use crate::{
+    AllocationStep, Diagnostic, Dist, Growth, Month, OptionKind, Scenario, Segment, Uncertain,
+};
 
 const PROB_TOL: f64 = 1e-6;
 /// Longest duration the model accepts, in months (a century); longer ones are typos.
@@ -283,8 +285,21 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     if sc.simulation.paths == 0 {
         v.err("simulation.paths", "must be at least 1");
     }
+    check_segments(&mut v, sc);
+    check_load_blocks(&mut v, sc);
+    check_research(&mut v, sc);
+    check_generations_and_fleet(&mut v, sc);
+    check_power(&mut v, sc);
+    check_options(&mut v, sc);
+    check_allocation(&mut v, sc);
+    check_finance(&mut v, sc);
+    check_plans(&mut v, sc);
+    check_inputs_and_cases(&mut v, sc);
+    v.out
+}
 
-    // Segments.
+/// Segments: demand, growth, launches, churn, priorities and demand factors.
+fn check_segments(v: &mut V<'_>, sc: &Scenario) {
     if sc.segments.is_empty() {
         v.err_hint(
             "segments",
@@ -293,7 +308,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         );
     }
     duplicates(
-        &mut v,
+        v,
         sc.segments.iter().map(|s| s.name.as_str()),
         "segment",
         "segments",
@@ -339,197 +354,209 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         for (j, f) in s.demand_factors.iter().enumerate() {
             v.non_negative(&format!("{p}.demand_factors[{j}]"), *f);
         }
-        match &s.growth {
-            Growth::Log {
-                drift_per_year,
-                volatility_per_month,
-            } => {
-                v.uncertain(
-                    &format!("{p}.growth.drift_per_year"),
-                    drift_per_year,
-                    Sign::Any,
-                );
-                v.within(
-                    &format!("{p}.growth.drift_per_year"),
-                    drift_per_year,
-                    -5.0,
-                    5.0,
-                    "a yearly log-growth drift",
-                );
-                v.volatility(
-                    &format!("{p}.growth.volatility_per_month"),
-                    volatility_per_month,
-                );
-            }
-            Growth::SCurve {
-                saturation_units_per_month,
-                rate_per_year,
-                volatility_per_month,
-            } => {
-                v.uncertain(
-                    &format!("{p}.growth.saturation_units_per_month"),
-                    saturation_units_per_month,
-                    Sign::Positive,
-                );
-                v.within(
-                    &format!("{p}.growth.rate_per_year"),
-                    rate_per_year,
-                    0.0,
-                    20.0,
-                    "a logistic growth rate per year",
-                );
-                v.uncertain(
-                    &format!("{p}.growth.rate_per_year"),
-                    rate_per_year,
-                    Sign::NonNegative,
-                );
-                v.volatility(
-                    &format!("{p}.growth.volatility_per_month"),
-                    volatility_per_month,
-                );
-            }
-            Growth::Regimes {
-                regimes,
-                transition,
-                start,
-            } => {
-                let gp = format!("{p}.growth");
-                if regimes.is_empty() {
-                    v.err(format!("{gp}.regimes"), "at least one regime is needed");
-                }
-                duplicates(
-                    &mut v,
-                    regimes.iter().map(|r| r.name.as_str()),
-                    "regime",
-                    &format!("{gp}.regimes"),
-                );
-                for (j, r) in regimes.iter().enumerate() {
-                    v.within(
-                        &format!("{gp}.regimes[{j}].volatility_per_month"),
-                        &Uncertain::fixed(r.volatility_per_month),
-                        0.0,
-                        1.0,
-                        "a monthly volatility",
-                    );
-                    v.within(
-                        &format!("{gp}.regimes[{j}].drift_per_year"),
-                        &Uncertain::fixed(r.drift_per_year),
-                        -5.0,
-                        5.0,
-                        "a yearly log-growth drift",
-                    );
-                }
-                if !regimes.iter().any(|r| &r.name == start) {
-                    let names: Vec<&str> = regimes.iter().map(|r| r.name.as_str()).collect();
-                    v.err_hint(
-                        format!("{gp}.start"),
-                        format!("unknown regime `{start}`"),
-                        suggest(start, &names),
-                    );
-                }
-                if transition.len() != regimes.len() {
-                    v.err(
-                        format!("{gp}.transition"),
-                        format!("{} rows for {} regimes", transition.len(), regimes.len()),
-                    );
-                }
-                for (j, row) in transition.iter().enumerate() {
-                    let rp = format!("{gp}.transition[{j}]");
-                    if row.len() != regimes.len() {
-                        v.err(
-                            &rp,
-                            format!("{} columns for {} regimes", row.len(), regimes.len()),
-                        );
-                    }
-                    if row.iter().any(|x| !(0.0..=1.0).contains(x)) {
-                        v.err(&rp, "transition probabilities must lie between 0 and 1");
-                    }
-                    let sum: f64 = row.iter().sum();
-                    if (sum - 1.0).abs() > PROB_TOL {
-                        v.err_hint(&rp, format!("row sums to {sum}, not 1"), "each row holds the probabilities of moving from one regime to each regime in a month");
-                    }
-                }
-            }
-            Growth::Percentiles {
-                years,
-                p10,
-                p50,
-                p90,
-            } => {
-                let gp = format!("{p}.growth");
-                for (name, col) in [("p10", p10), ("p50", p50), ("p90", p90)] {
-                    if col.len() != years.len() {
-                        v.err(
-                            format!("{gp}.{name}"),
-                            format!("{} values for {} years", col.len(), years.len()),
-                        );
-                    }
-                }
-                if years.is_empty() {
-                    v.err(format!("{gp}.years"), "at least one year is needed");
-                }
-                if years.windows(2).any(|w| w[0] >= w[1]) {
-                    v.err(format!("{gp}.years"), "years must rise strictly");
-                }
-                for j in 0..years.len().min(p10.len()).min(p50.len()).min(p90.len()) {
-                    if !(0.0 < p10[j] && p10[j] <= p50[j] && p50[j] <= p90[j]) {
-                        v.err(
-                            format!("{gp}.p10[{j}]"),
-                            format!(
-                                "need 0 < p10 <= p50 <= p90 in {}, got {}, {}, {}",
-                                years[j], p10[j], p50[j], p90[j]
-                            ),
-                        );
-                    }
-                }
-            }
-        }
+        check_growth(v, &p, s);
         duplicates(
-            &mut v,
+            v,
             s.launches.iter().map(|l| l.name.as_str()),
             "launch",
             &format!("{p}.launches"),
         );
-        for (j, l) in s.launches.iter().enumerate() {
-            let lp = format!("{p}.launches[{j}]");
-            v.in_horizon(&format!("{lp}.window_start"), l.window_start);
-            v.in_horizon(&format!("{lp}.window_end"), l.window_end);
-            if l.window_end < l.window_start {
-                v.err(
-                    format!("{lp}.window_end"),
-                    format!(
-                        "window ends {} before it starts {}",
-                        l.window_end, l.window_start
-                    ),
+        check_launches(v, &p, s);
+    }
+}
+
+/// A segment's growth process (`p` is the segment's path).
+fn check_growth(v: &mut V<'_>, p: &str, s: &Segment) {
+    match &s.growth {
+        Growth::Log {
+            drift_per_year,
+            volatility_per_month,
+        } => {
+            v.uncertain(
+                &format!("{p}.growth.drift_per_year"),
+                drift_per_year,
+                Sign::Any,
+            );
+            v.within(
+                &format!("{p}.growth.drift_per_year"),
+                drift_per_year,
+                -5.0,
+                5.0,
+                "a yearly log-growth drift",
+            );
+            v.volatility(
+                &format!("{p}.growth.volatility_per_month"),
+                volatility_per_month,
+            );
+        }
+        Growth::SCurve {
+            saturation_units_per_month,
+            rate_per_year,
+            volatility_per_month,
+        } => {
+            v.uncertain(
+                &format!("{p}.growth.saturation_units_per_month"),
+                saturation_units_per_month,
+                Sign::Positive,
+            );
+            v.within(
+                &format!("{p}.growth.rate_per_year"),
+                rate_per_year,
+                0.0,
+                20.0,
+                "a logistic growth rate per year",
+            );
+            v.uncertain(
+                &format!("{p}.growth.rate_per_year"),
+                rate_per_year,
+                Sign::NonNegative,
+            );
+            v.volatility(
+                &format!("{p}.growth.volatility_per_month"),
+                volatility_per_month,
+            );
+        }
+        Growth::Regimes {
+            regimes,
+            transition,
+            start,
+        } => {
+            let gp = format!("{p}.growth");
+            if regimes.is_empty() {
+                v.err(format!("{gp}.regimes"), "at least one regime is needed");
+            }
+            duplicates(
+                v,
+                regimes.iter().map(|r| r.name.as_str()),
+                "regime",
+                &format!("{gp}.regimes"),
+            );
+            for (j, r) in regimes.iter().enumerate() {
+                v.within(
+                    &format!("{gp}.regimes[{j}].volatility_per_month"),
+                    &Uncertain::fixed(r.volatility_per_month),
+                    0.0,
+                    1.0,
+                    "a monthly volatility",
+                );
+                v.within(
+                    &format!("{gp}.regimes[{j}].drift_per_year"),
+                    &Uncertain::fixed(r.drift_per_year),
+                    -5.0,
+                    5.0,
+                    "a yearly log-growth drift",
                 );
             }
-            v.share(&format!("{lp}.probability_pu"), l.probability_pu);
-            v.uncertain(&format!("{lp}.jump_pu"), &l.jump_pu, Sign::Any);
-            v.within(
-                &format!("{lp}.jump_pu"),
-                &l.jump_pu,
-                f64::NEG_INFINITY,
-                100.0,
-                "a launch jump",
-            );
-            if let Dist::Fixed(x) = l.jump_pu.dist {
-                if x <= -1.0 {
+            if !regimes.iter().any(|r| &r.name == start) {
+                let names: Vec<&str> = regimes.iter().map(|r| r.name.as_str()).collect();
+                v.err_hint(
+                    format!("{gp}.start"),
+                    format!("unknown regime `{start}`"),
+                    suggest(start, &names),
+                );
+            }
+            if transition.len() != regimes.len() {
+                v.err(
+                    format!("{gp}.transition"),
+                    format!("{} rows for {} regimes", transition.len(), regimes.len()),
+                );
+            }
+            for (j, row) in transition.iter().enumerate() {
+                let rp = format!("{gp}.transition[{j}]");
+                if row.len() != regimes.len() {
                     v.err(
-                        format!("{lp}.jump_pu"),
-                        format!("a jump of {x} would make demand negative; -0.5 halves it"),
+                        &rp,
+                        format!("{} columns for {} regimes", row.len(), regimes.len()),
+                    );
+                }
+                if row.iter().any(|x| !(0.0..=1.0).contains(x)) {
+                    v.err(&rp, "transition probabilities must lie between 0 and 1");
+                }
+                let sum: f64 = row.iter().sum();
+                if (sum - 1.0).abs() > PROB_TOL {
+                    v.err_hint(&rp, format!("row sums to {sum}, not 1"), "each row holds the probabilities of moving from one regime to each regime in a month");
+                }
+            }
+        }
+        Growth::Percentiles {
+            years,
+            p10,
+            p50,
+            p90,
+        } => {
+            let gp = format!("{p}.growth");
+            for (name, col) in [("p10", p10), ("p50", p50), ("p90", p90)] {
+                if col.len() != years.len() {
+                    v.err(
+                        format!("{gp}.{name}"),
+                        format!("{} values for {} years", col.len(), years.len()),
                     );
                 }
             }
-            if let Some(hl) = l.decay_half_life_months {
-                v.positive(&format!("{lp}.decay_half_life_months"), hl);
+            if years.is_empty() {
+                v.err(format!("{gp}.years"), "at least one year is needed");
+            }
+            if years.windows(2).any(|w| w[0] >= w[1]) {
+                v.err(format!("{gp}.years"), "years must rise strictly");
+            }
+            for j in 0..years.len().min(p10.len()).min(p50.len()).min(p90.len()) {
+                if !(0.0 < p10[j] && p10[j] <= p50[j] && p50[j] <= p90[j]) {
+                    v.err(
+                        format!("{gp}.p10[{j}]"),
+                        format!(
+                            "need 0 < p10 <= p50 <= p90 in {}, got {}, {}, {}",
+                            years[j], p10[j], p50[j], p90[j]
+                        ),
+                    );
+                }
             }
         }
     }
+}
 
-    // Load blocks.
+/// A segment's launch events (`p` is the segment's path).
+fn check_launches(v: &mut V<'_>, p: &str, s: &Segment) {
+    for (j, l) in s.launches.iter().enumerate() {
+        let lp = format!("{p}.launches[{j}]");
+        v.in_horizon(&format!("{lp}.window_start"), l.window_start);
+        v.in_horizon(&format!("{lp}.window_end"), l.window_end);
+        if l.window_end < l.window_start {
+            v.err(
+                format!("{lp}.window_end"),
+                format!(
+                    "window ends {} before it starts {}",
+                    l.window_end, l.window_start
+                ),
+            );
+        }
+        v.share(&format!("{lp}.probability_pu"), l.probability_pu);
+        v.uncertain(&format!("{lp}.jump_pu"), &l.jump_pu, Sign::Any);
+        v.within(
+            &format!("{lp}.jump_pu"),
+            &l.jump_pu,
+            f64::NEG_INFINITY,
+            100.0,
+            "a launch jump",
+        );
+        if let Dist::Fixed(x) = l.jump_pu.dist {
+            if x <= -1.0 {
+                v.err(
+                    format!("{lp}.jump_pu"),
+                    format!("a jump of {x} would make demand negative; -0.5 halves it"),
+                );
+            }
+        }
+        if let Some(hl) = l.decay_half_life_months {
+            v.positive(&format!("{lp}.decay_half_life_months"), hl);
+        }
+    }
+}
+
+/// Load blocks: hours shares and demand factors.
+fn check_load_blocks(v: &mut V<'_>, sc: &Scenario) {
     if !sc.load_blocks.is_empty() {
         duplicates(
-            &mut v,
+            v,
             sc.load_blocks.iter().map(|b| b.name.as_str()),
             "load block",
             "load_blocks",
@@ -555,8 +582,10 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             v.out.push(Diagnostic::warning("load_blocks", format!("hours-weighted demand factors average {avg:.4}, not 1: monthly demand is scaled by that much")));
         }
     }
+}
 
-    // Research.
+/// Research: floor, runs and quality.
+fn check_research(v: &mut V<'_>, sc: &Scenario) {
     let r = &sc.research;
     v.non_negative("research.floor_h100e", r.floor_h100e);
     v.months("research.quality_lag_months", r.quality_lag_months);
@@ -574,7 +603,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         "a quality elasticity",
     );
     duplicates(
-        &mut v,
+        v,
         r.runs.iter().map(|x| x.name.as_str()),
         "training run",
         "research.runs",
@@ -595,10 +624,25 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             );
         }
     }
+}
 
-    // Generations and fleet.
+/// An error when `name` is not a generation of the scenario.
+fn check_gen(v: &mut V<'_>, sc: &Scenario, path: String, name: &str) {
+    let gen_names: Vec<&str> = sc.generations.iter().map(|g| g.name.as_str()).collect();
+    if !gen_names.contains(&name) {
+        v.err_hint(
+            path,
+            format!("unknown accelerator generation `{name}`"),
+            suggest(name, &gen_names),
+        );
+    }
+}
+
+/// Accelerator generations and the installed fleet.
+fn check_generations_and_fleet(v: &mut V<'_>, sc: &Scenario) {
+    let h = sc.horizon;
     duplicates(
-        &mut v,
+        v,
         sc.generations.iter().map(|g| g.name.as_str()),
         "generation",
         "generations",
@@ -614,19 +658,9 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         );
         v.years(&format!("{p}.life_years"), g.life_years);
     }
-    let gen_names: Vec<&str> = sc.generations.iter().map(|g| g.name.as_str()).collect();
-    let check_gen = |v: &mut V, path: String, name: &str| {
-        if !gen_names.contains(&name) {
-            v.err_hint(
-                path,
-                format!("unknown accelerator generation `{name}`"),
-                suggest(name, &gen_names),
-            );
-        }
-    };
     for (i, f) in sc.fleet.iter().enumerate() {
         let p = format!("fleet[{i}]");
-        check_gen(&mut v, format!("{p}.generation"), &f.generation);
+        check_gen(v, sc, format!("{p}.generation"), &f.generation);
         v.positive(&format!("{p}.units"), f.units);
         v.non_negative(
             &format!("{p}.lease_usd_per_unit_month"),
@@ -647,8 +681,10 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             }
         }
     }
+}
 
-    // Power.
+/// Powered space, availability, power price and PUE.
+fn check_power(v: &mut V<'_>, sc: &Scenario) {
     v.non_negative("power.existing_powered_mw", sc.power.existing_powered_mw);
     if let Some(mw) = sc.power.max_total_mw {
         v.non_negative("power.max_total_mw", mw);
@@ -671,10 +707,12 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             "PUE is facility power over IT power, 1.1 to 1.6 in practice",
         );
     }
+}
 
-    // Options.
+/// Capacity options: kinds, windows, blocks, lead times, costs and terms.
+fn check_options(v: &mut V<'_>, sc: &Scenario) {
     duplicates(
-        &mut v,
+        v,
         sc.options.iter().map(|o| o.name.as_str()),
         "option",
         "options",
@@ -690,7 +728,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             );
         }
         match (&o.generation, o.kind) {
-            (Some(g), _) => check_gen(&mut v, format!("{p}.generation"), g),
+            (Some(g), _) => check_gen(v, sc, format!("{p}.generation"), g),
             (None, OptionKind::Build | OptionKind::Buy) => {
                 v.err_hint(
                     format!("{p}.generation"),
@@ -758,9 +796,10 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             _ => {}
         }
     }
-    let opt_names: Vec<&str> = sc.options.iter().map(|o| o.name.as_str()).collect();
+}
 
-    // Allocation.
+/// The allocation order.
+fn check_allocation(v: &mut V<'_>, sc: &Scenario) {
     let seg_names: Vec<&str> = sc.segments.iter().map(|s| s.name.as_str()).collect();
     let mut seen_steps = HashSet::new();
     for (i, step) in sc.allocation.order.iter().enumerate() {
@@ -784,8 +823,10 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             }
         }
     }
+}
 
-    // Finance.
+/// Cash, credit, backstop, opex, depreciation and funding rounds.
+fn check_finance(v: &mut V<'_>, sc: &Scenario) {
     let f = &sc.finance;
     v.non_negative("finance.min_cash_usd", f.min_cash_usd);
     v.non_negative("finance.credit_limit_usd", f.credit_limit_usd);
@@ -826,14 +867,13 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
         v.uncertain(&format!("{p}.amount_usd"), &r.amount_usd, Sign::NonNegative);
         v.share(&format!("{p}.probability_pu"), r.probability_pu);
     }
+}
 
-    // Plans.
-    duplicates(
-        &mut v,
-        sc.plans.iter().map(|p| p.name.as_str()),
-        "plan",
-        "plans",
-    );
+/// Plans: commitments and rules.
+fn check_plans(v: &mut V<'_>, sc: &Scenario) {
+    let h = sc.horizon;
+    let opt_names: Vec<&str> = sc.options.iter().map(|o| o.name.as_str()).collect();
+    duplicates(v, sc.plans.iter().map(|p| p.name.as_str()), "plan", "plans");
     for (i, plan) in sc.plans.iter().enumerate() {
         for (j, c) in plan.commitments.iter().enumerate() {
             let p = format!("plans[{i}].commitments[{j}]");
@@ -913,8 +953,10 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             v.non_negative(&format!("{p}.max_per_decision"), rule.max_per_decision);
         }
     }
+}
 
-    // Named inputs, correlations, cases.
+/// Named inputs, correlations and cases.
+fn check_inputs_and_cases(v: &mut V<'_>, sc: &Scenario) {
     let named = sc.named_inputs();
     let mut ids: HashMap<&str, String> = HashMap::new();
     for (path, u) in &named {
@@ -992,12 +1034,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
                 "make the probability_pu of all cases add up to 1",
             );
         }
-        duplicates(
-            &mut v,
-            sc.cases.iter().map(|c| c.name.as_str()),
-            "case",
-            "cases",
-        );
+        duplicates(v, sc.cases.iter().map(|c| c.name.as_str()), "case", "cases");
         for (i, c) in sc.cases.iter().enumerate() {
             v.share(&format!("cases[{i}].probability_pu"), c.probability_pu);
             for (name, value) in &c.values {
@@ -1036,7 +1073,6 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
             }
         }
     }
-    v.out
 }
 
 /// The requested correlation matrix over the correlated input ids (in first-mention order),
