@@ -54,6 +54,11 @@ pub struct SimulateArgs {
     /// Do not add the automatic "no-new-commitments" comparison plan (the existing fleet alone).
     #[arg(long)]
     pub no_baseline: bool,
+    /// Hold an uncertain input at a value on every path: `--set ID=VALUE` (an input's `id`, or
+    /// its field path such as segments[0].growth.drift_per_year). Repeatable; every other draw
+    /// stays as in the run without it.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
     /// No progress bar or timing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -88,6 +93,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         monthly: a.out.is_some() && !a.no_monthly,
         per_path: a.per_path,
         target_npv_se_usd: a.target_npv_se_usd,
+        overrides: parse_sets(&a.set)?,
         ..SimulateRequest::new(
             a.paths.unwrap_or(sc.simulation.paths as u64),
             a.seed.unwrap_or(sc.simulation.seed),
@@ -168,6 +174,22 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME=VALUE` pairs of `--set`.
+fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
+    sets.iter()
+        .map(|s| {
+            let (name, value) = s.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!("--set takes NAME=VALUE, such as --set ft_growth=0.5 (got `{s}`)")
+            })?;
+            let v: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--set {s}: `{value}` is not a number"))?;
+            Ok((name.trim().to_string(), v))
+        })
+        .collect()
 }
 
 /// Says on stderr whether the precision target was reached (the exit status does not change).

@@ -786,3 +786,41 @@ fn r8_out_without_monthly_writes_the_same_result_and_no_monthly_csv() {
         std::fs::read(b.join("result.json")).unwrap()
     );
 }
+
+#[test]
+fn simulate_set_holds_an_input_and_rejects_impossible_values() {
+    // Holding the PERT(0.2, 0.4, 0.6) efficiency input at its lowest value lowers compute per
+    // unit more slowly, so the same demand needs more compute: with the fleet alone (the
+    // baseline plan, whose capacity does not respond), unserved demand rises.
+    let run_set = |set: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "examples/startup.toml",
+            "--paths",
+            "400",
+            "--json",
+            "-q",
+        ];
+        args.extend_from_slice(set);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let plans = v["plans"].as_array().unwrap();
+        let baseline = plans
+            .iter()
+            .find(|p| p["automatic_baseline"] == true)
+            .unwrap();
+        baseline["metrics"]["unserved_share"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(run_set(&["--set", "efficiency=0.2"]) > run_set(&["--set", "efficiency=0.6"]));
+    let o = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--set",
+        "efficiency=0.9",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("outside what input `efficiency` can take (0.2 to 0.6)"));
+}

@@ -25,6 +25,7 @@ fn bench(c: &mut Criterion) {
         paths,
         monthly: false,
         per_path: false,
+        overrides: Vec::new(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)

@@ -559,8 +559,32 @@ impl Engine {
 
     /// Draws everything exogenous for one path from its input uniforms.
     pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
+        self.draw_with(path, uniforms, &[], d);
+    }
+
+    /// Like [`Engine::draw`], with some inputs held at given values: (input index, value).
+    pub fn draw_with(
+        &self,
+        path: u64,
+        uniforms: &[f64],
+        overrides: &[(usize, f64)],
+        d: &mut Draws,
+    ) {
         d.median = false;
-        self.draw_inner(path, uniforms, &[], d);
+        self.draw_inner(path, uniforms, overrides, d);
+    }
+
+    /// The values input `i` can take: (lowest, highest, lowest excluded?).
+    pub fn input_support(&self, i: usize) -> (f64, f64, bool) {
+        self.inputs[i].dist.support()
+    }
+
+    /// The input named by `id` or, failing that, by field path (`segments[0].growth.drift_per_year`).
+    pub fn input_named(&self, name: &str) -> Option<usize> {
+        self.id_index
+            .get(name)
+            .or_else(|| self.index.get(name))
+            .copied()
     }
 
     /// Draws a named case: named inputs take the case's values, every other input its median,

@@ -29,7 +29,7 @@
 //! let (sc, _) = gigawatt_io::read_str(src, "mini.toml");
 //! let sc = sc.unwrap();
 //! let engine = gigawatt_sim::Engine::new(&sc, 2000, 1, &[]).unwrap();
-//! let cfg = gigawatt_sim::RunConfig { paths: 2000, monthly: false, per_path: false };
+//! let cfg = gigawatt_sim::RunConfig { paths: 2000, monthly: false, per_path: false, overrides: vec![] };
 //! let result = gigawatt_sim::run(&engine, &cfg, &|_| {});
 //! let unserved = result.plans[0].metrics[4].moments.mean();
 //! assert!(unserved > 0.0 && unserved < 0.5);

@@ -127,6 +127,10 @@ pub struct RunConfig {
     pub monthly: bool,
     /// Keep every path's outcomes (memory grows with paths).
     pub per_path: bool,
+    /// Inputs held at a value on every path (input index, value); every other input and every
+    /// other random stream is drawn as usual, so runs with and without an override share their
+    /// other draws (common random numbers for sensitivity analyses).
+    pub overrides: Vec<(usize, f64)>,
 }
 
 /// Accumulated results for one plan.
@@ -254,7 +258,7 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
     let mut monthly_buf = vec![vec![0.0; cells * n]; e.plans.len()];
     for (i, u) in uniforms.iter().enumerate() {
         let path = first + i as u64;
-        e.draw(path, u, &mut draws);
+        e.draw_with(path, u, &cfg.overrides, &mut draws);
         for (pi, out) in outs.iter_mut().enumerate() {
             e.run_plan(pi, &draws, &mut scratch, cfg.monthly, out);
         }

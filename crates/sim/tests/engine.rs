@@ -257,6 +257,7 @@ fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim:
         paths,
         monthly: true,
         per_path: false,
+        overrides: Vec::new(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

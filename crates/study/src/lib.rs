@@ -102,6 +102,9 @@ pub struct SimulateRequest {
     pub per_path: bool,
     /// Stop once every plan's NPV standard error is at most this, USD.
     pub target_npv_se_usd: Option<f64>,
+    /// Inputs held at a value on every path, by `id` or field path; all other draws are those
+    /// of the run without them (the analyses hold one input at its p10 or p90 this way).
+    pub overrides: Vec<(String, f64)>,
 }
 
 impl SimulateRequest {
@@ -116,6 +119,7 @@ impl SimulateRequest {
             monthly: false,
             per_path: false,
             target_npv_se_usd: None,
+            overrides: Vec::new(),
         }
     }
 
@@ -178,10 +182,31 @@ pub fn simulate(
     progress: &dyn Progress,
 ) -> Result<SimulationReport, StudyError> {
     let (sc, engine) = engine_for(sc, req)?;
+    let overrides = req
+        .overrides
+        .iter()
+        .map(|(name, v)| {
+            let i = engine.input_named(name).ok_or_else(|| {
+                StudyError::Request(format!(
+                    "no uncertain input is named `{name}`: give an input's `id` or its field path, such as segments[0].growth.drift_per_year"
+                ))
+            })?;
+            // A held value is one outcome of the input: it must be one the input can take.
+            let (lo, hi, lo_open) = engine.input_support(i);
+            if !v.is_finite() || *v < lo || *v > hi || (lo_open && *v <= lo) {
+                return Err(StudyError::Request(format!(
+                    "{v} is outside what input `{name}` can take ({}{lo} to {hi})",
+                    if lo_open { "above " } else { "" }
+                )));
+            }
+            Ok((i, *v))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let cfg = RunConfig {
         paths: req.paths,
         monthly: req.monthly,
         per_path: req.per_path,
+        overrides,
     };
     let mut result = gigawatt_sim::run_with(
         &engine,

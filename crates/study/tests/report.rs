@@ -228,3 +228,60 @@ fn r8_capacity_that_retires_to_zero_is_said() {
     let text = render::text(&report);
     assert!(text.contains("capacity falls to zero by 2027"), "{text}");
 }
+
+#[test]
+fn an_input_held_at_a_value_is_that_value_on_every_path() {
+    // Uncertain drift, no volatility: held at 0.12 a year, demand is 100 · e^(0.01 t) on every
+    // path (ln D(t) = ln D(0) + t · 0.12/12), so every monthly percentile equals that.
+    let sc = scenario(
+        r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-12" }
+[[segments]]
+name = "d"
+start_units_per_month = 100.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 1.0
+growth = { process = "log", drift_per_year = { dist = "normal", mean = 0.5, sd = 0.3, id = "drift" } }
+"#,
+    );
+    let req = SimulateRequest {
+        baseline: false,
+        monthly: true,
+        overrides: vec![("drift".into(), 0.12)],
+        ..SimulateRequest::new(500, 4)
+    };
+    let report = gigawatt_study::simulate(&sc, &req, &Quiet).unwrap();
+    let rows: Vec<_> = report
+        .monthly
+        .iter()
+        .filter(|r| r.series == "demand_h100e")
+        .collect();
+    assert_eq!(rows.len(), 12);
+    for (t, r) in rows.iter().enumerate() {
+        let want = 100.0 * (0.01 * t as f64).exp();
+        for x in std::iter::once(r.mean).chain(r.quantiles) {
+            assert!((x - want).abs() <= 1e-9 * want, "month {t}: {x} vs {want}");
+        }
+    }
+    // The same input named by its field path; an unknown name is a clear error.
+    let by_path = SimulateRequest {
+        overrides: vec![("segments[0].growth.drift_per_year".into(), 0.12)],
+        ..req.clone()
+    };
+    // (Compared as JSON: a report with no profitable path holds NaN, which is not equal to itself.)
+    assert_eq!(
+        render::json(&gigawatt_study::simulate(&sc, &by_path, &Quiet).unwrap()),
+        render::json(&report)
+    );
+    let unknown = SimulateRequest {
+        overrides: vec![("drfit".into(), 0.12)],
+        ..req
+    };
+    let err = gigawatt_study::simulate(&sc, &unknown, &Quiet).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no uncertain input is named `drfit`"),
+        "{err}"
+    );
+}
