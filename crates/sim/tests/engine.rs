@@ -426,6 +426,9 @@ fn rules_see_only_the_past() {
 /// build (1,000 H100e) from t2. Power $10/MWh, PUE 1, everything else free.
 const RETIRE: &str = include_str!("data/retire.toml");
 
+/// A buy rule on 1 kW chips into 10 MW of powered space, with demand growing far beyond it.
+const BUY_RULE: &str = include_str!("data/buy_rule.toml");
+
 #[test]
 fn r8_every_kind_of_capacity_stays_retired() {
     let sc = scenario(RETIRE);
@@ -515,33 +518,7 @@ fn r8_a_buy_rule_commits_only_what_powered_space_can_hold() {
     // 10 MW of powered space at PUE 1 holds 10,000 chips of 1 kW; demand grows far beyond it.
     // The rule may commit at most 10,000 H100e over the horizon (nothing retires inside it),
     // and it does commit that much.
-    let src = r#"
-format_version = 1
-horizon = { start = "2026-01", end = "2027-12" }
-[[segments]]
-name = "d"
-start_units_per_month = 5000.0
-h100e_months_per_unit = 1.0
-price_usd_per_unit = 10000.0
-growth = { process = "log", drift_per_year = 1.5 }
-[[generations]]
-name = "g"
-h100e_per_unit = 1.0
-kw_per_unit = 1.0
-price_usd_per_unit = 1.0
-[power]
-existing_powered_mw = 10.0
-availability_pu = 1.0
-pue = 1.0
-[[options]]
-name = "chips"
-kind = "buy"
-generation = "g"
-lead_time_months = 2
-[[plans]]
-name = "rule"
-rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5, headroom_pu = 0.5 }]
-"#;
+    let src = BUY_RULE;
     let sc = scenario(src);
     let o = one_path(&sc, 0, 0);
     let committed: f64 = o.rule_commitments.iter().map(|c| c.2).sum();
@@ -588,33 +565,10 @@ fn r7_an_explicit_zero_power_price_means_free_power() {
 fn r7_nothing_of_a_generation_arrives_before_it_is_available() {
     // The buy rule of the space test, with chips available only from 2026-09 (month 8): the
     // rule may order earlier, but no chip arrives (and no capex is paid) before month 8.
-    let src = r#"
-format_version = 1
-horizon = { start = "2026-01", end = "2027-12" }
-[[segments]]
-name = "d"
-start_units_per_month = 5000.0
-h100e_months_per_unit = 1.0
-price_usd_per_unit = 10000.0
-growth = { process = "log", drift_per_year = 1.5 }
-[[generations]]
-name = "g"
-h100e_per_unit = 1.0
-kw_per_unit = 1.0
-price_usd_per_unit = 1.0
-available_from = "2026-09"
-[power]
-existing_powered_mw = 10.0
-availability_pu = 1.0
-pue = 1.0
-[[options]]
-name = "chips"
-kind = "buy"
-generation = "g"
-[[plans]]
-name = "rule"
-rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
-"#;
+    let src = &BUY_RULE.replace(
+        "price_usd_per_unit = 1.0\n[power]",
+        "price_usd_per_unit = 1.0\navailable_from = \"2026-09\"\n[power]",
+    );
     let o = one_path(&scenario(src), 0, 0);
     assert!(!o.rule_commitments.is_empty());
     let cap = series(&o, "capacity_h100e");
@@ -622,7 +576,7 @@ rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
     assert!(cap[8] > 0.0, "{cap:?}");
     // A fixed commitment in month 0 also waits for month 8.
     let fixed = src.replace(
-        "rules = [{ option = \"chips\", every_months = 1, percentile_pu = 0.5 }]",
+        "rules = [{ option = \"chips\", every_months = 1, percentile_pu = 0.5, headroom_pu = 0.5 }]",
         "commitments = [{ option = \"chips\", month = \"2026-01\", h100e = 100.0 }]",
     );
     let o = one_path(&scenario(&fixed), 0, 0);
@@ -637,33 +591,10 @@ rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
 fn r7_an_explicit_zero_cap_means_nothing_can_be_committed() {
     // The buy rule of the space test with max_h100e = 0: it commits nothing. Absent, it
     // commits (the space test: 10,000 H100e).
-    let src = r#"
-format_version = 1
-horizon = { start = "2026-01", end = "2027-12" }
-[[segments]]
-name = "d"
-start_units_per_month = 5000.0
-h100e_months_per_unit = 1.0
-price_usd_per_unit = 10000.0
-growth = { process = "log", drift_per_year = 1.5 }
-[[generations]]
-name = "g"
-h100e_per_unit = 1.0
-kw_per_unit = 1.0
-price_usd_per_unit = 1.0
-[power]
-existing_powered_mw = 10.0
-availability_pu = 1.0
-pue = 1.0
-[[options]]
-name = "chips"
-kind = "buy"
-generation = "g"
-max_h100e = 0.0
-[[plans]]
-name = "rule"
-rules = [{ option = "chips", every_months = 1, percentile_pu = 0.5 }]
-"#;
+    let src = &BUY_RULE.replace(
+        "lead_time_months = 2\n",
+        "lead_time_months = 2\nmax_h100e = 0.0\n",
+    );
     let o = one_path(&scenario(src), 0, 0);
     assert!(o.rule_commitments.is_empty(), "{:?}", o.rule_commitments);
     let o = one_path(&scenario(&src.replace("max_h100e = 0.0\n", "")), 0, 0);
