@@ -5,6 +5,7 @@
 
 mod check;
 mod plan;
+mod sensitivity;
 mod simulate;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ Examples:
   gigawatt check examples/frontier-lab.toml validate a scenario and summarise it
   gigawatt simulate examples/frontier-lab.toml --paths 10000 --out results/
   gigawatt plan examples/startup.toml --paths 30 --out plan/
+  gigawatt sensitivity examples/startup.toml --plan buy-own --metric npv_usd
   gigawatt schema > scenario.schema.json    JSON Schema for editor completion
 
 Exit codes: 0 ok, 1 scenario has errors, 2 could not run, 3 plan: the programme is infeasible.")]
@@ -72,6 +74,13 @@ enum Command {
         Exit codes: 0 plan found, 1 scenario has errors, 2 could not run, 3 the programme is infeasible (diagnosis printed)."
     )]
     Plan(Box<plan::PlanArgs>),
+    /// Which inputs drive a metric: each uncertain input held at its p10 and p90 in turn, the
+    /// others random, on the same paths (a tornado, largest swing first).
+    #[command(
+        after_help = "Examples:\n  gigawatt sensitivity examples/startup.toml\n  \
+        gigawatt sensitivity examples/frontier-lab.toml --plan announced --metric funding_gap_usd --paths 1000 --out tornado/"
+    )]
+    Sensitivity(sensitivity::SensitivityArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +98,7 @@ fn main() -> ExitCode {
         }
         Command::Simulate(args) => simulate::run(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Sensitivity(args) => sensitivity::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -824,3 +824,37 @@ fn simulate_set_holds_an_input_and_rejects_impossible_values() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("outside what input `efficiency` can take (0.2 to 0.6)"));
 }
+
+#[test]
+fn sensitivity_ranks_inputs_by_swing_and_writes_files() {
+    let d = tmp("tornado");
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--plan",
+        "buy-own",
+        "--paths",
+        "200",
+        "--json",
+        "-q",
+        "--out",
+        d.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-tornado");
+    assert_eq!(v["plan"], "buy-own");
+    let swings: Vec<f64> = v["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["swing"].as_f64().unwrap().abs())
+        .collect();
+    assert!(swings.len() >= 3);
+    assert!(swings.windows(2).all(|w| w[0] >= w[1]), "{swings:?}");
+    let csv = std::fs::read_to_string(d.join("tornado.csv")).unwrap();
+    assert_eq!(csv.lines().count(), swings.len() + 1);
+    let o = run(&["sensitivity", "examples/startup.toml", "--metric", "npv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown metric `npv`"));
+}

@@ -29,6 +29,9 @@ const NOISE: f64 = 1e-12;
 /// Relative unserved demand above which a month counts as a shortfall.
 pub const SHORTFALL_TOL: f64 = 1e-6;
 
+/// Name of the plan a scenario without plans is simulated with: the fleet alone.
+pub const DEFAULT_PLAN: &str = "no-commitments";
+
 // Random-stream tags. Every random number is `uniform(seed, key, path)`; these constants are
 // XOR-ed into an input's or event's key to give it further independent streams. They define
 // every result: changing one changes the draws (and the golden outputs), so each is named here
@@ -572,6 +575,34 @@ impl Engine {
     ) {
         d.median = false;
         self.draw_inner(path, uniforms, overrides, d);
+    }
+
+    /// The uncertain (not fixed) inputs, in file order: (name, input index), the name being the
+    /// input's `id` when it has one and its field path otherwise.
+    pub fn uncertain_inputs(&self) -> Vec<(String, usize)> {
+        let mut by_index: Vec<(usize, String)> = self
+            .index
+            .iter()
+            .filter(|(_, i)| !matches!(self.inputs[**i].dist, Dist::Fixed(_)))
+            .map(|(path, i)| (*i, path.clone()))
+            .collect();
+        by_index.sort();
+        by_index
+            .into_iter()
+            .map(|(i, path)| {
+                let name = self
+                    .id_index
+                    .iter()
+                    .find(|(_, j)| **j == i)
+                    .map_or(path, |(id, _)| id.clone());
+                (name, i)
+            })
+            .collect()
+    }
+
+    /// The `u`-quantile of input `i` (0.1: its p10).
+    pub fn input_quantile(&self, i: usize, u: f64) -> f64 {
+        self.inputs[i].dist.quantile(u)
     }
 
     /// The values input `i` can take: (lowest, highest, lowest excluded?).
@@ -1925,7 +1956,7 @@ fn compile_plans(
     }
     if compiled.is_empty() {
         compiled.push(PlanC {
-            name: "no-commitments".into(),
+            name: DEFAULT_PLAN.into(),
             commits: Vec::new(),
             rules: Vec::new(),
         });

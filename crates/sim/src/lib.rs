@@ -41,7 +41,7 @@ pub mod sample;
 
 pub use engine::{
     CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC, Scratch,
-    UnitEffect, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
+    UnitEffect, DEFAULT_PLAN, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
 };
 pub use run::{
     metric_values, run, run_to_precision, run_with, MetricId, PlanAcc, RunConfig, RunResult, ALPHA,

@@ -7,7 +7,8 @@
 //!
 //! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
 //! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
-//! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`].
+//! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`];
+//! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`].
 //!
 //! ```
 //! let src = r#"
@@ -41,6 +42,7 @@ pub mod cases;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod sensitivity;
 
 pub use cases::{simulate_cases, CasesReport};
 pub use plan::{plan, PlanOutcome, PlanRequest};

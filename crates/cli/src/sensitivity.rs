@@ -1,0 +1,116 @@
+//! `gigawatt sensitivity`: flags → `gigawatt_study::sensitivity::TornadoRequest` → tornado →
+//! print and write files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use gigawatt_sim::MetricId;
+use gigawatt_study::sensitivity::{self, TornadoRequest};
+
+use crate::check::{load_or_report, render_diagnostics};
+use crate::print_stdout;
+
+/// Arguments of `gigawatt sensitivity`.
+#[derive(clap::Args, Debug)]
+pub struct SensitivityArgs {
+    /// Scenario file (TOML).
+    pub file: PathBuf,
+    /// The plan whose metric is explained (default: the scenario's first plan).
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// The metric: npv_usd, cum_revenue_usd, min_cash_usd, funding_gap_usd, unserved_share,
+    /// research_delivered_pu, utilisation or idle_cost_usd.
+    #[arg(long, default_value = "npv_usd")]
+    pub metric: String,
+    /// Paths per run; every input needs two runs, all on the same paths.
+    #[arg(long, default_value_t = 2000)]
+    pub paths: u64,
+    /// Seed (default: the scenario's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Percentile each input is held at on the low side (the high side is 1 − this).
+    #[arg(long, default_value_t = 0.1)]
+    pub low: f64,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the result as JSON (format `gigawatt-tornado` v1) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write tornado.json and tornado.csv here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Treat scenario warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress notes on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Progress notes on stderr, unless quiet.
+struct Notes {
+    quiet: bool,
+}
+
+impl gigawatt_study::Progress for Notes {
+    fn note(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+}
+
+pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
+    let (sc, diags) = load_or_report(&a.file, a.strict)?;
+    if !a.quiet || sc.is_none() {
+        eprint!("{}", render_diagnostics(&diags));
+    }
+    let Some(sc) = sc else {
+        return Ok(ExitCode::from(1));
+    };
+    let metric = MetricId::ALL
+        .into_iter()
+        .find(|m| m.name() == a.metric)
+        .with_context(|| {
+            format!(
+                "unknown metric `{}`; use one of: {}",
+                a.metric,
+                MetricId::ALL.map(|m| m.name()).join(", ")
+            )
+        })?;
+    let threads = crate::check_threads(a.threads)?;
+    if let Some(dir) = &a.out {
+        gigawatt_io::prepare_out_dir(dir)?;
+    }
+    let req = TornadoRequest {
+        paths: a.paths,
+        seed: a.seed.unwrap_or(sc.simulation.seed),
+        plan: a.plan.clone(),
+        metric,
+        low_high: (a.low, 1.0 - a.low),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let notes = Notes { quiet: a.quiet };
+    let report = pool.install(|| sensitivity::tornado(&sc, &req, &notes))?;
+    let doc = sensitivity::json(&report);
+    if let Some(dir) = &a.out {
+        gigawatt_io::write_atomic(
+            &dir.join("tornado.json"),
+            (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
+        )?;
+        gigawatt_io::write_atomic(
+            &dir.join("tornado.csv"),
+            sensitivity::csv(&report).as_bytes(),
+        )?;
+    }
+    if a.json {
+        print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))
+    } else {
+        print_stdout(&sensitivity::text(&report))
+    }
+}

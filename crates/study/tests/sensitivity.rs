@@ -1,0 +1,108 @@
+//! The tornado against answers known by hand.
+
+use gigawatt_sim::MetricId;
+use gigawatt_study::sensitivity::{tornado, TornadoRequest};
+use gigawatt_study::Quiet;
+
+/// Capacity 100 H100e, always fully used (demand is 1,000), nothing costs anything, no
+/// discounting: NPV = 12 months × 100 × price. Price ~ U(1, 3), so p10 = 1.2 and p90 = 2.8 and
+/// the swing is 1,200 × 1.6 = 1,920 on every path. A funding round's amount is uncertain too,
+/// but financing is not in NPV: its swing is exactly 0.
+const LINEAR: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-12" }
+discount_rate_per_year = 0.0
+[[segments]]
+name = "d"
+start_units_per_month = 1000.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = { dist = "uniform", min = 1.0, max = 3.0, id = "price" }
+growth = { process = "log" }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 0.0
+[[fleet]]
+generation = "g"
+units = 100.0
+[power]
+availability_pu = 1.0
+power_price_usd_per_mwh = 0.0
+[finance]
+[[finance.rounds]]
+month = "2026-06"
+amount_usd = { dist = "uniform", min = 1.0, max = 2.0, id = "round" }
+"#;
+
+#[test]
+fn the_swing_of_a_linear_input_is_known_by_hand_and_an_irrelevant_one_is_zero() {
+    let (sc, d) = gigawatt_io::read_str(LINEAR, "linear.toml");
+    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
+    let req = TornadoRequest {
+        paths: 200,
+        seed: 3,
+        plan: None,
+        metric: MetricId::Npv,
+        low_high: (0.1, 0.9),
+    };
+    let r = tornado(&sc, &req, &Quiet).unwrap();
+    assert_eq!(r.bars.len(), 2);
+    let price = &r.bars[0];
+    assert_eq!(price.input, "price");
+    assert!((price.value_low - 1.2).abs() < 1e-12 && (price.value_high - 2.8).abs() < 1e-12);
+    assert!((price.mean_low - 1440.0).abs() < 1e-6, "{}", price.mean_low);
+    assert!(
+        (price.mean_high - 3360.0).abs() < 1e-6,
+        "{}",
+        price.mean_high
+    );
+    assert!((price.swing - 1920.0).abs() < 1e-6, "{}", price.swing);
+    assert!(
+        price.swing_se < 1e-9,
+        "the same swing on every path: {}",
+        price.swing_se
+    );
+    let round = &r.bars[1];
+    assert_eq!(round.input, "round");
+    assert_eq!(round.swing, 0.0);
+    // With every input random, NPV is 1,200 × price: its mean is near 1,200 × 2 = 2,400.
+    assert!(
+        (r.base_mean - 2400.0).abs() < 4.0 * r.base_se,
+        "{} ± {}",
+        r.base_mean,
+        r.base_se
+    );
+    let text = gigawatt_study::sensitivity::text(&r);
+    assert!(
+        text.lines()
+            .nth(4)
+            .unwrap()
+            .trim_start()
+            .starts_with("price"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_requests_are_errors() {
+    let (sc, _) = gigawatt_io::read_str(LINEAR, "linear.toml");
+    let sc = sc.unwrap();
+    let bad = TornadoRequest {
+        paths: 10,
+        seed: 1,
+        plan: None,
+        metric: MetricId::Npv,
+        low_high: (0.9, 0.1),
+    };
+    assert!(tornado(&sc, &bad, &Quiet).is_err());
+    let unknown_plan = TornadoRequest {
+        plan: Some("nope".into()),
+        low_high: (0.1, 0.9),
+        ..bad
+    };
+    assert!(tornado(&sc, &unknown_plan, &Quiet)
+        .unwrap_err()
+        .to_string()
+        .contains("nope"));
+}
