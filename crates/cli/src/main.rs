@@ -78,7 +78,9 @@ enum Command {
     /// others random, on the same paths (a tornado, largest swing first).
     #[command(
         after_help = "Examples:\n  gigawatt sensitivity examples/startup.toml\n  \
-        gigawatt sensitivity examples/frontier-lab.toml --plan announced --metric funding_gap_usd --paths 1000 --out tornado/"
+        gigawatt sensitivity examples/frontier-lab.toml --plan announced --metric funding_gap_usd --paths 1000 --out tornado/\n  \
+        gigawatt sensitivity examples/startup.toml --plan buy-own --break-even ft_growth --target 0\n  \
+        gigawatt sensitivity examples/startup.toml --plan buy-own --versus lease-heavy --break-even price_decline"
     )]
     Sensitivity(sensitivity::SensitivityArgs),
 }

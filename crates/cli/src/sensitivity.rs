@@ -32,6 +32,22 @@ pub struct SensitivityArgs {
     /// Percentile each input is held at on the low side (the high side is 1 − this).
     #[arg(long, default_value_t = 0.1)]
     pub low: f64,
+    /// Instead of the tornado, find the value of this input (its `id` or field path) at which
+    /// the plan's expected metric reaches --target, or equals --versus's (bisection between the
+    /// input's p1 and p99 on common random numbers).
+    #[arg(long, value_name = "INPUT")]
+    pub break_even: Option<String>,
+    /// With --break-even: the value the expected metric should reach.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        requires = "break_even",
+        allow_negative_numbers = true
+    )]
+    pub target: f64,
+    /// With --break-even: find where the plan's expected metric equals this plan's.
+    #[arg(long, requires = "break_even")]
+    pub versus: Option<String>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -84,18 +100,47 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &a.out {
         gigawatt_io::prepare_out_dir(dir)?;
     }
-    let req = TornadoRequest {
-        paths: a.paths,
-        seed: a.seed.unwrap_or(sc.simulation.seed),
-        plan: a.plan.clone(),
-        metric,
-        low_high: (a.low, 1.0 - a.low),
-    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
     let notes = Notes { quiet: a.quiet };
+    let seed = a.seed.unwrap_or(sc.simulation.seed);
+    if let Some(input) = &a.break_even {
+        if !a.target.is_finite() {
+            anyhow::bail!("--target must be a finite number");
+        }
+        let req = sensitivity::BreakEvenRequest {
+            paths: a.paths,
+            seed,
+            input: input.clone(),
+            plan: a.plan.clone(),
+            versus: a.versus.clone(),
+            metric,
+            target: a.target,
+            tolerance_pu: 1e-3,
+        };
+        let r = pool.install(|| sensitivity::break_even(&sc, &req, &notes))?;
+        let doc = sensitivity::break_even_json(&r);
+        if let Some(dir) = &a.out {
+            gigawatt_io::write_atomic(
+                &dir.join("break-even.json"),
+                (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
+            )?;
+        }
+        return if a.json {
+            print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))
+        } else {
+            print_stdout(&sensitivity::break_even_text(&r))
+        };
+    }
+    let req = TornadoRequest {
+        paths: a.paths,
+        seed,
+        plan: a.plan.clone(),
+        metric,
+        low_high: (a.low, 1.0 - a.low),
+    };
     let report = pool.install(|| sensitivity::tornado(&sc, &req, &notes))?;
     let doc = sensitivity::json(&report);
     if let Some(dir) = &a.out {

@@ -858,3 +858,36 @@ fn sensitivity_ranks_inputs_by_swing_and_writes_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unknown metric `npv`"));
 }
+
+#[test]
+fn sensitivity_break_even_between_two_plans_lies_inside_the_range() {
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--plan",
+        "buy-own",
+        "--versus",
+        "lease-heavy",
+        "--break-even",
+        "ft_growth",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-break-even");
+    let (lo, hi) = (
+        v["range"]["p1"].as_f64().unwrap(),
+        v["range"]["p99"].as_f64().unwrap(),
+    );
+    let x = v["break_even_value"].as_f64().unwrap();
+    assert!(lo < x && x < hi, "{x} outside [{lo}, {hi}]");
+    // The gap changes sign across the range.
+    let (a, b) = (
+        v["gap_at_ends"]["p1"].as_f64().unwrap(),
+        v["gap_at_ends"]["p99"].as_f64().unwrap(),
+    );
+    assert!(a * b < 0.0, "{a} {b}");
+}

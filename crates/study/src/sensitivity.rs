@@ -303,3 +303,249 @@ pub fn text(r: &TornadoReport) -> String {
     }
     s
 }
+
+/// What [`break_even`] is asked to find: the value of one input at which a plan's expected
+/// metric equals a target (0 by default) or equals another plan's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakEvenRequest {
+    /// Paths per run (every run on the same paths).
+    pub paths: u64,
+    /// Seed.
+    pub seed: u64,
+    /// The input searched over (its `id` or field path).
+    pub input: String,
+    /// The plan (None: the scenario's first plan).
+    pub plan: Option<String>,
+    /// Compare with this plan instead of a fixed target: find where the two means are equal.
+    pub versus: Option<String>,
+    /// The metric.
+    pub metric: MetricId,
+    /// The value the plan's mean metric should reach (ignored with `versus`).
+    pub target: f64,
+    /// Stop when the bracket is narrower than this share of the searched range.
+    pub tolerance_pu: f64,
+}
+
+/// Where the break-even lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakEven {
+    /// The input.
+    pub input: String,
+    /// The range searched: the input's p1 to p99.
+    pub range: (f64, f64),
+    /// The gap (plan's mean − target, or − the other plan's mean) at both ends of the range.
+    pub gap_at_ends: (f64, f64),
+    /// The break-even value, when the gap changes sign inside the range.
+    pub value: Option<f64>,
+    /// The input's percentile at that value (its share of outcomes below it).
+    pub percentile: Option<f64>,
+    /// The bisection steps: (input value, gap, standard error of the gap).
+    pub steps: Vec<(f64, f64, f64)>,
+    /// Plan, the other plan (if any), metric and target.
+    pub plan: String,
+    /// See `plan`.
+    pub versus: Option<String>,
+    /// See `plan`.
+    pub metric: MetricId,
+    /// See `plan`.
+    pub target: f64,
+}
+
+/// The gap at input value `x`: mean over paths of the plan's metric minus the target (or minus
+/// the other plan's metric, path by path), with its standard error.
+fn gap_at(
+    sc: &ValidScenario,
+    req: &BreakEvenRequest,
+    plan: &str,
+    x: f64,
+) -> Result<(f64, f64), StudyError> {
+    let mut plans = selection(sc, plan);
+    if let Some(v) = &req.versus {
+        plans.push(v.clone());
+    }
+    let run = SimulateRequest {
+        plans,
+        baseline: false,
+        per_path: true,
+        overrides: vec![(req.input.clone(), x)],
+        ..SimulateRequest::new(req.paths, req.seed)
+    };
+    let report = crate::simulate(sc, &run, &crate::Quiet)?;
+    let m = req.metric.index();
+    let mine: Vec<f64> = report
+        .per_path
+        .iter()
+        .filter(|r| r.plan == 0)
+        .map(|r| r.metrics[m])
+        .collect();
+    let gaps: Vec<f64> = if req.versus.is_some() {
+        let other = report.per_path.iter().filter(|r| r.plan == 1);
+        mine.iter()
+            .zip(other)
+            .map(|(a, b)| a - b.metrics[m])
+            .collect()
+    } else {
+        mine.iter().map(|a| a - req.target).collect()
+    };
+    Ok((mean(&gaps), se(&gaps)))
+}
+
+/// Finds by bisection, on common random numbers, the value of one input between its p1 and p99
+/// at which a plan's expected metric reaches a target or another plan's. The gap is assumed
+/// monotone in the input; when it has the same sign at both ends there is no break-even in the
+/// range, and the report says so.
+pub fn break_even(
+    sc: &ValidScenario,
+    req: &BreakEvenRequest,
+    progress: &dyn Progress,
+) -> Result<BreakEven, StudyError> {
+    if req.metric == MetricId::FirstProfitableYear {
+        return Err(StudyError::Request(
+            "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
+        ));
+    }
+    if !(req.tolerance_pu > 0.0 && req.tolerance_pu < 1.0) {
+        return Err(StudyError::Request(
+            "the tolerance must be a share of the range between 0 and 1".into(),
+        ));
+    }
+    let plan = req.plan.clone().unwrap_or_else(|| {
+        sc.plans
+            .first()
+            .map_or(gigawatt_sim::DEFAULT_PLAN.to_string(), |p| p.name.clone())
+    });
+    let probe = SimulateRequest {
+        plans: selection(sc, &plan),
+        baseline: false,
+        ..SimulateRequest::new(req.paths, req.seed)
+    };
+    let (_, engine) = crate::engine_for(sc, &probe)?;
+    let i = engine.input_named(&req.input).ok_or_else(|| {
+        StudyError::Request(format!(
+            "no uncertain input is named `{}`: give an input's `id` or its field path",
+            req.input
+        ))
+    })?;
+    let (lo, hi) = (
+        engine.input_quantile(i, 0.01),
+        engine.input_quantile(i, 0.99),
+    );
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+        return Err(StudyError::Request(format!(
+            "input `{}` is fixed: there is nothing to search over",
+            req.input
+        )));
+    }
+    let mut steps = Vec::new();
+    let (g_lo, s_lo) = gap_at(sc, req, &plan, lo)?;
+    let (g_hi, s_hi) = gap_at(sc, req, &plan, hi)?;
+    steps.push((lo, g_lo, s_lo));
+    steps.push((hi, g_hi, s_hi));
+    let mut value = None;
+    if g_lo == 0.0 {
+        value = Some(lo);
+    } else if g_hi == 0.0 {
+        value = Some(hi);
+    } else if (g_lo < 0.0) != (g_hi < 0.0) {
+        let (mut a, mut b, mut ga) = (lo, hi, g_lo);
+        while b - a > req.tolerance_pu * (hi - lo) {
+            let mid = 0.5 * (a + b);
+            let (g, s) = gap_at(sc, req, &plan, mid)?;
+            progress.note(&format!("{} = {mid:.6e}: gap {g:.6e} ± {s:.2e}", req.input));
+            steps.push((mid, g, s));
+            if (g < 0.0) == (ga < 0.0) {
+                a = mid;
+                ga = g;
+            } else {
+                b = mid;
+            }
+        }
+        // Linear interpolation inside the final bracket.
+        let gb = steps.iter().rev().find(|s| s.0 == b).map_or(g_hi, |s| s.1);
+        value = Some(if gb != ga {
+            a + (b - a) * ga / (ga - gb)
+        } else {
+            0.5 * (a + b)
+        });
+    }
+    let percentile = value.map(|v| {
+        // The input's percentile at v, by bisection on its quantile function.
+        let (mut p, mut q) = (0.0, 1.0);
+        for _ in 0..60 {
+            let m = 0.5 * (p + q);
+            if engine.input_quantile(i, m) < v {
+                p = m;
+            } else {
+                q = m;
+            }
+        }
+        0.5 * (p + q)
+    });
+    Ok(BreakEven {
+        input: req.input.clone(),
+        range: (lo, hi),
+        gap_at_ends: (g_lo, g_hi),
+        value,
+        percentile,
+        steps,
+        plan,
+        versus: req.versus.clone(),
+        metric: req.metric,
+        target: req.target,
+    })
+}
+
+/// JSON (`gigawatt-break-even` v1).
+pub fn break_even_json(r: &BreakEven) -> Value {
+    json!({
+        "format": "gigawatt-break-even",
+        "format_version": 1,
+        "input": r.input,
+        "plan": r.plan,
+        "versus": r.versus,
+        "metric": r.metric.name(),
+        "target": if r.versus.is_some() { Value::Null } else { num(r.target) },
+        "range": {"p1": num(r.range.0), "p99": num(r.range.1)},
+        "gap_at_ends": {"p1": num(r.gap_at_ends.0), "p99": num(r.gap_at_ends.1)},
+        "break_even_value": r.value.map_or(Value::Null, num),
+        "break_even_percentile": r.percentile.map_or(Value::Null, num),
+        "steps": r.steps.iter().map(|(x, g, s)| json!({"value": num(*x), "gap": num(*g), "se": num(*s)})).collect::<Vec<_>>(),
+    })
+}
+
+/// The terminal summary of a break-even search.
+pub fn break_even_text(r: &BreakEven) -> String {
+    let what = match &r.versus {
+        Some(v) => format!(
+            "`{}` and `{v}` have the same expected {}",
+            r.plan,
+            r.metric.name()
+        ),
+        None => format!(
+            "`{}` has an expected {} of {}",
+            r.plan,
+            r.metric.name(),
+            r.target
+        ),
+    };
+    let mut s = match (r.value, r.percentile) {
+        (Some(v), Some(p)) => format!(
+            "break-even: {what} when {} = {v:.6e} (its p{:.0}; searched p1 {:.6e} to p99 {:.6e})\n",
+            r.input,
+            p * 100.0,
+            r.range.0,
+            r.range.1
+        ),
+        _ => format!(
+            "no break-even between the p1 and p99 of {} ({:.6e} to {:.6e}): the gap is {:.6e} and {:.6e} at the two ends, the same sign\n",
+            r.input, r.range.0, r.range.1, r.gap_at_ends.0, r.gap_at_ends.1
+        ),
+    };
+    let _ = writeln!(s, "  {:>14} {:>14} {:>12}", "value", "gap", "se");
+    let mut steps = r.steps.clone();
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (x, g, e) in steps {
+        let _ = writeln!(s, "  {x:>14.6e} {g:>14.6e} {e:>12.3e}");
+    }
+    s
+}

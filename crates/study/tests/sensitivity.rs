@@ -106,3 +106,33 @@ fn bad_requests_are_errors() {
         .to_string()
         .contains("nope"));
 }
+
+#[test]
+fn the_break_even_of_a_linear_input_is_found_exactly() {
+    // NPV = 1,200 × price on every path: an expected NPV of 3,000 needs price 2.5, the 75th
+    // percentile of U(1, 3). No price in p1..p99 gives an NPV of 10,000.
+    let (sc, _) = gigawatt_io::read_str(LINEAR, "linear.toml");
+    let sc = sc.unwrap();
+    let req = gigawatt_study::sensitivity::BreakEvenRequest {
+        paths: 50,
+        seed: 3,
+        input: "price".into(),
+        plan: None,
+        versus: None,
+        metric: MetricId::Npv,
+        target: 3000.0,
+        tolerance_pu: 1e-3,
+    };
+    let r = gigawatt_study::sensitivity::break_even(&sc, &req, &Quiet).unwrap();
+    let v = r.value.unwrap();
+    assert!((v - 2.5).abs() < 1e-9, "{v}");
+    assert!((r.percentile.unwrap() - 0.75).abs() < 1e-6);
+    assert!((r.range.0 - 1.02).abs() < 1e-12 && (r.range.1 - 2.98).abs() < 1e-12);
+    let none = gigawatt_study::sensitivity::BreakEvenRequest {
+        target: 10_000.0,
+        ..req
+    };
+    let r = gigawatt_study::sensitivity::break_even(&sc, &none, &Quiet).unwrap();
+    assert!(r.value.is_none());
+    assert!(gigawatt_study::sensitivity::break_even_text(&r).starts_with("no break-even"));
+}
