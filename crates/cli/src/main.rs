@@ -5,6 +5,7 @@
 
 mod check;
 mod plan;
+mod rank;
 mod sensitivity;
 mod simulate;
 
@@ -22,6 +23,7 @@ Examples:
   gigawatt simulate examples/frontier-lab.toml --paths 10000 --out results/
   gigawatt plan examples/startup.toml --paths 30 --out plan/
   gigawatt sensitivity examples/startup.toml --plan buy-own --metric npv_usd
+  gigawatt rank examples/frontier-lab.toml --plan announced --paths 2000
   gigawatt schema > scenario.schema.json    JSON Schema for editor completion
 
 Exit codes: 0 ok, 1 scenario has errors, 2 could not run, 3 plan: the programme is infeasible.")]
@@ -83,6 +85,13 @@ enum Command {
         gigawatt sensitivity examples/startup.toml --plan buy-own --versus lease-heavy --break-even price_decline"
     )]
     Sensitivity(sensitivity::SensitivityArgs),
+    /// Which projects to drop or add first: the plan without each of its projects (its
+    /// commitments grouped by option), and with each candidate, on the same paths.
+    #[command(
+        after_help = "Examples:\n  gigawatt rank examples/frontier-lab.toml --plan announced\n  \
+        gigawatt rank examples/startup.toml --plan lease-heavy --add-from buy-own --json"
+    )]
+    Rank(rank::RankArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +110,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Sensitivity(args) => sensitivity::run(&args),
+        Command::Rank(args) => rank::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -891,3 +891,42 @@ fn sensitivity_break_even_between_two_plans_lies_inside_the_range() {
     );
     assert!(a * b < 0.0, "{a} {b}");
 }
+
+#[test]
+fn rank_orders_the_plans_projects_and_writes_files() {
+    let d = tmp("rank");
+    let o = run(&[
+        "rank",
+        "examples/startup.toml",
+        "--plan",
+        "lease-heavy",
+        "--add-from",
+        "buy-own",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+        "--out",
+        d.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-rank");
+    let projects = v["projects"].as_array().unwrap();
+    assert!(projects.iter().any(|p| p["change"] == "add"));
+    // Dropped projects come first, in order of the NPV gained by dropping them.
+    let gains: Vec<f64> = projects
+        .iter()
+        .filter(|p| p["change"] == "drop")
+        .map(|p| {
+            p["differences_vs_plan"]["npv_usd"]["mean"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert!(gains.windows(2).all(|w| w[0] >= w[1]), "{gains:?}");
+    assert!(d.join("rank.csv").exists() && d.join("rank.json").exists());
+    let o = run(&["rank", "examples/startup.toml", "--plan", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("no plan named `nope`"));
+}

@@ -8,7 +8,8 @@
 //! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
 //! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
 //! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`];
-//! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`].
+//! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`];
+//! - [`rank::rank`]: which projects to drop or add first → [`rank::RankReport`].
 //!
 //! ```
 //! let src = r#"
@@ -40,6 +41,7 @@
 
 pub mod cases;
 pub mod plan;
+pub mod rank;
 pub mod render;
 pub mod report;
 pub mod sensitivity;
