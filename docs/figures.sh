@@ -31,6 +31,7 @@ run frontier-lab-simulate simulate examples/frontier-lab.toml --paths 10000 -q
 run launch-spike-simulate simulate examples/launch-spike.toml --paths 10000 -q
 run startup-sensitivity sensitivity examples/startup.toml --plan buy-own --paths 2000 -q
 run frontier-lab-rank rank examples/frontier-lab.toml --plan announced --paths 2000 -q
+run launch-spike-counterfactual counterfactual examples/launch-spike.toml --without image-generator --plan as-is --paths 5000 -q
 run startup-plan plan examples/startup.toml --paths 20 -q
 run startup-plan-fixed plan examples/startup.toml --paths 20 --fixed-schedule -q
 run startup-frontier-recourse plan examples/startup.toml --paths 30 --frontier 0,1,10,100 -q

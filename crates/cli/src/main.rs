@@ -4,6 +4,7 @@
 //! 2 the command could not run (bad arguments, unreadable file, failed write).
 
 mod check;
+mod counterfactual;
 mod plan;
 mod rank;
 mod sensitivity;
@@ -24,6 +25,7 @@ Examples:
   gigawatt plan examples/startup.toml --paths 30 --out plan/
   gigawatt sensitivity examples/startup.toml --plan buy-own --metric npv_usd
   gigawatt rank examples/frontier-lab.toml --plan announced --paths 2000
+  gigawatt counterfactual examples/launch-spike.toml --without image-generator
   gigawatt schema > scenario.schema.json    JSON Schema for editor completion
 
 Exit codes: 0 ok, 1 scenario has errors, 2 could not run, 3 plan: the programme is infeasible.")]
@@ -92,6 +94,12 @@ enum Command {
         gigawatt rank examples/startup.toml --plan lease-heavy --add-from buy-own --json"
     )]
     Rank(rank::RankArgs),
+    /// What an event did: a plan on the same paths with and without a launch, metric by metric
+    /// (what a launch spike cost research, what it brought in).
+    #[command(
+        after_help = "Example:\n  gigawatt counterfactual examples/launch-spike.toml --without image-generator --plan as-is"
+    )]
+    Counterfactual(counterfactual::CounterfactualArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +119,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan::run(&args),
         Command::Sensitivity(args) => sensitivity::run(&args),
         Command::Rank(args) => rank::run(&args),
+        Command::Counterfactual(args) => counterfactual::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -930,3 +930,30 @@ fn rank_orders_the_plans_projects_and_writes_files() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no plan named `nope`"));
 }
+
+#[test]
+fn counterfactual_reports_what_the_launch_did_and_names_unknown_events() {
+    let o = run(&[
+        "counterfactual",
+        "examples/launch-spike.toml",
+        "--without",
+        "image-generator",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-counterfactual");
+    // A launch that raises demand cannot lower unserved demand on the same paths.
+    assert!(v["metrics"]["unserved_share"]["effect"].as_f64().unwrap() > 0.0);
+    let o = run(&[
+        "counterfactual",
+        "examples/launch-spike.toml",
+        "--without",
+        "nope",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("the scenario's launches: image-generator"));
+}

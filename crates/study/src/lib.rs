@@ -9,7 +9,8 @@
 //! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
 //! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`];
 //! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`];
-//! - [`rank::rank`]: which projects to drop or add first → [`rank::RankReport`].
+//! - [`rank::rank`]: which projects to drop or add first → [`rank::RankReport`];
+//! - [`counterfactual::counterfactual`]: what an event did, on the same paths → [`counterfactual::CounterfactualReport`].
 //!
 //! ```
 //! let src = r#"
@@ -40,6 +41,7 @@
 //! ```
 
 pub mod cases;
+pub mod counterfactual;
 pub mod plan;
 pub mod rank;
 pub mod render;
