@@ -30,12 +30,17 @@ pub struct SimulateArgs {
     /// Print the result as JSON (format `gigawatt-simulation` v1) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Write result.json, monthly.csv (per-month percentiles) and, with --per-path, paths.csv here.
+    /// Write result.json, monthly.csv (per-month percentiles), yearly.csv (yearly statements)
+    /// and, with --per-path, paths.csv here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Also write every path's outcomes to DIR/paths.csv (memory grows with paths).
     #[arg(long, requires = "out")]
     pub per_path: bool,
+    /// Print yearly financial statements (revenue, costs, capex, free cash flow, funding, cash)
+    /// and put them in the JSON; with --out they are always written to yearly.csv.
+    #[arg(long)]
+    pub yearly: bool,
     /// With --out, skip monthly.csv: the run then costs no more than without --out.
     #[arg(long, requires = "out")]
     pub no_monthly: bool,
@@ -94,6 +99,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         per_path: a.per_path,
         target_npv_se_usd: a.target_npv_se_usd,
         overrides: parse_sets(&a.set)?,
+        yearly: a.yearly || a.out.is_some(),
         ..SimulateRequest::new(
             a.paths.unwrap_or(sc.simulation.paths as u64),
             a.seed.unwrap_or(sc.simulation.seed),
@@ -155,6 +161,10 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
                 render::per_path_csv(&report).as_bytes(),
             )?;
         }
+        gigawatt_io::write_atomic(
+            &dir.join("yearly.csv"),
+            render::yearly_csv(&report).as_bytes(),
+        )?;
     }
     if a.json {
         print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))?;

@@ -224,9 +224,66 @@ pub const SERIES: [&str; 14] = [
 /// (cash-flow identity terms) are only in a path's own record.
 pub const REPORTED_SERIES: usize = 10;
 
+/// Lines of a yearly statement, in order; each is a sum over the year's months except the cash
+/// balances. The statement closes: cash_end = cash_start + free_cash_flow − interest +
+/// funding_rounds + credit_drawn + backstop_drawn − repaid.
+pub const YEARLY_LINES: [&str; 17] = [
+    "revenue_usd",
+    "power_usd",
+    "facility_opex_usd",
+    "leases_usd",
+    "burst_usd",
+    "non_compute_opex_usd",
+    "depreciation_usd",
+    "operating_income_usd",
+    "capex_usd",
+    "free_cash_flow_usd",
+    "funding_rounds_usd",
+    "credit_drawn_usd",
+    "backstop_drawn_usd",
+    "repaid_usd",
+    "interest_usd",
+    "cash_start_usd",
+    "cash_end_usd",
+];
+
+/// Index of each yearly line in [`YEARLY_LINES`].
+pub mod yl {
+    #![allow(missing_docs)]
+    pub const REVENUE: usize = 0;
+    pub const POWER: usize = 1;
+    pub const OPEX: usize = 2;
+    pub const LEASES: usize = 3;
+    pub const BURST: usize = 4;
+    pub const NON_COMPUTE: usize = 5;
+    pub const DEPRECIATION: usize = 6;
+    pub const OPERATING_INCOME: usize = 7;
+    pub const CAPEX: usize = 8;
+    pub const FCF: usize = 9;
+    pub const ROUNDS: usize = 10;
+    pub const CREDIT_DRAWN: usize = 11;
+    pub const BACKSTOP_DRAWN: usize = 12;
+    pub const REPAID: usize = 13;
+    pub const INTEREST: usize = 14;
+    pub const CASH_START: usize = 15;
+    pub const CASH_END: usize = 16;
+}
+
+/// What a path records beyond its outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// The monthly series ([`SERIES`]).
+    pub monthly: bool,
+    /// The yearly statements ([`YEARLY_LINES`]).
+    pub yearly: bool,
+}
+
 /// What one plan produced on one path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PathOutcome {
+    /// Yearly statements, one per calendar year of the horizon ([`YEARLY_LINES`] order); only
+    /// when the run asks for them.
+    pub yearly: Vec<[f64; 17]>,
     /// Net present value of free cash flow plus terminal asset value less remaining lease obligations.
     pub npv_usd: f64,
     /// Revenue summed over the horizon.
@@ -1010,7 +1067,8 @@ impl Engine {
         }
     }
 
-    /// Simulates plan `pi` on the path drawn in `d`.
+    /// Simulates plan `pi` on the path drawn in `d`; with `record`, also its monthly series and
+    /// yearly statements.
     pub fn run_plan(
         &self,
         pi: usize,
@@ -1019,6 +1077,23 @@ impl Engine {
         record: bool,
         out: &mut PathOutcome,
     ) {
+        let rec = Recording {
+            monthly: record,
+            yearly: record,
+        };
+        self.run_plan_with(pi, d, s, rec, out);
+    }
+
+    /// Simulates plan `pi` on the path drawn in `d`, recording what `rec` asks for.
+    pub fn run_plan_with(
+        &self,
+        pi: usize,
+        d: &Draws,
+        s: &mut Scratch,
+        rec: Recording,
+        out: &mut PathOutcome,
+    ) {
+        let (record, yearly) = (rec.monthly, rec.yearly);
         let plan = &self.plans[pi];
         let t_len = self.months;
         let ns = self.segs.len();
@@ -1031,6 +1106,9 @@ impl Engine {
             self.commit(c.opt, c.t, c.amount, c.key, d, s);
         }
         out.rule_commitments.clear();
+        out.yearly.clear();
+        let mut year_lines = [0.0f64; 17];
+        year_lines[yl::CASH_START] = self.starting_cash;
         if record {
             out.monthly.resize(SERIES.len(), Vec::new());
             for m in &mut out.monthly {
@@ -1289,6 +1367,7 @@ impl Engine {
             let round = d.funding[t];
             cash += fcf - interest + round;
             min_cash = min_cash.fmin(cash);
+            let (mut drawn_c, mut drawn_b, mut repaid) = (0.0, 0.0, 0.0);
             if cash < self.min_cash {
                 let short = self.min_cash - cash;
                 let c = short.fmin((self.credit_limit - credit).fmax(0.0));
@@ -1296,6 +1375,7 @@ impl Engine {
                 backstop += short - c;
                 gap += short - c;
                 cash = self.min_cash;
+                (drawn_c, drawn_b) = (c, short - c);
             } else if credit + backstop > 0.0 {
                 let excess = cash - self.min_cash;
                 let r1 = excess.fmin(credit);
@@ -1303,6 +1383,25 @@ impl Engine {
                 let r2 = (excess - r1).fmin(backstop);
                 backstop -= r2;
                 cash -= r1 + r2;
+                repaid = r1 + r2;
+            }
+            if yearly {
+                let y = &mut year_lines;
+                y[yl::REVENUE] += revenue;
+                y[yl::POWER] += power;
+                y[yl::OPEX] += opex;
+                y[yl::LEASES] += lease;
+                y[yl::BURST] += burst_cost;
+                y[yl::NON_COMPUTE] += noncompute;
+                y[yl::DEPRECIATION] += dep;
+                y[yl::OPERATING_INCOME] += revenue - op_costs - dep;
+                y[yl::CAPEX] += capex;
+                y[yl::FCF] += fcf;
+                y[yl::ROUNDS] += round;
+                y[yl::CREDIT_DRAWN] += drawn_c;
+                y[yl::BACKSTOP_DRAWN] += drawn_b;
+                y[yl::REPAID] += repaid;
+                y[yl::INTEREST] += interest;
             }
             let capacity_cost = power + opex + lease + dep;
             if cap > 0.0 {
@@ -1316,6 +1415,12 @@ impl Engine {
                     first_profit = Some(year);
                 }
                 year_income = 0.0;
+                if yearly {
+                    year_lines[yl::CASH_END] = cash;
+                    out.yearly.push(year_lines);
+                    year_lines = [0.0; 17];
+                    year_lines[yl::CASH_START] = cash;
+                }
             }
             if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
                 shortfall_years |= 1u64 << (((self.start_month_of_year + ti) / 12).min(63));

@@ -29,7 +29,13 @@
 //! let (sc, _) = gigawatt_io::read_str(src, "mini.toml");
 //! let sc = sc.unwrap();
 //! let engine = gigawatt_sim::Engine::new(&sc, 2000, 1, &[]).unwrap();
-//! let cfg = gigawatt_sim::RunConfig { paths: 2000, monthly: false, per_path: false, overrides: vec![] };
+//! let cfg = gigawatt_sim::RunConfig {
+//!     paths: 2000,
+//!     monthly: false,
+//!     per_path: false,
+//!     overrides: vec![],
+//!     yearly: false,
+//! };
 //! let result = gigawatt_sim::run(&engine, &cfg, &|_| {});
 //! let unserved = result.plans[0].metrics[4].moments.mean();
 //! assert!(unserved > 0.0 && unserved < 0.5);
@@ -40,8 +46,9 @@ mod run;
 pub mod sample;
 
 pub use engine::{
-    CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC, Scratch,
-    UnitEffect, DEFAULT_PLAN, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
+    yl, CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC, Recording,
+    Scratch, UnitEffect, DEFAULT_PLAN, HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL,
+    YEARLY_LINES,
 };
 pub use run::{
     metric_values, run, run_to_precision, run_with, MetricId, PlanAcc, RunConfig, RunResult, ALPHA,

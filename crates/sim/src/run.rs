@@ -8,7 +8,9 @@
 use gigawatt_risk::{Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
 use rayon::prelude::*;
 
-use crate::engine::{Draws, Engine, PathOutcome, Scratch, REPORTED_SERIES};
+use crate::engine::{
+    Draws, Engine, PathOutcome, Recording, Scratch, REPORTED_SERIES, YEARLY_LINES,
+};
 
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
 pub const BLOCK: u64 = 1024;
@@ -127,6 +129,8 @@ pub struct RunConfig {
     pub monthly: bool,
     /// Keep every path's outcomes (memory grows with paths).
     pub per_path: bool,
+    /// Keep yearly statements (mean and quantiles of each line in each year).
+    pub yearly: bool,
     /// Inputs held at a value on every path (input index, value); every other input and every
     /// other random stream is drawn as usual, so runs with and without an override share their
     /// other draws (common random numbers for sensitivity analyses).
@@ -158,6 +162,8 @@ pub struct PlanAcc {
     pub diffs: Vec<Moments>,
     /// Monthly (quantiles, moments), REPORTED_SERIES × months.
     pub monthly: Vec<(Quantiles, Moments)>,
+    /// Yearly statements (quantiles, moments), years × YEARLY_LINES, when asked for.
+    pub yearly: Vec<(Quantiles, Moments)>,
 }
 
 impl PlanAcc {
@@ -176,6 +182,13 @@ impl PlanAcc {
             run_late: vec![0; e.run_names.len()],
             rule_committed: vec![Moments::default(); e.option_names.len()],
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
+            yearly: if cfg.yearly {
+                let cells = (e.end_year - e.start_year + 1) as usize * YEARLY_LINES.len();
+                let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
+                vec![(q, Moments::default()); cells]
+            } else {
+                Vec::new()
+            },
             monthly: if cfg.monthly {
                 let cells = REPORTED_SERIES * e.months;
                 let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
@@ -210,6 +223,10 @@ impl PlanAcc {
             a.merge(b);
         }
         for (a, b) in self.monthly.iter_mut().zip(&o.monthly) {
+            a.0.merge(&b.0);
+            a.1.merge(&b.1);
+        }
+        for (a, b) in self.yearly.iter_mut().zip(&o.yearly) {
             a.0.merge(&b.0);
             a.1.merge(&b.1);
         }
@@ -260,7 +277,11 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
         let path = first + i as u64;
         e.draw_with(path, u, &cfg.overrides, &mut draws);
         for (pi, out) in outs.iter_mut().enumerate() {
-            e.run_plan(pi, &draws, &mut scratch, cfg.monthly, out);
+            let rec = Recording {
+                monthly: cfg.monthly,
+                yearly: cfg.yearly,
+            };
+            e.run_plan_with(pi, &draws, &mut scratch, rec, out);
         }
         for (pi, out) in outs.iter().enumerate() {
             let acc = &mut plans[pi];
@@ -306,6 +327,12 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                     .zip(out.monthly.iter().take(REPORTED_SERIES))
                 {
                     dst.copy_from_slice(series);
+                }
+            }
+            if cfg.yearly {
+                for (cell, v) in acc.yearly.iter_mut().zip(out.yearly.iter().flatten()) {
+                    cell.0.push(*v);
+                    cell.1.push(*v);
                 }
             }
             if cfg.per_path {

@@ -258,6 +258,7 @@ fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim:
         monthly: true,
         per_path: false,
         overrides: Vec::new(),
+        yearly: false,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -599,4 +600,69 @@ fn r7_an_explicit_zero_cap_means_nothing_can_be_committed() {
     assert!(o.rule_commitments.is_empty(), "{:?}", o.rule_commitments);
     let o = one_path(&scenario(&src.replace("max_h100e = 0.0\n", "")), 0, 0);
     assert!(!o.rule_commitments.is_empty());
+}
+
+#[test]
+fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
+    // Every example and plan, a few paths each: opening cash + flows = closing cash in every
+    // year, and each line equals the sum of the engine's own monthly amounts.
+    use gigawatt_sim::yl;
+    for src in [
+        include_str!("../../../examples/startup.toml"),
+        include_str!("../../../examples/launch-spike.toml"),
+        include_str!("../../../examples/frontier-lab.toml"),
+    ] {
+        let sc = scenario(src);
+        let e = Engine::new(&sc, 8, 5, &[]).unwrap();
+        let (u, _) = e.block_uniforms(0, 8);
+        let mut d = Draws::default();
+        let mut out = PathOutcome::default();
+        for (path, row) in u.iter().enumerate() {
+            e.draw(path as u64, row, &mut d);
+            for pi in 0..e.plans.len() {
+                e.run_plan(pi, &d, &mut Scratch::default(), true, &mut out);
+                let years = (e.end_year - e.start_year + 1) as usize;
+                assert_eq!(out.yearly.len(), years);
+                let month0 = sc.horizon.start.month() as usize - 1;
+                let mut t0 = 0;
+                for (k, y) in out.yearly.iter().enumerate() {
+                    let scale = y.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+                    let close = y[yl::CASH_START] + y[yl::FCF] - y[yl::INTEREST]
+                        + y[yl::ROUNDS]
+                        + y[yl::CREDIT_DRAWN]
+                        + y[yl::BACKSTOP_DRAWN]
+                        - y[yl::REPAID];
+                    assert!(
+                        (close - y[yl::CASH_END]).abs() <= 1e-9 * scale,
+                        "year {k}: {close} vs {}",
+                        y[yl::CASH_END]
+                    );
+                    let t1 = if k == 0 { 12 - month0 } else { t0 + 12 }.min(e.months);
+                    let sum = |name: &str| series(&out, name)[t0..t1].iter().sum::<f64>();
+                    for (line, name) in [
+                        (yl::REVENUE, "revenue_usd"),
+                        (yl::FCF, "free_cash_flow_usd"),
+                        (yl::INTEREST, "interest_usd"),
+                        (yl::ROUNDS, "funding_usd"),
+                    ] {
+                        let want = sum(name);
+                        assert!(
+                            (y[line] - want).abs() <= 1e-9 * scale,
+                            "year {k} {name}: {} vs {want}",
+                            y[line]
+                        );
+                    }
+                    assert_eq!(y[yl::CASH_END], series(&out, "cash_usd")[t1 - 1]);
+                    // Free cash flow is revenue less running costs less capex.
+                    let costs: f64 = [yl::POWER, yl::OPEX, yl::LEASES, yl::BURST, yl::NON_COMPUTE]
+                        .iter()
+                        .map(|l| y[*l])
+                        .sum();
+                    let fcf = y[yl::REVENUE] - costs - y[yl::CAPEX];
+                    assert!((fcf - y[yl::FCF]).abs() <= 1e-9 * scale, "year {k}");
+                    t0 = t1;
+                }
+            }
+        }
+    }
 }

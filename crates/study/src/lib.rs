@@ -111,6 +111,8 @@ pub struct SimulateRequest {
     /// Inputs held at a value on every path, by `id` or field path; all other draws are those
     /// of the run without them (the analyses hold one input at its p10 or p90 this way).
     pub overrides: Vec<(String, f64)>,
+    /// Keep yearly financial statements per plan.
+    pub yearly: bool,
 }
 
 impl SimulateRequest {
@@ -126,6 +128,7 @@ impl SimulateRequest {
             per_path: false,
             target_npv_se_usd: None,
             overrides: Vec::new(),
+            yearly: false,
         }
     }
 
@@ -213,6 +216,7 @@ pub fn simulate(
         monthly: req.monthly,
         per_path: req.per_path,
         overrides,
+        yearly: req.yearly,
     };
     let mut result = gigawatt_sim::run_with(
         &engine,

@@ -85,7 +85,7 @@ fn plan_json(p: &PlanResult) -> Value {
             json!({"mean": num(d.mean), "se": num(d.se), "ci95_low": num(d.ci95_low()), "ci95_high": num(d.ci95_high())}),
         );
     }
-    json!({
+    let mut doc = json!({
         "name": p.name,
         "automatic_baseline": p.automatic_baseline,
         "metrics": metrics,
@@ -98,7 +98,26 @@ fn plan_json(p: &PlanResult) -> Value {
         "rule_commitments_unit": rule_units,
         "paired_differences_vs": p.paired_vs.as_ref().map_or(Value::Null, |v| Value::String(v.clone())),
         "paired_differences": diffs,
-    })
+    });
+    if !p.yearly.is_empty() {
+        doc["yearly"] = Value::Array(
+            p.yearly
+                .iter()
+                .map(|y| {
+                    let mut o = Map::new();
+                    o.insert("year".into(), json!(y.year));
+                    for (name, l) in gigawatt_sim::YEARLY_LINES.iter().zip(&y.lines) {
+                        o.insert(
+                            (*name).into(),
+                            json!({"mean": num(l.mean), "p10": num(l.p10), "p50": num(l.p50), "p90": num(l.p90)}),
+                        );
+                    }
+                    Value::Object(o)
+                })
+                .collect(),
+        );
+    }
+    doc
 }
 
 /// The JSON document of a simulation (format `gigawatt-simulation` v2, above).
@@ -274,6 +293,7 @@ fn plan_text(s: &mut String, p: &PlanResult, end_year: i32) {
         "  backstop needed: {:.1}% of paths",
         p.backstop_probability * 100.0
     );
+    yearly_text(s, p);
     let years: Vec<String> = p
         .shortfall_probability_by_year
         .iter()
@@ -415,6 +435,68 @@ pub fn monthly_csv(r: &SimulationReport) -> String {
         s.push('\n');
     }
     s
+}
+
+/// `yearly.csv`: plan, year, line, mean, p10, p50, p90.
+pub fn yearly_csv(r: &SimulationReport) -> String {
+    let mut s = String::from("plan,year,line,mean,p10,p50,p90\n");
+    for p in &r.plans {
+        for y in &p.yearly {
+            for (name, l) in gigawatt_sim::YEARLY_LINES.iter().zip(&y.lines) {
+                let _ = writeln!(
+                    s,
+                    "{},{},{name},{},{},{},{}",
+                    csv_field(&p.name),
+                    y.year,
+                    csv_num(l.mean),
+                    csv_num(l.p10),
+                    csv_num(l.p50),
+                    csv_num(l.p90)
+                );
+            }
+        }
+    }
+    s
+}
+
+/// The yearly statements' main lines (means) as a terminal section.
+fn yearly_text(s: &mut String, p: &PlanResult) {
+    use gigawatt_sim::yl;
+    if p.yearly.is_empty() {
+        return;
+    }
+    let largest = p
+        .yearly
+        .iter()
+        .flat_map(|y| y.lines.iter().map(|l| l.mean.abs()))
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max);
+    let (unit, label) = row_money_unit(largest);
+    let _ = writeln!(
+        s,
+        "  yearly statement ({label}, means over paths; yearly.csv has every line with p10/p50/p90):"
+    );
+    let _ = writeln!(
+        s,
+        "    {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "year", "revenue", "op. income", "capex", "FCF", "funding", "cash end"
+    );
+    for y in &p.yearly {
+        let m = |i: usize| y.lines[i].mean;
+        let funding = m(yl::ROUNDS) + m(yl::CREDIT_DRAWN) + m(yl::BACKSTOP_DRAWN);
+        let f = |x: f64| format!("{:.1}", x / unit + 0.0);
+        let _ = writeln!(
+            s,
+            "    {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            y.year,
+            f(m(yl::REVENUE)),
+            f(m(yl::OPERATING_INCOME)),
+            f(m(yl::CAPEX)),
+            f(m(yl::FCF)),
+            f(funding),
+            f(m(yl::CASH_END))
+        );
+    }
 }
 
 /// `paths.csv`: one row per (path, plan).

@@ -87,6 +87,28 @@ pub struct RuleTotal {
     pub unit: &'static str,
 }
 
+/// One line of a yearly statement: mean, p10, p50, p90 over paths.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineStats {
+    /// Mean.
+    pub mean: f64,
+    /// p10.
+    pub p10: f64,
+    /// p50.
+    pub p50: f64,
+    /// p90.
+    pub p90: f64,
+}
+
+/// A calendar year's statement: every line of [`gigawatt_sim::YEARLY_LINES`], in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YearStatement {
+    /// Calendar year.
+    pub year: i32,
+    /// Per line, [`gigawatt_sim::YEARLY_LINES`] order.
+    pub lines: Vec<LineStats>,
+}
+
 /// Everything reported for one plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanResult {
@@ -112,6 +134,8 @@ pub struct PlanResult {
     pub paired: Vec<PairedDifference>,
     /// The plan the differences are against (the first plan of the run).
     pub paired_vs: Option<String>,
+    /// Yearly statements (empty unless asked for).
+    pub yearly: Vec<YearStatement>,
 }
 
 impl PlanResult {
@@ -321,7 +345,28 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
         rule_commitments,
         paired,
         paired_vs: (pi > 0).then(|| e.plans[0].name.clone()),
+        yearly: yearly_statements(e, acc),
     }
+}
+
+fn yearly_statements(e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
+    let nl = gigawatt_sim::YEARLY_LINES.len();
+    acc.yearly
+        .chunks_mut(nl)
+        .enumerate()
+        .map(|(y, cells)| YearStatement {
+            year: e.start_year + y as i32,
+            lines: cells
+                .iter_mut()
+                .map(|(q, m)| LineStats {
+                    mean: m.mean(),
+                    p10: q.quantile(0.1),
+                    p50: q.quantile(0.5),
+                    p90: q.quantile(0.9),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn correlations(sc: &Scenario, e: &Engine, r: &RunResult) -> Vec<CorrelationCheck> {

@@ -285,3 +285,34 @@ growth = { process = "log", drift_per_year = { dist = "normal", mean = 0.5, sd =
         "{err}"
     );
 }
+
+#[test]
+fn yearly_revenue_adds_up_to_the_horizons_revenue() {
+    // The mean of a sum is the sum of the means: the yearly revenue means add up to the mean
+    // cumulative revenue, and every year's closing cash is the next year's opening cash.
+    use gigawatt_sim::{yl, MetricId};
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let req = SimulateRequest {
+        yearly: true,
+        ..SimulateRequest::new(400, 5)
+    };
+    let r = gigawatt_study::simulate(&sc, &req, &Quiet).unwrap();
+    for p in &r.plans {
+        assert_eq!(p.yearly.len(), 5, "2026 to 2030");
+        let sum: f64 = p.yearly.iter().map(|y| y.lines[yl::REVENUE].mean).sum();
+        let cum = p.metric(MetricId::CumRevenue).mean;
+        assert!((sum - cum).abs() <= 1e-9 * cum.abs(), "{sum} vs {cum}");
+        for w in p.yearly.windows(2) {
+            let (a, b) = (
+                w[0].lines[yl::CASH_END].mean,
+                w[1].lines[yl::CASH_START].mean,
+            );
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+    let csv = render::yearly_csv(&r);
+    assert_eq!(
+        csv.lines().count(),
+        1 + r.plans.len() * 5 * gigawatt_sim::YEARLY_LINES.len()
+    );
+}
