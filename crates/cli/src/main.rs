@@ -4,6 +4,7 @@
 //! 2 the command could not run (bad arguments, unreadable file, failed write).
 
 mod check;
+mod common;
 mod counterfactual;
 mod plan;
 mod rank;

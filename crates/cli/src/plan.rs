@@ -9,8 +9,7 @@ use anyhow::bail;
 use gigawatt_lp::Solver;
 use gigawatt_study::PlanRequest;
 
-use crate::check::{load_or_report, render_diagnostics};
-use crate::print_stdout;
+use crate::common;
 
 /// Exit code when the optimisation problem is infeasible (a diagnosis is printed).
 pub const EXIT_INFEASIBLE: u8 = 3;
@@ -172,25 +171,8 @@ fn solver_named(name: Option<&str>) -> anyhow::Result<Box<dyn Solver + Send + Sy
     }
 }
 
-/// Progress notes on stderr, unless quiet.
-struct Notes {
-    quiet: bool,
-}
-
-impl gigawatt_study::Progress for Notes {
-    fn note(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("{msg}");
-        }
-    }
-}
-
 pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
-    let (sc, diags) = load_or_report(&a.file, a.strict)?;
-    if !a.quiet || sc.is_none() {
-        eprint!("{}", render_diagnostics(&diags));
-    }
-    let Some(sc) = sc else {
+    let Some(sc) = common::load(&a.file, a.strict, a.quiet)? else {
         return Ok(ExitCode::from(1));
     };
     crate::check_threads(Some(a.threads))?;
@@ -199,7 +181,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         gigawatt_io::prepare_out_dir(dir)?;
     }
     let solver = solver_named(a.solver.as_deref())?;
-    let notes = Notes { quiet: a.quiet };
+    let notes = common::Notes { quiet: a.quiet };
     let write_mps = |p: &gigawatt_lp::Problem| -> Result<(), String> {
         if let Some(path) = &a.write_mps {
             gigawatt_io::write_atomic(path, p.to_mps(&sc.name).as_bytes())
@@ -213,10 +195,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         if let Some(toml) = &out.plan_toml {
             gigawatt_io::write_atomic(&dir.join("plan.toml"), toml.as_bytes())?;
         }
-        gigawatt_io::write_atomic(
-            &dir.join("result.json"),
-            (serde_json::to_string_pretty(&out.doc)? + "\n").as_bytes(),
-        )?;
+        common::write_json(&dir.join("result.json"), &out.doc)?;
         if let Some(csv) = &out.commitments_csv {
             gigawatt_io::write_atomic(&dir.join("commitments.csv"), csv.as_bytes())?;
         }
@@ -224,11 +203,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
             gigawatt_io::write_atomic(&dir.join("frontier.csv"), csv.as_bytes())?;
         }
     }
-    if a.json {
-        print_stdout(&(serde_json::to_string_pretty(&out.doc)? + "\n"))?;
-    } else {
-        print_stdout(&out.text)?;
-    }
+    common::print_report(a.json, &out.doc, || out.text.clone())?;
     Ok(if out.found {
         ExitCode::SUCCESS
     } else {

@@ -8,8 +8,7 @@ use anyhow::Context;
 use gigawatt_sim::MetricId;
 use gigawatt_study::sensitivity::{self, TornadoRequest};
 
-use crate::check::{load_or_report, render_diagnostics};
-use crate::print_stdout;
+use crate::common;
 
 /// Arguments of `gigawatt sensitivity`.
 #[derive(clap::Args, Debug)]
@@ -26,9 +25,6 @@ pub struct SensitivityArgs {
     /// Paths per run; every input needs two runs, all on the same paths.
     #[arg(long, default_value_t = 2000)]
     pub paths: u64,
-    /// Seed (default: the scenario's seed).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Percentile each input is held at on the low side (the high side is 1 − this).
     #[arg(long, default_value_t = 0.1)]
     pub low: f64,
@@ -48,42 +44,16 @@ pub struct SensitivityArgs {
     /// With --break-even: find where the plan's expected metric equals this plan's.
     #[arg(long, requires = "break_even")]
     pub versus: Option<String>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Print the result as JSON (format `gigawatt-tornado` v1) instead of a table.
-    #[arg(long)]
-    pub json: bool,
     /// Write tornado.json and tornado.csv here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Treat scenario warnings as errors.
-    #[arg(long)]
-    pub strict: bool,
-    /// No progress notes on stderr.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-/// Progress notes on stderr, unless quiet.
-struct Notes {
-    quiet: bool,
-}
-
-impl gigawatt_study::Progress for Notes {
-    fn note(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("{msg}");
-        }
-    }
+    /// Seed, threads, JSON output, strictness and quietness.
+    #[command(flatten)]
+    pub run: common::RunFlags,
 }
 
 pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
-    let (sc, diags) = load_or_report(&a.file, a.strict)?;
-    if !a.quiet || sc.is_none() {
-        eprint!("{}", render_diagnostics(&diags));
-    }
-    let Some(sc) = sc else {
+    let Some(sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
         return Ok(ExitCode::from(1));
     };
     let metric = MetricId::ALL
@@ -96,16 +66,12 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
                 MetricId::ALL.map(|m| m.name()).join(", ")
             )
         })?;
-    let threads = crate::check_threads(a.threads)?;
+    let pool = common::pool(a.run.threads)?;
     if let Some(dir) = &a.out {
         gigawatt_io::prepare_out_dir(dir)?;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
-    let notes = Notes { quiet: a.quiet };
-    let seed = a.seed.unwrap_or(sc.simulation.seed);
+    let notes = common::Notes { quiet: a.run.quiet };
+    let seed = a.run.seed.unwrap_or(sc.simulation.seed);
     if let Some(input) = &a.break_even {
         if !a.target.is_finite() {
             anyhow::bail!("--target must be a finite number");
@@ -123,16 +89,9 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
         let r = pool.install(|| sensitivity::break_even(&sc, &req, &notes))?;
         let doc = sensitivity::break_even_json(&r);
         if let Some(dir) = &a.out {
-            gigawatt_io::write_atomic(
-                &dir.join("break-even.json"),
-                (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
-            )?;
+            common::write_json(&dir.join("break-even.json"), &doc)?;
         }
-        return if a.json {
-            print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))
-        } else {
-            print_stdout(&sensitivity::break_even_text(&r))
-        };
+        return common::print_report(a.run.json, &doc, || sensitivity::break_even_text(&r));
     }
     let req = TornadoRequest {
         paths: a.paths,
@@ -144,18 +103,11 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
     let report = pool.install(|| sensitivity::tornado(&sc, &req, &notes))?;
     let doc = sensitivity::json(&report);
     if let Some(dir) = &a.out {
-        gigawatt_io::write_atomic(
-            &dir.join("tornado.json"),
-            (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
-        )?;
+        common::write_json(&dir.join("tornado.json"), &doc)?;
         gigawatt_io::write_atomic(
             &dir.join("tornado.csv"),
             sensitivity::csv(&report).as_bytes(),
         )?;
     }
-    if a.json {
-        print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))
-    } else {
-        print_stdout(&sensitivity::text(&report))
-    }
+    common::print_report(a.run.json, &doc, || sensitivity::text(&report))
 }

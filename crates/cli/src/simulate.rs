@@ -4,11 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use gigawatt_study::{cases, render, SimulateRequest};
 
-use crate::check::{load_or_report, render_diagnostics};
-use crate::print_stdout;
+use crate::common;
 
 /// Arguments of `gigawatt simulate`.
 #[derive(clap::Args, Debug)]
@@ -85,11 +83,7 @@ impl gigawatt_study::Progress for Bar {
 }
 
 pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (sc, diags) = load_or_report(&a.file, a.strict)?;
-    if !a.quiet || sc.is_none() {
-        eprint!("{}", render_diagnostics(&diags));
-    }
-    let Some(sc) = sc else {
+    let Some(sc) = common::load(&a.file, a.strict, a.quiet)? else {
         return Ok(ExitCode::from(1));
     };
     let req = SimulateRequest {
@@ -105,7 +99,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
             a.seed.unwrap_or(sc.simulation.seed),
         )
     };
-    let threads = crate::check_threads(a.threads)?;
+    let pool = common::pool(a.threads)?;
     if let Some(dir) = &a.out {
         // Fail now, not after the whole run.
         gigawatt_io::prepare_out_dir(dir)?;
@@ -113,16 +107,8 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if a.cases {
         let (sc, engine) = gigawatt_study::engine_for(&sc, &req)?;
         let r = gigawatt_study::simulate_cases(&sc, &engine)?;
-        return if a.json {
-            print_stdout(&(serde_json::to_string_pretty(&cases::json(&r))? + "\n"))
-        } else {
-            print_stdout(&cases::text(&r))
-        };
+        return common::print_report(a.json, &cases::json(&r), || cases::text(&r));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -147,8 +133,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let doc = render::json(&report);
     if let Some(dir) = &a.out {
-        let json = serde_json::to_string_pretty(&doc)? + "\n";
-        gigawatt_io::write_atomic(&dir.join("result.json"), json.as_bytes())?;
+        common::write_json(&dir.join("result.json"), &doc)?;
         if req.monthly {
             gigawatt_io::write_atomic(
                 &dir.join("monthly.csv"),
@@ -166,11 +151,7 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
             render::yearly_csv(&report).as_bytes(),
         )?;
     }
-    if a.json {
-        print_stdout(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    } else {
-        print_stdout(&render::text(&report))?;
-    }
+    common::print_report(a.json, &doc, || render::text(&report))?;
     if !a.quiet {
         let done = report.paths;
         let (months, plans) = (report.horizon.2, report.plans.len());
