@@ -5,6 +5,7 @@
 
 mod check;
 mod common;
+mod compare;
 mod counterfactual;
 mod plan;
 mod rank;
@@ -27,6 +28,7 @@ Examples:
   gigawatt sensitivity examples/startup.toml --plan buy-own --metric npv_usd
   gigawatt rank examples/frontier-lab.toml --plan announced --paths 2000
   gigawatt counterfactual examples/launch-spike.toml --without image-generator
+  gigawatt compare lab/scenario.toml lab/faster-growth.toml --plan steady
   gigawatt schema > scenario.schema.json    JSON Schema for editor completion
 
 Exit codes: 0 ok, 1 scenario has errors, 2 could not run, 3 plan: the programme is infeasible.")]
@@ -101,6 +103,12 @@ enum Command {
         after_help = "Example:\n  gigawatt counterfactual examples/launch-spike.toml --without image-generator --plan as-is"
     )]
     Counterfactual(counterfactual::CounterfactualArgs),
+    /// How two scenario files differ for one plan, metric by metric, on the same paths (inputs
+    /// are matched by id or field path, so only the changed assumptions differ).
+    #[command(
+        after_help = "Example:\n  gigawatt compare lab/scenario.toml lab/faster-growth.toml --plan steady --paths 5000"
+    )]
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +129,7 @@ fn main() -> ExitCode {
         Command::Sensitivity(args) => sensitivity::run(&args),
         Command::Rank(args) => rank::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
+        Command::Compare(args) => compare::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -957,3 +957,38 @@ fn counterfactual_reports_what_the_launch_did_and_names_unknown_events() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("the scenario's launches: image-generator"));
 }
+
+#[test]
+fn compare_two_files_names_the_changed_input() {
+    let d = tmp("compare");
+    let src = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap();
+    let faster = src.replace(
+        "mean = 0.6, sd = 0.3, id = \"ft_growth\"",
+        "mean = 0.9, sd = 0.3, id = \"ft_growth\"",
+    );
+    assert_ne!(src, faster);
+    let f = d.join("faster.toml");
+    std::fs::write(&f, faster).unwrap();
+    let o = run(&[
+        "compare",
+        "examples/startup.toml",
+        f.to_str().unwrap(),
+        "--plan",
+        "buy-own",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-compare");
+    assert_eq!(v["changed_inputs"], serde_json::json!(["ft_growth"]));
+    // Faster growth of a segment the plan serves raises its revenue on the same paths.
+    assert!(
+        v["metrics"]["cum_revenue_usd"]["difference"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}

@@ -10,7 +10,8 @@
 //! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`];
 //! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`];
 //! - [`rank::rank`]: which projects to drop or add first → [`rank::RankReport`];
-//! - [`counterfactual::counterfactual`]: what an event did, on the same paths → [`counterfactual::CounterfactualReport`].
+//! - [`counterfactual::counterfactual`]: what an event did, on the same paths → [`counterfactual::CounterfactualReport`];
+//! - [`compare::compare`]: how two scenario files differ for a plan, on the same paths → [`compare::CompareReport`].
 //!
 //! ```
 //! let src = r#"
@@ -41,6 +42,7 @@
 //! ```
 
 pub mod cases;
+pub mod compare;
 pub mod counterfactual;
 pub mod plan;
 pub mod rank;

@@ -136,3 +136,32 @@ fn the_break_even_of_a_linear_input_is_found_exactly() {
     assert!(r.value.is_none());
     assert!(gigawatt_study::sensitivity::break_even_text(&r).starts_with("no break-even"));
 }
+
+#[test]
+fn comparing_two_files_matches_paths_by_input_name() {
+    // The same price input (same id) shifted by one: U(2, 4) draws u·2 + 2 where U(1, 3) drew
+    // u·2 + 1 on the same path, so NPV = 1,200 × price differs by exactly 1,200 on every path.
+    use gigawatt_study::compare::{compare, CompareRequest};
+    let (a, _) = gigawatt_io::read_str(LINEAR, "a.toml");
+    let shifted = LINEAR.replace("min = 1.0, max = 3.0", "min = 2.0, max = 4.0");
+    let (b, _) = gigawatt_io::read_str(&shifted, "b.toml");
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let req = CompareRequest {
+        paths: 100,
+        seed: 9,
+        plan: None,
+    };
+    let r = compare(&a, &b, &req, &Quiet).unwrap();
+    assert_eq!(r.changed_inputs, vec!["price".to_string()]);
+    let npv = r
+        .metrics
+        .iter()
+        .find(|m| m.metric == MetricId::Npv)
+        .unwrap();
+    assert!((npv.difference - 1200.0).abs() < 1e-6, "{}", npv.difference);
+    assert!(npv.se < 1e-9);
+    // A file against itself differs in nothing.
+    let r = compare(&a, &a, &req, &Quiet).unwrap();
+    assert!(r.changed_inputs.is_empty());
+    assert!(r.metrics.iter().all(|m| m.difference == 0.0));
+}

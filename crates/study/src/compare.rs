@@ -1,0 +1,240 @@
+//! How two scenario files differ, metric by metric, for one plan.
+//!
+//! Both files are simulated with the same seed and path count. Every random number is keyed by
+//! (seed, input id or field path, path), so inputs that keep their id (or their place in the
+//! file) draw the same values in both: a path in one file is the same world as that path in the
+//! other, with only the changed assumptions different (common random numbers). The report gives
+//! each metric's mean in both files and the mean of the per-path differences with its standard
+//! error.
+
+use std::fmt::Write as _;
+
+use gigawatt_model::ValidScenario;
+use gigawatt_sim::MetricId;
+use serde_json::{json, Value};
+
+use crate::counterfactual::COUNTERFACTUAL_METRICS;
+use crate::{Progress, SimulateRequest, StudyError};
+
+/// What [`compare`] is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareRequest {
+    /// Paths (the same in both files).
+    pub paths: u64,
+    /// Seed (the same in both files).
+    pub seed: u64,
+    /// The plan, which both files must have (None: each file's first plan).
+    pub plan: Option<String>,
+}
+
+/// One metric in both files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricComparison {
+    /// The metric.
+    pub metric: MetricId,
+    /// Mean in the first file.
+    pub a: f64,
+    /// Mean in the second file.
+    pub b: f64,
+    /// Mean of (b − a) over paths.
+    pub difference: f64,
+    /// Its standard error.
+    pub se: f64,
+}
+
+/// How two files differ.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareReport {
+    /// The two scenarios' names.
+    pub scenarios: (String, String),
+    /// The plan in each.
+    pub plans: (String, String),
+    /// Paths and seed.
+    pub paths: u64,
+    /// See `paths`.
+    pub seed: u64,
+    /// Inputs of the first file that the second lacks, or whose distribution differs (by name).
+    pub changed_inputs: Vec<String>,
+    /// Per metric.
+    pub metrics: Vec<MetricComparison>,
+}
+
+fn rows(sc: &ValidScenario, req: &CompareRequest) -> Result<(String, Vec<[f64; 9]>), StudyError> {
+    let plan = req
+        .plan
+        .clone()
+        .or_else(|| sc.plans.first().map(|p| p.name.clone()));
+    let run = SimulateRequest {
+        plans: plan.iter().cloned().collect(),
+        baseline: false,
+        per_path: true,
+        ..SimulateRequest::new(req.paths, req.seed)
+    };
+    let r = crate::simulate(sc, &run, &crate::Quiet)?;
+    let name = r.plans[0].name.clone();
+    Ok((
+        name,
+        r.per_path
+            .iter()
+            .filter(|p| p.plan == 0)
+            .map(|p| p.metrics)
+            .collect(),
+    ))
+}
+
+/// The uncertain inputs by name with their distributions, for the list of changed inputs.
+fn inputs(sc: &ValidScenario) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    sc.visit_uncertain(&mut |path, u| {
+        let name = u.id.clone().unwrap_or_else(|| path.clone());
+        out.push((name, format!("{:?}", u.dist)));
+    });
+    out
+}
+
+/// Simulates `a` and `b` on the same paths and compares one plan's metrics.
+pub fn compare(
+    a: &ValidScenario,
+    b: &ValidScenario,
+    req: &CompareRequest,
+    progress: &dyn Progress,
+) -> Result<CompareReport, StudyError> {
+    if a.horizon != b.horizon {
+        return Err(StudyError::Request(format!(
+            "the files cover different horizons ({} to {} and {} to {}): paths cannot be matched month by month",
+            a.horizon.start, a.horizon.end, b.horizon.start, b.horizon.end
+        )));
+    }
+    progress.note(&format!(
+        "simulating both files on the same {} paths...",
+        req.paths
+    ));
+    let (pa, ra) = rows(a, req)?;
+    let (pb, rb) = rows(b, req)?;
+    let (ia, ib) = (inputs(a), inputs(b));
+    let changed_inputs = ia
+        .iter()
+        .filter(|x| !ib.contains(x))
+        .map(|x| x.0.clone())
+        .chain(
+            ib.iter()
+                .filter(|y| !ia.iter().any(|x| x.0 == y.0))
+                .map(|y| y.0.clone()),
+        )
+        .collect();
+    let stats = |xs: &[f64]| {
+        let m = gigawatt_risk::Moments::from_slice(xs);
+        (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
+    };
+    let metrics = COUNTERFACTUAL_METRICS
+        .iter()
+        .map(|id| {
+            let i = id.index();
+            let xa: Vec<f64> = ra.iter().map(|r| r[i]).collect();
+            let xb: Vec<f64> = rb.iter().map(|r| r[i]).collect();
+            let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
+            let (difference, se) = stats(&d);
+            MetricComparison {
+                metric: *id,
+                a: stats(&xa).0,
+                b: stats(&xb).0,
+                difference,
+                se,
+            }
+        })
+        .collect();
+    Ok(CompareReport {
+        scenarios: (a.name.clone(), b.name.clone()),
+        plans: (pa, pb),
+        paths: req.paths,
+        seed: req.seed,
+        changed_inputs,
+        metrics,
+    })
+}
+
+fn num(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// JSON (`gigawatt-compare` v1).
+pub fn json(r: &CompareReport) -> Value {
+    let mut m = serde_json::Map::new();
+    for c in &r.metrics {
+        m.insert(
+            c.metric.name().into(),
+            json!({"a": num(c.a), "b": num(c.b), "difference": num(c.difference), "se": num(c.se),
+                   "ci95_low": num(c.difference - crate::report::Z95 * c.se), "ci95_high": num(c.difference + crate::report::Z95 * c.se)}),
+        );
+    }
+    json!({
+        "format": "gigawatt-compare",
+        "format_version": 1,
+        "scenarios": [r.scenarios.0, r.scenarios.1],
+        "plans": [r.plans.0, r.plans.1],
+        "paths": r.paths,
+        "seed": r.seed,
+        "changed_inputs": r.changed_inputs,
+        "metrics": m,
+    })
+}
+
+/// The terminal table.
+pub fn text(r: &CompareReport) -> String {
+    let mut s = format!(
+        "`{}` (plan `{}`) against `{}` (plan `{}`): the same {} paths, seed {}; difference = second − first\n",
+        r.scenarios.0, r.plans.0, r.scenarios.1, r.plans.1, r.paths, r.seed
+    );
+    if r.changed_inputs.is_empty() {
+        s.push_str("no uncertain input differs between the files\n\n");
+    } else {
+        let _ = writeln!(
+            s,
+            "uncertain inputs that differ: {}\n",
+            r.changed_inputs.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>4} {:>12} {:>12} {:>26}",
+        "metric", "unit", "first", "second", "difference [95% CI]"
+    );
+    for c in &r.metrics {
+        let (unit, label) = if c.metric.name().ends_with("_usd") {
+            crate::render::row_money_unit(c.a.abs().max(c.b.abs()))
+        } else {
+            (0.01, "%")
+        };
+        let f = |x: f64| {
+            if x.is_finite() {
+                format!("{:.2}", x / unit + 0.0)
+            } else {
+                "n/a".into()
+            }
+        };
+        let ci = if c.se.is_finite() {
+            format!(
+                "{} [{}, {}]",
+                f(c.difference),
+                f(c.difference - crate::report::Z95 * c.se),
+                f(c.difference + crate::report::Z95 * c.se)
+            )
+        } else {
+            f(c.difference)
+        };
+        let _ = writeln!(
+            s,
+            "  {:<24} {:>4} {:>12} {:>12} {:>26}",
+            c.metric.name(),
+            label,
+            f(c.a),
+            f(c.b),
+            ci
+        );
+    }
+    s
+}
