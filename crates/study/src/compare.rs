@@ -10,11 +10,10 @@
 use std::fmt::Write as _;
 
 use gigawatt_model::ValidScenario;
-use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
 
-use crate::counterfactual::COUNTERFACTUAL_METRICS;
-use crate::{Progress, SimulateRequest, StudyError};
+use crate::paired::{self, paired_metrics, per_path_rows, PairedMetric};
+use crate::{Progress, StudyError};
 
 /// What [`compare`] is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,21 +24,6 @@ pub struct CompareRequest {
     pub seed: u64,
     /// The plan, which both files must have (None: each file's first plan).
     pub plan: Option<String>,
-}
-
-/// One metric in both files.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricComparison {
-    /// The metric.
-    pub metric: MetricId,
-    /// Mean in the first file.
-    pub a: f64,
-    /// Mean in the second file.
-    pub b: f64,
-    /// Mean of (b − a) over paths.
-    pub difference: f64,
-    /// Its standard error.
-    pub se: f64,
 }
 
 /// How two files differ.
@@ -55,31 +39,8 @@ pub struct CompareReport {
     pub seed: u64,
     /// Inputs of the first file that the second lacks, or whose distribution differs (by name).
     pub changed_inputs: Vec<String>,
-    /// Per metric.
-    pub metrics: Vec<MetricComparison>,
-}
-
-fn rows(sc: &ValidScenario, req: &CompareRequest) -> Result<(String, Vec<[f64; 9]>), StudyError> {
-    let plan = req
-        .plan
-        .clone()
-        .or_else(|| sc.plans.first().map(|p| p.name.clone()));
-    let run = SimulateRequest {
-        plans: plan.iter().cloned().collect(),
-        baseline: false,
-        per_path: true,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let r = crate::simulate(sc, &run, &crate::Quiet)?;
-    let name = r.plans[0].name.clone();
-    Ok((
-        name,
-        r.per_path
-            .iter()
-            .filter(|p| p.plan == 0)
-            .map(|p| p.metrics)
-            .collect(),
-    ))
+    /// Per metric: `a` in the first file, `b` in the second, `difference` b − a path by path.
+    pub metrics: Vec<PairedMetric>,
 }
 
 /// The uncertain inputs by name with their distributions, for the list of changed inputs.
@@ -109,8 +70,15 @@ pub fn compare(
         "simulating both files on the same {} paths...",
         req.paths
     ));
-    let (pa, ra) = rows(a, req)?;
-    let (pb, rb) = rows(b, req)?;
+    let plan = |sc: &ValidScenario| -> Vec<String> {
+        req.plan
+            .clone()
+            .or_else(|| sc.plans.first().map(|p| p.name.clone()))
+            .into_iter()
+            .collect()
+    };
+    let (pa, ra) = per_path_rows(a, &plan(a), req.paths, req.seed)?;
+    let (pb, rb) = per_path_rows(b, &plan(b), req.paths, req.seed)?;
     let (ia, ib) = (inputs(a), inputs(b));
     let changed_inputs = ia
         .iter()
@@ -122,27 +90,7 @@ pub fn compare(
                 .map(|y| y.0.clone()),
         )
         .collect();
-    let stats = |xs: &[f64]| {
-        let m = gigawatt_risk::Moments::from_slice(xs);
-        (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
-    };
-    let metrics = COUNTERFACTUAL_METRICS
-        .iter()
-        .map(|id| {
-            let i = id.index();
-            let xa: Vec<f64> = ra.iter().map(|r| r[i]).collect();
-            let xb: Vec<f64> = rb.iter().map(|r| r[i]).collect();
-            let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
-            let (difference, se) = stats(&d);
-            MetricComparison {
-                metric: *id,
-                a: stats(&xa).0,
-                b: stats(&xb).0,
-                difference,
-                se,
-            }
-        })
-        .collect();
+    let metrics = paired_metrics(&ra, &rb);
     Ok(CompareReport {
         scenarios: (a.name.clone(), b.name.clone()),
         plans: (pa, pb),
@@ -165,10 +113,11 @@ fn num(x: f64) -> Value {
 pub fn json(r: &CompareReport) -> Value {
     let mut m = serde_json::Map::new();
     for c in &r.metrics {
+        let (lo, hi) = c.ci95();
         m.insert(
             c.metric.name().into(),
             json!({"a": num(c.a), "b": num(c.b), "difference": num(c.difference), "se": num(c.se),
-                   "ci95_low": num(c.difference - crate::report::Z95 * c.se), "ci95_high": num(c.difference + crate::report::Z95 * c.se)}),
+                   "ci95_low": num(lo), "ci95_high": num(hi)}),
         );
     }
     json!({
@@ -198,43 +147,10 @@ pub fn text(r: &CompareReport) -> String {
             r.changed_inputs.join(", ")
         );
     }
-    let _ = writeln!(
-        s,
-        "  {:<24} {:>4} {:>12} {:>12} {:>26}",
-        "metric", "unit", "first", "second", "difference [95% CI]"
+    paired::table(
+        &mut s,
+        ("first", "second", "difference [95% CI]"),
+        &r.metrics,
     );
-    for c in &r.metrics {
-        let (unit, label) = if c.metric.name().ends_with("_usd") {
-            crate::render::row_money_unit(c.a.abs().max(c.b.abs()))
-        } else {
-            (0.01, "%")
-        };
-        let f = |x: f64| {
-            if x.is_finite() {
-                format!("{:.2}", x / unit + 0.0)
-            } else {
-                "n/a".into()
-            }
-        };
-        let ci = if c.se.is_finite() {
-            format!(
-                "{} [{}, {}]",
-                f(c.difference),
-                f(c.difference - crate::report::Z95 * c.se),
-                f(c.difference + crate::report::Z95 * c.se)
-            )
-        } else {
-            f(c.difference)
-        };
-        let _ = writeln!(
-            s,
-            "  {:<24} {:>4} {:>12} {:>12} {:>26}",
-            c.metric.name(),
-            label,
-            f(c.a),
-            f(c.b),
-            ci
-        );
-    }
     s
 }

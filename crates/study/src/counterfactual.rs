@@ -5,13 +5,11 @@
 //! are then compared path by path: the effect of the event on each metric is the mean of
 //! (with − without) over paths, with its paired standard error.
 
-use std::fmt::Write as _;
-
 use gigawatt_model::{Scenario, ValidScenario};
-use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
 
-use crate::{Progress, SimulateRequest, StudyError};
+use crate::paired::{self, paired_metrics, per_path_rows, PairedMetric};
+use crate::{Progress, StudyError};
 
 /// What [`counterfactual`] is asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,33 +22,6 @@ pub struct CounterfactualRequest {
     pub event: String,
     /// The plan (None: the scenario's first plan).
     pub plan: Option<String>,
-}
-
-/// The metrics a counterfactual reports.
-pub const COUNTERFACTUAL_METRICS: [MetricId; 8] = [
-    MetricId::Npv,
-    MetricId::CumRevenue,
-    MetricId::MinCash,
-    MetricId::FundingGap,
-    MetricId::UnservedShare,
-    MetricId::ResearchDelivered,
-    MetricId::Utilisation,
-    MetricId::IdleCost,
-];
-
-/// One metric with and without the event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventEffect {
-    /// The metric.
-    pub metric: MetricId,
-    /// Mean with the event as the scenario has it.
-    pub with: f64,
-    /// Mean with the event switched off.
-    pub without: f64,
-    /// Mean of (with − without) over paths: the event's effect.
-    pub effect: f64,
-    /// Its standard error.
-    pub se: f64,
 }
 
 /// What an event did to a plan.
@@ -71,33 +42,8 @@ pub struct CounterfactualReport {
     /// Share of paths whose outcome the event changed (on the others it did not happen, or
     /// changed nothing).
     pub changed_share: f64,
-    /// Per metric.
-    pub effects: Vec<EventEffect>,
-}
-
-fn stats(xs: &[f64]) -> (f64, f64) {
-    let m = gigawatt_risk::Moments::from_slice(xs);
-    (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
-}
-
-/// Per-path metrics of one plan (rows of `metrics` in [`MetricId::ALL`] order).
-fn per_path(
-    sc: &ValidScenario,
-    req: &CounterfactualRequest,
-    plan: &[String],
-) -> Result<Vec<[f64; 9]>, StudyError> {
-    let run = SimulateRequest {
-        plans: plan.to_vec(),
-        baseline: false,
-        per_path: true,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let r = crate::simulate(sc, &run, &crate::Quiet)?;
-    Ok(r.per_path
-        .iter()
-        .filter(|p| p.plan == 0)
-        .map(|p| p.metrics)
-        .collect())
+    /// Per metric: `a` without the event, `b` with it, `difference` its effect (with − without).
+    pub effects: Vec<PairedMetric>,
 }
 
 /// Simulates the plan with and without the launch `req.event` on the same paths.
@@ -147,31 +93,15 @@ pub fn counterfactual(
         "simulating `{plan}` with and without `{}` on the same {} paths...",
         req.event, req.paths
     ));
-    let with_rows = per_path(sc, req, &selection)?;
-    let without_rows = per_path(&without, req, &selection)?;
+    let (_, with_rows) = per_path_rows(sc, &selection, req.paths, req.seed)?;
+    let (_, without_rows) = per_path_rows(&without, &selection, req.paths, req.seed)?;
     // Where the event happened, the two paths differ in demand; elsewhere they are identical.
     let changed = with_rows
         .iter()
         .zip(&without_rows)
         .filter(|(a, b)| a != b)
         .count();
-    let effects = COUNTERFACTUAL_METRICS
-        .iter()
-        .map(|id| {
-            let i = id.index();
-            let w: Vec<f64> = with_rows.iter().map(|r| r[i]).collect();
-            let o: Vec<f64> = without_rows.iter().map(|r| r[i]).collect();
-            let d: Vec<f64> = w.iter().zip(&o).map(|(a, b)| a - b).collect();
-            let (effect, se) = stats(&d);
-            EventEffect {
-                metric: *id,
-                with: stats(&w).0,
-                without: stats(&o).0,
-                effect,
-                se,
-            }
-        })
-        .collect();
+    let effects = paired_metrics(&without_rows, &with_rows);
     Ok(CounterfactualReport {
         scenario: sc.name.clone(),
         plan,
@@ -196,10 +126,11 @@ fn num(x: f64) -> Value {
 pub fn json(r: &CounterfactualReport) -> Value {
     let mut m = serde_json::Map::new();
     for e in &r.effects {
+        let (lo, hi) = e.ci95();
         m.insert(
             e.metric.name().into(),
-            json!({"with": num(e.with), "without": num(e.without), "effect": num(e.effect), "se": num(e.se),
-                   "ci95_low": num(e.effect - crate::report::Z95 * e.se), "ci95_high": num(e.effect + crate::report::Z95 * e.se)}),
+            json!({"with": num(e.b), "without": num(e.a), "effect": num(e.difference), "se": num(e.se),
+                   "ci95_low": num(lo), "ci95_high": num(hi)}),
         );
     }
     json!({
@@ -227,44 +158,6 @@ pub fn text(r: &CounterfactualReport) -> String {
         r.changed_share * 100.0,
         r.probability
     );
-    let _ = writeln!(
-        s,
-        "  {:<24} {:>4} {:>12} {:>12} {:>26}",
-        "metric", "unit", "with", "without", "effect [95% CI]"
-    );
-    for e in &r.effects {
-        let money = e.metric.name().ends_with("_usd");
-        let (unit, label) = if money {
-            crate::render::row_money_unit(e.with.abs().max(e.without.abs()))
-        } else {
-            (0.01, "%")
-        };
-        let f = |x: f64| {
-            if x.is_finite() {
-                format!("{:.2}", x / unit + 0.0)
-            } else {
-                "n/a".into()
-            }
-        };
-        let ci = if e.se.is_finite() {
-            format!(
-                "{} [{}, {}]",
-                f(e.effect),
-                f(e.effect - crate::report::Z95 * e.se),
-                f(e.effect + crate::report::Z95 * e.se)
-            )
-        } else {
-            f(e.effect)
-        };
-        let _ = writeln!(
-            s,
-            "  {:<24} {:>4} {:>12} {:>12} {:>26}",
-            e.metric.name(),
-            label,
-            f(e.with),
-            f(e.without),
-            ci
-        );
-    }
+    paired::table(&mut s, ("without", "with", "effect [95% CI]"), &r.effects);
     s
 }

@@ -44,6 +44,7 @@
 pub mod cases;
 pub mod compare;
 pub mod counterfactual;
+pub mod paired;
 pub mod plan;
 pub mod rank;
 pub mod render;

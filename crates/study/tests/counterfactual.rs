@@ -49,12 +49,16 @@ fn a_launch_beyond_capacity_leaves_a_third_unserved_and_revenue_unchanged() {
     assert_eq!(r.changed_share, 1.0);
     let get = |id: MetricId| r.effects.iter().find(|e| e.metric == id).unwrap();
     let unserved = get(MetricId::UnservedShare);
-    assert!(unserved.without.abs() < 1e-12, "{}", unserved.without);
     assert!(
-        (unserved.effect - 1.0 / 3.0).abs() < 1e-6,
+        unserved.a.abs() < 1e-12,
+        "without the launch: {}",
+        unserved.a
+    );
+    assert!(
+        (unserved.difference - 1.0 / 3.0).abs() < 1e-6,
         "{}",
-        unserved.effect
+        unserved.difference
     );
     let revenue = get(MetricId::CumRevenue);
-    assert!(revenue.effect.abs() < 1e-3, "{}", revenue.effect);
+    assert!(revenue.difference.abs() < 1e-3, "{}", revenue.difference);
 }

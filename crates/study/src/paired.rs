@@ -1,0 +1,136 @@
+//! Two runs of the same paths compared metric by metric: per-path rows in, paired differences
+//! out, and their table. Shared by `counterfactual` (with − without an event) and `compare`
+//! (second file − first).
+
+use std::fmt::Write as _;
+
+use gigawatt_sim::MetricId;
+
+use crate::{SimulateRequest, StudyError};
+
+/// The metrics a paired comparison reports: every metric but the first profitable year, whose
+/// "never" has no difference.
+pub const PAIRED_METRICS: [MetricId; 8] = [
+    MetricId::Npv,
+    MetricId::CumRevenue,
+    MetricId::MinCash,
+    MetricId::FundingGap,
+    MetricId::UnservedShare,
+    MetricId::ResearchDelivered,
+    MetricId::Utilisation,
+    MetricId::IdleCost,
+];
+
+/// One metric in two runs on the same paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedMetric {
+    /// The metric.
+    pub metric: MetricId,
+    /// Mean in the first run.
+    pub a: f64,
+    /// Mean in the second run.
+    pub b: f64,
+    /// Mean of (b − a) over paths.
+    pub difference: f64,
+    /// Its standard error.
+    pub se: f64,
+}
+
+impl PairedMetric {
+    /// The 95 % confidence interval of the difference.
+    pub fn ci95(&self) -> (f64, f64) {
+        let h = crate::report::Z95 * self.se;
+        (self.difference - h, self.difference + h)
+    }
+}
+
+fn stats(xs: &[f64]) -> (f64, f64) {
+    let m = gigawatt_risk::Moments::from_slice(xs);
+    (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
+}
+
+/// The per-path metric rows of one plan (`plan`: empty for the scenario's default plan) and the
+/// plan's name.
+pub(crate) fn per_path_rows(
+    sc: &gigawatt_model::ValidScenario,
+    plan: &[String],
+    paths: u64,
+    seed: u64,
+) -> Result<(String, Vec<[f64; 9]>), StudyError> {
+    let run = SimulateRequest {
+        plans: plan.to_vec(),
+        baseline: false,
+        per_path: true,
+        ..SimulateRequest::new(paths, seed)
+    };
+    let r = crate::simulate(sc, &run, &crate::Quiet)?;
+    let name = r.plans[0].name.clone();
+    Ok((
+        name,
+        r.per_path
+            .iter()
+            .filter(|p| p.plan == 0)
+            .map(|p| p.metrics)
+            .collect(),
+    ))
+}
+
+/// Paired differences (b − a) of every [`PAIRED_METRICS`] over rows of the same paths.
+pub fn paired_metrics(a: &[[f64; 9]], b: &[[f64; 9]]) -> Vec<PairedMetric> {
+    PAIRED_METRICS
+        .iter()
+        .map(|id| {
+            let i = id.index();
+            let xa: Vec<f64> = a.iter().map(|r| r[i]).collect();
+            let xb: Vec<f64> = b.iter().map(|r| r[i]).collect();
+            let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
+            let (difference, se) = stats(&d);
+            PairedMetric {
+                metric: *id,
+                a: stats(&xa).0,
+                b: stats(&xb).0,
+                difference,
+                se,
+            }
+        })
+        .collect()
+}
+
+/// The table: metric, unit, the two means (under `head_a` and `head_b`) and the difference with
+/// its 95 % interval (under `head_d`).
+pub fn table(s: &mut String, heads: (&str, &str, &str), metrics: &[PairedMetric]) {
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>4} {:>12} {:>12} {:>26}",
+        "metric", "unit", heads.0, heads.1, heads.2
+    );
+    for c in metrics {
+        let (unit, label) = if c.metric.name().ends_with("_usd") {
+            crate::render::row_money_unit(c.a.abs().max(c.b.abs()))
+        } else {
+            (0.01, "%")
+        };
+        let f = |x: f64| {
+            if x.is_finite() {
+                format!("{:.2}", x / unit + 0.0)
+            } else {
+                "n/a".into()
+            }
+        };
+        let ci = if c.se.is_finite() {
+            let (lo, hi) = c.ci95();
+            format!("{} [{}, {}]", f(c.difference), f(lo), f(hi))
+        } else {
+            f(c.difference)
+        };
+        let _ = writeln!(
+            s,
+            "  {:<24} {:>4} {:>12} {:>12} {:>26}",
+            c.metric.name(),
+            label,
+            f(c.a),
+            f(c.b),
+            ci
+        );
+    }
+}
