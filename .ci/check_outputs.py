@@ -2,7 +2,8 @@
 that they agree on the rows and that numeric columns are typed as numbers.
 
 Run by .ci/run after the release build: python3 .ci/check_outputs.py DIR
-where DIR holds the outputs of simulate --out --per-path, rank --out and sensitivity --out."""
+where DIR holds the outputs of simulate --out --per-path, rank --out, sensitivity --out and plan --out
+--frontier."""
 import sys
 
 import duckdb
@@ -15,6 +16,8 @@ numeric = {
     "paths": ["npv_usd", "unserved_share", "first_profitable_year"],
     "rank": ["commitments", "d_npv_usd_mean", "d_npv_usd_se", "npv_cvar95_usd"],
     "tornado": ["value_low", "value_high", "swing", "swing_se"],
+    "commitments": ["amount", "capex_usd_estimate"],
+    "frontier": ["lambda", "alpha", "expected_value_usd", "cvar_loss_usd"],
 }
 for name, cols in numeric.items():
     path = f"{out}/{name}.csv"

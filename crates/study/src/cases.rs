@@ -11,6 +11,8 @@ use gigawatt_model::Scenario;
 use gigawatt_sim::{Draws, Engine, MetricId, PathOutcome, Scratch, ALPHA};
 use serde_json::{json, Map, Value};
 
+use crate::render::num;
+
 use crate::StudyError;
 
 /// The metrics reported per case.
@@ -100,14 +102,6 @@ pub fn simulate_cases(sc: &Scenario, engine: &Engine) -> Result<CasesReport, Stu
             .collect(),
         plans,
     })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 fn metrics_json(values: &[f64; 6]) -> Map<String, Value> {

@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 use gigawatt_model::ValidScenario;
 use serde_json::{json, Value};
 
+use crate::render::num;
+
 use crate::paired::{self, paired_metrics, per_path_rows, PairedMetric};
 use crate::{Progress, StudyError};
 
@@ -70,15 +72,9 @@ pub fn compare(
         "simulating both files on the same {} paths...",
         req.paths
     ));
-    let plan = |sc: &ValidScenario| -> Vec<String> {
-        req.plan
-            .clone()
-            .or_else(|| sc.plans.first().map(|p| p.name.clone()))
-            .into_iter()
-            .collect()
-    };
-    let (pa, ra) = per_path_rows(a, &plan(a), req.paths, req.seed)?;
-    let (pb, rb) = per_path_rows(b, &plan(b), req.paths, req.seed)?;
+    let plan = |sc: &ValidScenario| crate::chosen_plan(sc, req.plan.as_deref()).1;
+    let (pa, ra) = per_path_rows(a, &plan(a), req.paths, req.seed, Vec::new())?;
+    let (pb, rb) = per_path_rows(b, &plan(b), req.paths, req.seed, Vec::new())?;
     let (ia, ib) = (inputs(a), inputs(b));
     let changed_inputs = ia
         .iter()
@@ -99,14 +95,6 @@ pub fn compare(
         changed_inputs,
         metrics,
     })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 /// JSON (`gigawatt-compare` v1).

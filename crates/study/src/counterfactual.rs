@@ -8,6 +8,8 @@
 use gigawatt_model::{Scenario, ValidScenario};
 use serde_json::{json, Value};
 
+use crate::render::num;
+
 use crate::paired::{self, paired_metrics, per_path_rows, PairedMetric};
 use crate::{Progress, StudyError};
 
@@ -79,22 +81,13 @@ pub fn counterfactual(
         )));
     };
     let without = crate::revalidate(without)?;
-    let plan = req.plan.clone().unwrap_or_else(|| {
-        sc.plans
-            .first()
-            .map_or(gigawatt_sim::DEFAULT_PLAN.to_string(), |p| p.name.clone())
-    });
-    let selection = if sc.plans.is_empty() && req.plan.is_none() {
-        Vec::new()
-    } else {
-        vec![plan.clone()]
-    };
+    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
     progress.note(&format!(
         "simulating `{plan}` with and without `{}` on the same {} paths...",
         req.event, req.paths
     ));
-    let (_, with_rows) = per_path_rows(sc, &selection, req.paths, req.seed)?;
-    let (_, without_rows) = per_path_rows(&without, &selection, req.paths, req.seed)?;
+    let (_, with_rows) = per_path_rows(sc, &selection, req.paths, req.seed, Vec::new())?;
+    let (_, without_rows) = per_path_rows(&without, &selection, req.paths, req.seed, Vec::new())?;
     // Where the event happened, the two paths differ in demand; elsewhere they are identical.
     let changed = with_rows
         .iter()
@@ -112,14 +105,6 @@ pub fn counterfactual(
         changed_share: changed as f64 / with_rows.len().max(1) as f64,
         effects,
     })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 /// JSON (`gigawatt-counterfactual` v1).

@@ -151,6 +151,22 @@ impl SimulateRequest {
     }
 }
 
+/// The plan a workflow studies and the plan selection for its runs: `plan` when named, else the
+/// scenario's first plan, else the engine's default plan (the fleet alone), which a run gets by
+/// selecting nothing.
+pub(crate) fn chosen_plan(sc: &ValidScenario, plan: Option<&str>) -> (String, Vec<String>) {
+    let name = plan
+        .map(str::to_string)
+        .or_else(|| sc.plans.first().map(|p| p.name.clone()))
+        .unwrap_or_else(|| gigawatt_sim::DEFAULT_PLAN.to_string());
+    let selection = if sc.plans.is_empty() && name == gigawatt_sim::DEFAULT_PLAN {
+        Vec::new()
+    } else {
+        vec![name.clone()]
+    };
+    (name, selection)
+}
+
 /// Validates a scenario a workflow changed (plans added): a failure is a bug in the workflow
 /// or an impossible request, reported as a scenario error.
 pub(crate) fn revalidate(sc: Scenario) -> Result<ValidScenario, StudyError> {

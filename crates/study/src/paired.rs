@@ -44,23 +44,26 @@ impl PairedMetric {
     }
 }
 
-fn stats(xs: &[f64]) -> (f64, f64) {
+/// Mean and standard error of the mean (NaN with fewer than two values).
+pub(crate) fn stats(xs: &[f64]) -> (f64, f64) {
     let m = gigawatt_risk::Moments::from_slice(xs);
     (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
 }
 
-/// The per-path metric rows of one plan (`plan`: empty for the scenario's default plan) and the
-/// plan's name.
+/// The per-path metric rows of one plan (`plan`: a selection from [`crate::chosen_plan`]) with
+/// `overrides` held, and the plan's name.
 pub(crate) fn per_path_rows(
     sc: &gigawatt_model::ValidScenario,
     plan: &[String],
     paths: u64,
     seed: u64,
+    overrides: Vec<(String, f64)>,
 ) -> Result<(String, Vec<[f64; 9]>), StudyError> {
     let run = SimulateRequest {
         plans: plan.to_vec(),
         baseline: false,
         per_path: true,
+        overrides,
         ..SimulateRequest::new(paths, seed)
     };
     let r = crate::simulate(sc, &run, &crate::Quiet)?;

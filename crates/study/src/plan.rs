@@ -17,6 +17,8 @@ use gigawatt_opt::Risk;
 use gigawatt_sim::{Engine, MetricId};
 use serde_json::{json, Value};
 
+use crate::render::{csv_num, num};
+
 use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
 
 /// A request error, formatted.
@@ -486,25 +488,25 @@ pub fn plan(
             MetricId::CumRevenue,
         ] {
             let x = r.plans[0].metric(id);
-            m.insert(id.name().into(), json!({"mean": finite(x.mean), "se": finite(x.se), "p10": finite(x.quantiles[1]), "p90": finite(x.quantiles[3]), "cvar95": finite(x.cvar95)}));
+            m.insert(id.name().into(), json!({"mean": num(x.mean), "se": num(x.se), "p10": num(x.quantiles[1]), "p90": num(x.quantiles[3]), "cvar95": num(x.cvar95)}));
         }
         Value::Object(m)
     };
     doc["simulated_in_sample"] = side(&ins);
     doc["simulated_out_of_sample"] = side(&oos);
     doc["out_of_sample_seed"] = json!(oos_seed);
-    doc["in_vs_out_of_sample_npv_gap_usd"] = finite(npv_mean(&ins, 0) - npv_mean(&oos, 0));
+    doc["in_vs_out_of_sample_npv_gap_usd"] = num(npv_mean(&ins, 0) - npv_mean(&oos, 0));
     doc["out_of_sample_comparison"] = json!(oos
         .plans
         .iter()
         .map(|p| {
-            let m = |id: MetricId| finite(p.metric(id).mean);
+            let m = |id: MetricId| num(p.metric(id).mean);
             let diff = p.paired.iter().find(|d| d.id == MetricId::Npv).map_or(
                 Value::Null,
-                |d| json!({"mean": finite(d.mean), "se": finite(d.se), "ci95_low": finite(d.ci95_low()), "ci95_high": finite(d.ci95_high())}),
+                |d| json!({"mean": num(d.mean), "se": num(d.se), "ci95_low": num(d.ci95_low()), "ci95_high": num(d.ci95_high())}),
             );
             json!({
-                "plan": p.name, "npv_mean_usd": m(MetricId::Npv), "npv_se_usd": finite(p.metric(MetricId::Npv).se),
+                "plan": p.name, "npv_mean_usd": m(MetricId::Npv), "npv_se_usd": num(p.metric(MetricId::Npv).se),
                 "funding_gap_mean_usd": m(MetricId::FundingGap), "unserved_share_mean": m(MetricId::UnservedShare),
                 "paired_npv_difference_vs_optimised": diff,
                 "automatic_baseline": p.automatic_baseline,
@@ -593,13 +595,14 @@ pub fn plan(
             let s = model.solve(solver, &solver_settings, r, None)?;
             let _ = writeln!(
                 frontier_csv,
-                "{l},{},{},{},{}",
-                a.alpha,
+                "{},{},{},{},{}",
+                csv_num(l),
+                csv_num(a.alpha),
                 csv_num(s.expected),
                 csv_num(s.cvar_loss),
                 s.solution.status.as_str()
             );
-            rows.push(json!({"lambda": l, "expected_value_usd": finite(s.expected), "cvar_loss_usd": finite(s.cvar_loss), "status": s.solution.status.as_str()}));
+            rows.push(json!({"lambda": l, "expected_value_usd": num(s.expected), "cvar_loss_usd": num(s.cvar_loss), "status": s.solution.status.as_str()}));
         }
         doc["frontier"] = json!(rows);
     }
@@ -695,27 +698,11 @@ fn fixed_continuation(
     let continued = cont_npv > mean_npv;
     let record = json!({
         "chosen": if continued { "continuation" } else { "recourse_mean" },
-        "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": finite(mean_npv)},
-        "continuation": {"status": cs.solution.status.as_str(), "programme_scenarios": cont.program.scenarios.len(), "programme_expected_value": finite(cs.expected), "programme_cvar_loss": finite(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": finite(cont_npv)},
+        "recourse_mean": {"programme_expected_value": Value::Null, "simulated_in_sample_npv_mean": num(mean_npv)},
+        "continuation": {"status": cs.solution.status.as_str(), "programme_scenarios": cont.program.scenarios.len(), "programme_expected_value": num(cs.expected), "programme_cvar_loss": num(cs.cvar_loss), "solve_seconds": cs.solution.solve_seconds, "simulated_in_sample_npv_mean": num(cont_npv)},
         "note": "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported."
     });
     Ok((record, continued.then_some(cont_plan)))
-}
-
-fn finite(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
-fn csv_num(x: f64) -> String {
-    if x.is_finite() {
-        x.to_string()
-    } else {
-        String::new()
-    }
 }
 
 /// Up-front capex a commitment implies at median prices (build: facility and chips; buy: chips).

@@ -13,6 +13,8 @@ use gigawatt_model::{Commitment, Plan, Scenario, ValidScenario};
 use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
 
+use crate::render::num;
+
 use crate::report::PlanResult;
 use crate::{Progress, SimulateRequest, StudyError};
 
@@ -233,14 +235,6 @@ pub fn rank(
         seed: req.seed,
         effects: dropped,
     })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 /// JSON (`gigawatt-rank` v1).

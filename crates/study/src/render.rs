@@ -38,7 +38,8 @@ use serde_json::{json, Map, Value};
 use crate::report::{PlanResult, SimulationReport, QUANTILES};
 use gigawatt_sim::{MetricId, METRICS};
 
-fn num(x: f64) -> Value {
+/// A JSON number, or null when not finite (so no NaN or infinity reaches an output).
+pub(crate) fn num(x: f64) -> Value {
     if x.is_finite() {
         json!(x)
     } else {

@@ -13,6 +13,9 @@ use gigawatt_model::ValidScenario;
 use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
 
+use crate::render::num;
+
+use crate::paired::{per_path_rows, stats};
 use crate::{Progress, SimulateRequest, StudyError};
 
 /// What [`tornado`] is asked to do.
@@ -72,51 +75,16 @@ pub struct TornadoReport {
     pub bars: Vec<Bar>,
 }
 
-/// The per-path values of `metric` for plan `plan` over a run with `overrides`.
+/// The per-path values of the requested metric for a plan (a selection from
+/// [`crate::chosen_plan`]) over a run with `overrides`.
 fn per_path(
     sc: &ValidScenario,
     req: &TornadoRequest,
-    plan: &str,
+    selection: &[String],
     overrides: Vec<(String, f64)>,
 ) -> Result<Vec<f64>, StudyError> {
-    let run = SimulateRequest {
-        plans: selection(sc, plan),
-        baseline: false,
-        per_path: true,
-        overrides,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let report = crate::simulate(sc, &run, &crate::Quiet)?;
-    Ok(report
-        .per_path
-        .iter()
-        .filter(|r| r.plan == 0)
-        .map(|r| r.metrics[req.metric.index()])
-        .collect())
-}
-
-/// The plan selection for a run: the named plan, or none (the engine's default plan) when no
-/// plan was named and the scenario has none.
-fn selection(sc: &ValidScenario, plan: &str) -> Vec<String> {
-    if sc.plans.is_empty() && plan == gigawatt_sim::DEFAULT_PLAN {
-        Vec::new()
-    } else {
-        vec![plan.to_string()]
-    }
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
-/// Standard error of the mean of `xs` (NaN with fewer than two values).
-fn se(xs: &[f64]) -> f64 {
-    let m = gigawatt_risk::Moments::from_slice(xs);
-    if m.n > 1 {
-        m.se()
-    } else {
-        f64::NAN
-    }
+    let (_, rows) = per_path_rows(sc, selection, req.paths, req.seed, overrides)?;
+    Ok(rows.iter().map(|r| r[req.metric.index()]).collect())
 }
 
 /// The tornado: every uncertain input held at its low and high percentile in turn.
@@ -136,42 +104,37 @@ pub fn tornado(
             "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
         ));
     }
-    let plan = match &req.plan {
-        Some(p) => p.clone(),
-        None => sc
-            .plans
-            .first()
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| gigawatt_sim::DEFAULT_PLAN.into()),
-    };
+    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
     let probe = SimulateRequest {
-        plans: selection(sc, &plan),
+        plans: selection.clone(),
         baseline: false,
         ..SimulateRequest::new(req.paths, req.seed)
     };
     let (_, engine) = crate::engine_for(sc, &probe)?;
     let inputs = engine.uncertain_inputs();
-    let base = per_path(sc, req, &plan, Vec::new())?;
+    let base = per_path(sc, req, &selection, Vec::new())?;
     let mut bars = Vec::with_capacity(inputs.len());
     for (k, (name, i)) in inputs.iter().enumerate() {
         progress.note(&format!("input {} of {}: {name}", k + 1, inputs.len()));
         let (value_low, value_high) =
             (engine.input_quantile(*i, lo), engine.input_quantile(*i, hi));
-        let low = per_path(sc, req, &plan, vec![(name.clone(), value_low)])?;
-        let high = per_path(sc, req, &plan, vec![(name.clone(), value_high)])?;
+        let low = per_path(sc, req, &selection, vec![(name.clone(), value_low)])?;
+        let high = per_path(sc, req, &selection, vec![(name.clone(), value_high)])?;
         let diff: Vec<f64> = high.iter().zip(&low).map(|(h, l)| h - l).collect();
+        let (swing, swing_se) = stats(&diff);
         bars.push(Bar {
             input: name.clone(),
             value_low,
             value_high,
-            mean_low: mean(&low),
-            mean_high: mean(&high),
-            swing: mean(&diff),
-            swing_se: se(&diff),
+            mean_low: stats(&low).0,
+            mean_high: stats(&high).0,
+            swing,
+            swing_se,
         });
         progress.paths_done(k as u64 + 1, inputs.len() as u64);
     }
     bars.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
+    let (base_mean, base_se) = stats(&base);
     Ok(TornadoReport {
         scenario: sc.name.clone(),
         plan,
@@ -179,18 +142,10 @@ pub fn tornado(
         paths: req.paths,
         seed: req.seed,
         low_high: req.low_high,
-        base_mean: mean(&base),
-        base_se: se(&base),
+        base_mean,
+        base_se,
         bars,
     })
-}
-
-fn num(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
 }
 
 /// JSON (`gigawatt-tornado` v1): scenario, plan, metric, paths, seed, percentiles
@@ -356,10 +311,10 @@ pub struct BreakEven {
 fn gap_at(
     sc: &ValidScenario,
     req: &BreakEvenRequest,
-    plan: &str,
+    selection: &[String],
     x: f64,
 ) -> Result<(f64, f64), StudyError> {
-    let mut plans = selection(sc, plan);
+    let mut plans = selection.to_vec();
     if let Some(v) = &req.versus {
         plans.push(v.clone());
     }
@@ -387,7 +342,7 @@ fn gap_at(
     } else {
         mine.iter().map(|a| a - req.target).collect()
     };
-    Ok((mean(&gaps), se(&gaps)))
+    Ok(stats(&gaps))
 }
 
 /// Finds by bisection, on common random numbers, the value of one input between its p1 and p99
@@ -409,13 +364,9 @@ pub fn break_even(
             "the tolerance must be a share of the range between 0 and 1".into(),
         ));
     }
-    let plan = req.plan.clone().unwrap_or_else(|| {
-        sc.plans
-            .first()
-            .map_or(gigawatt_sim::DEFAULT_PLAN.to_string(), |p| p.name.clone())
-    });
+    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
     let probe = SimulateRequest {
-        plans: selection(sc, &plan),
+        plans: selection.clone(),
         baseline: false,
         ..SimulateRequest::new(req.paths, req.seed)
     };
@@ -437,8 +388,8 @@ pub fn break_even(
         )));
     }
     let mut steps = Vec::new();
-    let (g_lo, s_lo) = gap_at(sc, req, &plan, lo)?;
-    let (g_hi, s_hi) = gap_at(sc, req, &plan, hi)?;
+    let (g_lo, s_lo) = gap_at(sc, req, &selection, lo)?;
+    let (g_hi, s_hi) = gap_at(sc, req, &selection, hi)?;
     steps.push((lo, g_lo, s_lo));
     steps.push((hi, g_hi, s_hi));
     let mut value = None;
@@ -450,7 +401,7 @@ pub fn break_even(
         let (mut a, mut b, mut ga) = (lo, hi, g_lo);
         while b - a > req.tolerance_pu * (hi - lo) {
             let mid = 0.5 * (a + b);
-            let (g, s) = gap_at(sc, req, &plan, mid)?;
+            let (g, s) = gap_at(sc, req, &selection, mid)?;
             progress.note(&format!("{} = {mid:.6e}: gap {g:.6e} ± {s:.2e}", req.input));
             steps.push((mid, g, s));
             if (g < 0.0) == (ga < 0.0) {
