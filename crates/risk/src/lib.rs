@@ -453,11 +453,6 @@ impl Quantiles {
         }
     }
 
-    /// Number of samples.
-    pub fn count(&self) -> u64 {
-        self.n
-    }
-
     /// True while every value is kept (quantiles are exact).
     pub fn is_exact(&self) -> bool {
         self.exact.is_some()

@@ -283,7 +283,7 @@ pub struct Recording {
 pub struct PathOutcome {
     /// Yearly statements, one per calendar year of the horizon ([`YEARLY_LINES`] order); only
     /// when the run asks for them.
-    pub yearly: Vec<[f64; 17]>,
+    pub yearly: Vec<[f64; YEARLY_LINES.len()]>,
     /// Net present value of free cash flow plus terminal asset value less remaining lease obligations.
     pub npv_usd: f64,
     /// Revenue summed over the horizon.
@@ -847,6 +847,12 @@ impl Engine {
     }
 
     /// Lead time (months) drawn for a commitment with key `ck`.
+    /// Facility MW one bought unit of option `o` takes in the existing powered space.
+    #[inline]
+    fn buy_mw_per_unit(&self, o: &OptC) -> f64 {
+        o.kw_per_unit * self.site_pue / 1000.0
+    }
+
     /// Month a commitment made at `t` arrives: after its drawn lead time, and no earlier than
     /// its generation is available.
     fn arrival(&self, o: &OptC, t: i32, ck: u64, d: &Draws) -> i32 {
@@ -1107,7 +1113,7 @@ impl Engine {
         }
         out.rule_commitments.clear();
         out.yearly.clear();
-        let mut year_lines = [0.0f64; 17];
+        let mut year_lines = [0.0f64; YEARLY_LINES.len()];
         year_lines[yl::CASH_START] = self.starting_cash;
         if record {
             out.monthly.resize(SERIES.len(), Vec::new());
@@ -1185,7 +1191,7 @@ impl Engine {
                 let o = &self.opts[oi];
                 pending[oi] += s.buy_arrivals[oi * (t_len + 1) + t];
                 if pending[oi] > 0.0 {
-                    let mw_per_unit = o.kw_per_unit * self.site_pue / 1000.0;
+                    let mw_per_unit = self.buy_mw_per_unit(o);
                     let fit = if mw_per_unit > 0.0 {
                         ((space - used).fmax(0.0) / mw_per_unit).fmin(pending[oi])
                     } else {
@@ -1418,7 +1424,7 @@ impl Engine {
                 if yearly {
                     year_lines[yl::CASH_END] = cash;
                     out.yearly.push(year_lines);
-                    year_lines = [0.0; 17];
+                    year_lines = [0.0; YEARLY_LINES.len()];
                     year_lines[yl::CASH_START] = cash;
                 }
             }
@@ -1516,7 +1522,7 @@ impl Engine {
                 }
                 for &bi in &self.buy_opts {
                     let b = &self.opts[bi];
-                    let mw_per_unit = b.kw_per_unit * self.site_pue / 1000.0;
+                    let mw_per_unit = self.buy_mw_per_unit(b);
                     let arriving: f64 = s.buy_arrivals[bi * (n + 1) + from..bi * (n + 1) + n]
                         .iter()
                         .sum();
@@ -1603,7 +1609,7 @@ impl Engine {
             // In the option's unit: MW for a build, H100e for a buy.
             let room = match o.kind {
                 OptionKind::Buy => {
-                    let mw_per_unit = o.kw_per_unit * self.site_pue / 1000.0;
+                    let mw_per_unit = self.buy_mw_per_unit(o);
                     if mw_per_unit > 0.0 {
                         room_mw / mw_per_unit * o.h100e_per_unit
                     } else {

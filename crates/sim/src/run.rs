@@ -90,20 +90,24 @@ impl MetricId {
     pub fn name(self) -> &'static str {
         METRICS[self.index()].0
     }
-
-    /// True when low values are bad (NPV, cash).
-    pub fn low_is_bad(self) -> bool {
-        METRICS[self.index()].1
-    }
 }
 
 /// Index of `first_profitable_year` in METRICS; accumulated as years after the horizon start,
 /// over the paths that become profitable inside the horizon only (see `PlanAcc::never_profitable`).
-pub const YEAR_METRIC: usize = 8;
+pub const YEAR_METRIC: usize = MetricId::FirstProfitableYear as usize;
 
-/// Metrics whose paired differences between plans are reported (indices into METRICS): all
-/// but the first profitable year, whose "never" has no numeric difference.
-pub const DIFF_METRICS: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+/// Metrics whose paired differences between plans are reported: all but the first profitable
+/// year, whose "never" has no numeric difference.
+pub const DIFF_METRICS: [MetricId; 8] = [
+    MetricId::Npv,
+    MetricId::CumRevenue,
+    MetricId::MinCash,
+    MetricId::FundingGap,
+    MetricId::UnservedShare,
+    MetricId::ResearchDelivered,
+    MetricId::Utilisation,
+    MetricId::IdleCost,
+];
 
 /// A path's outcome metrics in METRICS order.
 pub fn metric_values(o: &PathOutcome) -> [f64; 9] {
@@ -148,7 +152,7 @@ pub struct PlanAcc {
     pub never_profitable: u64,
     /// Paths that drew on the backstop.
     pub backstop: u64,
-    /// Peak capacity over the horizon and capacity in the last month, H100e.
+    /// Highest capacity online in any month, H100e.
     pub capacity_peak: Moments,
     /// Capacity in the last month, H100e.
     pub capacity_end: Moments,
@@ -267,12 +271,15 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
     let mut scratch = Scratch::default();
     let mut outs: Vec<PathOutcome> = vec![PathOutcome::default(); e.plans.len()];
     let mut per_path = Vec::new();
-    let cells = if cfg.monthly {
-        REPORTED_SERIES * e.months
-    } else {
-        0
-    };
-    let mut monthly_buf = vec![vec![0.0; cells * n]; e.plans.len()];
+    // Per plan, the block's monthly and yearly values, summarised per cell after the block.
+    let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
+    let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
+    let mut monthly_rows: Vec<CellRows> = (0..e.plans.len())
+        .map(|_| CellRows::new(monthly_cells, n))
+        .collect();
+    let mut yearly_rows: Vec<CellRows> = (0..e.plans.len())
+        .map(|_| CellRows::new(yearly_cells, n))
+        .collect();
     for (i, u) in uniforms.iter().enumerate() {
         let path = first + i as u64;
         e.draw_with(path, u, &cfg.overrides, &mut draws);
@@ -316,12 +323,11 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 m.push(v);
             }
             let base = metric_values(&outs[0]);
-            for (k, &mi) in DIFF_METRICS.iter().enumerate() {
+            for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
                 acc.diffs[k].push(vals[mi] - base[mi]);
             }
             if cfg.monthly {
-                // Path-major buffer (sequential writes); gathered per cell after the block.
-                let row = &mut monthly_buf[pi][i * cells..(i + 1) * cells];
+                let row = monthly_rows[pi].row(i);
                 for (dst, series) in row
                     .chunks_exact_mut(e.months)
                     .zip(out.monthly.iter().take(REPORTED_SERIES))
@@ -330,9 +336,9 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
                 }
             }
             if cfg.yearly {
-                for (cell, v) in acc.yearly.iter_mut().zip(out.yearly.iter().flatten()) {
-                    cell.0.push(*v);
-                    cell.1.push(*v);
+                let row = yearly_rows[pi].row(i);
+                for (dst, v) in row.iter_mut().zip(out.yearly.as_flattened()) {
+                    *dst = *v;
                 }
             }
             if cfg.per_path {
@@ -342,15 +348,9 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
             }
         }
     }
-    let mut vals = vec![0.0; n];
-    for (acc, buf) in plans.iter_mut().zip(&monthly_buf) {
-        for (c, cell) in acc.monthly.iter_mut().enumerate() {
-            for (i, v) in vals.iter_mut().enumerate() {
-                *v = buf[i * cells + c];
-            }
-            cell.0.extend(&vals);
-            cell.1 = Moments::from_slice(&vals);
-        }
+    for ((acc, m), y) in plans.iter_mut().zip(&monthly_rows).zip(&yearly_rows) {
+        m.summarise_into(&mut acc.monthly);
+        y.summarise_into(&mut acc.yearly);
     }
     // Select each block's tails here, in parallel, so the serial merge is cheap.
     for acc in &mut plans {
@@ -364,6 +364,43 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
         plans,
         achieved: achieved.map(|a| (a, n)),
         per_path,
+    }
+}
+
+/// One block's values of a plan's statistic cells (monthly series × months, or years × statement
+/// lines), path-major so each path writes one contiguous row (sequential writes in the path
+/// loop); summarised per cell, in the worker thread, once the block is done.
+struct CellRows {
+    cells: usize,
+    paths: usize,
+    buf: Vec<f64>,
+}
+
+impl CellRows {
+    fn new(cells: usize, paths: usize) -> CellRows {
+        CellRows {
+            cells,
+            paths,
+            buf: vec![0.0; cells * paths],
+        }
+    }
+
+    /// The row of the block's `i`-th path.
+    fn row(&mut self, i: usize) -> &mut [f64] {
+        &mut self.buf[i * self.cells..(i + 1) * self.cells]
+    }
+
+    /// Adds each cell's values to a block accumulator's (empty) cells: quantiles and two-pass
+    /// moments (no division per value).
+    fn summarise_into(&self, acc: &mut [(Quantiles, Moments)]) {
+        let mut vals = vec![0.0; self.paths];
+        for (c, cell) in acc.iter_mut().enumerate() {
+            for (i, v) in vals.iter_mut().enumerate() {
+                *v = self.buf[i * self.cells + c];
+            }
+            cell.0.extend(&vals);
+            cell.1 = Moments::from_slice(&vals);
+        }
     }
 }
 

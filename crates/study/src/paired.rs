@@ -4,22 +4,9 @@
 
 use std::fmt::Write as _;
 
-use gigawatt_sim::MetricId;
+use gigawatt_sim::{MetricId, DIFF_METRICS};
 
 use crate::{SimulateRequest, StudyError};
-
-/// The metrics a paired comparison reports: every metric but the first profitable year, whose
-/// "never" has no difference.
-pub const PAIRED_METRICS: [MetricId; 8] = [
-    MetricId::Npv,
-    MetricId::CumRevenue,
-    MetricId::MinCash,
-    MetricId::FundingGap,
-    MetricId::UnservedShare,
-    MetricId::ResearchDelivered,
-    MetricId::Utilisation,
-    MetricId::IdleCost,
-];
 
 /// One metric in two runs on the same paths.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,9 +65,10 @@ pub(crate) fn per_path_rows(
     ))
 }
 
-/// Paired differences (b − a) of every [`PAIRED_METRICS`] over rows of the same paths.
+/// Paired differences (b − a) of every metric of [`DIFF_METRICS`] (all but the first profitable
+/// year, whose "never" has no difference) over rows of the same paths.
 pub fn paired_metrics(a: &[[f64; 9]], b: &[[f64; 9]]) -> Vec<PairedMetric> {
-    PAIRED_METRICS
+    DIFF_METRICS
         .iter()
         .map(|id| {
             let i = id.index();

@@ -322,7 +322,7 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
             .iter()
             .enumerate()
             .map(|(k, &mi)| PairedDifference {
-                id: MetricId::ALL[mi],
+                id: mi,
                 mean: acc.diffs[k].mean(),
                 // With one path there is no standard error, so no interval either.
                 se: se_or_nan(&acc.diffs[k]),
