@@ -250,6 +250,18 @@ impl Dist {
         }
     }
 
+    /// Whether `x` is a value the distribution can take (finite and inside its support).
+    pub fn admits(&self, x: f64) -> bool {
+        let (lo, hi, lo_open) = self.support();
+        x.is_finite() && x >= lo && x <= hi && !(lo_open && x <= lo)
+    }
+
+    /// The support in words, for messages: "0.2 to 0.6", "above 0 to inf".
+    pub fn support_text(&self) -> String {
+        let (lo, hi, lo_open) = self.support();
+        format!("{}{lo} to {hi}", if lo_open { "above " } else { "" })
+    }
+
     pub fn quantile(&self, u: f64) -> f64 {
         let u = u.clamp(1e-12, 1.0 - 1e-12);
         match self {

@@ -1050,17 +1050,16 @@ fn check_inputs_and_cases(v: &mut V<'_>, sc: &Scenario) {
                     continue;
                 };
                 // A case is one outcome of the input: it must be a value the input can take.
-                let (lo, hi, lo_open) = u.dist.support();
                 let outside = if u.is_fixed() {
-                    lo >= 0.0 && *value < 0.0
+                    u.dist.support().0 >= 0.0 && *value < 0.0
                 } else {
-                    *value < lo || *value > hi || (lo_open && *value <= lo)
+                    !u.dist.admits(*value)
                 };
                 if outside {
                     let range = if u.is_fixed() {
                         "not negative".to_string()
                     } else {
-                        format!("{}{lo} to {hi}", if lo_open { "above " } else { "" })
+                        u.dist.support_text()
                     };
                     v.err_hint(
                         format!("cases[{i}].values.{name}"),

@@ -716,10 +716,7 @@ pub fn build(
 
 /// The unit a limit row is written in, in USD per unit, for rows in money (1 otherwise).
 pub fn limit_unit_usd(limit: &str) -> f64 {
-    if limit.starts_with("cash[")
-        || limit.starts_with("funding_gap[")
-        || limit.starts_with("budget[")
-    {
+    if limit_unit_label(limit).0 == "USD" {
         MONEY_UNIT_USD
     } else {
         1.0

@@ -662,9 +662,9 @@ impl Engine {
         self.inputs[i].dist.quantile(u)
     }
 
-    /// The values input `i` can take: (lowest, highest, lowest excluded?).
-    pub fn input_support(&self, i: usize) -> (f64, f64, bool) {
-        self.inputs[i].dist.support()
+    /// The distribution of input `i`.
+    pub fn input_dist(&self, i: usize) -> &Dist {
+        &self.inputs[i].dist
     }
 
     /// The input named by `id` or, failing that, by field path (`segments[0].growth.drift_per_year`).

@@ -220,11 +220,11 @@ pub fn simulate(
                 ))
             })?;
             // A held value is one outcome of the input: it must be one the input can take.
-            let (lo, hi, lo_open) = engine.input_support(i);
-            if !v.is_finite() || *v < lo || *v > hi || (lo_open && *v <= lo) {
+            let dist = engine.input_dist(i);
+            if !dist.admits(*v) {
                 return Err(StudyError::Request(format!(
-                    "{v} is outside what input `{name}` can take ({}{lo} to {hi})",
-                    if lo_open { "above " } else { "" }
+                    "{v} is outside what input `{name}` can take ({})",
+                    dist.support_text()
                 )));
             }
             Ok((i, *v))
