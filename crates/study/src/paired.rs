@@ -34,7 +34,7 @@ impl PairedMetric {
 /// Mean and standard error of the mean (NaN with fewer than two values).
 pub(crate) fn stats(xs: &[f64]) -> (f64, f64) {
     let m = gigawatt_risk::Moments::from_slice(xs);
-    (m.mean(), if m.n > 1 { m.se() } else { f64::NAN })
+    (m.mean(), crate::report::se_or_nan(&m))
 }
 
 /// The per-path metric rows of one plan (`plan`: a selection from [`crate::chosen_plan`]) with

@@ -235,7 +235,8 @@ impl SimulationReport {
     }
 }
 
-fn se_or_nan(m: &Moments) -> f64 {
+/// The standard error of the mean, NaN with fewer than two values (no interval from one path).
+pub(crate) fn se_or_nan(m: &Moments) -> f64 {
     if m.n > 1 {
         m.se()
     } else {
