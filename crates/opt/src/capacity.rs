@@ -26,9 +26,9 @@ use std::time::Instant;
 
 use gigawatt_lp::Sense;
 use gigawatt_model::{Commitment, Month, OptionKind, Plan, ValidScenario};
-use gigawatt_sim::{Draws, Engine, OptionInfo, Scratch, BLOCK};
+use gigawatt_sim::{Draws, Engine, OptionInfo, PathView, Scratch, BLOCK};
 
-use crate::two_stage::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
+use crate::two_stage::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
 const INF: f64 = f64::INFINITY;
 
@@ -149,7 +149,7 @@ pub struct CapacityModel {
 /// each block stays within factor · M_t. Segments without churn keep their fixed bounds.
 fn churn_rows(
     sd: &mut ScenarioDef,
-    v: &gigawatt_sim::PathView,
+    v: &PathView,
     churn: &[f64],
     blocks: &[(f64, Vec<f64>)],
     served_ids: &[usize],
@@ -177,6 +177,7 @@ fn churn_rows(
                 let j = served_ids[(b * t_len + t) * ns + seg];
                 sd.rows.push(RowDef {
                     name: format!("demand[{seg},{month},block{b}]"),
+                    kind: RowKind::Demand,
                     lower: -INF,
                     upper: 0.0,
                     terms: vec![(Ref::Own(j), 1.0), (Ref::Own(m0 + t), -factors[seg])],
@@ -200,6 +201,7 @@ fn churn_rows(
             // the model cannot see; treat it as untouched by churn (M_{t+1} free up to D).
             sd.rows.push(RowDef {
                 name: format!("churn[{seg},{month}]"),
+                kind: RowKind::Churn,
                 lower: if demand[t] > 0.0 { 0.0 } else { -INF },
                 upper: if demand[t] > 0.0 { 0.0 } else { INF },
                 terms,
@@ -247,433 +249,38 @@ fn tree_nodes(
 }
 
 /// Builds the programme for scenario `sc` with the simulator `engine` (compiled with the same
-/// paths and seed).
+/// paths and seed): decisions, then per scenario the capacity and space states, cash, the
+/// decisions' effects, operations, churn and limits, each written by one function of
+/// [`Builder`].
 pub fn build(
     sc: &ValidScenario,
     engine: &Engine,
     set: &CapacitySettings,
 ) -> Result<CapacityModel, String> {
     let started = Instant::now();
-    let t_len = engine.months;
-    let months = t_len as i32;
-    let options = engine.option_info();
-    let (avail, floor_h, floor_share, existing_mw, max_total_mw) = engine.limits();
-    let blocks = engine.load_blocks();
-    let ns = engine.num_segments();
-    let churn = engine.churn_shares();
-    let disc_m = engine.monthly_discount();
-    let disc: Vec<f64> = (0..t_len).map(|t| disc_m.powi(-(t as i32 + 1))).collect();
-    let disc_end = disc_m.powi(-months);
-    let maximize = matches!(set.objective, Objective::Npv(_));
-
-    // Decisions.
-    let mut first = Vec::new();
-    let mut later: Vec<Decision> = Vec::new();
-    for (oi, o) in options.iter().enumerate() {
-        if o.kind == OptionKind::Burst {
-            continue;
-        }
-        for c in decision_months(o, months, set.period_months) {
-            let d = Decision {
-                option: oi,
-                month: c,
-                unit: o.block.unwrap_or(1.0),
-            };
-            if c < set.window_months {
-                first.push(d);
-            } else if set.recourse {
-                later.push(d);
-            }
-        }
-    }
-    let first_vars: Vec<VarDef> = first
-        .iter()
-        .map(|d| {
-            let o = &options[d.option];
-            let upper = if o.max_total.is_finite() {
-                (o.max_total / d.unit).floor()
-            } else {
-                INF
-            };
-            let pin = set
-                .pinned
-                .iter()
-                .find(|(oi, m, _)| *oi == d.option && *m == d.month)
-                .map(|p| p.2);
-            VarDef {
-                name: format!("commit[{},{}]", o.name, sc.horizon.start.plus(d.month)),
-                lower: pin.unwrap_or(0.0),
-                upper: pin.unwrap_or(upper),
-                integer: o.block.is_some() && d.month < set.integer_until_month,
-            }
-        })
-        .collect();
-
-    // Draw every path once (blocks as the simulator cuts them, so draws match), or the cases.
-    let mut views = Vec::new();
-    let mut draws_all: Vec<Draws> = Vec::new();
-    let mut probs: Vec<f64> = Vec::new();
+    let bx = Builder::new(sc, engine, set);
+    let (first, later) = bx.decisions();
+    let first_vars = bx.first_vars(&first);
     let mut scratch = Scratch::default();
-    if set.cases {
-        if sc.cases.is_empty() {
-            return Err("the scenario has no [[cases]] to optimise over".into());
-        }
-        for (i, case) in sc.cases.iter().enumerate() {
-            let mut d = Draws::default();
-            engine.draw_case(i as u64, &case.values, &mut d)?;
-            views.push(engine.path_view(&d, &mut scratch));
-            draws_all.push(d);
-            probs.push(case.probability_pu);
-        }
-    } else {
-        let n = set.paths as usize;
-        for b in 0..(n as u64).div_ceil(BLOCK) {
-            let first_path = b * BLOCK;
-            let len = BLOCK.min(n as u64 - first_path) as usize;
-            let (u, _) = engine.block_uniforms(first_path, len);
-            for (i, row) in u.iter().enumerate() {
-                let mut d = Draws::default();
-                engine.draw(first_path + i as u64, row, &mut d);
-                views.push(engine.path_view(&d, &mut scratch));
-                draws_all.push(d);
-                probs.push(1.0 / n as f64);
-            }
-        }
-    }
-    let n = views.len();
-
-    // Scenario tree for multistage recourse.
-    let boundaries: Vec<usize> = match set.branching {
-        Some(_) => (0..)
-            .map(|k| set.window_months + k * set.stage_months.max(1))
-            .take_while(|m| *m < months)
-            .map(|m| m as usize)
-            .collect(),
-        None => Vec::new(),
-    };
-    let demand_at = |s: usize, m: usize| -> f64 {
-        views[s]
-            .demand_h100e
-            .iter()
-            .map(|d| d[m.saturating_sub(1)])
-            .sum()
-    };
-    let levels = set
-        .branching
-        .map(|b| tree_nodes(&demand_at, n, &boundaries, b));
-    let mut shared: Vec<Decision> = Vec::new();
-    let mut shared_vars: Vec<VarDef> = Vec::new();
-    let mut shared_index: std::collections::HashMap<(usize, i32, usize), usize> =
-        Default::default();
-
+    let paths = bx.draw_paths(&mut scratch)?;
+    let tree = bx.tree(&paths.views);
+    let mut shared = SharedDecisions::default();
+    let n = paths.views.len();
     let mut scenarios = Vec::with_capacity(n);
     let mut own_all = Vec::with_capacity(n);
     for s in 0..n {
-        let v = &views[s];
-        let d = &draws_all[s];
         let mut sd = ScenarioDef {
-            prob: probs[s],
+            prob: paths.probs[s],
             ..Default::default()
         };
-        let add_var = |sd: &mut ScenarioDef, def: VarDef| -> usize {
-            sd.vars.push(def);
-            sd.vars.len() - 1
-        };
-        // Decision references for this scenario.
-        let mut decs: Vec<(Ref, Decision)> = first
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (Ref::First(i), *d))
-            .collect();
-        let mut own = Vec::new();
-        for dec in &later {
-            let o = &options[dec.option];
-            let r = match &levels {
-                Some(levels) => {
-                    let stage = boundaries
-                        .iter()
-                        .rposition(|b| (dec.month as usize) >= *b)
-                        .map_or(0, |k| k + 1);
-                    let node = levels[stage][s];
-                    let idx = *shared_index
-                        .entry((dec.option, dec.month, node))
-                        .or_insert_with(|| {
-                            shared.push(*dec);
-                            shared_vars.push(VarDef::new(
-                                format!(
-                                    "commit[{},{},node{node}]",
-                                    o.name,
-                                    sc.horizon.start.plus(dec.month)
-                                ),
-                                0.0,
-                                INF,
-                            ));
-                            shared_vars.len() - 1
-                        });
-                    Ref::Shared(idx)
-                }
-                None => {
-                    let j = add_var(
-                        &mut sd,
-                        VarDef::new(
-                            format!("commit[{},{}]", o.name, sc.horizon.start.plus(dec.month)),
-                            0.0,
-                            INF,
-                        ),
-                    );
-                    own.push((j, *dec));
-                    Ref::Own(j)
-                }
-            };
-            decs.push((r, *dec));
-        }
-        // Capacity state K_t.
-        let k0 = sd.vars.len();
-        for t in 0..t_len {
-            add_var(
-                &mut sd,
-                VarDef::new(
-                    format!("capacity[{}]", sc.horizon.start.plus(t as i32)),
-                    0.0,
-                    INF,
-                ),
-            );
-        }
-        let mut state_rows: Vec<RowDef> = (0..t_len)
-            .map(|t| {
-                let delta = v.fleet_h100e[t] - if t > 0 { v.fleet_h100e[t - 1] } else { 0.0 };
-                let mut terms = vec![(Ref::Own(k0 + t), 1.0)];
-                if t > 0 {
-                    terms.push((Ref::Own(k0 + t - 1), -1.0));
-                }
-                RowDef {
-                    name: format!("state[{}]", sc.horizon.start.plus(t as i32)),
-                    lower: delta,
-                    upper: delta,
-                    terms,
-                    limit: false,
-                }
-            })
-            .collect();
-        // Decision effects: capacity deltas into the state rows, cash into the objective.
-        // Powered space, when something needs it: net use N_t (a state like capacity) stays
-        // within the existing space. Builds bring their own space.
-        let needs_space = decs
-            .iter()
-            .any(|(_, d)| options[d.option].kind == OptionKind::Buy);
-        let n0 = sd.vars.len();
-        let mut space_rows: Vec<RowDef> = Vec::new();
-        if needs_space {
-            for t in 0..t_len {
-                add_var(
-                    &mut sd,
-                    VarDef::new(
-                        format!("space_used[{}]", sc.horizon.start.plus(t as i32)),
-                        f64::NEG_INFINITY,
-                        existing_mw,
-                    ),
-                );
-                let delta = v.fleet_used_mw[t] - if t > 0 { v.fleet_used_mw[t - 1] } else { 0.0 };
-                let mut terms = vec![(Ref::Own(n0 + t), 1.0)];
-                if t > 0 {
-                    terms.push((Ref::Own(n0 + t - 1), -1.0));
-                }
-                space_rows.push(RowDef {
-                    name: format!("space[{}]", sc.horizon.start.plus(t as i32)),
-                    lower: delta,
-                    upper: delta,
-                    terms,
-                    limit: false,
-                });
-            }
-        }
-        // Cash (funding limit): C_t − C_{t−1} − (revenue − burst − commitment cash) = funding − fixed.
-        let mut cash_rows: Vec<RowDef> = Vec::new();
-        if let Some(gap) = set.max_funding_gap_usd {
-            let f = &sc.finance;
-            let floor = f.min_cash_usd - f.credit_limit_usd - gap;
-            for t in 0..t_len {
-                let month = sc.horizon.start.plus(t as i32);
-                let c = add_var(
-                    &mut sd,
-                    VarDef::new(format!("cash[{month}]"), f64::NEG_INFINITY, INF),
-                );
-                let rhs = v.funding_usd[t] - v.fixed_cost_usd[t]
-                    + if t == 0 { f.starting_cash_usd } else { 0.0 };
-                let mut terms = vec![(Ref::Own(c), 1.0)];
-                if t > 0 {
-                    terms.push((Ref::Own(c - 1), -1.0));
-                }
-                cash_rows.push(RowDef {
-                    name: format!("cash[{month}]"),
-                    lower: rhs,
-                    upper: rhs,
-                    terms,
-                    limit: false,
-                });
-                cash_rows.push(RowDef {
-                    name: format!("funding_gap[{month}]"),
-                    lower: floor,
-                    upper: INF,
-                    terms: vec![(Ref::Own(c), 1.0)],
-                    limit: true,
-                });
-            }
-        }
-        let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
-            Default::default();
-        for (r, dec) in &decs {
-            let key = engine.commitment_key(dec.option, dec.month, 0);
-            let e = engine.unit_effect(dec.option, dec.month, key, d, &mut scratch);
-            for (t, dc) in &e.cap_delta {
-                state_rows[*t].terms.push((*r, -dc * dec.unit));
-            }
-            if set.max_funding_gap_usd.is_some() {
-                for (t, c) in &e.cash_out {
-                    cash_rows[2 * t].terms.push((*r, c * dec.unit));
-                }
-            }
-            if needs_space {
-                for (t, dn) in &e.net_space_delta_mw {
-                    space_rows[*t].terms.push((*r, -dn * dec.unit));
-                }
-            }
-            let pv_cost: f64 = e.cash_out.iter().map(|(t, c)| disc[*t] * c).sum::<f64>()
-                - disc_end * e.terminal_usd;
-            let coef = if maximize { -pv_cost } else { pv_cost };
-            sd.obj.push((*r, coef * dec.unit));
-            if set.budget_usd_per_year.is_some() {
-                for (t, c) in &e.capex {
-                    let year = sc.horizon.start.plus(*t as i32).year();
-                    capex_by_year
-                        .entry(year)
-                        .or_default()
-                        .push((*r, c * dec.unit));
-                }
-            }
-        }
-        sd.rows.append(&mut state_rows);
-        sd.rows.append(&mut space_rows);
-        // Operations.
-        let mut served_total: Vec<(Ref, f64)> = Vec::new();
-        // served_ids[(b * t_len + t) * ns + seg]: the served variable of that block, month, segment.
-        let mut served_ids = vec![0usize; blocks.len() * t_len * ns];
-        for (b, (hours, factors)) in blocks.iter().enumerate() {
-            for t in 0..t_len {
-                let mut terms = Vec::new();
-                for seg in 0..ns {
-                    let ub = v.demand_h100e[seg][t] * factors[seg];
-                    let j = add_var(
-                        &mut sd,
-                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
-                    );
-                    served_ids[(b * t_len + t) * ns + seg] = j;
-                    terms.push((Ref::Own(j), 1.0));
-                    served_total.push((Ref::Own(j), *hours));
-                    if set.max_funding_gap_usd.is_some() {
-                        cash_rows[2 * t]
-                            .terms
-                            .push((Ref::Own(j), -hours * v.revenue_per_h100e[seg][t]));
-                    }
-                    if maximize {
-                        sd.obj
-                            .push((Ref::Own(j), disc[t] * hours * v.revenue_per_h100e[seg][t]));
-                    }
-                }
-                for (k, (cap, price)) in v.burst.iter().enumerate() {
-                    let j = add_var(
-                        &mut sd,
-                        VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap),
-                    );
-                    terms.push((Ref::Own(j), -1.0));
-                    if set.max_funding_gap_usd.is_some() {
-                        cash_rows[2 * t].terms.push((Ref::Own(j), hours * price));
-                    }
-                    let c = disc[t] * hours * price;
-                    sd.obj.push((Ref::Own(j), if maximize { -c } else { c }));
-                }
-                let month = sc.horizon.start.plus(t as i32);
-                let mut cap_terms = terms.clone();
-                cap_terms.push((Ref::Own(k0 + t), -avail));
-                sd.rows.push(RowDef {
-                    name: format!("floor[{month},block{b}]"),
-                    lower: -INF,
-                    upper: -floor_h,
-                    terms: cap_terms,
-                    limit: floor_h > 0.0,
-                });
-                if floor_share > 0.0 {
-                    let mut share_terms = terms;
-                    share_terms.push((Ref::Own(k0 + t), -(1.0 - floor_share) * avail));
-                    sd.rows.push(RowDef {
-                        name: format!("floor_share[{month},block{b}]"),
-                        lower: -INF,
-                        upper: 0.0,
-                        terms: share_terms,
-                        limit: false,
-                    });
-                }
-            }
-        }
-        if set.churn {
-            churn_rows(&mut sd, v, &churn, &blocks, &served_ids, sc.horizon.start);
-        }
-        // Limits that involve recourse are per path; first-stage-only ones go to first_rows below.
-        if set.recourse {
-            sd.rows.extend(total_limits(
-                &decs,
-                &options,
-                max_total_mw - existing_mw,
-                max_total_mw.is_finite(),
-            ));
-        }
-        sd.rows.append(&mut cash_rows);
-        if let Some(budget) = set.budget_usd_per_year {
-            for (year, terms) in capex_by_year {
-                sd.rows.push(RowDef {
-                    name: format!("budget[{year}]"),
-                    lower: -INF,
-                    upper: budget,
-                    terms,
-                    limit: true,
-                });
-            }
-        }
-        let fixed: f64 = v
-            .fixed_cost_usd
-            .iter()
-            .zip(&disc)
-            .map(|(c, f)| c * f)
-            .sum::<f64>()
-            - disc_end * v.fleet_terminal_usd;
-        sd.constant = if maximize { -fixed } else { fixed };
-        if let Objective::Cost { service_level, .. } = set.objective {
-            let demand: f64 = v.demand_h100e.iter().map(|d| d.iter().sum::<f64>()).sum();
-            sd.rows.push(RowDef {
-                name: "service_level".into(),
-                lower: service_level * demand,
-                upper: INF,
-                terms: served_total,
-                limit: true,
-            });
-        }
-        // Money in the programme is in millions of USD: coefficients of 1e9-1e12 next to H100e
-        // counts of 1e-3 would strain any solver's tolerances.
-        for (_, c) in &mut sd.obj {
-            *c /= MONEY_UNIT_USD;
-        }
-        sd.constant /= MONEY_UNIT_USD;
-        for row in sd.rows.iter_mut().filter(|r| {
-            r.name.starts_with("cash[")
-                || r.name.starts_with("funding_gap[")
-                || r.name.starts_with("budget[")
-        }) {
-            row.lower /= MONEY_UNIT_USD;
-            row.upper /= MONEY_UNIT_USD;
-            for (_, c) in &mut row.terms {
-                *c /= MONEY_UNIT_USD;
-            }
-        }
+        let (decs, own) = bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared);
+        bx.scenario_rows(
+            &mut sd,
+            &decs,
+            &paths.views[s],
+            &paths.draws[s],
+            &mut scratch,
+        );
         scenarios.push(sd);
         own_all.push(own);
     }
@@ -685,33 +292,672 @@ pub fn build(
             .enumerate()
             .map(|(i, d)| (Ref::First(i), *d))
             .collect();
-        total_limits(
-            &decs,
-            &options,
-            max_total_mw - existing_mw,
-            max_total_mw.is_finite(),
-        )
+        bx.total_limits(&decs)
     };
     let program = TwoStage {
-        sense: if maximize {
+        sense: if bx.maximize {
             Sense::Maximize
         } else {
             Sense::Minimize
         },
         first: first_vars,
         first_rows,
-        shared: shared_vars,
+        shared: shared.vars,
         scenarios,
     };
     Ok(CapacityModel {
         program,
         first,
-        shared,
+        shared: shared.decisions,
         own: own_all,
-        options,
+        options: bx.options,
         start: sc.horizon.start,
         build_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Each decision as one scenario refers to it.
+type DecisionRefs = Vec<(Ref, Decision)>;
+
+/// The programme's scenarios: simulator paths (or named cases) drawn once.
+struct Paths {
+    views: Vec<PathView>,
+    draws: Vec<Draws>,
+    probs: Vec<f64>,
+}
+
+/// The scenario tree of multistage recourse: stage boundaries (month indices) and each
+/// scenario's node at each stage.
+struct Tree {
+    boundaries: Vec<usize>,
+    levels: Option<Vec<Vec<usize>>>,
+}
+
+/// Recourse decisions shared by the scenarios of a tree node.
+#[derive(Default)]
+struct SharedDecisions {
+    decisions: Vec<Decision>,
+    vars: Vec<VarDef>,
+    index: std::collections::HashMap<(usize, i32, usize), usize>,
+}
+
+/// The rows of one scenario that decisions and operations add terms to, before they join it.
+struct ScenarioRows {
+    /// Capacity state K_t (first variable index) and its balance rows.
+    k0: usize,
+    state: Vec<RowDef>,
+    /// Net powered space used N_t, only when a buy needs space.
+    space: Vec<RowDef>,
+    /// Cash balance and funding-gap rows, alternating per month, only with a funding limit.
+    cash: Vec<RowDef>,
+}
+
+impl ScenarioRows {
+    /// The cash balance row of month `t`.
+    fn cash_balance(&mut self, t: usize) -> &mut RowDef {
+        &mut self.cash[2 * t]
+    }
+}
+
+/// What every scenario of the programme shares: the scenario, the settings and what the
+/// engine says about options, limits and discounting.
+struct Builder<'a> {
+    sc: &'a ValidScenario,
+    engine: &'a Engine,
+    set: &'a CapacitySettings,
+    options: Vec<OptionInfo>,
+    t_len: usize,
+    avail: f64,
+    floor_h100e: f64,
+    floor_share: f64,
+    existing_mw: f64,
+    max_total_mw: f64,
+    blocks: Vec<(f64, Vec<f64>)>,
+    segments: usize,
+    churn: Vec<f64>,
+    /// Discount factor of each month's cash flow, and of the horizon end.
+    disc: Vec<f64>,
+    disc_end: f64,
+    maximize: bool,
+}
+
+impl<'a> Builder<'a> {
+    fn new(sc: &'a ValidScenario, engine: &'a Engine, set: &'a CapacitySettings) -> Self {
+        let t_len = engine.months;
+        let (avail, floor_h100e, floor_share, existing_mw, max_total_mw) = engine.limits();
+        let disc_m = engine.monthly_discount();
+        Builder {
+            sc,
+            engine,
+            set,
+            options: engine.option_info(),
+            t_len,
+            avail,
+            floor_h100e,
+            floor_share,
+            existing_mw,
+            max_total_mw,
+            blocks: engine.load_blocks(),
+            segments: engine.num_segments(),
+            churn: engine.churn_shares(),
+            disc: (0..t_len).map(|t| disc_m.powi(-(t as i32 + 1))).collect(),
+            disc_end: disc_m.powi(-(t_len as i32)),
+            maximize: matches!(set.objective, Objective::Npv(_)),
+        }
+    }
+
+    fn month(&self, t: usize) -> Month {
+        self.sc.horizon.start.plus(t as i32)
+    }
+
+    /// Every commitment decision: (first stage, recourse).
+    fn decisions(&self) -> (Vec<Decision>, Vec<Decision>) {
+        let (mut first, mut later) = (Vec::new(), Vec::new());
+        for (oi, o) in self.options.iter().enumerate() {
+            if o.kind == OptionKind::Burst {
+                continue;
+            }
+            for c in decision_months(o, self.t_len as i32, self.set.period_months) {
+                let d = Decision {
+                    option: oi,
+                    month: c,
+                    unit: o.block.unwrap_or(1.0),
+                };
+                if c < self.set.window_months {
+                    first.push(d);
+                } else if self.set.recourse {
+                    later.push(d);
+                }
+            }
+        }
+        (first, later)
+    }
+
+    /// First-stage variables: whole blocks up to the option's total, or held where pinned.
+    fn first_vars(&self, first: &[Decision]) -> Vec<VarDef> {
+        first
+            .iter()
+            .map(|d| {
+                let o = &self.options[d.option];
+                let upper = if o.max_total.is_finite() {
+                    (o.max_total / d.unit).floor()
+                } else {
+                    INF
+                };
+                let pin = self
+                    .set
+                    .pinned
+                    .iter()
+                    .find(|(oi, m, _)| *oi == d.option && *m == d.month)
+                    .map(|p| p.2);
+                VarDef {
+                    name: format!("commit[{},{}]", o.name, self.sc.horizon.start.plus(d.month)),
+                    lower: pin.unwrap_or(0.0),
+                    upper: pin.unwrap_or(upper),
+                    integer: o.block.is_some() && d.month < self.set.integer_until_month,
+                }
+            })
+            .collect()
+    }
+
+    /// Draws every path once (blocks as the simulator cuts them, so draws match), or the cases.
+    fn draw_paths(&self, scratch: &mut Scratch) -> Result<Paths, String> {
+        let engine = self.engine;
+        let mut p = Paths {
+            views: Vec::new(),
+            draws: Vec::new(),
+            probs: Vec::new(),
+        };
+        if self.set.cases {
+            if self.sc.cases.is_empty() {
+                return Err("the scenario has no [[cases]] to optimise over".into());
+            }
+            for (i, case) in self.sc.cases.iter().enumerate() {
+                let mut d = Draws::default();
+                engine.draw_case(i as u64, &case.values, &mut d)?;
+                p.views.push(engine.path_view(&d, scratch));
+                p.draws.push(d);
+                p.probs.push(case.probability_pu);
+            }
+            return Ok(p);
+        }
+        let n = self.set.paths;
+        for b in 0..n.div_ceil(BLOCK) {
+            let first_path = b * BLOCK;
+            let len = BLOCK.min(n - first_path) as usize;
+            let (u, _) = engine.block_uniforms(first_path, len);
+            for (i, row) in u.iter().enumerate() {
+                let mut d = Draws::default();
+                engine.draw(first_path + i as u64, row, &mut d);
+                p.views.push(engine.path_view(&d, scratch));
+                p.draws.push(d);
+                p.probs.push(1.0 / n as f64);
+            }
+        }
+        Ok(p)
+    }
+
+    /// The scenario tree, when multistage recourse is asked for.
+    fn tree(&self, views: &[PathView]) -> Tree {
+        let set = self.set;
+        let boundaries: Vec<usize> = match set.branching {
+            Some(_) => (0..)
+                .map(|k| set.window_months + k * set.stage_months.max(1))
+                .take_while(|m| *m < self.t_len as i32)
+                .map(|m| m as usize)
+                .collect(),
+            None => Vec::new(),
+        };
+        let demand_at = |s: usize, m: usize| -> f64 {
+            views[s]
+                .demand_h100e
+                .iter()
+                .map(|d| d[m.saturating_sub(1)])
+                .sum()
+        };
+        let levels = set
+            .branching
+            .map(|b| tree_nodes(&demand_at, views.len(), &boundaries, b));
+        Tree { boundaries, levels }
+    }
+
+    /// Scenario `s`'s reference to every decision: first stage, then recourse (its own
+    /// variable, or its tree node's shared one). Returns the references and its own recourse
+    /// decisions.
+    fn decision_refs(
+        &self,
+        s: usize,
+        sd: &mut ScenarioDef,
+        first: &[Decision],
+        later: &[Decision],
+        tree: &Tree,
+        shared: &mut SharedDecisions,
+    ) -> (DecisionRefs, Vec<(usize, Decision)>) {
+        let mut decs: Vec<(Ref, Decision)> = first
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Ref::First(i), *d))
+            .collect();
+        let mut own = Vec::new();
+        for dec in later {
+            let o = &self.options[dec.option];
+            let month = self.sc.horizon.start.plus(dec.month);
+            let r = match &tree.levels {
+                Some(levels) => {
+                    let stage = tree
+                        .boundaries
+                        .iter()
+                        .rposition(|b| (dec.month as usize) >= *b)
+                        .map_or(0, |k| k + 1);
+                    let node = levels[stage][s];
+                    let idx = *shared
+                        .index
+                        .entry((dec.option, dec.month, node))
+                        .or_insert_with(|| {
+                            shared.decisions.push(*dec);
+                            shared.vars.push(VarDef::new(
+                                format!("commit[{},{month},node{node}]", o.name),
+                                0.0,
+                                INF,
+                            ));
+                            shared.vars.len() - 1
+                        });
+                    Ref::Shared(idx)
+                }
+                None => {
+                    let j = add_var(
+                        sd,
+                        VarDef::new(format!("commit[{},{month}]", o.name), 0.0, INF),
+                    );
+                    own.push((j, *dec));
+                    Ref::Own(j)
+                }
+            };
+            decs.push((r, *dec));
+        }
+        (decs, own)
+    }
+
+    /// Every row and objective term of one scenario, in the order the programme lists them.
+    fn scenario_rows(
+        &self,
+        sd: &mut ScenarioDef,
+        decs: &[(Ref, Decision)],
+        v: &PathView,
+        d: &Draws,
+        scratch: &mut Scratch,
+    ) {
+        let needs_space = decs
+            .iter()
+            .any(|(_, d)| self.options[d.option].kind == OptionKind::Buy);
+        let mut rows = ScenarioRows {
+            k0: 0,
+            state: Vec::new(),
+            space: Vec::new(),
+            cash: Vec::new(),
+        };
+        self.capacity_state(sd, v, &mut rows);
+        if needs_space {
+            self.space_state(sd, v, &mut rows);
+        }
+        if let Some(gap) = self.set.max_funding_gap_usd {
+            self.cash_state(sd, v, gap, &mut rows);
+        }
+        let capex_by_year = self.decision_effects(sd, decs, d, scratch, &mut rows);
+        sd.rows.append(&mut rows.state);
+        sd.rows.append(&mut rows.space);
+        let (served_total, served_ids) = self.operations(sd, v, &mut rows);
+        if self.set.churn {
+            churn_rows(
+                sd,
+                v,
+                &self.churn,
+                &self.blocks,
+                &served_ids,
+                self.sc.horizon.start,
+            );
+        }
+        // Limits that involve recourse are per path; first-stage-only ones are the
+        // programme's first rows.
+        if self.set.recourse {
+            sd.rows.extend(self.total_limits(decs));
+        }
+        sd.rows.append(&mut rows.cash);
+        if let Some(budget) = self.set.budget_usd_per_year {
+            for (year, terms) in capex_by_year {
+                sd.rows.push(RowDef {
+                    name: format!("budget[{year}]"),
+                    kind: RowKind::Budget,
+                    lower: -INF,
+                    upper: budget,
+                    terms,
+                    limit: true,
+                });
+            }
+        }
+        let fixed: f64 = v
+            .fixed_cost_usd
+            .iter()
+            .zip(&self.disc)
+            .map(|(c, f)| c * f)
+            .sum::<f64>()
+            - self.disc_end * v.fleet_terminal_usd;
+        sd.constant = if self.maximize { -fixed } else { fixed };
+        if let Objective::Cost { service_level, .. } = self.set.objective {
+            let demand: f64 = v.demand_h100e.iter().map(|d| d.iter().sum::<f64>()).sum();
+            sd.rows.push(RowDef {
+                name: "service_level".into(),
+                kind: RowKind::ServiceLevel,
+                lower: service_level * demand,
+                upper: INF,
+                terms: served_total,
+                limit: true,
+            });
+        }
+        in_money_units(sd);
+    }
+
+    /// Capacity state K_t: K_t − K_{t−1} = fleet change + Σ unit capacity change × commitment
+    /// (the commitments' terms join in [`Self::decision_effects`]).
+    fn capacity_state(&self, sd: &mut ScenarioDef, v: &PathView, rows: &mut ScenarioRows) {
+        rows.k0 = sd.vars.len();
+        let k0 = rows.k0;
+        for t in 0..self.t_len {
+            add_var(
+                sd,
+                VarDef::new(format!("capacity[{}]", self.month(t)), 0.0, INF),
+            );
+        }
+        rows.state = (0..self.t_len)
+            .map(|t| {
+                let delta = v.fleet_h100e[t] - if t > 0 { v.fleet_h100e[t - 1] } else { 0.0 };
+                let mut terms = vec![(Ref::Own(k0 + t), 1.0)];
+                if t > 0 {
+                    terms.push((Ref::Own(k0 + t - 1), -1.0));
+                }
+                RowDef {
+                    name: format!("state[{}]", self.month(t)),
+                    kind: RowKind::CapacityState,
+                    lower: delta,
+                    upper: delta,
+                    terms,
+                    limit: false,
+                }
+            })
+            .collect();
+    }
+
+    /// Powered space, when a buy needs it: net use N_t (a state like capacity) stays within
+    /// the existing space. Builds bring their own space.
+    fn space_state(&self, sd: &mut ScenarioDef, v: &PathView, rows: &mut ScenarioRows) {
+        let n0 = sd.vars.len();
+        for t in 0..self.t_len {
+            add_var(
+                sd,
+                VarDef::new(
+                    format!("space_used[{}]", self.month(t)),
+                    f64::NEG_INFINITY,
+                    self.existing_mw,
+                ),
+            );
+            let delta = v.fleet_used_mw[t] - if t > 0 { v.fleet_used_mw[t - 1] } else { 0.0 };
+            let mut terms = vec![(Ref::Own(n0 + t), 1.0)];
+            if t > 0 {
+                terms.push((Ref::Own(n0 + t - 1), -1.0));
+            }
+            rows.space.push(RowDef {
+                name: format!("space[{}]", self.month(t)),
+                kind: RowKind::SpaceState,
+                lower: delta,
+                upper: delta,
+                terms,
+                limit: false,
+            });
+        }
+    }
+
+    /// Cash under a funding limit: C_t − C_{t−1} − (revenue − burst − commitment cash) =
+    /// funding − fixed costs, and C_t ≥ min cash − credit limit − `gap_usd`.
+    fn cash_state(
+        &self,
+        sd: &mut ScenarioDef,
+        v: &PathView,
+        gap_usd: f64,
+        rows: &mut ScenarioRows,
+    ) {
+        let f = &self.sc.finance;
+        let floor = f.min_cash_usd - f.credit_limit_usd - gap_usd;
+        for t in 0..self.t_len {
+            let month = self.month(t);
+            let c = add_var(
+                sd,
+                VarDef::new(format!("cash[{month}]"), f64::NEG_INFINITY, INF),
+            );
+            let rhs = v.funding_usd[t] - v.fixed_cost_usd[t]
+                + if t == 0 { f.starting_cash_usd } else { 0.0 };
+            let mut terms = vec![(Ref::Own(c), 1.0)];
+            if t > 0 {
+                terms.push((Ref::Own(c - 1), -1.0));
+            }
+            rows.cash.push(RowDef {
+                name: format!("cash[{month}]"),
+                kind: RowKind::CashBalance,
+                lower: rhs,
+                upper: rhs,
+                terms,
+                limit: false,
+            });
+            rows.cash.push(RowDef {
+                name: format!("funding_gap[{month}]"),
+                kind: RowKind::FundingGap,
+                lower: floor,
+                upper: INF,
+                terms: vec![(Ref::Own(c), 1.0)],
+                limit: true,
+            });
+        }
+    }
+
+    /// Each decision's effects on this path, from the simulator's accounting: capacity and
+    /// space changes into the state rows, cash into the cash rows, present value into the
+    /// objective. Returns capex by calendar year (for the budget rows).
+    fn decision_effects(
+        &self,
+        sd: &mut ScenarioDef,
+        decs: &[(Ref, Decision)],
+        d: &Draws,
+        scratch: &mut Scratch,
+        rows: &mut ScenarioRows,
+    ) -> std::collections::BTreeMap<i32, Vec<(Ref, f64)>> {
+        let mut capex_by_year: std::collections::BTreeMap<i32, Vec<(Ref, f64)>> =
+            Default::default();
+        for (r, dec) in decs {
+            let key = self.engine.commitment_key(dec.option, dec.month, 0);
+            let e = self
+                .engine
+                .unit_effect(dec.option, dec.month, key, d, scratch);
+            for (t, dc) in &e.cap_delta {
+                rows.state[*t].terms.push((*r, -dc * dec.unit));
+            }
+            if !rows.cash.is_empty() {
+                for (t, c) in &e.cash_out {
+                    rows.cash_balance(*t).terms.push((*r, c * dec.unit));
+                }
+            }
+            if !rows.space.is_empty() {
+                for (t, dn) in &e.net_space_delta_mw {
+                    rows.space[*t].terms.push((*r, -dn * dec.unit));
+                }
+            }
+            let pv_cost: f64 = e
+                .cash_out
+                .iter()
+                .map(|(t, c)| self.disc[*t] * c)
+                .sum::<f64>()
+                - self.disc_end * e.terminal_usd;
+            let coef = if self.maximize { -pv_cost } else { pv_cost };
+            sd.obj.push((*r, coef * dec.unit));
+            if self.set.budget_usd_per_year.is_some() {
+                for (t, c) in &e.capex {
+                    capex_by_year
+                        .entry(self.month(*t).year())
+                        .or_default()
+                        .push((*r, c * dec.unit));
+                }
+            }
+        }
+        capex_by_year
+    }
+
+    /// Operations each month and load block: served demand per segment (up to its demand),
+    /// burst, and capacity net of the research floor. Returns the hours-weighted served terms
+    /// (for a service level) and the served variable of each (block, month, segment), indexed
+    /// `(b * months + t) * segments + seg`.
+    fn operations(
+        &self,
+        sd: &mut ScenarioDef,
+        v: &PathView,
+        rows: &mut ScenarioRows,
+    ) -> (Vec<(Ref, f64)>, Vec<usize>) {
+        let (t_len, ns) = (self.t_len, self.segments);
+        let money_rows = !rows.cash.is_empty();
+        let mut served_total: Vec<(Ref, f64)> = Vec::new();
+        let mut served_ids = vec![0usize; self.blocks.len() * t_len * ns];
+        for (b, (hours, factors)) in self.blocks.iter().enumerate() {
+            for t in 0..t_len {
+                let mut terms = Vec::new();
+                for seg in 0..ns {
+                    let ub = v.demand_h100e[seg][t] * factors[seg];
+                    let j = add_var(
+                        sd,
+                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
+                    );
+                    served_ids[(b * t_len + t) * ns + seg] = j;
+                    terms.push((Ref::Own(j), 1.0));
+                    served_total.push((Ref::Own(j), *hours));
+                    let rev = v.revenue_per_h100e[seg][t];
+                    if money_rows {
+                        rows.cash_balance(t).terms.push((Ref::Own(j), -hours * rev));
+                    }
+                    if self.maximize {
+                        sd.obj.push((Ref::Own(j), self.disc[t] * hours * rev));
+                    }
+                }
+                for (k, (cap, price)) in v.burst.iter().enumerate() {
+                    let j = add_var(sd, VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap));
+                    terms.push((Ref::Own(j), -1.0));
+                    if money_rows {
+                        rows.cash_balance(t)
+                            .terms
+                            .push((Ref::Own(j), hours * price));
+                    }
+                    let c = self.disc[t] * hours * price;
+                    sd.obj
+                        .push((Ref::Own(j), if self.maximize { -c } else { c }));
+                }
+                self.floor_rows(sd, t, b, terms, rows.k0);
+            }
+        }
+        (served_total, served_ids)
+    }
+
+    /// Product use (served less burst) within capacity net of the research floor, and within
+    /// (1 − floor share) of capacity.
+    fn floor_rows(
+        &self,
+        sd: &mut ScenarioDef,
+        t: usize,
+        b: usize,
+        terms: Vec<(Ref, f64)>,
+        k0: usize,
+    ) {
+        let month = self.month(t);
+        let mut cap_terms = terms.clone();
+        cap_terms.push((Ref::Own(k0 + t), -self.avail));
+        sd.rows.push(RowDef {
+            name: format!("floor[{month},block{b}]"),
+            kind: RowKind::Floor,
+            lower: -INF,
+            upper: -self.floor_h100e,
+            terms: cap_terms,
+            limit: self.floor_h100e > 0.0,
+        });
+        if self.floor_share > 0.0 {
+            let mut share_terms = terms;
+            share_terms.push((Ref::Own(k0 + t), -(1.0 - self.floor_share) * self.avail));
+            sd.rows.push(RowDef {
+                name: format!("floor_share[{month},block{b}]"),
+                kind: RowKind::FloorShare,
+                lower: -INF,
+                upper: 0.0,
+                terms: share_terms,
+                limit: false,
+            });
+        }
+    }
+
+    /// Limits on totals committed: each option's `max_*`, and built MW against the power cap.
+    fn total_limits(&self, decs: &[(Ref, Decision)]) -> Vec<RowDef> {
+        let options = &self.options;
+        let row = |name: String, kind: RowKind, upper: f64, keep: &dyn Fn(&Decision) -> bool| {
+            let terms: Vec<(Ref, f64)> = decs
+                .iter()
+                .filter(|(_, d)| keep(d))
+                .map(|(r, d)| (*r, d.unit))
+                .collect();
+            (!terms.is_empty()).then_some(RowDef {
+                name,
+                kind,
+                lower: -INF,
+                upper,
+                terms,
+                limit: true,
+            })
+        };
+        let mut rows: Vec<RowDef> = options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.max_total.is_finite())
+            .filter_map(|(oi, o)| {
+                row(
+                    format!("max_total[{}]", o.name),
+                    RowKind::MaxTotal,
+                    o.max_total,
+                    &|d| d.option == oi,
+                )
+            })
+            .collect();
+        if self.max_total_mw.is_finite() {
+            rows.extend(row(
+                "power.max_total_mw".into(),
+                RowKind::PowerCap,
+                self.max_total_mw - self.existing_mw,
+                &|d| options[d.option].kind == OptionKind::Build,
+            ));
+        }
+        rows
+    }
+}
+
+fn add_var(sd: &mut ScenarioDef, def: VarDef) -> usize {
+    sd.vars.push(def);
+    sd.vars.len() - 1
+}
+
+/// Money in the programme is in millions of USD: coefficients of 1e9–1e12 next to H100e
+/// counts of 1e-3 would strain any solver's tolerances.
+fn in_money_units(sd: &mut ScenarioDef) {
+    for (_, c) in &mut sd.obj {
+        *c /= MONEY_UNIT_USD;
+    }
+    sd.constant /= MONEY_UNIT_USD;
+    for row in sd.rows.iter_mut().filter(|r| r.kind.in_money()) {
+        row.lower /= MONEY_UNIT_USD;
+        row.upper /= MONEY_UNIT_USD;
+        for (_, c) in &mut row.terms {
+            *c /= MONEY_UNIT_USD;
+        }
+    }
 }
 
 /// The unit a limit row is written in, in USD per unit, for rows in money (1 otherwise).
@@ -749,45 +995,6 @@ pub fn limit_unit_label(limit: &str) -> (&'static str, &'static str) {
     } else {
         ("", "")
     }
-}
-
-/// Limits on totals committed: each option's `max_*`, and built MW against the power cap.
-fn total_limits(
-    decs: &[(Ref, Decision)],
-    options: &[OptionInfo],
-    mw_room: f64,
-    mw_capped: bool,
-) -> Vec<RowDef> {
-    let row = |name: String, upper: f64, keep: &dyn Fn(&Decision) -> bool| {
-        let terms: Vec<(Ref, f64)> = decs
-            .iter()
-            .filter(|(_, d)| keep(d))
-            .map(|(r, d)| (*r, d.unit))
-            .collect();
-        (!terms.is_empty()).then_some(RowDef {
-            name,
-            lower: -INF,
-            upper,
-            terms,
-            limit: true,
-        })
-    };
-    let mut rows: Vec<RowDef> = options
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.max_total.is_finite())
-        .filter_map(|(oi, o)| {
-            row(format!("max_total[{}]", o.name), o.max_total, &|d| {
-                d.option == oi
-            })
-        })
-        .collect();
-    if mw_capped {
-        rows.extend(row("power.max_total_mw".into(), mw_room, &|d| {
-            options[d.option].kind == OptionKind::Build
-        }));
-    }
-    rows
 }
 
 /// Rounds an amount to the option's blocks (nearest), dropping dust.

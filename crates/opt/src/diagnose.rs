@@ -152,7 +152,7 @@ pub fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::two_stage::{Ref, RowDef, ScenarioDef, VarDef};
+    use crate::two_stage::{Ref, RowDef, RowKind, ScenarioDef, VarDef};
     use gigawatt_lp::MicroLp;
 
     #[test]
@@ -163,6 +163,7 @@ mod tests {
             vars: vec![],
             rows: vec![RowDef {
                 name: "service_level".into(),
+                kind: RowKind::Other,
                 lower: 10.0,
                 upper: f64::INFINITY,
                 terms: vec![(Ref::First(0), 1.0)],
@@ -176,6 +177,7 @@ mod tests {
             first: vec![VarDef::new("x", 0.0, f64::INFINITY)],
             first_rows: vec![RowDef {
                 name: "budget[2027]".into(),
+                kind: RowKind::Other,
                 lower: f64::NEG_INFINITY,
                 upper: 6.0,
                 terms: vec![(Ref::First(0), 1.0)],

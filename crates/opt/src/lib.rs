@@ -63,6 +63,6 @@ pub mod diagnose;
 mod two_stage;
 
 pub use two_stage::{
-    Layout, Ref, Risk, RowDef, ScenarioDef, Solved, TwoStage, ValueOfInformation, VarDef,
+    Layout, Ref, Risk, RowDef, RowKind, ScenarioDef, Solved, TwoStage, ValueOfInformation, VarDef,
     DEFAULT_ALPHA,
 };

@@ -46,11 +46,55 @@ pub enum Ref {
     Own(usize),
 }
 
+/// What a row of a programme stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowKind {
+    /// Capacity state balance: K_t − K_{t−1} = arrivals − retirements.
+    CapacityState,
+    /// Powered-space state balance.
+    SpaceState,
+    /// Cash balance (in money).
+    CashBalance,
+    /// Cash never below the funding-gap floor (in money).
+    FundingGap,
+    /// Capex within the yearly budget (in money).
+    Budget,
+    /// Served demand at least the service level.
+    ServiceLevel,
+    /// An option's total within its maximum.
+    MaxTotal,
+    /// Built MW within the power cap.
+    PowerCap,
+    /// Product use within capacity net of the research floor.
+    Floor,
+    /// Product use within capacity net of research's share.
+    FloorShare,
+    /// Served demand within the churned demand state.
+    Demand,
+    /// The churned demand state's balance.
+    Churn,
+    /// A row of a generic programme.
+    #[default]
+    Other,
+}
+
+impl RowKind {
+    /// True for rows whose bounds and coefficients are amounts of money.
+    pub fn in_money(self) -> bool {
+        matches!(
+            self,
+            RowKind::CashBalance | RowKind::FundingGap | RowKind::Budget
+        )
+    }
+}
+
 /// A row `lower ≤ Σ terms ≤ upper`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowDef {
     /// Name.
     pub name: String,
+    /// What the row stands for.
+    pub kind: RowKind,
     /// Lower bound.
     pub lower: f64,
     /// Upper bound.
@@ -408,6 +452,7 @@ impl TwoStage {
             };
             mean.rows.push(RowDef {
                 name: row.name.clone(),
+                kind: row.kind,
                 lower: avg_bound(&|r| r.lower),
                 upper: avg_bound(&|r| r.upper),
                 terms: avg_terms(&|s| &s.rows[i].terms),

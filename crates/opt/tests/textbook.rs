@@ -3,13 +3,14 @@
 
 use gigawatt_lp::{all_solvers, Sense, SolverSettings};
 use gigawatt_model::inverse_normal_cdf;
-use gigawatt_opt::{Ref, Risk, RowDef, ScenarioDef, TwoStage, VarDef};
+use gigawatt_opt::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
 const INF: f64 = f64::INFINITY;
 
 fn row(name: &str, lower: f64, upper: f64, terms: Vec<(Ref, f64)>) -> RowDef {
     RowDef {
         name: name.into(),
+        kind: RowKind::Other,
         lower,
         upper,
         terms,
@@ -267,6 +268,7 @@ fn r7_an_infeasible_mean_value_plan_says_on_how_many_scenarios() {
         vars: vec![VarDef::new("y", 0.0, 4.0)],
         rows: vec![RowDef {
             name: "demand".into(),
+            kind: RowKind::Other,
             lower: d,
             upper: f64::INFINITY,
             terms: vec![(Ref::First(0), 1.0), (Ref::Own(0), 1.0)],

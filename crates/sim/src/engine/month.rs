@@ -1,0 +1,694 @@
+//! One plan on one path, month by month: the steps of `docs/explanation/simulation.md` as
+//! functions over a small state ([`PathState`]) and the per-path working vectors ([`Work`]).
+//!
+//! Each step keeps the order of floating-point operations of the equations, so results are
+//! bit-identical to the documented sequence; the bit-identity and known-answer tests guard that.
+
+use super::{
+    hash3, refill, yl, Draws, Engine, FastMinMax, OptionKind, PathOutcome, PlanC, Recording,
+    Scratch, Step, Work, HOURS_PER_MONTH, NOISE, QUALITY_RATIO_MAX, QUALITY_RATIO_MIN,
+    RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+};
+
+/// What one plan carries from month to month on one path.
+struct PathState {
+    /// Running sums of the scratch's delta arrays (step 2): raw capacity in H100e, and monthly
+    /// power, facility opex, lease and depreciation in USD, powered space and used MW.
+    cap_raw_h100e: f64,
+    power_usd: f64,
+    opex_usd: f64,
+    lease_usd: f64,
+    dep_usd: f64,
+    space_mw: f64,
+    used_mw: f64,
+    /// Cash balance, credit drawn and backstop drawn (step 7), USD.
+    cash_usd: f64,
+    credit_usd: f64,
+    backstop_usd: f64,
+    /// Lowest cash before draws.
+    min_cash_usd: f64,
+    /// Backstop drawn so far (the funding gap).
+    gap_usd: f64,
+    /// Discount factor of the current month and NPV so far.
+    disc: f64,
+    npv_usd: f64,
+    cum_revenue_usd: f64,
+    /// Non-compute opex of the current month.
+    noncompute_usd: f64,
+    /// Horizon totals for the shares: demand, unserved, capacity and used H100e-months.
+    demand_tot: f64,
+    unserved_tot: f64,
+    cap_tot: f64,
+    used_tot: f64,
+    idle_cost_usd: f64,
+    /// Research delivered and planned so far (H100e-months).
+    research_cum: f64,
+    planned_cum: f64,
+    /// Operating income of the calendar year so far.
+    year_income_usd: f64,
+    first_profit: Option<i32>,
+    shortfall_years: u64,
+    cap_peak_h100e: f64,
+    cap_last_h100e: f64,
+    /// The yearly statement being filled.
+    year_lines: [f64; YEARLY_LINES.len()],
+}
+
+/// What allocation and burst did in one month (steps 4–5), in H100e-months and USD.
+struct Allocation {
+    research: f64,
+    idle: f64,
+    burst_used: f64,
+    burst_cost_usd: f64,
+}
+
+/// A month's cash movements (step 7), USD.
+struct CashMonth {
+    noncompute: f64,
+    burst: f64,
+    interest: f64,
+    capex: f64,
+    op_costs: f64,
+    fcf: f64,
+    round: f64,
+    credit_drawn: f64,
+    backstop_drawn: f64,
+    repaid: f64,
+}
+
+impl Engine {
+    /// Simulates plan `pi` on the path drawn in `d`; with `record`, also its monthly series and
+    /// yearly statements.
+    pub fn run_plan(
+        &self,
+        pi: usize,
+        d: &Draws,
+        s: &mut Scratch,
+        record: bool,
+        out: &mut PathOutcome,
+    ) {
+        let rec = Recording {
+            monthly: record,
+            yearly: record,
+        };
+        self.run_plan_with(pi, d, s, rec, out);
+    }
+
+    /// Simulates plan `pi` on the path drawn in `d`, recording what `rec` asks for.
+    pub fn run_plan_with(
+        &self,
+        pi: usize,
+        d: &Draws,
+        s: &mut Scratch,
+        rec: Recording,
+        out: &mut PathOutcome,
+    ) {
+        let plan = &self.plans[pi];
+        self.resize(s);
+        // Step 0: fleet and fixed commitments become delta arrays.
+        self.add_fleet(d, s);
+        for c in &plan.commits {
+            self.commit(c.opt, c.t, c.amount, c.key, d, s);
+        }
+        self.clear_outcome(rec, out);
+        // Working vectors live in the scratch so a path allocates nothing.
+        let mut v = std::mem::take(&mut s.work);
+        self.prepare_work(d, &mut v);
+        let mut st = self.path_state(d);
+        let nc_growth = self.opex_growth_ln_m.exp();
+        for t in 0..self.months {
+            self.apply_rules(plan, t, &st, &v, d, s, out);
+            let cap = self.advance_capacity(t, &mut st, &mut v, d, s);
+            let demand_h = self.demand(t, plan, d, &mut v, s);
+            let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
+            let extra_cap = self.extra_cap_share * cap;
+            let mut a = self.allocate(t, cap, floor_rate, extra_cap, d, &mut v);
+            let (served_h, revenue) = self.serve(t, d, &mut v);
+            // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
+            let mut unserved = (demand_h - served_h).fmax(0.0);
+            if unserved <= NOISE * demand_h {
+                unserved = 0.0;
+            }
+            if a.idle <= NOISE * cap {
+                a.idle = 0.0;
+            }
+            self.track_research(t, &mut st, a.research, floor_rate, extra_cap, cap, s);
+            let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, s.capex[t], d.funding[t]);
+            st.noncompute_usd *= nc_growth;
+            if rec.yearly {
+                add_year_lines(&mut st, revenue, &m);
+            }
+            let capacity_cost = st.power_usd + st.opex_usd + st.lease_usd + st.dep_usd;
+            if cap > 0.0 {
+                st.idle_cost_usd += a.idle / cap * capacity_cost;
+            }
+            st.year_income_usd += revenue - m.op_costs - st.dep_usd;
+            self.close_year(t, &mut st, rec.yearly, out);
+            if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
+                let year = (self.start_month_of_year + t as i32) / 12;
+                st.shortfall_years |= 1u64 << year.min(63);
+            }
+            st.demand_tot += demand_h;
+            st.unserved_tot += unserved;
+            st.cap_tot += cap;
+            st.used_tot += cap - a.idle;
+            if rec.monthly {
+                // In SERIES order.
+                let month = [
+                    demand_h,
+                    cap,
+                    served_h,
+                    unserved,
+                    a.research,
+                    a.idle,
+                    revenue,
+                    st.cash_usd,
+                    st.gap_usd,
+                    a.burst_used,
+                    m.fcf,
+                    m.interest,
+                    m.round,
+                    st.credit_usd + st.backstop_usd,
+                ];
+                for (series, x) in out.monthly.iter_mut().zip(month) {
+                    series[t] = x;
+                }
+            }
+        }
+        self.finish(&st, &v, s, out);
+        s.work = v;
+    }
+
+    /// Empties what a previous path left in `out` and sizes the monthly series.
+    fn clear_outcome(&self, rec: Recording, out: &mut PathOutcome) {
+        out.rule_commitments.clear();
+        out.yearly.clear();
+        if rec.monthly {
+            out.monthly.resize(SERIES.len(), Vec::new());
+            for m in &mut out.monthly {
+                m.clear();
+                m.resize(self.months, 0.0);
+            }
+        }
+    }
+
+    /// Fills the working vectors for a new path: burst offers cheapest first, churn factors at
+    /// one, training runs not started, nothing pending.
+    fn prepare_work(&self, d: &Draws, v: &mut Work) {
+        let p = &d.params;
+        let (ns, nb) = (self.segs.len(), self.hours.len());
+        v.burst.clear();
+        v.burst.extend(
+            self.opts
+                .iter()
+                .filter(|o| o.kind == OptionKind::Burst)
+                .map(|o| (o.cap_h100e, p[o.price])),
+        );
+        v.burst.sort_by(|a, b| a.1.total_cmp(&b.1));
+        refill(&mut v.churn, ns, 1.0);
+        v.run_left.clear();
+        v.run_left.extend(self.runs.iter().map(|r| r.size));
+        refill(&mut v.run_done, self.runs.len(), -1);
+        refill(&mut v.pending, self.opts.len(), 0.0);
+        refill(&mut v.want, ns * nb, 0.0);
+        refill(&mut v.served, ns * nb, 0.0);
+        refill(&mut v.need, ns, 0.0);
+    }
+
+    /// The state before the first month.
+    fn path_state(&self, d: &Draws) -> PathState {
+        let mut year_lines = [0.0f64; YEARLY_LINES.len()];
+        year_lines[yl::CASH_START] = self.starting_cash;
+        PathState {
+            cap_raw_h100e: 0.0,
+            power_usd: 0.0,
+            opex_usd: 0.0,
+            lease_usd: 0.0,
+            dep_usd: 0.0,
+            space_mw: self.existing_mw,
+            used_mw: 0.0,
+            cash_usd: self.starting_cash,
+            credit_usd: 0.0,
+            backstop_usd: 0.0,
+            min_cash_usd: f64::INFINITY,
+            gap_usd: 0.0,
+            disc: 1.0,
+            npv_usd: 0.0,
+            cum_revenue_usd: 0.0,
+            noncompute_usd: d.params[self.opex0],
+            demand_tot: 0.0,
+            unserved_tot: 0.0,
+            cap_tot: 0.0,
+            used_tot: 0.0,
+            idle_cost_usd: 0.0,
+            research_cum: 0.0,
+            planned_cum: 0.0,
+            year_income_usd: 0.0,
+            first_profit: None,
+            shortfall_years: 0,
+            cap_peak_h100e: 0.0,
+            cap_last_h100e: 0.0,
+            year_lines,
+        }
+    }
+
+    /// Step 1: rules decide, seeing only months before `t`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn apply_rules(
+        &self,
+        plan: &PlanC,
+        t: usize,
+        st: &PathState,
+        v: &Work,
+        d: &Draws,
+        s: &mut Scratch,
+        out: &mut PathOutcome,
+    ) {
+        let ti = t as i32;
+        for r in &plan.rules {
+            if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
+                let room_mw = self.rule_room_mw(r, ti, st.space_mw - st.used_mw, &v.pending, s);
+                if let Some(amount) = self.rule_amount(r, ti, s, room_mw) {
+                    let ck = hash3(
+                        self.opts[r.opt].key,
+                        ti as u64,
+                        RULE_ORDINAL_BASE + out.rule_commitments.len() as u64,
+                    );
+                    self.commit(r.opt, ti, amount, ck, d, s);
+                    out.rule_commitments.push((r.opt, ti, amount));
+                }
+            }
+        }
+    }
+
+    /// Step 2: capacity and running costs from the delta arrays, bought chips installed where
+    /// powered space allows. Returns the capacity online, H100e.
+    #[inline]
+    fn advance_capacity(
+        &self,
+        t: usize,
+        st: &mut PathState,
+        v: &mut Work,
+        d: &Draws,
+        s: &mut Scratch,
+    ) -> f64 {
+        st.cap_raw_h100e += s.d_cap[t];
+        st.power_usd += s.d_power[t];
+        st.opex_usd += s.d_opex[t];
+        st.lease_usd += s.d_lease[t];
+        st.dep_usd += s.d_dep[t];
+        st.space_mw += s.d_space[t];
+        st.used_mw += s.d_used[t];
+        if !self.buy_opts.is_empty() {
+            self.install_buys(t, st, v, d, s);
+        }
+        let cap = (st.cap_raw_h100e * self.availability).fmax(0.0);
+        st.cap_peak_h100e = st.cap_peak_h100e.fmax(cap);
+        st.cap_last_h100e = cap;
+        cap
+    }
+
+    /// Step 2, bought chips: arrivals join the queue, and what fits in free powered space comes
+    /// online; each installed lot retires for good at the end of its generation's life.
+    fn install_buys(&self, t: usize, st: &mut PathState, v: &mut Work, d: &Draws, s: &mut Scratch) {
+        let site_price = d.params[self.site_power_price];
+        let pending = &mut v.pending;
+        for &oi in &self.buy_opts {
+            let o = &self.opts[oi];
+            pending[oi] += s.buy_arrivals[oi * (self.months + 1) + t];
+            if pending[oi] <= 0.0 {
+                continue;
+            }
+            let mw_per_unit = self.buy_mw_per_unit(o);
+            let fit = if mw_per_unit > 0.0 {
+                ((st.space_mw - st.used_mw).fmax(0.0) / mw_per_unit).fmin(pending[oi])
+            } else {
+                pending[oi]
+            };
+            if fit > 0.0 {
+                pending[oi] -= fit;
+                let h = fit * o.h100e_per_unit;
+                let mw = fit * mw_per_unit;
+                let end = t as i32 + o.gen_life_m;
+                st.cap_raw_h100e += h;
+                st.used_mw += mw;
+                st.power_usd += mw * HOURS_PER_MONTH * site_price;
+                // Retired for good at the end of the generation's life (a span to the horizon
+                // end, not a one-month dip).
+                Self::span(&mut s.d_cap, end, i32::MAX, -h);
+                Self::span(&mut s.d_used, end, i32::MAX, -mw);
+                Self::span(
+                    &mut s.d_power,
+                    end,
+                    i32::MAX,
+                    -mw * HOURS_PER_MONTH * site_price,
+                );
+            }
+        }
+    }
+
+    /// The quality multiplier on demand at month `t`: research delivered over planned, `lag`
+    /// months earlier, to the power of the elasticity.
+    #[inline]
+    fn quality(&self, t: usize, eps: f64, s: &Scratch) -> f64 {
+        if t >= self.quality_lag && t > 0 && eps != 0.0 {
+            let r = s.ratio[t - self.quality_lag];
+            if r == 1.0 {
+                // Research on plan: the common case, and pow(1, ε) = 1 exactly.
+                1.0
+            } else if r > 0.0 {
+                r.clamp(QUALITY_RATIO_MIN, QUALITY_RATIO_MAX).powf(eps)
+            } else {
+                1.0
+            }
+        } else {
+            1.0
+        }
+    }
+
+    /// Step 3: each segment's compute need and its want per load block. Returns product
+    /// demand, H100e.
+    #[inline]
+    fn demand(&self, t: usize, plan: &PlanC, d: &Draws, v: &mut Work, s: &mut Scratch) -> f64 {
+        let (t_len, nb) = (self.months, self.hours.len());
+        let q = self.quality(t, d.params[self.quality_eps], s);
+        let mut demand_h = 0.0;
+        for si in 0..self.segs.len() {
+            let idx = si * t_len + t;
+            v.need[si] = d.exo[idx] * v.churn[si] * q * d.k[idx];
+            demand_h += v.need[si];
+            for b in 0..nb {
+                v.want[si * nb + b] = v.need[si] * self.factors[si * nb + b];
+                v.served[si * nb + b] = 0.0;
+            }
+        }
+        s.hist[t] = demand_h;
+        if !plan.rules.is_empty() {
+            s.log_growth[t] = if t > 0 && demand_h > 0.0 && s.hist[t - 1] > 0.0 {
+                (demand_h / s.hist[t - 1]).ln()
+            } else {
+                f64::NAN
+            };
+        }
+        demand_h
+    }
+
+    /// Steps 4 and 5 over every load block: allocation in priority order, then burst.
+    #[inline]
+    fn allocate(
+        &self,
+        t: usize,
+        cap: f64,
+        floor_rate: f64,
+        extra_cap: f64,
+        d: &Draws,
+        v: &mut Work,
+    ) -> Allocation {
+        let mut a = Allocation {
+            research: 0.0,
+            idle: 0.0,
+            burst_used: 0.0,
+            burst_cost_usd: 0.0,
+        };
+        for b in 0..self.hours.len() {
+            let h = self.hours[b];
+            let (left, res_b, any_short) = self.allocate_block(t, b, cap, floor_rate, extra_cap, v);
+            if any_short && self.burst_covers && !v.burst.is_empty() {
+                self.cover_with_burst(t, b, d, v, &mut a);
+            }
+            a.research += res_b * h;
+            a.idle += left * h;
+        }
+        a
+    }
+
+    /// Step 4 for load block `b`: capacity goes to each step of the allocation order in turn.
+    /// Returns (capacity left idle, research served, whether any product segment fell short).
+    #[inline]
+    fn allocate_block(
+        &self,
+        t: usize,
+        b: usize,
+        cap: f64,
+        floor_rate: f64,
+        extra_cap: f64,
+        v: &mut Work,
+    ) -> (f64, f64, bool) {
+        let ti = t as i32;
+        let nb = self.hours.len();
+        let h = self.hours[b];
+        let mut left = cap;
+        let mut res_b = 0.0;
+        let mut any_short = false;
+        for step in &self.order {
+            match *step {
+                Step::Floor => {
+                    let g = floor_rate.fmin(left);
+                    left -= g;
+                    res_b += g;
+                }
+                Step::Seg(si) => {
+                    let w = v.want[si * nb + b];
+                    let g = w.fmin(left);
+                    v.served[si * nb + b] = g;
+                    left -= g;
+                    any_short |= g < w;
+                }
+                Step::Runs => {
+                    for (ri, run) in self.runs.iter().enumerate() {
+                        if v.run_left[ri] <= 0.0 || ti < run.start || left <= 0.0 {
+                            continue;
+                        }
+                        let g = run.rate.fmin(v.run_left[ri] / h).fmin(left);
+                        left -= g;
+                        res_b += g;
+                        v.run_left[ri] -= g * h;
+                        if v.run_left[ri] <= 1e-9 * run.size {
+                            v.run_left[ri] = 0.0;
+                            v.run_done[ri] = ti;
+                        }
+                    }
+                }
+                Step::Extra => {
+                    let g = left.fmin((extra_cap - res_b).fmax(0.0));
+                    left -= g;
+                    res_b += g;
+                }
+            }
+        }
+        (left, res_b, any_short)
+    }
+
+    /// Step 5 for load block `b`: burst covers product shortfall, in priority order, cheapest
+    /// burst first, and only where the revenue per H100e-month pays for it.
+    fn cover_with_burst(&self, t: usize, b: usize, d: &Draws, v: &mut Work, a: &mut Allocation) {
+        let nb = self.hours.len();
+        let h = self.hours[b];
+        v.burst_left.clear();
+        v.burst_left.extend(v.burst.iter().map(|(c, _)| *c));
+        for step in &self.order {
+            let Step::Seg(si) = *step else { continue };
+            let mut short = v.want[si * nb + b] - v.served[si * nb + b];
+            if short <= 0.0 {
+                continue;
+            }
+            let rev = d.rev[si * self.months + t];
+            for (bi, (_, bprice)) in v.burst.iter().enumerate() {
+                let g = short.fmin(v.burst_left[bi]);
+                if g <= 0.0 || *bprice > rev {
+                    continue;
+                }
+                v.burst_left[bi] -= g;
+                v.served[si * nb + b] += g;
+                short -= g;
+                a.burst_used += g * h;
+                a.burst_cost_usd += g * h * bprice;
+            }
+        }
+    }
+
+    /// Step 6: what each segment was served and earned; churn where it fell short.
+    /// Returns (served H100e-months, revenue USD).
+    #[inline]
+    fn serve(&self, t: usize, d: &Draws, v: &mut Work) -> (f64, f64) {
+        let nb = self.hours.len();
+        let (mut served_h, mut revenue) = (0.0, 0.0);
+        for si in 0..self.segs.len() {
+            let idx = si * self.months + t;
+            let sv: f64 = (0..nb).map(|b| v.served[si * nb + b] * self.hours[b]).sum();
+            served_h += sv;
+            revenue += sv * d.rev[idx];
+            // Fully served (the common case) or no churn: nothing to divide.
+            if sv < v.need[si] && self.segs[si].churn > 0.0 {
+                let share = (1.0 - sv / v.need[si]).fmax(0.0);
+                v.churn[si] *= 1.0 - self.segs[si].churn * share;
+            }
+        }
+        (served_h, revenue)
+    }
+
+    /// Step 6, research: delivered against planned (the floor plus runs on schedule, or
+    /// research's full share of capacity if larger, never more than capacity), and the ratio
+    /// that feeds quality `lag` months later.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn track_research(
+        &self,
+        t: usize,
+        st: &mut PathState,
+        research: f64,
+        floor_rate: f64,
+        extra_cap: f64,
+        cap: f64,
+        s: &mut Scratch,
+    ) {
+        let scheduled = floor_rate + self.run_schedule[t];
+        let planned_r = scheduled.fmax(extra_cap).fmin(cap);
+        st.research_cum += research;
+        st.planned_cum += planned_r;
+        s.ratio[t] = if st.planned_cum > 0.0 {
+            st.research_cum / st.planned_cum
+        } else {
+            1.0
+        };
+    }
+
+    /// Step 7: free cash flow, discounting, funding, then the credit line and the backstop
+    /// cover any fall below minimum cash, and excess cash repays them.
+    #[inline]
+    fn settle_cash(
+        &self,
+        st: &mut PathState,
+        revenue: f64,
+        burst_cost: f64,
+        capex: f64,
+        round: f64,
+    ) -> CashMonth {
+        let noncompute = st.noncompute_usd;
+        let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
+        let op_costs = st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute;
+        let fcf = revenue - op_costs - capex;
+        st.disc /= self.disc_m;
+        st.npv_usd += fcf * st.disc;
+        st.cum_revenue_usd += revenue;
+        st.cash_usd += fcf - interest + round;
+        st.min_cash_usd = st.min_cash_usd.fmin(st.cash_usd);
+        let (mut credit_drawn, mut backstop_drawn, mut repaid) = (0.0, 0.0, 0.0);
+        if st.cash_usd < self.min_cash {
+            let short = self.min_cash - st.cash_usd;
+            let c = short.fmin((self.credit_limit - st.credit_usd).fmax(0.0));
+            st.credit_usd += c;
+            st.backstop_usd += short - c;
+            st.gap_usd += short - c;
+            st.cash_usd = self.min_cash;
+            (credit_drawn, backstop_drawn) = (c, short - c);
+        } else if st.credit_usd + st.backstop_usd > 0.0 {
+            let excess = st.cash_usd - self.min_cash;
+            let r1 = excess.fmin(st.credit_usd);
+            st.credit_usd -= r1;
+            let r2 = (excess - r1).fmin(st.backstop_usd);
+            st.backstop_usd -= r2;
+            st.cash_usd -= r1 + r2;
+            repaid = r1 + r2;
+        }
+        CashMonth {
+            noncompute,
+            burst: burst_cost,
+            interest,
+            capex,
+            op_costs,
+            fcf,
+            round,
+            credit_drawn,
+            backstop_drawn,
+            repaid,
+        }
+    }
+
+    /// At the last month of a calendar year (or of the horizon): the first profitable year,
+    /// and the year's statement closed with its cash.
+    #[inline]
+    fn close_year(&self, t: usize, st: &mut PathState, yearly: bool, out: &mut PathOutcome) {
+        let ti = t as i32;
+        let month_of_year = (self.start_month_of_year + ti) % 12;
+        if month_of_year != 11 && t + 1 != self.months {
+            return;
+        }
+        let year = self.start_year + (self.start_month_of_year + ti) / 12;
+        if st.year_income_usd > 0.0 && st.first_profit.is_none() {
+            st.first_profit = Some(year);
+        }
+        st.year_income_usd = 0.0;
+        if yearly {
+            st.year_lines[yl::CASH_END] = st.cash_usd;
+            out.yearly.push(st.year_lines);
+            st.year_lines = [0.0; YEARLY_LINES.len()];
+            st.year_lines[yl::CASH_START] = st.cash_usd;
+        }
+    }
+
+    /// The path's outcomes from the final state: terminal value, shares and run delays.
+    fn finish(&self, st: &PathState, v: &Work, s: &Scratch, out: &mut PathOutcome) {
+        // Terminal value: book value of owned assets less remaining lease obligations.
+        out.npv_usd = st.npv_usd + s.terminal * st.disc;
+        out.cum_revenue_usd = st.cum_revenue_usd;
+        out.min_cash_usd = if st.min_cash_usd.is_finite() {
+            st.min_cash_usd
+        } else {
+            st.cash_usd
+        };
+        out.funding_gap_usd = st.gap_usd;
+        out.unserved_share = if st.demand_tot > 0.0 {
+            st.unserved_tot / st.demand_tot
+        } else {
+            0.0
+        };
+        out.research_delivered_pu = if st.planned_cum > 0.0 {
+            st.research_cum / st.planned_cum
+        } else {
+            1.0
+        };
+        out.utilisation = if st.cap_tot > 0.0 {
+            st.used_tot / st.cap_tot
+        } else {
+            0.0
+        };
+        out.idle_cost_usd = st.idle_cost_usd;
+        out.first_profitable_year = st.first_profit.unwrap_or(self.end_year + 1) as f64;
+        out.capacity_peak_h100e = st.cap_peak_h100e;
+        out.capacity_end_h100e = st.cap_last_h100e;
+        out.shortfall_years = st.shortfall_years;
+        out.run_delay_months.clear();
+        for (ri, run) in self.runs.iter().enumerate() {
+            let done = if v.run_done[ri] >= 0 {
+                v.run_done[ri]
+            } else {
+                self.months as i32
+            };
+            out.run_delay_months
+                .push((done - run.deadline).max(0) as f64);
+        }
+    }
+}
+
+/// Adds a month's amounts to the yearly statement being filled.
+#[inline]
+fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth) {
+    let y = &mut st.year_lines;
+    y[yl::REVENUE] += revenue;
+    y[yl::POWER] += st.power_usd;
+    y[yl::OPEX] += st.opex_usd;
+    y[yl::LEASES] += st.lease_usd;
+    y[yl::BURST] += m.burst;
+    y[yl::NON_COMPUTE] += m.noncompute;
+    y[yl::DEPRECIATION] += st.dep_usd;
+    y[yl::OPERATING_INCOME] += revenue - m.op_costs - st.dep_usd;
+    y[yl::CAPEX] += m.capex;
+    y[yl::FCF] += m.fcf;
+    y[yl::ROUNDS] += m.round;
+    y[yl::CREDIT_DRAWN] += m.credit_drawn;
+    y[yl::BACKSTOP_DRAWN] += m.backstop_drawn;
+    y[yl::REPAID] += m.repaid;
+    y[yl::INTEREST] += m.interest;
+}
