@@ -933,6 +933,33 @@ impl Engine {
         }
     }
 
+    /// A build of `mw`: chip units, facility capex and chip capex (USD) at the drawn prices.
+    fn build_costs(&self, o: &OptC, mw: f64, p: &[f64]) -> (f64, f64, f64) {
+        let units = mw * 1000.0 / (o.kw_per_unit * o.pue);
+        (units, mw * p[o.capex_mw], units * p[o.gen_price])
+    }
+
+    /// A buy of `h100e`: chip units and chip capex (USD) at the drawn prices.
+    fn buy_costs(&self, o: &OptC, h100e: f64, p: &[f64]) -> (f64, f64) {
+        let units = h100e / o.h100e_per_unit;
+        (units, units * p[o.gen_price])
+    }
+
+    /// Up-front capex of committing `amount` of option `oi` at the prices drawn in `d`, as
+    /// (facilities, chips) in USD, whenever it is paid and before any power cap: a build pays
+    /// for its facility and chips, a buy for its chips; leases and burst have no capex.
+    pub fn capex_usd(&self, oi: usize, amount: f64, d: &Draws) -> (f64, f64) {
+        let o = &self.opts[oi];
+        match o.kind {
+            OptionKind::Build => {
+                let (_, fac, chips) = self.build_costs(o, amount, &d.params);
+                (fac, chips)
+            }
+            OptionKind::Buy => (0.0, self.buy_costs(o, amount, &d.params).1),
+            OptionKind::Lease | OptionKind::Burst => (0.0, 0.0),
+        }
+    }
+
     /// Records one commitment's effects in the scratch delta arrays.
     fn commit(&self, oi: usize, t: i32, amount: f64, ck: u64, d: &Draws, s: &mut Scratch) {
         let o = &self.opts[oi];
@@ -952,10 +979,8 @@ impl Engine {
                 if mw <= 0.0 {
                     return;
                 }
-                let units = mw * 1000.0 / (o.kw_per_unit * o.pue);
+                let (units, fac, chips) = self.build_costs(o, mw, p);
                 let h = units * o.h100e_per_unit;
-                let fac = mw * p[o.capex_mw];
-                let chips = units * p[o.gen_price];
                 let n = o.schedule.len();
                 let mut fac_paid = 0.0;
                 for (i, share) in o.schedule.iter().enumerate() {
@@ -1007,8 +1032,7 @@ impl Engine {
                 s.terminal -= self.pv_at_end(amount * price, after.min(o.term_m));
             }
             OptionKind::Buy => {
-                let units = amount / o.h100e_per_unit;
-                let chips = units * p[o.gen_price];
+                let (units, chips) = self.buy_costs(o, amount, p);
                 if (0..t_end).contains(&a) {
                     s.capex[a as usize] += chips;
                     s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;

@@ -52,7 +52,7 @@ pub mod report;
 pub mod sensitivity;
 
 pub use cases::{simulate_cases, CasesReport};
-pub use plan::{plan, PlanOutcome, PlanRequest};
+pub use plan::{plan, PlanOutcome, PlanReport, PlanRequest};
 pub use report::{MetricResult, PlanResult, PrecisionOutcome, SimulationReport};
 
 use gigawatt_model::{errors_to_string, Scenario, ValidScenario};

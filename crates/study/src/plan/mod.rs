@@ -1,0 +1,808 @@
+//! `plan` as a library call: build the stochastic programme, solve it, diagnose it when it has
+//! no solution, turn the solution into a plan a simulator can run (trying two fixed versions when
+//! later decisions differ by path), and check that plan on the same and on fresh paths next to
+//! the scenario's own plans and the "nothing new" baseline.
+//!
+//! The result is a typed [`PlanReport`] (`report.rs`), rendered as the `gigawatt-plan` JSON
+//! document (docs/reference/output-formats.md) and as text and CSV (`text.rs`).
+
+use gigawatt_io::plan_toml;
+use gigawatt_lp::{Problem, SolveStatus, Solver, SolverSettings};
+use gigawatt_model::{Plan, Scenario, ValidScenario};
+use gigawatt_opt::capacity::{build, CapacityModel, CapacitySettings, Objective};
+use gigawatt_opt::diagnose::{diagnose, Diagnosis};
+use gigawatt_opt::{Risk, Solved};
+use gigawatt_sim::{Draws, Engine, MetricId};
+use serde_json::Value;
+
+mod report;
+mod text;
+
+pub use report::{
+    Candidates, Checked, CommitmentRow, ComparisonRow, Continuation, Difference, Found,
+    FrontierPoint, LimitMove, ModelSize, NoPlan, OptimalityGap, PlanReport, ProgrammeValue,
+    CHECKED_METRICS,
+};
+
+use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
+
+/// A request error, formatted.
+macro_rules! request_error {
+    ($($t:tt)*) => { StudyError::Request(format!($($t)*)) };
+}
+
+/// The continuation re-solve uses at most this many of the in-sample paths.
+const CONTINUATION_MAX_PATHS: u64 = 200;
+
+/// Replication r of `replications` samples its paths from seed + r × this step.
+const REPLICATION_SEED_STEP: u64 = 7919;
+
+/// XOR-ed into the seed for the out-of-sample paths, so they are fresh but reproducible.
+const OUT_OF_SAMPLE_SEED_TAG: u64 = 0x00F5_E5ED_0000_0001;
+
+/// What [`plan`] is asked to do (the `gigawatt plan` flags of the same names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRequest {
+    /// Scenarios (sampled paths) in the programme.
+    pub paths: u64,
+    /// Seed of the in-sample paths (None: the scenario's seed).
+    pub seed: Option<u64>,
+    /// Name of the plan found.
+    pub name: String,
+    /// Commitments in the first this-many months are the same on every path.
+    pub window_months: i32,
+    /// Commitments can be made every this-many months.
+    pub period_months: i32,
+    /// No commitments after the window.
+    pub no_recourse: bool,
+    /// One fixed schedule for the whole horizon.
+    pub fixed_schedule: bool,
+    /// Later commitments at their mean over paths, without the continuation re-solve.
+    pub mean_recourse: bool,
+    /// Model churn exactly in the programme.
+    pub churn: bool,
+    /// Multistage branching per stage.
+    pub branching: Option<usize>,
+    /// Months per stage of the scenario tree.
+    pub stage_months: i32,
+    /// `npv` or `cost`.
+    pub objective: String,
+    /// CVaR confidence level.
+    pub alpha: f64,
+    /// CVaR weight λ.
+    pub lambda: f64,
+    /// With the cost objective: least share of demand served.
+    pub service_level: f64,
+    /// Most capex in any calendar year, USD.
+    pub budget_usd_per_year: Option<f64>,
+    /// Most the backstop may lend on any path, USD.
+    pub max_funding_gap_usd: Option<f64>,
+    /// Fresh paths for the out-of-sample check.
+    pub oos_paths: u64,
+    /// Optimise over the named cases.
+    pub cases: bool,
+    /// Independent re-solves for the optimality gap.
+    pub replications: u32,
+    /// EV, EEV, WS, VSS and EVPI.
+    pub value_of_information: bool,
+    /// Frontier λ values.
+    pub frontier: Option<Vec<f64>>,
+    /// Solver time limit, seconds (None: none; results then do not depend on the machine).
+    pub time_limit: Option<f64>,
+    /// Relative MIP gap.
+    pub mip_gap: f64,
+    /// Solver threads (0: its default).
+    pub threads: usize,
+    /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
+    /// machine's memory).
+    pub max_memory_gb: Option<f64>,
+}
+
+/// Called with the programme before it is solved (to write it to an MPS file, say).
+pub type WriteModel<'a> = dyn Fn(&gigawatt_lp::Problem) -> Result<(), String> + 'a;
+
+/// What [`plan`] produced.
+#[derive(Debug, Clone)]
+pub struct PlanOutcome {
+    /// The typed report.
+    pub report: PlanReport,
+    /// The `gigawatt-plan` JSON document.
+    pub doc: Value,
+    /// The terminal report (the diagnosis when no plan was found).
+    pub text: String,
+    /// False when the programme has no solution (infeasible, unbounded, stopped).
+    pub found: bool,
+    /// The plan as a `[[plans]]` entry (when found).
+    pub plan_toml: Option<String>,
+    /// `commitments.csv` (when found).
+    pub commitments_csv: Option<String>,
+    /// `frontier.csv` (when a frontier was asked for).
+    pub frontier_csv: Option<String>,
+}
+
+/// Bytes of peak memory per programme column, measured with HiGHS on frontier-lab (3.19 GB at
+/// 1,444,028 columns, 703 MB at 288,828; BENCHMARKS.md), rounded up.
+const BYTES_PER_COLUMN: f64 = 2_500.0;
+
+/// The machine's memory in GB (Linux /proc/meminfo; 16 GB when it cannot be read).
+fn machine_memory_gb() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(16.0, |kb| kb / 1024.0 / 1024.0)
+}
+
+/// Columns of the programme over `paths` paths, extrapolated from builds over 2 and 4 paths
+/// (every path adds the same blocks of columns, so the size is affine in paths).
+fn estimated_columns(
+    sc: &ValidScenario,
+    settings: &CapacitySettings,
+    paths: u64,
+) -> Result<f64, StudyError> {
+    let mut cols = [0.0; 2];
+    for (i, n) in [2u64, 4].into_iter().enumerate() {
+        let small = CapacitySettings {
+            paths: n,
+            ..settings.clone()
+        };
+        let engine = Engine::new(sc, n, small.seed, &[]).map_err(StudyError::Scenario)?;
+        let model = build(sc, &engine, &small).map_err(StudyError::Scenario)?;
+        let (problem, _) = model.program.extensive_form(Risk::Neutral, None);
+        cols[i] = problem.num_cols() as f64;
+    }
+    let per_path = (cols[1] - cols[0]) / 2.0;
+    Ok(cols[0] + per_path * (paths as f64 - 2.0))
+}
+
+/// Simulates `plans` (before the scenario's own, and the "nothing new" baseline, which the
+/// found plan must always beat) on `paths` paths from `seed`.
+fn evaluate(
+    sc: &ValidScenario,
+    plans: &[Plan],
+    paths: u64,
+    seed: u64,
+) -> Result<SimulationReport, StudyError> {
+    let mut s = Scenario::clone(sc);
+    s.plans = plans.to_vec();
+    s.plans.extend(sc.plans.iter().cloned());
+    let s = crate::revalidate(s)?;
+    crate::simulate(&s, &SimulateRequest::new(paths, seed), &crate::Quiet)
+}
+
+/// Mean NPV of plan `p` in a report.
+fn npv_mean(r: &SimulationReport, p: usize) -> f64 {
+    r.plans[p].metric(MetricId::Npv).mean
+}
+
+/// Optimises commitments for the scenario and checks the plan found by simulation.
+pub fn plan(
+    sc: &ValidScenario,
+    a: &PlanRequest,
+    solver: &dyn Solver,
+    progress: &dyn Progress,
+    write_mps: Option<&WriteModel<'_>>,
+) -> Result<PlanOutcome, StudyError> {
+    check_request(a)?;
+    let seed = a.seed.unwrap_or(sc.simulation.seed);
+    let risk = if a.lambda > 0.0 {
+        Risk::Cvar {
+            alpha: a.alpha,
+            lambda: a.lambda,
+        }
+    } else {
+        Risk::Neutral
+    };
+    let settings = capacity_settings(sc, a, seed, risk);
+    let solver_settings = SolverSettings {
+        mip_gap: a.mip_gap,
+        time_limit_s: a.time_limit.unwrap_or(f64::INFINITY),
+        threads: a.threads,
+    };
+    if !a.cases && a.paths > 4 {
+        check_memory(sc, a, &settings)?;
+    }
+    let engine = Engine::new(sc, a.paths, seed, &[]).map_err(StudyError::Scenario)?;
+    progress.note(&if a.cases {
+        format!(
+            "building the programme over {} named cases...",
+            sc.cases.len()
+        )
+    } else {
+        format!("building the programme over {} paths...", a.paths)
+    });
+    let model = build(sc, &engine, &settings).map_err(StudyError::Scenario)?;
+    let p = Planner {
+        sc,
+        a,
+        solver,
+        solver_settings,
+        progress,
+        settings,
+        risk,
+        seed,
+        engine,
+        model,
+    };
+    let (solved, size) = p.solve(write_mps)?;
+    let status = solved.solution.status;
+    let mut report = PlanReport {
+        scenario: sc.name.clone(),
+        solver: solver.name().to_string(),
+        status,
+        paths: a.paths,
+        cases: a.cases,
+        scenarios: p.model.program.scenarios.len(),
+        seed,
+        objective_kind: a.objective.clone(),
+        alpha: a.alpha,
+        lambda: a.lambda,
+        model_size: size,
+        recourse: p.settings.recourse,
+        churn_modelled: p.settings.churn,
+        scenario_has_churn: sc.segments.iter().any(|g| g.churn_share_pu > 0.0),
+        build_seconds: p.model.build_seconds,
+        solve_seconds: solved.solution.solve_seconds,
+        outcome: Err(NoPlan::Stopped),
+    };
+    report.outcome = if status.has_solution() {
+        Ok(Box::new(p.found(&solved)?))
+    } else {
+        Err(p.no_plan(status)?)
+    };
+    let (plan_toml, commitments_csv, frontier_csv) = match &report.outcome {
+        Ok(f) => (
+            Some(f.plan_toml.clone()),
+            Some(text::commitments_csv(f)),
+            f.frontier
+                .as_ref()
+                .map(|points| text::frontier_csv(a.alpha, points)),
+        ),
+        Err(_) => (None, None, None),
+    };
+    Ok(PlanOutcome {
+        doc: report.to_json(),
+        text: text::text(&report),
+        found: report.outcome.is_ok(),
+        report,
+        plan_toml,
+        commitments_csv,
+        frontier_csv,
+    })
+}
+
+/// Rejects request values no programme can use, naming the flag.
+fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
+    if a.paths == 0 || a.oos_paths == 0 {
+        return Err(request_error!("--paths and --oos-paths must be at least 1"));
+    }
+    let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+    if !(0.0..1.0).contains(&a.alpha)
+        || !non_negative(a.lambda)
+        || !(0.0..=1.0).contains(&a.service_level)
+    {
+        return Err(request_error!(
+            "--alpha must be in [0, 1), --lambda >= 0 and --service-level in [0, 1]"
+        ));
+    }
+    if let Some(bad) = a.frontier.iter().flatten().find(|l| !non_negative(**l)) {
+        return Err(request_error!(
+            "--frontier takes λ values >= 0, separated by commas (got {bad})"
+        ));
+    }
+    if !non_negative(a.mip_gap) {
+        return Err(request_error!(
+            "--mip-gap must be a number >= 0 (0.01 stops within 1 % of the bound)"
+        ));
+    }
+    if a.time_limit.is_some_and(|t| t.is_nan() || t <= 0.0) {
+        return Err(request_error!(
+            "--time-limit must be a positive number of seconds"
+        ));
+    }
+    for (flag, v) in [
+        ("--budget-usd-per-year", a.budget_usd_per_year),
+        ("--max-funding-gap-usd", a.max_funding_gap_usd),
+    ] {
+        if v.is_some_and(|x| !non_negative(x)) {
+            return Err(request_error!("{flag} must be a number of dollars >= 0"));
+        }
+    }
+    if a.max_memory_gb.is_some_and(|g| !(g.is_finite() && g > 0.0)) {
+        return Err(request_error!(
+            "--max-memory-gb must be a positive number of gigabytes"
+        ));
+    }
+    Ok(())
+}
+
+/// The programme's settings from the request.
+fn capacity_settings(
+    sc: &ValidScenario,
+    a: &PlanRequest,
+    seed: u64,
+    risk: Risk,
+) -> CapacitySettings {
+    CapacitySettings {
+        window_months: if a.fixed_schedule {
+            sc.horizon.months() as i32
+        } else {
+            a.window_months.max(1)
+        },
+        period_months: a.period_months.max(1),
+        recourse: !a.no_recourse && !a.fixed_schedule,
+        branching: a.branching.filter(|b| *b >= 1),
+        stage_months: a.stage_months.max(1),
+        objective: if a.objective == "cost" {
+            Objective::Cost {
+                service_level: a.service_level,
+                risk,
+            }
+        } else {
+            Objective::Npv(risk)
+        },
+        budget_usd_per_year: a.budget_usd_per_year,
+        max_funding_gap_usd: a.max_funding_gap_usd,
+        cases: a.cases,
+        churn: a.churn,
+        ..CapacitySettings::new(a.paths, seed)
+    }
+}
+
+/// Refuses, before building it, a programme whose estimated memory exceeds the limit, naming
+/// the largest `--paths` that fits.
+fn check_memory(
+    sc: &ValidScenario,
+    a: &PlanRequest,
+    settings: &CapacitySettings,
+) -> Result<(), StudyError> {
+    let limit_gb = a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
+    let cols = estimated_columns(sc, settings, a.paths)?;
+    let need_gb = cols * BYTES_PER_COLUMN / 1e9;
+    if need_gb > limit_gb {
+        let per_path_gb = need_gb / a.paths as f64;
+        let fit = (limit_gb / per_path_gb).floor().max(1.0);
+        return Err(request_error!(
+            "the programme over {} paths would have about {cols:.3e} columns and need about {need_gb:.1} GB \
+             (estimate), more than the {limit_gb:.1} GB allowed; use --paths {fit:.0} or fewer, \
+             or raise --max-memory-gb if the machine has the memory",
+            a.paths
+        ));
+    }
+    Ok(())
+}
+
+fn model_size(problem: &Problem) -> ModelSize {
+    ModelSize {
+        columns: problem.num_cols(),
+        rows: problem.num_rows(),
+        nonzeros: problem.num_nonzeros(),
+        integer_columns: problem.integer.iter().filter(|i| **i).count(),
+    }
+}
+
+/// One `plan` run: the request, the programme built for it and what solves it.
+struct Planner<'a> {
+    sc: &'a ValidScenario,
+    a: &'a PlanRequest,
+    solver: &'a dyn Solver,
+    solver_settings: SolverSettings,
+    progress: &'a dyn Progress,
+    settings: CapacitySettings,
+    risk: Risk,
+    seed: u64,
+    engine: Engine,
+    model: CapacityModel,
+}
+
+impl Planner<'_> {
+    /// Solves the programme, built once: its size is reported and it is what the solver gets.
+    fn solve(&self, write_mps: Option<&WriteModel<'_>>) -> Result<(Solved, ModelSize), StudyError> {
+        let (problem, layout) = self.model.program.extensive_form(self.risk, None);
+        let size = model_size(&problem);
+        if let Some(write) = write_mps {
+            write(&problem).map_err(StudyError::Request)?;
+        }
+        self.progress.note(&format!(
+            "solving with {} ({} columns, {} rows)...",
+            self.solver.name(),
+            size.columns,
+            size.rows
+        ));
+        if self.solver.name() == "microlp" && size.columns > 150_000 {
+            self.progress.note("warning: this programme is large for the pure-Rust solver; build with `--features highs` and use --solver highs, or use fewer --paths");
+        }
+        let solved = self.model.solve_built(
+            &problem,
+            layout,
+            self.solver,
+            &self.solver_settings,
+            self.risk,
+        )?;
+        // No second copy of the extensive form stays alive after the solve.
+        drop(problem);
+        Ok((solved, size))
+    }
+
+    /// Why there is no plan: for an infeasible programme, the limits that conflict.
+    fn no_plan(&self, status: SolveStatus) -> Result<NoPlan, StudyError> {
+        self.progress.note(&format!(
+            "the programme is {}; diagnosing...",
+            status.as_str()
+        ));
+        match status {
+            SolveStatus::Infeasible => {
+                let d = diagnose(
+                    &self.model.program,
+                    self.risk,
+                    None,
+                    self.solver,
+                    &self.solver_settings,
+                )?;
+                Ok(match d {
+                    Diagnosis::NotLimits => NoPlan::NotLimits,
+                    Diagnosis::Limits(c) => NoPlan::Limits(
+                        c.into_iter()
+                            .map(|c| {
+                                let u = gigawatt_opt::capacity::limit_unit_usd(&c.limit);
+                                let (unit, meaning) =
+                                    gigawatt_opt::capacity::limit_unit_label(&c.limit);
+                                LimitMove {
+                                    bound: c.bound * u,
+                                    move_by: c.move_by * u,
+                                    paths: c.paths,
+                                    unit,
+                                    meaning,
+                                    held_at_bound: c.held,
+                                    limit: c.limit,
+                                }
+                            })
+                            .collect(),
+                    ),
+                })
+            }
+            SolveStatus::Unbounded => Ok(NoPlan::Unbounded),
+            _ => Ok(NoPlan::Stopped),
+        }
+    }
+
+    /// The plan from a solution, checked by simulation, with the analyses asked for.
+    fn found(&self, solved: &Solved) -> Result<Found, StudyError> {
+        let (plan, stages, candidates) = self.choose_plan(solved)?;
+        let commitments = self.commitment_rows(&plan, &stages);
+        // The implementable plan, simulated in sample (same paths) and out of sample (fresh
+        // paths), next to the scenario's own plans on common random numbers.
+        self.progress
+            .note("simulating the plan in sample and out of sample...");
+        let (a, seed) = (self.a, self.seed);
+        let ins = evaluate(self.sc, std::slice::from_ref(&plan), a.paths, seed)?;
+        let oos_seed = seed ^ OUT_OF_SAMPLE_SEED_TAG;
+        let oos = evaluate(self.sc, std::slice::from_ref(&plan), a.oos_paths, oos_seed)?;
+        let comparison = comparison_rows(&oos);
+        // Which plan is best out of sample, on common random numbers: the found plan is not
+        // called best when another plan has a higher mean NPV (ties go to the earlier plan).
+        let best = (0..comparison.len()).max_by(|&i, &j| {
+            comparison[i]
+                .npv_mean_usd
+                .total_cmp(&comparison[j].npv_mean_usd)
+                .then(j.cmp(&i))
+        });
+        let optimality_gap = if a.replications > 0 {
+            Some(self.optimality_gap(&oos)?)
+        } else {
+            None
+        };
+        let value_of_information = if a.value_of_information {
+            self.progress
+                .note("value of information (one solve per path)...");
+            self.model
+                .value_of_information(self.solver, &self.solver_settings)?
+                .map(|v| (v, self.model.program.scenarios.len()))
+        } else {
+            None
+        };
+        let frontier = match &a.frontier {
+            Some(lambdas) => Some(self.frontier(lambdas)?),
+            None => None,
+        };
+        Ok(Found {
+            objective: solved.solution.objective,
+            bound: solved.solution.bound,
+            gap: solved.solution.gap,
+            in_sample: ProgrammeValue {
+                expected_value: solved.expected,
+                cvar_loss: solved.cvar_loss,
+            },
+            candidates,
+            plan_toml: plan_toml(self.sc, &plan),
+            plan,
+            commitments,
+            simulated_in_sample: checked(&ins),
+            simulated_out_of_sample: checked(&oos),
+            out_of_sample_seed: oos_seed,
+            comparison,
+            best,
+            optimality_gap,
+            value_of_information,
+            frontier,
+        })
+    }
+
+    /// The plan handed over and the stage of each commitment: the programme's first stage with
+    /// later commitments at their mean over paths, or (when it simulates better) the first
+    /// stage with the best fixed schedule after it.
+    fn choose_plan(
+        &self,
+        solved: &Solved,
+    ) -> Result<(Plan, Vec<&'static str>, Option<Candidates>), StudyError> {
+        let (a, sc, settings) = (self.a, self.sc, &self.settings);
+        let (mut plan, first_stage) = self.model.plan(&a.name, &solved.solution.x, &solved.layout);
+        if a.fixed_schedule {
+            plan.description =
+                "found by gigawatt plan --fixed-schedule: one schedule for the whole horizon, the same on every path".into();
+        } else if a.no_recourse {
+            plan.description =
+                "found by gigawatt plan --no-recourse: the commitments of the window, nothing later"
+                    .into();
+        }
+        let stages: Vec<&'static str> = first_stage
+            .iter()
+            .map(|f| if *f { "first" } else { "recourse_mean" })
+            .collect();
+        // The continuation re-solves the later decisions as one fixed schedule: pointless when
+        // the window covers the horizon (there are none), and bounded to
+        // CONTINUATION_MAX_PATHS scenarios, which a set of named cases cannot be cut down to.
+        let later_decisions = settings.window_months < sc.horizon.months() as i32;
+        if !settings.recourse || a.mean_recourse || !later_decisions {
+            return Ok((plan, stages, None));
+        }
+        if a.cases && sc.cases.len() as u64 > CONTINUATION_MAX_PATHS {
+            let note = format!(
+                "the fixed continuation was not solved: its programme is capped at {CONTINUATION_MAX_PATHS} scenarios and the scenario set has {} named cases",
+                sc.cases.len()
+            );
+            return Ok((plan, stages, Some(Candidates::Skipped(note))));
+        }
+        let (candidates, better) = self.fixed_continuation(solved, &plan)?;
+        let Some(better) = better else {
+            return Ok((plan, stages, Some(candidates)));
+        };
+        let stages = better
+            .commitments
+            .iter()
+            .map(|c| {
+                if c.month.since(sc.horizon.start) < settings.window_months {
+                    "first"
+                } else {
+                    "continuation"
+                }
+            })
+            .collect();
+        Ok((better, stages, Some(candidates)))
+    }
+
+    /// Path-wise recourse cannot be simulated as one plan. Of two fixed versions, later
+    /// commitments at their mean over paths (`mean_plan`) and the first stage held with the
+    /// best fixed schedule after it (solved here), both simulated on the in-sample paths with
+    /// common random numbers, keeps the better; the out-of-sample check then sees only the one
+    /// chosen. Returns the record of both and, when the continuation wins, its plan.
+    fn fixed_continuation(
+        &self,
+        solved: &Solved,
+        mean_plan: &Plan,
+    ) -> Result<(Candidates, Option<Plan>), StudyError> {
+        let (a, sc, settings) = (self.a, self.sc, &self.settings);
+        self.progress
+            .note("first stage fixed: optimising the best fixed schedule after it...");
+        // A candidate, judged by simulation on every in-sample path below: its programme uses
+        // at most CONTINUATION_MAX_PATHS of them, which keeps its solve short at any --paths.
+        let cont_settings = CapacitySettings {
+            paths: settings.paths.min(CONTINUATION_MAX_PATHS),
+            window_months: sc.horizon.months() as i32,
+            recourse: false,
+            branching: None,
+            pinned: self
+                .model
+                .first_stage_pins(&solved.solution.x, &solved.layout),
+            // Later commitments continuous (rounded to blocks in the plan), as in the
+            // two-stage programme: a MIP over every later block would dwarf the first solve.
+            integer_until_month: settings.window_months,
+            ..settings.clone()
+        };
+        let cont = build(sc, &self.engine, &cont_settings).map_err(StudyError::Scenario)?;
+        // No limit derived from how long the first solve took: a wall-clock limit would make
+        // the plan reported depend on the machine's speed. Only the user's --time-limit applies
+        // (an explicit choice); the programme's size is bounded by CONTINUATION_MAX_PATHS.
+        let limit_s = self.solver_settings.time_limit_s;
+        let cs = cont.solve(self.solver, &self.solver_settings, self.risk, None)?;
+        if !cs.solution.status.has_solution() {
+            self.progress.note(&format!(
+                "note: the best fixed schedule after the first stage was not found ({}{}); later commitments are simulated at their mean over paths",
+                cs.solution.status.as_str(),
+                if limit_s.is_finite() {
+                    format!(" within --time-limit {limit_s} s")
+                } else {
+                    String::new()
+                }
+            ));
+            let c = Candidates::NotFound {
+                status: cs.solution.status,
+                time_limit_s: limit_s.is_finite().then_some(limit_s),
+            };
+            return Ok((c, None));
+        }
+        let (mut cont_plan, _) = cont.plan(&a.name, &cs.solution.x, &cs.layout);
+        cont_plan.description = "found by gigawatt plan: the two-stage programme's first stage, then the best fixed schedule given it".into();
+        let mut pair = [mean_plan.clone(), cont_plan.clone()];
+        pair[0].name = format!("{}__mean_recourse", a.name);
+        pair[1].name = format!("{}__continuation", a.name);
+        let cmp = evaluate(sc, &pair, a.paths, self.seed)?;
+        let c = Candidates::Compared {
+            mean_npv_usd: npv_mean(&cmp, 0),
+            continuation: Continuation {
+                status: cs.solution.status,
+                scenarios: cont.program.scenarios.len(),
+                programme: ProgrammeValue {
+                    expected_value: cs.expected,
+                    cvar_loss: cs.cvar_loss,
+                },
+                solve_seconds: cs.solution.solve_seconds,
+                simulated_npv_mean_usd: npv_mean(&cmp, 1),
+            },
+        };
+        let continued = c.continued();
+        Ok((c, continued.then_some(cont_plan)))
+    }
+
+    /// The plan's commitments with their stage and their capex at median prices (the
+    /// engine's accounting on the scenario's median case).
+    fn commitment_rows(&self, plan: &Plan, stages: &[&'static str]) -> Vec<CommitmentRow> {
+        let mut median = Draws::default();
+        let have_median = self.engine.draw_case(0, &[], &mut median).is_ok();
+        plan.commitments
+            .iter()
+            .zip(stages)
+            .map(|(c, stage)| {
+                let o = self.sc.option(&c.option).expect("plan names known options");
+                let oi = self.engine.option_names.iter().position(|n| *n == c.option);
+                let capex = match oi {
+                    Some(oi) if have_median => {
+                        let (facilities, chips) = self.engine.capex_usd(oi, c.amount, &median);
+                        facilities + chips
+                    }
+                    _ => f64::NAN,
+                };
+                CommitmentRow {
+                    option: c.option.clone(),
+                    month: c.month.to_string(),
+                    amount: c.amount,
+                    unit: o.kind.size_unit(),
+                    stage,
+                    capex_usd_estimate: capex,
+                }
+            })
+            .collect()
+    }
+
+    /// Independent re-solves on fresh paths bound the optimum from above; the plan's
+    /// out-of-sample NPV bounds it from below.
+    fn optimality_gap(&self, oos: &SimulationReport) -> Result<OptimalityGap, StudyError> {
+        let a = self.a;
+        self.progress.note(&format!(
+            "{} replications for the optimality gap...",
+            a.replications
+        ));
+        let mut objs = Vec::new();
+        for r in 1..=a.replications {
+            let seed_r = self.seed.wrapping_add(REPLICATION_SEED_STEP * r as u64);
+            let e = Engine::new(self.sc, a.paths, seed_r, &[]).map_err(StudyError::Scenario)?;
+            let settings = CapacitySettings {
+                seed: seed_r,
+                ..self.settings.clone()
+            };
+            let m = build(self.sc, &e, &settings).map_err(StudyError::Scenario)?;
+            let s = m.solve(self.solver, &self.solver_settings, Risk::Neutral, None)?;
+            if s.solution.status.has_solution() {
+                objs.push(s.expected);
+            }
+        }
+        let n = objs.len() as f64;
+        let ub = objs.iter().sum::<f64>() / n;
+        let ub_se = if n > 1.0 {
+            (objs.iter().map(|x| (x - ub).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
+        } else {
+            f64::NAN
+        };
+        let lb = npv_mean(oos, 0);
+        let lb_se = oos.plans[0].metric(MetricId::Npv).se;
+        let gap = ub - lb;
+        let se = (ub_se.powi(2) + lb_se.powi(2)).sqrt();
+        Ok(OptimalityGap {
+            replications: objs.len(),
+            upper_bound_mean: ub,
+            upper_bound_se: ub_se,
+            lower_bound_mean: lb,
+            lower_bound_se: lb_se,
+            gap_usd: gap,
+            ci95: (gap - 1.96 * se, gap + 1.96 * se),
+        })
+    }
+
+    /// The efficient frontier: one solve per λ.
+    fn frontier(&self, lambdas: &[f64]) -> Result<Vec<FrontierPoint>, StudyError> {
+        self.progress.note(&format!(
+            "frontier over {} values of lambda...",
+            lambdas.len()
+        ));
+        let mut points = Vec::new();
+        for &l in lambdas {
+            let r = if l > 0.0 {
+                Risk::Cvar {
+                    alpha: self.a.alpha,
+                    lambda: l,
+                }
+            } else {
+                Risk::Neutral
+            };
+            let s = self
+                .model
+                .solve(self.solver, &self.solver_settings, r, None)?;
+            points.push(FrontierPoint {
+                lambda: l,
+                expected_value_usd: s.expected,
+                cvar_loss_usd: s.cvar_loss,
+                status: s.solution.status,
+            });
+        }
+        Ok(points)
+    }
+}
+
+/// The first plan's summary of each [`CHECKED_METRICS`] in a report.
+fn checked(r: &SimulationReport) -> Vec<Checked> {
+    CHECKED_METRICS
+        .iter()
+        .map(|id| {
+            let x = r.plans[0].metric(*id);
+            Checked {
+                mean: x.mean,
+                se: x.se,
+                p10: x.quantiles[1],
+                p90: x.quantiles[3],
+                cvar95: x.cvar95,
+            }
+        })
+        .collect()
+}
+
+/// Every plan of an out-of-sample report, with its NPV less the plan found's.
+fn comparison_rows(oos: &SimulationReport) -> Vec<ComparisonRow> {
+    oos.plans
+        .iter()
+        .map(|p| {
+            let m = |id: MetricId| p.metric(id).mean;
+            let npv_vs_optimised =
+                p.paired
+                    .iter()
+                    .find(|d| d.id == MetricId::Npv)
+                    .map(|d| Difference {
+                        mean: d.mean,
+                        se: d.se,
+                        ci95: (d.ci95_low(), d.ci95_high()),
+                    });
+            ComparisonRow {
+                plan: p.name.clone(),
+                npv_mean_usd: m(MetricId::Npv),
+                npv_se_usd: p.metric(MetricId::Npv).se,
+                funding_gap_mean_usd: m(MetricId::FundingGap),
+                unserved_share_mean: m(MetricId::UnservedShare),
+                npv_vs_optimised,
+                automatic_baseline: p.automatic_baseline,
+            }
+        })
+        .collect()
+}

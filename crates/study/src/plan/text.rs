@@ -1,0 +1,451 @@
+//! The terminal report and the CSV files of `plan`, rendered from a [`PlanReport`].
+
+use std::fmt::Write as _;
+
+use gigawatt_sim::MetricId;
+
+use super::report::{
+    Candidates, CommitmentRow, Found, FrontierPoint, LimitMove, NoPlan, PlanReport,
+};
+use crate::render::{csv_field, csv_num, money_unit};
+
+/// Money in the report's unit, or `-` when there is no figure.
+struct Money {
+    unit: f64,
+}
+
+impl Money {
+    fn f(&self, x: f64) -> String {
+        if x.is_finite() {
+            format!("{:.3}", x / self.unit)
+        } else {
+            "-".into()
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", x * 100.0)
+    } else {
+        "-".into()
+    }
+}
+
+/// The terminal report: the plan and its checks, or why there is no plan.
+pub fn text(r: &PlanReport) -> String {
+    match &r.outcome {
+        Err(why) => no_plan_text(r, why),
+        Ok(found) => found_text(r, found),
+    }
+}
+
+fn no_plan_text(r: &PlanReport, why: &NoPlan) -> String {
+    let mut text = format!("no plan: the programme is {}\n", r.status.as_str());
+    match why {
+        NoPlan::Limits(c) if c.is_empty() => {
+            text.push_str("no limit needs to move: the elastic programme is feasible as it stands, so the verdict is numerical; try another --solver, fewer --paths or a looser --mip-gap\n");
+        }
+        NoPlan::Limits(c) => limits_text(c, &mut text),
+        NoPlan::NotLimits => text.push_str("even with every limit relaxed it stays infeasible: check fixed first-stage values and option windows\n"),
+        NoPlan::Unbounded => text.push_str("the programme is unbounded: some commitment earns more than it costs with nothing to cap it, so the objective grows without limit. Give the options a max_mw / max_h100e, set power.max_total_mw, or pass --budget-usd-per-year\n"),
+        NoPlan::Stopped => text.push_str("the solver stopped before finding a feasible plan: raise --time-limit or --mip-gap\n"),
+    }
+    text
+}
+
+/// The limits in conflict (at most 20), then one line per kind of limit held at its bound.
+fn limits_text(c: &[LimitMove], text: &mut String) {
+    text.push_str(
+        "limits in conflict (each would have to move by at least this much, on this many paths):\n",
+    );
+    let total = c.len();
+    for (shown, c) in c.iter().enumerate().filter(|(_, c)| !c.held_at_bound) {
+        if shown == 20 {
+            let _ = writeln!(text, "  ... and {} more", total - 20);
+            break;
+        }
+        let unit = c.unit;
+        let _ = writeln!(
+            text,
+            "  {:<36} bound {:>12.4e} {unit}, move by {:>12.4e} {unit} on {} path(s)",
+            c.limit, c.bound, c.move_by, c.paths
+        );
+        if !c.meaning.is_empty() {
+            let _ = writeln!(text, "    ({})", c.meaning);
+        }
+    }
+    let held: Vec<&LimitMove> = c.iter().filter(|c| c.held_at_bound).collect();
+    if !held.is_empty() {
+        text.push_str("held at their bound, these are the limits that force those moves:\n");
+        // One line per kind of limit (budget, floor, ...), naming the first.
+        let mut kinds: Vec<(&str, Vec<&LimitMove>)> = Vec::new();
+        for c in &held {
+            let kind = c.limit.split('[').next().unwrap_or(&c.limit);
+            match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, v)) => v.push(c),
+                None => kinds.push((kind, vec![c])),
+            }
+        }
+        for (_, group) in kinds {
+            let c = group[0];
+            let more = if group.len() > 1 {
+                format!(" and {} more like it", group.len() - 1)
+            } else {
+                String::new()
+            };
+            let meaning = if c.meaning.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", c.meaning)
+            };
+            let _ = writeln!(
+                text,
+                "  {}{more}: at {:.4e} {}{meaning}",
+                c.limit, c.bound, c.unit
+            );
+        }
+    }
+    text.push_str("The diagnosis moves the limits cheapest to move (each weighed by its bound); loosening the limits held at their bound is the other way out.\n");
+}
+
+fn found_text(r: &PlanReport, f: &Found) -> String {
+    let largest = f
+        .out_of_sample(MetricId::Npv)
+        .mean
+        .abs()
+        .max(f.objective.abs());
+    let largest = if largest.is_finite() { largest } else { 0.0 };
+    let (unit, unit_name) = money_unit(largest);
+    let b = Money { unit };
+    let mut s = String::new();
+    let gap = if f.gap.is_finite() { f.gap } else { 0.0 };
+    let _ = writeln!(
+        s,
+        "plan for `{}`: {} over {} {}, status {}, objective {} {unit_name} (bound {} {unit_name}, gap {:.2}%)",
+        r.scenario,
+        r.solver,
+        r.scenarios,
+        if r.cases { "named cases" } else { "paths" },
+        r.status.as_str(),
+        b.f(f.objective),
+        b.f(f.bound),
+        gap * 100.0
+    );
+    let m = &r.model_size;
+    let _ = writeln!(
+        s,
+        "model: {} columns, {} rows, {} non-zeros, {} integer; build {:.2} s, solve {:.2} s\n",
+        m.columns, m.rows, m.nonzeros, m.integer_columns, r.build_seconds, r.solve_seconds
+    );
+    commitments_text(&f.commitments, &b, unit_name, &mut s);
+    candidates_text(r, f, &b, unit_name, &mut s);
+    checks_text(r, f, &b, unit_name, &mut s);
+    comparison_text(f, &b, unit_name, &mut s);
+    extras_text(r, f, &b, unit_name, &mut s);
+    let _ = writeln!(
+        s,
+        "\nTOML for `simulate` (append to the scenario):\n{}",
+        f.plan_toml
+    );
+    s
+}
+
+fn commitments_text(rows: &[CommitmentRow], b: &Money, unit_name: &str, s: &mut String) {
+    let _ = writeln!(
+        s,
+        "commitments:\n  {:<18} {:<8} {:>14} {:<6} {:<14} {:>14}",
+        "option",
+        "month",
+        "amount",
+        "unit",
+        "stage",
+        format!("capex {unit_name} (p50)")
+    );
+    for c in rows {
+        let _ = writeln!(
+            s,
+            "  {:<18} {:<8} {:>14.1} {:<6} {:<14} {:>14}",
+            c.option,
+            c.month,
+            c.amount,
+            c.unit,
+            c.stage,
+            b.f(c.capex_usd_estimate)
+        );
+    }
+}
+
+fn candidates_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut String) {
+    let is_cost = r.objective_kind == "cost";
+    match &f.candidates {
+        None => {}
+        Some(Candidates::Skipped(note)) => {
+            let _ = writeln!(s, "\nlater commitments: the programme chooses them path by path; the plan simulated fixes them at their mean over paths ({note}).");
+        }
+        Some(Candidates::NotFound { status, .. }) => {
+            let _ = writeln!(
+                s,
+                "\nlater commitments: the programme chooses them path by path; the plan simulated fixes them at their mean over paths (the best fixed schedule after the first stage was not found in time: {}).",
+                status.as_str()
+            );
+        }
+        Some(
+            c @ Candidates::Compared {
+                mean_npv_usd,
+                continuation: k,
+            },
+        ) => {
+            let _ = writeln!(
+                s,
+                "\nlater commitments: the programme chooses them path by path ({} {unit_name} {}, {} for one plan on these scenarios).\nTwo fixed versions simulated on the same paths (NPV): at their mean over paths {} {unit_name}; the best fixed schedule after the first stage {} {unit_name} (programme {} {unit_name} over {} scenarios). Reported: {}.",
+                b.f(f.in_sample.expected_value),
+                if is_cost { "expected cost" } else { "expected NPV" },
+                if is_cost { "a lower bound" } else { "an upper bound" },
+                b.f(*mean_npv_usd),
+                b.f(k.simulated_npv_mean_usd),
+                b.f(k.programme.expected_value),
+                k.scenarios,
+                if c.continued() { "the fixed schedule" } else { "the mean" }
+            );
+        }
+    }
+}
+
+/// The programme's value next to the plan simulated in and out of sample.
+fn checks_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut String) {
+    let programme = match &f.candidates {
+        Some(c @ Candidates::Compared { continuation, .. }) if c.continued() => {
+            continuation.programme
+        }
+        _ => f.in_sample,
+    };
+    // A cost programme's values are costs, not NPV: said on their own line, not in the table.
+    let (prog_ev, prog_cvar) = if r.objective_kind == "cost" {
+        let _ = writeln!(
+            s,
+            "\nprogramme of the plan simulated: expected cost {} {unit_name}, CVaR95 of cost {} {unit_name}",
+            b.f(programme.expected_value),
+            b.f(programme.cvar_loss)
+        );
+        (f64::NAN, f64::NAN)
+    } else {
+        (programme.expected_value, programme.cvar_loss)
+    };
+    let row = |s: &mut String, label: &str, prog: String, ins: String, oos: String| {
+        let _ = writeln!(s, "{label:<22} {prog:>14} {ins:>14} {oos:>14}");
+    };
+    let _ = writeln!(s);
+    row(
+        s,
+        &format!("{unit_name} (NPV unless noted)"),
+        "programme".into(),
+        "sim in-sample".into(),
+        "sim out-of-sample".into(),
+    );
+    let (ins, oos) = (|id| f.in_sample_sim(id), |id| f.out_of_sample(id));
+    let npv = MetricId::Npv;
+    row(
+        s,
+        "expected NPV",
+        b.f(prog_ev),
+        b.f(ins(npv).mean),
+        b.f(oos(npv).mean),
+    );
+    row(
+        s,
+        "NPV standard error",
+        String::new(),
+        b.f(ins(npv).se),
+        b.f(oos(npv).se),
+    );
+    row(
+        s,
+        "CVaR95 of NPV loss",
+        b.f(prog_cvar),
+        b.f(-ins(npv).cvar95),
+        b.f(-oos(npv).cvar95),
+    );
+    let gap = MetricId::FundingGap;
+    row(
+        s,
+        "funding gap (mean)",
+        String::new(),
+        b.f(ins(gap).mean),
+        b.f(oos(gap).mean),
+    );
+    let un = MetricId::UnservedShare;
+    row(
+        s,
+        "unserved share (mean)",
+        String::new(),
+        pct(ins(un).mean),
+        pct(oos(un).mean),
+    );
+    if f.commitments.iter().any(|c| c.stage == "recourse_mean") {
+        let _ = writeln!(s, "\nnote: later decisions differ by path in the programme; the plan simulated fixes them at their mean over paths. `--fixed-schedule` optimises that kind of fixed plan directly.");
+    }
+    if !r.churn_modelled && r.scenario_has_churn {
+        let _ = writeln!(s, "\nnote: the programme treats demand turned away as coming back; the simulator loses a share of it (churn). `--churn` models that exactly, at a longer solve.");
+    }
+}
+
+/// Every plan out of sample on common random numbers, and which is best.
+fn comparison_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
+    let _ = writeln!(s, "\nout of sample, common random numbers:");
+    for p in &f.comparison {
+        let vs = p.npv_vs_optimised.map_or(String::new(), |d| {
+            format!(
+                "  NPV vs optimised {} [{}, {}]",
+                b.f(d.mean),
+                b.f(d.ci95.0),
+                b.f(d.ci95.1)
+            )
+        });
+        let _ = writeln!(
+            s,
+            "  {:<20} NPV {:>10} ± {:<8} gap {:>10}  unserved {:>7}{vs}",
+            p.plan,
+            b.f(p.npv_mean_usd),
+            b.f(p.npv_se_usd),
+            b.f(p.funding_gap_mean_usd),
+            pct(p.unserved_share_mean)
+        );
+    }
+    match f.best {
+        Some(0) => {
+            let _ = writeln!(
+                s,
+                "\nthe plan found has the highest expected NPV out of sample among these plans"
+            );
+        }
+        Some(i) => {
+            let best = &f.comparison[i];
+            let (mean, lo, hi) = best
+                .npv_vs_optimised
+                .map_or((f64::NAN, f64::NAN, f64::NAN), |d| {
+                    (d.mean, d.ci95.0, d.ci95.1)
+                });
+            let _ = writeln!(
+                s,
+                "\nthe plan found by the programme is BEATEN out of sample: `{}` has a higher expected NPV by {} {unit_name} [{}, {}]{}",
+                best.plan,
+                b.f(mean),
+                b.f(lo),
+                b.f(hi),
+                if lo > 0.0 {
+                    ", beyond Monte Carlo noise; prefer it, or re-plan with more --paths or --fixed-schedule"
+                } else {
+                    " (within Monte Carlo noise)"
+                }
+            );
+        }
+        None => {}
+    }
+}
+
+/// Optimality gap, value of information and frontier, when asked for.
+fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut String) {
+    if let Some(g) = &f.optimality_gap {
+        let _ = writeln!(
+            s,
+            "\noptimality gap ({} replications): {} {unit_name}, 95% CI [{}, {}]",
+            g.replications,
+            b.f(g.gap_usd),
+            b.f(g.ci95.0),
+            b.f(g.ci95.1)
+        );
+    }
+    if let Some((v, scenarios)) = &f.value_of_information {
+        let _ = writeln!(
+            s,
+            "\nvalue of information ({unit_name}): RP {}  EV {}  EEV {}  WS {}  VSS {}  EVPI {}",
+            b.f(v.rp),
+            b.f(v.ev),
+            b.f(v.eev),
+            b.f(v.ws),
+            b.f(v.vss),
+            b.f(v.evpi)
+        );
+        if let Some(n) = super::report::voi_note(v, *scenarios) {
+            let _ = writeln!(s, "  {n}");
+        }
+    }
+    if let Some(points) = &f.frontier {
+        frontier_text(r, points, b, unit_name, s);
+    }
+}
+
+fn frontier_text(
+    r: &PlanReport,
+    points: &[FrontierPoint],
+    b: &Money,
+    unit_name: &str,
+    s: &mut String,
+) {
+    let _ = writeln!(
+        s,
+        "\nfrontier (alpha {}):\n  {:>8} {:>16} {:>16}",
+        serde_json::json!(r.alpha),
+        "lambda",
+        format!("E[NPV] {unit_name}"),
+        format!("CVaR loss {unit_name}")
+    );
+    for p in points {
+        let _ = writeln!(
+            s,
+            "  {:>8} {:>16} {:>16}",
+            p.lambda.to_string(),
+            b.f(p.expected_value_usd),
+            b.f(p.cvar_loss_usd)
+        );
+    }
+    let cvar: Vec<f64> = points
+        .iter()
+        .map(|p| p.cvar_loss_usd)
+        .filter(|x| x.is_finite())
+        .collect();
+    let (lo, hi) = cvar
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
+    if cvar.len() > 1 && hi - lo <= 1e-3 * hi.abs().max(lo.abs()).max(1.0) && r.recourse {
+        let _ = writeln!(s, "note: the frontier is flat. Later commitments adapt to each path in the programme, so only the first stage trades expected NPV against the tail, and here it does not. `--fixed-schedule` or `--no-recourse` gives the frontier of fixed plans.");
+    }
+}
+
+/// `commitments.csv`: one row per commitment of the plan found.
+pub fn commitments_csv(f: &Found) -> String {
+    let mut csv = String::from("option,month,amount,unit,stage,capex_usd_estimate\n");
+    for c in &f.commitments {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{}",
+            csv_field(&c.option),
+            c.month,
+            csv_num(c.amount),
+            c.unit,
+            c.stage,
+            csv_num(c.capex_usd_estimate)
+        );
+    }
+    csv
+}
+
+/// `frontier.csv`: one row per λ.
+pub fn frontier_csv(alpha: f64, points: &[FrontierPoint]) -> String {
+    let mut csv = String::from("lambda,alpha,expected_value_usd,cvar_loss_usd,status\n");
+    for p in points {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
+            csv_num(p.lambda),
+            csv_num(alpha),
+            csv_num(p.expected_value_usd),
+            csv_num(p.cvar_loss_usd),
+            p.status.as_str()
+        );
+    }
+    csv
+}
