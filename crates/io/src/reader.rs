@@ -222,6 +222,44 @@ impl Ctx {
         self.num(t, key).unwrap_or(default)
     }
 
+    /// A number, or the default the attribute table states for it.
+    fn num_d(&mut self, t: &Tbl, key: &str) -> f64 {
+        self.num(t, key).unwrap_or_else(|| spec_num(t.spec, key))
+    }
+
+    /// A whole number, or the default the attribute table states for it.
+    fn int_d(&mut self, t: &Tbl, key: &str) -> i64 {
+        let default = spec_num(t.spec, key) as i64;
+        self.int_or(t, key, default)
+    }
+
+    /// A 32-bit whole number, or the default the attribute table states for it.
+    fn u32_d(&mut self, t: &Tbl, key: &str) -> u32 {
+        let default = spec_num(t.spec, key) as u32;
+        self.u32_or(t, key, default)
+    }
+
+    /// True or false, or the default the attribute table states for it.
+    fn boolean_d(&mut self, t: &Tbl, key: &str) -> bool {
+        let default = t
+            .spec
+            .field(key)
+            .and_then(|f| f.default_bool())
+            .unwrap_or_else(|| {
+                panic!(
+                    "spec.rs states no true/false default for {}.{key}",
+                    t.spec.name
+                )
+            });
+        self.boolean_or(t, key, default)
+    }
+
+    /// An uncertain input, or a fixed value at the default the attribute table states.
+    fn uncertain_d(&mut self, t: &Tbl, key: &str) -> Uncertain {
+        let default = spec_num(t.spec, key);
+        self.uncertain_or(t, key, default)
+    }
+
     fn int(&mut self, t: &Tbl, key: &str) -> Option<i64> {
         let (it, path, span) = self.get(t, key)?;
         match it.as_value() {
@@ -842,11 +880,11 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             }
         }
     };
-    let discount_rate_per_year = c.num_or(root, "discount_rate_per_year", 0.08);
+    let discount_rate_per_year = c.num_d(root, "discount_rate_per_year");
     let simulation = match c.table(root, "simulation") {
         Some(s) => SimulationSettings {
-            paths: c.int_or(&s, "paths", 10_000) as usize,
-            seed: c.int_or(&s, "seed", 1) as u64,
+            paths: c.int_d(&s, "paths") as usize,
+            seed: c.int_d(&s, "seed") as u64,
             sampling: match c.enumerated(&s, "sampling", spec::SAMPLING) {
                 Some("latin_hypercube") => Sampling::LatinHypercube,
                 Some("sobol") => Sampling::Sobol,
@@ -901,12 +939,12 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 })
                 .collect();
             Research {
-                floor_h100e: c.num_or(&t, "floor_h100e", 0.0),
-                floor_share_pu: c.num_or(&t, "floor_share_pu", 0.0),
+                floor_h100e: c.num_d(&t, "floor_h100e"),
+                floor_share_pu: c.num_d(&t, "floor_share_pu"),
                 runs,
-                extra_cap_share_pu: c.num_or(&t, "extra_cap_share_pu", 0.0),
-                quality_elasticity: c.uncertain_or(&t, "quality_elasticity", 0.0),
-                quality_lag_months: c.u32_or(&t, "quality_lag_months", 3),
+                extra_cap_share_pu: c.num_d(&t, "extra_cap_share_pu"),
+                quality_elasticity: c.uncertain_d(&t, "quality_elasticity"),
+                quality_lag_months: c.u32_d(&t, "quality_lag_months"),
             }
         }
         None => Research {
@@ -927,7 +965,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             kw_per_unit: c.num_req(t, "kw_per_unit"),
             price_usd_per_unit: c.uncertain_req(t, "price_usd_per_unit"),
             available_from: c.month(t, "available_from").unwrap_or(horizon.start),
-            life_years: c.num_or(t, "life_years", 5.0),
+            life_years: c.num_d(t, "life_years"),
         })
         .collect();
     let fleet: Vec<FleetEntry> = c
@@ -937,12 +975,14 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             generation: c.string_req(t, "generation"),
             units: c.num_req(t, "units"),
             installed: c.month(t, "installed").unwrap_or(horizon.start),
-            lease_usd_per_unit_month: c.num_or(t, "lease_usd_per_unit_month", 0.0),
+            lease_usd_per_unit_month: c.num_d(t, "lease_usd_per_unit_month"),
             lease_end: c.month(t, "lease_end"),
         })
         .collect();
     let power_t = c.table(root, "power");
-    let pue = power_t.as_ref().map_or(1.3, |t| c.num_or(t, "pue", 1.3));
+    let pue = power_t
+        .as_ref()
+        .map_or(spec_num(&spec::POWER, "pue"), |t| c.num_d(t, "pue"));
     let owned_need_mw: f64 = fleet
         .iter()
         .filter(|f| f.lease_end.is_none() && f.lease_usd_per_unit_month == 0.0)
@@ -957,15 +997,18 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
         Some(t) => PowerLimits {
             existing_powered_mw: c.num_or(t, "existing_powered_mw", owned_need_mw),
             max_total_mw: c.num(t, "max_total_mw"),
-            availability_pu: c.num_or(t, "availability_pu", 0.95),
-            power_price_usd_per_mwh: c.uncertain_or(t, "power_price_usd_per_mwh", 60.0),
+            availability_pu: c.num_d(t, "availability_pu"),
+            power_price_usd_per_mwh: c.uncertain_d(t, "power_price_usd_per_mwh"),
             pue,
         },
         None => PowerLimits {
             existing_powered_mw: owned_need_mw,
             max_total_mw: None,
-            availability_pu: 0.95,
-            power_price_usd_per_mwh: Uncertain::fixed(60.0),
+            availability_pu: spec_num(&spec::POWER, "availability_pu"),
+            power_price_usd_per_mwh: Uncertain::fixed(spec_num(
+                &spec::POWER,
+                "power_price_usd_per_mwh",
+            )),
             pue,
         },
     };
@@ -1008,7 +1051,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             }
             Allocation {
                 order,
-                burst_covers_product: c.boolean_or(&t, "burst_covers_product", true),
+                burst_covers_product: c.boolean_d(&t, "burst_covers_product"),
             }
         }
         None => Allocation {
@@ -1018,28 +1061,24 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
     };
     let finance = match c.table(root, "finance") {
         Some(t) => Finance {
-            starting_cash_usd: c.num_or(&t, "starting_cash_usd", 0.0),
-            min_cash_usd: c.num_or(&t, "min_cash_usd", 0.0),
+            starting_cash_usd: c.num_d(&t, "starting_cash_usd"),
+            min_cash_usd: c.num_d(&t, "min_cash_usd"),
             rounds: c
                 .tables(&t, "rounds")
                 .iter()
                 .map(|r| FundingRound {
                     month: c.month_req(r, "month", horizon.start),
                     amount_usd: c.uncertain_req(r, "amount_usd"),
-                    probability_pu: c.num_or(r, "probability_pu", 1.0),
+                    probability_pu: c.num_d(r, "probability_pu"),
                 })
                 .collect(),
-            credit_limit_usd: c.num_or(&t, "credit_limit_usd", 0.0),
-            credit_rate_per_year: c.num_or(&t, "credit_rate_per_year", 0.08),
-            backstop_rate_per_year: c.num_or(&t, "backstop_rate_per_year", 0.12),
-            non_compute_opex_usd_per_month: c.uncertain_or(
-                &t,
-                "non_compute_opex_usd_per_month",
-                0.0,
-            ),
-            non_compute_opex_growth_per_year: c.num_or(&t, "non_compute_opex_growth_per_year", 0.0),
-            it_depreciation_years: c.num_or(&t, "it_depreciation_years", 5.0),
-            facility_depreciation_years: c.num_or(&t, "facility_depreciation_years", 15.0),
+            credit_limit_usd: c.num_d(&t, "credit_limit_usd"),
+            credit_rate_per_year: c.num_d(&t, "credit_rate_per_year"),
+            backstop_rate_per_year: c.num_d(&t, "backstop_rate_per_year"),
+            non_compute_opex_usd_per_month: c.uncertain_d(&t, "non_compute_opex_usd_per_month"),
+            non_compute_opex_growth_per_year: c.num_d(&t, "non_compute_opex_growth_per_year"),
+            it_depreciation_years: c.num_d(&t, "it_depreciation_years"),
+            facility_depreciation_years: c.num_d(&t, "facility_depreciation_years"),
         },
         None => default_finance(),
     };
@@ -1097,18 +1136,29 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
 
 /// Finance with every field at its documented default.
 pub fn default_finance() -> Finance {
+    let d = |key| spec_num(&spec::FINANCE, key);
     Finance {
-        starting_cash_usd: 0.0,
-        min_cash_usd: 0.0,
+        starting_cash_usd: d("starting_cash_usd"),
+        min_cash_usd: d("min_cash_usd"),
         rounds: Vec::new(),
-        credit_limit_usd: 0.0,
-        credit_rate_per_year: 0.08,
-        backstop_rate_per_year: 0.12,
-        non_compute_opex_usd_per_month: Uncertain::fixed(0.0),
-        non_compute_opex_growth_per_year: 0.0,
-        it_depreciation_years: 5.0,
-        facility_depreciation_years: 15.0,
+        credit_limit_usd: d("credit_limit_usd"),
+        credit_rate_per_year: d("credit_rate_per_year"),
+        backstop_rate_per_year: d("backstop_rate_per_year"),
+        non_compute_opex_usd_per_month: Uncertain::fixed(d("non_compute_opex_usd_per_month")),
+        non_compute_opex_growth_per_year: d("non_compute_opex_growth_per_year"),
+        it_depreciation_years: d("it_depreciation_years"),
+        facility_depreciation_years: d("facility_depreciation_years"),
     }
+}
+
+/// The default of field `key` of `table` as the attribute table states it (the one place
+/// defaults are written). A field read with a default must state a numeric one there; the
+/// test `every_default_the_reader_uses_is_in_the_attribute_table` holds that.
+fn spec_num(table: &TableSpec, key: &str) -> f64 {
+    table
+        .field(key)
+        .and_then(|f| f.default_number())
+        .unwrap_or_else(|| panic!("spec.rs states no numeric default for {}.{key}", table.name))
 }
 
 fn read_segment(c: &mut Ctx, t: &Tbl, index: i64, horizon: Horizon) -> Segment {
@@ -1131,7 +1181,7 @@ fn read_segment(c: &mut Ctx, t: &Tbl, index: i64, horizon: Horizon) -> Segment {
             name: c.string_req(l, "name"),
             window_start: c.month_req(l, "window_start", horizon.start),
             window_end: c.month_req(l, "window_end", horizon.start),
-            probability_pu: c.num_or(l, "probability_pu", 1.0),
+            probability_pu: c.num_d(l, "probability_pu"),
             jump_pu: c.uncertain_req(l, "jump_pu"),
             decay_half_life_months: c.num(l, "decay_half_life_months"),
         })
@@ -1148,12 +1198,12 @@ fn read_segment(c: &mut Ctx, t: &Tbl, index: i64, horizon: Horizon) -> Segment {
                 u
             }
         },
-        efficiency_gain_per_year: c.uncertain_or(t, "efficiency_gain_per_year", 0.0),
+        efficiency_gain_per_year: c.uncertain_d(t, "efficiency_gain_per_year"),
         price_usd_per_unit: c.uncertain_req(t, "price_usd_per_unit"),
-        price_decline_per_year: c.uncertain_or(t, "price_decline_per_year", 0.0),
+        price_decline_per_year: c.uncertain_d(t, "price_decline_per_year"),
         growth,
         launches,
-        churn_share_pu: c.num_or(t, "churn_share_pu", 0.0),
+        churn_share_pu: c.num_d(t, "churn_share_pu"),
         priority: c.int_or(t, "priority", index),
         demand_factors: c.num_array(t, "demand_factors").unwrap_or_default(),
     }
@@ -1196,7 +1246,7 @@ fn read_growth(c: &mut Ctx, g: &Tbl) -> Growth {
         Some("s_curve") => Growth::SCurve {
             saturation_units_per_month: c.uncertain_req(g, "saturation_units_per_month"),
             rate_per_year: c.uncertain_req(g, "rate_per_year"),
-            volatility_per_month: c.uncertain_or(g, "volatility_per_month", 0.0),
+            volatility_per_month: c.uncertain_d(g, "volatility_per_month"),
         },
         Some("regimes") => {
             let regimes: Vec<Regime> = c
@@ -1205,7 +1255,7 @@ fn read_growth(c: &mut Ctx, g: &Tbl) -> Growth {
                 .map(|r| Regime {
                     name: c.string_req(r, "name"),
                     drift_per_year: c.num_req(r, "drift_per_year"),
-                    volatility_per_month: c.num_or(r, "volatility_per_month", 0.0),
+                    volatility_per_month: c.num_d(r, "volatility_per_month"),
                 })
                 .collect();
             if g.tl.get("regimes").is_none() {
@@ -1248,8 +1298,8 @@ fn read_growth(c: &mut Ctx, g: &Tbl) -> Growth {
             }
         }
         _ => Growth::Log {
-            drift_per_year: c.uncertain_or(g, "drift_per_year", 0.0),
-            volatility_per_month: c.uncertain_or(g, "volatility_per_month", 0.0),
+            drift_per_year: c.uncertain_d(g, "drift_per_year"),
+            volatility_per_month: c.uncertain_d(g, "volatility_per_month"),
         },
     }
 }
@@ -1302,22 +1352,22 @@ fn read_option(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> CapacityOption {
     }
     o.block_size = c.num(t, &format!("block_{unit}"));
     o.max_total = c.num(t, &format!("max_{unit}"));
-    o.lead_time_months = c.uncertain_or(t, "lead_time_months", 0.0);
-    o.delay_probability_pu = c.num_or(t, "delay_probability_pu", 0.0);
-    o.delay_months = c.uncertain_or(t, "delay_months", 0.0);
-    o.capex_usd_per_mw = c.uncertain_or(t, "capex_usd_per_mw", 0.0);
+    o.lead_time_months = c.uncertain_d(t, "lead_time_months");
+    o.delay_probability_pu = c.num_d(t, "delay_probability_pu");
+    o.delay_months = c.uncertain_d(t, "delay_months");
+    o.capex_usd_per_mw = c.uncertain_d(t, "capex_usd_per_mw");
     o.capex_schedule_pu = c
         .num_array(t, "capex_schedule_pu")
         .unwrap_or_else(|| vec![1.0]);
-    o.opex_usd_per_mw_year = c.num_or(t, "opex_usd_per_mw_year", 0.0);
+    o.opex_usd_per_mw_year = c.num_d(t, "opex_usd_per_mw_year");
     o.power_price_usd_per_mwh = c.num(t, "power_price_usd_per_mwh");
-    o.pue = c.num_or(t, "pue", 1.2);
-    o.life_years = c.num_or(t, "life_years", 15.0);
+    o.pue = c.num_d(t, "pue");
+    o.life_years = c.num_d(t, "life_years");
     o.residual_value_pu = c.num(t, "residual_value_pu");
-    o.term_months = c.u32_or(t, "term_months", 60);
-    o.price_usd_per_h100e_month = c.uncertain_or(t, "price_usd_per_h100e_month", 0.0);
-    o.cancel_notice_months = c.u32_or(t, "cancel_notice_months", 0);
-    o.cancel_fee_pu = c.num_or(t, "cancel_fee_pu", 0.0);
+    o.term_months = c.u32_d(t, "term_months");
+    o.price_usd_per_h100e_month = c.uncertain_d(t, "price_usd_per_h100e_month");
+    o.cancel_notice_months = c.u32_d(t, "cancel_notice_months");
+    o.cancel_fee_pu = c.num_d(t, "cancel_fee_pu");
     o.cap_h100e = c.num_or(t, "cap_h100e", 0.0);
     o
 }
@@ -1394,12 +1444,12 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                     (o.commit_from, o.commit_until)
                 });
             Rule {
-                every_months: c.u32_or(rt, "every_months", 3),
+                every_months: c.u32_d(rt, "every_months"),
                 from: c.month(rt, "from").unwrap_or(from_d),
                 until: c.month(rt, "until").unwrap_or(until_d),
-                percentile_pu: c.num_or(rt, "percentile_pu", 0.5),
-                headroom_pu: c.num_or(rt, "headroom_pu", 0.0),
-                max_per_decision: c.num_or(rt, "max_per_decision", 0.0),
+                percentile_pu: c.num_d(rt, "percentile_pu"),
+                headroom_pu: c.num_d(rt, "headroom_pu"),
+                max_per_decision: c.num_d(rt, "max_per_decision"),
                 option,
             }
         })

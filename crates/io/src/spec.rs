@@ -62,6 +62,18 @@ pub struct TableSpec {
     pub fields: &'static [Field],
 }
 
+impl Field {
+    /// The default as a number, when the stated default starts with one (`0 (owned)` is 0).
+    pub fn default_number(&self) -> Option<f64> {
+        self.default.split_whitespace().next()?.parse().ok()
+    }
+
+    /// The default as true or false, when it is one.
+    pub fn default_bool(&self) -> Option<bool> {
+        self.default.parse().ok()
+    }
+}
+
 impl TableSpec {
     /// The field called `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
@@ -363,7 +375,7 @@ static FLEET: TableSpec = TableSpec {
     ],
 };
 
-static POWER: TableSpec = TableSpec {
+pub static POWER: TableSpec = TableSpec {
     name: "power",
     doc: "Site-wide physical limits and defaults for owned space.",
     fields: &[
@@ -451,7 +463,7 @@ static ROUND: TableSpec = TableSpec {
     ],
 };
 
-static FINANCE: TableSpec = TableSpec {
+pub static FINANCE: TableSpec = TableSpec {
     name: "finance",
     doc: "Cash, funding, and costs outside compute.",
     fields: &[

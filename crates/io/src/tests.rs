@@ -704,3 +704,49 @@ fn r7_a_case_value_the_input_cannot_take_is_rejected() {
         line,
     );
 }
+
+#[test]
+fn every_default_the_reader_uses_is_in_the_attribute_table() {
+    // Every `c.num_d(t, "key")` (and int/u32/boolean/uncertain) in the reader takes its
+    // default from spec.rs: each such key must state a default there that parses.
+    let src = include_str!("reader.rs");
+    let tables = crate::spec::all_tables();
+    let mut seen = 0;
+    for call in ["num_d(", "int_d(", "u32_d(", "boolean_d(", "uncertain_d("] {
+        for (i, _) in src.match_indices(&format!(".{call}")) {
+            let rest = &src[i..];
+            let Some(q) = rest.find('"') else { continue };
+            let key: String = rest[q + 1..].chars().take_while(|c| *c != '"').collect();
+            let parses = tables.iter().filter_map(|t| t.field(&key)).any(|f| {
+                if call == "boolean_d(" {
+                    f.default_bool().is_some()
+                } else {
+                    f.default_number().is_some()
+                }
+            });
+            assert!(
+                parses,
+                "{key}: the reader reads it with a default that spec.rs does not state"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 40, "found only {seen} reads with defaults");
+    // Defaults stated as numbers read back as those numbers.
+    assert_eq!(
+        crate::spec::FINANCE
+            .field("backstop_rate_per_year")
+            .unwrap()
+            .default_number(),
+        Some(0.12)
+    );
+    assert_eq!(
+        crate::spec::POWER.field("pue").unwrap().default_number(),
+        Some(1.3)
+    );
+    let f = crate::reader::default_finance();
+    assert_eq!(
+        (f.credit_rate_per_year, f.it_depreciation_years),
+        (0.08, 5.0)
+    );
+}
