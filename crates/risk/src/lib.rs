@@ -5,7 +5,8 @@
 //! [`Moments`] (mean and standard error), [`Sketch`] (quantiles with bounded relative error,
 //! whose merge is independent of order), [`Quantiles`] (exact up to a cap, then the sketch
 //! clamped to the observed range), [`Tail`] (the exact worst share, for CVaR) and [`Metric`],
-//! which bundles them.
+//! which bundles them. Every accumulator is serialisable (serde), so parts of a run made
+//! elsewhere can be merged.
 //!
 //! Conventions: `alpha` is the confidence level; CVaR_0.95 is the mean of the worst 5 %.
 //! For outcomes where low is bad (NPV, cash), the worst share is the lowest ([`cvar_lower`]);
@@ -19,6 +20,8 @@
 //! // Worst 40 % from below: mean of 1 and 2.
 //! assert!((cvar_lower(&x, &w, 0.6) - 1.5).abs() < 1e-12);
 //! ```
+
+use serde::{Deserialize, Serialize};
 
 /// Weighted mean; weights need not sum to one.
 pub fn mean(values: &[f64], weights: &[f64]) -> f64 {
@@ -82,7 +85,7 @@ fn tail_mean(pairs: impl Iterator<Item = (f64, f64)>, mass: f64) -> f64 {
 }
 
 /// Count, sum and sum of squares; merged in a fixed order for bit-identical results.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     /// Number of samples.
     pub n: u64,
@@ -175,7 +178,7 @@ const SKETCH_SHIFT: u32 = 45;
 /// factor of at most 1 + 2⁻⁷ (its midpoint is within [`SKETCH_RELATIVE_ACCURACY`] of every value
 /// in it). Counts are stored densely between the lowest and highest key seen, so merging adds
 /// counts and the result does not depend on merge order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sketch {
     pos: Store,
     neg: Store,
@@ -185,7 +188,7 @@ pub struct Sketch {
 
 /// Dense bucket counts from key `offset` upwards. The range grows with slack on both sides,
 /// so equality compares the non-empty buckets, not the layout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Store {
     offset: i32,
     counts: Vec<u64>,
@@ -354,7 +357,7 @@ pub const EXACT_QUANTILES_MAX: usize = 100_000;
 /// answers are clamped to the observed minimum and maximum. Merging concatenates exact values
 /// (in merge order, which only changes the order of equal inputs to a sort) or adds sketch
 /// counts, so the answer does not depend on how a run was split.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     cap: usize,
     exact: Option<Vec<f64>>,
@@ -526,7 +529,7 @@ impl Quantiles {
 /// selection (linear time) keeps the k lowest by (value, path). Each entry is therefore touched
 /// a constant number of times on average, and since the k lowest under that total order are
 /// unique, the result does not depend on how samples were split or in which order tails merge.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Tail {
     k: usize,
     worst: Vec<(f64, u64)>,
@@ -607,7 +610,7 @@ pub fn tail_size(n: u64, alpha: f64) -> usize {
 }
 
 /// Everything reported for one scalar outcome: moments, quantiles and the exact bad tail.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     /// Mean and standard error.
     pub moments: Moments,

@@ -280,7 +280,7 @@ pub struct Recording {
 }
 
 /// What one plan produced on one path.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PathOutcome {
     /// Yearly statements, one per calendar year of the horizon ([`YEARLY_LINES`] order); only
     /// when the run asks for them.

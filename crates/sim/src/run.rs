@@ -4,9 +4,22 @@
 //! and each chunk's results merge into the totals in block order, so the result is
 //! bit-identical for any thread count. Memory is bounded by the chunk, not by the number of
 //! paths, unless per-path output is requested.
+//!
+//! The same steps are public for callers that run blocks elsewhere (other processes or
+//! machines): [`run_block`] gives a block's accumulators ([`BlockAcc`], serialisable with serde),
+//! and a [`Merger`] merges them in block order into the [`RunResult`] a single run would give,
+//! bit for bit.
+//!
+//! Sizes as functions of the total path count `n`: blocks of [`BLOCK`] paths (the last one
+//! shorter), Latin-hypercube and Sobol strata per block (a block of m paths has m strata per
+//! input), exact quantiles while `n` ≤ [`EXACT_QUANTILES_MAX`] (a sketch beyond), an exact tail
+//! of the worst ⌈(1 − [`ALPHA`])·n⌉ paths per metric while that is at most
+//! [`gigawatt_risk::TAIL_MAX`], and exact monthly percentiles while `n` ≤
+//! [`monthly_exact_cap`] of the plan's cells.
 
 use gigawatt_risk::{Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{
     Draws, Engine, PathOutcome, Recording, Scratch, REPORTED_SERIES, YEARLY_LINES,
@@ -142,7 +155,7 @@ pub struct RunConfig {
 }
 
 /// Accumulated results for one plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanAcc {
     /// Outcome metrics in METRICS order.
     pub metrics: Vec<Metric>,
@@ -252,13 +265,22 @@ pub struct RunResult {
     pub cancelled: bool,
 }
 
-struct BlockOut {
-    plans: Vec<PlanAcc>,
-    achieved: Option<(Vec<Vec<f64>>, usize)>,
-    per_path: Vec<(u64, usize, PathOutcome)>,
+/// One block's accumulators, serialisable so that a block can run anywhere and still merge
+/// (in block order, by a [`Merger`]) into the result of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockAcc {
+    /// Block index: paths `block * BLOCK ..`.
+    pub block: u64,
+    /// Per plan.
+    pub plans: Vec<PlanAcc>,
+    /// Achieved rank correlations in the block and its path count.
+    pub achieved: Option<(Vec<Vec<f64>>, usize)>,
+    /// Per-path outcomes (path, plan, outcome) when requested.
+    pub per_path: Vec<(u64, usize, PathOutcome)>,
 }
 
-fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
+/// Runs block `block` of a run configured by `cfg` (every plan, every path of the block).
+pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
     let first = block * BLOCK;
     let n = BLOCK.min(cfg.paths - first) as usize;
     let (uniforms, achieved) = e.block_uniforms(first, n);
@@ -360,7 +382,8 @@ fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockOut {
             }
         }
     }
-    BlockOut {
+    BlockAcc {
+        block,
         plans,
         achieved: achieved.map(|a| (a, n)),
         per_path,
@@ -436,16 +459,8 @@ pub fn run_with(
 ) -> RunResult {
     let mut cancelled = false;
     let blocks = cfg.paths.div_ceil(BLOCK);
-    let mut merged_blocks = 0u64;
+    let mut merger = Merger::new(e, cfg);
     let mut done = false;
-    let mut total: Vec<PlanAcc> = e
-        .plans
-        .iter()
-        .map(|_| PlanAcc::new(e, cfg.paths, cfg))
-        .collect();
-    let mut corr_sum: Option<Vec<Vec<f64>>> = None;
-    let mut corr_n = 0usize;
-    let mut per_path = Vec::new();
     let mut next = 0u64;
     while next < blocks {
         if cancel() {
@@ -455,33 +470,18 @@ pub fn run_with(
         // Monthly sketches make a block's accumulator large, so keep fewer blocks in flight.
         let per_thread = if cfg.monthly { 1 } else { CHUNK_BLOCKS as u64 };
         let end = (next + per_thread * rayon::current_num_threads().max(1) as u64).min(blocks);
-        let outs: Vec<BlockOut> = (next..end)
+        let outs: Vec<BlockAcc> = (next..end)
             .into_par_iter()
             .map(|b| run_block(e, cfg, b))
             .collect();
         for o in outs {
-            if done {
-                break;
-            }
-            for (t, p) in total.iter_mut().zip(&o.plans) {
-                t.merge(p);
-            }
-            if let Some((m, n)) = o.achieved {
-                let acc = corr_sum.get_or_insert_with(|| vec![vec![0.0; m.len()]; m.len()]);
-                for (ra, rm) in acc.iter_mut().zip(&m) {
-                    for (a, x) in ra.iter_mut().zip(rm) {
-                        *a += x * n as f64;
-                    }
-                }
-                corr_n += n;
-            }
-            per_path.extend(o.per_path);
-            merged_blocks += 1;
+            merger.merge(o).expect("blocks arrive in order");
             if let Some(target) = target_npv_se_usd {
-                if merged_blocks % PRECISION_CHECK_BLOCKS == 0
-                    && total.iter().all(|p| p.metrics[0].moments.se() <= target)
+                if merger.merged_blocks % PRECISION_CHECK_BLOCKS == 0
+                    && merger.npv_se_at_most(target)
                 {
                     done = true;
+                    break;
                 }
             }
         }
@@ -491,16 +491,94 @@ pub fn run_with(
         next = end;
         progress((next * BLOCK).min(cfg.paths));
     }
-    let achieved_correlation = corr_sum.map(|m| {
-        m.into_iter()
-            .map(|r| r.into_iter().map(|x| x / corr_n.max(1) as f64).collect())
-            .collect()
-    });
-    RunResult {
-        paths: (merged_blocks * BLOCK).min(cfg.paths),
-        plans: total,
-        achieved_correlation,
-        per_path,
-        cancelled,
+    merger.finish(cancelled)
+}
+
+/// Merges blocks' accumulators, in block order, into a run's result.
+#[derive(Debug, Clone)]
+pub struct Merger {
+    paths: u64,
+    total: Vec<PlanAcc>,
+    corr_sum: Option<Vec<Vec<f64>>>,
+    corr_n: usize,
+    per_path: Vec<(u64, usize, PathOutcome)>,
+    merged_blocks: u64,
+}
+
+impl Merger {
+    /// Empty totals for a run of `cfg` on `e`.
+    pub fn new(e: &Engine, cfg: &RunConfig) -> Merger {
+        Merger {
+            paths: cfg.paths,
+            total: e
+                .plans
+                .iter()
+                .map(|_| PlanAcc::new(e, cfg.paths, cfg))
+                .collect(),
+            corr_sum: None,
+            corr_n: 0,
+            per_path: Vec::new(),
+            merged_blocks: 0,
+        }
+    }
+
+    /// Adds the next block. Blocks must come in order (0, 1, 2, ...): merging is what makes a
+    /// result independent of where blocks ran, and its order is part of the result.
+    pub fn merge(&mut self, o: BlockAcc) -> Result<(), String> {
+        if o.block != self.merged_blocks || o.plans.len() != self.total.len() {
+            return Err(format!(
+                "expected block {} with {} plans, got block {} with {}",
+                self.merged_blocks,
+                self.total.len(),
+                o.block,
+                o.plans.len()
+            ));
+        }
+        for (t, p) in self.total.iter_mut().zip(&o.plans) {
+            t.merge(p);
+        }
+        if let Some((m, n)) = o.achieved {
+            let acc = self
+                .corr_sum
+                .get_or_insert_with(|| vec![vec![0.0; m.len()]; m.len()]);
+            for (ra, rm) in acc.iter_mut().zip(&m) {
+                for (a, x) in ra.iter_mut().zip(rm) {
+                    *a += x * n as f64;
+                }
+            }
+            self.corr_n += n;
+        }
+        self.per_path.extend(o.per_path);
+        self.merged_blocks += 1;
+        Ok(())
+    }
+
+    /// Blocks merged so far.
+    pub fn merged_blocks(&self) -> u64 {
+        self.merged_blocks
+    }
+
+    /// True when every plan's NPV standard error is at most `target`.
+    pub fn npv_se_at_most(&self, target: f64) -> bool {
+        self.total
+            .iter()
+            .all(|p| p.metrics[MetricId::Npv.index()].moments.se() <= target)
+    }
+
+    /// The run's result from the blocks merged (`cancelled` as the caller says).
+    pub fn finish(self, cancelled: bool) -> RunResult {
+        let corr_n = self.corr_n;
+        let achieved_correlation = self.corr_sum.map(|m| {
+            m.into_iter()
+                .map(|r| r.into_iter().map(|x| x / corr_n.max(1) as f64).collect())
+                .collect()
+        });
+        RunResult {
+            paths: (self.merged_blocks * BLOCK).min(self.paths),
+            plans: self.total,
+            achieved_correlation,
+            per_path: self.per_path,
+            cancelled,
+        }
     }
 }
