@@ -568,97 +568,135 @@ impl Scenario {
     /// Every named uncertain input, with its field path.
     pub fn named_inputs(&self) -> Vec<(String, &Uncertain)> {
         let mut out = Vec::new();
-        self.visit_uncertain(&mut |path, u| {
+        self.visit_uncertain(&mut |field, u| {
             if u.id.is_some() {
-                out.push((path, u))
+                out.push((field.path(), u))
             }
         });
         out
     }
 
-    /// Calls `f` with the field path of every uncertain input, in a fixed order.
-    pub fn visit_uncertain<'a>(&'a self, f: &mut dyn FnMut(String, &'a Uncertain)) {
+    /// Calls `f` with every uncertain input and where it sits, in a fixed order.
+    pub fn visit_uncertain<'a>(&'a self, f: &mut dyn FnMut(InputField, &'a Uncertain)) {
+        use InputField as F;
         for (i, s) in self.segments.iter().enumerate() {
-            let p = format!("segments[{i}]");
-            f(
-                format!("{p}.start_units_per_month"),
-                &s.start_units_per_month,
-            );
-            f(
-                format!("{p}.h100e_months_per_unit"),
-                &s.h100e_months_per_unit,
-            );
-            f(
-                format!("{p}.efficiency_gain_per_year"),
-                &s.efficiency_gain_per_year,
-            );
-            f(format!("{p}.price_usd_per_unit"), &s.price_usd_per_unit);
-            f(
-                format!("{p}.price_decline_per_year"),
-                &s.price_decline_per_year,
-            );
+            f(F::SegmentStart(i), &s.start_units_per_month);
+            f(F::SegmentIntensity(i), &s.h100e_months_per_unit);
+            f(F::SegmentEfficiency(i), &s.efficiency_gain_per_year);
+            f(F::SegmentPrice(i), &s.price_usd_per_unit);
+            f(F::SegmentPriceDecline(i), &s.price_decline_per_year);
             match &s.growth {
                 Growth::Log {
                     drift_per_year,
                     volatility_per_month,
                 } => {
-                    f(format!("{p}.growth.drift_per_year"), drift_per_year);
-                    f(
-                        format!("{p}.growth.volatility_per_month"),
-                        volatility_per_month,
-                    );
+                    f(F::GrowthDrift(i), drift_per_year);
+                    f(F::GrowthVolatility(i), volatility_per_month);
                 }
                 Growth::SCurve {
                     saturation_units_per_month,
                     rate_per_year,
                     volatility_per_month,
                 } => {
-                    f(
-                        format!("{p}.growth.saturation_units_per_month"),
-                        saturation_units_per_month,
-                    );
-                    f(format!("{p}.growth.rate_per_year"), rate_per_year);
-                    f(
-                        format!("{p}.growth.volatility_per_month"),
-                        volatility_per_month,
-                    );
+                    f(F::GrowthSaturation(i), saturation_units_per_month);
+                    f(F::GrowthRate(i), rate_per_year);
+                    f(F::GrowthVolatility(i), volatility_per_month);
                 }
                 Growth::Regimes { .. } | Growth::Percentiles { .. } => {}
             }
             for (j, l) in s.launches.iter().enumerate() {
-                f(format!("{p}.launches[{j}].jump_pu"), &l.jump_pu);
+                f(F::LaunchJump(i, j), &l.jump_pu);
             }
         }
-        f(
-            "research.quality_elasticity".into(),
-            &self.research.quality_elasticity,
-        );
+        f(F::QualityElasticity, &self.research.quality_elasticity);
         for (i, g) in self.generations.iter().enumerate() {
-            f(
-                format!("generations[{i}].price_usd_per_unit"),
-                &g.price_usd_per_unit,
-            );
+            f(F::GenerationPrice(i), &g.price_usd_per_unit);
         }
-        f(
-            "power.power_price_usd_per_mwh".into(),
-            &self.power.power_price_usd_per_mwh,
-        );
+        f(F::PowerPrice, &self.power.power_price_usd_per_mwh);
         for (i, o) in self.options.iter().enumerate() {
-            let p = format!("options[{i}]");
-            f(format!("{p}.lead_time_months"), &o.lead_time_months);
-            f(format!("{p}.delay_months"), &o.delay_months);
-            f(format!("{p}.capex_usd_per_mw"), &o.capex_usd_per_mw);
-            f(
-                format!("{p}.price_usd_per_h100e_month"),
-                &o.price_usd_per_h100e_month,
-            );
+            f(F::OptionLeadTime(i), &o.lead_time_months);
+            f(F::OptionDelay(i), &o.delay_months);
+            f(F::OptionCapexPerMw(i), &o.capex_usd_per_mw);
+            f(F::OptionLeasePrice(i), &o.price_usd_per_h100e_month);
         }
         for (i, r) in self.finance.rounds.iter().enumerate() {
-            f(format!("finance.rounds[{i}].amount_usd"), &r.amount_usd);
+            f(F::RoundAmount(i), &r.amount_usd);
         }
         f(
-            "finance.non_compute_opex_usd_per_month".into(),
+            F::NonComputeOpex,
             &self.finance.non_compute_opex_usd_per_month,
         );
+    }
+}
+
+/// An uncertain input by where it sits in the scenario (indices into its lists): the typed
+/// form of its field path, so code addresses inputs without formatting strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InputField {
+    /// `segments[i].start_units_per_month`.
+    SegmentStart(usize),
+    /// `segments[i].h100e_months_per_unit`.
+    SegmentIntensity(usize),
+    /// `segments[i].efficiency_gain_per_year`.
+    SegmentEfficiency(usize),
+    /// `segments[i].price_usd_per_unit`.
+    SegmentPrice(usize),
+    /// `segments[i].price_decline_per_year`.
+    SegmentPriceDecline(usize),
+    /// `segments[i].growth.drift_per_year`.
+    GrowthDrift(usize),
+    /// `segments[i].growth.volatility_per_month`.
+    GrowthVolatility(usize),
+    /// `segments[i].growth.saturation_units_per_month`.
+    GrowthSaturation(usize),
+    /// `segments[i].growth.rate_per_year`.
+    GrowthRate(usize),
+    /// `segments[i].launches[j].jump_pu`.
+    LaunchJump(usize, usize),
+    /// `research.quality_elasticity`.
+    QualityElasticity,
+    /// `generations[i].price_usd_per_unit`.
+    GenerationPrice(usize),
+    /// `power.power_price_usd_per_mwh`.
+    PowerPrice,
+    /// `options[i].lead_time_months`.
+    OptionLeadTime(usize),
+    /// `options[i].delay_months`.
+    OptionDelay(usize),
+    /// `options[i].capex_usd_per_mw`.
+    OptionCapexPerMw(usize),
+    /// `options[i].price_usd_per_h100e_month`.
+    OptionLeasePrice(usize),
+    /// `finance.rounds[i].amount_usd`.
+    RoundAmount(usize),
+    /// `finance.non_compute_opex_usd_per_month`.
+    NonComputeOpex,
+}
+
+impl InputField {
+    /// The field path, as diagnostics and outputs name the input.
+    pub fn path(self) -> String {
+        use InputField as F;
+        match self {
+            F::SegmentStart(i) => format!("segments[{i}].start_units_per_month"),
+            F::SegmentIntensity(i) => format!("segments[{i}].h100e_months_per_unit"),
+            F::SegmentEfficiency(i) => format!("segments[{i}].efficiency_gain_per_year"),
+            F::SegmentPrice(i) => format!("segments[{i}].price_usd_per_unit"),
+            F::SegmentPriceDecline(i) => format!("segments[{i}].price_decline_per_year"),
+            F::GrowthDrift(i) => format!("segments[{i}].growth.drift_per_year"),
+            F::GrowthVolatility(i) => format!("segments[{i}].growth.volatility_per_month"),
+            F::GrowthSaturation(i) => format!("segments[{i}].growth.saturation_units_per_month"),
+            F::GrowthRate(i) => format!("segments[{i}].growth.rate_per_year"),
+            F::LaunchJump(i, j) => format!("segments[{i}].launches[{j}].jump_pu"),
+            F::QualityElasticity => "research.quality_elasticity".into(),
+            F::GenerationPrice(i) => format!("generations[{i}].price_usd_per_unit"),
+            F::PowerPrice => "power.power_price_usd_per_mwh".into(),
+            F::OptionLeadTime(i) => format!("options[{i}].lead_time_months"),
+            F::OptionDelay(i) => format!("options[{i}].delay_months"),
+            F::OptionCapexPerMw(i) => format!("options[{i}].capex_usd_per_mw"),
+            F::OptionLeasePrice(i) => format!("options[{i}].price_usd_per_h100e_month"),
+            F::RoundAmount(i) => format!("finance.rounds[{i}].amount_usd"),
+            F::NonComputeOpex => "finance.non_compute_opex_usd_per_month".into(),
+        }
     }
 }

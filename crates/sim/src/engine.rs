@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use gigawatt_model::{
     correlation_matrix, inverse_normal_cdf, nearest_psd_correlation, AllocationStep, Dist, Growth,
-    Month, OptionKind, Plan, Scenario, ValidScenario, Z90,
+    InputField, Month, OptionKind, Plan, Scenario, ValidScenario, Z90,
 };
 use rand_distr::{Distribution, StandardNormal};
 
@@ -481,14 +481,19 @@ impl Engine {
     ) -> Result<Engine, String> {
         let t0 = sc.horizon.start;
         let months = sc.horizon.months();
-        let (inputs, index, ids) = compile_inputs(sc);
+        let CompiledInputs {
+            inputs,
+            index,
+            fields,
+            ids,
+        } = compile_inputs(sc);
         let corr = compile_correlations(sc, &ids);
-        let segs = compile_segments(sc, &index, t0);
+        let segs = compile_segments(sc, &fields, t0);
         let blocks = compile_blocks(sc);
         let order = compile_order(sc);
         let (runs, run_schedule, run_names) = compile_runs(sc, t0, months);
-        let opts = compile_options(sc, &index, t0);
-        let fleet = compile_fleet(sc, &index, t0);
+        let opts = compile_options(sc, &fields, t0);
+        let fleet = compile_fleet(sc, &fields, t0);
         let (commit_windows, compiled) = compile_plans(sc, plans, &opts, t0)?;
         let f = &sc.finance;
         Ok(Engine {
@@ -531,12 +536,12 @@ impl Engine {
             floor_h100e: sc.research.floor_h100e,
             floor_share: sc.research.floor_share_pu,
             extra_cap_share: sc.research.extra_cap_share_pu,
-            quality_eps: index["research.quality_elasticity"],
+            quality_eps: fields[&InputField::QualityElasticity],
             quality_lag: sc.research.quality_lag_months as usize,
             availability: sc.power.availability_pu,
             existing_mw: sc.power.existing_powered_mw,
             max_total_mw: sc.power.max_total_mw.unwrap_or(f64::INFINITY),
-            site_power_price: index["power.power_price_usd_per_mwh"],
+            site_power_price: fields[&InputField::PowerPrice],
             site_pue: sc.power.pue,
             burst_covers: sc.allocation.burst_covers_product,
             rounds: f
@@ -546,7 +551,7 @@ impl Engine {
                 .map(|(i, r)| {
                     (
                         month_index(r.month, t0),
-                        index[&format!("finance.rounds[{i}].amount_usd")],
+                        fields[&InputField::RoundAmount(i)],
                         r.probability_pu,
                         key(&format!("round:{}:{i}", r.month)),
                     )
@@ -557,7 +562,7 @@ impl Engine {
             credit_limit: f.credit_limit_usd,
             credit_rate_m: f.credit_rate_per_year / 12.0,
             backstop_rate_m: f.backstop_rate_per_year / 12.0,
-            opex0: index["finance.non_compute_opex_usd_per_month"],
+            opex0: fields[&InputField::NonComputeOpex],
             opex_growth_ln_m: (1.0 + f.non_compute_opex_growth_per_year).ln() / 12.0,
             it_dep_m: f.it_depreciation_years * 12.0,
             fac_dep_m: f.facility_depreciation_years * 12.0,
@@ -1261,14 +1266,17 @@ impl FastMinMax for f64 {
 type CompiledPlans = (Vec<(i32, i32)>, Vec<PlanC>);
 /// Every uncertain input in visiting order, with its key and Sobol dimension, and the input
 /// index by field path and by `id`.
-fn compile_inputs(sc: &Scenario) -> (Vec<Input>, HashMap<String, usize>, HashMap<String, usize>) {
+fn compile_inputs(sc: &Scenario) -> CompiledInputs {
     let mut inputs = Vec::new();
     let mut index = HashMap::new();
+    let mut fields = HashMap::new();
     let mut ids = HashMap::new();
-    sc.visit_uncertain(&mut |path, u| {
+    sc.visit_uncertain(&mut |field, u| {
+        let path = field.path();
         // An input named by `id` is keyed by its id, so moving it in the file keeps its draws.
         let k = key(u.id.as_deref().map_or(path.as_str(), |id| id));
-        index.insert(path.clone(), inputs.len());
+        fields.insert(field, inputs.len());
+        index.insert(path, inputs.len());
         if let Some(id) = &u.id {
             ids.insert(id.clone(), inputs.len());
         }
@@ -1283,8 +1291,24 @@ fn compile_inputs(sc: &Scenario) -> (Vec<Input>, HashMap<String, usize>, HashMap
     for (dim, i) in order.into_iter().enumerate() {
         inputs[i].dim = dim as u32;
     }
-    (inputs, index, ids)
+    CompiledInputs {
+        inputs,
+        index,
+        fields,
+        ids,
+    }
 }
+
+/// The uncertain inputs and their indices by field path, by [`InputField`] and by `id`.
+struct CompiledInputs {
+    inputs: Vec<Input>,
+    index: HashMap<String, usize>,
+    fields: Fields,
+    ids: HashMap<String, usize>,
+}
+
+/// Input index by where the input sits.
+type Fields = HashMap<InputField, usize>;
 
 /// The requested correlations as a Cholesky factor over the correlated inputs.
 fn compile_correlations(sc: &Scenario, ids: &HashMap<String, usize>) -> Option<CorrC> {
@@ -1307,22 +1331,22 @@ fn compile_correlations(sc: &Scenario, ids: &HashMap<String, usize>) -> Option<C
 }
 
 /// Segments: growth processes, launches, intensity and price inputs, churn.
-fn compile_segments(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> Vec<SegC> {
-    let ix = |p: String| -> usize { index[&p] };
+fn compile_segments(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<SegC> {
+    // Every input the visitor visits is in `fields`; the compile steps ask for those only.
+    let ix = |f: InputField| -> usize { fields[&f] };
     sc.segments
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let p = format!("segments[{i}]");
             let growth = match &s.growth {
                 Growth::Log { .. } => GrowthC::Log {
-                    drift: ix(format!("{p}.growth.drift_per_year")),
-                    vol: ix(format!("{p}.growth.volatility_per_month")),
+                    drift: ix(InputField::GrowthDrift(i)),
+                    vol: ix(InputField::GrowthVolatility(i)),
                 },
                 Growth::SCurve { .. } => GrowthC::SCurve {
-                    sat: ix(format!("{p}.growth.saturation_units_per_month")),
-                    rate: ix(format!("{p}.growth.rate_per_year")),
-                    vol: ix(format!("{p}.growth.volatility_per_month")),
+                    sat: ix(InputField::GrowthSaturation(i)),
+                    rate: ix(InputField::GrowthRate(i)),
+                    vol: ix(InputField::GrowthVolatility(i)),
                 },
                 Growth::Regimes {
                     regimes,
@@ -1360,11 +1384,11 @@ fn compile_segments(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) ->
                 },
             };
             SegC {
-                start: ix(format!("{p}.start_units_per_month")),
-                k0: ix(format!("{p}.h100e_months_per_unit")),
-                eff: ix(format!("{p}.efficiency_gain_per_year")),
-                price0: ix(format!("{p}.price_usd_per_unit")),
-                pdecl: ix(format!("{p}.price_decline_per_year")),
+                start: ix(InputField::SegmentStart(i)),
+                k0: ix(InputField::SegmentIntensity(i)),
+                eff: ix(InputField::SegmentEfficiency(i)),
+                price0: ix(InputField::SegmentPrice(i)),
+                pdecl: ix(InputField::SegmentPriceDecline(i)),
                 growth,
                 launches: s
                     .launches
@@ -1374,7 +1398,7 @@ fn compile_segments(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) ->
                         start: month_index(l.window_start, t0),
                         len: l.window_end.since(l.window_start) + 1,
                         prob: l.probability_pu,
-                        jump: ix(format!("{p}.launches[{j}].jump_pu")),
+                        jump: ix(InputField::LaunchJump(i, j)),
                         decay_per_month: l.decay_half_life_months.map(|h| 0.5f64.powf(1.0 / h)),
                         key: key(&format!("launch:{}:{}", s.name, l.name)),
                     })
@@ -1478,8 +1502,9 @@ fn compile_runs(sc: &Scenario, t0: Month, months: usize) -> (Vec<RunC>, Vec<f64>
 }
 
 /// Capacity options with their generations' figures and input indices.
-fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> Vec<OptC> {
-    let ix = |p: String| -> usize { index[&p] };
+fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<OptC> {
+    // Every input the visitor visits is in `fields`; the compile steps ask for those only.
+    let ix = |f: InputField| -> usize { fields[&f] };
     let gen_index = |name: &Option<String>| {
         name.as_ref()
             .and_then(|n| sc.generations.iter().position(|g| &g.name == n))
@@ -1489,7 +1514,6 @@ fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> 
         .iter()
         .enumerate()
         .map(|(i, o)| {
-            let p = format!("options[{i}]");
             let g = gen_index(&o.generation);
             let (h100e_per_unit, kw, gen_price, gen_life_m) = match g {
                 Some(g) => {
@@ -1497,7 +1521,7 @@ fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> 
                     (
                         gen.h100e_per_unit,
                         gen.kw_per_unit,
-                        ix(format!("generations[{g}].price_usd_per_unit")),
+                        ix(InputField::GenerationPrice(g)),
                         (gen.life_years * 12.0).round() as i32,
                     )
                 }
@@ -1523,10 +1547,10 @@ fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> 
                 kw_per_unit: kw,
                 gen_price,
                 gen_life_m,
-                lead: ix(format!("{p}.lead_time_months")),
+                lead: ix(InputField::OptionLeadTime(i)),
                 delay_p: o.delay_probability_pu,
-                delay: ix(format!("{p}.delay_months")),
-                capex_mw: ix(format!("{p}.capex_usd_per_mw")),
+                delay: ix(InputField::OptionDelay(i)),
+                capex_mw: ix(InputField::OptionCapexPerMw(i)),
                 schedule: o.capex_schedule_pu.clone(),
                 opex_mw_month: o.opex_usd_per_mw_year / 12.0,
                 power_price: o.power_price_usd_per_mwh,
@@ -1534,7 +1558,7 @@ fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> 
                 life_m: (o.life_years * 12.0).round() as i32,
                 residual: o.residual_value_pu,
                 term_m: o.term_months as i32,
-                price: ix(format!("{p}.price_usd_per_h100e_month")),
+                price: ix(InputField::OptionLeasePrice(i)),
                 cap_h100e: o.cap_h100e,
                 block: o.block_size,
                 max_total: o.max_total.unwrap_or(f64::INFINITY),
@@ -1553,8 +1577,9 @@ fn compile_options(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> 
 }
 
 /// The installed fleet.
-fn compile_fleet(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> Vec<FleetC> {
-    let ix = |p: String| -> usize { index[&p] };
+fn compile_fleet(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<FleetC> {
+    // Every input the visitor visits is in `fields`; the compile steps ask for those only.
+    let ix = |f: InputField| -> usize { fields[&f] };
     sc.fleet
         .iter()
         .map(|f| {
@@ -1574,7 +1599,7 @@ fn compile_fleet(sc: &Scenario, index: &HashMap<String, usize>, t0: Month) -> Ve
                 to,
                 kw_units: f.units * gen.kw_per_unit,
                 lease_month_usd: f.units * f.lease_usd_per_unit_month,
-                units_price: ix(format!("generations[{g}].price_usd_per_unit")),
+                units_price: ix(InputField::GenerationPrice(g)),
                 units: f.units,
                 age0_m: (-from).max(0) as f64,
                 owned,

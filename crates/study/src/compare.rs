@@ -48,8 +48,8 @@ pub struct CompareReport {
 /// The uncertain inputs by name with their distributions, for the list of changed inputs.
 fn inputs(sc: &ValidScenario) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    sc.visit_uncertain(&mut |path, u| {
-        let name = u.id.clone().unwrap_or_else(|| path.clone());
+    sc.visit_uncertain(&mut |field, u| {
+        let name = u.id.clone().unwrap_or_else(|| field.path());
         out.push((name, format!("{:?}", u.dist)));
     });
     out
