@@ -1,0 +1,265 @@
+//! Commitment accounting: what a commitment (or the existing fleet) adds to capacity, costs,
+//! capex, depreciation and terminal value, as delta arrays in the scratch.
+
+use super::*;
+
+impl Engine {
+    /// Lead time (months) drawn for a commitment with key `ck`.
+    /// Facility MW one bought unit of option `o` takes in the existing powered space.
+    #[inline]
+    pub(super) fn buy_mw_per_unit(&self, o: &OptC) -> f64 {
+        o.kw_per_unit * self.site_pue / 1000.0
+    }
+
+    /// Month a commitment made at `t` arrives: after its drawn lead time, and no earlier than
+    /// its generation is available.
+    pub(super) fn arrival(&self, o: &OptC, t: i32, ck: u64, d: &Draws) -> i32 {
+        (t + self.lead(o, ck, d)).max(o.available_m)
+    }
+
+    pub(super) fn lead(&self, o: &OptC, ck: u64, d: &Draws) -> i32 {
+        let inputs = &self.inputs;
+        let uni = |k: u64| {
+            if d.median {
+                0.5
+            } else {
+                sample::uniform(self.seed, k, d.path)
+            }
+        };
+        let mut lead = inputs[o.lead].dist.quantile(uni(ck));
+        let delayed = if d.median {
+            o.delay_p >= 0.5
+        } else {
+            uni(ck ^ STREAM_DELAY_HAPPENS) < o.delay_p
+        };
+        if o.delay_p > 0.0 && delayed {
+            lead += inputs[o.delay].dist.quantile(uni(ck ^ STREAM_DELAY_LENGTH));
+        }
+        // Validation bounds lead times; the clamp keeps `t + lead` from overflowing regardless
+        // (anything past the horizon never arrives either way).
+        lead.round().clamp(0.0, 1e6) as i32
+    }
+
+    pub(super) fn resize(&self, s: &mut Scratch) {
+        let n = self.months + 1;
+        for v in [
+            &mut s.d_cap,
+            &mut s.d_power,
+            &mut s.d_opex,
+            &mut s.d_lease,
+            &mut s.d_dep,
+            &mut s.d_space,
+            &mut s.d_used,
+            &mut s.capex,
+            &mut s.planned,
+            &mut s.hist,
+            &mut s.log_growth,
+            &mut s.ratio,
+        ] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        s.buy_arrivals.clear();
+        s.buy_arrivals.resize(n * self.opts.len(), 0.0);
+        s.committed.clear();
+        s.committed.resize(self.opts.len(), 0.0);
+        s.terminal = 0.0;
+        s.built_mw = 0.0;
+    }
+
+    /// Adds `v` to `arr` over months [from, to) as deltas (clipped to the horizon).
+    pub(super) fn span(arr: &mut [f64], from: i32, to: i32, v: f64) {
+        let n = arr.len() as i32 - 1;
+        let (a, b) = (from.max(0), to.min(n));
+        if a < b {
+            arr[a as usize] += v;
+            arr[b as usize] -= v;
+        }
+    }
+
+    pub(super) fn pv_at_end(&self, per_month: f64, months_after: i32) -> f64 {
+        // Present value at the horizon end of a level monthly payment for `months_after` months.
+        if months_after <= 0 {
+            return 0.0;
+        }
+        let r = self.disc_m - 1.0;
+        if r.abs() < 1e-12 {
+            per_month * months_after as f64
+        } else {
+            per_month * (1.0 - self.disc_m.powi(-months_after)) / r
+        }
+    }
+
+    /// A build of `mw`: chip units, facility capex and chip capex (USD) at the drawn prices.
+    pub(super) fn build_costs(&self, o: &OptC, mw: f64, p: &[f64]) -> (f64, f64, f64) {
+        let units = mw * 1000.0 / (o.kw_per_unit * o.pue);
+        (units, mw * p[o.capex_mw], units * p[o.gen_price])
+    }
+
+    /// A buy of `h100e`: chip units and chip capex (USD) at the drawn prices.
+    pub(super) fn buy_costs(&self, o: &OptC, h100e: f64, p: &[f64]) -> (f64, f64) {
+        let units = h100e / o.h100e_per_unit;
+        (units, units * p[o.gen_price])
+    }
+
+    /// Up-front capex of committing `amount` of option `oi` at the prices drawn in `d`, as
+    /// (facilities, chips) in USD, whenever it is paid and before any power cap: a build pays
+    /// for its facility and chips, a buy for its chips; leases and burst have no capex.
+    pub fn capex_usd(&self, oi: usize, amount: f64, d: &Draws) -> (f64, f64) {
+        let o = &self.opts[oi];
+        match o.kind {
+            OptionKind::Build => {
+                let (_, fac, chips) = self.build_costs(o, amount, &d.params);
+                (fac, chips)
+            }
+            OptionKind::Buy => (0.0, self.buy_costs(o, amount, &d.params).1),
+            OptionKind::Lease | OptionKind::Burst => (0.0, 0.0),
+        }
+    }
+
+    /// Records one commitment's effects in the scratch delta arrays.
+    pub(super) fn commit(
+        &self,
+        oi: usize,
+        t: i32,
+        amount: f64,
+        ck: u64,
+        d: &Draws,
+        s: &mut Scratch,
+    ) {
+        let o = &self.opts[oi];
+        let p = &d.params;
+        let t_end = self.months as i32;
+        let a = self.arrival(o, t, ck, d);
+        s.committed[oi] += amount;
+        let planned_a = (t + o.planned_lead as i32).max(o.available_m);
+        match o.kind {
+            OptionKind::Build => {
+                let mut mw = amount;
+                if self.max_total_mw.is_finite() {
+                    let room = (self.max_total_mw - self.existing_mw - s.built_mw).max(0.0);
+                    mw = mw.min(room);
+                }
+                s.built_mw += mw;
+                if mw <= 0.0 {
+                    return;
+                }
+                let (units, fac, chips) = self.build_costs(o, mw, p);
+                let h = units * o.h100e_per_unit;
+                let n = o.schedule.len();
+                let mut fac_paid = 0.0;
+                for (i, share) in o.schedule.iter().enumerate() {
+                    let at = if n == 1 {
+                        t
+                    } else {
+                        t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
+                    };
+                    if (0..t_end).contains(&at) {
+                        s.capex[at as usize] += fac * share;
+                        fac_paid += fac * share;
+                    }
+                }
+                if (0..t_end).contains(&a) {
+                    s.capex[a as usize] += chips;
+                }
+                let chip_end = a + o.gen_life_m;
+                let fac_end = a + o.life_m;
+                Self::span(&mut s.d_cap, a, chip_end, h);
+                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, h);
+                let price = o.power_price.unwrap_or(p[self.site_power_price]);
+                Self::span(&mut s.d_power, a, chip_end, mw * HOURS_PER_MONTH * price);
+                Self::span(&mut s.d_opex, a, fac_end, mw * o.opex_mw_month);
+                Self::span(&mut s.d_space, a, fac_end, mw);
+                Self::span(&mut s.d_used, a, chip_end, mw);
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.it_dep_m.round() as i32,
+                    chips / self.it_dep_m,
+                );
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.fac_dep_m.round() as i32,
+                    fac / self.fac_dep_m,
+                );
+                // Chips are paid on arrival, so undelivered chips have cost nothing yet.
+                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual)
+                    + self.asset_value(a, fac, fac_paid, self.fac_dep_m, o.residual);
+            }
+            OptionKind::Lease => {
+                let price = p[o.price];
+                let end = a + o.term_m;
+                Self::span(&mut s.d_cap, a, end, amount);
+                Self::span(&mut s.planned, planned_a, planned_a + o.term_m, amount);
+                Self::span(&mut s.d_lease, a, end, amount * price);
+                let after = end - a.max(t_end);
+                s.terminal -= self.pv_at_end(amount * price, after.min(o.term_m));
+            }
+            OptionKind::Buy => {
+                let (units, chips) = self.buy_costs(o, amount, p);
+                if (0..t_end).contains(&a) {
+                    s.capex[a as usize] += chips;
+                    s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;
+                }
+                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, amount);
+                Self::span(
+                    &mut s.d_dep,
+                    a,
+                    a + self.it_dep_m.round() as i32,
+                    chips / self.it_dep_m,
+                );
+                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual);
+            }
+            OptionKind::Burst => {}
+        }
+    }
+
+    /// Value at the horizon end of an asset bought for `cost` arriving at month `a`.
+    /// `paid_usd` is the part of `cost` paid before the horizon end: an asset not yet delivered
+    /// is work in progress, valued at what has been paid for it.
+    pub(super) fn asset_value(
+        &self,
+        a: i32,
+        cost: f64,
+        paid_usd: f64,
+        dep_m: f64,
+        residual: Option<f64>,
+    ) -> f64 {
+        let t_end = self.months as i32;
+        if a >= t_end {
+            return paid_usd;
+        }
+        if let Some(r) = residual {
+            return r * cost;
+        }
+        cost * (1.0 - (t_end - a) as f64 / dep_m).max(0.0)
+    }
+
+    /// Adds the existing fleet's capacity, costs, depreciation and book value to the scratch.
+    pub(super) fn add_fleet(&self, d: &Draws, s: &mut Scratch) {
+        let p = &d.params;
+        let t_len = self.months;
+        let site_price = p[self.site_power_price];
+        for f in &self.fleet {
+            Self::span(&mut s.d_cap, f.from, f.to, f.h100e);
+            Self::span(&mut s.planned, f.from, f.to, f.h100e);
+            if f.owned {
+                let mw = f.kw_units * self.site_pue / 1000.0;
+                Self::span(
+                    &mut s.d_power,
+                    f.from,
+                    f.to,
+                    mw * HOURS_PER_MONTH * site_price,
+                );
+                Self::span(&mut s.d_used, f.from, f.to, mw);
+                let cost = f.units * p[f.units_price];
+                let left_m = (self.it_dep_m - f.age0_m).fmax(0.0);
+                Self::span(&mut s.d_dep, 0, left_m.round() as i32, cost / self.it_dep_m);
+                s.terminal += cost * (1.0 - (f.age0_m + t_len as f64) / self.it_dep_m).fmax(0.0);
+            } else {
+                Self::span(&mut s.d_lease, f.from, f.to, f.lease_month_usd);
+            }
+        }
+    }
+}

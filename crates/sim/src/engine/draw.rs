@@ -1,0 +1,276 @@
+//! Per-path draws: the block's uniforms (Monte Carlo, Latin hypercube or Sobol, then
+//! Iman–Conover), every input's value, growth paths, launches and funding, and the inputs by
+//! name for the analyses.
+
+use super::*;
+
+impl Engine {
+    /// The per-path uniforms of a block of paths, after Iman–Conover. Returns the uniforms
+    /// (paths × inputs) and the achieved Spearman matrix of the correlated inputs.
+    pub fn block_uniforms(&self, first: u64, n: usize) -> (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>) {
+        let mut u: Vec<Vec<f64>> = (0..n as u64)
+            .map(|p| {
+                self.inputs
+                    .iter()
+                    .map(|inp| {
+                        if matches!(inp.dist, Dist::Fixed(_)) {
+                            0.5
+                        } else {
+                            self.sampler.uniform(inp.key, inp.dim, first + p)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let achieved = self.corr.as_ref().map(|c| {
+            let mut cols: Vec<Vec<f64>> = c
+                .inputs
+                .iter()
+                .map(|&j| u.iter().map(|row| row[j]).collect())
+                .collect();
+            let got = sample::iman_conover(&mut cols, &c.chol, self.seed, first);
+            for (ci, &j) in c.inputs.iter().enumerate() {
+                for (p, row) in u.iter_mut().enumerate() {
+                    row[j] = cols[ci][p];
+                }
+            }
+            got
+        });
+        (u, achieved)
+    }
+
+    /// Draws everything exogenous for one path from its input uniforms.
+    pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
+        self.draw_with(path, uniforms, &[], d);
+    }
+
+    /// Like [`Engine::draw`], with some inputs held at given values: (input index, value).
+    pub fn draw_with(
+        &self,
+        path: u64,
+        uniforms: &[f64],
+        overrides: &[(usize, f64)],
+        d: &mut Draws,
+    ) {
+        d.median = false;
+        self.draw_inner(path, uniforms, overrides, d);
+    }
+
+    /// The uncertain (not fixed) inputs, in file order: (name, input index), the name being the
+    /// input's `id` when it has one and its field path otherwise.
+    pub fn uncertain_inputs(&self) -> Vec<(String, usize)> {
+        let mut by_index: Vec<(usize, String)> = self
+            .index
+            .iter()
+            .filter(|(_, i)| !matches!(self.inputs[**i].dist, Dist::Fixed(_)))
+            .map(|(path, i)| (*i, path.clone()))
+            .collect();
+        by_index.sort();
+        by_index
+            .into_iter()
+            .map(|(i, path)| {
+                let name = self
+                    .id_index
+                    .iter()
+                    .find(|(_, j)| **j == i)
+                    .map_or(path, |(id, _)| id.clone());
+                (name, i)
+            })
+            .collect()
+    }
+
+    /// The `u`-quantile of input `i` (0.1: its p10).
+    pub fn input_quantile(&self, i: usize, u: f64) -> f64 {
+        self.inputs[i].dist.quantile(u)
+    }
+
+    /// The distribution of input `i`.
+    pub fn input_dist(&self, i: usize) -> &Dist {
+        &self.inputs[i].dist
+    }
+
+    /// The input named by `id` or, failing that, by field path (`segments[0].growth.drift_per_year`).
+    pub fn input_named(&self, name: &str) -> Option<usize> {
+        self.id_index
+            .get(name)
+            .or_else(|| self.index.get(name))
+            .copied()
+    }
+
+    /// Draws a named case: named inputs take the case's values, every other input its median,
+    /// growth has no noise and no regime changes, a launch or funding round happens when its
+    /// probability is at least one half (launches mid-window), and lead times are medians.
+    pub fn draw_case(
+        &self,
+        index: u64,
+        values: &[(String, f64)],
+        d: &mut Draws,
+    ) -> Result<(), String> {
+        let overrides = values
+            .iter()
+            .map(|(id, v)| {
+                self.id_index
+                    .get(id)
+                    .map(|i| (*i, *v))
+                    .ok_or_else(|| format!("no input has id `{id}`"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        d.median = true;
+        let u = vec![0.5; self.inputs.len()];
+        self.draw_inner(index, &u, &overrides, d);
+        Ok(())
+    }
+
+    pub(super) fn draw_inner(
+        &self,
+        path: u64,
+        uniforms: &[f64],
+        overrides: &[(usize, f64)],
+        d: &mut Draws,
+    ) {
+        let t_len = self.months;
+        let median = d.median;
+        let uni = |k: u64| {
+            if median {
+                0.5
+            } else {
+                sample::uniform(self.seed, k, path)
+            }
+        };
+        d.path = path;
+        d.params.clear();
+        d.params.extend(
+            self.inputs
+                .iter()
+                .zip(uniforms)
+                .map(|(inp, u)| inp.dist.quantile(*u)),
+        );
+        for (i, v) in overrides {
+            d.params[*i] = *v;
+        }
+        let ns = self.segs.len();
+        d.exo.resize(ns * t_len, 0.0);
+        d.k.resize(ns * t_len, 0.0);
+        d.rev.resize(ns * t_len, 0.0);
+        for (s, seg) in self.segs.iter().enumerate() {
+            let p = &d.params;
+            let base = s * t_len;
+            let f_eff = ((1.0 - p[seg.eff]).max(1e-9).ln() / 12.0).exp();
+            let f_pd = ((1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0).exp();
+            let (mut k, mut price) = (p[seg.k0], p[seg.price0]);
+            for t in 0..t_len {
+                d.k[base + t] = k;
+                d.rev[base + t] = price / k;
+                k *= f_eff;
+                price *= f_pd;
+            }
+            let mut rng = sample::stream(self.seed, seg.key, path);
+            let level0 = p[seg.start];
+            match &seg.growth {
+                GrowthC::Log { drift, vol } => {
+                    let (mu, sig) = (p[*drift] / 12.0, p[*vol]);
+                    let mut ln_l = level0.max(1e-300).ln();
+                    for t in 0..t_len {
+                        if t > 0 {
+                            let e = shock(sig, median, &mut rng);
+                            ln_l += mu - 0.5 * sig * sig + sig * e;
+                        }
+                        d.exo[base + t] = ln_l.exp();
+                    }
+                }
+                GrowthC::SCurve { sat, rate, vol } => {
+                    let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
+                    let mut l = level0;
+                    for t in 0..t_len {
+                        if t > 0 {
+                            let e = shock(sig, median, &mut rng);
+                            l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * e).exp();
+                        }
+                        d.exo[base + t] = l;
+                    }
+                }
+                GrowthC::Regimes {
+                    drift,
+                    vol,
+                    cum,
+                    start,
+                } => {
+                    let mut reg = *start;
+                    let mut ln_l = level0.max(1e-300).ln();
+                    for t in 0..t_len {
+                        if t > 0 {
+                            if !median {
+                                let u = unit(rand_core::Rng::next_u64(&mut rng));
+                                reg = cum[reg]
+                                    .iter()
+                                    .position(|c| u <= *c)
+                                    .unwrap_or(cum[reg].len() - 1);
+                            }
+                            let sig = vol[reg];
+                            let e = shock(sig, median, &mut rng);
+                            ln_l += drift[reg] - 0.5 * sig * sig + sig * e;
+                        }
+                        d.exo[base + t] = ln_l.exp();
+                    }
+                }
+                GrowthC::Pct {
+                    at,
+                    ln10,
+                    ln50,
+                    ln90,
+                } => {
+                    let z = inverse_normal_cdf(uni(seg.key ^ STREAM_PERCENTILE_SCORE));
+                    let q = |j: usize| {
+                        if z >= 0.0 {
+                            ln50[j] + z * (ln90[j] - ln50[j]) / Z90
+                        } else {
+                            ln50[j] + z * (ln50[j] - ln10[j]) / Z90
+                        }
+                    };
+                    let ln0 = level0.max(1e-300).ln();
+                    for t in 0..t_len as i32 {
+                        let j = at.iter().position(|a| *a >= t);
+                        let v = match j {
+                            Some(0) => {
+                                let a = at[0].max(1) as f64;
+                                ln0 + (q(0) - ln0) * (t as f64 / a).min(1.0)
+                            }
+                            Some(j) => {
+                                let (a, b) = (at[j - 1] as f64, at[j] as f64);
+                                q(j - 1) + (q(j) - q(j - 1)) * (t as f64 - a) / (b - a)
+                            }
+                            None => q(at.len() - 1),
+                        };
+                        d.exo[base + t as usize] = v.exp();
+                    }
+                }
+            }
+            for l in &seg.launches {
+                if uni(l.key) >= l.prob {
+                    continue;
+                }
+                let at = l.start + (uni(l.key ^ STREAM_LAUNCH_MONTH) * l.len as f64).floor() as i32;
+                let jump = p[l.jump];
+                for t in at.max(0)..t_len as i32 {
+                    let m = match l.decay_per_month {
+                        Some(f) => 1.0 + jump * f.powi(t - at),
+                        None => 1.0 + jump,
+                    };
+                    d.exo[base + t as usize] *= m.max(0.0);
+                }
+            }
+        }
+        d.funding.clear();
+        d.funding.resize(t_len, 0.0);
+        for (m, amount, prob, k) in &self.rounds {
+            let closes = if median {
+                *prob >= 0.5
+            } else {
+                uni(*k) < *prob
+            };
+            if closes && (0..t_len as i32).contains(m) {
+                d.funding[*m as usize] += d.params[*amount];
+            }
+        }
+    }
+}

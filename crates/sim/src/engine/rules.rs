@@ -1,0 +1,142 @@
+//! Decision rules: how much a rule commits in a month, from the demand observed so far and
+//! the room left by power and option limits.
+
+use super::*;
+
+impl Engine {
+    /// The amount a rule commits at month `t`, in the option's unit, or None.
+    /// Facility MW a rule's commitment may use when it arrives: for a buy, the powered space
+    /// free now (`free_mw`) plus space arriving and chips retiring by the planned arrival, less
+    /// bought chips already waiting for space or still to arrive; for a build, what
+    /// `power.max_total_mw` leaves. `None` when nothing limits it.
+    pub(super) fn rule_room_mw(
+        &self,
+        r: &RuleC,
+        t: i32,
+        free_mw: f64,
+        pending_units: &[f64],
+        s: &Scratch,
+    ) -> Option<f64> {
+        let o = &self.opts[r.opt];
+        match o.kind {
+            OptionKind::Buy => {
+                let n = self.months;
+                let from = t.max(0) as usize;
+                let h = (t + o.planned_lead.max(0.0) as i32).clamp(0, n as i32 - 1) as usize;
+                let mut room = free_mw;
+                for tau in from..=h {
+                    room += s.d_space[tau] - s.d_used[tau];
+                }
+                for &bi in &self.buy_opts {
+                    let b = &self.opts[bi];
+                    let mw_per_unit = self.buy_mw_per_unit(b);
+                    let arriving: f64 = s.buy_arrivals[bi * (n + 1) + from..bi * (n + 1) + n]
+                        .iter()
+                        .sum();
+                    room -= (pending_units[bi] + arriving) * mw_per_unit;
+                }
+                Some(room.max(0.0))
+            }
+            OptionKind::Build if self.max_total_mw.is_finite() => {
+                Some((self.max_total_mw - self.existing_mw - s.built_mw).max(0.0))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn rule_amount(
+        &self,
+        r: &RuleC,
+        t: i32,
+        s: &Scratch,
+        room_mw: Option<f64>,
+    ) -> Option<f64> {
+        let o = &self.opts[r.opt];
+        if t < 1 {
+            return None;
+        }
+        let lead = o.planned_lead.max(0.0) as i32;
+        // Forecast from the last (up to) 12 observed months of product compute demand.
+        let last = (t - 1) as usize;
+        let first = last.saturating_sub(12);
+        let obs = s.hist[last];
+        if obs <= 0.0 {
+            return None;
+        }
+        // Monthly log-growth over the window, computed once per month by `run_plan`.
+        let diffs = || {
+            s.log_growth[first + 1..=last]
+                .iter()
+                .copied()
+                .filter(|x| !x.is_nan())
+        };
+        let n = diffs().count();
+        let (mu, sd) = if n == 0 {
+            (0.0, 0.0)
+        } else {
+            let m = diffs().sum::<f64>() / n as f64;
+            let v = if n > 1 {
+                diffs().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
+            } else {
+                0.0
+            };
+            (m, v.sqrt())
+        };
+        let h = (lead + 1) as f64;
+        let forecast = obs * (mu * h + r.z * sd * h.sqrt()).exp();
+        let required =
+            forecast * (1.0 + r.headroom) / (1.0 - self.floor_share).max(0.05) + self.floor_h100e;
+        let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
+        let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
+        let gap_h = required - planned;
+        if gap_h <= 0.0 {
+            return None;
+        }
+        let per_unit = match o.kind {
+            OptionKind::Build => o.h100e_per_mw * self.availability,
+            _ => self.availability,
+        };
+        if per_unit <= 0.0 {
+            return None;
+        }
+        let mut amount = gap_h / per_unit;
+        if let Some(b) = o.block {
+            amount = (amount / b).ceil() * b;
+        }
+        if r.max_per > 0.0 {
+            let cap = match o.block {
+                Some(b) => (r.max_per / b).floor() * b,
+                None => r.max_per,
+            };
+            amount = amount.min(cap);
+        }
+        if o.max_total.is_finite() {
+            let room = o.max_total - s.committed[r.opt];
+            let room = match o.block {
+                Some(b) => (room / b).floor() * b,
+                None => room,
+            };
+            amount = amount.min(room.max(0.0));
+        }
+        if let Some(room_mw) = room_mw {
+            // In the option's unit: MW for a build, H100e for a buy.
+            let room = match o.kind {
+                OptionKind::Buy => {
+                    let mw_per_unit = self.buy_mw_per_unit(o);
+                    if mw_per_unit > 0.0 {
+                        room_mw / mw_per_unit * o.h100e_per_unit
+                    } else {
+                        f64::INFINITY
+                    }
+                }
+                _ => room_mw,
+            };
+            let room = match o.block {
+                Some(b) => (room / b).floor() * b,
+                None => room,
+            };
+            amount = amount.min(room);
+        }
+        (amount > 0.0).then_some(amount)
+    }
+}
