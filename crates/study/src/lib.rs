@@ -7,7 +7,7 @@
 //!
 //! - [`simulate`]: every plan of a scenario over sampled paths → [`SimulationReport`];
 //! - [`simulate_cases`]: every plan on the scenario's named cases → [`CasesReport`];
-//! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`];
+//! - [`plan()`]: the stochastic programme, its plan and the simulation check → [`PlanOutcome`] (its typed [`PlanReport`]);
 //! - [`sensitivity::tornado`]: which inputs drive a metric → [`sensitivity::TornadoReport`];
 //! - [`rank::rank`]: which projects to drop or add first → [`rank::RankReport`];
 //! - [`counterfactual::counterfactual`]: what an event did, on the same paths → [`counterfactual::CounterfactualReport`];
@@ -39,6 +39,45 @@
 //! assert!(unserved.mean > 0.0 && unserved.mean < 0.5);
 //! let table = gigawatt_study::render::text(&report);
 //! assert!(table.contains("unserved_share"));
+//! ```
+//!
+//! And the plan that serves that demand best, checked by simulation (a lease at $100 per
+//! H100e-month pays for itself: each H100e-month served earns $2,000):
+//!
+//! ```
+//! # let src = r#"
+//! # format_version = 1
+//! # horizon = { start = "2026-01", end = "2026-12" }
+//! # [[segments]]
+//! # name = "chat"
+//! # start_units_per_month = 100.0
+//! # h100e_months_per_unit = 1.0
+//! # price_usd_per_unit = 2000.0
+//! # growth = { process = "log", drift_per_year = 0.5, volatility_per_month = 0.1 }
+//! # [[generations]]
+//! # name = "h100"
+//! # h100e_per_unit = 1.0
+//! # kw_per_unit = 1.0
+//! # price_usd_per_unit = 25000.0
+//! # [[fleet]]
+//! # generation = "h100"
+//! # units = 100.0
+//! # [[options]]
+//! # name = "cloud"
+//! # kind = "lease"
+//! # term_months = 12
+//! # price_usd_per_h100e_month = 100.0
+//! # max_h100e = 1000.0
+//! # "#;
+//! let sc = gigawatt_io::read_str(src, "mini.toml").0.unwrap();
+//! let mut req = gigawatt_study::PlanRequest::new(8);
+//! req.oos_paths = 200;
+//! let solver = gigawatt_lp::MicroLp;
+//! let out = gigawatt_study::plan(&sc, &req, &solver, &gigawatt_study::Quiet, None).unwrap();
+//! let found = out.report.outcome.as_ref().expect("a plan");
+//! // It leases something in the first month and beats committing nothing, out of sample.
+//! assert!(found.commitments.iter().any(|c| c.option == "cloud" && c.month == "2026-01"));
+//! assert_eq!(found.best, Some(0));
 //! ```
 
 pub mod cases;

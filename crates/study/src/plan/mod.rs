@@ -98,6 +98,41 @@ pub struct PlanRequest {
     pub max_memory_gb: Option<f64>,
 }
 
+impl PlanRequest {
+    /// A request with `gigawatt plan`'s defaults: two-stage over `paths` paths, the first year
+    /// as the window, quarterly commitments, risk-neutral NPV, 2,000 fresh paths for the check.
+    pub fn new(paths: u64) -> PlanRequest {
+        PlanRequest {
+            paths,
+            seed: None,
+            name: "optimised".into(),
+            window_months: 12,
+            period_months: 3,
+            no_recourse: false,
+            fixed_schedule: false,
+            mean_recourse: false,
+            churn: false,
+            branching: None,
+            stage_months: 12,
+            objective: "npv".into(),
+            alpha: 0.95,
+            lambda: 0.0,
+            service_level: 0.99,
+            budget_usd_per_year: None,
+            max_funding_gap_usd: None,
+            oos_paths: 2000,
+            cases: false,
+            replications: 0,
+            value_of_information: false,
+            frontier: None,
+            time_limit: None,
+            mip_gap: 0.01,
+            threads: 0,
+            max_memory_gb: None,
+        }
+    }
+}
+
 /// Called with the programme before it is solved (to write it to an MPS file, say).
 pub type WriteModel<'a> = dyn Fn(&gigawatt_lp::Problem) -> Result<(), String> + 'a;
 
