@@ -33,7 +33,7 @@ use std::path::Path;
 
 use gigawatt_model::{Diagnostic, Severity, ValidScenario};
 
-pub use reader::{default_finance, read_str};
+pub use reader::{default_finance, read_str, source_notes};
 pub use schema::{json_schema, reference_markdown};
 pub use template::STARTER_SCENARIO;
 pub use writer::{plan_toml, toml_string, write_scenario};

@@ -746,6 +746,52 @@ pub fn read_str(src: &str, file: &str) -> (Option<ValidScenario>, Vec<Located>) 
     }
 }
 
+/// Where each field of a scenario file sits: its field path → (1-based line, the comment at
+/// the end of that line, without `#`, or empty). Reports use it to show each input's source
+/// note next to its distribution. A file that does not parse gives an empty map.
+pub fn source_notes(src: &str) -> HashMap<String, (usize, String)> {
+    let Ok(doc) = toml_edit::Document::parse(src) else {
+        return HashMap::new();
+    };
+    let mut c = Ctx {
+        diags: Vec::new(),
+        spans: HashMap::new(),
+        bad_paths: Vec::new(),
+    };
+    if let Some(root) = c.open(doc.as_item(), String::new(), &spec::ROOT) {
+        let _ = read_root(&mut c, &root, String::new());
+    }
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    c.spans
+        .into_iter()
+        .filter_map(|(path, span)| {
+            let (start, _) = span?;
+            let line = line_starts.partition_point(|&s| s <= start);
+            let text = src[line_starts[line - 1]..].lines().next().unwrap_or("");
+            Some((path, (line, trailing_comment(text))))
+        })
+        .collect()
+}
+
+/// The comment at the end of a TOML line (outside any string), trimmed.
+fn trailing_comment(line: &str) -> String {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, ch) in line.char_indices() {
+        match quote {
+            Some(q) if ch == q && prev != '\\' => quote = None,
+            Some(_) => {}
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None if ch == '#' => return line[i + 1..].trim().to_string(),
+            None => {}
+        }
+        prev = ch;
+    }
+    String::new()
+}
+
 /// Most syntax errors reported from one file.
 const MAX_SYNTAX_ERRORS: usize = 20;
 

@@ -750,3 +750,20 @@ fn every_default_the_reader_uses_is_in_the_attribute_table() {
         (0.08, 5.0)
     );
 }
+
+#[test]
+fn source_notes_give_each_field_its_line_and_comment() {
+    let src = "format_version = 1 # the format\nname = \"a # not a comment\"  # named\nhorizon = { start = \"2026-01\", end = \"2026-12\" }\n";
+    let notes = crate::source_notes(src);
+    assert_eq!(notes["format_version"], (1, "the format".to_string()));
+    assert_eq!(notes["name"], (2, "named".to_string()));
+    assert_eq!(notes["horizon"].0, 3);
+    assert_eq!(notes["horizon"].1, "");
+    // An input of the frontier-lab example carries its source row.
+    let lab = crate::source_notes(include_str!("../../../examples/frontier-lab.toml"));
+    let lead = lab
+        .iter()
+        .find(|(p, _)| p.ends_with("lead_time_months") && p.starts_with("options["))
+        .expect("an option's lead time");
+    assert!(lead.1 .0 > 1);
+}

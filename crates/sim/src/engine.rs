@@ -234,7 +234,7 @@ pub const REPORTED_SERIES: usize = 10;
 /// Lines of a yearly statement, in order; each is a sum over the year's months except the cash
 /// balances. The statement closes: cash_end = cash_start + free_cash_flow − interest +
 /// funding_rounds + credit_drawn + backstop_drawn − repaid.
-pub const YEARLY_LINES: [&str; 17] = [
+pub const YEARLY_LINES: [&str; 19] = [
     "revenue_usd",
     "power_usd",
     "facility_opex_usd",
@@ -244,6 +244,8 @@ pub const YEARLY_LINES: [&str; 17] = [
     "depreciation_usd",
     "operating_income_usd",
     "capex_usd",
+    "capex_chips_usd",
+    "capex_facilities_usd",
     "free_cash_flow_usd",
     "funding_rounds_usd",
     "credit_drawn_usd",
@@ -266,14 +268,16 @@ pub mod yl {
     pub const DEPRECIATION: usize = 6;
     pub const OPERATING_INCOME: usize = 7;
     pub const CAPEX: usize = 8;
-    pub const FCF: usize = 9;
-    pub const ROUNDS: usize = 10;
-    pub const CREDIT_DRAWN: usize = 11;
-    pub const BACKSTOP_DRAWN: usize = 12;
-    pub const REPAID: usize = 13;
-    pub const INTEREST: usize = 14;
-    pub const CASH_START: usize = 15;
-    pub const CASH_END: usize = 16;
+    pub const CAPEX_CHIPS: usize = 9;
+    pub const CAPEX_FACILITIES: usize = 10;
+    pub const FCF: usize = 11;
+    pub const ROUNDS: usize = 12;
+    pub const CREDIT_DRAWN: usize = 13;
+    pub const BACKSTOP_DRAWN: usize = 14;
+    pub const REPAID: usize = 15;
+    pub const INTEREST: usize = 16;
+    pub const CASH_START: usize = 17;
+    pub const CASH_END: usize = 18;
 }
 
 /// What a path records beyond its outcomes.
@@ -291,6 +295,8 @@ pub struct PathOutcome {
     /// Yearly statements, one per calendar year of the horizon ([`YEARLY_LINES`] order); only
     /// when the run asks for them.
     pub yearly: Vec<[f64; YEARLY_LINES.len()]>,
+    /// Revenue of each segment in each calendar year, years × segments (with `yearly`).
+    pub yearly_segment_revenue: Vec<f64>,
     /// Net present value of free cash flow plus terminal asset value less remaining lease obligations.
     pub npv_usd: f64,
     /// Revenue summed over the horizon.
@@ -428,6 +434,8 @@ pub struct Scratch {
     d_space: Vec<f64>,
     d_used: Vec<f64>,
     capex: Vec<f64>,
+    /// The chips' part of `capex` (the rest is facilities).
+    capex_chips: Vec<f64>,
     planned: Vec<f64>,
     buy_arrivals: Vec<f64>,
     hist: Vec<f64>,
@@ -453,6 +461,8 @@ struct Work {
     served: Vec<f64>,
     need: Vec<f64>,
     burst_left: Vec<f64>,
+    /// Each segment's revenue in the calendar year so far (with yearly statements).
+    seg_revenue_year: Vec<f64>,
 }
 
 /// A month's standard-normal growth shock: drawn only when the volatility `sig` is positive

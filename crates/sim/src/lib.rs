@@ -51,8 +51,9 @@ pub use engine::{
     YEARLY_LINES,
 };
 pub use run::{
-    metric_values, run, run_block, run_to_precision, run_with, BlockAcc, Merger, MetricId, PlanAcc,
-    RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS, PRECISION_CHECK_BLOCKS,
+    metric_values, run, run_block, run_to_precision, run_with, yearly_cells_per_year, BlockAcc,
+    Merger, MetricId, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS,
+    PRECISION_CHECK_BLOCKS,
 };
 
 /// Name of the automatic comparison plan that commits nothing new.

@@ -37,6 +37,11 @@ pub fn monthly_exact_cap(cells: usize) -> usize {
     (MONTHLY_EXACT_VALUES / cells.max(1)).min(EXACT_QUANTILES_MAX)
 }
 
+/// Cells of one year's statement: the [`YEARLY_LINES`], then each segment's revenue.
+pub fn yearly_cells_per_year(e: &Engine) -> usize {
+    YEARLY_LINES.len() + e.num_segments()
+}
+
 /// Confidence level of the reported CVaR.
 pub const ALPHA: f64 = 0.95;
 
@@ -179,7 +184,8 @@ pub struct PlanAcc {
     pub diffs: Vec<Moments>,
     /// Monthly (quantiles, moments), REPORTED_SERIES × months.
     pub monthly: Vec<(Quantiles, Moments)>,
-    /// Yearly statements (quantiles, moments), years × YEARLY_LINES, when asked for.
+    /// Yearly statements (quantiles, moments), years × (YEARLY_LINES, then each segment's
+    /// revenue), when asked for.
     pub yearly: Vec<(Quantiles, Moments)>,
 }
 
@@ -200,7 +206,7 @@ impl PlanAcc {
             rule_committed: vec![Moments::default(); e.option_names.len()],
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
             yearly: if cfg.yearly {
-                let cells = (e.end_year - e.start_year + 1) as usize * YEARLY_LINES.len();
+                let cells = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
                 let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
                 vec![(q, Moments::default()); cells]
             } else {
@@ -359,8 +365,15 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
             }
             if cfg.yearly {
                 let row = yearly_rows[pi].row(i);
-                for (dst, v) in row.iter_mut().zip(out.yearly.as_flattened()) {
-                    *dst = *v;
+                let ns = e.num_segments();
+                for (y, dst) in row
+                    .chunks_exact_mut(yearly_cells_per_year(e))
+                    .enumerate()
+                    .take(out.yearly.len())
+                {
+                    let nl = YEARLY_LINES.len();
+                    dst[..nl].copy_from_slice(&out.yearly[y]);
+                    dst[nl..].copy_from_slice(&out.yearly_segment_revenue[y * ns..(y + 1) * ns]);
                 }
             }
             if cfg.per_path {

@@ -77,8 +77,9 @@ impl Permutation {
         (l << self.half_bits) | r
     }
 
-    /// Image of `i` (which must be < n).
+    /// Image of `i`, which must be < n: cycle walking returns to 0..n only from inside it.
     pub fn apply(&self, i: u64) -> u64 {
+        debug_assert!(i < self.n, "permutation of 0..{} applied to {i}", self.n);
         let mut x = self.round(i);
         while x >= self.n {
             x = self.round(x);
@@ -104,9 +105,12 @@ impl Sampler {
         match self.method {
             Sampling::MonteCarlo => uniform(self.seed, k, path),
             Sampling::LatinHypercube => {
-                let stratum =
-                    Permutation::new(self.paths, hash3(self.seed, k, u64::MAX)).apply(path);
-                (stratum as f64 + uniform(self.seed, k, path)) / self.paths as f64
+                // Paths past the total (a caller drawing beyond the run) fall in a further,
+                // independently permuted hypercube of the same size: batch `rep` of `paths`.
+                let n = self.paths.max(1);
+                let (rep, i) = (path / n, path % n);
+                let stratum = Permutation::new(n, hash3(self.seed, k, u64::MAX - rep)).apply(i);
+                (stratum as f64 + uniform(self.seed, k, path)) / n as f64
             }
             Sampling::Sobol => {
                 if dim >= sobol_burley::NUM_DIMENSIONS || path > u32::MAX as u64 {
@@ -282,6 +286,13 @@ mod tests {
         };
         let mut hit = vec![0; 500];
         for p in 0..500 {
+            hit[(s.uniform(key("x"), 0, p) * 500.0) as usize] += 1;
+        }
+        assert!(hit.iter().all(|h| *h == 1));
+        // Paths past the total (once looped for ever) form a further hypercube: 500..1000
+        // again put one draw in each stratum.
+        let mut hit = vec![0; 500];
+        for p in 500..1000 {
             hit[(s.uniform(key("x"), 0, p) * 500.0) as usize] += 1;
         }
         assert!(hit.iter().all(|h| *h == 1));

@@ -700,3 +700,47 @@ fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
         }
     }
 }
+
+#[test]
+fn yearly_capex_splits_into_chips_and_facilities_and_revenue_by_segment() {
+    // By hand, on the retirement case with the campus costing $2M per MW: in 2026 the buy pays
+    // 5,000 chips × $1,000 and the 1 MW campus 1,000 chips × $1,000 (chips $6M) plus its
+    // facility (facilities $2M); nothing in 2027.
+    let src = RETIRE.replace(
+        "pue = 1.0\npower_price_usd_per_mwh = 0.0",
+        "pue = 1.0\npower_price_usd_per_mwh = 0.0\ncapex_usd_per_mw = 2000000.0",
+    );
+    let sc = scenario(&src);
+    let o = one_path(&sc, 0, 0);
+    use gigawatt_sim::yl;
+    assert_eq!(o.yearly.len(), 2);
+    assert_eq!(o.yearly[0][yl::CAPEX_CHIPS], 6_000_000.0);
+    assert_eq!(o.yearly[0][yl::CAPEX_FACILITIES], 2_000_000.0);
+    assert_eq!(o.yearly[0][yl::CAPEX], 8_000_000.0);
+    assert_eq!(o.yearly[1][yl::CAPEX_CHIPS], 0.0);
+    assert_eq!(o.yearly[1][yl::CAPEX_FACILITIES], 0.0);
+    // Revenue by segment: on every example, plan, path and year, the segments add up to the
+    // revenue line, and chips and facilities to capex.
+    for src in [
+        include_str!("../../../examples/startup.toml"),
+        include_str!("../../../examples/launch-spike.toml"),
+        include_str!("../../../examples/frontier-lab.toml"),
+    ] {
+        let sc = scenario(src);
+        let ns = sc.segments.len();
+        for pi in 0..sc.plans.len() {
+            for path in 0..3 {
+                let o = one_path(&sc, pi, path);
+                assert_eq!(o.yearly_segment_revenue.len(), o.yearly.len() * ns);
+                for (y, lines) in o.yearly.iter().enumerate() {
+                    let scale = lines.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+                    let segs: f64 = o.yearly_segment_revenue[y * ns..(y + 1) * ns].iter().sum();
+                    assert!((segs - lines[yl::REVENUE]).abs() <= 1e-9 * scale);
+                    let split = lines[yl::CAPEX_CHIPS] + lines[yl::CAPEX_FACILITIES];
+                    assert!((split - lines[yl::CAPEX]).abs() <= 1e-9 * scale);
+                    assert!(lines[yl::CAPEX_CHIPS] >= 0.0);
+                }
+            }
+        }
+    }
+}

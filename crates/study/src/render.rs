@@ -107,12 +107,16 @@ fn plan_json(p: &PlanResult) -> Value {
                 .map(|y| {
                     let mut o = Map::new();
                     o.insert("year".into(), json!(y.year));
+                    let stats = |l: &crate::report::LineStats| json!({"mean": num(l.mean), "p10": num(l.p10), "p50": num(l.p50), "p90": num(l.p90)});
                     for (name, l) in gigawatt_sim::YEARLY_LINES.iter().zip(&y.lines) {
-                        o.insert(
-                            (*name).into(),
-                            json!({"mean": num(l.mean), "p10": num(l.p10), "p50": num(l.p50), "p90": num(l.p90)}),
-                        );
+                        o.insert((*name).into(), stats(l));
                     }
+                    let by_segment: Map<String, Value> = y
+                        .segment_revenue
+                        .iter()
+                        .map(|(name, l)| (name.clone(), stats(l)))
+                        .collect();
+                    o.insert("revenue_by_segment_usd".into(), Value::Object(by_segment));
                     Value::Object(o)
                 })
                 .collect(),
@@ -438,17 +442,28 @@ pub fn monthly_csv(r: &SimulationReport) -> String {
     s
 }
 
-/// `yearly.csv`: plan, year, line, mean, p10, p50, p90.
+/// `yearly.csv`: plan, year, line, mean, p10, p50, p90; the lines are [`gigawatt_sim::YEARLY_LINES`]
+/// then `revenue_usd[SEGMENT]` for each segment.
 pub fn yearly_csv(r: &SimulationReport) -> String {
     let mut s = String::from("plan,year,line,mean,p10,p50,p90\n");
     for p in &r.plans {
         for y in &p.yearly {
-            for (name, l) in gigawatt_sim::YEARLY_LINES.iter().zip(&y.lines) {
+            let segments = y
+                .segment_revenue
+                .iter()
+                .map(|(name, l)| (format!("revenue_usd[{name}]"), l));
+            let lines = gigawatt_sim::YEARLY_LINES
+                .iter()
+                .map(|n| n.to_string())
+                .zip(&y.lines)
+                .chain(segments);
+            for (name, l) in lines {
                 let _ = writeln!(
                     s,
-                    "{},{},{name},{},{},{},{}",
+                    "{},{},{},{},{},{},{}",
                     csv_field(&p.name),
                     y.year,
+                    csv_field(&name),
                     csv_num(l.mean),
                     csv_num(l.p10),
                     csv_num(l.p50),

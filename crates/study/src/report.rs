@@ -107,6 +107,9 @@ pub struct YearStatement {
     pub year: i32,
     /// Per line, [`gigawatt_sim::YEARLY_LINES`] order.
     pub lines: Vec<LineStats>,
+    /// Each segment's revenue (segment name, statistics), in the scenario's order; they add
+    /// up to the revenue line path by path.
+    pub segment_revenue: Vec<(String, LineStats)>,
 }
 
 /// Everything reported for one plan.
@@ -346,26 +349,33 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
         rule_commitments,
         paired,
         paired_vs: (pi > 0).then(|| e.plans[0].name.clone()),
-        yearly: yearly_statements(e, acc),
+        yearly: yearly_statements(sc, e, acc),
     }
 }
 
-fn yearly_statements(e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
+fn yearly_statements(sc: &Scenario, e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
     let nl = gigawatt_sim::YEARLY_LINES.len();
+    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, Moments)| LineStats {
+        mean: m.mean(),
+        p10: q.quantile(0.1),
+        p50: q.quantile(0.5),
+        p90: q.quantile(0.9),
+    };
     acc.yearly
-        .chunks_mut(nl)
+        .chunks_mut(gigawatt_sim::yearly_cells_per_year(e))
         .enumerate()
-        .map(|(y, cells)| YearStatement {
-            year: e.start_year + y as i32,
-            lines: cells
-                .iter_mut()
-                .map(|(q, m)| LineStats {
-                    mean: m.mean(),
-                    p10: q.quantile(0.1),
-                    p50: q.quantile(0.5),
-                    p90: q.quantile(0.9),
-                })
-                .collect(),
+        .map(|(y, cells)| {
+            let (lines, segs) = cells.split_at_mut(nl);
+            YearStatement {
+                year: e.start_year + y as i32,
+                lines: lines.iter_mut().map(stats).collect(),
+                segment_revenue: sc
+                    .segments
+                    .iter()
+                    .zip(segs.iter_mut())
+                    .map(|(g, c)| (g.name.clone(), stats(c)))
+                    .collect(),
+            }
         })
         .collect()
 }

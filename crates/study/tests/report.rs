@@ -302,6 +302,16 @@ fn yearly_revenue_adds_up_to_the_horizons_revenue() {
         let sum: f64 = p.yearly.iter().map(|y| y.lines[yl::REVENUE].mean).sum();
         let cum = p.metric(MetricId::CumRevenue).mean;
         assert!((sum - cum).abs() <= 1e-9 * cum.abs(), "{sum} vs {cum}");
+        // The segments' revenue adds up to the revenue line's mean in every year.
+        for y in &p.yearly {
+            assert_eq!(y.segment_revenue.len(), sc.segments.len());
+            let segs: f64 = y.segment_revenue.iter().map(|(_, l)| l.mean).sum();
+            let rev = y.lines[yl::REVENUE].mean;
+            assert!(
+                (segs - rev).abs() <= 1e-9 * rev.abs().max(1.0),
+                "{segs} vs {rev}"
+            );
+        }
         for w in p.yearly.windows(2) {
             let (a, b) = (
                 w[0].lines[yl::CASH_END].mean,
@@ -313,6 +323,6 @@ fn yearly_revenue_adds_up_to_the_horizons_revenue() {
     let csv = render::yearly_csv(&r);
     assert_eq!(
         csv.lines().count(),
-        1 + r.plans.len() * 5 * gigawatt_sim::YEARLY_LINES.len()
+        1 + r.plans.len() * 5 * (gigawatt_sim::YEARLY_LINES.len() + sc.segments.len())
     );
 }

@@ -51,6 +51,7 @@ impl Engine {
             &mut s.d_space,
             &mut s.d_used,
             &mut s.capex,
+            &mut s.capex_chips,
             &mut s.planned,
             &mut s.hist,
             &mut s.log_growth,
@@ -161,6 +162,7 @@ impl Engine {
                 }
                 if (0..t_end).contains(&a) {
                     s.capex[a as usize] += chips;
+                    s.capex_chips[a as usize] += chips;
                 }
                 let chip_end = a + o.gen_life_m;
                 let fac_end = a + o.life_m;
@@ -200,6 +202,7 @@ impl Engine {
                 let (units, chips) = self.buy_costs(o, amount, p);
                 if (0..t_end).contains(&a) {
                     s.capex[a as usize] += chips;
+                    s.capex_chips[a as usize] += chips;
                     s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;
                 }
                 Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, amount);

@@ -123,7 +123,7 @@ impl Engine {
             let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
             let mut a = self.allocate(t, cap, floor_rate, extra_cap, d, &mut v);
-            let (served_h, revenue) = self.serve(t, d, &mut v);
+            let (served_h, revenue) = self.serve(t, d, &mut v, rec.yearly);
             // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
             let mut unserved = (demand_h - served_h).fmax(0.0);
             if unserved <= NOISE * demand_h {
@@ -136,14 +136,14 @@ impl Engine {
             let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, s.capex[t], d.funding[t]);
             st.noncompute_usd *= nc_growth;
             if rec.yearly {
-                add_year_lines(&mut st, revenue, &m);
+                add_year_lines(&mut st, revenue, &m, s.capex_chips[t]);
             }
             let capacity_cost = st.power_usd + st.opex_usd + st.lease_usd + st.dep_usd;
             if cap > 0.0 {
                 st.idle_cost_usd += a.idle / cap * capacity_cost;
             }
             st.year_income_usd += revenue - m.op_costs - st.dep_usd;
-            self.close_year(t, &mut st, rec.yearly, out);
+            self.close_year(t, &mut st, &mut v, rec.yearly, out);
             if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
                 let year = (self.start_month_of_year + t as i32) / 12;
                 st.shortfall_years |= 1u64 << year.min(63);
@@ -183,6 +183,7 @@ impl Engine {
     fn clear_outcome(&self, rec: Recording, out: &mut PathOutcome) {
         out.rule_commitments.clear();
         out.yearly.clear();
+        out.yearly_segment_revenue.clear();
         if rec.monthly {
             out.monthly.resize(SERIES.len(), Vec::new());
             for m in &mut out.monthly {
@@ -213,6 +214,7 @@ impl Engine {
         refill(&mut v.want, ns * nb, 0.0);
         refill(&mut v.served, ns * nb, 0.0);
         refill(&mut v.need, ns, 0.0);
+        refill(&mut v.seg_revenue_year, ns, 0.0);
     }
 
     /// The state before the first month.
@@ -511,7 +513,7 @@ impl Engine {
     /// Step 6: what each segment was served and earned; churn where it fell short.
     /// Returns (served H100e-months, revenue USD).
     #[inline]
-    fn serve(&self, t: usize, d: &Draws, v: &mut Work) -> (f64, f64) {
+    fn serve(&self, t: usize, d: &Draws, v: &mut Work, yearly: bool) -> (f64, f64) {
         let nb = self.hours.len();
         let (mut served_h, mut revenue) = (0.0, 0.0);
         for si in 0..self.segs.len() {
@@ -519,6 +521,9 @@ impl Engine {
             let sv: f64 = (0..nb).map(|b| v.served[si * nb + b] * self.hours[b]).sum();
             served_h += sv;
             revenue += sv * d.rev[idx];
+            if yearly {
+                v.seg_revenue_year[si] += sv * d.rev[idx];
+            }
             // Fully served (the common case) or no churn: nothing to divide.
             if sv < v.need[si] && self.segs[si].churn > 0.0 {
                 let share = (1.0 - sv / v.need[si]).fmax(0.0);
@@ -609,7 +614,14 @@ impl Engine {
     /// At the last month of a calendar year (or of the horizon): the first profitable year,
     /// and the year's statement closed with its cash.
     #[inline]
-    fn close_year(&self, t: usize, st: &mut PathState, yearly: bool, out: &mut PathOutcome) {
+    fn close_year(
+        &self,
+        t: usize,
+        st: &mut PathState,
+        v: &mut Work,
+        yearly: bool,
+        out: &mut PathOutcome,
+    ) {
         let ti = t as i32;
         let month_of_year = (self.start_month_of_year + ti) % 12;
         if month_of_year != 11 && t + 1 != self.months {
@@ -625,6 +637,9 @@ impl Engine {
             out.yearly.push(st.year_lines);
             st.year_lines = [0.0; YEARLY_LINES.len()];
             st.year_lines[yl::CASH_START] = st.cash_usd;
+            out.yearly_segment_revenue
+                .extend_from_slice(&v.seg_revenue_year);
+            v.seg_revenue_year.fill(0.0);
         }
     }
 
@@ -674,7 +689,7 @@ impl Engine {
 
 /// Adds a month's amounts to the yearly statement being filled.
 #[inline]
-fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth) {
+fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth, capex_chips: f64) {
     let y = &mut st.year_lines;
     y[yl::REVENUE] += revenue;
     y[yl::POWER] += st.power_usd;
@@ -685,6 +700,8 @@ fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth) {
     y[yl::DEPRECIATION] += st.dep_usd;
     y[yl::OPERATING_INCOME] += revenue - m.op_costs - st.dep_usd;
     y[yl::CAPEX] += m.capex;
+    y[yl::CAPEX_CHIPS] += capex_chips;
+    y[yl::CAPEX_FACILITIES] += m.capex - capex_chips;
     y[yl::FCF] += m.fcf;
     y[yl::ROUNDS] += m.round;
     y[yl::CREDIT_DRAWN] += m.credit_drawn;
