@@ -11,7 +11,7 @@ import pandas as pd
 
 out = sys.argv[1]
 numeric = {
-    "monthly": ["mean", "p5", "p10", "p50", "p90", "p95"],
+    "monthly": ["mean", "p5", "p10", "p25", "p50", "p75", "p90", "p95"],
     "yearly": ["year", "mean", "p10", "p50", "p90"],
     "paths": ["npv_usd", "unserved_share", "first_profitable_year"],
     "rank": ["commitments", "d_npv_usd_mean", "d_npv_usd_se", "npv_cvar95_usd"],

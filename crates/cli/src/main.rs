@@ -9,6 +9,7 @@ mod compare;
 mod counterfactual;
 mod plan;
 mod rank;
+mod report;
 mod sensitivity;
 mod simulate;
 
@@ -109,6 +110,14 @@ enum Command {
         after_help = "Example:\n  gigawatt compare lab/scenario.toml lab/faster-growth.toml --plan steady --paths 5000"
     )]
     Compare(compare::CompareArgs),
+    /// One self-contained HTML report (charts, yearly statements, assumptions) that opens
+    /// offline and prints to PDF; optionally an XLSX workbook of the same results.
+    #[command(
+        after_help = "Examples:\n  gigawatt report examples/frontier-lab.toml --out report.html\n  \
+        gigawatt report examples/startup.toml --xlsx results.xlsx --sensitivity\n  \
+        gigawatt report examples/startup.toml --plan-results plan/result.json --out startup.html"
+    )]
+    Report(Box<report::ReportArgs>),
 }
 
 fn main() -> ExitCode {
@@ -130,6 +139,7 @@ fn main() -> ExitCode {
         Command::Rank(args) => rank::run(&args),
         Command::Counterfactual(args) => counterfactual::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -224,13 +224,13 @@ fn simulate_out_writes_csv_that_parses() {
     let mut lines = monthly.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "plan,month,series,mean,p5,p10,p50,p90,p95"
+        "plan,month,series,mean,p5,p10,p25,p50,p75,p90,p95"
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 60 * gigawatt_sim::REPORTED_SERIES);
     assert!(rows
         .iter()
-        .all(|r| r.split(',').count() == 9 && r.starts_with("buy-own,20")));
+        .all(|r| r.split(',').count() == 11 && r.starts_with("buy-own,20")));
     // Floats are written as floats (`0.0`, not `0`), so readers infer one type on every run.
     for r in &rows {
         for c in r.split(',').skip(3) {
@@ -991,4 +991,47 @@ fn compare_two_files_names_the_changed_input() {
             .unwrap()
             > 0.0
     );
+}
+
+#[test]
+fn report_writes_a_page_and_a_workbook_and_refuses_bad_requests() {
+    let d = tmp("report");
+    let html = d.join("r.html");
+    let xlsx = d.join("r.xlsx");
+    let o = run(&[
+        "report",
+        "examples/startup.toml",
+        "--paths",
+        "200",
+        "-q",
+        "--out",
+        html.to_str().unwrap(),
+        "--xlsx",
+        xlsx.to_str().unwrap(),
+        "--per-path",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK");
+    // Resource limit: every path is kept for the charts.
+    let o = run(&["report", "examples/startup.toml", "--paths", "5000000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("more than a report keeps"));
+    // A plan result that is not one.
+    let not_plan = d.join("x.json");
+    std::fs::write(&not_plan, "{\"format\": \"gigawatt-simulation\"}").unwrap();
+    let o = run(&[
+        "report",
+        "examples/startup.toml",
+        "--paths",
+        "50",
+        "-q",
+        "--out",
+        html.to_str().unwrap(),
+        "--plan-results",
+        not_plan.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is not a `gigawatt plan` result"));
 }

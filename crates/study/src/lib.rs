@@ -83,12 +83,14 @@
 pub mod cases;
 pub mod compare;
 pub mod counterfactual;
+pub mod html;
 pub mod paired;
 pub mod plan;
 pub mod rank;
 pub mod render;
 pub mod report;
 pub mod sensitivity;
+pub mod xlsx;
 
 pub use cases::{simulate_cases, CasesReport};
 pub use plan::{plan, PlanOutcome, PlanReport, PlanRequest};

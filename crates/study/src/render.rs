@@ -422,9 +422,9 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// `monthly.csv`: plan, month, series, mean, p5, p10, p50, p90, p95.
+/// `monthly.csv`: plan, month, series, mean, p5, p10, p25, p50, p75, p90, p95.
 pub fn monthly_csv(r: &SimulationReport) -> String {
-    let mut s = String::from("plan,month,series,mean,p5,p10,p50,p90,p95\n");
+    let mut s = String::from("plan,month,series,mean,p5,p10,p25,p50,p75,p90,p95\n");
     for row in &r.monthly {
         let _ = write!(
             s,

@@ -19,6 +19,18 @@ pub const QUANTILES: [(f64, &str); 5] = [
     (0.95, "p95"),
 ];
 
+/// Quantiles of the monthly series: those of the metrics plus the quartiles, for fan charts
+/// (p5–p95, p25–p75, median).
+pub const MONTHLY_QUANTILES: [(f64, &str); 7] = [
+    (0.05, "p5"),
+    (0.10, "p10"),
+    (0.25, "p25"),
+    (0.50, "p50"),
+    (0.75, "p75"),
+    (0.90, "p90"),
+    (0.95, "p95"),
+];
+
 /// One outcome metric of one plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricResult {
@@ -185,8 +197,8 @@ pub struct MonthlyRow {
     pub series: &'static str,
     /// Mean over paths.
     pub mean: f64,
-    /// p5, p10, p50, p90, p95.
-    pub quantiles: [f64; 5],
+    /// p5, p10, p25, p50, p75, p90, p95 ([`MONTHLY_QUANTILES`]).
+    pub quantiles: [f64; 7],
 }
 
 /// One path's outcomes under one plan.
@@ -412,8 +424,8 @@ fn monthly_rows(sc: &Scenario, e: &Engine, r: &mut RunResult) -> Vec<MonthlyRow>
             let month = sc.horizon.start.plus(t as i32).to_string();
             for (si, series) in SERIES.iter().take(REPORTED_SERIES).enumerate() {
                 let (q, mo) = &mut acc.monthly[si * e.months + t];
-                let mut quantiles = [0.0; 5];
-                for (i, (p, _)) in QUANTILES.iter().enumerate() {
+                let mut quantiles = [0.0; 7];
+                for (i, (p, _)) in MONTHLY_QUANTILES.iter().enumerate() {
                     quantiles[i] = q.quantile(*p);
                 }
                 rows.push(MonthlyRow {
