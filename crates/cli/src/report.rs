@@ -92,11 +92,19 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
     gigawatt_io::write_atomic(&a.out, r.html.as_bytes())?;
     gigawatt_study::Progress::note(&notes, &format!("wrote {}", a.out.display()));
     if let Some(path) = &a.xlsx {
+        let started = std::time::Instant::now();
         let notes_by_field = gigawatt_io::source_notes(&source);
         let bytes =
             gigawatt_study::xlsx::workbook(&sc, &r.simulation, &notes_by_field, a.per_path)?;
         gigawatt_io::write_atomic(path, &bytes)?;
-        gigawatt_study::Progress::note(&notes, &format!("wrote {}", path.display()));
+        gigawatt_study::Progress::note(
+            &notes,
+            &format!(
+                "wrote {} in {:.0} ms",
+                path.display(),
+                started.elapsed().as_secs_f64() * 1e3
+            ),
+        );
     }
     if a.run.json {
         common::print_report(

@@ -82,6 +82,7 @@ pub fn report(
     } else {
         None
     };
+    let started = std::time::Instant::now();
     let notes = gigawatt_io::source_notes(source);
     let html = render(
         sc,
@@ -91,6 +92,10 @@ pub fn report(
         req.plan_results.as_ref(),
         &notes,
     );
+    progress.note(&format!(
+        "page rendered in {:.0} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    ));
     Ok(HtmlReport {
         html,
         simulation,
@@ -231,7 +236,7 @@ fn summary(s: &mut String, sc: &ValidScenario, r: &SimulationReport) {
         let mut line = format!(
             "<li><b>{}</b>{}: expected NPV {} (± {}; 10–90 % range {} to {}).",
             esc(&p.name),
-            if p.automatic_baseline {
+            if p.automatic_baseline && p.name != gigawatt_sim::BASELINE_PLAN {
                 " (no new commitments)"
             } else {
                 ""
