@@ -315,6 +315,8 @@ pub struct PathOutcome {
     pub idle_cost_usd: f64,
     /// First calendar year with positive operating income (end year + 1 if none).
     pub first_profitable_year: f64,
+    /// First calendar year with positive free cash flow (end year + 1 if none).
+    pub first_positive_fcf_year: f64,
     /// Bit y set when year y of the horizon had any shortfall.
     pub shortfall_years: u64,
     /// Highest capacity online in any month, H100e.

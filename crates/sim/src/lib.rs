@@ -53,7 +53,7 @@ pub use engine::{
 pub use run::{
     metric_values, run, run_block, run_to_precision, run_with, yearly_cells_per_year, BlockAcc,
     Merger, MetricId, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK, DIFF_METRICS, METRICS,
-    PRECISION_CHECK_BLOCKS,
+    NUM_METRICS, PRECISION_CHECK_BLOCKS,
 };
 
 /// Name of the automatic comparison plan that commits nothing new.

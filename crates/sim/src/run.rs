@@ -48,8 +48,11 @@ pub const ALPHA: f64 = 0.95;
 /// Blocks run in parallel before their results are merged.
 const CHUNK_BLOCKS: usize = 8;
 
+/// Number of outcome metrics.
+pub const NUM_METRICS: usize = 10;
+
 /// Outcome metrics: name and whether low values are bad.
-pub const METRICS: [(&str, bool); 9] = [
+pub const METRICS: [(&str, bool); NUM_METRICS] = [
     ("npv_usd", true),
     ("cum_revenue_usd", true),
     ("min_cash_usd", true),
@@ -59,6 +62,7 @@ pub const METRICS: [(&str, bool); 9] = [
     ("utilisation", true),
     ("idle_cost_usd", false),
     ("first_profitable_year", false),
+    ("first_positive_fcf_year", false),
 ];
 
 /// An outcome metric, by name in code rather than by string: `MetricId::Npv.index()` is its
@@ -83,11 +87,13 @@ pub enum MetricId {
     IdleCost,
     /// `first_profitable_year`.
     FirstProfitableYear,
+    /// `first_positive_fcf_year`.
+    FirstPositiveFcfYear,
 }
 
 impl MetricId {
     /// Every metric, in [`METRICS`] order.
-    pub const ALL: [MetricId; 9] = [
+    pub const ALL: [MetricId; NUM_METRICS] = [
         MetricId::Npv,
         MetricId::CumRevenue,
         MetricId::MinCash,
@@ -97,7 +103,17 @@ impl MetricId {
         MetricId::Utilisation,
         MetricId::IdleCost,
         MetricId::FirstProfitableYear,
+        MetricId::FirstPositiveFcfYear,
     ];
+
+    /// True for the calendar-year metrics, which are over the paths where the event happens
+    /// inside the horizon (the rest are counted as "never").
+    pub fn is_year(self) -> bool {
+        matches!(
+            self,
+            MetricId::FirstProfitableYear | MetricId::FirstPositiveFcfYear
+        )
+    }
 
     /// Position in [`METRICS`].
     pub fn index(self) -> usize {
@@ -109,10 +125,6 @@ impl MetricId {
         METRICS[self.index()].0
     }
 }
-
-/// Index of `first_profitable_year` in METRICS; accumulated as years after the horizon start,
-/// over the paths that become profitable inside the horizon only (see `PlanAcc::never_profitable`).
-pub const YEAR_METRIC: usize = MetricId::FirstProfitableYear as usize;
 
 /// Metrics whose paired differences between plans are reported: all but the first profitable
 /// year, whose "never" has no numeric difference.
@@ -128,7 +140,7 @@ pub const DIFF_METRICS: [MetricId; 8] = [
 ];
 
 /// A path's outcome metrics in METRICS order.
-pub fn metric_values(o: &PathOutcome) -> [f64; 9] {
+pub fn metric_values(o: &PathOutcome) -> [f64; NUM_METRICS] {
     [
         o.npv_usd,
         o.cum_revenue_usd,
@@ -139,6 +151,7 @@ pub fn metric_values(o: &PathOutcome) -> [f64; 9] {
         o.utilisation,
         o.idle_cost_usd,
         o.first_profitable_year,
+        o.first_positive_fcf_year,
     ]
 }
 
@@ -166,8 +179,10 @@ pub struct PlanAcc {
     pub metrics: Vec<Metric>,
     /// Paths with a shortfall, per horizon year.
     pub shortfall: Vec<u64>,
-    /// Paths never profitable inside the horizon (left out of the year metric).
-    pub never_profitable: u64,
+    /// Per metric, paths on which a year metric's event never happens inside the horizon (left
+    /// out of that metric; zero for the others). Year metrics are accumulated as years after
+    /// the horizon start.
+    pub never: Vec<u64>,
     /// Paths that drew on the backstop.
     pub backstop: u64,
     /// Highest capacity online in any month, H100e.
@@ -197,7 +212,7 @@ impl PlanAcc {
                 .map(|(_, low)| Metric::new(paths, ALPHA, *low))
                 .collect(),
             shortfall: vec![0; e.months.div_ceil(12) + 1],
-            never_profitable: 0,
+            never: vec![0; NUM_METRICS],
             backstop: 0,
             capacity_peak: Moments::default(),
             capacity_end: Moments::default(),
@@ -230,7 +245,9 @@ impl PlanAcc {
             *a += b;
         }
         self.backstop += o.backstop;
-        self.never_profitable += o.never_profitable;
+        for (a, b) in self.never.iter_mut().zip(&o.never) {
+            *a += b;
+        }
         self.capacity_peak.merge(&o.capacity_peak);
         self.capacity_end.merge(&o.capacity_end);
         for (a, b) in self.run_delay.iter_mut().zip(&o.run_delay) {
@@ -320,15 +337,17 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         }
         for (pi, out) in outs.iter().enumerate() {
             let acc = &mut plans[pi];
-            let mut vals = metric_values(out);
-            // Years are accumulated as years after the start: the sketch's error is relative,
-            // and 0.5 % of 2030 would blur whole years together.
-            vals[YEAR_METRIC] -= e.start_year as f64;
-            let never = out.first_profitable_year > e.end_year as f64;
-            acc.never_profitable += u64::from(never);
-            for (mi, (m, v)) in acc.metrics.iter_mut().zip(vals).enumerate() {
-                if mi != YEAR_METRIC || !never {
+            let vals = metric_values(out);
+            // Years are accumulated as years after the start (the sketch's error is relative,
+            // and 0.5 % of 2030 would blur whole years together), and only where the event
+            // happens inside the horizon.
+            for (id, (m, v)) in MetricId::ALL.iter().zip(acc.metrics.iter_mut().zip(vals)) {
+                if !id.is_year() {
                     m.push(v, path);
+                } else if v > e.end_year as f64 {
+                    acc.never[id.index()] += 1;
+                } else {
+                    m.push(v - e.start_year as f64, path);
                 }
             }
             for (y, c) in acc.shortfall.iter_mut().enumerate() {

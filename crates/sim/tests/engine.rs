@@ -744,3 +744,50 @@ fn yearly_capex_splits_into_chips_and_facilities_and_revenue_by_segment() {
         }
     }
 }
+
+#[test]
+fn first_positive_free_cash_flow_year_differs_from_first_profitable_year_by_hand() {
+    // Revenue 100 H100e × $1,000 a month = $1.2M a year from 2026; a $2M chip purchase in
+    // January 2026 makes 2026's free cash flow 1.2M − 2M < 0, while its operating income
+    // (revenue less $0.4M depreciation of the chips and $20k of the fleet's) is positive.
+    // So the first profitable year is 2026 and the first year of positive free cash flow 2027.
+    let src = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2028-12" }
+discount_rate_per_year = 0.0
+[[segments]]
+name = "d"
+start_units_per_month = 100.0
+h100e_months_per_unit = 1.0
+price_usd_per_unit = 1000.0
+growth = { process = "log" }
+[research]
+extra_cap_share_pu = 0.0
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 1000.0
+[[fleet]]
+generation = "g"
+units = 200.0
+[power]
+existing_powered_mw = 10.0
+power_price_usd_per_mwh = 0.0
+[[options]]
+name = "chips"
+kind = "buy"
+generation = "g"
+[[plans]]
+name = "buy"
+commitments = [{ option = "chips", month = "2026-01", h100e = 2000.0 }]
+"#;
+    let sc = scenario(src);
+    let o = one_path(&sc, 0, 0);
+    use gigawatt_sim::yl;
+    assert!((o.yearly[0][yl::REVENUE] - 1_200_000.0).abs() < USD_TOL);
+    assert_eq!(o.yearly[0][yl::CAPEX_CHIPS], 2_000_000.0);
+    assert!(o.yearly[0][yl::FCF] < 0.0 && o.yearly[1][yl::FCF] > 0.0);
+    assert_eq!(o.first_profitable_year, 2026.0);
+    assert_eq!(o.first_positive_fcf_year, 2027.0);
+}

@@ -45,7 +45,7 @@ pub(crate) fn per_path_rows(
     paths: u64,
     seed: u64,
     overrides: Vec<(String, f64)>,
-) -> Result<(String, Vec<[f64; 9]>), StudyError> {
+) -> Result<(String, Vec<[f64; gigawatt_sim::NUM_METRICS]>), StudyError> {
     let run = SimulateRequest {
         plans: plan.to_vec(),
         baseline: false,
@@ -67,7 +67,10 @@ pub(crate) fn per_path_rows(
 
 /// Paired differences (b − a) of every metric of [`DIFF_METRICS`] (all but the first profitable
 /// year, whose "never" has no difference) over rows of the same paths.
-pub fn paired_metrics(a: &[[f64; 9]], b: &[[f64; 9]]) -> Vec<PairedMetric> {
+pub fn paired_metrics(
+    a: &[[f64; gigawatt_sim::NUM_METRICS]],
+    b: &[[f64; gigawatt_sim::NUM_METRICS]],
+) -> Vec<PairedMetric> {
     DIFF_METRICS
         .iter()
         .map(|id| {

@@ -186,7 +186,7 @@ fn row_unit(id: MetricId, figures: &[f64]) -> (f64, &'static str) {
             .filter(|x| x.is_finite())
             .fold(0.0f64, |m, x| m.max(x.abs()));
         row_money_unit(largest)
-    } else if id == MetricId::FirstProfitableYear {
+    } else if id.is_year() {
         (1.0, "year")
     } else {
         (0.01, "%")
@@ -199,7 +199,7 @@ fn fmt_metric(id: MetricId, x: f64, unit: f64) -> String {
     }
     // Adding 0.0 turns a negative zero into zero, so tables never print "-0.0".
     let x = x + 0.0;
-    if id == MetricId::FirstProfitableYear {
+    if id.is_year() {
         format!("{x:.0}")
     } else {
         format!("{:.1}", x / unit + 0.0)
@@ -243,12 +243,12 @@ fn plan_text(s: &mut String, p: &PlanResult, end_year: i32) {
         ];
         let (unit, label) = row_unit(id, &figures);
         let f = |x: f64| fmt_metric(id, x, unit);
-        let se = if id == MetricId::FirstProfitableYear && m.se.is_finite() {
+        let se = if id.is_year() && m.se.is_finite() {
             format!("{:.1}", m.se)
         } else {
             f(m.se)
         };
-        let cvar = if id == MetricId::FirstProfitableYear {
+        let cvar = if id.is_year() {
             "-".to_string()
         } else {
             f(m.cvar95)
@@ -265,18 +265,21 @@ fn plan_text(s: &mut String, p: &PlanResult, end_year: i32) {
             cvar
         );
     }
-    let never = p
-        .metric(MetricId::FirstProfitableYear)
-        .never_share
-        .unwrap_or(0.0);
-    if never >= 1.0 {
-        let _ = writeln!(s, "  never profitable by {end_year} on any path");
-    } else if never > 0.0 {
-        let _ = writeln!(
-            s,
-            "  never profitable by {end_year} on {:.1}% of paths; the year's figures are over the other paths",
-            never * 100.0
-        );
+    for (id, what) in [
+        (MetricId::FirstProfitableYear, "profitable"),
+        (MetricId::FirstPositiveFcfYear, "a positive free cash flow"),
+    ] {
+        let never = p.metric(id).never_share.unwrap_or(0.0);
+        if never >= 1.0 {
+            let _ = writeln!(s, "  never {what} by {end_year} on any path");
+        } else if never > 0.0 {
+            let _ = writeln!(
+                s,
+                "  never {what} by {end_year} on {:.1}% of paths; {}'s figures are over the other paths",
+                never * 100.0,
+                id.name()
+            );
+        }
     }
     let (peak, end) = (p.capacity_peak_h100e_mean, p.capacity_end_h100e_mean);
     if peak > 0.0 && end <= 0.0 {

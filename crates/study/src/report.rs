@@ -48,7 +48,8 @@ pub struct MetricResult {
     pub quantiles_exact: bool,
     /// True when the CVaR is exact (the worst share kept).
     pub cvar_exact: bool,
-    /// Share of paths never profitable inside the horizon (the year metric only).
+    /// Share of paths on which a year metric's event never happens inside the horizon (never
+    /// profitable, never a positive free cash flow; year metrics only).
     pub never_share: Option<f64>,
 }
 
@@ -209,7 +210,7 @@ pub struct PathRow {
     /// Plan index in [`SimulationReport::plans`].
     pub plan: usize,
     /// Outcome metrics in [`MetricId::ALL`] order (the year is NaN when never profitable).
-    pub metrics: [f64; 9],
+    pub metrics: [f64; gigawatt_sim::NUM_METRICS],
     /// Bit y set when year y of the horizon had a shortfall.
     pub shortfall_years_mask: u64,
 }
@@ -263,9 +264,9 @@ pub(crate) fn se_or_nan(m: &Moments) -> f64 {
 /// after the start over the paths that become profitable; `start_year` is added back and its
 /// quantiles are whole years.
 pub fn metric_result(acc: &mut PlanAcc, id: MetricId, start_year: i32) -> MetricResult {
-    let is_year = id == MetricId::FirstProfitableYear;
+    let is_year = id.is_year();
     let offset = if is_year { start_year as f64 } else { 0.0 };
-    let never = acc.never_profitable;
+    let never = acc.never[id.index()];
     let m = &mut acc.metrics[id.index()];
     let n = m.moments.n;
     let mut quantiles = [f64::NAN; 5];
@@ -446,10 +447,11 @@ fn path_rows(e: &Engine, r: &RunResult) -> Vec<PathRow> {
         .iter()
         .map(|(path, pi, o)| {
             let mut metrics = gigawatt_sim::metric_values(o);
-            let year = MetricId::FirstProfitableYear.index();
-            if metrics[year] > e.end_year as f64 {
-                // Never profitable inside the horizon: not a year.
-                metrics[year] = f64::NAN;
+            for id in MetricId::ALL.into_iter().filter(|m| m.is_year()) {
+                if metrics[id.index()] > e.end_year as f64 {
+                    // Never inside the horizon: not a year.
+                    metrics[id.index()] = f64::NAN;
+                }
             }
             PathRow {
                 path: *path,

@@ -99,7 +99,7 @@ pub fn tornado(
             "the low and high percentiles must satisfy 0 < low < high < 1 (got {lo} and {hi})"
         )));
     }
-    if req.metric == MetricId::FirstProfitableYear {
+    if req.metric.is_year() {
         return Err(StudyError::Request(
             "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
         ));
@@ -354,7 +354,7 @@ pub fn break_even(
     req: &BreakEvenRequest,
     progress: &dyn Progress,
 ) -> Result<BreakEven, StudyError> {
-    if req.metric == MetricId::FirstProfitableYear {
+    if req.metric.is_year() {
         return Err(StudyError::Request(
             "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
         ));

@@ -113,7 +113,7 @@ fn summary(ws: &mut Worksheet, f: &Formats, r: &SimulationReport) -> Result<(), 
     for p in &r.plans {
         for m in &p.metrics {
             let name = m.id.name();
-            let fmt = if m.id == MetricId::FirstProfitableYear {
+            let fmt = if m.id.is_year() {
                 &f.plain
             } else {
                 f.for_name(name)
@@ -268,7 +268,7 @@ fn paths(ws: &mut Worksheet, f: &Formats, r: &SimulationReport) -> Result<(), Xl
         ws.write_number(row, 0, p.path as f64)?;
         ws.write_string(row, 1, &r.plans[p.plan].name)?;
         for (c, (id, x)) in MetricId::ALL.iter().zip(p.metrics).enumerate() {
-            let fmt = if *id == MetricId::FirstProfitableYear {
+            let fmt = if id.is_year() {
                 &f.plain
             } else {
                 f.for_name(id.name())

@@ -44,9 +44,11 @@ struct PathState {
     /// Research delivered and planned so far (H100e-months).
     research_cum: f64,
     planned_cum: f64,
-    /// Operating income of the calendar year so far.
+    /// Operating income and free cash flow of the calendar year so far.
     year_income_usd: f64,
+    year_fcf_usd: f64,
     first_profit: Option<i32>,
+    first_positive_fcf: Option<i32>,
     shortfall_years: u64,
     cap_peak_h100e: f64,
     cap_last_h100e: f64,
@@ -143,6 +145,7 @@ impl Engine {
                 st.idle_cost_usd += a.idle / cap * capacity_cost;
             }
             st.year_income_usd += revenue - m.op_costs - st.dep_usd;
+            st.year_fcf_usd += m.fcf;
             self.close_year(t, &mut st, &mut v, rec.yearly, out);
             if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
                 let year = (self.start_month_of_year + t as i32) / 12;
@@ -246,7 +249,9 @@ impl Engine {
             research_cum: 0.0,
             planned_cum: 0.0,
             year_income_usd: 0.0,
+            year_fcf_usd: 0.0,
             first_profit: None,
+            first_positive_fcf: None,
             shortfall_years: 0,
             cap_peak_h100e: 0.0,
             cap_last_h100e: 0.0,
@@ -631,7 +636,11 @@ impl Engine {
         if st.year_income_usd > 0.0 && st.first_profit.is_none() {
             st.first_profit = Some(year);
         }
+        if st.year_fcf_usd > 0.0 && st.first_positive_fcf.is_none() {
+            st.first_positive_fcf = Some(year);
+        }
         st.year_income_usd = 0.0;
+        st.year_fcf_usd = 0.0;
         if yearly {
             st.year_lines[yl::CASH_END] = st.cash_usd;
             out.yearly.push(st.year_lines);
@@ -671,6 +680,7 @@ impl Engine {
         };
         out.idle_cost_usd = st.idle_cost_usd;
         out.first_profitable_year = st.first_profit.unwrap_or(self.end_year + 1) as f64;
+        out.first_positive_fcf_year = st.first_positive_fcf.unwrap_or(self.end_year + 1) as f64;
         out.capacity_peak_h100e = st.cap_peak_h100e;
         out.capacity_end_h100e = st.cap_last_h100e;
         out.shortfall_years = st.shortfall_years;

@@ -280,6 +280,21 @@ fn summary(s: &mut String, sc: &ValidScenario, r: &SimulationReport) {
                 line.push_str(" It is never profitable inside the horizon.");
             }
         }
+        let fcf = p.metric(MetricId::FirstPositiveFcfYear);
+        if let Some(never) = fcf.never_share {
+            if never < 1.0 {
+                let _ = write!(
+                    line,
+                    " It stops burning cash (first year of positive free cash flow) in {:.0} at the median; never inside the horizon on {} of paths.",
+                    fcf.quantiles[2],
+                    pct(never)
+                );
+            } else {
+                line.push_str(
+                    " Its free cash flow is never positive in a calendar year of the horizon.",
+                );
+            }
+        }
         line.push_str("</li>\n");
         s.push_str(&line);
     }

@@ -428,7 +428,8 @@ mod tests {
             nice_ticks(0.0, 10.0, 5),
             vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
         );
-        assert_eq!(nice_ticks(-3.0, 7.0, 4), vec![-2.0, 0.0, 2.0, 4.0, 6.0]);
+        assert_eq!(nice_ticks(-3.0, 7.0, 5), vec![-2.0, 0.0, 2.0, 4.0, 6.0]);
+        assert_eq!(nice_ticks(-3.0, 7.0, 4), vec![0.0, 5.0]);
         assert_eq!(
             nice_ticks(0.0, 0.35, 4),
             vec![0.0, 0.1, 0.2, 0.30000000000000004]
