@@ -58,7 +58,8 @@ fn mangled_scenarios_simulate(src: &str) {
                             .iter()
                             .all(|k| m[*k].is_number());
                         numbers
-                            || (name == "first_profitable_year"
+                            || (name.starts_with("first_")
+                                && name.ends_with("_year")
                                 && m["never_share"].as_f64() == Some(1.0))
                     })
             })
