@@ -13,7 +13,8 @@ out = sys.argv[1]
 numeric = {
     "monthly": ["mean", "p5", "p10", "p25", "p50", "p75", "p90", "p95"],
     "yearly": ["year", "mean", "p10", "p50", "p90"],
-    "paths": ["npv_usd", "unserved_share", "first_profitable_year"],
+    "paths": ["npv_usd", "unserved_share", "first_profitable_year", "first_positive_fcf_year"],
+    "paths_yearly": ["year", "revenue_usd", "capex_chips_usd", "free_cash_flow_usd", "cash_end_usd"],
     "rank": ["commitments", "d_npv_usd_mean", "d_npv_usd_se", "npv_cvar95_usd"],
     "tornado": ["value_low", "value_high", "swing", "swing_se"],
     "commitments": ["amount", "capex_usd_estimate"],

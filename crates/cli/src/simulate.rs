@@ -29,7 +29,7 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub json: bool,
     /// Write result.json, monthly.csv (per-month percentiles), yearly.csv (yearly statements)
-    /// and, with --per-path, paths.csv here.
+    /// and, with --per-path, paths.csv and paths_yearly.csv (each path's yearly statements) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Also write every path's outcomes to DIR/paths.csv (memory grows with paths).
@@ -144,6 +144,11 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
             gigawatt_io::write_atomic(
                 &dir.join("paths.csv"),
                 render::per_path_csv(&report).as_bytes(),
+            )?;
+            let segments: Vec<String> = sc.segments.iter().map(|g| g.name.clone()).collect();
+            gigawatt_io::write_atomic(
+                &dir.join("paths_yearly.csv"),
+                render::per_path_yearly_csv(&report, &segments).as_bytes(),
             )?;
         }
         gigawatt_io::write_atomic(

@@ -518,6 +518,41 @@ fn yearly_text(s: &mut String, p: &PlanResult) {
     }
 }
 
+/// `paths_yearly.csv`: one row per (path, plan, calendar year): the path's yearly statement
+/// ([`gigawatt_sim::YEARLY_LINES`], then `revenue_usd[SEGMENT]` per segment). `segments` are the
+/// scenario's segment names. Empty (header only) when the run kept no yearly statements.
+pub fn per_path_yearly_csv(r: &SimulationReport, segments: &[String]) -> String {
+    let mut s = String::from("path,plan,year");
+    for name in gigawatt_sim::YEARLY_LINES {
+        let _ = write!(s, ",{name}");
+    }
+    for seg in segments {
+        let _ = write!(s, ",{}", csv_field(&format!("revenue_usd[{seg}]")));
+    }
+    s.push('\n');
+    let first_year: i32 = r.horizon.0[..4].parse().unwrap_or(0);
+    let ns = segments.len();
+    for row in &r.per_path {
+        for (y, lines) in row.yearly.iter().enumerate() {
+            let _ = write!(
+                s,
+                "{},{},{}",
+                row.path,
+                csv_field(&r.plans[row.plan].name),
+                first_year + y as i32
+            );
+            for x in lines {
+                let _ = write!(s, ",{}", csv_num(*x));
+            }
+            for x in row.yearly_segment_revenue.iter().skip(y * ns).take(ns) {
+                let _ = write!(s, ",{}", csv_num(*x));
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
 /// `paths.csv`: one row per (path, plan).
 pub fn per_path_csv(r: &SimulationReport) -> String {
     let mut s = String::from("path,plan");

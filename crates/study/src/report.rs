@@ -213,6 +213,11 @@ pub struct PathRow {
     pub metrics: [f64; gigawatt_sim::NUM_METRICS],
     /// Bit y set when year y of the horizon had a shortfall.
     pub shortfall_years_mask: u64,
+    /// The path's yearly statements ([`gigawatt_sim::YEARLY_LINES`] per calendar year), when
+    /// the run kept them.
+    pub yearly: Vec<[f64; gigawatt_sim::YEARLY_LINES.len()]>,
+    /// Each segment's revenue per year (years × segments), with `yearly`.
+    pub yearly_segment_revenue: Vec<f64>,
 }
 
 /// What a simulation produced.
@@ -458,6 +463,8 @@ fn path_rows(e: &Engine, r: &RunResult) -> Vec<PathRow> {
                 plan: *pi,
                 metrics,
                 shortfall_years_mask: o.shortfall_years,
+                yearly: o.yearly.clone(),
+                yearly_segment_revenue: o.yearly_segment_revenue.clone(),
             }
         })
         .collect()

@@ -327,3 +327,33 @@ fn yearly_revenue_adds_up_to_the_horizons_revenue() {
         1 + r.plans.len() * 5 * (gigawatt_sim::YEARLY_LINES.len() + sc.segments.len())
     );
 }
+
+#[test]
+fn each_paths_yearly_statements_add_up_to_its_outcomes() {
+    // Per path: the years' revenue sums to the path's cumulative revenue, and the last year's
+    // closing cash follows from the first year's opening cash and the flows in between.
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let req = SimulateRequest {
+        yearly: true,
+        per_path: true,
+        ..SimulateRequest::new(50, 9)
+    };
+    let r = gigawatt_study::simulate(&sc, &req, &Quiet).unwrap();
+    use gigawatt_sim::{yl, MetricId};
+    assert_eq!(r.per_path.len(), 50 * r.plans.len());
+    for row in &r.per_path {
+        assert_eq!(row.yearly.len(), 5);
+        let revenue: f64 = row.yearly.iter().map(|y| y[yl::REVENUE]).sum();
+        let cum = row.metrics[MetricId::CumRevenue.index()];
+        assert!((revenue - cum).abs() <= 1e-9 * cum.abs().max(1.0));
+    }
+    let segments: Vec<String> = sc.segments.iter().map(|g| g.name.clone()).collect();
+    let csv = render::per_path_yearly_csv(&r, &segments);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header.len(),
+        3 + gigawatt_sim::YEARLY_LINES.len() + segments.len()
+    );
+    assert_eq!(lines.count(), 50 * r.plans.len() * 5);
+}
