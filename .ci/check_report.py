@@ -70,7 +70,14 @@ for example in ["startup", "launch-spike", "frontier-lab"]:
             f.write(f"<!DOCTYPE html><html><body style='margin:0;background:#fff'>{svg}</body></html>")
         img = screenshot(one, f"{work}/{example}-chart{i}.png", "760,420")
         assert ink(img) > 0.01, f"{example}: chart {i} is blank ({ink(img):.4f})"
-    print(f"{example}.html: {len(svgs)} charts, each drawn; offline, no console errors")
+    # Printed to PDF (what a board gets): a real document of several pages.
+    pdf = f"{work}/{example}.pdf"
+    subprocess.run(CHROMIUM + [f"--print-to-pdf={pdf}", "--no-pdf-header-footer", f"file://{html}"],
+                   capture_output=True, timeout=120)
+    data = open(pdf, "rb").read()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert data.startswith(b"%PDF") and pages >= 3, f"{example}.pdf: {pages} pages"
+    print(f"{example}.html: {len(svgs)} charts, each drawn; offline, no console errors; prints to {pages} PDF pages")
 
     # XLSX: every sheet read by openpyxl; the Yearly sheet through LibreOffice equals the JSON.
     import openpyxl
