@@ -297,6 +297,9 @@ pub struct PathOutcome {
     pub yearly: Vec<[f64; YEARLY_LINES.len()]>,
     /// Revenue of each segment in each calendar year, years × segments (with `yearly`).
     pub yearly_segment_revenue: Vec<f64>,
+    /// Compute served to each segment each month, H100e, segments × months (with monthly
+    /// recording).
+    pub segment_served_h100e: Vec<f64>,
     /// Net present value of free cash flow plus terminal asset value less remaining lease obligations.
     pub npv_usd: f64,
     /// Revenue summed over the horizon.
@@ -465,6 +468,8 @@ struct Work {
     burst_left: Vec<f64>,
     /// Each segment's revenue in the calendar year so far (with yearly statements).
     seg_revenue_year: Vec<f64>,
+    /// Each segment's compute served this month, H100e.
+    seg_served: Vec<f64>,
 }
 
 /// A month's standard-normal growth shock: drawn only when the volatility `sig` is positive

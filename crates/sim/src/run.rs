@@ -199,6 +199,9 @@ pub struct PlanAcc {
     pub diffs: Vec<Moments>,
     /// Monthly (quantiles, moments), REPORTED_SERIES × months.
     pub monthly: Vec<(Quantiles, Moments)>,
+    /// Compute served to each segment each month summed over paths, segments × months, with
+    /// monthly output (divide by the paths for the mean; plain sums merged in block order).
+    pub segment_served_sum: Vec<f64>,
     /// Yearly statements (quantiles, moments), years × (YEARLY_LINES, then each segment's
     /// revenue), when asked for.
     pub yearly: Vec<(Quantiles, Moments)>,
@@ -220,6 +223,11 @@ impl PlanAcc {
             run_late: vec![0; e.run_names.len()],
             rule_committed: vec![Moments::default(); e.option_names.len()],
             diffs: vec![Moments::default(); DIFF_METRICS.len()],
+            segment_served_sum: if cfg.monthly {
+                vec![0.0; e.num_segments() * e.months]
+            } else {
+                Vec::new()
+            },
             yearly: if cfg.yearly {
                 let cells = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
                 let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
@@ -265,6 +273,13 @@ impl PlanAcc {
         for (a, b) in self.monthly.iter_mut().zip(&o.monthly) {
             a.0.merge(&b.0);
             a.1.merge(&b.1);
+        }
+        for (a, b) in self
+            .segment_served_sum
+            .iter_mut()
+            .zip(&o.segment_served_sum)
+        {
+            *a += b;
         }
         for (a, b) in self.yearly.iter_mut().zip(&o.yearly) {
             a.0.merge(&b.0);
@@ -382,6 +397,13 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
                     dst.copy_from_slice(series);
                 }
             }
+            for (a, v) in acc
+                .segment_served_sum
+                .iter_mut()
+                .zip(&out.segment_served_h100e)
+            {
+                *a += v;
+            }
             if cfg.yearly {
                 let row = yearly_rows[pi].row(i);
                 let ns = e.num_segments();
@@ -398,6 +420,7 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
             if cfg.per_path {
                 let mut o = out.clone();
                 o.monthly = Vec::new();
+                o.segment_served_h100e = Vec::new();
                 per_path.push((path, pi, o));
             }
         }

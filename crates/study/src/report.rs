@@ -152,6 +152,9 @@ pub struct PlanResult {
     pub paired_vs: Option<String>,
     /// Yearly statements (empty unless asked for).
     pub yearly: Vec<YearStatement>,
+    /// Mean compute served to each segment each month, H100e (segment name, one value per
+    /// month; empty without monthly output).
+    pub segment_served_h100e_mean: Vec<(String, Vec<f64>)>,
 }
 
 impl PlanResult {
@@ -368,6 +371,15 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
         paired,
         paired_vs: (pi > 0).then(|| e.plans[0].name.clone()),
         yearly: yearly_statements(sc, e, acc),
+        segment_served_h100e_mean: if acc.segment_served_sum.is_empty() {
+            Vec::new()
+        } else {
+            sc.segments
+                .iter()
+                .zip(acc.segment_served_sum.chunks(e.months))
+                .map(|(g, sums)| (g.name.clone(), sums.iter().map(|x| x / n).collect()))
+                .collect()
+        },
     }
 }
 

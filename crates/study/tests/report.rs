@@ -357,3 +357,30 @@ fn each_paths_yearly_statements_add_up_to_its_outcomes() {
     );
     assert_eq!(lines.count(), 50 * r.plans.len() * 5);
 }
+
+#[test]
+fn compute_served_by_segment_adds_up_to_served_each_month() {
+    let sc = scenario(include_str!("../../../examples/launch-spike.toml"));
+    let req = SimulateRequest {
+        monthly: true,
+        ..SimulateRequest::new(200, 4)
+    };
+    let r = gigawatt_study::simulate(&sc, &req, &Quiet).unwrap();
+    for (pi, p) in r.plans.iter().enumerate() {
+        assert_eq!(p.segment_served_h100e_mean.len(), sc.segments.len());
+        let served: Vec<f64> = r
+            .monthly
+            .iter()
+            .filter(|m| m.plan == pi && m.series == "served_h100e")
+            .map(|m| m.mean)
+            .collect();
+        assert_eq!(served.len(), r.horizon.2);
+        for (t, total) in served.iter().enumerate() {
+            let sum: f64 = p.segment_served_h100e_mean.iter().map(|(_, v)| v[t]).sum();
+            assert!(
+                (sum - total).abs() <= 1e-9 * total.abs().max(1.0),
+                "month {t}: {sum} vs {total}"
+            );
+        }
+    }
+}

@@ -156,6 +156,9 @@ impl Engine {
             st.cap_tot += cap;
             st.used_tot += cap - a.idle;
             if rec.monthly {
+                for (si, sv) in v.seg_served.iter().enumerate() {
+                    out.segment_served_h100e[si * self.months + t] = *sv;
+                }
                 // In SERIES order.
                 let month = [
                     demand_h,
@@ -187,7 +190,10 @@ impl Engine {
         out.rule_commitments.clear();
         out.yearly.clear();
         out.yearly_segment_revenue.clear();
+        out.segment_served_h100e.clear();
         if rec.monthly {
+            out.segment_served_h100e
+                .resize(self.segs.len() * self.months, 0.0);
             out.monthly.resize(SERIES.len(), Vec::new());
             for m in &mut out.monthly {
                 m.clear();
@@ -218,6 +224,7 @@ impl Engine {
         refill(&mut v.served, ns * nb, 0.0);
         refill(&mut v.need, ns, 0.0);
         refill(&mut v.seg_revenue_year, ns, 0.0);
+        refill(&mut v.seg_served, ns, 0.0);
     }
 
     /// The state before the first month.
@@ -524,6 +531,7 @@ impl Engine {
         for si in 0..self.segs.len() {
             let idx = si * self.months + t;
             let sv: f64 = (0..nb).map(|b| v.served[si * nb + b] * self.hours[b]).sum();
+            v.seg_served[si] = sv;
             served_h += sv;
             revenue += sv * d.rev[idx];
             if yearly {

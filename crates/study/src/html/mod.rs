@@ -680,36 +680,55 @@ fn yearly_section(s: &mut String, r: &SimulationReport) {
 }
 
 fn allocation_section(s: &mut String, r: &SimulationReport) {
-    s.push_str("<h2 id=\"allocation\">Where the compute goes</h2>\n<p>Mean over paths each month, stacked: product demand served (including burst capacity bought on the spot), research, and capacity left idle.</p><div class=\"charts\">\n");
+    s.push_str("<h2 id=\"allocation\">Where the compute goes</h2>\n<p>Mean over paths each month, stacked: research, each product segment's demand served (including burst capacity bought on the spot), and capacity left idle.</p><div class=\"charts\">\n");
     let (xs, xt) = month_axis(r);
     let x = (0.0, (xs.len().max(2) - 1) as f64);
     for (pi, p) in r.plans.iter().enumerate() {
-        let served = monthly(r, pi, "served_h100e", usize::MAX);
         let research = monthly(r, pi, "research_h100e", usize::MAX);
         let idle = monthly(r, pi, "idle_h100e", usize::MAX);
-        let zero = vec![0.0; served.len()];
-        let a: Vec<f64> = served.clone();
-        let b: Vec<f64> = a.iter().zip(&research).map(|(x, y)| x + y).collect();
-        let c: Vec<f64> = b.iter().zip(&idle).map(|(x, y)| x + y).collect();
-        let y = range(&[&c, &[0.0]]);
-        let last = served.len().saturating_sub(1);
+        // Layers from the bottom: research, each segment (or product served as one when the
+        // run has no per-segment series), idle.
+        let mut layers: Vec<(String, Vec<f64>, &'static str, f64)> =
+            vec![("research".into(), research.clone(), colour(0), 0.75)];
+        if p.segment_served_h100e_mean.is_empty() {
+            let served = monthly(r, pi, "served_h100e", usize::MAX);
+            layers.push(("product served".into(), served, colour(1), 0.75));
+        } else {
+            for (k, (name, v)) in p.segment_served_h100e_mean.iter().enumerate() {
+                layers.push((name.clone(), v.clone(), colour(k + 1), 0.75));
+            }
+        }
+        layers.push(("idle".into(), idle.clone(), "#999999", 0.45));
+        let mut base = vec![0.0; research.len()];
+        let mut tops = Vec::new();
+        for (_, v, _, _) in &layers {
+            let top: Vec<f64> = base.iter().zip(v).map(|(a, b)| a + b).collect();
+            tops.push((base.clone(), top.clone()));
+            base = top;
+        }
+        let y = range(&[&base, &[0.0]]);
+        let last = research.len().saturating_sub(1);
+        let desc = layers
+            .iter()
+            .map(|(name, v, _, _)| {
+                format!("{name} {}", h100e(v.get(last).copied().unwrap_or(f64::NAN)))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut ch = Chart::new(
             &format!("alloc-{pi}"),
             &format!("Compute allocation, {}", p.name),
             &format!(
-                "Stacked area of mean monthly compute for plan {}: in the last month product served {}, research {}, idle {} H100e.",
-                p.name,
-                h100e(served.get(last).copied().unwrap_or(f64::NAN)),
-                h100e(research.get(last).copied().unwrap_or(f64::NAN)),
-                h100e(idle.get(last).copied().unwrap_or(f64::NAN))
+                "Stacked area of mean monthly compute for plan {}, in H100e; in the last month: {desc}.",
+                p.name
             ),
             x,
             y,
         );
         ch.axes(&xt, &ticks_with(y.0, y.1, h100e), "month", "H100e");
-        ch.band(&xs, &zero, &a, colour(1), 0.7, Some("product served"));
-        ch.band(&xs, &a, &b, colour(0), 0.7, Some("research"));
-        ch.band(&xs, &b, &c, "#999999", 0.45, Some("idle"));
+        for ((name, _, c, o), (lo, hi)) in layers.iter().zip(&tops) {
+            ch.band(&xs, lo, hi, c, *o, Some(name));
+        }
         s.push_str(&ch.finish());
     }
     s.push_str("</div>\n");
