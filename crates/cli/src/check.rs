@@ -84,18 +84,7 @@ fn growth_text(g: &Growth) -> &'static str {
 }
 
 fn si(x: f64) -> String {
-    let a = x.abs();
-    let (v, s) = if a >= 1e12 {
-        (x / 1e12, "T")
-    } else if a >= 1e9 {
-        (x / 1e9, "B")
-    } else if a >= 1e6 {
-        (x / 1e6, "M")
-    } else if a >= 1e3 {
-        (x / 1e3, "k")
-    } else {
-        (x, "")
-    };
+    let (v, s) = gigawatt_study::render::si_scale(x);
     format!("{v:.3}{s}").replace(".000", "")
 }
 

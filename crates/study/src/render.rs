@@ -206,6 +206,22 @@ fn fmt_metric(id: MetricId, x: f64, unit: f64) -> String {
     }
 }
 
+/// A number scaled to its SI-style suffix: (3.5, "M") for 3.5e6; T, B, M, k or none.
+pub fn si_scale(x: f64) -> (f64, &'static str) {
+    let a = x.abs();
+    if a >= 1e12 {
+        (x / 1e12, "T")
+    } else if a >= 1e9 {
+        (x / 1e9, "B")
+    } else if a >= 1e6 {
+        (x / 1e6, "M")
+    } else if a >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    }
+}
+
 /// An amount at its scale: 3,502,000 → "3.50 million".
 pub fn fmt_amount(x: f64) -> String {
     let a = x.abs();

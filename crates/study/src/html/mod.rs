@@ -111,18 +111,7 @@ pub fn money(x: f64) -> String {
     if !x.is_finite() {
         return "–".into();
     }
-    let a = x.abs();
-    let (v, u) = if a >= 1e12 {
-        (x / 1e12, "T")
-    } else if a >= 1e9 {
-        (x / 1e9, "B")
-    } else if a >= 1e6 {
-        (x / 1e6, "M")
-    } else if a >= 1e3 {
-        (x / 1e3, "k")
-    } else {
-        (x, "")
-    };
+    let (v, u) = crate::render::si_scale(x);
     let sign = if v < 0.0 { "−" } else { "" };
     let digits = if v.abs() >= 100.0 {
         0
