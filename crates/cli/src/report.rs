@@ -33,7 +33,10 @@ pub struct ReportArgs {
     /// Add a tornado of the first plan's NPV (two runs per uncertain input).
     #[arg(long)]
     pub sensitivity: bool,
-    /// Paths per tornado run.
+    /// Add a ranking of the first plan's projects: which to drop first.
+    #[arg(long)]
+    pub rank: bool,
+    /// Paths per tornado or ranking run.
     #[arg(long, default_value_t = 2_000)]
     pub sensitivity_paths: u64,
     /// Show a `gigawatt plan` result (its result.json or --json output): commitments, frontier.
@@ -83,6 +86,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
         plans: a.plan.clone(),
         sensitivity: a.sensitivity,
         sensitivity_paths: a.sensitivity_paths,
+        rank: a.rank,
         plan_results,
     };
     let notes = common::Notes { quiet: a.run.quiet };

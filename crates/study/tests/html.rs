@@ -17,6 +17,7 @@ fn request(paths: u64) -> ReportRequest {
         plans: Vec::new(),
         sensitivity: false,
         sensitivity_paths: 100,
+        rank: false,
         plan_results: None,
     }
 }
@@ -55,6 +56,7 @@ fn the_report_has_every_section_and_accessible_self_contained_charts() {
     let sc = scenario(src);
     let mut req = request(300);
     req.sensitivity = true;
+    req.rank = true;
     let r = html::report(&sc, src, "examples/startup.toml", &req, &Quiet).unwrap();
     let page = &r.html;
     for id in [
@@ -65,6 +67,7 @@ fn the_report_has_every_section_and_accessible_self_contained_charts() {
         "allocation",
         "shortfall",
         "sensitivity",
+        "ranking",
         "assumptions",
     ] {
         assert!(

@@ -13,6 +13,7 @@ use gigawatt_model::{Dist, ValidScenario};
 use gigawatt_sim::{yl, MetricId};
 use serde_json::Value;
 
+use crate::rank::{RankReport, RankRequest};
 use crate::report::{PlanResult, SimulationReport};
 use crate::sensitivity::{tornado, TornadoReport, TornadoRequest};
 use crate::{simulate, Progress, SimulateRequest, StudyError};
@@ -34,6 +35,8 @@ pub struct ReportRequest {
     pub sensitivity: bool,
     /// Paths per tornado run.
     pub sensitivity_paths: u64,
+    /// Add a ranking of the first plan's projects (drop first), on `sensitivity_paths` paths.
+    pub rank: bool,
     /// A `gigawatt plan` result (its JSON document) to show: commitments and frontier.
     pub plan_results: Option<Value>,
 }
@@ -47,6 +50,8 @@ pub struct HtmlReport {
     pub simulation: SimulationReport,
     /// The tornado, when asked for.
     pub tornado: Option<TornadoReport>,
+    /// The project ranking, when asked for.
+    pub ranking: Option<RankReport>,
 }
 
 /// Runs the simulation (and tornado) a report needs and renders the page. `source` is the
@@ -83,15 +88,28 @@ pub fn report(
         None
     };
     let started = std::time::Instant::now();
+    let ranking = if req.rank {
+        progress.note("ranking the plan's projects (each dropped in turn)...");
+        Some(crate::rank::rank(
+            sc,
+            &RankRequest {
+                paths: req.sensitivity_paths,
+                seed: req.seed,
+                plan: req.plans.first().cloned(),
+                add_from: None,
+            },
+            progress,
+        )?)
+    } else {
+        None
+    };
     let notes = gigawatt_io::source_notes(source);
-    let html = render(
-        sc,
-        file,
-        &simulation,
-        tornado.as_ref(),
-        req.plan_results.as_ref(),
-        &notes,
-    );
+    let extras = Extras {
+        tornado: tornado.as_ref(),
+        ranking: ranking.as_ref(),
+        plan_results: req.plan_results.as_ref(),
+    };
+    let html = render(sc, file, &simulation, &extras, &notes);
     progress.note(&format!(
         "page rendered in {:.0} ms",
         started.elapsed().as_secs_f64() * 1e3
@@ -100,6 +118,7 @@ pub fn report(
         html,
         simulation,
         tornado,
+        ranking,
     })
 }
 
@@ -146,13 +165,23 @@ fn pct(x: f64) -> String {
     }
 }
 
+/// The optional sections of a page: analyses run beside the simulation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// A tornado of NPV.
+    pub tornado: Option<&'a TornadoReport>,
+    /// A ranking of a plan's projects.
+    pub ranking: Option<&'a RankReport>,
+    /// A `gigawatt plan` result document.
+    pub plan_results: Option<&'a Value>,
+}
+
 /// The page.
 pub fn render(
     sc: &ValidScenario,
     file: &str,
     r: &SimulationReport,
-    tornado: Option<&TornadoReport>,
-    plan_results: Option<&Value>,
+    extras: &Extras<'_>,
     notes: &HashMap<String, (usize, String)>,
 ) -> String {
     let mut s = String::new();
@@ -172,10 +201,13 @@ pub fn render(
     yearly_section(&mut s, r);
     allocation_section(&mut s, r);
     shortfall_section(&mut s, r);
-    if let Some(t) = tornado {
+    if let Some(t) = extras.tornado {
         tornado_section(&mut s, t);
     }
-    if let Some(doc) = plan_results {
+    if let Some(k) = extras.ranking {
+        ranking_section(&mut s, k);
+    }
+    if let Some(doc) = extras.plan_results {
         plan_section(&mut s, doc);
     }
     assumptions(&mut s, sc, file, r, notes);
@@ -868,6 +900,35 @@ fn tornado_section(s: &mut String, t: &TornadoReport) {
             money(b.mean_high),
             money(b.swing),
             money(b.swing_se)
+        );
+    }
+    s.push_str("</tbody></table>\n");
+}
+
+fn ranking_section(s: &mut String, k: &RankReport) {
+    let _ = writeln!(
+        s,
+        "<h2 id=\"ranking\">Which projects to drop first</h2>\n<p>Plan {} without each of its projects (its commitments of one option) in turn, on the same {} paths: the change in each metric, ± its standard error. Drop first the project whose removal gains most NPV.</p>",
+        esc(&k.plan),
+        k.paths
+    );
+    s.push_str("<table><thead><tr><th>project</th><th>commitments</th><th>Δ NPV</th><th>Δ funding gap</th><th>Δ unserved share</th><th>Δ research delivered</th><th>NPV CVaR95 without it</th></tr></thead><tbody>\n");
+    for e in &k.effects {
+        let d = |id: MetricId, f: Fmt| {
+            let (m, se) = e.diff(id);
+            format!("{} ± {}", f(m), f(se))
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if e.added { "add " } else { "drop " },
+            esc(&e.project),
+            e.commitments,
+            d(MetricId::Npv, money),
+            d(MetricId::FundingGap, money),
+            d(MetricId::UnservedShare, pct),
+            d(MetricId::ResearchDelivered, pct),
+            money(e.npv_cvar95.0)
         );
     }
     s.push_str("</tbody></table>\n");
