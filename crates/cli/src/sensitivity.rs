@@ -28,6 +28,10 @@ pub struct SensitivityArgs {
     /// Percentile each input is held at on the low side (the high side is 1 − this).
     #[arg(long, default_value_t = 0.1)]
     pub low: f64,
+    /// The classic tornado: every other input at its median and no noise (one evaluation per
+    /// bar end, standard errors zero) instead of random on the same paths.
+    #[arg(long)]
+    pub others_at_median: bool,
     /// Instead of the tornado, find the value of this input (its `id` or field path) at which
     /// the plan's expected metric reaches --target, or equals --versus's (bisection between the
     /// input's p1 and p99 on common random numbers).
@@ -99,6 +103,7 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
         plan: a.plan.clone(),
         metric,
         low_high: (a.low, 1.0 - a.low),
+        others_at_median: a.others_at_median,
     };
     let report = pool.install(|| sensitivity::tornado(&sc, &req, &notes))?;
     let doc = sensitivity::json(&report);

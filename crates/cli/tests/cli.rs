@@ -1035,3 +1035,23 @@ fn report_writes_a_page_and_a_workbook_and_refuses_bad_requests() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is not a `gigawatt plan` result"));
 }
+
+#[test]
+fn the_classic_tornado_runs_on_inputs_named_by_field_path() {
+    // Inputs without an id are held by their field path on the median case too.
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--others-at-median",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["method"], "others_at_median");
+    let bars = doc["bars"].as_array().unwrap();
+    assert!(bars
+        .iter()
+        .any(|b| b["input"].as_str().unwrap().contains('[')));
+    assert!(bars.iter().all(|b| b["swing_se"] == 0.0));
+}

@@ -4,8 +4,13 @@
 //! (common random numbers): once with the input held at its 10th percentile and once at its
 //! 90th, while every other input stays random. The swing is the difference of the two means;
 //! its standard error comes from the per-path differences, which common random numbers make
-//! small. Inputs are sorted by the size of the swing. (This is the "others random" tornado; the
-//! classic variant with the others at their medians is not offered yet.)
+//! small. Inputs are sorted by the size of the swing. This is the "others random" tornado.
+//!
+//! The classic variant ([`TornadoRequest::others_at_median`]) evaluates the plan once on the
+//! median case (every input at its median, no month-by-month noise: the scenario's named-case
+//! evaluation) with one input moved to its low and high percentile: a deterministic number, so
+//! its standard errors are zero. It answers "what if only this input were off", while the
+//! default answers "what does fixing this input do to the expectation".
 
 use std::fmt::Write as _;
 
@@ -31,6 +36,9 @@ pub struct TornadoRequest {
     pub metric: MetricId,
     /// Low and high percentiles the inputs are held at (0.1 and 0.9 for p10 and p90).
     pub low_high: (f64, f64),
+    /// The classic variant: every other input at its median and no noise (one evaluation per
+    /// bar end) instead of random on common random numbers.
+    pub others_at_median: bool,
 }
 
 /// One input's bar.
@@ -67,6 +75,8 @@ pub struct TornadoReport {
     pub seed: u64,
     /// Percentiles the inputs were held at.
     pub low_high: (f64, f64),
+    /// True for the classic variant (others at their median, no noise).
+    pub others_at_median: bool,
     /// The metric's mean with every input random.
     pub base_mean: f64,
     /// Its standard error.
@@ -85,6 +95,22 @@ fn per_path(
 ) -> Result<Vec<f64>, StudyError> {
     let (_, rows) = per_path_rows(sc, selection, req.paths, req.seed, overrides)?;
     Ok(rows.iter().map(|r| r[req.metric.index()]).collect())
+}
+
+/// The metric of the engine's first plan on the median case (every input at its median, no
+/// noise) with `overrides` applied.
+fn median_case(
+    engine: &gigawatt_sim::Engine,
+    overrides: &[(String, f64)],
+    metric: MetricId,
+) -> Result<f64, StudyError> {
+    let mut d = gigawatt_sim::Draws::default();
+    engine
+        .draw_case(0, overrides, &mut d)
+        .map_err(StudyError::Scenario)?;
+    let mut o = gigawatt_sim::PathOutcome::default();
+    engine.run_plan(0, &d, &mut gigawatt_sim::Scratch::default(), false, &mut o);
+    Ok(gigawatt_sim::metric_values(&o)[metric.index()])
 }
 
 /// The tornado: every uncertain input held at its low and high percentile in turn.
@@ -112,16 +138,28 @@ pub fn tornado(
     };
     let (_, engine) = crate::engine_for(sc, &probe)?;
     let inputs = engine.uncertain_inputs();
-    let base = per_path(sc, req, &selection, Vec::new())?;
+    // Per bar end: the metric on every path (others random), or on the median case alone.
+    let run = |overrides: Vec<(String, f64)>| -> Result<Vec<f64>, StudyError> {
+        if req.others_at_median {
+            Ok(vec![median_case(&engine, &overrides, req.metric)?])
+        } else {
+            per_path(sc, req, &selection, overrides)
+        }
+    };
+    let base = run(Vec::new())?;
     let mut bars = Vec::with_capacity(inputs.len());
     for (k, (name, i)) in inputs.iter().enumerate() {
         progress.note(&format!("input {} of {}: {name}", k + 1, inputs.len()));
         let (value_low, value_high) =
             (engine.input_quantile(*i, lo), engine.input_quantile(*i, hi));
-        let low = per_path(sc, req, &selection, vec![(name.clone(), value_low)])?;
-        let high = per_path(sc, req, &selection, vec![(name.clone(), value_high)])?;
+        let low = run(vec![(name.clone(), value_low)])?;
+        let high = run(vec![(name.clone(), value_high)])?;
         let diff: Vec<f64> = high.iter().zip(&low).map(|(h, l)| h - l).collect();
-        let (swing, swing_se) = stats(&diff);
+        let (swing, swing_se) = if req.others_at_median {
+            (diff[0], 0.0)
+        } else {
+            stats(&diff)
+        };
         bars.push(Bar {
             input: name.clone(),
             value_low,
@@ -134,8 +172,13 @@ pub fn tornado(
         progress.paths_done(k as u64 + 1, inputs.len() as u64);
     }
     bars.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
-    let (base_mean, base_se) = stats(&base);
+    let (base_mean, base_se) = if req.others_at_median {
+        (base[0], 0.0)
+    } else {
+        stats(&base)
+    };
     Ok(TornadoReport {
+        others_at_median: req.others_at_median,
         scenario: sc.name.clone(),
         plan,
         metric: req.metric,
@@ -161,6 +204,7 @@ pub fn json(r: &TornadoReport) -> Value {
         "paths": r.paths,
         "seed": r.seed,
         "percentiles": {"low": r.low_high.0, "high": r.low_high.1},
+        "method": if r.others_at_median { "others_at_median" } else { "others_random" },
         "base": {"mean": num(r.base_mean), "se": num(r.base_se)},
         "bars": r.bars.iter().map(|b| json!({
             "input": b.input, "value_low": num(b.value_low), "value_high": num(b.value_high),
@@ -212,21 +256,35 @@ pub fn text(r: &TornadoReport) -> String {
             "n/a".into()
         }
     };
-    let mut s = format!(
-        "tornado of {name} ({label}) for plan `{}` of `{}`: each input held at its p{:.0} and p{:.0}, the others random; {} paths, seed {}, the same paths in every run\n",
-        r.plan,
-        r.scenario,
-        r.low_high.0 * 100.0,
-        r.low_high.1 * 100.0,
-        r.paths,
-        r.seed
-    );
-    let _ = writeln!(
-        s,
-        "all inputs random: {} ± {}\n",
-        f(r.base_mean),
-        f(r.base_se)
-    );
+    let mut s = if r.others_at_median {
+        format!(
+            "tornado of {name} ({label}) for plan `{}` of `{}`: each input at its p{:.0} and p{:.0}, every other input at its median and no noise (one evaluation each, exact)\n",
+            r.plan,
+            r.scenario,
+            r.low_high.0 * 100.0,
+            r.low_high.1 * 100.0,
+        )
+    } else {
+        format!(
+            "tornado of {name} ({label}) for plan `{}` of `{}`: each input held at its p{:.0} and p{:.0}, the others random; {} paths, seed {}, the same paths in every run\n",
+            r.plan,
+            r.scenario,
+            r.low_high.0 * 100.0,
+            r.low_high.1 * 100.0,
+            r.paths,
+            r.seed
+        )
+    };
+    if r.others_at_median {
+        let _ = writeln!(s, "every input at its median: {}\n", f(r.base_mean));
+    } else {
+        let _ = writeln!(
+            s,
+            "all inputs random: {} ± {}\n",
+            f(r.base_mean),
+            f(r.base_se)
+        );
+    }
     let width = r
         .bars
         .iter()

@@ -45,6 +45,7 @@ fn the_swing_of_a_linear_input_is_known_by_hand_and_an_irrelevant_one_is_zero() 
         plan: None,
         metric: MetricId::Npv,
         low_high: (0.1, 0.9),
+        others_at_median: false,
     };
     let r = tornado(&sc, &req, &Quiet).unwrap();
     assert_eq!(r.bars.len(), 2);
@@ -94,6 +95,7 @@ fn bad_requests_are_errors() {
         plan: None,
         metric: MetricId::Npv,
         low_high: (0.9, 0.1),
+        others_at_median: false,
     };
     assert!(tornado(&sc, &bad, &Quiet).is_err());
     let unknown_plan = TornadoRequest {
@@ -164,4 +166,33 @@ fn comparing_two_files_matches_paths_by_input_name() {
     let r = compare(&a, &a, &req, &Quiet).unwrap();
     assert!(r.changed_inputs.is_empty());
     assert!(r.metrics.iter().all(|m| m.difference == 0.0));
+}
+
+#[test]
+fn the_classic_tornado_puts_the_others_at_their_median_and_is_exact() {
+    // Same linear case: with every other input at its median and no noise, NPV is
+    // 12 × 100 × price exactly: 1,440 at p10, 3,360 at p90, 2,400 at the median; the round
+    // does not move it.
+    let (sc, _) = gigawatt_io::read_str(LINEAR, "linear.toml");
+    let sc = sc.unwrap();
+    let req = TornadoRequest {
+        paths: 10,
+        seed: 3,
+        plan: None,
+        metric: MetricId::Npv,
+        low_high: (0.1, 0.9),
+        others_at_median: true,
+    };
+    let r = tornado(&sc, &req, &Quiet).unwrap();
+    assert!((r.base_mean - 2400.0).abs() < 1e-6, "{}", r.base_mean);
+    assert_eq!(r.base_se, 0.0);
+    let price = &r.bars[0];
+    assert_eq!(price.input, "price");
+    assert!((price.mean_low - 1440.0).abs() < 1e-6 && (price.mean_high - 3360.0).abs() < 1e-6);
+    assert!((price.swing - 1920.0).abs() < 1e-6 && price.swing_se == 0.0);
+    assert_eq!(r.bars[1].swing, 0.0);
+    assert_eq!(
+        gigawatt_study::sensitivity::json(&r)["method"],
+        "others_at_median"
+    );
 }

@@ -97,7 +97,7 @@ impl Engine {
             .copied()
     }
 
-    /// Draws a named case: named inputs take the case's values, every other input its median,
+    /// Draws a named case: named inputs (by `id` or field path) take the case's values, every other input its median,
     /// growth has no noise and no regime changes, a launch or funding round happens when its
     /// probability is at least one half (launches mid-window), and lead times are medians.
     pub fn draw_case(
@@ -108,11 +108,10 @@ impl Engine {
     ) -> Result<(), String> {
         let overrides = values
             .iter()
-            .map(|(id, v)| {
-                self.id_index
-                    .get(id)
-                    .map(|i| (*i, *v))
-                    .ok_or_else(|| format!("no input has id `{id}`"))
+            .map(|(name, v)| {
+                self.input_named(name)
+                    .map(|i| (i, *v))
+                    .ok_or_else(|| format!("no input has id or field path `{name}`"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         d.median = true;

@@ -81,6 +81,7 @@ pub fn report(
                 plan: req.plans.first().cloned(),
                 metric: MetricId::Npv,
                 low_high: (0.1, 0.9),
+                others_at_median: false,
             },
             progress,
         )?)
