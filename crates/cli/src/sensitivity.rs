@@ -32,6 +32,14 @@ pub struct SensitivityArgs {
     /// bar end, standard errors zero) instead of random on the same paths.
     #[arg(long)]
     pub others_at_median: bool,
+    /// Instead of the tornado, variance-based (Sobol) indices: the share of the metric's
+    /// variance each input explains alone (first order) and with its interactions (total),
+    /// with bootstrap intervals; --paths is N per sample (N × (inputs + 3) evaluations).
+    #[arg(long, conflicts_with_all = ["break_even", "others_at_median"])]
+    pub sobol: bool,
+    /// With --sobol: bootstrap resamples for the 95 % intervals (at most 10000).
+    #[arg(long, default_value_t = 200, requires = "sobol")]
+    pub bootstrap: usize,
     /// Instead of the tornado, find the value of this input (its `id` or field path) at which
     /// the plan's expected metric reaches --target, or equals --versus's (bisection between the
     /// input's p1 and p99 on common random numbers).
@@ -48,7 +56,7 @@ pub struct SensitivityArgs {
     /// With --break-even: find where the plan's expected metric equals this plan's.
     #[arg(long, requires = "break_even")]
     pub versus: Option<String>,
-    /// Write tornado.json and tornado.csv here.
+    /// Write tornado.json and tornado.csv (sobol.json and sobol.csv with --sobol) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seed, threads, JSON output, strictness and quietness.
@@ -96,6 +104,25 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             common::write_json(&dir.join("break-even.json"), &doc)?;
         }
         return common::print_report(a.run.json, &doc, || sensitivity::break_even_text(&r));
+    }
+    if a.sobol {
+        let req = gigawatt_study::sobol::SobolRequest {
+            paths: a.paths,
+            seed,
+            plan: a.plan.clone(),
+            metric,
+            bootstrap: a.bootstrap,
+        };
+        let r = pool.install(|| gigawatt_study::sobol::sobol(&sc, &req, &notes))?;
+        let doc = gigawatt_study::sobol::json(&r);
+        if let Some(dir) = &a.out {
+            common::write_json(&dir.join("sobol.json"), &doc)?;
+            gigawatt_io::write_atomic(
+                &dir.join("sobol.csv"),
+                gigawatt_study::sobol::csv(&r).as_bytes(),
+            )?;
+        }
+        return common::print_report(a.run.json, &doc, || gigawatt_study::sobol::text(&r));
     }
     let req = TornadoRequest {
         paths: a.paths,

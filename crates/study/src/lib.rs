@@ -90,6 +90,7 @@ pub mod rank;
 pub mod render;
 pub mod report;
 pub mod sensitivity;
+pub mod sobol;
 pub mod xlsx;
 
 pub use cases::{simulate_cases, CasesReport};
