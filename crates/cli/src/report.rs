@@ -36,7 +36,10 @@ pub struct ReportArgs {
     /// Add a ranking of the first plan's projects: which to drop first.
     #[arg(long)]
     pub rank: bool,
-    /// Paths per tornado or ranking run.
+    /// Add Sobol indices of the first plan's NPV (variance shares, with intervals).
+    #[arg(long)]
+    pub sobol: bool,
+    /// Paths per tornado, ranking or Sobol run.
     #[arg(long, default_value_t = 2_000)]
     pub sensitivity_paths: u64,
     /// Show a `gigawatt plan` result (its result.json or --json output): commitments, frontier.
@@ -87,6 +90,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
         sensitivity: a.sensitivity,
         sensitivity_paths: a.sensitivity_paths,
         rank: a.rank,
+        sobol: a.sobol,
         plan_results,
     };
     let notes = common::Notes { quiet: a.run.quiet };

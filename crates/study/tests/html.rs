@@ -18,6 +18,7 @@ fn request(paths: u64) -> ReportRequest {
         sensitivity: false,
         sensitivity_paths: 100,
         rank: false,
+        sobol: false,
         plan_results: None,
     }
 }
@@ -57,6 +58,7 @@ fn the_report_has_every_section_and_accessible_self_contained_charts() {
     let mut req = request(300);
     req.sensitivity = true;
     req.rank = true;
+    req.sobol = true;
     let r = html::report(&sc, src, "examples/startup.toml", &req, &Quiet).unwrap();
     let page = &r.html;
     for id in [
@@ -68,6 +70,7 @@ fn the_report_has_every_section_and_accessible_self_contained_charts() {
         "shortfall",
         "sensitivity",
         "ranking",
+        "sobol",
         "assumptions",
     ] {
         assert!(

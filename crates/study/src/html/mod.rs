@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::rank::{RankReport, RankRequest};
 use crate::report::{PlanResult, SimulationReport};
 use crate::sensitivity::{tornado, TornadoReport, TornadoRequest};
+use crate::sobol::{SobolReport, SobolRequest};
 use crate::{simulate, Progress, SimulateRequest, StudyError};
 
 pub mod svg;
@@ -37,6 +38,8 @@ pub struct ReportRequest {
     pub sensitivity_paths: u64,
     /// Add a ranking of the first plan's projects (drop first), on `sensitivity_paths` paths.
     pub rank: bool,
+    /// Add Sobol indices of the first plan's NPV, on `sensitivity_paths` paths per sample.
+    pub sobol: bool,
     /// A `gigawatt plan` result (its JSON document) to show: commitments and frontier.
     pub plan_results: Option<Value>,
 }
@@ -52,6 +55,8 @@ pub struct HtmlReport {
     pub tornado: Option<TornadoReport>,
     /// The project ranking, when asked for.
     pub ranking: Option<RankReport>,
+    /// The Sobol indices, when asked for.
+    pub sobol: Option<SobolReport>,
 }
 
 /// Runs the simulation (and tornado) a report needs and renders the page. `source` is the
@@ -104,10 +109,26 @@ pub fn report(
     } else {
         None
     };
+    let sobol = if req.sobol {
+        Some(crate::sobol::sobol(
+            sc,
+            &SobolRequest {
+                paths: req.sensitivity_paths,
+                seed: req.seed,
+                plan: req.plans.first().cloned(),
+                metric: MetricId::Npv,
+                bootstrap: 200,
+            },
+            progress,
+        )?)
+    } else {
+        None
+    };
     let notes = gigawatt_io::source_notes(source);
     let extras = Extras {
         tornado: tornado.as_ref(),
         ranking: ranking.as_ref(),
+        sobol: sobol.as_ref(),
         plan_results: req.plan_results.as_ref(),
     };
     let html = render(sc, file, &simulation, &extras, &notes);
@@ -120,6 +141,7 @@ pub fn report(
         simulation,
         tornado,
         ranking,
+        sobol,
     })
 }
 
@@ -173,6 +195,8 @@ pub struct Extras<'a> {
     pub tornado: Option<&'a TornadoReport>,
     /// A ranking of a plan's projects.
     pub ranking: Option<&'a RankReport>,
+    /// Sobol indices.
+    pub sobol: Option<&'a SobolReport>,
     /// A `gigawatt plan` result document.
     pub plan_results: Option<&'a Value>,
 }
@@ -204,6 +228,9 @@ pub fn render(
     shortfall_section(&mut s, r);
     if let Some(t) = extras.tornado {
         tornado_section(&mut s, t);
+    }
+    if let Some(r) = extras.sobol {
+        sobol_section(&mut s, r);
     }
     if let Some(k) = extras.ranking {
         ranking_section(&mut s, k);
@@ -901,6 +928,71 @@ fn tornado_section(s: &mut String, t: &TornadoReport) {
             money(b.mean_high),
             money(b.swing),
             money(b.swing_se)
+        );
+    }
+    s.push_str("</tbody></table>\n");
+}
+
+fn sobol_section(s: &mut String, r: &SobolReport) {
+    let _ = writeln!(
+        s,
+        "<h2 id=\"sobol\">Which inputs explain the spread of NPV</h2>\n<p>Sobol indices of plan {}'s NPV ({} paths per sample): the share of NPV's variance each factor explains alone (first order) and with its interactions (total order), with 95 % bootstrap intervals. \"Noise and events\" holds month-by-month growth noise, launches, funding events and delivery delays.</p>",
+        esc(&r.plan),
+        r.paths
+    );
+    let shown: Vec<_> = r
+        .indices
+        .iter()
+        .filter(|i| i.total > 0.005)
+        .take(12)
+        .collect();
+    if shown.is_empty() {
+        s.push_str("<p>No factor explains more than 0.5 % of the variance.</p>\n");
+        return;
+    }
+    let h = 60.0 + 30.0 * shown.len() as f64;
+    let mut ch = Chart::new(
+        "sobol",
+        "Sobol indices of NPV: first order and total",
+        &format!(
+            "Bar chart of Sobol indices, largest total first: {}.",
+            shown
+                .iter()
+                .map(|i| format!("{} first {:.2}, total {:.2}", i.factor, i.first, i.total))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        (0.0, 1.0),
+        (0.0, 1.0),
+    )
+    .size(720.0, h)
+    .left_margin(230.0);
+    ch.axes(
+        &[0.0, 0.25, 0.5, 0.75, 1.0].map(|v| (v, format!("{v:.2}"))),
+        &[],
+        "share of variance",
+        "",
+    );
+    for (i, f) in shown.iter().enumerate() {
+        ch.hbar(i, shown.len(), 0.0, f.total.clamp(0.0, 1.0), colour(4));
+        ch.hbar(i, shown.len(), 0.0, f.first.clamp(0.0, 1.0), colour(0));
+        ch.row_label(i, shown.len(), &f.factor);
+    }
+    ch.legend_entry("first order (alone)", colour(0), Mark::Fill(1.0));
+    ch.legend_entry("total (with interactions)", colour(4), Mark::Fill(1.0));
+    s.push_str(&ch.finish());
+    s.push_str("<table><thead><tr><th>factor</th><th>first order [95 %]</th><th>total order [95 %]</th></tr></thead><tbody>\n");
+    for i in &r.indices {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{:.3} [{:.3}, {:.3}]</td><td>{:.3} [{:.3}, {:.3}]</td></tr>",
+            esc(&i.factor),
+            i.first,
+            i.first_ci95.0,
+            i.first_ci95.1,
+            i.total,
+            i.total_ci95.0,
+            i.total_ci95.1
         );
     }
     s.push_str("</tbody></table>\n");
