@@ -93,3 +93,59 @@ fn year_metrics_and_bad_sizes_are_refused() {
     req.paths = 1;
     assert!(sobol(&sc, &req, &Quiet).is_err());
 }
+
+/// NPV = 12 · D · P with demand D ~ U(0, 200) units a month and price P ~ U(0, 4), independent:
+/// V = E[D²]E[P²] − (E[D]E[P])² = 13,333.3 · 5.3333 − 40,000 = 31,111 (× 12²). First order
+/// S_D = E[P]² Var(D) / V = 0.4286 = S_P; the interaction Var(D) Var(P) / V = 0.1429, so
+/// ST_D = ST_P = 0.5714.
+const PRODUCT: &str = r#"
+format_version = 1
+horizon = { start = "2026-01", end = "2026-12" }
+discount_rate_per_year = 0.0
+[[segments]]
+name = "one"
+start_units_per_month = { dist = "uniform", min = 0.0, max = 200.0, id = "d" }
+h100e_months_per_unit = 1.0
+price_usd_per_unit = { dist = "uniform", min = 0.0, max = 4.0, id = "p" }
+growth = { process = "log" }
+[[generations]]
+name = "g"
+h100e_per_unit = 1.0
+kw_per_unit = 1.0
+price_usd_per_unit = 0.0
+[[fleet]]
+generation = "g"
+units = 1000.0
+[power]
+availability_pu = 1.0
+power_price_usd_per_mwh = 0.0
+"#;
+
+#[test]
+fn the_interaction_of_a_product_matches_its_closed_form() {
+    let sc = gigawatt_io::read_str(PRODUCT, "product.toml").0.unwrap();
+    let req = SobolRequest {
+        paths: 8000,
+        seed: 5,
+        plan: None,
+        metric: MetricId::Npv,
+        bootstrap: 100,
+    };
+    let r = sobol(&sc, &req, &Quiet).unwrap();
+    let v = 31_111.1 * 144.0;
+    assert!(
+        (r.variance / v - 1.0).abs() < 0.08,
+        "variance {} vs {v}",
+        r.variance
+    );
+    for name in ["d", "p"] {
+        let i = r.indices.iter().find(|i| i.factor == name).unwrap();
+        assert!((i.first - 0.4286).abs() < 0.06, "{name}: S = {}", i.first);
+        assert!((i.total - 0.5714).abs() < 0.06, "{name}: ST = {}", i.total);
+        assert!(
+            ((i.total - i.first) - 0.1429).abs() < 0.06,
+            "{name}: interaction {}",
+            i.total - i.first
+        );
+    }
+}
