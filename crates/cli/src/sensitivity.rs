@@ -37,6 +37,10 @@ pub struct SensitivityArgs {
     /// with bootstrap intervals; --paths is N per sample (N × (inputs + 3) evaluations).
     #[arg(long, conflicts_with_all = ["break_even", "others_at_median"])]
     pub sobol: bool,
+    /// Instead of the tornado, the spider table: the metric's mean with each input held at its
+    /// p5, p25, p50, p75 and p95 in turn, the others random (five runs per input).
+    #[arg(long, conflicts_with_all = ["break_even", "others_at_median", "sobol"])]
+    pub spider: bool,
     /// With --sobol: bootstrap resamples for the 95 % intervals (at most 10000).
     #[arg(long, default_value_t = 200, requires = "sobol")]
     pub bootstrap: usize,
@@ -56,7 +60,7 @@ pub struct SensitivityArgs {
     /// With --break-even: find where the plan's expected metric equals this plan's.
     #[arg(long, requires = "break_even")]
     pub versus: Option<String>,
-    /// Write tornado.json and tornado.csv (sobol.json and sobol.csv with --sobol) here.
+    /// Write tornado.json and tornado.csv (sobol.* with --sobol, spider.* with --spider) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seed, threads, JSON output, strictness and quietness.
@@ -104,6 +108,24 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             common::write_json(&dir.join("break-even.json"), &doc)?;
         }
         return common::print_report(a.run.json, &doc, || sensitivity::break_even_text(&r));
+    }
+    if a.spider {
+        let req = gigawatt_study::spider::SpiderRequest {
+            paths: a.paths,
+            seed,
+            plan: a.plan.clone(),
+            metric,
+        };
+        let r = pool.install(|| gigawatt_study::spider::spider(&sc, &req, &notes))?;
+        let doc = gigawatt_study::spider::json(&r);
+        if let Some(dir) = &a.out {
+            common::write_json(&dir.join("spider.json"), &doc)?;
+            gigawatt_io::write_atomic(
+                &dir.join("spider.csv"),
+                gigawatt_study::spider::csv(&r).as_bytes(),
+            )?;
+        }
+        return common::print_report(a.run.json, &doc, || gigawatt_study::spider::text(&r));
     }
     if a.sobol {
         let req = gigawatt_study::sobol::SobolRequest {

@@ -91,6 +91,7 @@ pub mod render;
 pub mod report;
 pub mod sensitivity;
 pub mod sobol;
+pub mod spider;
 pub mod xlsx;
 
 pub use cases::{simulate_cases, CasesReport};

@@ -196,3 +196,29 @@ fn the_classic_tornado_puts_the_others_at_their_median_and_is_exact() {
         "others_at_median"
     );
 }
+
+#[test]
+fn the_spider_of_a_linear_input_is_a_straight_line_known_by_hand() {
+    // NPV = 1,200 × price with price ~ U(1, 3): at percentile u, 1,200 × (1 + 2u) on every path.
+    let (sc, _) = gigawatt_io::read_str(LINEAR, "linear.toml");
+    let sc = sc.unwrap();
+    let req = gigawatt_study::spider::SpiderRequest {
+        paths: 50,
+        seed: 2,
+        plan: None,
+        metric: MetricId::Npv,
+    };
+    let r = gigawatt_study::spider::spider(&sc, &req, &Quiet).unwrap();
+    let price = r.rows.iter().find(|row| row.input == "price").unwrap();
+    for (u, (mean, se)) in gigawatt_study::spider::SPIDER_PERCENTILES
+        .iter()
+        .zip(&price.means)
+    {
+        let want = 1200.0 * (1.0 + 2.0 * u);
+        assert!((mean - want).abs() < 1e-6, "p{u}: {mean} vs {want}");
+        assert!(*se < 1e-6);
+    }
+    assert_eq!(r.rows[0].input, "price");
+    let round = r.rows.iter().find(|row| row.input == "round").unwrap();
+    assert_eq!(round.range, 0.0);
+}
