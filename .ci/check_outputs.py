@@ -17,6 +17,7 @@ numeric = {
     "paths_yearly": ["year", "revenue_usd", "capex_chips_usd", "free_cash_flow_usd", "cash_end_usd"],
     "rank": ["commitments", "d_npv_usd_mean", "d_npv_usd_se", "npv_cvar95_usd"],
     "tornado": ["value_low", "value_high", "swing", "swing_se"],
+    "evppi": ["evppi", "se", "bias_subtracted"],
     "spider": ["percentile", "value", "mean", "se"],
     "sobol": ["first_order", "first_order_ci95_low", "total_order", "total_order_ci95_high"],
     "commitments": ["amount", "capex_usd_estimate"],

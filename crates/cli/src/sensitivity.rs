@@ -41,6 +41,14 @@ pub struct SensitivityArgs {
     /// p5, p25, p50, p75 and p95 in turn, the others random (five runs per input).
     #[arg(long, conflicts_with_all = ["break_even", "others_at_median", "sobol"])]
     pub spider: bool,
+    /// Instead of the tornado, the value of information per input (EVPPI) for the choice
+    /// between the scenario's plans: every uncertain input, or those listed (ID,ID,...).
+    #[arg(long, num_args = 0.., value_delimiter = ',', value_name = "INPUT",
+          conflicts_with_all = ["break_even", "others_at_median", "sobol", "spider"])]
+    pub evppi: Option<Vec<String>>,
+    /// With --evppi: groups of paths per input (equal counts; at least 2 paths each).
+    #[arg(long, default_value_t = 20, requires = "evppi")]
+    pub bins: usize,
     /// With --sobol: bootstrap resamples for the 95 % intervals (at most 10000).
     #[arg(long, default_value_t = 200, requires = "sobol")]
     pub bootstrap: usize,
@@ -108,6 +116,25 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             common::write_json(&dir.join("break-even.json"), &doc)?;
         }
         return common::print_report(a.run.json, &doc, || sensitivity::break_even_text(&r));
+    }
+    if let Some(inputs) = &a.evppi {
+        let req = gigawatt_study::evppi::EvppiRequest {
+            paths: a.paths,
+            seed,
+            inputs: inputs.clone(),
+            metric,
+            bins: a.bins,
+        };
+        let r = pool.install(|| gigawatt_study::evppi::evppi(&sc, &req, &notes))?;
+        let doc = gigawatt_study::evppi::json(&r);
+        if let Some(dir) = &a.out {
+            common::write_json(&dir.join("evppi.json"), &doc)?;
+            gigawatt_io::write_atomic(
+                &dir.join("evppi.csv"),
+                gigawatt_study::evppi::csv(&r).as_bytes(),
+            )?;
+        }
+        return common::print_report(a.run.json, &doc, || gigawatt_study::evppi::text(&r));
     }
     if a.spider {
         let req = gigawatt_study::spider::SpiderRequest {

@@ -83,6 +83,7 @@
 pub mod cases;
 pub mod compare;
 pub mod counterfactual;
+pub mod evppi;
 pub mod html;
 pub mod paired;
 pub mod plan;
