@@ -49,6 +49,9 @@ pub struct SensitivityArgs {
     /// With --evppi: groups of paths per input (equal counts; at least 2 paths each).
     #[arg(long, default_value_t = 20, requires = "evppi")]
     pub bins: usize,
+    /// With --sobol: a group of inputs counted as one factor, NAME=INPUT,INPUT,... (repeatable).
+    #[arg(long, value_name = "NAME=INPUTS", requires = "sobol")]
+    pub group: Vec<String>,
     /// With --sobol: bootstrap resamples for the 95 % intervals (at most 10000).
     #[arg(long, default_value_t = 200, requires = "sobol")]
     pub bootstrap: usize,
@@ -161,6 +164,23 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             plan: a.plan.clone(),
             metric,
             bootstrap: a.bootstrap,
+            groups: a
+                .group
+                .iter()
+                .map(|g| {
+                    let (name, members) = g.split_once('=').with_context(|| {
+                        format!("--group takes NAME=INPUT,INPUT,... (got `{g}`)")
+                    })?;
+                    Ok((
+                        name.trim().to_string(),
+                        members
+                            .split(',')
+                            .map(|m| m.trim().to_string())
+                            .filter(|m| !m.is_empty())
+                            .collect(),
+                    ))
+                })
+                .collect::<anyhow::Result<_>>()?,
         };
         let r = pool.install(|| gigawatt_study::sobol::sobol(&sc, &req, &notes))?;
         let doc = gigawatt_study::sobol::json(&r);

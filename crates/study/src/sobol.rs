@@ -49,6 +49,9 @@ pub struct SobolRequest {
     pub metric: MetricId,
     /// Bootstrap resamples for the intervals.
     pub bootstrap: usize,
+    /// Groups of inputs that count as one factor: (group name, inputs by `id` or field path).
+    /// Every other input is its own factor.
+    pub groups: Vec<(String, Vec<String>)>,
 }
 
 /// One factor's indices.
@@ -104,8 +107,9 @@ fn evaluate(e: &Engine, path: u64, row: &[f64], metric: MetricId, s: &mut Scratc
     metric_values(&o)[metric.index()]
 }
 
-/// Per path: f(A), f(B), then f(AB_i) for each factor (inputs, then noise and events).
-fn evaluations(e: &Engine, n: u64, factors: &[usize], metric: MetricId) -> Vec<Vec<f64>> {
+/// Per path: f(A), f(B), then f(AB_i) for each factor (its columns of the uniforms taken from
+/// B), then noise and events.
+fn evaluations(e: &Engine, n: u64, factors: &[Vec<usize>], metric: MetricId) -> Vec<Vec<f64>> {
     let blocks: Vec<u64> = (0..n.div_ceil(BLOCK)).collect();
     blocks
         .par_iter()
@@ -121,9 +125,11 @@ fn evaluations(e: &Engine, n: u64, factors: &[usize], metric: MetricId) -> Vec<V
                 let mut f = Vec::with_capacity(factors.len() + 3);
                 f.push(evaluate(e, pa, a, metric, &mut s));
                 f.push(evaluate(e, pb, bb, metric, &mut s));
-                for &i in factors {
+                for cols in factors {
                     let mut row = a.clone();
-                    row[i] = bb[i];
+                    for &i in cols {
+                        row[i] = bb[i];
+                    }
                     f.push(evaluate(e, pa, &row, metric, &mut s));
                 }
                 // Noise and events: A's inputs on B's path index.
@@ -172,6 +178,46 @@ fn interval(mut v: Vec<f64>) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
+/// The factors: each group (its inputs' columns together), then every input in no group.
+fn factors(
+    engine: &Engine,
+    groups: &[(String, Vec<String>)],
+) -> Result<(Vec<String>, Vec<Vec<usize>>), StudyError> {
+    let mut names = Vec::new();
+    let mut columns: Vec<Vec<usize>> = Vec::new();
+    let mut grouped = std::collections::BTreeSet::new();
+    for (group, members) in groups {
+        if members.is_empty() {
+            return Err(StudyError::Request(format!(
+                "group `{group}` names no input"
+            )));
+        }
+        let mut cols = Vec::new();
+        for m in members {
+            let i = engine.input_named(m).ok_or_else(|| {
+                StudyError::Request(format!(
+                    "group `{group}`: no uncertain input is named `{m}` (give an `id` or a field path)"
+                ))
+            })?;
+            if !grouped.insert(i) {
+                return Err(StudyError::Request(format!(
+                    "input `{m}` is in more than one group; each input belongs to one factor"
+                )));
+            }
+            cols.push(i);
+        }
+        names.push(group.clone());
+        columns.push(cols);
+    }
+    for (name, i) in engine.uncertain_inputs() {
+        if !grouped.contains(&i) {
+            names.push(name);
+            columns.push(vec![i]);
+        }
+    }
+    Ok((names, columns))
+}
+
 /// Sobol indices of `req.metric` for one plan.
 pub fn sobol(
     sc: &ValidScenario,
@@ -201,8 +247,7 @@ pub fn sobol(
         ..SimulateRequest::new(req.paths, req.seed)
     };
     let (_, engine) = crate::engine_for(sc, &probe)?;
-    let inputs = engine.uncertain_inputs();
-    let columns: Vec<usize> = inputs.iter().map(|(_, i)| *i).collect();
+    let (names, columns) = factors(&engine, &req.groups)?;
     let k = columns.len() + 1;
     progress.note(&format!(
         "Sobol indices: {} paths × {} factors (+2 samples) = {} plan evaluations...",
@@ -218,9 +263,8 @@ pub fn sobol(
         )));
     }
     let all: Vec<usize> = (0..f.len()).collect();
-    let names: Vec<String> = inputs
-        .iter()
-        .map(|(n, _)| n.clone())
+    let names: Vec<String> = names
+        .into_iter()
         .chain(std::iter::once(NOISE_FACTOR.to_string()))
         .collect();
     let mut rng_state = splitmix(req.seed ^ BOOTSTRAP_STREAM);

@@ -46,6 +46,7 @@ fn indices_of_an_additive_model_match_its_variance_shares() {
         plan: None,
         metric: MetricId::Npv,
         bootstrap: 200,
+        groups: Vec::new(),
     };
     let r = sobol(&sc, &req, &Quiet).unwrap();
     // Mean 12 · 100 · (2 + 0.5) = 3,000; variance 1,200² · (1/3 + 1/12) = 600,000.
@@ -87,6 +88,7 @@ fn year_metrics_and_bad_sizes_are_refused() {
         plan: None,
         metric: MetricId::FirstProfitableYear,
         bootstrap: 10,
+        groups: Vec::new(),
     };
     assert!(sobol(&sc, &req, &Quiet).is_err());
     req.metric = MetricId::Npv;
@@ -130,6 +132,7 @@ fn the_interaction_of_a_product_matches_its_closed_form() {
         plan: None,
         metric: MetricId::Npv,
         bootstrap: 100,
+        groups: Vec::new(),
     };
     let r = sobol(&sc, &req, &Quiet).unwrap();
     let v = 31_111.1 * 144.0;
@@ -148,4 +151,42 @@ fn the_interaction_of_a_product_matches_its_closed_form() {
             i.total - i.first
         );
     }
+}
+
+#[test]
+fn a_group_of_inputs_is_one_factor() {
+    // The two prices of the additive model as one group explain all of the variance.
+    let sc = gigawatt_io::read_str(ADDITIVE, "additive.toml").0.unwrap();
+    let req = SobolRequest {
+        paths: 2000,
+        seed: 3,
+        plan: None,
+        metric: MetricId::Npv,
+        bootstrap: 50,
+        groups: vec![("prices".into(), vec!["a".into(), "b".into()])],
+    };
+    let r = sobol(&sc, &req, &Quiet).unwrap();
+    let g = r.indices.iter().find(|i| i.factor == "prices").unwrap();
+    assert!(
+        (g.first - 1.0).abs() < 0.05 && (g.total - 1.0).abs() < 0.05,
+        "{g:?}"
+    );
+    assert!(r.indices.iter().all(|i| i.factor != "a" && i.factor != "b"));
+    // An input in two groups, or an unknown one, is refused.
+    let twice = SobolRequest {
+        groups: vec![
+            ("x".into(), vec!["a".into()]),
+            ("y".into(), vec!["a".into()]),
+        ],
+        ..req.clone()
+    };
+    assert!(sobol(&sc, &twice, &Quiet).is_err());
+    let unknown = SobolRequest {
+        groups: vec![("x".into(), vec!["nope".into()])],
+        ..req
+    };
+    assert!(sobol(&sc, &unknown, &Quiet)
+        .unwrap_err()
+        .to_string()
+        .contains("nope"));
 }

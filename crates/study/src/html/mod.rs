@@ -118,6 +118,7 @@ pub fn report(
                 plan: req.plans.first().cloned(),
                 metric: MetricId::Npv,
                 bootstrap: 200,
+                groups: Vec::new(),
             },
             progress,
         )?)
