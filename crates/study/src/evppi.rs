@@ -113,12 +113,7 @@ pub fn evppi(
     req: &EvppiRequest,
     progress: &dyn Progress,
 ) -> Result<EvppiReport, StudyError> {
-    if req.metric.is_year() {
-        return Err(StudyError::Request(format!(
-            "{} has no value where its event never happens; choose another metric",
-            req.metric.name()
-        )));
-    }
+    crate::require_mean_metric(req.metric)?;
     if sc.plans.len() < 2 {
         return Err(StudyError::Request(
             "value of information is about a choice: the scenario needs at least two [[plans]]"

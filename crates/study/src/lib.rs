@@ -211,6 +211,37 @@ pub(crate) fn chosen_plan(sc: &ValidScenario, plan: Option<&str>) -> (String, Ve
     (name, selection)
 }
 
+/// Refuses a year metric for an analysis of means: a year has no value on paths where its
+/// event never happens.
+pub(crate) fn require_mean_metric(metric: gigawatt_sim::MetricId) -> Result<(), StudyError> {
+    if metric.is_year() {
+        return Err(StudyError::Request(format!(
+            "{} has no value on paths where its event never happens, so no mean; choose another metric",
+            metric.name()
+        )));
+    }
+    Ok(())
+}
+
+/// The engine of one plan alone (a selection from [`chosen_plan`]), with no baseline, for the
+/// analyses that evaluate a plan under changed inputs. Returns the plan's name, its selection
+/// and the engine (the plan is its plan 0).
+pub(crate) fn plan_engine(
+    sc: &ValidScenario,
+    plan: Option<&str>,
+    paths: u64,
+    seed: u64,
+) -> Result<(String, Vec<String>, Engine), StudyError> {
+    let (name, selection) = chosen_plan(sc, plan);
+    let probe = SimulateRequest {
+        plans: selection.clone(),
+        baseline: false,
+        ..SimulateRequest::new(paths, seed)
+    };
+    let (_, engine) = engine_for(sc, &probe)?;
+    Ok((name, selection, engine))
+}
+
 /// Validates a scenario a workflow changed (plans added): a failure is a bug in the workflow
 /// or an impossible request, reported as a scenario error.
 pub(crate) fn revalidate(sc: Scenario) -> Result<ValidScenario, StudyError> {

@@ -125,18 +125,9 @@ pub fn tornado(
             "the low and high percentiles must satisfy 0 < low < high < 1 (got {lo} and {hi})"
         )));
     }
-    if req.metric.is_year() {
-        return Err(StudyError::Request(
-            "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
-        ));
-    }
-    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
-    let probe = SimulateRequest {
-        plans: selection.clone(),
-        baseline: false,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let (_, engine) = crate::engine_for(sc, &probe)?;
+    crate::require_mean_metric(req.metric)?;
+    let (plan, selection, engine) =
+        crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
     let inputs = engine.uncertain_inputs();
     // Per bar end: the metric on every path (others random), or on the median case alone.
     let run = |overrides: Vec<(String, f64)>| -> Result<Vec<f64>, StudyError> {
@@ -412,23 +403,14 @@ pub fn break_even(
     req: &BreakEvenRequest,
     progress: &dyn Progress,
 ) -> Result<BreakEven, StudyError> {
-    if req.metric.is_year() {
-        return Err(StudyError::Request(
-            "the first profitable year has no mean when a path is never profitable; choose another metric".into(),
-        ));
-    }
+    crate::require_mean_metric(req.metric)?;
     if !(req.tolerance_pu > 0.0 && req.tolerance_pu < 1.0) {
         return Err(StudyError::Request(
             "the tolerance must be a share of the range between 0 and 1".into(),
         ));
     }
-    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
-    let probe = SimulateRequest {
-        plans: selection.clone(),
-        baseline: false,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let (_, engine) = crate::engine_for(sc, &probe)?;
+    let (plan, selection, engine) =
+        crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
     let i = engine.input_named(&req.input).ok_or_else(|| {
         StudyError::Request(format!(
             "no uncertain input is named `{}`: give an input's `id` or its field path",

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::render::{csv_field, csv_num, num};
-use crate::{Progress, SimulateRequest, StudyError};
+use crate::{Progress, StudyError};
 
 /// The factor that holds every path-indexed source of randomness.
 pub const NOISE_FACTOR: &str = "noise and events";
@@ -224,12 +224,7 @@ pub fn sobol(
     req: &SobolRequest,
     progress: &dyn Progress,
 ) -> Result<SobolReport, StudyError> {
-    if req.metric.is_year() {
-        return Err(StudyError::Request(format!(
-            "{} has no value on paths where it never happens; choose another metric",
-            req.metric.name()
-        )));
-    }
+    crate::require_mean_metric(req.metric)?;
     if req.paths < 2 || req.paths > MAX_SOBOL_PATHS {
         return Err(StudyError::Request(format!(
             "--paths must be between 2 and {MAX_SOBOL_PATHS} for Sobol indices (each path is evaluated once per factor and twice more)"
@@ -240,13 +235,7 @@ pub fn sobol(
             "--bootstrap is at most 10000 resamples".into(),
         ));
     }
-    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
-    let probe = SimulateRequest {
-        plans: selection,
-        baseline: false,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let (_, engine) = crate::engine_for(sc, &probe)?;
+    let (plan, _, engine) = crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
     let (names, columns) = factors(&engine, &req.groups)?;
     let k = columns.len() + 1;
     progress.note(&format!(

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::paired::{per_path_rows, stats};
 use crate::render::{csv_field, csv_num, num};
-use crate::{Progress, SimulateRequest, StudyError};
+use crate::{Progress, StudyError};
 
 /// The percentiles of the table.
 pub const SPIDER_PERCENTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -65,19 +65,9 @@ pub fn spider(
     req: &SpiderRequest,
     progress: &dyn Progress,
 ) -> Result<SpiderReport, StudyError> {
-    if req.metric.is_year() {
-        return Err(StudyError::Request(format!(
-            "{} has no mean when the event never happens on a path; choose another metric",
-            req.metric.name()
-        )));
-    }
-    let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
-    let probe = SimulateRequest {
-        plans: selection.clone(),
-        baseline: false,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let (_, engine) = crate::engine_for(sc, &probe)?;
+    crate::require_mean_metric(req.metric)?;
+    let (plan, selection, engine) =
+        crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
     let inputs = engine.uncertain_inputs();
     let mut rows = Vec::with_capacity(inputs.len());
     for (k, (name, i)) in inputs.iter().enumerate() {
