@@ -19,6 +19,14 @@ pub struct RankArgs {
     /// Candidate projects to try adding: the commitments of this plan, grouped by option.
     #[arg(long, value_name = "PLAN")]
     pub add_from: Option<String>,
+    /// Risk weight of the ranking score: change in expected NPV − λ · change in CVaR95 of NPV
+    /// loss (0: expected NPV alone).
+    #[arg(long, default_value_t = 0.0)]
+    pub lambda: f64,
+    /// Also the sequential drop-first order: drop the best project, re-rank the rest on the
+    /// same paths, repeat while a drop raises the score.
+    #[arg(long)]
+    pub greedy: bool,
     /// Paths (the plan and every variant run on the same paths).
     #[arg(long, default_value_t = 5000)]
     pub paths: u64,
@@ -43,7 +51,12 @@ pub fn run(a: &RankArgs) -> anyhow::Result<ExitCode> {
         seed: a.run.seed.unwrap_or(sc.simulation.seed),
         plan: a.plan.clone(),
         add_from: a.add_from.clone(),
+        lambda: a.lambda,
+        greedy: a.greedy,
     };
+    if !(a.lambda.is_finite() && a.lambda >= 0.0) {
+        anyhow::bail!("--lambda must be a number >= 0");
+    }
     let notes = common::Notes { quiet: a.run.quiet };
     let report = pool.install(|| rank::rank(&sc, &req, &notes))?;
     let doc = rank::json(&report);

@@ -29,6 +29,26 @@ pub struct RankRequest {
     pub plan: Option<String>,
     /// Candidate projects to try adding: the commitments of this plan, grouped by option.
     pub add_from: Option<String>,
+    /// Weight of risk in the ranking score: ΔNPV − λ · Δ(CVaR95 of NPV loss).
+    pub lambda: f64,
+    /// Also the sequential "drop first" order: drop the project whose removal raises the score
+    /// most, re-rank the rest on the same paths, repeat while a removal helps.
+    pub greedy: bool,
+}
+
+/// One step of the sequential drop-first order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropStep {
+    /// The project dropped at this step.
+    pub project: String,
+    /// Its score at this step (ΔNPV − λ · ΔCVaR loss, USD) and ΔNPV's standard error.
+    pub score: f64,
+    /// See `score`.
+    pub npv_change_se: f64,
+    /// The plan's mean NPV and CVaR95 of NPV after the drop.
+    pub npv_mean: f64,
+    /// See `npv_mean`.
+    pub npv_cvar95: f64,
 }
 
 /// The effect of dropping or adding one project, against the plan as it is.
@@ -66,12 +86,24 @@ pub struct RankReport {
     pub paths: u64,
     /// See `paths`.
     pub seed: u64,
-    /// The plan's own projects, drop-first order (largest NPV gain from dropping first), then
-    /// the candidates, best NPV gain from adding first.
+    /// The plan's own projects, drop-first order (highest score from dropping first), then
+    /// the candidates, highest score from adding first.
     pub effects: Vec<ProjectEffect>,
+    /// Risk weight λ of the score.
+    pub lambda: f64,
+    /// The plan's mean NPV and CVaR95 of NPV as it is.
+    pub plan_npv: (f64, f64),
+    /// With `greedy`: the sequential drop-first order (empty when no removal helps).
+    pub drop_order: Vec<DropStep>,
 }
 
 impl ProjectEffect {
+    /// The ranking score: ΔNPV − λ · Δ(CVaR95 of NPV loss), where the loss is −NPV.
+    pub fn score(&self, lambda: f64) -> f64 {
+        let loss_change = self.npv_cvar95.1 - self.npv_cvar95.0;
+        self.diff(MetricId::Npv).0 - lambda * loss_change
+    }
+
     /// The paired difference in `id`: (mean, se).
     pub fn diff(&self, id: MetricId) -> (f64, f64) {
         self.diffs
@@ -222,19 +254,73 @@ pub fn rank(
             )
         })
         .collect();
-    let by_npv_gain = |a: &ProjectEffect, b: &ProjectEffect| {
-        b.diff(MetricId::Npv).0.total_cmp(&a.diff(MetricId::Npv).0)
-    };
-    dropped.sort_by(by_npv_gain);
-    added.sort_by(by_npv_gain);
+    let by_score =
+        |a: &ProjectEffect, b: &ProjectEffect| b.score(req.lambda).total_cmp(&a.score(req.lambda));
+    dropped.sort_by(by_score);
+    added.sort_by(by_score);
     dropped.extend(added);
+    let plan_npv = (
+        base_result.metric(MetricId::Npv).mean,
+        base_result.metric(MetricId::Npv).cvar95,
+    );
+    let drop_order = if req.greedy {
+        greedy_drops(sc, base, req, progress)?
+    } else {
+        Vec::new()
+    };
     Ok(RankReport {
         scenario: sc.name.clone(),
         plan: base.name.clone(),
         paths: report.paths,
         seed: req.seed,
         effects: dropped,
+        lambda: req.lambda,
+        plan_npv,
+        drop_order,
     })
+}
+
+/// The sequential drop-first order: at each step rank the remaining projects of the current
+/// plan on the same paths, drop the one with the highest positive score, and go on while one
+/// helps (at most one step per project).
+fn greedy_drops(
+    sc: &ValidScenario,
+    base: &Plan,
+    req: &RankRequest,
+    progress: &dyn Progress,
+) -> Result<Vec<DropStep>, StudyError> {
+    let mut current = base.clone();
+    let mut steps = Vec::new();
+    while !current.commitments.is_empty() {
+        let mut changed = Scenario::clone(sc);
+        changed.plans = vec![current.clone()];
+        let changed = crate::revalidate(changed)?;
+        let step_req = RankRequest {
+            plan: Some(current.name.clone()),
+            add_from: None,
+            greedy: false,
+            ..req.clone()
+        };
+        progress.note(&format!("drop-first order, step {}...", steps.len() + 1));
+        let r = rank(&changed, &step_req, &crate::Quiet)?;
+        let Some(best) = r.effects.iter().find(|e| !e.added) else {
+            break;
+        };
+        let score = best.score(req.lambda);
+        if score <= 0.0 {
+            break;
+        }
+        steps.push(DropStep {
+            project: best.project.clone(),
+            score,
+            npv_change_se: best.diff(MetricId::Npv).1,
+            npv_mean: r.plan_npv.0 + best.diff(MetricId::Npv).0,
+            npv_cvar95: best.npv_cvar95.0,
+        });
+        let dropped = best.project.clone();
+        current.commitments.retain(|c| c.option != dropped);
+    }
+    Ok(steps)
 }
 
 /// JSON (`gigawatt-rank` v1).
@@ -246,6 +332,14 @@ pub fn json(r: &RankReport) -> Value {
         "plan": r.plan,
         "paths": r.paths,
         "seed": r.seed,
+        "lambda": r.lambda,
+        "score": "change in mean NPV − λ · change in CVaR95 of NPV loss",
+        "plan_npv_mean_usd": num(r.plan_npv.0),
+        "plan_npv_cvar95_usd": num(r.plan_npv.1),
+        "drop_order": r.drop_order.iter().map(|s| json!({
+            "project": s.project, "score_usd": num(s.score), "npv_change_se_usd": num(s.npv_change_se),
+            "npv_mean_after_usd": num(s.npv_mean), "npv_cvar95_after_usd": num(s.npv_cvar95),
+        })).collect::<Vec<_>>(),
         "projects": r.effects.iter().map(|e| {
             let mut d = serde_json::Map::new();
             for (id, m, s) in &e.diffs {
@@ -255,6 +349,7 @@ pub fn json(r: &RankReport) -> Value {
                 "project": e.project,
                 "change": if e.added { "add" } else { "drop" },
                 "commitments": e.commitments,
+                "score_usd": num(e.score(r.lambda)),
                 "differences_vs_plan": d,
                 "npv_cvar95_usd": num(e.npv_cvar95.0),
                 "plan_npv_cvar95_usd": num(e.npv_cvar95.1),
@@ -368,6 +463,31 @@ pub fn text(r: &RankReport) -> String {
             "\ndrop first (dropping each raises expected NPV): {}",
             first.join(", ")
         );
+    }
+    if r.lambda > 0.0 {
+        let _ = writeln!(
+            s,
+            "ranked by score = change in expected NPV − {} × change in CVaR95 of NPV loss",
+            r.lambda
+        );
+    }
+    if !r.drop_order.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nsequential drop-first order (re-ranked on the same paths after each drop):"
+        );
+        for (k, st) in r.drop_order.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  {}. drop {:<24} score {} ± {}  → plan NPV {} (CVaR95 {})",
+                k + 1,
+                st.project,
+                f(st.score),
+                f(st.npv_change_se),
+                f(st.npv_mean),
+                f(st.npv_cvar95)
+            );
+        }
     }
     s
 }

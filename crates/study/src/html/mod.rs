@@ -103,6 +103,8 @@ pub fn report(
                 seed: req.seed,
                 plan: req.plans.first().cloned(),
                 add_from: None,
+                lambda: 0.0,
+                greedy: false,
             },
             progress,
         )?)
