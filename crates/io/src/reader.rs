@@ -1475,6 +1475,7 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                 option,
                 month,
                 amount,
+                project: c.string(ct, "project"),
             }
         })
         .collect();

@@ -528,6 +528,12 @@ static COMMITMENT: TableSpec = TableSpec {
         req("month", Ty::Month, "Month committed."),
         opt("mw", Ty::Num, "", "Size, MW (build)."),
         opt("h100e", Ty::Num, "", "Size, H100e (lease, buy)."),
+        opt(
+            "project",
+            Ty::Str,
+            "its option",
+            "Project it belongs to, for `gigawatt rank`: commitments with the same project are dropped or added together.",
+        ),
     ],
 };
 

@@ -397,6 +397,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
                 c.month,
                 num(c.amount)
             );
+            if let Some(p) = &c.project {
+                let _ = writeln!(o, "project = {}", toml_string(p));
+            }
         }
         for r in &plan.rules {
             let _ = writeln!(
@@ -438,8 +441,12 @@ pub fn plan_toml(sc: &Scenario, plan: &Plan) -> String {
     );
     for c in &plan.commitments {
         let unit = sc.option(&c.option).map_or("h100e", |o| o.kind.size_unit());
+        let project = c
+            .project
+            .as_ref()
+            .map_or(String::new(), |p| format!(", project = {}", toml_string(p)));
         s.push_str(&format!(
-            "  {{ option = {}, month = \"{}\", {unit} = {:?} }},\n",
+            "  {{ option = {}, month = \"{}\", {unit} = {:?}{project} }},\n",
             toml_string(&c.option),
             c.month,
             c.amount

@@ -506,6 +506,16 @@ pub struct Commitment {
     pub month: Month,
     /// Amount in the option's unit (MW for build, H100e otherwise).
     pub amount: f64,
+    /// The project it belongs to, for ranking (None: grouped with the plan's other
+    /// commitments of the same option).
+    pub project: Option<String>,
+}
+
+impl Commitment {
+    /// The project this commitment counts under in a ranking: its `project`, or its option.
+    pub fn project_name(&self) -> &str {
+        self.project.as_deref().unwrap_or(&self.option)
+    }
 }
 
 /// "Each `every_months`, commit enough of `option` that capacity at lead time covers the

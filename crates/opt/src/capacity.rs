@@ -1118,6 +1118,7 @@ impl CapacityModel {
                     option: self.options[oi].name.clone(),
                     month: self.start.plus(month),
                     amount: a,
+                    project: None,
                 });
                 first_stage.push(is_first);
             }

@@ -113,13 +113,14 @@ impl ProjectEffect {
     }
 }
 
-/// Commitments grouped by option, in order of first appearance.
+/// Commitments grouped by project (their `project`, or their option), in order of first
+/// appearance.
 fn projects(commitments: &[Commitment]) -> Vec<(String, Vec<Commitment>)> {
     let mut out: Vec<(String, Vec<Commitment>)> = Vec::new();
     for c in commitments {
-        match out.iter_mut().find(|(o, _)| *o == c.option) {
+        match out.iter_mut().find(|(p, _)| p == c.project_name()) {
             Some((_, v)) => v.push(c.clone()),
-            None => out.push((c.option.clone(), vec![c.clone()])),
+            None => out.push((c.project_name().to_string(), vec![c.clone()])),
         }
     }
     out
@@ -197,14 +198,14 @@ pub fn rank(
     }
     // The plan first (the paired differences are against it), then one variant per project.
     let mut plans = vec![base.clone()];
-    for (k, (option, _)) in own.iter().enumerate() {
+    for (k, (project, _)) in own.iter().enumerate() {
         plans.push(Plan {
             name: format!("{}__drop_{k}", base.name),
-            description: format!("{} without {option}", base.name),
+            description: format!("{} without {project}", base.name),
             commitments: base
                 .commitments
                 .iter()
-                .filter(|c| &c.option != option)
+                .filter(|c| c.project_name() != project)
                 .cloned()
                 .collect(),
             rules: base.rules.clone(),
@@ -318,7 +319,7 @@ fn greedy_drops(
             npv_cvar95: best.npv_cvar95.0,
         });
         let dropped = best.project.clone();
-        current.commitments.retain(|c| c.option != dropped);
+        current.commitments.retain(|c| c.project_name() != dropped);
     }
     Ok(steps)
 }

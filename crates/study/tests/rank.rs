@@ -167,3 +167,37 @@ fn the_greedy_drop_order_of_independent_projects_is_known_by_hand() {
         r.plan_npv.0
     );
 }
+
+#[test]
+fn commitments_named_one_project_are_dropped_together() {
+    // The two dear leases as one project `premium`: dropping it gains 600 + 2,400 = 3,000.
+    let src = THREE_LEASES
+        .replace(
+            r#"{ option = "dear", month = "2026-01", h100e = 100.0 }"#,
+            r#"{ option = "dear", month = "2026-01", h100e = 100.0, project = "premium" }"#,
+        )
+        .replace(
+            r#"{ option = "dearest", month = "2026-01", h100e = 100.0 }"#,
+            r#"{ option = "dearest", month = "2026-01", h100e = 100.0, project = "premium" }"#,
+        );
+    let (sc, diags) = gigawatt_io::read_str(&src, "projects.toml");
+    let sc = sc.unwrap_or_else(|| panic!("{diags:?}"));
+    // The project survives writing the scenario and reading it back.
+    let again = gigawatt_io::read_str(&gigawatt_io::write_scenario(&sc), "again.toml")
+        .0
+        .unwrap();
+    assert_eq!(again.plans[0].commitments, sc.plans[0].commitments);
+    let req = RankRequest {
+        paths: 10,
+        seed: 1,
+        plan: None,
+        add_from: None,
+        lambda: 0.0,
+        greedy: false,
+    };
+    let r = rank(&sc, &req, &Quiet).unwrap();
+    assert_eq!(r.effects.len(), 2);
+    let premium = r.effects.iter().find(|e| e.project == "premium").unwrap();
+    assert_eq!(premium.commitments, 2);
+    assert!((premium.diff(MetricId::Npv).0 - 3000.0).abs() < 1e-6);
+}
