@@ -1160,7 +1160,21 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             }
         })
         .collect();
+    let groups = c
+        .tables(root, "groups")
+        .iter()
+        .map(|t| gigawatt_model::InputGroup {
+            name: c.string_req(t, "name"),
+            inputs: c
+                .str_array(t, "inputs")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, _, _)| s)
+                .collect(),
+        })
+        .collect();
     Some(Scenario {
+        groups,
         name,
         horizon,
         discount_rate_per_year,

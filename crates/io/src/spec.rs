@@ -578,6 +578,15 @@ static CASE: TableSpec = TableSpec {
     ],
 };
 
+static GROUP: TableSpec = TableSpec {
+    name: "group",
+    doc: "Inputs that sensitivity analyses (`sensitivity --sobol`) treat as one factor: all of a segment's growth inputs, say.",
+    fields: &[
+        req("name", Ty::Str, "Unique name."),
+        req("inputs", Ty::StrArray, "Its inputs, by `id` or field path; each input in at most one group."),
+    ],
+};
+
 /// The root of a scenario file.
 pub static ROOT: TableSpec = TableSpec {
     name: "scenario",
@@ -635,6 +644,12 @@ pub static ROOT: TableSpec = TableSpec {
         opt("finance", Ty::Table(&FINANCE), "", "Finance."),
         opt("plans", Ty::Tables(&PLAN), "none", "Named plans."),
         opt("cases", Ty::Tables(&CASE), "none", "Named discrete cases."),
+        opt(
+            "groups",
+            Ty::Tables(&GROUP),
+            "one factor per input",
+            "Groups of inputs analysed as one factor.",
+        ),
     ],
 };
 

@@ -415,6 +415,15 @@ pub fn write_scenario(sc: &Scenario) -> String {
             );
         }
     }
+    for g in &sc.groups {
+        let inputs: Vec<String> = g.inputs.iter().map(|i| toml_string(i)).collect();
+        let _ = writeln!(
+            o,
+            "\n[[groups]]\nname = {}\ninputs = [{}]",
+            toml_string(&g.name),
+            inputs.join(", ")
+        );
+    }
     for c in &sc.cases {
         let vals: Vec<String> = c
             .values

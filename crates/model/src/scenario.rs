@@ -43,6 +43,17 @@ pub struct Scenario {
     pub plans: Vec<Plan>,
     /// Named discrete cases with probabilities (alternative to sampled paths).
     pub cases: Vec<Case>,
+    /// Groups of inputs that sensitivity analyses treat as one factor.
+    pub groups: Vec<InputGroup>,
+}
+
+/// Inputs that count as one factor in a sensitivity analysis (a segment's growth drivers, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputGroup {
+    /// Name.
+    pub name: String,
+    /// Its inputs, by `id` or field path.
+    pub inputs: Vec<String>,
 }
 
 /// The months simulated, inclusive.

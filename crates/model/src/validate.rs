@@ -295,6 +295,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     check_finance(&mut v, sc);
     check_plans(&mut v, sc);
     check_inputs_and_cases(&mut v, sc);
+    check_groups(&mut v, sc);
     v.out
 }
 
@@ -956,6 +957,46 @@ fn check_plans(v: &mut V<'_>, sc: &Scenario) {
 }
 
 /// Named inputs, correlations and cases.
+/// Groups: unique names, at least one input each, every input known (by `id` or field path)
+/// and in at most one group.
+fn check_groups(v: &mut V<'_>, sc: &Scenario) {
+    let mut known: Vec<String> = Vec::new();
+    sc.visit_uncertain(&mut |field, u| {
+        known.push(field.path());
+        if let Some(id) = &u.id {
+            known.push(id.clone());
+        }
+    });
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut used: HashMap<&str, &str> = HashMap::new();
+    for (i, g) in sc.groups.iter().enumerate() {
+        let p = format!("groups[{i}]");
+        if let Some(first) = names.insert(g.name.as_str(), i) {
+            v.err_hint(
+                format!("{p}.name"),
+                format!("duplicate group name `{}`", g.name),
+                format!("groups[{first}] already uses it"),
+            );
+        }
+        if g.inputs.is_empty() {
+            v.err(format!("{p}.inputs"), "a group needs at least one input");
+        }
+        for (j, input) in g.inputs.iter().enumerate() {
+            let q = format!("{p}.inputs[{j}]");
+            if !known.iter().any(|k| k == input) {
+                let refs: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
+                v.err_hint(q, format!("unknown input `{input}`"), suggest(input, &refs));
+            } else if let Some(other) = used.insert(input.as_str(), g.name.as_str()) {
+                v.err_hint(
+                    q,
+                    format!("input `{input}` is already in group `{other}`"),
+                    "an input belongs to one group at most".to_string(),
+                );
+            }
+        }
+    }
+}
+
 fn check_inputs_and_cases(v: &mut V<'_>, sc: &Scenario) {
     let named = sc.named_inputs();
     let mut ids: HashMap<&str, String> = HashMap::new();

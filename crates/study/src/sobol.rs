@@ -50,7 +50,7 @@ pub struct SobolRequest {
     /// Bootstrap resamples for the intervals.
     pub bootstrap: usize,
     /// Groups of inputs that count as one factor: (group name, inputs by `id` or field path).
-    /// Every other input is its own factor.
+    /// Every other input is its own factor. Empty: the scenario's `[[groups]]`.
     pub groups: Vec<(String, Vec<String>)>,
 }
 
@@ -236,7 +236,16 @@ pub fn sobol(
         ));
     }
     let (plan, _, engine) = crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
-    let (names, columns) = factors(&engine, &req.groups)?;
+    // Groups from the request, else those the scenario declares.
+    let groups: Vec<(String, Vec<String>)> = if req.groups.is_empty() {
+        sc.groups
+            .iter()
+            .map(|g| (g.name.clone(), g.inputs.clone()))
+            .collect()
+    } else {
+        req.groups.clone()
+    };
+    let (names, columns) = factors(&engine, &groups)?;
     let k = columns.len() + 1;
     progress.note(&format!(
         "Sobol indices: {} paths × {} factors (+2 samples) = {} plan evaluations...",

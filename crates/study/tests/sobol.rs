@@ -190,3 +190,29 @@ fn a_group_of_inputs_is_one_factor() {
         .to_string()
         .contains("nope"));
 }
+
+#[test]
+fn groups_declared_in_the_scenario_are_used_and_checked() {
+    let src = format!("{ADDITIVE}\n[[groups]]\nname = \"prices\"\ninputs = [\"a\", \"segments[1].price_usd_per_unit\"]\n");
+    let sc = gigawatt_io::read_str(&src, "groups.toml").0.unwrap();
+    let req = SobolRequest {
+        paths: 1000,
+        seed: 3,
+        plan: None,
+        metric: MetricId::Npv,
+        bootstrap: 20,
+        groups: Vec::new(),
+    };
+    let r = sobol(&sc, &req, &Quiet).unwrap();
+    let g = r.indices.iter().find(|i| i.factor == "prices").unwrap();
+    assert!((g.total - 1.0).abs() < 0.05, "{g:?}");
+    // An unknown input in a group is a located error.
+    let bad = format!("{ADDITIVE}\n[[groups]]\nname = \"x\"\ninputs = [\"nope\"]\n");
+    let (sc, diags) = gigawatt_io::read_str(&bad, "bad.toml");
+    assert!(sc.is_none());
+    let d = diags
+        .iter()
+        .find(|d| d.render().contains("unknown input `nope`"))
+        .unwrap();
+    assert!(d.render().contains("groups[0].inputs[0]"), "{}", d.render());
+}
