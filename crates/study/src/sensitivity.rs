@@ -138,13 +138,34 @@ pub fn tornado(
         }
     };
     let base = run(Vec::new())?;
-    let mut bars = Vec::with_capacity(inputs.len());
-    for (k, (name, i)) in inputs.iter().enumerate() {
-        progress.note(&format!("input {} of {}: {name}", k + 1, inputs.len()));
-        let (value_low, value_high) =
-            (engine.input_quantile(*i, lo), engine.input_quantile(*i, hi));
-        let low = run(vec![(name.clone(), value_low)])?;
-        let high = run(vec![(name.clone(), value_high)])?;
+    // One bar per input, then one per group of the scenario (its inputs at their own low, and
+    // then high, percentile together).
+    let mut factors: Vec<(String, Vec<(String, usize)>)> = inputs
+        .iter()
+        .map(|(name, i)| (name.clone(), vec![(name.clone(), *i)]))
+        .collect();
+    for g in &sc.groups {
+        let members = g
+            .inputs
+            .iter()
+            .filter_map(|m| engine.input_named(m).map(|i| (m.clone(), i)))
+            .collect();
+        factors.push((format!("group {}", g.name), members));
+    }
+    let mut bars = Vec::with_capacity(factors.len());
+    for (k, (name, members)) in factors.iter().enumerate() {
+        progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
+        let at = |u: f64| -> Vec<(String, f64)> {
+            members
+                .iter()
+                .map(|(m, i)| (m.clone(), engine.input_quantile(*i, u)))
+                .collect()
+        };
+        // A group's bar shows its first input's values.
+        let first = |v: Vec<(String, f64)>| v.first().map_or(f64::NAN, |x| x.1);
+        let (value_low, value_high) = (first(at(lo)), first(at(hi)));
+        let low = run(at(lo))?;
+        let high = run(at(hi))?;
         let diff: Vec<f64> = high.iter().zip(&low).map(|(h, l)| h - l).collect();
         let (swing, swing_se) = if req.others_at_median {
             (diff[0], 0.0)
@@ -160,7 +181,7 @@ pub fn tornado(
             swing,
             swing_se,
         });
-        progress.paths_done(k as u64 + 1, inputs.len() as u64);
+        progress.paths_done(k as u64 + 1, factors.len() as u64);
     }
     bars.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
     let (base_mean, base_se) = if req.others_at_median {

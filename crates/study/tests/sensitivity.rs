@@ -222,3 +222,23 @@ fn the_spider_of_a_linear_input_is_a_straight_line_known_by_hand() {
     let round = r.rows.iter().find(|row| row.input == "round").unwrap();
     assert_eq!(round.range, 0.0);
 }
+
+#[test]
+fn a_group_gets_its_own_bar_with_its_inputs_moved_together() {
+    // Price and round together: the round does not enter NPV, so the group's swing is the
+    // price's, 1,920.
+    let src = format!("{LINEAR}\n[[groups]]\nname = \"both\"\ninputs = [\"price\", \"round\"]\n");
+    let sc = gigawatt_io::read_str(&src, "groups.toml").0.unwrap();
+    let req = TornadoRequest {
+        paths: 50,
+        seed: 3,
+        plan: None,
+        metric: MetricId::Npv,
+        low_high: (0.1, 0.9),
+        others_at_median: false,
+    };
+    let r = tornado(&sc, &req, &Quiet).unwrap();
+    assert_eq!(r.bars.len(), 3);
+    let g = r.bars.iter().find(|b| b.input == "group both").unwrap();
+    assert!((g.swing - 1920.0).abs() < 1e-6, "{}", g.swing);
+}
