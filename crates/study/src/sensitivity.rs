@@ -364,6 +364,9 @@ pub struct BreakEven {
     pub value: Option<f64>,
     /// The input's percentile at that value (its share of outcomes below it).
     pub percentile: Option<f64>,
+    /// 95 % interval of the break-even value from the Monte Carlo error: the gap's standard
+    /// error at the final bracket over the gap's slope there (delta method).
+    pub ci95: Option<(f64, f64)>,
     /// The bisection steps: (input value, gap, standard error of the gap).
     pub steps: Vec<(f64, f64, f64)>,
     /// Plan, the other plan (if any), metric and target.
@@ -454,6 +457,7 @@ pub fn break_even(
     steps.push((lo, g_lo, s_lo));
     steps.push((hi, g_hi, s_hi));
     let mut value = None;
+    let mut ci95 = None;
     if g_lo == 0.0 {
         value = Some(lo);
     } else if g_hi == 0.0 {
@@ -473,12 +477,22 @@ pub fn break_even(
             }
         }
         // Linear interpolation inside the final bracket.
-        let gb = steps.iter().rev().find(|s| s.0 == b).map_or(g_hi, |s| s.1);
-        value = Some(if gb != ga {
+        let at = |x: f64| steps.iter().rev().find(|s| s.0 == x).copied();
+        let gb = at(b).map_or(g_hi, |s| s.1);
+        let v = if gb != ga {
             a + (b - a) * ga / (ga - gb)
         } else {
             0.5 * (a + b)
-        });
+        };
+        value = Some(v);
+        // The gap's slope over the whole search (the final bracket's is too noisy to divide
+        // by) and its standard error at the bracket's ends: x* ± 1.96 · se / |slope|.
+        let slope = (g_hi - g_lo) / (hi - lo);
+        let se = at(a).map_or(s_lo, |s| s.2).max(at(b).map_or(s_hi, |s| s.2));
+        if slope != 0.0 && se.is_finite() {
+            let half = crate::report::Z95 * se / slope.abs();
+            ci95 = Some(((v - half).max(lo), (v + half).min(hi)));
+        }
     }
     let percentile = value.map(|v| {
         // The input's percentile at v, by bisection on its quantile function.
@@ -499,6 +513,7 @@ pub fn break_even(
         gap_at_ends: (g_lo, g_hi),
         value,
         percentile,
+        ci95,
         steps,
         plan,
         versus: req.versus.clone(),
@@ -521,6 +536,7 @@ pub fn break_even_json(r: &BreakEven) -> Value {
         "gap_at_ends": {"p1": num(r.gap_at_ends.0), "p99": num(r.gap_at_ends.1)},
         "break_even_value": r.value.map_or(Value::Null, num),
         "break_even_percentile": r.percentile.map_or(Value::Null, num),
+        "break_even_ci95": r.ci95.map_or(Value::Null, |c| json!([num(c.0), num(c.1)])),
         "steps": r.steps.iter().map(|(x, g, s)| json!({"value": num(*x), "gap": num(*g), "se": num(*s)})).collect::<Vec<_>>(),
     })
 }
@@ -540,9 +556,12 @@ pub fn break_even_text(r: &BreakEven) -> String {
             r.target
         ),
     };
+    let ci = r.ci95.map_or(String::new(), |c| {
+        format!(", 95 % interval {:.6e} to {:.6e}", c.0, c.1)
+    });
     let mut s = match (r.value, r.percentile) {
         (Some(v), Some(p)) => format!(
-            "break-even: {what} when {} = {v:.6e} (its p{:.0}; searched p1 {:.6e} to p99 {:.6e})\n",
+            "break-even: {what} when {} = {v:.6e} (its p{:.0}{ci}; searched p1 {:.6e} to p99 {:.6e})\n",
             r.input,
             p * 100.0,
             r.range.0,

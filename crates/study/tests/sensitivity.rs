@@ -129,6 +129,12 @@ fn the_break_even_of_a_linear_input_is_found_exactly() {
     let v = r.value.unwrap();
     assert!((v - 2.5).abs() < 1e-9, "{v}");
     assert!((r.percentile.unwrap() - 0.75).abs() < 1e-6);
+    // No Monte Carlo error (NPV is the same on every path), so the interval is the point.
+    let (ci_lo, ci_hi) = r.ci95.unwrap();
+    assert!(
+        (ci_lo - 2.5).abs() < 1e-9 && (ci_hi - 2.5).abs() < 1e-9,
+        "{ci_lo} {ci_hi}"
+    );
     assert!((r.range.0 - 1.02).abs() < 1e-12 && (r.range.1 - 2.98).abs() < 1e-12);
     let none = gigawatt_study::sensitivity::BreakEvenRequest {
         target: 10_000.0,
