@@ -32,6 +32,11 @@ run launch-spike-simulate simulate examples/launch-spike.toml --paths 10000 -q
 run startup-sensitivity sensitivity examples/startup.toml --plan buy-own --paths 2000 -q
 run frontier-lab-rank rank examples/frontier-lab.toml --plan announced --paths 2000 -q
 run launch-spike-counterfactual counterfactual examples/launch-spike.toml --without image-generator --plan as-is --paths 5000 -q
+run startup-tornado-median sensitivity examples/startup.toml --plan buy-own --others-at-median -q
+run startup-spider sensitivity examples/startup.toml --plan buy-own --spider --paths 1000 -q
+run frontier-lab-sobol sensitivity examples/frontier-lab.toml --plan announced --sobol --paths 20000 -q
+run startup-evppi sensitivity examples/startup.toml --evppi --paths 10000 -q
+run frontier-lab-rank-greedy rank examples/frontier-lab.toml --plan announced --paths 2000 --greedy -q
 run startup-plan plan examples/startup.toml --paths 20 -q
 run startup-plan-fixed plan examples/startup.toml --paths 20 --fixed-schedule -q
 run startup-frontier-recourse plan examples/startup.toml --paths 30 --frontier 0,1,10,100 -q
