@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// Paths per tornado, ranking or Sobol run.
     #[arg(long, default_value_t = 2_000)]
     pub sensitivity_paths: u64,
+    /// Switch this launch off (repeatable): the report of the counterfactual world, on the same
+    /// draws otherwise.
+    #[arg(long, value_name = "EVENT")]
+    pub without_event: Vec<String>,
     /// Show a `gigawatt plan` result (its result.json or --json output): commitments, frontier.
     #[arg(long, value_name = "FILE")]
     pub plan_results: Option<PathBuf>,
@@ -60,9 +64,12 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
             a.paths
         );
     }
-    let Some(sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
+    let Some(mut sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
         return Ok(ExitCode::from(1));
     };
+    for event in &a.without_event {
+        sc = gigawatt_study::counterfactual::without_launch(&sc, event)?.0;
+    }
     let source = std::fs::read_to_string(&a.file)
         .with_context(|| format!("cannot read {}", a.file.display()))?;
     let plan_results = match &a.plan_results {

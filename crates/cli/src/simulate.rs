@@ -62,6 +62,10 @@ pub struct SimulateArgs {
     /// stays as in the run without it.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Switch this launch off (repeatable): every other draw stays the same, so the run is the
+    /// counterfactual of the one without the flag, path by path.
+    #[arg(long, value_name = "EVENT")]
+    pub without_event: Vec<String>,
     /// No progress bar or timing on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -83,9 +87,12 @@ impl gigawatt_study::Progress for Bar {
 }
 
 pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let Some(sc) = common::load(&a.file, a.strict, a.quiet)? else {
+    let Some(mut sc) = common::load(&a.file, a.strict, a.quiet)? else {
         return Ok(ExitCode::from(1));
     };
+    for event in &a.without_event {
+        sc = gigawatt_study::counterfactual::without_launch(&sc, event)?.0;
+    }
     let req = SimulateRequest {
         plans: a.plans.clone(),
         baseline: !a.no_baseline,

@@ -1055,3 +1055,49 @@ fn the_classic_tornado_runs_on_inputs_named_by_field_path() {
         .any(|b| b["input"].as_str().unwrap().contains('[')));
     assert!(bars.iter().all(|b| b["swing_se"] == 0.0));
 }
+
+#[test]
+fn without_event_switches_a_launch_off_and_names_unknown_ones() {
+    // launch-spike's image launch switched off changes revenue; an unknown event is a clear
+    // error (the counterfactual command compares the two runs path by path).
+    let with = run(&[
+        "simulate",
+        "examples/launch-spike.toml",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+    ]);
+    let without = run(&[
+        "simulate",
+        "examples/launch-spike.toml",
+        "--paths",
+        "300",
+        "--json",
+        "-q",
+        "--without-event",
+        "image-generator",
+    ]);
+    assert!(
+        with.status.success() && without.status.success(),
+        "{}",
+        text(&without.stderr)
+    );
+    let doc = |o: &Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let rev = |d: &serde_json::Value| {
+        d["plans"][0]["metrics"]["cum_revenue_usd"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(rev(&doc(&with)) != rev(&doc(&without)));
+    let bad = run(&[
+        "simulate",
+        "examples/launch-spike.toml",
+        "--paths",
+        "10",
+        "--without-event",
+        "nope",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("no launch is named `nope`"));
+}

@@ -48,17 +48,14 @@ pub struct CounterfactualReport {
     pub effects: Vec<PairedMetric>,
 }
 
-/// Simulates the plan with and without the launch `req.event` on the same paths.
-pub fn counterfactual(
-    sc: &ValidScenario,
-    req: &CounterfactualRequest,
-    progress: &dyn Progress,
-) -> Result<CounterfactualReport, StudyError> {
+/// The scenario with the launch `event` switched off (its probability set to zero, so every
+/// other draw stays the same), and the launch's probability.
+pub fn without_launch(sc: &ValidScenario, event: &str) -> Result<(ValidScenario, f64), StudyError> {
     let mut without = Scenario::clone(sc);
     let mut probability = None;
     for seg in &mut without.segments {
         for l in &mut seg.launches {
-            if l.name == req.event {
+            if l.name == event {
                 probability = Some(l.probability_pu);
                 l.probability_pu = 0.0;
             }
@@ -71,8 +68,7 @@ pub fn counterfactual(
             .flat_map(|s| s.launches.iter().map(|l| l.name.as_str()))
             .collect();
         return Err(StudyError::Request(format!(
-            "no launch is named `{}`; the scenario's launches: {}",
-            req.event,
+            "no launch is named `{event}`; the scenario's launches: {}",
             if names.is_empty() {
                 "none".to_string()
             } else {
@@ -80,7 +76,16 @@ pub fn counterfactual(
             }
         )));
     };
-    let without = crate::revalidate(without)?;
+    Ok((crate::revalidate(without)?, probability))
+}
+
+/// Simulates the plan with and without the launch `req.event` on the same paths.
+pub fn counterfactual(
+    sc: &ValidScenario,
+    req: &CounterfactualRequest,
+    progress: &dyn Progress,
+) -> Result<CounterfactualReport, StudyError> {
+    let (without, probability) = without_launch(sc, &req.event)?;
     let (plan, selection) = crate::chosen_plan(sc, req.plan.as_deref());
     progress.note(&format!(
         "simulating `{plan}` with and without `{}` on the same {} paths...",
