@@ -162,6 +162,10 @@ pub struct SimulateRequest {
     pub yearly: bool,
 }
 
+/// Most paths a run that keeps every path's outcomes may have (per-path output and the
+/// analyses built on it: about 200 bytes a path and plan, so a few GB at most).
+pub const MAX_PER_PATH_PATHS: u64 = 5_000_000;
+
 impl SimulateRequest {
     /// Every plan plus the baseline over `paths` paths from `seed`; no monthly or per-path
     /// output and no precision target.
@@ -182,6 +186,13 @@ impl SimulateRequest {
     fn check(&self) -> Result<(), StudyError> {
         if self.paths == 0 {
             return Err(StudyError::Request("--paths must be at least 1".into()));
+        }
+        if self.per_path && self.paths > MAX_PER_PATH_PATHS {
+            return Err(StudyError::Request(format!(
+                "{} paths is more than a run that keeps every path's outcomes allows ({MAX_PER_PATH_PATHS}; \
+                 each path's record is held in memory): use fewer --paths, or a summary without per-path output",
+                self.paths
+            )));
         }
         if self
             .target_npv_se_usd

@@ -384,3 +384,14 @@ fn compute_served_by_segment_adds_up_to_served_each_month() {
         }
     }
 }
+
+#[test]
+fn per_path_runs_are_bounded_with_a_clear_message() {
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let req = SimulateRequest {
+        per_path: true,
+        ..SimulateRequest::new(gigawatt_study::MAX_PER_PATH_PATHS + 1, 1)
+    };
+    let e = gigawatt_study::simulate(&sc, &req, &Quiet).unwrap_err();
+    assert!(e.to_string().contains("use fewer --paths"), "{e}");
+}
