@@ -24,6 +24,18 @@ pub(crate) fn load(
     Ok(sc)
 }
 
+/// The scenario with each named launch switched off (`--without-event`), every other draw
+/// unchanged.
+pub(crate) fn without_events(
+    mut sc: ValidScenario,
+    events: &[String],
+) -> anyhow::Result<ValidScenario> {
+    for event in events {
+        sc = gigawatt_study::counterfactual::without_launch(&sc, event)?.0;
+    }
+    Ok(sc)
+}
+
 /// A worker pool of `threads` threads (None: all cores), bounded by [`crate::MAX_THREADS`].
 pub(crate) fn pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
     let n = crate::check_threads(threads)?;

@@ -120,6 +120,10 @@ pub struct PlanArgs {
     /// of the machine's memory). The estimate extrapolates the size of small builds.
     #[arg(long)]
     pub max_memory_gb: Option<f64>,
+    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// world without it.
+    #[arg(long, value_name = "EVENT")]
+    pub without_event: Vec<String>,
     /// No progress notes on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -175,6 +179,7 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let Some(sc) = common::load(&a.file, a.strict, a.quiet)? else {
         return Ok(ExitCode::from(1));
     };
+    let sc = common::without_events(sc, &a.without_event)?;
     crate::check_threads(Some(a.threads))?;
     if let Some(dir) = &a.out {
         // Fail now, not after the solve.

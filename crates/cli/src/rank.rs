@@ -33,6 +33,10 @@ pub struct RankArgs {
     /// Write rank.json and rank.csv here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// world without it.
+    #[arg(long, value_name = "EVENT")]
+    pub without_event: Vec<String>,
     /// Seed, threads, JSON output, strictness and quietness.
     #[command(flatten)]
     pub run: common::RunFlags,
@@ -42,6 +46,7 @@ pub fn run(a: &RankArgs) -> anyhow::Result<ExitCode> {
     let Some(sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
         return Ok(ExitCode::from(1));
     };
+    let sc = common::without_events(sc, &a.without_event)?;
     let pool = common::pool(a.run.threads)?;
     if let Some(dir) = &a.out {
         gigawatt_io::prepare_out_dir(dir)?;

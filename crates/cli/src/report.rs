@@ -64,12 +64,10 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
             a.paths
         );
     }
-    let Some(mut sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
+    let Some(sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
         return Ok(ExitCode::from(1));
     };
-    for event in &a.without_event {
-        sc = gigawatt_study::counterfactual::without_launch(&sc, event)?.0;
-    }
+    let sc = common::without_events(sc, &a.without_event)?;
     let source = std::fs::read_to_string(&a.file)
         .with_context(|| format!("cannot read {}", a.file.display()))?;
     let plan_results = match &a.plan_results {

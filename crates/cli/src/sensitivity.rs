@@ -74,6 +74,10 @@ pub struct SensitivityArgs {
     /// Write tornado.json and tornado.csv (sobol.* with --sobol, spider.* with --spider) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// world without it.
+    #[arg(long, value_name = "EVENT")]
+    pub without_event: Vec<String>,
     /// Seed, threads, JSON output, strictness and quietness.
     #[command(flatten)]
     pub run: common::RunFlags,
@@ -83,6 +87,7 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
     let Some(sc) = common::load(&a.file, a.run.strict, a.run.quiet)? else {
         return Ok(ExitCode::from(1));
     };
+    let sc = common::without_events(sc, &a.without_event)?;
     let metric = MetricId::ALL
         .into_iter()
         .find(|m| m.name() == a.metric)

@@ -87,12 +87,10 @@ impl gigawatt_study::Progress for Bar {
 }
 
 pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    let Some(mut sc) = common::load(&a.file, a.strict, a.quiet)? else {
+    let Some(sc) = common::load(&a.file, a.strict, a.quiet)? else {
         return Ok(ExitCode::from(1));
     };
-    for event in &a.without_event {
-        sc = gigawatt_study::counterfactual::without_launch(&sc, event)?.0;
-    }
+    let sc = common::without_events(sc, &a.without_event)?;
     let req = SimulateRequest {
         plans: a.plans.clone(),
         baseline: !a.no_baseline,

@@ -1090,14 +1090,30 @@ fn without_event_switches_a_launch_off_and_names_unknown_ones() {
             .unwrap()
     };
     assert!(rev(&doc(&with)) != rev(&doc(&without)));
-    let bad = run(&[
-        "simulate",
+    // The same flag on simulate, the analyses and plan.
+    for cmd in ["simulate", "rank", "sensitivity", "plan"] {
+        let bad = run(&[
+            cmd,
+            "examples/launch-spike.toml",
+            "--paths",
+            "10",
+            "--without-event",
+            "nope",
+        ]);
+        assert_eq!(bad.status.code(), Some(2), "{cmd}");
+        assert!(
+            text(&bad.stderr).contains("no launch is named `nope`"),
+            "{cmd}"
+        );
+    }
+    let ok = run(&[
+        "sensitivity",
         "examples/launch-spike.toml",
         "--paths",
-        "10",
+        "50",
+        "-q",
         "--without-event",
-        "nope",
+        "image-generator",
     ]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("no launch is named `nope`"));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
 }
