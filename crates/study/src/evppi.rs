@@ -77,13 +77,6 @@ const BOOTSTRAP: usize = 100;
 /// XOR-ed into the seed for the permutation and bootstrap streams.
 const EVPPI_STREAM: u64 = 0xE7_991D_0000_0001;
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Σ_groups (size/N) · max_plan mean_group − max_plan mean, for paths listed in `order`
 /// (grouped in `bins` consecutive runs of equal size). `v[plan][path]`.
 fn binned(v: &[Vec<f64>], order: &[usize], bins: usize) -> f64 {
@@ -180,17 +173,7 @@ pub fn evppi(
         let (u, _) = engine.block_uniforms(first, BLOCK.min(req.paths - first) as usize);
         uniforms.extend(u);
     }
-    let mut state = splitmix(req.seed ^ EVPPI_STREAM);
-    let boots: Vec<Vec<usize>> = (0..BOOTSTRAP)
-        .map(|_| {
-            (0..n)
-                .map(|_| {
-                    state = splitmix(state);
-                    (state % n as u64) as usize
-                })
-                .collect()
-        })
-        .collect();
+    let boots = crate::paired::bootstrap_resamples(req.seed, EVPPI_STREAM, BOOTSTRAP, n);
     let mut rows = Vec::with_capacity(inputs.len());
     for (name, i) in &inputs {
         let x: Vec<f64> = uniforms

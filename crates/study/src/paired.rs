@@ -32,6 +32,28 @@ impl PairedMetric {
 }
 
 /// Mean and standard error of the mean (NaN with fewer than two values).
+/// `count` bootstrap resamples of the indices 0..n (with replacement), from the stream that
+/// starts at `mix(seed ^ stream)`: reproducible for a seed, the same on any thread count.
+pub(crate) fn bootstrap_resamples(
+    seed: u64,
+    stream: u64,
+    count: usize,
+    n: usize,
+) -> Vec<Vec<usize>> {
+    use gigawatt_sim::sample::mix;
+    let mut state = mix(seed ^ stream);
+    (0..count)
+        .map(|_| {
+            (0..n)
+                .map(|_| {
+                    state = mix(state);
+                    (state % n as u64) as usize
+                })
+                .collect()
+        })
+        .collect()
+}
+
 pub(crate) fn stats(xs: &[f64]) -> (f64, f64) {
     let m = gigawatt_risk::Moments::from_slice(xs);
     (m.mean(), crate::report::se_or_nan(&m))

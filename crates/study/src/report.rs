@@ -459,9 +459,11 @@ fn monthly_rows(sc: &Scenario, e: &Engine, r: &mut RunResult) -> Vec<MonthlyRow>
     rows
 }
 
-fn path_rows(e: &Engine, r: &RunResult) -> Vec<PathRow> {
+/// The per-path rows; each path's yearly statements move from the run into its row (not
+/// copied: they are the largest part of a per-path run).
+fn path_rows(e: &Engine, r: &mut RunResult) -> Vec<PathRow> {
     r.per_path
-        .iter()
+        .iter_mut()
         .map(|(path, pi, o)| {
             let mut metrics = gigawatt_sim::metric_values(o);
             for id in MetricId::ALL.into_iter().filter(|m| m.is_year()) {
@@ -475,14 +477,15 @@ fn path_rows(e: &Engine, r: &RunResult) -> Vec<PathRow> {
                 plan: *pi,
                 metrics,
                 shortfall_years_mask: o.shortfall_years,
-                yearly: o.yearly.clone(),
-                yearly_segment_revenue: o.yearly_segment_revenue.clone(),
+                yearly: std::mem::take(&mut o.yearly),
+                yearly_segment_revenue: std::mem::take(&mut o.yearly_segment_revenue),
             }
         })
         .collect()
 }
 
-/// The report of a finished run of `e` (compiled from `sc`) with `seed`.
+/// The report of a finished run of `e` (compiled from `sc`) with `seed`. Each path's yearly
+/// statements move from `r.per_path` into the report's rows.
 pub fn build(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> SimulationReport {
     debug_assert_eq!(METRICS.len(), MetricId::ALL.len());
     let n = r.paths.max(1) as f64;

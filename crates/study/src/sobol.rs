@@ -98,13 +98,19 @@ const BOOTSTRAP_STREAM: u64 = 0x50B0_1B00_7357_0001;
 /// Paths at most per sample (memory and time grow with paths × factors).
 pub const MAX_SOBOL_PATHS: u64 = 1_000_000;
 
+/// Buffers reused by every evaluation of a block of paths.
+#[derive(Default)]
+struct Buffers {
+    draws: Draws,
+    scratch: Scratch,
+    out: PathOutcome,
+}
+
 /// The metric of the engine's first plan on one path.
-fn evaluate(e: &Engine, path: u64, row: &[f64], metric: MetricId, s: &mut Scratch) -> f64 {
-    let mut d = Draws::default();
-    e.draw(path, row, &mut d);
-    let mut o = PathOutcome::default();
-    e.run_plan(0, &d, s, false, &mut o);
-    metric_values(&o)[metric.index()]
+fn evaluate(e: &Engine, path: u64, row: &[f64], metric: MetricId, b: &mut Buffers) -> f64 {
+    e.draw(path, row, &mut b.draws);
+    e.run_plan(0, &b.draws, &mut b.scratch, false, &mut b.out);
+    metric_values(&b.out)[metric.index()]
 }
 
 /// Per path: f(A), f(B), then f(AB_i) for each factor (its columns of the uniforms taken from
@@ -118,7 +124,7 @@ fn evaluations(e: &Engine, n: u64, factors: &[Vec<usize>], metric: MetricId) -> 
             let len = BLOCK.min(n - first) as usize;
             let (ua, _) = e.block_uniforms(first, len);
             let (ub, _) = e.block_uniforms(n + first, len);
-            let mut s = Scratch::default();
+            let mut s = Buffers::default();
             let mut out = Vec::with_capacity(len);
             for (j, (a, bb)) in ua.iter().zip(&ub).enumerate() {
                 let (pa, pb) = (first + j as u64, n + first + j as u64);
@@ -265,17 +271,8 @@ pub fn sobol(
         .into_iter()
         .chain(std::iter::once(NOISE_FACTOR.to_string()))
         .collect();
-    let mut rng_state = splitmix(req.seed ^ BOOTSTRAP_STREAM);
-    let resamples: Vec<Vec<usize>> = (0..req.bootstrap)
-        .map(|_| {
-            (0..f.len())
-                .map(|_| {
-                    rng_state = splitmix(rng_state);
-                    (rng_state % f.len() as u64) as usize
-                })
-                .collect()
-        })
-        .collect();
+    let resamples =
+        crate::paired::bootstrap_resamples(req.seed, BOOTSTRAP_STREAM, req.bootstrap, f.len());
     let (_, _, mean, variance) = indices(&f, &all, 0);
     let mut out: Vec<SobolIndex> = names
         .iter()
@@ -310,14 +307,6 @@ pub fn sobol(
         indices: out,
         correlated_inputs: !sc.correlations.is_empty(),
     })
-}
-
-/// SplitMix64 step: the bootstrap's resampling stream.
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// JSON (`gigawatt-sobol` v1).
