@@ -158,3 +158,29 @@ starting_cash_usd = 1.0e6
     // An XLSX file is a zip archive.
     assert_eq!(&book[..2], b"PK");
 }
+
+#[test]
+fn a_plan_result_shows_its_commitments_and_frontier() {
+    let src = include_str!("../../../examples/startup.toml");
+    let sc = scenario(src);
+    let doc = serde_json::json!({
+        "format": "gigawatt-plan", "solver": "microlp", "scenarios": 4, "status": "optimal",
+        "in_sample": {"expected_value": -1.5e8},
+        "simulated_out_of_sample": {"npv_usd": {"mean": -1.0e8}},
+        "commitments": [{"option": "lease", "month": "2026-03", "amount": 250.0, "unit": "h100e",
+                          "stage": "first", "capex_usd_estimate": 0.0}],
+        "frontier": [
+            {"lambda": 0.0, "expected_value_usd": -1.0e8, "cvar_loss_usd": 3.0e8},
+            {"lambda": 1.0, "expected_value_usd": -1.2e8, "cvar_loss_usd": 2.0e8}
+        ]
+    });
+    let mut req = request(100);
+    req.plan_results = Some(doc);
+    let page = html::report(&sc, src, "startup.toml", &req, &Quiet)
+        .unwrap()
+        .html;
+    assert!(page.contains("id=\"plan\""));
+    assert!(page.contains("<td>lease</td><td>2026-03</td><td>250.0</td>"));
+    assert!(page.contains("Expected NPV in the programme −$150M; simulated out of sample −$100M"));
+    assert!(page.contains("Efficient frontier over λ: λ 0 CVaR loss $300M expected NPV −$100M"));
+}
