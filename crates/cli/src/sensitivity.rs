@@ -60,6 +60,20 @@ pub struct SensitivityArgs {
     /// input's p1 and p99 on common random numbers).
     #[arg(long, value_name = "INPUT")]
     pub break_even: Option<String>,
+    /// With --break-even: search a factor k that multiplies every input of a driver instead of
+    /// one input's value: the driver is a [[groups]] name, an input, or a field-path prefix such
+    /// as segments[0].growth (demand growth × k). Factors 0.5 to 2 unless --range says.
+    #[arg(long, requires = "break_even")]
+    pub scale: bool,
+    /// With --break-even: the range searched, LOW,HIGH (default: the input's p1 and p99, or
+    /// factors 0.5 to 2 with --scale).
+    #[arg(
+        long,
+        value_name = "LOW,HIGH",
+        requires = "break_even",
+        allow_negative_numbers = true
+    )]
+    pub range: Option<String>,
     /// With --break-even: the value the expected metric should reach.
     #[arg(
         long,
@@ -112,6 +126,8 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             paths: a.paths,
             seed,
             input: input.clone(),
+            scale: a.scale,
+            range: a.range.as_deref().map(parse_range).transpose()?,
             plan: a.plan.clone(),
             versus: a.versus.clone(),
             metric,
@@ -216,4 +232,19 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     common::print_report(a.run.json, &doc, || sensitivity::text(&report))
+}
+
+/// `LOW,HIGH` → (low, high).
+fn parse_range(s: &str) -> anyhow::Result<(f64, f64)> {
+    let parse = |x: &str| -> anyhow::Result<f64> {
+        x.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .with_context(|| format!("--range {s}: `{x}` is not a finite number"))
+    };
+    let (lo, hi) = s
+        .split_once(',')
+        .with_context(|| format!("--range takes LOW,HIGH, such as --range 0.5,2 (got `{s}`)"))?;
+    Ok((parse(lo)?, parse(hi)?))
 }

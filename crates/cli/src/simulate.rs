@@ -62,6 +62,11 @@ pub struct SimulateArgs {
     /// stays as in the run without it.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Multiply a driver by a factor on every path: `--scale api-demand=1.5` (a [[groups]]
+    /// name, an input's `id` or field path, or a field-path prefix such as segments[0].growth,
+    /// which takes every input under it). Repeatable; every other draw stays as it was.
+    #[arg(long = "scale", value_name = "DRIVER=FACTOR")]
+    pub scale: Vec<String>,
     /// Switch this launch off (repeatable): every other draw stays the same, so the run is the
     /// counterfactual of the one without the flag, path by path.
     #[arg(long, value_name = "EVENT")]
@@ -97,7 +102,8 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         monthly: a.out.is_some() && !a.no_monthly,
         per_path: a.per_path,
         target_npv_se_usd: a.target_npv_se_usd,
-        overrides: parse_sets(&a.set)?,
+        overrides: parse_sets(&a.set, "--set", "ft_growth=0.5")?,
+        scales: parse_sets(&a.scale, "--scale", "api-demand=1.5")?,
         yearly: a.yearly || a.out.is_some(),
         ..SimulateRequest::new(
             a.paths.unwrap_or(sc.simulation.paths as u64),
@@ -178,16 +184,17 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `NAME=VALUE` pairs of `--set`.
-fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
+/// `NAME=VALUE` pairs of a repeatable flag (`flag`, with `example` for the message).
+fn parse_sets(sets: &[String], flag: &str, example: &str) -> anyhow::Result<Vec<(String, f64)>> {
     sets.iter()
         .map(|s| {
             let (name, value) = s.split_once('=').ok_or_else(|| {
-                anyhow::anyhow!("--set takes NAME=VALUE, such as --set ft_growth=0.5 (got `{s}`)")
+                anyhow::anyhow!("{flag} takes NAME=VALUE, such as {flag} {example} (got `{s}`)")
             })?;
             let v: f64 = value
                 .trim()
                 .parse()
-                .map_err(|_| anyhow::anyhow!("--set {s}: `{value}` is not a number"))?;
+                .map_err(|_| anyhow::anyhow!("{flag} {s}: `{value}` is not a number"))?;
             Ok((name.trim().to_string(), v))
         })
         .collect()

@@ -879,15 +879,15 @@ fn sensitivity_break_even_between_two_plans_lies_inside_the_range() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["format"], "gigawatt-break-even");
     let (lo, hi) = (
-        v["range"]["p1"].as_f64().unwrap(),
-        v["range"]["p99"].as_f64().unwrap(),
+        v["range"]["low"].as_f64().unwrap(),
+        v["range"]["high"].as_f64().unwrap(),
     );
     let x = v["break_even_value"].as_f64().unwrap();
     assert!(lo < x && x < hi, "{x} outside [{lo}, {hi}]");
     // The gap changes sign across the range.
     let (a, b) = (
-        v["gap_at_ends"]["p1"].as_f64().unwrap(),
-        v["gap_at_ends"]["p99"].as_f64().unwrap(),
+        v["gap_at_ends"]["low"].as_f64().unwrap(),
+        v["gap_at_ends"]["high"].as_f64().unwrap(),
     );
     assert!(a * b < 0.0, "{a} {b}");
 }

@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
         monthly: false,
         per_path: false,
         overrides: Vec::new(),
+        scales: Vec::new(),
         yearly: false,
     };
     let pool = rayon::ThreadPoolBuilder::new()

@@ -34,6 +34,7 @@
 //!     monthly: false,
 //!     per_path: false,
 //!     overrides: vec![],
+//!     scales: vec![],
 //!     yearly: false,
 //! };
 //! let result = gigawatt_sim::run(&engine, &cfg, &|_| {});

@@ -170,6 +170,9 @@ pub struct RunConfig {
     /// other random stream is drawn as usual, so runs with and without an override share their
     /// other draws (common random numbers for sensitivity analyses).
     pub overrides: Vec<(usize, f64)>,
+    /// Inputs multiplied by a factor on every path (input index, factor), after any override:
+    /// a driver scaled as a whole (demand growth × k) with every draw otherwise unchanged.
+    pub scales: Vec<(usize, f64)>,
 }
 
 /// Accumulated results for one plan.
@@ -342,7 +345,7 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         .collect();
     for (i, u) in uniforms.iter().enumerate() {
         let path = first + i as u64;
-        e.draw_with(path, u, &cfg.overrides, &mut draws);
+        e.draw_with(path, u, &cfg.overrides, &cfg.scales, &mut draws);
         for (pi, out) in outs.iter_mut().enumerate() {
             let rec = Recording {
                 monthly: cfg.monthly,

@@ -258,6 +258,7 @@ fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim:
         monthly: true,
         per_path: false,
         overrides: Vec::new(),
+        scales: Vec::new(),
         yearly: false,
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -292,6 +293,7 @@ fn blocks_run_apart_serialised_and_merged_in_order_give_the_same_result() {
         monthly: true,
         per_path: true,
         overrides: Vec::new(),
+        scales: Vec::new(),
         yearly: true,
     };
     let whole = run(&e, &cfg, &|_| {});

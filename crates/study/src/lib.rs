@@ -160,6 +160,10 @@ pub struct SimulateRequest {
     pub overrides: Vec<(String, f64)>,
     /// Keep yearly financial statements per plan.
     pub yearly: bool,
+    /// Drivers multiplied by a factor on every path (after any held value): a `[[groups]]`
+    /// name, an input's `id` or field path, or a field-path prefix (`segments[0].growth`)
+    /// taking every input under it; all other draws unchanged.
+    pub scales: Vec<(String, f64)>,
 }
 
 /// Most paths a run that keeps every path's outcomes may have (per-path output and the
@@ -179,6 +183,7 @@ impl SimulateRequest {
             per_path: false,
             target_npv_se_usd: None,
             overrides: Vec::new(),
+            scales: Vec::new(),
             yearly: false,
         }
     }
@@ -192,6 +197,15 @@ impl SimulateRequest {
                 "{} paths is more than a run that keeps every path's outcomes allows ({MAX_PER_PATH_PATHS}; \
                  each path's record is held in memory): use fewer --paths, or a summary without per-path output",
                 self.paths
+            )));
+        }
+        if let Some((name, k)) = self
+            .scales
+            .iter()
+            .find(|(_, k)| !(k.is_finite() && *k >= 0.0))
+        {
+            return Err(StudyError::Request(format!(
+                "the factor on `{name}` must be a finite number at least 0 (got {k})"
             )));
         }
         if self
@@ -251,6 +265,42 @@ pub(crate) fn plan_engine(
     };
     let (_, engine) = engine_for(sc, &probe)?;
     Ok((name, selection, engine))
+}
+
+/// The inputs a driver names, by name and engine index: the members of a `[[groups]]` entry of
+/// that name, else the input with that `id` or field path, else every input under that
+/// field-path prefix (fixed numbers included: a driver scaled as a whole).
+pub fn driver_inputs(
+    sc: &ValidScenario,
+    engine: &Engine,
+    driver: &str,
+) -> Result<Vec<(String, usize)>, StudyError> {
+    let named = |m: &str| {
+        engine
+            .input_named(m)
+            .map(|i| (m.to_string(), i))
+            .ok_or_else(|| {
+                StudyError::Request(format!(
+                    "group member `{m}` is not an input of the scenario"
+                ))
+            })
+    };
+    if let Some(g) = sc.groups.iter().find(|g| g.name == driver) {
+        return g.inputs.iter().map(|m| named(m)).collect();
+    }
+    let names = engine.input_names();
+    if let Some(i) = engine.input_named(driver) {
+        return Ok(vec![(names[i].clone(), i)]);
+    }
+    let under = engine.inputs_under(driver);
+    if under.is_empty() {
+        let groups: Vec<&str> = sc.groups.iter().map(|g| g.name.as_str()).collect();
+        return Err(StudyError::Request(format!(
+            "`{driver}` is neither a group ({}), an input's `id` or field path, nor a field-path prefix such as segments[0].growth",
+            if groups.is_empty() { "the scenario has none".to_string() } else { groups.join(", ") }
+        )));
+    }
+    Ok(under.into_iter().map(|i| (names[i].clone(), i)).collect())
 }
 
 /// Validates a scenario a workflow changed (plans added): a failure is a bug in the workflow
@@ -316,11 +366,18 @@ pub fn simulate(
             Ok((i, *v))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut scales = Vec::new();
+    for (name, k) in &req.scales {
+        for (_, i) in driver_inputs(&sc, &engine, name)? {
+            scales.push((i, *k));
+        }
+    }
     let cfg = RunConfig {
         paths: req.paths,
         monthly: req.monthly,
         per_path: req.per_path,
         overrides,
+        scales,
         yearly: req.yearly,
     };
     let mut result = gigawatt_sim::run_with(

@@ -337,8 +337,14 @@ pub struct BreakEvenRequest {
     pub paths: u64,
     /// Seed.
     pub seed: u64,
-    /// The input searched over (its `id` or field path).
+    /// The input searched over (its `id` or field path), or with `scale` the driver multiplied
+    /// (a `[[groups]]` name, an input, or a field-path prefix: see [`crate::driver_inputs`]).
     pub input: String,
+    /// Search over a factor k multiplying every input of the driver `input` (demand growth × k)
+    /// instead of over the value of one input.
+    pub scale: bool,
+    /// The range searched (None: the input's p1 to p99, or factors 0.5 to 2 with `scale`).
+    pub range: Option<(f64, f64)>,
     /// The plan (None: the scenario's first plan).
     pub plan: Option<String>,
     /// Compare with this plan instead of a fixed target: find where the two means are equal.
@@ -354,15 +360,20 @@ pub struct BreakEvenRequest {
 /// Where the break-even lies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BreakEven {
-    /// The input.
+    /// The input, or the driver with `scale`.
     pub input: String,
-    /// The range searched: the input's p1 to p99.
+    /// True when the search was over a factor on the driver's inputs (`members`).
+    pub scale: bool,
+    /// The inputs the factor multiplies (empty without `scale`).
+    pub members: Vec<String>,
+    /// The range searched: the input's p1 to p99 unless asked otherwise (factors with `scale`).
     pub range: (f64, f64),
     /// The gap (plan's mean − target, or − the other plan's mean) at both ends of the range.
     pub gap_at_ends: (f64, f64),
     /// The break-even value, when the gap changes sign inside the range.
     pub value: Option<f64>,
-    /// The input's percentile at that value (its share of outcomes below it).
+    /// The input's percentile at that value (its share of outcomes below it; None with
+    /// `scale`).
     pub percentile: Option<f64>,
     /// 95 % interval of the break-even value from the Monte Carlo error: the gap's standard
     /// error at the final bracket over the gap's slope there (delta method).
@@ -395,7 +406,16 @@ fn gap_at(
         plans,
         baseline: false,
         per_path: true,
-        overrides: vec![(req.input.clone(), x)],
+        overrides: if req.scale {
+            Vec::new()
+        } else {
+            vec![(req.input.clone(), x)]
+        },
+        scales: if req.scale {
+            vec![(req.input.clone(), x)]
+        } else {
+            Vec::new()
+        },
         ..SimulateRequest::new(req.paths, req.seed)
     };
     let report = crate::simulate(sc, &run, &crate::Quiet)?;
@@ -415,6 +435,13 @@ fn gap_at(
     } else {
         mine.iter().map(|a| a - req.target).collect()
     };
+    if gaps.iter().any(|g| !g.is_finite()) {
+        return Err(StudyError::Request(format!(
+            "{} is not finite on some path at {} {x}: narrow the range searched",
+            req.metric.name(),
+            if req.scale { "factor" } else { "value" }
+        )));
+    }
     Ok(stats(&gaps))
 }
 
@@ -435,20 +462,40 @@ pub fn break_even(
     }
     let (plan, selection, engine) =
         crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
-    let i = engine.input_named(&req.input).ok_or_else(|| {
-        StudyError::Request(format!(
-            "no uncertain input is named `{}`: give an input's `id` or its field path",
-            req.input
-        ))
-    })?;
-    let (lo, hi) = (
-        engine.input_quantile(i, 0.01),
-        engine.input_quantile(i, 0.99),
-    );
-    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+    let (i, members) = if req.scale {
+        let members = crate::driver_inputs(sc, &engine, &req.input)?;
+        (None, members.into_iter().map(|m| m.0).collect())
+    } else {
+        let i = engine.input_named(&req.input).ok_or_else(|| {
+            StudyError::Request(format!(
+                "no uncertain input is named `{}`: give an input's `id` or its field path (or search a factor on a driver)",
+                req.input
+            ))
+        })?;
+        (Some(i), Vec::new())
+    };
+    let (lo, hi) = match (req.range, i) {
+        (Some(r), _) => r,
+        (None, Some(i)) => (
+            engine.input_quantile(i, 0.01),
+            engine.input_quantile(i, 0.99),
+        ),
+        (None, None) => (0.5, 2.0),
+    };
+    if !(lo.is_finite() && hi.is_finite())
+        || hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
+    {
+        return Err(StudyError::Request(if req.range.is_some() {
+            format!(
+                "the range searched must be two finite numbers, low below high (got {lo} to {hi})"
+            )
+        } else {
+            format!("input `{}` is fixed: there is nothing to search over (give a range, or search a factor on it)", req.input)
+        }));
+    }
+    if req.scale && lo < 0.0 {
         return Err(StudyError::Request(format!(
-            "input `{}` is fixed: there is nothing to search over",
-            req.input
+            "a factor on a driver must be at least 0 (the range starts at {lo})"
         )));
     }
     let mut steps = Vec::new();
@@ -494,7 +541,7 @@ pub fn break_even(
             ci95 = Some(((v - half).max(lo), (v + half).min(hi)));
         }
     }
-    let percentile = value.map(|v| {
+    let percentile = value.zip(i).map(|(v, i)| {
         // The input's percentile at v, by bisection on its quantile function.
         let (mut p, mut q) = (0.0, 1.0);
         for _ in 0..60 {
@@ -509,6 +556,8 @@ pub fn break_even(
     });
     Ok(BreakEven {
         input: req.input.clone(),
+        scale: req.scale,
+        members,
         range: (lo, hi),
         gap_at_ends: (g_lo, g_hi),
         value,
@@ -522,18 +571,21 @@ pub fn break_even(
     })
 }
 
-/// JSON (`gigawatt-break-even` v1).
+/// JSON (`gigawatt-break-even` v2: the range's ends are `low` and `high`, since a range can be
+/// asked for or be one of factors).
 pub fn break_even_json(r: &BreakEven) -> Value {
     json!({
         "format": "gigawatt-break-even",
-        "format_version": 1,
+        "format_version": 2,
         "input": r.input,
+        "search": if r.scale { "factor" } else { "value" },
+        "members": r.members,
         "plan": r.plan,
         "versus": r.versus,
         "metric": r.metric.name(),
         "target": if r.versus.is_some() { Value::Null } else { num(r.target) },
-        "range": {"p1": num(r.range.0), "p99": num(r.range.1)},
-        "gap_at_ends": {"p1": num(r.gap_at_ends.0), "p99": num(r.gap_at_ends.1)},
+        "range": {"low": num(r.range.0), "high": num(r.range.1)},
+        "gap_at_ends": {"low": num(r.gap_at_ends.0), "high": num(r.gap_at_ends.1)},
         "break_even_value": r.value.map_or(Value::Null, num),
         "break_even_percentile": r.percentile.map_or(Value::Null, num),
         "break_even_ci95": r.ci95.map_or(Value::Null, |c| json!([num(c.0), num(c.1)])),
@@ -559,20 +611,40 @@ pub fn break_even_text(r: &BreakEven) -> String {
     let ci = r.ci95.map_or(String::new(), |c| {
         format!(", 95 % interval {:.6e} to {:.6e}", c.0, c.1)
     });
-    let mut s = match (r.value, r.percentile) {
-        (Some(v), Some(p)) => format!(
-            "break-even: {what} when {} = {v:.6e} (its p{:.0}{ci}; searched p1 {:.6e} to p99 {:.6e})\n",
-            r.input,
-            p * 100.0,
+    let subject = if r.scale {
+        format!("{} × k ({})", r.input, r.members.join(", "))
+    } else {
+        r.input.clone()
+    };
+    let var = if r.scale { "k" } else { r.input.as_str() };
+    let mut s = match r.value {
+        Some(v) => format!(
+            "break-even: {what} when {var} = {v:.6e}{}{ci}; searched {:.6e} to {:.6e}\n",
+            r.percentile
+                .map_or(String::new(), |p| format!(" (its p{:.0})", p * 100.0)),
             r.range.0,
             r.range.1
         ),
-        _ => format!(
-            "no break-even between the p1 and p99 of {} ({:.6e} to {:.6e}): the gap is {:.6e} and {:.6e} at the two ends, the same sign\n",
-            r.input, r.range.0, r.range.1, r.gap_at_ends.0, r.gap_at_ends.1
+        None => format!(
+            "no break-even for {subject} between {:.6e} and {:.6e}: the gap is {:.6e} and {:.6e} at the two ends, the same sign; widen the range or choose another target\n",
+            r.range.0, r.range.1, r.gap_at_ends.0, r.gap_at_ends.1
         ),
     };
-    let _ = writeln!(s, "  {:>14} {:>14} {:>12}", "value", "gap", "se");
+    if r.scale && r.value.is_some() {
+        let _ = writeln!(
+            s,
+            "  k multiplies every input of `{}`: {}",
+            r.input,
+            r.members.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:>14} {:>14} {:>12}",
+        if r.scale { "factor" } else { "value" },
+        "gap",
+        "se"
+    );
     let mut steps = r.steps.clone();
     steps.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (x, g, e) in steps {

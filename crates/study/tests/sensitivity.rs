@@ -119,6 +119,8 @@ fn the_break_even_of_a_linear_input_is_found_exactly() {
         paths: 50,
         seed: 3,
         input: "price".into(),
+        scale: false,
+        range: None,
         plan: None,
         versus: None,
         metric: MetricId::Npv,
@@ -143,6 +145,93 @@ fn the_break_even_of_a_linear_input_is_found_exactly() {
     let r = gigawatt_study::sensitivity::break_even(&sc, &none, &Quiet).unwrap();
     assert!(r.value.is_none());
     assert!(gigawatt_study::sensitivity::break_even_text(&r).starts_with("no break-even"));
+}
+
+#[test]
+fn the_break_even_of_a_factor_on_a_whole_driver_is_found_exactly() {
+    // NPV = 1,200 × k × price on every path, so the expected NPV is k × m where m is the mean
+    // NPV of the unscaled run on the same paths: the target 3,000 is reached at k = 3,000 / m.
+    // The driver is named three ways: a group, an input's id and its field path.
+    let src = format!("{LINEAR}\n[[groups]]\nname = \"pricing\"\ninputs = [\"price\"]\n");
+    let sc = gigawatt_io::read_str(&src, "scale.toml").0.unwrap();
+    let plain = gigawatt_study::simulate(
+        &sc,
+        &gigawatt_study::SimulateRequest {
+            baseline: false,
+            ..gigawatt_study::SimulateRequest::new(40, 3)
+        },
+        &Quiet,
+    )
+    .unwrap();
+    let m = plain.plans[0].metric(MetricId::Npv).mean;
+    for driver in ["pricing", "price", "segments[0].price_usd_per_unit"] {
+        let req = gigawatt_study::sensitivity::BreakEvenRequest {
+            paths: 40,
+            seed: 3,
+            input: driver.into(),
+            scale: true,
+            range: None,
+            plan: None,
+            versus: None,
+            metric: MetricId::Npv,
+            target: 3000.0,
+            tolerance_pu: 1e-4,
+        };
+        let r = gigawatt_study::sensitivity::break_even(&sc, &req, &Quiet).unwrap();
+        let k = r.value.unwrap();
+        assert!(
+            (k - 3000.0 / m).abs() < 1e-9,
+            "{driver}: {k} vs {}",
+            3000.0 / m
+        );
+        assert_eq!(r.range, (0.5, 2.0));
+        assert!(r.percentile.is_none());
+        assert!(r.members.iter().any(|x| x == "price"), "{:?}", r.members);
+        let (lo, hi) = r.ci95.unwrap();
+        assert!(lo < k && k < hi, "{lo} {k} {hi}");
+        let json = gigawatt_study::sensitivity::break_even_json(&r);
+        assert_eq!(json["search"], "factor");
+    }
+    // A field-path prefix takes every input under it.
+    let engine = gigawatt_sim::Engine::new(&sc, 1, 1, &[]).unwrap();
+    let growth: Vec<String> = gigawatt_study::driver_inputs(&sc, &engine, "segments[0].growth")
+        .unwrap()
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
+    assert_eq!(
+        growth,
+        [
+            "segments[0].growth.drift_per_year",
+            "segments[0].growth.volatility_per_month"
+        ]
+    );
+    // A factor range that cannot reach the target says so; a negative factor is refused.
+    let req = gigawatt_study::sensitivity::BreakEvenRequest {
+        paths: 40,
+        seed: 3,
+        input: "pricing".into(),
+        scale: true,
+        range: Some((0.1, 0.2)),
+        plan: None,
+        versus: None,
+        metric: MetricId::Npv,
+        target: 3000.0,
+        tolerance_pu: 1e-3,
+    };
+    let r = gigawatt_study::sensitivity::break_even(&sc, &req, &Quiet).unwrap();
+    assert!(r.value.is_none());
+    let negative = gigawatt_study::sensitivity::BreakEvenRequest {
+        range: Some((-1.0, 2.0)),
+        ..req.clone()
+    };
+    assert!(gigawatt_study::sensitivity::break_even(&sc, &negative, &Quiet).is_err());
+    let unknown = gigawatt_study::sensitivity::BreakEvenRequest {
+        input: "nothing".into(),
+        ..req
+    };
+    let e = gigawatt_study::sensitivity::break_even(&sc, &unknown, &Quiet).unwrap_err();
+    assert!(e.to_string().contains("pricing"), "{e}");
 }
 
 #[test]

@@ -41,41 +41,43 @@ impl Engine {
 
     /// Draws everything exogenous for one path from its input uniforms.
     pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
-        self.draw_with(path, uniforms, &[], d);
+        self.draw_with(path, uniforms, &[], &[], d);
     }
 
-    /// Like [`Engine::draw`], with some inputs held at given values: (input index, value).
+    /// Like [`Engine::draw`], with some inputs held at given values (input index, value) and
+    /// then some multiplied by a factor (input index, factor).
     pub fn draw_with(
         &self,
         path: u64,
         uniforms: &[f64],
         overrides: &[(usize, f64)],
+        scales: &[(usize, f64)],
         d: &mut Draws,
     ) {
         d.median = false;
-        self.draw_inner(path, uniforms, overrides, d);
+        self.draw_inner(path, uniforms, overrides, scales, d);
+    }
+
+    /// Every input's name by index: its `id` when it has one, else its field path.
+    pub fn input_names(&self) -> Vec<String> {
+        let mut names = vec![String::new(); self.inputs.len()];
+        for (path, i) in &self.index {
+            names[*i] = path.clone();
+        }
+        for (id, i) in &self.id_index {
+            names[*i] = id.clone();
+        }
+        names
     }
 
     /// The uncertain (not fixed) inputs, in file order: (name, input index), the name being the
     /// input's `id` when it has one and its field path otherwise.
     pub fn uncertain_inputs(&self) -> Vec<(String, usize)> {
-        let mut by_index: Vec<(usize, String)> = self
-            .index
-            .iter()
-            .filter(|(_, i)| !matches!(self.inputs[**i].dist, Dist::Fixed(_)))
-            .map(|(path, i)| (*i, path.clone()))
-            .collect();
-        by_index.sort();
-        by_index
+        self.input_names()
             .into_iter()
-            .map(|(i, path)| {
-                let name = self
-                    .id_index
-                    .iter()
-                    .find(|(_, j)| **j == i)
-                    .map_or(path, |(id, _)| id.clone());
-                (name, i)
-            })
+            .enumerate()
+            .filter(|(i, _)| !matches!(self.inputs[*i].dist, Dist::Fixed(_)))
+            .map(|(i, name)| (name, i))
             .collect()
     }
 
@@ -97,6 +99,23 @@ impl Engine {
             .copied()
     }
 
+    /// Every input (fixed or not) whose field path is `prefix` or lies under it
+    /// (`segments[0].growth` takes `segments[0].growth.drift_per_year` and its volatility), in
+    /// file order.
+    pub fn inputs_under(&self, prefix: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .index
+            .iter()
+            .filter(|(path, _)| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .map(|(_, i)| *i)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Draws a named case: named inputs (by `id` or field path) take the case's values, every other input its median,
     /// growth has no noise and no regime changes, a launch or funding round happens when its
     /// probability is at least one half (launches mid-window), and lead times are medians.
@@ -116,7 +135,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         d.median = true;
         let u = vec![0.5; self.inputs.len()];
-        self.draw_inner(index, &u, &overrides, d);
+        self.draw_inner(index, &u, &overrides, &[], d);
         Ok(())
     }
 
@@ -125,6 +144,7 @@ impl Engine {
         path: u64,
         uniforms: &[f64],
         overrides: &[(usize, f64)],
+        scales: &[(usize, f64)],
         d: &mut Draws,
     ) {
         let t_len = self.months;
@@ -146,6 +166,9 @@ impl Engine {
         );
         for (i, v) in overrides {
             d.params[*i] = *v;
+        }
+        for (i, k) in scales {
+            d.params[*i] *= *k;
         }
         let ns = self.segs.len();
         d.exo.resize(ns * t_len, 0.0);
