@@ -15,9 +15,10 @@ use crate::common;
 pub struct SensitivityArgs {
     /// Scenario file (TOML).
     pub file: PathBuf,
-    /// The plan whose metric is explained (default: the scenario's first plan).
+    /// The plan whose metric is explained (default: the scenario's first plan). The tornado
+    /// takes several (repeat the flag): every plan on the same runs, swings side by side.
     #[arg(long)]
-    pub plan: Option<String>,
+    pub plan: Vec<String>,
     /// The metric: npv_usd, cum_revenue_usd, min_cash_usd, funding_gap_usd, unserved_share,
     /// research_delivered_pu, utilisation or idle_cost_usd.
     #[arg(long, default_value = "npv_usd")]
@@ -118,6 +119,13 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
     }
     let notes = common::Notes { quiet: a.run.quiet };
     let seed = a.run.seed.unwrap_or(sc.simulation.seed);
+    let tornado = !(a.break_even.is_some() || a.evppi.is_some() || a.spider || a.sobol);
+    if a.plan.len() > 1 && !tornado {
+        anyhow::bail!(
+            "several --plan are for the tornado; the other analyses take one (EVPPI chooses between all the scenario's plans)"
+        );
+    }
+    let plan = a.plan.first().cloned();
     if let Some(input) = &a.break_even {
         if !a.target.is_finite() {
             anyhow::bail!("--target must be a finite number");
@@ -128,7 +136,7 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
             input: input.clone(),
             scale: a.scale,
             range: a.range.as_deref().map(parse_range).transpose()?,
-            plan: a.plan.clone(),
+            plan: plan.clone(),
             versus: a.versus.clone(),
             metric,
             target: a.target,
@@ -164,7 +172,7 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
         let req = gigawatt_study::spider::SpiderRequest {
             paths: a.paths,
             seed,
-            plan: a.plan.clone(),
+            plan: plan.clone(),
             metric,
         };
         let r = pool.install(|| gigawatt_study::spider::spider(&sc, &req, &notes))?;
@@ -182,7 +190,7 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
         let req = gigawatt_study::sobol::SobolRequest {
             paths: a.paths,
             seed,
-            plan: a.plan.clone(),
+            plan: plan.clone(),
             metric,
             bootstrap: a.bootstrap,
             groups: a
@@ -217,21 +225,21 @@ pub fn run(a: &SensitivityArgs) -> anyhow::Result<ExitCode> {
     let req = TornadoRequest {
         paths: a.paths,
         seed,
-        plan: a.plan.clone(),
+        plan: plan.clone(),
         metric,
         low_high: (a.low, 1.0 - a.low),
         others_at_median: a.others_at_median,
     };
-    let report = pool.install(|| sensitivity::tornado(&sc, &req, &notes))?;
-    let doc = sensitivity::json(&report);
+    let reports = pool.install(|| sensitivity::tornadoes(&sc, &req, &a.plan, &notes))?;
+    let doc = sensitivity::json_all(&reports);
     if let Some(dir) = &a.out {
         common::write_json(&dir.join("tornado.json"), &doc)?;
         gigawatt_io::write_atomic(
             &dir.join("tornado.csv"),
-            sensitivity::csv(&report).as_bytes(),
+            sensitivity::csv_all(&reports).as_bytes(),
         )?;
     }
-    common::print_report(a.run.json, &doc, || sensitivity::text(&report))
+    common::print_report(a.run.json, &doc, || sensitivity::text_all(&reports))
 }
 
 /// `LOW,HIGH` → (low, high).

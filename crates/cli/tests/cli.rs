@@ -857,6 +857,45 @@ fn sensitivity_ranks_inputs_by_swing_and_writes_files() {
     let o = run(&["sensitivity", "examples/startup.toml", "--metric", "npv"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unknown metric `npv`"));
+    // Two plans in one tornado: one set, one CSV with a row per plan and bar.
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--plan",
+        "buy-own",
+        "--plan",
+        "lease-heavy",
+        "--paths",
+        "100",
+        "--json",
+        "-q",
+        "--out",
+        d.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["format"], "gigawatt-tornado-set");
+    assert_eq!(v["reports"][0]["plan"], "buy-own");
+    assert_eq!(v["reports"][1]["plan"], "lease-heavy");
+    let csv = std::fs::read_to_string(d.join("tornado.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2 * swings.len() + 1);
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.starts_with("lease-heavy,"))
+            .count(),
+        swings.len()
+    );
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--plan",
+        "buy-own",
+        "--plan",
+        "lease-heavy",
+        "--spider",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("several --plan are for the tornado"));
 }
 
 #[test]

@@ -13,6 +13,12 @@
 //! how much noise is left within each group; the same resamples give the standard error.
 //! The expected value of perfect information on everything (EVPI) is the mean over paths of the
 //! best plan's metric less the best plan's mean, with its exact standard error.
+//!
+//! A group of inputs (a `[[groups]]` entry, or inputs joined by `+`) is learnt together; binning
+//! does not extend to several dimensions, so a group's E(metric | inputs) comes from the
+//! regression method of Strong and Oakley with a full quadratic in the standardised inputs
+//! (each input, its square and every product of two) fitted per plan by least squares over the
+//! paths. The same bootstrap corrects its upward bias and gives its standard error.
 
 use std::fmt::Write as _;
 
@@ -30,7 +36,8 @@ pub struct EvppiRequest {
     pub paths: u64,
     /// Seed.
     pub seed: u64,
-    /// Inputs (by `id` or field path); empty: every uncertain input.
+    /// Inputs (by `id` or field path), `[[groups]]` names, or inputs joined by `+` (learnt
+    /// together); empty: every uncertain input and every group of the scenario.
     pub inputs: Vec<String>,
     /// The metric the choice maximises.
     pub metric: MetricId,
@@ -41,8 +48,12 @@ pub struct EvppiRequest {
 /// One input's value of information.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvppiRow {
-    /// The input.
+    /// The input, or the group (`group NAME` or `A+B`).
     pub input: String,
+    /// The inputs learnt (one, or a group's members).
+    pub members: Vec<String>,
+    /// How E(metric | inputs) was estimated: `binning` (one input) or `regression` (a group).
+    pub method: &'static str,
     /// EVPPI after the bias correction, and its bootstrap standard error.
     pub evppi: f64,
     /// See `evppi`.
@@ -100,6 +111,165 @@ fn binned(v: &[Vec<f64>], order: &[usize], bins: usize) -> f64 {
     total - overall
 }
 
+/// An EVPPI estimate over a list of paths (all of them, or a bootstrap resample).
+type Estimator<'a> = Box<dyn Fn(&[usize]) -> f64 + 'a>;
+
+/// Most inputs in a group learnt together (a full quadratic in 8 inputs has 45 terms).
+pub const MAX_GROUP_INPUTS: usize = 8;
+
+/// The factors asked for: (name, [(input, engine index)]). Empty `asked`: every uncertain input,
+/// then every `[[groups]]` entry.
+fn chosen_factors(
+    sc: &ValidScenario,
+    engine: &gigawatt_sim::Engine,
+    asked: &[String],
+) -> Result<Vec<crate::sensitivity::Factor>, StudyError> {
+    if asked.is_empty() {
+        return Ok(crate::sensitivity::factors(sc, engine));
+    }
+    let input = |name: &str| {
+        engine
+            .input_named(name)
+            .map(|i| (name.to_string(), i))
+            .ok_or_else(|| {
+                StudyError::Request(format!(
+                    "no uncertain input or group is named `{name}`: give an input's `id` or field path, a [[groups]] name, or inputs joined by +"
+                ))
+            })
+    };
+    asked
+        .iter()
+        .map(|name| {
+            let name = name.trim();
+            let group = name.strip_prefix("group ").unwrap_or(name);
+            if let Some(g) = sc.groups.iter().find(|g| g.name == group) {
+                let members = g.inputs.iter().map(|m| input(m)).collect::<Result<_, _>>()?;
+                Ok((format!("group {}", g.name), members))
+            } else if name.contains('+') {
+                let members = name
+                    .split('+')
+                    .map(|m| input(m.trim()))
+                    .collect::<Result<_, _>>()?;
+                Ok((name.to_string(), members))
+            } else {
+                Ok((name.to_string(), vec![input(name)?]))
+            }
+        })
+        .map(|f: Result<crate::sensitivity::Factor, StudyError>| {
+            let f = f?;
+            if f.1.len() > MAX_GROUP_INPUTS {
+                return Err(StudyError::Request(format!(
+                    "`{}` has {} inputs; a group learnt together may have at most {MAX_GROUP_INPUTS} (its regression has a term for every pair)",
+                    f.0,
+                    f.1.len()
+                )));
+            }
+            Ok(f)
+        })
+        .collect()
+}
+
+/// The full quadratic basis of a group's inputs on every path: 1, each standardised input, its
+/// square and each product of two. A constant input adds nothing and is left out.
+fn quadratic_basis(x: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = x.first().map_or(0, Vec::len);
+    let z: Vec<Vec<f64>> = x
+        .iter()
+        .filter_map(|col| {
+            let m = gigawatt_risk::Moments::from_slice(col);
+            let sd = m.sd();
+            (sd > 0.0 && sd.is_finite()).then(|| col.iter().map(|v| (v - m.mean()) / sd).collect())
+        })
+        .collect();
+    let mut basis = vec![vec![1.0; n]];
+    for (j, zj) in z.iter().enumerate() {
+        basis.push(zj.clone());
+        for zl in &z[j..] {
+            basis.push(zj.iter().zip(zl).map(|(a, b)| a * b).collect());
+        }
+    }
+    basis
+}
+
+/// The regression estimate over the paths listed: per plan, the least-squares fit of the metric
+/// on `basis` (terms × paths) over those paths; the mean over them of the best fitted plan less
+/// the best plan's mean.
+fn regressed(v: &[Vec<f64>], basis: &[Vec<f64>], paths: &[usize]) -> f64 {
+    let k = basis.len();
+    let n = paths.len() as f64;
+    let mut xtx = vec![0.0; k * k];
+    for a in 0..k {
+        for b in a..k {
+            let s: f64 = paths.iter().map(|&i| basis[a][i] * basis[b][i]).sum();
+            xtx[a * k + b] = s;
+            xtx[b * k + a] = s;
+        }
+    }
+    // A small ridge keeps the solve stable when terms are nearly collinear on a resample.
+    let ridge = 1e-10 * (0..k).map(|a| xtx[a * k + a]).sum::<f64>() / k as f64;
+    for a in 0..k {
+        xtx[a * k + a] += ridge;
+    }
+    let Some(l) = cholesky(&xtx, k) else {
+        return f64::NAN;
+    };
+    let mut fitted = vec![vec![0.0; paths.len()]; v.len()];
+    let mut overall = f64::NEG_INFINITY;
+    for (p, y) in v.iter().enumerate() {
+        let xty: Vec<f64> = (0..k)
+            .map(|a| paths.iter().map(|&i| basis[a][i] * y[i]).sum())
+            .collect();
+        let beta = cholesky_solve(&l, k, &xty);
+        for (f, &i) in fitted[p].iter_mut().zip(paths) {
+            *f = (0..k).map(|a| beta[a] * basis[a][i]).sum();
+        }
+        overall = overall.max(paths.iter().map(|&i| y[i]).sum::<f64>() / n);
+    }
+    let best: f64 = (0..paths.len())
+        .map(|j| {
+            fitted
+                .iter()
+                .map(|f| f[j])
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .sum::<f64>()
+        / n;
+    best - overall
+}
+
+/// The lower-triangular Cholesky factor of the symmetric `k × k` matrix `a` (row-major), or None
+/// when it is not positive definite.
+fn cholesky(a: &[f64], k: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..=i {
+            let s = a[i * k + j] - (0..j).map(|m| l[i * k + m] * l[j * k + m]).sum::<f64>();
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i * k + i] = s.sqrt();
+            } else {
+                l[i * k + j] = s / l[j * k + j];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Solves L Lᵀ x = b for the factor from [`cholesky`].
+fn cholesky_solve(l: &[f64], k: usize, b: &[f64]) -> Vec<f64> {
+    let mut y = vec![0.0; k];
+    for i in 0..k {
+        y[i] = (b[i] - (0..i).map(|m| l[i * k + m] * y[m]).sum::<f64>()) / l[i * k + i];
+    }
+    let mut x = vec![0.0; k];
+    for i in (0..k).rev() {
+        x[i] = (y[i] - (i + 1..k).map(|m| l[m * k + i] * x[m]).sum::<f64>()) / l[i * k + i];
+    }
+    x
+}
+
 /// The per-input EVPPI for the choice between the scenario's plans.
 pub fn evppi(
     sc: &ValidScenario,
@@ -153,20 +323,7 @@ pub fn evppi(
         .collect();
     let evpi = crate::paired::stats(&gains);
     // Each path's uniforms, as the simulation drew them, for the inputs' values.
-    let inputs: Vec<(String, usize)> = if req.inputs.is_empty() {
-        engine.uncertain_inputs()
-    } else {
-        req.inputs
-            .iter()
-            .map(|name| {
-                engine.input_named(name).map(|i| (name.clone(), i)).ok_or_else(|| {
-                    StudyError::Request(format!(
-                        "no uncertain input is named `{name}`: give an input's `id` or its field path"
-                    ))
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let factors = chosen_factors(sc, &engine, &req.inputs)?;
     let mut uniforms = Vec::with_capacity(n);
     for b in 0..req.paths.div_ceil(BLOCK) {
         let first = b * BLOCK;
@@ -174,23 +331,42 @@ pub fn evppi(
         uniforms.extend(u);
     }
     let boots = crate::paired::bootstrap_resamples(req.seed, EVPPI_STREAM, BOOTSTRAP, n);
-    let mut rows = Vec::with_capacity(inputs.len());
-    for (name, i) in &inputs {
-        let x: Vec<f64> = uniforms
+    let mut rows = Vec::with_capacity(factors.len());
+    for (k, (name, members)) in factors.iter().enumerate() {
+        progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
+        // Each member's value on every path.
+        let x: Vec<Vec<f64>> = members
             .iter()
-            .map(|u| engine.input_quantile(*i, u[*i]))
+            .map(|(_, i)| {
+                uniforms
+                    .iter()
+                    .map(|u| engine.input_quantile(*i, u[*i]))
+                    .collect()
+            })
             .collect();
-        let sorted = |paths: &[usize]| {
-            let mut o = paths.to_vec();
-            o.sort_by(|a, b| x[*a].total_cmp(&x[*b]).then(a.cmp(b)));
-            o
+        let (method, estimate): (&'static str, Estimator) = if x.len() == 1 {
+            let x = &x[0];
+            let v = &v;
+            let bins = req.bins;
+            (
+                "binning",
+                Box::new(move |paths: &[usize]| {
+                    let mut o = paths.to_vec();
+                    o.sort_by(|a, b| x[*a].total_cmp(&x[*b]).then(a.cmp(b)));
+                    binned(v, &o, bins)
+                }),
+            )
+        } else {
+            let basis = quadratic_basis(&x);
+            let v = &v;
+            (
+                "regression",
+                Box::new(move |paths: &[usize]| regressed(v, &basis, paths)),
+            )
         };
         let all: Vec<usize> = (0..n).collect();
-        let raw = binned(&v, &sorted(&all), req.bins);
-        let boot: Vec<f64> = boots
-            .iter()
-            .map(|b| binned(&v, &sorted(b), req.bins))
-            .collect();
+        let raw = estimate(&all);
+        let boot: Vec<f64> = boots.iter().map(|b| estimate(b)).collect();
         let mean_boot = boot.iter().sum::<f64>() / boot.len() as f64;
         let se = (boot.iter().map(|e| (e - mean_boot).powi(2)).sum::<f64>()
             / (boot.len() - 1) as f64)
@@ -198,10 +374,13 @@ pub fn evppi(
         let bias = mean_boot - raw;
         rows.push(EvppiRow {
             input: name.clone(),
+            members: members.iter().map(|m| m.0.clone()).collect(),
+            method,
             evppi: raw - bias,
             se,
             bias,
         });
+        progress.paths_done(k as u64 + 1, factors.len() as u64);
     }
     rows.sort_by(|a, b| b.evppi.total_cmp(&a.evppi));
     Ok(EvppiReport {
@@ -233,21 +412,22 @@ pub fn json(r: &EvppiReport) -> Value {
         "plans": r.plans.iter().map(|(p, m)| json!({"plan": p, "mean": num(*m)})).collect::<Vec<_>>(),
         "best_plan": r.best,
         "evpi": {"value": num(r.evpi.0), "se": num(r.evpi.1)},
-        "estimator": "one-level binning of paths by the input's value; bootstrap bias correction and standard error",
+        "estimator": "one input: one-level binning of paths by its value; a group: least-squares regression on a full quadratic in its inputs (Strong and Oakley); both: bootstrap bias correction and standard error",
         "inputs": r.rows.iter().map(|row| json!({
-            "input": row.input, "evppi": num(row.evppi), "se": num(row.se), "bias_subtracted": num(row.bias),
+            "input": row.input, "members": row.members, "method": row.method, "evppi": num(row.evppi), "se": num(row.se), "bias_subtracted": num(row.bias),
         })).collect::<Vec<_>>(),
     })
 }
 
-/// CSV: input, evppi, se, bias_subtracted.
+/// CSV: input, method, evppi, se, bias_subtracted.
 pub fn csv(r: &EvppiReport) -> String {
-    let mut s = String::from("input,evppi,se,bias_subtracted\n");
+    let mut s = String::from("input,method,evppi,se,bias_subtracted\n");
     for row in &r.rows {
         let _ = writeln!(
             s,
-            "{},{},{},{}",
+            "{},{},{},{},{}",
             csv_field(&row.input),
+            row.method,
             csv_num(row.evppi),
             csv_num(row.se),
             csv_num(row.bias)
@@ -304,6 +484,6 @@ pub fn text(r: &EvppiReport) -> String {
             f(row.se)
         );
     }
-    s.push_str("\nEVPPI: the expected gain of choosing the plan after learning the input; bias-corrected binning estimator (docs/explanation/sensitivity.md).\n");
+    s.push_str("\nEVPPI: the expected gain of choosing the plan after learning the input; bias-corrected binning for one input, quadratic regression for a group (docs/explanation/sensitivity.md).\n");
     s
 }

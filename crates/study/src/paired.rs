@@ -112,6 +112,29 @@ pub fn paired_metrics(
         .collect()
 }
 
+/// Unpaired differences (mean of b − mean of a, standard error √(se_a² + se_b²)) of every metric
+/// of [`DIFF_METRICS`] over rows of independent runs.
+pub fn unpaired_metrics(
+    a: &[[f64; gigawatt_sim::NUM_METRICS]],
+    b: &[[f64; gigawatt_sim::NUM_METRICS]],
+) -> Vec<PairedMetric> {
+    DIFF_METRICS
+        .iter()
+        .map(|id| {
+            let i = id.index();
+            let (ma, sa) = stats(&a.iter().map(|r| r[i]).collect::<Vec<_>>());
+            let (mb, sb) = stats(&b.iter().map(|r| r[i]).collect::<Vec<_>>());
+            PairedMetric {
+                metric: *id,
+                a: ma,
+                b: mb,
+                difference: mb - ma,
+                se: (sa * sa + sb * sb).sqrt(),
+            }
+        })
+        .collect()
+}
+
 /// The table: metric, unit, the two means (under `head_a` and `head_b`) and the difference with
 /// its 95 % interval (under `head_d`).
 pub fn table(s: &mut String, heads: (&str, &str, &str), metrics: &[PairedMetric]) {

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::render::num;
 
-use crate::paired::{per_path_rows, stats};
+use crate::paired::stats;
 use crate::{Progress, SimulateRequest, StudyError};
 
 /// What [`tornado`] is asked to do.
@@ -85,64 +85,60 @@ pub struct TornadoReport {
     pub bars: Vec<Bar>,
 }
 
-/// The per-path values of the requested metric for a plan (a selection from
-/// [`crate::chosen_plan`]) over a run with `overrides`.
+/// The per-path values of the requested metric for each plan of `selection` (all on the same
+/// paths) over a run with `overrides`.
 fn per_path(
     sc: &ValidScenario,
     req: &TornadoRequest,
     selection: &[String],
     overrides: Vec<(String, f64)>,
-) -> Result<Vec<f64>, StudyError> {
-    let (_, rows) = per_path_rows(sc, selection, req.paths, req.seed, overrides)?;
-    Ok(rows.iter().map(|r| r[req.metric.index()]).collect())
+) -> Result<Vec<Vec<f64>>, StudyError> {
+    let run = SimulateRequest {
+        plans: selection.to_vec(),
+        baseline: false,
+        per_path: true,
+        overrides,
+        ..SimulateRequest::new(req.paths, req.seed)
+    };
+    let r = crate::simulate(sc, &run, &crate::Quiet)?;
+    let mut out = vec![Vec::with_capacity(req.paths as usize); r.plans.len()];
+    for row in &r.per_path {
+        out[row.plan].push(row.metrics[req.metric.index()]);
+    }
+    Ok(out)
 }
 
-/// The metric of the engine's first plan on the median case (every input at its median, no
+/// The metric of each of the engine's plans on the median case (every input at its median, no
 /// noise) with `overrides` applied.
 fn median_case(
     engine: &gigawatt_sim::Engine,
     overrides: &[(String, f64)],
     metric: MetricId,
-) -> Result<f64, StudyError> {
+) -> Result<Vec<Vec<f64>>, StudyError> {
     let mut d = gigawatt_sim::Draws::default();
     engine
         .draw_case(0, overrides, &mut d)
         .map_err(StudyError::Scenario)?;
-    let mut o = gigawatt_sim::PathOutcome::default();
-    engine.run_plan(0, &d, &mut gigawatt_sim::Scratch::default(), false, &mut o);
-    Ok(gigawatt_sim::metric_values(&o)[metric.index()])
+    let mut scratch = gigawatt_sim::Scratch::default();
+    (0..engine.plans.len())
+        .map(|p| {
+            let mut o = gigawatt_sim::PathOutcome::default();
+            engine.run_plan(p, &d, &mut scratch, false, &mut o);
+            Ok(vec![gigawatt_sim::metric_values(&o)[metric.index()]])
+        })
+        .collect()
 }
 
-/// The tornado: every uncertain input held at its low and high percentile in turn.
-pub fn tornado(
-    sc: &ValidScenario,
-    req: &TornadoRequest,
-    progress: &dyn Progress,
-) -> Result<TornadoReport, StudyError> {
-    let (lo, hi) = req.low_high;
-    if !(0.0 < lo && lo < hi && hi < 1.0) {
-        return Err(StudyError::Request(format!(
-            "the low and high percentiles must satisfy 0 < low < high < 1 (got {lo} and {hi})"
-        )));
-    }
-    crate::require_mean_metric(req.metric)?;
-    let (plan, selection, engine) =
-        crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
-    let inputs = engine.uncertain_inputs();
-    // Per bar end: the metric on every path (others random), or on the median case alone.
-    let run = |overrides: Vec<(String, f64)>| -> Result<Vec<f64>, StudyError> {
-        if req.others_at_median {
-            Ok(vec![median_case(&engine, &overrides, req.metric)?])
-        } else {
-            per_path(sc, req, &selection, overrides)
-        }
-    };
-    let base = run(Vec::new())?;
-    // One bar per input, then one per group of the scenario (its inputs at their own low, and
-    // then high, percentile together).
-    let mut factors: Vec<(String, Vec<(String, usize)>)> = inputs
-        .iter()
-        .map(|(name, i)| (name.clone(), vec![(name.clone(), *i)]))
+/// A factor of an analysis: its name and its inputs (name, engine index), moved together.
+pub(crate) type Factor = (String, Vec<(String, usize)>);
+
+/// The factors of a tornado or spider: one per uncertain input, then one per `[[groups]]` entry
+/// (named `group NAME`, its inputs moved together).
+pub(crate) fn factors(sc: &ValidScenario, engine: &gigawatt_sim::Engine) -> Vec<Factor> {
+    let mut factors: Vec<Factor> = engine
+        .uncertain_inputs()
+        .into_iter()
+        .map(|(name, i)| (name.clone(), vec![(name, i)]))
         .collect();
     for g in &sc.groups {
         let members = g
@@ -152,7 +148,63 @@ pub fn tornado(
             .collect();
         factors.push((format!("group {}", g.name), members));
     }
-    let mut bars = Vec::with_capacity(factors.len());
+    factors
+}
+
+/// The tornado: every uncertain input held at its low and high percentile in turn.
+pub fn tornado(
+    sc: &ValidScenario,
+    req: &TornadoRequest,
+    progress: &dyn Progress,
+) -> Result<TornadoReport, StudyError> {
+    let mut all = tornadoes(sc, req, &[], progress)?;
+    Ok(all.remove(0))
+}
+
+/// Tornadoes of several plans at once (`plans`; empty: `req.plan` alone), every plan on the
+/// same runs: one simulation per bar end evaluates them all, so the plans' bars are paired.
+pub fn tornadoes(
+    sc: &ValidScenario,
+    req: &TornadoRequest,
+    plans: &[String],
+    progress: &dyn Progress,
+) -> Result<Vec<TornadoReport>, StudyError> {
+    let (lo, hi) = req.low_high;
+    if !(0.0 < lo && lo < hi && hi < 1.0) {
+        return Err(StudyError::Request(format!(
+            "the low and high percentiles must satisfy 0 < low < high < 1 (got {lo} and {hi})"
+        )));
+    }
+    crate::require_mean_metric(req.metric)?;
+    let (names, selection) = if plans.is_empty() {
+        let (name, selection) = crate::chosen_plan(sc, req.plan.as_deref());
+        (vec![name], selection)
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(p) = plans.iter().find(|p| !seen.insert(p.as_str())) {
+            return Err(StudyError::Request(format!(
+                "plan `{p}` is asked for twice"
+            )));
+        }
+        (plans.to_vec(), plans.to_vec())
+    };
+    let probe = SimulateRequest {
+        plans: selection.clone(),
+        baseline: false,
+        ..SimulateRequest::new(req.paths, req.seed)
+    };
+    let (_, engine) = crate::engine_for(sc, &probe)?;
+    // Per bar end and plan: the metric on every path (others random), or on the median case.
+    let run = |overrides: Vec<(String, f64)>| -> Result<Vec<Vec<f64>>, StudyError> {
+        if req.others_at_median {
+            median_case(&engine, &overrides, req.metric)
+        } else {
+            per_path(sc, req, &selection, overrides)
+        }
+    };
+    let base = run(Vec::new())?;
+    let factors = factors(sc, &engine);
+    let mut bars: Vec<Vec<Bar>> = vec![Vec::with_capacity(factors.len()); names.len()];
     for (k, (name, members)) in factors.iter().enumerate() {
         progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
         let at = |u: f64| -> Vec<(String, f64)> {
@@ -166,41 +218,50 @@ pub fn tornado(
         let (value_low, value_high) = (first(at(lo)), first(at(hi)));
         let low = run(at(lo))?;
         let high = run(at(hi))?;
-        let diff: Vec<f64> = high.iter().zip(&low).map(|(h, l)| h - l).collect();
-        let (swing, swing_se) = if req.others_at_median {
-            (diff[0], 0.0)
-        } else {
-            stats(&diff)
-        };
-        bars.push(Bar {
-            input: name.clone(),
-            value_low,
-            value_high,
-            mean_low: stats(&low).0,
-            mean_high: stats(&high).0,
-            swing,
-            swing_se,
-        });
+        for (p, plan_bars) in bars.iter_mut().enumerate() {
+            let diff: Vec<f64> = high[p].iter().zip(&low[p]).map(|(h, l)| h - l).collect();
+            let (swing, swing_se) = if req.others_at_median {
+                (diff[0], 0.0)
+            } else {
+                stats(&diff)
+            };
+            plan_bars.push(Bar {
+                input: name.clone(),
+                value_low,
+                value_high,
+                mean_low: stats(&low[p]).0,
+                mean_high: stats(&high[p]).0,
+                swing,
+                swing_se,
+            });
+        }
         progress.paths_done(k as u64 + 1, factors.len() as u64);
     }
-    bars.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
-    let (base_mean, base_se) = if req.others_at_median {
-        (base[0], 0.0)
-    } else {
-        stats(&base)
-    };
-    Ok(TornadoReport {
-        others_at_median: req.others_at_median,
-        scenario: sc.name.clone(),
-        plan,
-        metric: req.metric,
-        paths: req.paths,
-        seed: req.seed,
-        low_high: req.low_high,
-        base_mean,
-        base_se,
-        bars,
-    })
+    Ok(names
+        .into_iter()
+        .zip(bars)
+        .zip(base)
+        .map(|((plan, mut bars), base)| {
+            bars.sort_by(|a, b| b.swing.abs().total_cmp(&a.swing.abs()));
+            let (base_mean, base_se) = if req.others_at_median {
+                (base[0], 0.0)
+            } else {
+                stats(&base)
+            };
+            TornadoReport {
+                others_at_median: req.others_at_median,
+                scenario: sc.name.clone(),
+                plan,
+                metric: req.metric,
+                paths: req.paths,
+                seed: req.seed,
+                low_high: req.low_high,
+                base_mean,
+                base_se,
+                bars,
+            }
+        })
+        .collect())
 }
 
 /// JSON (`gigawatt-tornado` v1): scenario, plan, metric, paths, seed, percentiles
@@ -226,22 +287,99 @@ pub fn json(r: &TornadoReport) -> Value {
     })
 }
 
-/// CSV: one row per input, largest swing first.
+/// CSV: one row per plan and bar (plan, input, value_low, value_high, mean_low, mean_high,
+/// swing, swing_se), each plan's largest swing first.
 pub fn csv(r: &TornadoReport) -> String {
+    csv_all(std::slice::from_ref(r))
+}
+
+/// [`csv`] of several plans' tornadoes in one table.
+pub fn csv_all(reports: &[TornadoReport]) -> String {
     use crate::render::{csv_field, csv_num};
-    let mut s = String::from("input,value_low,value_high,mean_low,mean_high,swing,swing_se\n");
-    for b in &r.bars {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            csv_field(&b.input),
-            csv_num(b.value_low),
-            csv_num(b.value_high),
-            csv_num(b.mean_low),
-            csv_num(b.mean_high),
-            csv_num(b.swing),
-            csv_num(b.swing_se)
-        );
+    let mut s = String::from("plan,input,value_low,value_high,mean_low,mean_high,swing,swing_se\n");
+    for r in reports {
+        for b in &r.bars {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{},{},{}",
+                csv_field(&r.plan),
+                csv_field(&b.input),
+                csv_num(b.value_low),
+                csv_num(b.value_high),
+                csv_num(b.mean_low),
+                csv_num(b.mean_high),
+                csv_num(b.swing),
+                csv_num(b.swing_se)
+            );
+        }
+    }
+    s
+}
+
+/// JSON of several plans' tornadoes: one plan's is [`json`]; several make a
+/// `gigawatt-tornado-set` v1 whose `reports` are each plan's `gigawatt-tornado`.
+pub fn json_all(reports: &[TornadoReport]) -> Value {
+    match reports {
+        [one] => json(one),
+        _ => json!({
+            "format": "gigawatt-tornado-set",
+            "format_version": 1,
+            "reports": reports.iter().map(json).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// The terminal tables of several plans' tornadoes, then (for more than one) the swings side by
+/// side, factors in the first plan's order.
+pub fn text_all(reports: &[TornadoReport]) -> String {
+    let mut s = reports.iter().map(text).collect::<Vec<_>>().join("\n");
+    let Some(first) = reports.first().filter(|_| reports.len() > 1) else {
+        return s;
+    };
+    let money = first.metric.name().ends_with("_usd");
+    let largest = reports
+        .iter()
+        .flat_map(|r| r.bars.iter().map(|b| b.swing.abs()))
+        .filter(|x| x.is_finite())
+        .fold(0.0, f64::max);
+    let (unit, label) = if money {
+        crate::render::row_money_unit(largest)
+    } else {
+        (0.01, "%")
+    };
+    let _ = writeln!(
+        s,
+        "\nswing of {} ({label}) by plan, ± standard error; the same paths for every plan\n",
+        first.metric.name()
+    );
+    let width = first
+        .bars
+        .iter()
+        .map(|b| b.input.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = write!(s, "  {:<width$}", "input");
+    for r in reports {
+        let _ = write!(s, " {:>22}", r.plan);
+    }
+    s.push('\n');
+    for b in &first.bars {
+        let _ = write!(s, "  {:<width$}", b.input);
+        for r in reports {
+            let cell = r.bars.iter().find(|x| x.input == b.input).map_or_else(
+                || "n/a".to_string(),
+                |x| {
+                    format!(
+                        "{:.2} ± {:.2}",
+                        x.swing / unit + 0.0,
+                        x.swing_se / unit + 0.0
+                    )
+                },
+            );
+            let _ = write!(s, " {cell:>22}");
+        }
+        s.push('\n');
     }
     s
 }

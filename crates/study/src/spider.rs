@@ -1,7 +1,8 @@
 //! The spider table: a metric's expectation against each uncertain input's percentile
 //! (p5, p25, p50, p75, p95), the input held at that percentile on every path while everything
 //! else stays random on common random numbers (the tornado's method at more points). A flat row
-//! is an input that does not matter; a steep or bent one shows how, and where, it does.
+//! is an input that does not matter; a steep or bent one shows how, and where, it does. Each
+//! `[[groups]]` entry gets a row too, its inputs moved to the same percentile together.
 
 use std::fmt::Write as _;
 
@@ -55,7 +56,8 @@ pub struct SpiderReport {
     pub paths: u64,
     /// Seed.
     pub seed: u64,
-    /// One row per uncertain input, widest range first.
+    /// One row per uncertain input and per `[[groups]]` entry (`group NAME`, its inputs at the
+    /// same percentile together, the values shown its first input's), widest range first.
     pub rows: Vec<SpiderRow>,
 }
 
@@ -68,23 +70,24 @@ pub fn spider(
     crate::require_mean_metric(req.metric)?;
     let (plan, selection, engine) =
         crate::plan_engine(sc, req.plan.as_deref(), req.paths, req.seed)?;
-    let inputs = engine.uncertain_inputs();
-    let mut rows = Vec::with_capacity(inputs.len());
-    for (k, (name, i)) in inputs.iter().enumerate() {
-        progress.note(&format!("input {} of {}: {name}", k + 1, inputs.len()));
+    let factors = crate::sensitivity::factors(sc, &engine);
+    let mut rows = Vec::with_capacity(factors.len());
+    for (k, (name, members)) in factors.iter().enumerate() {
+        progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
+        // Every member at the same percentile; a group's row shows its first input's values.
+        let at = |u: f64| -> Vec<(String, f64)> {
+            members
+                .iter()
+                .map(|(m, i)| (m.clone(), engine.input_quantile(*i, u)))
+                .collect()
+        };
         let values: Vec<f64> = SPIDER_PERCENTILES
             .iter()
-            .map(|u| engine.input_quantile(*i, *u))
+            .map(|u| at(*u).first().map_or(f64::NAN, |x| x.1))
             .collect();
         let mut means = Vec::with_capacity(values.len());
-        for v in &values {
-            let (_, r) = per_path_rows(
-                sc,
-                &selection,
-                req.paths,
-                req.seed,
-                vec![(name.clone(), *v)],
-            )?;
+        for u in SPIDER_PERCENTILES {
+            let (_, r) = per_path_rows(sc, &selection, req.paths, req.seed, at(u))?;
             let x: Vec<f64> = r.iter().map(|m| m[req.metric.index()]).collect();
             means.push(stats(&x));
         }
@@ -95,7 +98,7 @@ pub fn spider(
             means,
             range,
         });
-        progress.paths_done(k as u64 + 1, inputs.len() as u64);
+        progress.paths_done(k as u64 + 1, factors.len() as u64);
     }
     rows.sort_by(|a, b| b.range.abs().total_cmp(&a.range.abs()));
     Ok(SpiderReport {

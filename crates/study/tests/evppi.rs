@@ -85,3 +85,91 @@ fn evppi_of_the_deciding_input_is_the_evpi_and_of_an_irrelevant_one_zero() {
     );
     assert!(round.bias > 0.0, "the uncorrected estimator is biased up");
 }
+
+#[test]
+fn a_group_learnt_together_is_worth_what_its_inputs_decide_by_hand() {
+    // The lease's price L ~ U(0.5, 1.5) is uncertain too: NPV(lease) − NPV(none) =
+    // 1,200 · (P − L), equal in expectation. Learning P alone is worth
+    // 1,200 · E[(P − 1)+] = 300; L alone 1,200 · E[(1 − L)+] = 150; both together (all the
+    // uncertainty, so the EVPI) 1,200 · E[(P − L)+] = 1,200 · ∫ (2 − l)²/4 dl over [0.5, 1.5]
+    // = 1,200 · 3.25/12 = 325.
+    let src = CHOICE.replace(
+        "price_usd_per_h100e_month = 1.0",
+        "price_usd_per_h100e_month = { dist = \"uniform\", min = 0.5, max = 1.5, id = \"lease_price\" }",
+    ) + "[[groups]]\nname = \"prices\"\ninputs = [\"price\", \"lease_price\"]\n";
+    let sc = gigawatt_io::read_str(&src, "choice2.toml").0.unwrap();
+    let req = EvppiRequest {
+        paths: 4000,
+        seed: 11,
+        inputs: Vec::new(),
+        metric: MetricId::Npv,
+        bins: 20,
+    };
+    let r = evppi(&sc, &req, &Quiet).unwrap();
+    let row = |name: &str| r.rows.iter().find(|x| x.input == name).unwrap().clone();
+    assert!(
+        (r.evpi.0 - 325.0).abs() < 3.0 * r.evpi.1 + 5.0,
+        "EVPI {:?}",
+        r.evpi
+    );
+    let both = row("group prices");
+    assert_eq!(both.method, "regression");
+    assert_eq!(both.members, ["price", "lease_price"]);
+    // The fit is exact (both plans are linear in P and L), so before the bias correction the
+    // group's value is the EVPI's estimate on the same paths, and after it within its error.
+    assert!(
+        (both.evppi + both.bias - r.evpi.0).abs() < 1e-6,
+        "{} + {} vs {}",
+        both.evppi,
+        both.bias,
+        r.evpi.0
+    );
+    assert!(
+        (both.evppi - 325.0).abs() < 3.0 * both.se + 5.0,
+        "{} ± {}",
+        both.evppi,
+        both.se
+    );
+    let p = row("price");
+    assert!(
+        (p.evppi - 300.0).abs() < 3.0 * p.se + 10.0,
+        "{} ± {}",
+        p.evppi,
+        p.se
+    );
+    let l = row("lease_price");
+    assert!(
+        (l.evppi - 150.0).abs() < 3.0 * l.se + 10.0,
+        "{} ± {}",
+        l.evppi,
+        l.se
+    );
+    // Named ad hoc with +, the same group gives the same value; an irrelevant pair is worth 0.
+    let adhoc = EvppiRequest {
+        inputs: vec!["price+lease_price".into(), "round+lease_price".into()],
+        ..req.clone()
+    };
+    let r2 = evppi(&sc, &adhoc, &Quiet).unwrap();
+    let same = r2
+        .rows
+        .iter()
+        .find(|x| x.input == "price+lease_price")
+        .unwrap();
+    assert!((same.evppi - both.evppi).abs() < 1e-9);
+    let other = r2
+        .rows
+        .iter()
+        .find(|x| x.input == "round+lease_price")
+        .unwrap();
+    assert!(
+        (other.evppi - 150.0).abs() < 3.0 * other.se + 10.0,
+        "learning the round adds nothing to L: {} ± {}",
+        other.evppi,
+        other.se
+    );
+    let bad = EvppiRequest {
+        inputs: vec!["price+nothing".into()],
+        ..req
+    };
+    assert!(evppi(&sc, &bad, &Quiet).is_err());
+}

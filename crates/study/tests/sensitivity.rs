@@ -247,8 +247,10 @@ fn comparing_two_files_matches_paths_by_input_name() {
         paths: 100,
         seed: 9,
         plan: None,
+        paired: None,
     };
     let r = compare(&a, &b, &req, &Quiet).unwrap();
+    assert!(r.paired && r.unmatched_streams.is_empty());
     assert_eq!(r.changed_inputs, vec!["price".to_string()]);
     let npv = r
         .metrics
@@ -261,6 +263,63 @@ fn comparing_two_files_matches_paths_by_input_name() {
     let r = compare(&a, &a, &req, &Quiet).unwrap();
     assert!(r.changed_inputs.is_empty());
     assert!(r.metrics.iter().all(|m| m.difference == 0.0));
+}
+
+#[test]
+fn files_whose_inputs_differ_by_name_are_compared_unpaired_and_say_so() {
+    // The second file renames the price input: its draws are keyed by another name, so a path
+    // is not the same world in both. The comparison runs the second file on an independent
+    // seed: the difference is that of the means (1,200 in expectation: 2,400 + 1,200 against
+    // 2,400) with standard error √(se_a² + se_b²).
+    use gigawatt_study::compare::{compare, CompareRequest};
+    let (a, _) = gigawatt_io::read_str(LINEAR, "a.toml");
+    let renamed = LINEAR
+        .replace("min = 1.0, max = 3.0", "min = 2.0, max = 4.0")
+        .replace("id = \"price\"", "id = \"unit_price\"");
+    let (b, _) = gigawatt_io::read_str(&renamed, "b.toml");
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let req = CompareRequest {
+        paths: 400,
+        seed: 9,
+        plan: None,
+        paired: None,
+    };
+    let r = compare(&a, &b, &req, &Quiet).unwrap();
+    assert!(!r.paired);
+    assert_ne!(r.seed_second, r.seed);
+    assert_eq!(r.unmatched_streams, ["input price", "input unit_price"]);
+    let npv = r
+        .metrics
+        .iter()
+        .find(|m| m.metric == MetricId::Npv)
+        .unwrap();
+    assert!((npv.difference - (npv.b - npv.a)).abs() < 1e-9);
+    // Each mean has standard error 1,200 · (2/√12)/√400 ≈ 34.6, so the difference's is ≈ 49.
+    assert!((npv.se - 49.0).abs() < 8.0, "{}", npv.se);
+    assert!(
+        (npv.difference - 1200.0).abs() < 4.0 * npv.se,
+        "{} ± {}",
+        npv.difference,
+        npv.se
+    );
+    let text = gigawatt_study::compare::text(&r);
+    assert!(
+        text.contains("UNPAIRED") && text.contains("input unit_price"),
+        "{text}"
+    );
+    assert_eq!(gigawatt_study::compare::json(&r)["pairing"], "unpaired");
+    // Forced pairing runs both on one seed.
+    let forced = compare(
+        &a,
+        &b,
+        &CompareRequest {
+            paired: Some(true),
+            ..req
+        },
+        &Quiet,
+    )
+    .unwrap();
+    assert!(forced.paired && forced.seed_second == forced.seed);
 }
 
 #[test]
@@ -336,4 +395,86 @@ fn a_group_gets_its_own_bar_with_its_inputs_moved_together() {
     assert_eq!(r.bars.len(), 3);
     let g = r.bars.iter().find(|b| b.input == "group both").unwrap();
     assert!((g.swing - 1920.0).abs() < 1e-6, "{}", g.swing);
+}
+
+#[test]
+fn several_plans_share_one_tornado_with_swings_known_by_hand() {
+    // Plan `lease` adds 100 H100e at $1 per H100e-month: NPV = 2,400 × price − 1,200, so its
+    // price swing is 2,400 × 1.6 = 3,840 against 1,920 for `none`, on every path.
+    let src = format!(
+        "{LINEAR}\n[[options]]\nname = \"cloud\"\nkind = \"lease\"\nterm_months = 12\nprice_usd_per_h100e_month = 1.0\n\
+         [[plans]]\nname = \"none\"\n[[plans]]\nname = \"lease\"\ncommitments = [{{ option = \"cloud\", month = \"2026-01\", h100e = 100.0 }}]\n"
+    );
+    let sc = gigawatt_io::read_str(&src, "two.toml").0.unwrap();
+    for others_at_median in [false, true] {
+        let req = TornadoRequest {
+            paths: 60,
+            seed: 3,
+            plan: None,
+            metric: MetricId::Npv,
+            low_high: (0.1, 0.9),
+            others_at_median,
+        };
+        let plans = ["none".to_string(), "lease".to_string()];
+        let r = gigawatt_study::sensitivity::tornadoes(&sc, &req, &plans, &Quiet).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].plan.as_str(), r[1].plan.as_str()), ("none", "lease"));
+        let swing = |k: usize| r[k].bars.iter().find(|b| b.input == "price").unwrap().swing;
+        assert!((swing(0) - 1920.0).abs() < 1e-6, "{}", swing(0));
+        assert!((swing(1) - 3840.0).abs() < 1e-6, "{}", swing(1));
+        // Alone, each plan's tornado is the same as in the set.
+        let alone = tornado(
+            &sc,
+            &TornadoRequest {
+                plan: Some("lease".into()),
+                ..req.clone()
+            },
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(alone, r[1]);
+        let json = gigawatt_study::sensitivity::json_all(&r);
+        assert_eq!(json["format"], "gigawatt-tornado-set");
+        assert_eq!(json["reports"][1]["plan"], "lease");
+        let csv = gigawatt_study::sensitivity::csv_all(&r);
+        assert!(csv.starts_with("plan,input,"));
+        assert_eq!(csv.lines().count(), 1 + 2 * 2);
+        assert!(gigawatt_study::sensitivity::text_all(&r).contains("swing of npv_usd"));
+    }
+    let twice = TornadoRequest {
+        paths: 10,
+        seed: 1,
+        plan: None,
+        metric: MetricId::Npv,
+        low_high: (0.1, 0.9),
+        others_at_median: false,
+    };
+    let dup = ["none".to_string(), "none".to_string()];
+    assert!(gigawatt_study::sensitivity::tornadoes(&sc, &twice, &dup, &Quiet).is_err());
+}
+
+#[test]
+fn a_group_gets_a_spider_row_with_its_inputs_at_the_same_percentile() {
+    // Price and round together: only the price moves NPV, so the group's row is the price's,
+    // 1,200 × (1 + 2u) at percentile u.
+    let src = format!("{LINEAR}\n[[groups]]\nname = \"both\"\ninputs = [\"price\", \"round\"]\n");
+    let sc = gigawatt_io::read_str(&src, "groups.toml").0.unwrap();
+    let req = gigawatt_study::spider::SpiderRequest {
+        paths: 30,
+        seed: 2,
+        plan: None,
+        metric: MetricId::Npv,
+    };
+    let r = gigawatt_study::spider::spider(&sc, &req, &Quiet).unwrap();
+    assert_eq!(r.rows.len(), 3);
+    let g = r.rows.iter().find(|row| row.input == "group both").unwrap();
+    for (u, (mean, _)) in gigawatt_study::spider::SPIDER_PERCENTILES
+        .iter()
+        .zip(&g.means)
+    {
+        let want = 1200.0 * (1.0 + 2.0 * u);
+        assert!((mean - want).abs() < 1e-6, "p{u}: {mean} vs {want}");
+    }
+    // Its values are its first input's, the price's.
+    assert!((g.values[0] - 1.1).abs() < 1e-12, "{:?}", g.values);
 }
