@@ -36,6 +36,9 @@ run startup-tornado-median sensitivity examples/startup.toml --plan buy-own --ot
 run startup-spider sensitivity examples/startup.toml --plan buy-own --spider --paths 1000 -q
 run frontier-lab-sobol sensitivity examples/frontier-lab.toml --plan announced --sobol --paths 20000 -q
 run startup-evppi sensitivity examples/startup.toml --evppi --paths 10000 -q
+run frontier-lab-evppi sensitivity examples/frontier-lab.toml --evppi --paths 10000 -q
+run startup-tornado-plans sensitivity examples/startup.toml --plan buy-own --plan lease-heavy --paths 2000 -q
+run frontier-lab-break-even-scale sensitivity examples/frontier-lab.toml --plan announced --break-even api-demand --scale --paths 2000 -q
 run frontier-lab-rank-greedy rank examples/frontier-lab.toml --plan announced --paths 2000 --greedy -q
 run startup-plan plan examples/startup.toml --paths 20 -q
 run startup-plan-fixed plan examples/startup.toml --paths 20 --fixed-schedule -q

@@ -583,6 +583,21 @@ fn gap_at(
     Ok(stats(&gaps))
 }
 
+/// The secant slope of the gap over the narrowest pair of evaluated points (x, gap, se) on either
+/// side of `v` at least `min_width` apart.
+fn local_slope(steps: &[(f64, f64, f64)], v: f64, min_width: f64) -> Option<f64> {
+    let mut best: Option<(f64, f64)> = None;
+    for l in steps.iter().filter(|s| s.0 <= v) {
+        for r in steps.iter().filter(|s| s.0 >= v) {
+            let width = r.0 - l.0;
+            if width >= min_width && best.is_none_or(|(w, _)| width < w) {
+                best = Some((width, (r.1 - l.1) / width));
+            }
+        }
+    }
+    best.map(|b| b.1)
+}
+
 /// Finds by bisection, on common random numbers, the value of one input between its p1 and p99
 /// at which a plan's expected metric reaches a target or another plan's. The gap is assumed
 /// monotone in the input; when it has the same sign at both ends there is no break-even in the
@@ -670,9 +685,12 @@ pub fn break_even(
             0.5 * (a + b)
         };
         value = Some(v);
-        // The gap's slope over the whole search (the final bracket's is too noisy to divide
-        // by) and its standard error at the bracket's ends: x* ± 1.96 · se / |slope|.
-        let slope = (g_hi - g_lo) / (hi - lo);
+        // The gap's local slope and its standard error at the bracket's ends:
+        // x* ± 1.96 · se / |slope|. The slope is the secant over the narrowest evaluated pair
+        // around x* that spans at least 2 % of the range: local, so a gap that bends far away
+        // (growth × 2 compounding) does not distort it, and wide enough that a step in the gap
+        // (a discrete event switching on) does not make it vanish or explode.
+        let slope = local_slope(&steps, v, 0.02 * (hi - lo)).unwrap_or((g_hi - g_lo) / (hi - lo));
         let se = at(a).map_or(s_lo, |s| s.2).max(at(b).map_or(s_hi, |s| s.2));
         if slope != 0.0 && se.is_finite() {
             let half = crate::report::Z95 * se / slope.abs();
