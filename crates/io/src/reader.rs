@@ -570,6 +570,11 @@ impl Ctx {
             }
             return None;
         };
+        // Parameters a kind needs, and those it may take besides.
+        let optional: &[&str] = match kind {
+            "normal" | "metalog" => &["min", "max"],
+            _ => &[],
+        };
         let needs: &[&str] = match kind {
             "fixed" => &["value"],
             "normal" => &["mean", "sd"],
@@ -585,7 +590,11 @@ impl Ctx {
             _ => &["values", "probs"],
         };
         for (k, _) in d.tl.iter() {
-            if k != "dist" && k != "id" && !needs.contains(&k) && spec::UNCERTAIN.field(k).is_some()
+            if k != "dist"
+                && k != "id"
+                && !needs.contains(&k)
+                && !optional.contains(&k)
+                && spec::UNCERTAIN.field(k).is_some()
             {
                 let kspan =
                     d.tl.get_key_value(k)
@@ -595,7 +604,15 @@ impl Ctx {
                     &join(&path, k),
                     kspan,
                     format!("`{k}` does not apply to a {kind} distribution"),
-                    Some(format!("a {kind} takes {}", needs.join(", "))),
+                    Some(if optional.is_empty() {
+                        format!("a {kind} takes {}", needs.join(", "))
+                    } else {
+                        format!(
+                            "a {kind} takes {}, and optionally {}",
+                            needs.join(", "),
+                            optional.join(", ")
+                        )
+                    }),
                 );
             }
         }
@@ -603,10 +620,18 @@ impl Ctx {
         let n = |c: &mut Ctx, k: &str| c.num_req(&d, k);
         let dist = match kind {
             "fixed" => Dist::Fixed(n(self, "value")),
-            "normal" => Dist::Normal {
-                mean: n(self, "mean"),
-                sd: n(self, "sd"),
-            },
+            "normal" => {
+                let (mean, sd) = (n(self, "mean"), n(self, "sd"));
+                match (self.num(&d, "min"), self.num(&d, "max")) {
+                    (None, None) => Dist::Normal { mean, sd },
+                    (min, max) => Dist::TruncatedNormal {
+                        mean,
+                        sd,
+                        min: min.unwrap_or(f64::NEG_INFINITY),
+                        max: max.unwrap_or(f64::INFINITY),
+                    },
+                }
+            }
             "lognormal" if needs[0] == "median" => Dist::LognormalMedianP90 {
                 median: n(self, "median"),
                 p90: n(self, "p90"),
@@ -635,7 +660,12 @@ impl Ctx {
                 if kind == "discrete" {
                     Dist::Discrete { values, probs }
                 } else {
-                    Dist::Metalog { probs, values }
+                    Dist::Metalog {
+                        probs,
+                        values,
+                        min: self.num(&d, "min"),
+                        max: self.num(&d, "max"),
+                    }
                 }
             }
             _ => unreachable!(),

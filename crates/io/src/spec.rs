@@ -117,8 +117,9 @@ pub const DIST_KINDS: &[&str] = &[
 pub static UNCERTAIN: TableSpec = TableSpec {
     name: "uncertain",
     doc: "A number, or a distribution written as an inline table such as `{ dist = \"lognormal\", p10 = 1.2, p90 = 3.0 }`. \
-          Parameters by kind: fixed (value), normal (mean, sd), lognormal (p10 and p90, or median and p90), \
-          triangular and pert (min, mode, max), uniform (min, max), discrete (values, probs), metalog (probs, values: 2 to 6 quantiles). \
+          Parameters by kind: fixed (value), normal (mean, sd; optional min and/or max truncate it), lognormal (p10 and p90, or median and p90), \
+          triangular and pert (min, mode, max), uniform (min, max), discrete (values, probs), metalog (probs, values: 2 to 6 quantiles; \
+          optional min and/or max bound it: semi-bounded or bounded metalog). \
           `id` names the input so correlations, cases and sensitivity analyses can refer to it.",
     fields: &[
         req("dist", Ty::Enum(DIST_KINDS), "Distribution kind."),
@@ -129,9 +130,9 @@ pub static UNCERTAIN: TableSpec = TableSpec {
         opt("p10", Ty::Num, "", "lognormal: 10th percentile."),
         opt("median", Ty::Num, "", "lognormal: median."),
         opt("p90", Ty::Num, "", "lognormal: 90th percentile."),
-        opt("min", Ty::Num, "", "triangular, pert, uniform: lowest value."),
+        opt("min", Ty::Num, "", "triangular, pert, uniform: lowest value; normal (optional): truncated below here; metalog (optional): lower bound, values strictly above it (log metalog)."),
         opt("mode", Ty::Num, "", "triangular, pert: most likely value."),
-        opt("max", Ty::Num, "", "triangular, pert, uniform: highest value."),
+        opt("max", Ty::Num, "", "triangular, pert, uniform: highest value; normal (optional): truncated above here; metalog (optional): upper bound (with `min`: the logit metalog on (min, max))."),
         opt("values", Ty::NumArray, "", "discrete: the values; metalog: values at `probs`."),
         opt("probs", Ty::NumArray, "", "discrete: probabilities (sum to 1); metalog: cumulative probabilities of `values`."),
     ],

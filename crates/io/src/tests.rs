@@ -241,6 +241,71 @@ fn impossible_distribution_parameters_are_rejected() {
 }
 
 #[test]
+fn bounded_metalogs_and_truncated_normals_make_positive_inputs_elicitable() {
+    // A p10/p50/p90 of ±15 % around a positive price: the unbounded metalog can go below zero,
+    // so a price rejects it; with `min = 0` (the log metalog) it is accepted and round-trips.
+    let unbounded = "price_usd_per_unit = { dist = \"metalog\", probs = [0.1, 0.5, 0.9], values = [1.7, 2.0, 2.3] }";
+    one_error(
+        &with("price_usd_per_unit = 2.0", unbounded),
+        "segments[0].price_usd_per_unit",
+        "must not be negative, but the metalog can give",
+        9,
+    );
+    let semi = unbounded.replace(" }", ", min = 0 }");
+    let (sc, d) = read_str(&with("price_usd_per_unit = 2.0", &semi), "t.toml");
+    assert!(d.is_empty(), "{d:?}");
+    let sc = sc.unwrap();
+    let price = &sc.segments[0].price_usd_per_unit.dist;
+    assert!((price.quantile(0.5) - 2.0).abs() < 1e-12);
+    assert!(price.quantile(1e-12) > 0.0);
+    let back = read_str(&write_scenario(&sc), "t.toml").0.unwrap();
+    assert_eq!(back, sc);
+    // A normal truncated at zero is accepted where a normal is not; it round-trips too.
+    let truncated = "lead_time_months = { dist = \"normal\", mean = 3, sd = 1, min = 0 }";
+    let (sc, d) = read_str(&with("lead_time_months = 3", truncated), "t.toml");
+    assert!(d.is_empty(), "{d:?}");
+    let sc = sc.unwrap();
+    assert_eq!(
+        sc.options[0].lead_time_months.dist,
+        gigawatt_model::Dist::TruncatedNormal {
+            mean: 3.0,
+            sd: 1.0,
+            min: 0.0,
+            max: f64::INFINITY
+        }
+    );
+    assert_eq!(read_str(&write_scenario(&sc), "t.toml").0.unwrap(), sc);
+    // Bounds on a kind that takes none, and quantiles outside the bounds, are located errors.
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"lognormal\", p10 = 2, p90 = 4, min = 0 }",
+        ),
+        "options[0].lead_time_months.min",
+        "does not apply to a lognormal",
+        21,
+    );
+    one_error(
+        &with(
+            "price_usd_per_unit = 2.0",
+            "price_usd_per_unit = { dist = \"metalog\", probs = [0.1, 0.9], values = [1, 3], min = 0, max = 2.5 }",
+        ),
+        "segments[0].price_usd_per_unit.values",
+        "not strictly inside the bounds",
+        9,
+    );
+    one_error(
+        &with(
+            "lead_time_months = 3",
+            "lead_time_months = { dist = \"normal\", mean = 3, sd = 1, min = 5, max = 4 }",
+        ),
+        "options[0].lead_time_months.min",
+        "need min < max",
+        21,
+    );
+}
+
+#[test]
 fn implausible_rates_that_would_overflow_are_rejected() {
     one_error(
         &with("mean = 0.5, sd = 0.1", "mean = 50.0, sd = 0.1"),

@@ -38,6 +38,18 @@ pub fn toml_string(s: &str) -> String {
     out
 }
 
+/// `, min = A, max = B` for the bounds that are set.
+fn bounds(min: Option<f64>, max: Option<f64>) -> String {
+    let mut s = String::new();
+    if let Some(x) = min {
+        s.push_str(&format!(", min = {}", num(x)));
+    }
+    if let Some(x) = max {
+        s.push_str(&format!(", max = {}", num(x)));
+    }
+    s
+}
+
 fn uncertain(u: &Uncertain) -> String {
     let id =
         u.id.as_ref()
@@ -50,6 +62,15 @@ fn uncertain(u: &Uncertain) -> String {
             "dist = \"normal\", mean = {}, sd = {}",
             num(*mean),
             num(*sd)
+        ),
+        Dist::TruncatedNormal { mean, sd, min, max } => format!(
+            "dist = \"normal\", mean = {}, sd = {}{}",
+            num(*mean),
+            num(*sd),
+            bounds(
+                Some(*min).filter(|x| x.is_finite()),
+                Some(*max).filter(|x| x.is_finite())
+            )
         ),
         Dist::LognormalP10P90 { p10, p90 } => format!(
             "dist = \"lognormal\", p10 = {}, p90 = {}",
@@ -83,10 +104,16 @@ fn uncertain(u: &Uncertain) -> String {
             nums(values),
             nums(probs)
         ),
-        Dist::Metalog { probs, values } => format!(
-            "dist = \"metalog\", probs = {}, values = {}",
+        Dist::Metalog {
+            probs,
+            values,
+            min,
+            max,
+        } => format!(
+            "dist = \"metalog\", probs = {}, values = {}{}",
             nums(probs),
-            nums(values)
+            nums(values),
+            bounds(*min, *max)
         ),
     };
     format!("{{ {body}{id} }}")

@@ -32,6 +32,18 @@ pub enum Dist {
         /// Standard deviation.
         sd: f64,
     },
+    /// Normal with mean and standard deviation, truncated to [min, max] (one side may be
+    /// infinite): for quantities that cannot be negative.
+    TruncatedNormal {
+        /// Mean of the normal before truncation.
+        mean: f64,
+        /// Its standard deviation.
+        sd: f64,
+        /// Lowest value (−∞: not truncated below).
+        min: f64,
+        /// Highest value (+∞: not truncated above).
+        max: f64,
+    },
     /// Lognormal given by its 10th and 90th percentiles.
     LognormalP10P90 {
         /// 10th percentile.
@@ -78,12 +90,17 @@ pub enum Dist {
         /// Their probabilities (sum to 1).
         probs: Vec<f64>,
     },
-    /// Unbounded metalog fitted exactly through the given (probability, value) quantiles.
+    /// Metalog fitted exactly through the given (probability, value) quantiles: unbounded, or
+    /// semi-bounded / bounded (Keelin's log and logit metalogs) when `min` and/or `max` are set.
     Metalog {
         /// Cumulative probabilities, strictly increasing in (0, 1).
         probs: Vec<f64>,
         /// Values at those probabilities.
         values: Vec<f64>,
+        /// Lower bound (values lie strictly above it), if any.
+        min: Option<f64>,
+        /// Upper bound (values lie strictly below it), if any.
+        max: Option<f64>,
     },
 }
 
@@ -122,7 +139,7 @@ impl Dist {
     pub fn kind(&self) -> &'static str {
         match self {
             Dist::Fixed(_) => "fixed",
-            Dist::Normal { .. } => "normal",
+            Dist::Normal { .. } | Dist::TruncatedNormal { .. } => "normal",
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => "lognormal",
             Dist::Triangular { .. } => "triangular",
             Dist::Pert { .. } => "pert",
@@ -141,6 +158,29 @@ impl Dist {
             Dist::Normal { sd, .. } => {
                 if *sd < 0.0 {
                     bad("sd", format!("standard deviation {sd} is negative"));
+                }
+            }
+            Dist::TruncatedNormal { mean, sd, min, max } => {
+                if *sd < 0.0 {
+                    bad("sd", format!("standard deviation {sd} is negative"));
+                } else if min.is_nan() || max.is_nan() || min >= max {
+                    bad("min", format!("need min < max, got {min} and {max}"));
+                } else if *sd == 0.0 {
+                    if !(min <= mean && mean <= max) {
+                        bad(
+                            "mean",
+                            format!("with sd 0 the mean {mean} must lie in [{min}, {max}]"),
+                        );
+                    }
+                } else if truncated_mass(*mean, *sd, *min, *max).partial_cmp(&1e-300)
+                    != Some(std::cmp::Ordering::Greater)
+                {
+                    bad(
+                        "min",
+                        format!(
+                            "[{min}, {max}] holds almost none of a normal with mean {mean} and sd {sd}; move the bounds or the mean"
+                        ),
+                    );
                 }
             }
             Dist::LognormalP10P90 { p10, p90 } => {
@@ -196,7 +236,12 @@ impl Dist {
                     bad("probs", format!("probabilities sum to {sum}, not 1"));
                 }
             }
-            Dist::Metalog { probs, values } => {
+            Dist::Metalog {
+                probs,
+                values,
+                min,
+                max,
+            } => {
                 if probs.len() != values.len() {
                     bad(
                         "values",
@@ -216,7 +261,22 @@ impl Dist {
                     );
                 } else if values.windows(2).any(|w| w[0] >= w[1]) {
                     bad("values", "quantile values must rise strictly".into());
-                } else if metalog_coefficients(probs, values).is_none_or(|a| !metalog_monotone(&a))
+                } else if min.zip(*max).is_some_and(|(lo, hi)| lo >= hi) {
+                    bad("min", format!("need min < max, got {min:?} and {max:?}"));
+                } else if let Some(v) = values
+                    .iter()
+                    .find(|v| min.is_some_and(|lo| **v <= lo) || max.is_some_and(|hi| **v >= hi))
+                {
+                    bad(
+                        "values",
+                        format!(
+                            "value {v} is not strictly inside the bounds ({}, {}); a bounded metalog's quantiles must lie between them",
+                            min.map_or("-inf".into(), |x| x.to_string()),
+                            max.map_or("inf".into(), |x| x.to_string())
+                        ),
+                    );
+                } else if metalog_fit(probs, values, *min, *max)
+                    .is_none_or(|a| !metalog_monotone(&a))
                 {
                     bad(
                         "values",
@@ -235,7 +295,13 @@ impl Dist {
     pub fn support(&self) -> (f64, f64, bool) {
         match self {
             Dist::Fixed(x) => (*x, *x, false),
-            Dist::Normal { .. } | Dist::Metalog { .. } => (f64::NEG_INFINITY, f64::INFINITY, false),
+            Dist::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY, false),
+            Dist::TruncatedNormal { min, max, .. } => (*min, *max, false),
+            Dist::Metalog { min, max, .. } => (
+                min.unwrap_or(f64::NEG_INFINITY),
+                max.unwrap_or(f64::INFINITY),
+                min.is_some(),
+            ),
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
                 (0.0, f64::INFINITY, true)
             }
@@ -267,6 +333,9 @@ impl Dist {
         match self {
             Dist::Fixed(x) => *x,
             Dist::Normal { mean, sd } => mean + sd * inverse_normal_cdf(u),
+            Dist::TruncatedNormal { mean, sd, min, max } => {
+                truncated_normal_quantile(*mean, *sd, *min, *max, u)
+            }
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
                 let (mu, sigma) = self.lognormal_params();
                 (mu + sigma * inverse_normal_cdf(u)).exp()
@@ -306,8 +375,13 @@ impl Dist {
                 }
                 *values.last().unwrap_or(&0.0)
             }
-            Dist::Metalog { probs, values } => match metalog_coefficients(probs, values) {
-                Some(a) => metalog_quantile(&a, u),
+            Dist::Metalog {
+                probs,
+                values,
+                min,
+                max,
+            } => match metalog_fit(probs, values, *min, *max) {
+                Some(a) => from_metalog_scale(metalog_quantile(&a, u), *min, *max),
                 None => values[values.len() / 2],
             },
         }
@@ -333,6 +407,20 @@ impl Dist {
         match self {
             Dist::Fixed(x) => *x,
             Dist::Normal { mean, .. } => *mean,
+            Dist::TruncatedNormal { mean, sd, min, max } => {
+                if *sd == 0.0 {
+                    return mean.clamp(*min, *max);
+                }
+                let (a, b) = ((min - mean) / sd, (max - mean) / sd);
+                let pdf = |z: f64| {
+                    if z.is_finite() {
+                        (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+                    } else {
+                        0.0
+                    }
+                };
+                mean + sd * (pdf(a) - pdf(b)) / truncated_mass(*mean, *sd, *min, *max)
+            }
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
                 let (mu, s) = self.lognormal_params();
                 (mu + 0.5 * s * s).exp()
@@ -350,6 +438,81 @@ impl Dist {
             }
         }
     }
+}
+
+/// Probability a normal(mean, sd) puts on [min, max], from the side that keeps precision.
+fn truncated_mass(mean: f64, sd: f64, min: f64, max: f64) -> f64 {
+    let (a, b) = ((min - mean) / sd, (max - mean) / sd);
+    if a > 0.0 {
+        normal_cdf(-a) - normal_cdf(-b)
+    } else {
+        normal_cdf(b) - normal_cdf(a)
+    }
+}
+
+/// The `u`-quantile of a normal truncated to [min, max]: Φ⁻¹ of u spread over the kept
+/// probability, computed in the upper tail by symmetry so that a truncation far above the mean
+/// keeps its precision; clamped to the bounds.
+fn truncated_normal_quantile(mean: f64, sd: f64, min: f64, max: f64, u: f64) -> f64 {
+    if sd == 0.0 {
+        return mean.clamp(min, max);
+    }
+    let (a, b) = ((min - mean) / sd, (max - mean) / sd);
+    let z = if a > 0.0 {
+        let (qa, qb) = (normal_cdf(-b), normal_cdf(-a));
+        -inverse_normal_cdf(qb - u * (qb - qa))
+    } else {
+        let (pa, pb) = (normal_cdf(a), normal_cdf(b));
+        inverse_normal_cdf(pa + u * (pb - pa))
+    };
+    (mean + sd * z).clamp(min, max)
+}
+
+/// A value on the metalog's own scale: ln(x − min), −ln(max − x), or ln((x − min)/(max − x))
+/// (Keelin's log and logit metalogs), or x itself when unbounded.
+fn to_metalog_scale(x: f64, min: Option<f64>, max: Option<f64>) -> f64 {
+    match (min, max) {
+        (None, None) => x,
+        (Some(lo), None) => (x - lo).ln(),
+        (None, Some(hi)) => -(hi - x).ln(),
+        (Some(lo), Some(hi)) => ((x - lo) / (hi - x)).ln(),
+    }
+}
+
+/// The inverse of [`to_metalog_scale`].
+fn from_metalog_scale(m: f64, min: Option<f64>, max: Option<f64>) -> f64 {
+    match (min, max) {
+        (None, None) => m,
+        (Some(lo), None) => lo + m.exp(),
+        (None, Some(hi)) => hi - (-m).exp(),
+        (Some(lo), Some(hi)) => {
+            // (lo + hi·e^m) / (1 + e^m), written to stay finite for large |m|.
+            if m > 0.0 {
+                let e = (-m).exp();
+                (lo * e + hi) / (e + 1.0)
+            } else {
+                let e = m.exp();
+                (lo + hi * e) / (1.0 + e)
+            }
+        }
+    }
+}
+
+/// The metalog's coefficients through the quantiles, on the scale its bounds give.
+fn metalog_fit(
+    probs: &[f64],
+    values: &[f64],
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Option<Vec<f64>> {
+    let z: Vec<f64> = values
+        .iter()
+        .map(|v| to_metalog_scale(*v, min, max))
+        .collect();
+    if z.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    metalog_coefficients(probs, &z)
 }
 
 /// Basis functions of the unbounded metalog at probability y, for k terms.
@@ -472,11 +635,131 @@ mod tests {
         let d = Dist::Metalog {
             probs: vec![0.1, 0.5, 0.9],
             values: vec![10.0, 20.0, 35.0],
+            min: None,
+            max: None,
         };
         assert!(d.check().is_empty());
         for (p, x) in [(0.1, 10.0), (0.5, 20.0), (0.9, 35.0)] {
             assert!((d.quantile(p) - x).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn a_two_term_log_metalog_is_the_log_logistic_in_closed_form() {
+        // ln x = a1 + a2 · logit(u) through p10 = 5 and p90 = 20: a1 = ln 10 and
+        // a2 = ln 4 / (2 ln 9), so x(u) = 10 · (u / (1 − u))^a2: median 10, p75 = 10 · 3^a2.
+        let d = Dist::Metalog {
+            probs: vec![0.1, 0.9],
+            values: vec![5.0, 20.0],
+            min: Some(0.0),
+            max: None,
+        };
+        assert!(d.check().is_empty());
+        let a2 = 4f64.ln() / (2.0 * 9f64.ln());
+        assert!((d.quantile(0.5) - 10.0).abs() < 1e-12);
+        assert!((d.quantile(0.75) - 10.0 * 3f64.powf(a2)).abs() < 1e-12);
+        assert!((d.quantile(0.1) - 5.0).abs() < 1e-12 && (d.quantile(0.9) - 20.0).abs() < 1e-12);
+        assert!(d.quantile(1e-12) > 0.0);
+        assert_eq!(d.support(), (0.0, f64::INFINITY, true));
+    }
+
+    #[test]
+    fn a_two_term_logit_metalog_stays_inside_its_bounds_in_closed_form() {
+        // logit x = a2 · logit(u) through p10 = 0.2 and p90 = 0.8 on [0, 1]: a2 = ln 4 / ln 9,
+        // so x(u) = 1 / (1 + ((1 − u)/u)^a2); x(0.75) = 1 / (1 + 3^−a2).
+        let d = Dist::Metalog {
+            probs: vec![0.1, 0.9],
+            values: vec![0.2, 0.8],
+            min: Some(0.0),
+            max: Some(1.0),
+        };
+        assert!(d.check().is_empty());
+        let a2 = 4f64.ln() / 9f64.ln();
+        assert!((d.quantile(0.5) - 0.5).abs() < 1e-12);
+        assert!((d.quantile(0.75) - 1.0 / (1.0 + 3f64.powf(-a2))).abs() < 1e-12);
+        let (lo, hi) = (d.quantile(0.0), d.quantile(1.0));
+        assert!(lo > 0.0 && hi < 1.0, "{lo} {hi}");
+        // An upper bound alone mirrors the log metalog.
+        let up = Dist::Metalog {
+            probs: vec![0.1, 0.9],
+            values: vec![-20.0, -5.0],
+            min: None,
+            max: Some(0.0),
+        };
+        let down = Dist::Metalog {
+            probs: vec![0.1, 0.9],
+            values: vec![5.0, 20.0],
+            min: Some(0.0),
+            max: None,
+        };
+        for u in [0.05, 0.3, 0.5, 0.77] {
+            assert!((up.quantile(u) + down.quantile(1.0 - u)).abs() < 1e-9);
+        }
+        // Quantiles outside the bounds are an error naming the value.
+        let bad = Dist::Metalog {
+            probs: vec![0.1, 0.9],
+            values: vec![0.2, 1.2],
+            min: Some(0.0),
+            max: Some(1.0),
+        };
+        assert!(bad.check()[0].1.contains("1.2"));
+    }
+
+    #[test]
+    fn a_normal_truncated_at_its_mean_is_the_half_normal() {
+        // Half-normal: quantile Φ⁻¹((1 + u)/2), mean √(2/π).
+        let d = Dist::TruncatedNormal {
+            mean: 0.0,
+            sd: 1.0,
+            min: 0.0,
+            max: f64::INFINITY,
+        };
+        assert!(d.check().is_empty());
+        for u in [0.1, 0.5, 0.9] {
+            assert!((d.quantile(u) - inverse_normal_cdf((1.0 + u) / 2.0)).abs() < 1e-12);
+        }
+        assert!((d.mean() - (2.0 / std::f64::consts::PI).sqrt()).abs() < 1e-12);
+        assert_eq!(d.kind(), "normal");
+        // Far in the upper tail the quantile keeps its precision: truncated at 8 sd, the mean
+        // is the inverse Mills ratio φ(8)/Q(8) = 8.1213681122 (8 + 1/8 − 2/8³ + 10/8⁵ − 74/8⁷
+        // ≈ 8.121364 asymptotically; the digits from an independent erfc).
+        let tail = Dist::TruncatedNormal {
+            mean: 0.0,
+            sd: 1.0,
+            min: 8.0,
+            max: f64::INFINITY,
+        };
+        assert!(tail.check().is_empty());
+        assert!(
+            (tail.mean() - 8.121_368_112).abs() < 1e-6,
+            "{}",
+            tail.mean()
+        );
+        let qs: Vec<f64> = [0.01, 0.5, 0.99]
+            .iter()
+            .map(|u| tail.quantile(*u))
+            .collect();
+        assert!(
+            qs[0] >= 8.0 && qs[0] < qs[1] && qs[1] < qs[2] && qs[2] < 9.0,
+            "{qs:?}"
+        );
+        // Median of the tail: 8 + about ln 2 / 8.
+        assert!((qs[1] - (8.0 + 2f64.ln() / 8.12)).abs() < 5e-3, "{}", qs[1]);
+        // Bounds that hold no probability, or cross, are errors.
+        let empty = Dist::TruncatedNormal {
+            mean: 0.0,
+            sd: 1.0,
+            min: 40.0,
+            max: f64::INFINITY,
+        };
+        assert_eq!(empty.check()[0].0, "min");
+        let crossed = Dist::TruncatedNormal {
+            mean: 0.0,
+            sd: 1.0,
+            min: 1.0,
+            max: 0.0,
+        };
+        assert_eq!(crossed.check()[0].0, "min");
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl V<'_> {
                     "must be greater than zero, but the {} can give {lo}",
                     u.dist.kind()
                 ),
-                "use a lognormal or a bounded distribution above zero",
+                "use a lognormal, a normal truncated with `min = 0`, a metalog with `min = 0`, or a bounded distribution above zero",
             ),
             Sign::NonNegative if lo < 0.0 => self.err_hint(
                 path,
@@ -166,14 +166,15 @@ impl V<'_> {
                     "must not be negative, but the {} can give {lo}",
                     u.dist.kind()
                 ),
-                "use a lognormal or a bounded distribution at or above zero",
+                "use a lognormal, a normal truncated with `min = 0`, a metalog with `min = 0`, or a bounded distribution at or above zero",
             ),
-            Sign::Share if lo < 0.0 || hi > 1.0 => self.err(
+            Sign::Share if lo < 0.0 || hi > 1.0 => self.err_hint(
                 path,
                 format!(
                     "must lie between 0 and 1, but the {} ranges {lo} to {hi}",
                     u.dist.kind()
                 ),
+                "bound it: a normal or a metalog takes `min = 0` and `max = 1`",
             ),
             _ => {}
         }
@@ -194,6 +195,7 @@ fn support(d: &Dist) -> (f64, f64) {
         Dist::Fixed(x) => (*x, *x),
         Dist::Normal { sd, .. } if *sd == 0.0 => (d.quantile(0.5), d.quantile(0.5)),
         Dist::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+        Dist::TruncatedNormal { .. } => (d.quantile(0.0), d.quantile(1.0)),
         Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
             (f64::MIN_POSITIVE, f64::INFINITY)
         }

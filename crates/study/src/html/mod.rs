@@ -1111,6 +1111,13 @@ pub fn describe(d: &Dist) -> String {
     let params = match d {
         Dist::Fixed(x) => return format!("fixed at {x}"),
         Dist::Normal { mean, sd } => format!("normal, mean {}, sd {}", g(mean), g(sd)),
+        Dist::TruncatedNormal { mean, sd, min, max } => format!(
+            "normal, mean {}, sd {}, truncated to [{}, {}]",
+            g(mean),
+            g(sd),
+            g(min),
+            g(max)
+        ),
         Dist::LognormalP10P90 { p10, p90 } => format!("lognormal, p10 {}, p90 {}", g(p10), g(p90)),
         Dist::LognormalMedianP90 { median, p90 } => {
             format!("lognormal, median {}, p90 {}", g(median), g(p90))
@@ -1136,8 +1143,19 @@ pub fn describe(d: &Dist) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Dist::Metalog { probs, values } => format!(
-            "metalog through {}",
+        Dist::Metalog {
+            probs,
+            values,
+            min,
+            max,
+        } => format!(
+            "{}metalog through {}",
+            match (min, max) {
+                (None, None) => String::new(),
+                (Some(lo), None) => format!("semi-bounded (above {lo}) "),
+                (None, Some(hi)) => format!("semi-bounded (below {hi}) "),
+                (Some(lo), Some(hi)) => format!("bounded ({lo} to {hi}) "),
+            },
             probs
                 .iter()
                 .zip(values)
