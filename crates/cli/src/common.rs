@@ -24,7 +24,7 @@ pub(crate) fn load(
     Ok(sc)
 }
 
-/// The scenario with each named launch switched off (`--without-event`), every other draw
+/// The scenario with each named launch or event switched off (`--without-event`), every other draw
 /// unchanged.
 pub(crate) fn without_events(
     mut sc: ValidScenario,

@@ -120,7 +120,7 @@ pub struct PlanArgs {
     /// of the machine's memory). The estimate extrapolates the size of small builds.
     #[arg(long)]
     pub max_memory_gb: Option<f64>,
-    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// Switch this launch or event off (repeatable), every other draw unchanged: the analysis of the
     /// world without it.
     #[arg(long, value_name = "EVENT")]
     pub without_event: Vec<String>,

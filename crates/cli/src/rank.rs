@@ -33,7 +33,7 @@ pub struct RankArgs {
     /// Write rank.json and rank.csv here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// Switch this launch or event off (repeatable), every other draw unchanged: the analysis of the
     /// world without it.
     #[arg(long, value_name = "EVENT")]
     pub without_event: Vec<String>,

@@ -42,7 +42,7 @@ pub struct ReportArgs {
     /// Paths per tornado, ranking or Sobol run.
     #[arg(long, default_value_t = 2_000)]
     pub sensitivity_paths: u64,
-    /// Switch this launch off (repeatable): the report of the counterfactual world, on the same
+    /// Switch this launch or event off (repeatable): the report of the counterfactual world, on the same
     /// draws otherwise.
     #[arg(long, value_name = "EVENT")]
     pub without_event: Vec<String>,

@@ -89,7 +89,7 @@ pub struct SensitivityArgs {
     /// Write tornado.json and tornado.csv (sobol.* with --sobol, spider.* with --spider) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Switch this launch off (repeatable), every other draw unchanged: the analysis of the
+    /// Switch this launch or event off (repeatable), every other draw unchanged: the analysis of the
     /// world without it.
     #[arg(long, value_name = "EVENT")]
     pub without_event: Vec<String>,

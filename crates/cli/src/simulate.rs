@@ -67,7 +67,7 @@ pub struct SimulateArgs {
     /// which takes every input under it). Repeatable; every other draw stays as it was.
     #[arg(long = "scale", value_name = "DRIVER=FACTOR")]
     pub scale: Vec<String>,
-    /// Switch this launch off (repeatable): every other draw stays the same, so the run is the
+    /// Switch this launch or event off (repeatable): every other draw stays the same, so the run is the
     /// counterfactual of the one without the flag, path by path.
     #[arg(long, value_name = "EVENT")]
     pub without_event: Vec<String>,

@@ -994,7 +994,7 @@ fn counterfactual_reports_what_the_launch_did_and_names_unknown_events() {
         "nope",
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("the scenario's launches: image-generator"));
+    assert!(text(&o.stderr).contains("the scenario's launches and events: image-generator"));
 }
 
 #[test]
@@ -1141,7 +1141,7 @@ fn without_event_switches_a_launch_off_and_names_unknown_ones() {
         ]);
         assert_eq!(bad.status.code(), Some(2), "{cmd}");
         assert!(
-            text(&bad.stderr).contains("no launch is named `nope`"),
+            text(&bad.stderr).contains("no launch or event is named `nope`"),
             "{cmd}"
         );
     }

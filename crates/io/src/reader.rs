@@ -1203,7 +1203,13 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 .collect(),
         })
         .collect();
+    let events = c
+        .tables(root, "events")
+        .iter()
+        .map(|t| read_event(c, t, horizon))
+        .collect();
     Some(Scenario {
+        events,
         groups,
         name,
         horizon,
@@ -1249,6 +1255,76 @@ fn spec_num(table: &TableSpec, key: &str) -> f64 {
         .field(key)
         .and_then(|f| f.default_number())
         .unwrap_or_else(|| panic!("spec.rs states no numeric default for {}.{key}", table.name))
+}
+
+/// One `[[events]]` table; a field its kind does not use is an error where it is written.
+fn read_event(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> gigawatt_model::Event {
+    use gigawatt_model::EventKind;
+    let kind = c
+        .enumerated(t, "kind", spec::EVENT_KINDS)
+        .and_then(|k| EventKind::ALL.into_iter().find(|e| e.name() == k));
+    if t.tl.get("kind").is_none() {
+        c.missing(t, "kind");
+    }
+    if let Some(kind) = kind {
+        let uses: &[&str] = match kind {
+            EventKind::Efficiency | EventKind::PriceWar => &["share_pu", "segments"],
+            EventKind::SupplyShock => &["generations", "delay_months", "duration_months"],
+            EventKind::PowerDelay => &["options", "delay_months", "duration_months"],
+            EventKind::FundingFreeze => &["duration_months"],
+        };
+        let specific = [
+            "share_pu",
+            "segments",
+            "generations",
+            "options",
+            "delay_months",
+            "duration_months",
+        ];
+        for k in specific {
+            if !uses.contains(&k) {
+                if let Some((key, _)) = t.tl.get_key_value(k) {
+                    let span = key.span().map(|r| (r.start, r.end));
+                    c.err(
+                        &join(&t.path, k),
+                        span,
+                        format!("`{k}` does not apply to a {} event", kind.name()),
+                        Some(format!("a {} event takes {}", kind.name(), uses.join(", "))),
+                    );
+                }
+            }
+        }
+        if matches!(kind, EventKind::Efficiency | EventKind::PriceWar)
+            && t.tl.get("share_pu").is_none()
+        {
+            c.missing(t, "share_pu");
+        }
+        if matches!(kind, EventKind::SupplyShock | EventKind::PowerDelay)
+            && t.tl.get("delay_months").is_none()
+        {
+            c.missing(t, "delay_months");
+        }
+    }
+    let names = |c: &mut Ctx, key: &str| -> Vec<String> {
+        c.str_array(t, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _, _)| s)
+            .collect()
+    };
+    gigawatt_model::Event {
+        name: c.string_req(t, "name"),
+        kind: kind.unwrap_or(EventKind::Efficiency),
+        window_start: c.month_req(t, "window_start", horizon.start),
+        window_end: c.month_req(t, "window_end", horizon.start),
+        probability_pu: c.num_d(t, "probability_pu"),
+        share_pu: c.uncertain_d(t, "share_pu"),
+        segments: names(c, "segments"),
+        generations: names(c, "generations"),
+        options: names(c, "options"),
+        delay_months: c.uncertain_d(t, "delay_months"),
+        duration_months: c.u32_d(t, "duration_months"),
+    }
 }
 
 fn read_segment(c: &mut Ctx, t: &Tbl, index: i64, horizon: Horizon) -> Segment {

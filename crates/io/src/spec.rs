@@ -588,6 +588,39 @@ static GROUP: TableSpec = TableSpec {
     ],
 };
 
+/// Event kind names, in [`gigawatt_model::EventKind::ALL`] order.
+pub const EVENT_KINDS: &[&str] = &[
+    "efficiency",
+    "price_war",
+    "supply_shock",
+    "power_delay",
+    "funding_freeze",
+];
+
+static EVENT: TableSpec = TableSpec {
+    name: "event",
+    doc: "An event on a driver other than demand, which may happen once in a month drawn uniformly in its window \
+          (keyed by its name, like a launch: adding one leaves every other draw unchanged). Kinds: \
+          `efficiency` (compute per unit of `segments` falls by `share_pu` from then on), \
+          `price_war` (the prices of `segments` fall by `share_pu` from then on), \
+          `supply_shock` (deliveries of `generations` due within `duration_months` of its start arrive `delay_months` later), \
+          `power_delay` (the same for the build options `options`: sites), \
+          `funding_freeze` (funding rounds due within `duration_months` of its start fail and the credit line lends nothing new).",
+    fields: &[
+        req("name", Ty::Str, "Unique name among events and launches."),
+        req("kind", Ty::Enum(EVENT_KINDS), "What it acts on."),
+        req("window_start", Ty::Month, "First month it can start."),
+        req("window_end", Ty::Month, "Last month it can start."),
+        opt("probability_pu", Ty::Num, "1", "Probability it happens at all."),
+        opt("share_pu", Ty::Uncertain, "0", "efficiency, price_war: the share by which compute per unit or price falls (0.3: by 30 %)."),
+        opt("segments", Ty::StrArray, "all", "efficiency, price_war: segments hit."),
+        opt("generations", Ty::StrArray, "all", "supply_shock: generations whose deliveries slip."),
+        opt("options", Ty::StrArray, "all builds", "power_delay: build options (sites) whose deliveries slip."),
+        opt("delay_months", Ty::Uncertain, "0", "supply_shock, power_delay: how much later a delivery arrives, months."),
+        opt("duration_months", Ty::Int, "0", "supply_shock, power_delay, funding_freeze: months from its start in which deliveries due, rounds due or credit asked for are hit."),
+    ],
+};
+
 /// The root of a scenario file.
 pub static ROOT: TableSpec = TableSpec {
     name: "scenario",
@@ -650,6 +683,12 @@ pub static ROOT: TableSpec = TableSpec {
             Ty::Tables(&GROUP),
             "one factor per input",
             "Groups of inputs analysed as one factor.",
+        ),
+        opt(
+            "events",
+            Ty::Tables(&EVENT),
+            "none",
+            "Events on drivers other than demand.",
         ),
     ],
 };
@@ -746,6 +785,8 @@ pub const BOUNDS: &[(&str, &str, Bound)] = &[
     ("rule", "max_per_decision", Bound::NonNegative),
     ("rule", "percentile_pu", Bound::OpenShare),
     ("case", "probability_pu", Bound::Share),
+    ("event", "probability_pu", Bound::Share),
+    ("event", "duration_months", Bound::Months),
 ];
 
 /// The bound of `field` in `table`, if it has one.

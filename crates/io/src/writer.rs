@@ -119,6 +119,55 @@ fn uncertain(u: &Uncertain) -> String {
     format!("{{ {body}{id} }}")
 }
 
+/// The `[[events]]` tables, each with the fields its kind uses.
+fn write_events(o: &mut String, sc: &Scenario) {
+    use gigawatt_model::EventKind as K;
+    let list = |v: &[String]| {
+        v.iter()
+            .map(|x| toml_string(x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for e in &sc.events {
+        let _ = writeln!(
+            o,
+            "\n[[events]]\nname = {}\nkind = \"{}\"\nwindow_start = \"{}\"\nwindow_end = \"{}\"\nprobability_pu = {}",
+            toml_string(&e.name),
+            e.kind.name(),
+            e.window_start,
+            e.window_end,
+            num(e.probability_pu)
+        );
+        match e.kind {
+            K::Efficiency | K::PriceWar => {
+                let _ = writeln!(
+                    o,
+                    "share_pu = {}\nsegments = [{}]",
+                    uncertain(&e.share_pu),
+                    list(&e.segments)
+                );
+            }
+            K::SupplyShock | K::PowerDelay => {
+                let (key, names) = if e.kind == K::SupplyShock {
+                    ("generations", &e.generations)
+                } else {
+                    ("options", &e.options)
+                };
+                let _ = writeln!(
+                    o,
+                    "{key} = [{}]\ndelay_months = {}\nduration_months = {}",
+                    list(names),
+                    uncertain(&e.delay_months),
+                    e.duration_months
+                );
+            }
+            K::FundingFreeze => {
+                let _ = writeln!(o, "duration_months = {}", e.duration_months);
+            }
+        }
+    }
+}
+
 /// Writes a scenario as format-v1 TOML, every field explicit.
 pub fn write_scenario(sc: &Scenario) -> String {
     let mut w = String::new();
@@ -451,6 +500,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
             inputs.join(", ")
         );
     }
+    write_events(o, sc);
     for c in &sc.cases {
         let vals: Vec<String> = c
             .values

@@ -45,6 +45,76 @@ pub struct Scenario {
     pub cases: Vec<Case>,
     /// Groups of inputs that sensitivity analyses treat as one factor.
     pub groups: Vec<InputGroup>,
+    /// Events on drivers other than demand: efficiency breakthroughs, price wars, supply
+    /// shocks, power delays, funding freezes.
+    pub events: Vec<Event>,
+}
+
+/// What an [`Event`] acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Compute per unit of the chosen segments falls by `share_pu` from the event's month on.
+    Efficiency,
+    /// The chosen segments' prices fall by `share_pu` from the event's month on.
+    PriceWar,
+    /// Deliveries of the chosen generations due in the event's window arrive `delay_months`
+    /// later.
+    SupplyShock,
+    /// Builds of the chosen options due in the event's window arrive `delay_months` later.
+    PowerDelay,
+    /// Funding rounds due in the event's window fail and the credit line lends nothing new.
+    FundingFreeze,
+}
+
+impl EventKind {
+    /// Every kind, in the order the file format lists them.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Efficiency,
+        EventKind::PriceWar,
+        EventKind::SupplyShock,
+        EventKind::PowerDelay,
+        EventKind::FundingFreeze,
+    ];
+
+    /// The name in files (`kind = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Efficiency => "efficiency",
+            EventKind::PriceWar => "price_war",
+            EventKind::SupplyShock => "supply_shock",
+            EventKind::PowerDelay => "power_delay",
+            EventKind::FundingFreeze => "funding_freeze",
+        }
+    }
+}
+
+/// An event that may happen once, in a month drawn uniformly in its window (keyed by its name,
+/// like a launch, so adding one leaves every other draw unchanged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Unique name.
+    pub name: String,
+    /// What it acts on.
+    pub kind: EventKind,
+    /// First month it can start.
+    pub window_start: Month,
+    /// Last month it can start.
+    pub window_end: Month,
+    /// Probability it happens at all.
+    pub probability_pu: f64,
+    /// Efficiency and price war: the share by which compute per unit or price falls.
+    pub share_pu: Uncertain,
+    /// Efficiency and price war: the segments hit (empty: all).
+    pub segments: Vec<String>,
+    /// Supply shock: the generations whose deliveries slip (empty: all).
+    pub generations: Vec<String>,
+    /// Power delay: the build options (sites) whose deliveries slip (empty: all builds).
+    pub options: Vec<String>,
+    /// Supply shock and power delay: how much later a delivery arrives, months.
+    pub delay_months: Uncertain,
+    /// Supply shock, power delay and funding freeze: how long it lasts from its start, months
+    /// (deliveries due, rounds due and credit asked for in that span are hit).
+    pub duration_months: u32,
 }
 
 /// Inputs that count as one factor in a sensitivity analysis (a segment's growth drivers, say).
@@ -647,6 +717,10 @@ impl Scenario {
             F::NonComputeOpex,
             &self.finance.non_compute_opex_usd_per_month,
         );
+        for (i, e) in self.events.iter().enumerate() {
+            f(F::EventShare(i), &e.share_pu);
+            f(F::EventDelay(i), &e.delay_months);
+        }
     }
 }
 
@@ -692,6 +766,10 @@ pub enum InputField {
     RoundAmount(usize),
     /// `finance.non_compute_opex_usd_per_month`.
     NonComputeOpex,
+    /// `events[i].share_pu`.
+    EventShare(usize),
+    /// `events[i].delay_months`.
+    EventDelay(usize),
 }
 
 impl InputField {
@@ -718,6 +796,8 @@ impl InputField {
             F::OptionLeasePrice(i) => format!("options[{i}].price_usd_per_h100e_month"),
             F::RoundAmount(i) => format!("finance.rounds[{i}].amount_usd"),
             F::NonComputeOpex => "finance.non_compute_opex_usd_per_month".into(),
+            F::EventShare(i) => format!("events[{i}].share_pu"),
+            F::EventDelay(i) => format!("events[{i}].delay_months"),
         }
     }
 }

@@ -298,7 +298,103 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     check_plans(&mut v, sc);
     check_inputs_and_cases(&mut v, sc);
     check_groups(&mut v, sc);
+    check_events(&mut v, sc);
     v.out
+}
+
+/// Events: windows in the horizon, the parameters their kind uses, and the segments,
+/// generations and options they name. Names are unique among events and launches, since
+/// `--without-event` takes either.
+fn check_events(v: &mut V<'_>, sc: &Scenario) {
+    use crate::EventKind as K;
+    duplicates(
+        v,
+        sc.events.iter().map(|e| e.name.as_str()),
+        "event",
+        "events",
+    );
+    for (i, e) in sc.events.iter().enumerate() {
+        if let Some(s) = sc
+            .segments
+            .iter()
+            .find(|s| s.launches.iter().any(|l| l.name == e.name))
+        {
+            v.err_hint(
+                format!("events[{i}].name"),
+                format!("segment `{}` has a launch named `{}` too", s.name, e.name),
+                "events and launches share one namespace (--without-event takes either): rename one",
+            );
+        }
+    }
+    let segs: Vec<&str> = sc.segments.iter().map(|s| s.name.as_str()).collect();
+    let builds: Vec<&str> = sc
+        .options
+        .iter()
+        .filter(|o| o.kind == crate::OptionKind::Build)
+        .map(|o| o.name.as_str())
+        .collect();
+    for (i, e) in sc.events.iter().enumerate() {
+        let p = format!("events[{i}]");
+        v.in_horizon(&format!("{p}.window_start"), e.window_start);
+        v.in_horizon(&format!("{p}.window_end"), e.window_end);
+        if e.window_end < e.window_start {
+            v.err(
+                format!("{p}.window_end"),
+                format!(
+                    "window ends {} before it starts {}",
+                    e.window_end, e.window_start
+                ),
+            );
+        }
+        v.share(&format!("{p}.probability_pu"), e.probability_pu);
+        v.months(&format!("{p}.duration_months"), e.duration_months);
+        match e.kind {
+            K::Efficiency | K::PriceWar => {
+                v.uncertain(&format!("{p}.share_pu"), &e.share_pu, Sign::Share);
+                v.within(
+                    &format!("{p}.share_pu"),
+                    &e.share_pu,
+                    0.0,
+                    0.999,
+                    "a fall by a share",
+                );
+            }
+            K::SupplyShock | K::PowerDelay => {
+                v.duration(&format!("{p}.delay_months"), &e.delay_months)
+            }
+            K::FundingFreeze => {}
+        }
+        if matches!(e.kind, K::SupplyShock | K::PowerDelay | K::FundingFreeze)
+            && e.duration_months == 0
+        {
+            v.err_hint(
+                format!("{p}.duration_months"),
+                format!("a {} that lasts 0 months does nothing", e.kind.name()),
+                "give duration_months, the span of deliveries, rounds or credit it hits",
+            );
+        }
+        for (j, name) in e.segments.iter().enumerate() {
+            if !segs.contains(&name.as_str()) {
+                v.err_hint(
+                    format!("{p}.segments[{j}]"),
+                    format!("unknown segment `{name}`"),
+                    suggest(name, &segs),
+                );
+            }
+        }
+        for (j, name) in e.generations.iter().enumerate() {
+            check_gen(v, sc, format!("{p}.generations[{j}]"), name);
+        }
+        for (j, name) in e.options.iter().enumerate() {
+            if !builds.contains(&name.as_str()) {
+                v.err_hint(
+                    format!("{p}.options[{j}]"),
+                    format!("`{name}` is not a build option; a power delay slips builds (sites)"),
+                    suggest(name, &builds),
+                );
+            }
+        }
+    }
 }
 
 /// Segments: demand, growth, launches, churn, priorities and demand factors.

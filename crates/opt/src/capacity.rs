@@ -717,7 +717,9 @@ impl<'a> Builder<'a> {
     }
 
     /// Cash under a funding limit: C_t − C_{t−1} − (revenue − burst − commitment cash) =
-    /// funding − fixed costs, and C_t ≥ min cash − credit limit − `gap_usd`.
+    /// funding − fixed costs, and C_t ≥ min cash − credit limit − `gap_usd`; in a month a
+    /// funding freeze closes the credit line, C_t ≥ min cash − `gap_usd` (conservative: the
+    /// simulator lets credit drawn before the freeze stay outstanding).
     fn cash_state(
         &self,
         sd: &mut ScenarioDef,
@@ -726,8 +728,13 @@ impl<'a> Builder<'a> {
         rows: &mut ScenarioRows,
     ) {
         let f = &self.sc.finance;
-        let floor = f.min_cash_usd - f.credit_limit_usd - gap_usd;
         for t in 0..self.t_len {
+            let credit = if v.credit_open.get(t).copied().unwrap_or(true) {
+                f.credit_limit_usd
+            } else {
+                0.0
+            };
+            let floor = f.min_cash_usd - credit - gap_usd;
             let month = self.month(t);
             let c = add_var(
                 sd,

@@ -138,6 +138,48 @@ fn programme_with_churn_equals_the_simulators_npv_on_the_same_paths() {
     );
 }
 
+#[test]
+fn programme_with_events_equals_the_simulators_npv_on_the_same_paths() {
+    // Efficiency and price events change demand and revenue per H100e, a supply shock and a
+    // power delay slip the build's deliveries: the programme sees each path's draws through the
+    // engine, so its value must still equal the simulator's NPV path by path.
+    let src = format!(
+        "{EQUIV}
+[[events]]
+name = \"distillation\"
+kind = \"efficiency\"
+window_start = \"2026-06\"
+window_end = \"2027-06\"
+probability_pu = 0.5
+share_pu = {{ dist = \"uniform\", min = 0.1, max = 0.4 }}
+[[events]]
+name = \"war\"
+kind = \"price_war\"
+window_start = \"2026-03\"
+window_end = \"2027-09\"
+probability_pu = 0.5
+share_pu = 0.3
+[[events]]
+name = \"shortage\"
+kind = \"supply_shock\"
+window_start = \"2026-02\"
+window_end = \"2026-10\"
+probability_pu = 0.6
+delay_months = {{ dist = \"uniform\", min = 1.0, max = 6.0 }}
+duration_months = 6
+[[events]]
+name = \"grid\"
+kind = \"power_delay\"
+window_start = \"2026-04\"
+window_end = \"2026-12\"
+probability_pu = 0.5
+delay_months = 3
+duration_months = 9
+"
+    );
+    programme_equals_simulator(&src);
+}
+
 /// Solves the fixed-schedule programme, simulates the plan it finds on the same paths, and
 /// asserts each path's programme value equals its simulated NPV. Returns the total unserved
 /// H100e-months the simulator saw.

@@ -53,6 +53,9 @@ const STREAM_LAUNCH_MONTH: u64 = 0xA7;
 const STREAM_DELAY_HAPPENS: u64 = 0xDE1A;
 /// How long the slip is (commitment key ^ tag); the commitment key alone draws the lead time.
 const STREAM_DELAY_LENGTH: u64 = 0xDE1B;
+/// An event's start month within its window (event key ^ tag); the event key alone decides
+/// whether it happens.
+const STREAM_EVENT_MONTH: u64 = 0xE7A7;
 /// Rule commitments are keyed (option key, month, RULE_ORDINAL_BASE + n-th rule commitment on
 /// the path), so they never share a key with a plan's fixed commitments (ordinals 0, 1, ...).
 const RULE_ORDINAL_BASE: u64 = 1000;
@@ -96,6 +99,23 @@ struct LaunchC {
     prob: f64,
     jump: usize,
     decay_per_month: Option<f64>,
+    key: u64,
+}
+
+/// An event compiled: when it can start, what it hits, and its inputs.
+#[derive(Debug, Clone)]
+struct EventC {
+    kind: gigawatt_model::EventKind,
+    start: i32,
+    len: i32,
+    prob: f64,
+    /// Input index of the share (efficiency, price war).
+    share: usize,
+    /// Input index of the delivery delay (supply shock, power delay).
+    delay: usize,
+    duration: i32,
+    /// Segments hit (efficiency, price war).
+    segs: Vec<usize>,
     key: u64,
 }
 
@@ -156,6 +176,8 @@ struct OptC {
     available_m: i32,
     h100e_per_mw: f64,
     key: u64,
+    /// Events (supply shocks, power delays) that can slip its deliveries.
+    slip_events: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -382,6 +404,7 @@ pub struct Engine {
     site_pue: f64,
     burst_covers: bool,
     rounds: Vec<(i32, usize, f64, u64)>,
+    events: Vec<EventC>,
     starting_cash: f64,
     min_cash: f64,
     credit_limit: f64,
@@ -423,6 +446,12 @@ pub struct Draws {
     rev: Vec<f64>,
     /// Funding received each month (rounds that close).
     funding: Vec<f64>,
+    /// Per event: (first month, end month exclusive, delay months) of a delivery slip that
+    /// happens on this path, else None.
+    slips: Vec<Option<(i32, i32, i32)>>,
+    /// Months the credit line lends nothing new (a funding freeze), T long; empty when no
+    /// freeze happens on this path.
+    credit_closed: Vec<bool>,
     /// A named case: medians everywhere, no noise.
     median: bool,
     path: u64,
@@ -517,6 +546,7 @@ impl Engine {
         let (runs, run_schedule, run_names) = compile_runs(sc, t0, months);
         let opts = compile_options(sc, &fields, t0);
         let fleet = compile_fleet(sc, &fields, t0);
+        let (events, opts) = compile_events(sc, &fields, t0, opts);
         let (commit_windows, compiled) = compile_plans(sc, plans, &opts, t0)?;
         let f = &sc.finance;
         Ok(Engine {
@@ -580,6 +610,7 @@ impl Engine {
                     )
                 })
                 .collect(),
+            events,
             starting_cash: f.starting_cash_usd,
             min_cash: f.min_cash_usd,
             credit_limit: f.credit_limit_usd,

@@ -48,8 +48,8 @@ pub struct CounterfactualReport {
     pub effects: Vec<PairedMetric>,
 }
 
-/// The scenario with the launch `event` switched off (its probability set to zero, so every
-/// other draw stays the same), and the launch's probability.
+/// The scenario with the launch or `[[events]]` entry named `event` switched off (its
+/// probability set to zero, so every other draw stays the same), and its probability.
 pub fn without_launch(sc: &ValidScenario, event: &str) -> Result<(ValidScenario, f64), StudyError> {
     let mut without = Scenario::clone(sc);
     let mut probability = None;
@@ -61,14 +61,21 @@ pub fn without_launch(sc: &ValidScenario, event: &str) -> Result<(ValidScenario,
             }
         }
     }
+    for e in &mut without.events {
+        if e.name == event {
+            probability = Some(e.probability_pu);
+            e.probability_pu = 0.0;
+        }
+    }
     let Some(probability) = probability else {
         let names: Vec<&str> = sc
             .segments
             .iter()
             .flat_map(|s| s.launches.iter().map(|l| l.name.as_str()))
+            .chain(sc.events.iter().map(|e| e.name.as_str()))
             .collect();
         return Err(StudyError::Request(format!(
-            "no launch is named `{event}`; the scenario's launches: {}",
+            "no launch or event is named `{event}`; the scenario's launches and events: {}",
             if names.is_empty() {
                 "none".to_string()
             } else {

@@ -62,3 +62,32 @@ fn a_launch_beyond_capacity_leaves_a_third_unserved_and_revenue_unchanged() {
     let revenue = get(MetricId::CumRevenue);
     assert!(revenue.difference.abs() < 1e-3, "{}", revenue.difference);
 }
+
+#[test]
+fn switching_off_a_price_war_gives_back_the_revenue_it_took() {
+    // The same segment at $1 a unit, served in full; a price war halves the price from July:
+    // it costs 6 months × 100 units × $0.5 = $300 of revenue on every path, and nothing else
+    // that is served changes.
+    let src = format!(
+        "{SPIKE}\n[[events]]\nname = \"war\"\nkind = \"price_war\"\nwindow_start = \"2026-07\"\nwindow_end = \"2026-07\"\nshare_pu = 0.5\n"
+    )
+    .replace("jump_pu = 1.0", "jump_pu = 0.0");
+    let sc = gigawatt_io::read_str(&src, "war.toml").0.unwrap();
+    let req = CounterfactualRequest {
+        paths: 32,
+        seed: 2,
+        event: "war".into(),
+        plan: None,
+    };
+    let r = counterfactual(&sc, &req, &Quiet).unwrap();
+    assert_eq!(r.changed_share, 1.0);
+    let get = |id: MetricId| r.effects.iter().find(|e| e.metric == id).unwrap();
+    let revenue = get(MetricId::CumRevenue);
+    assert!(
+        (revenue.difference + 300.0).abs() < 1e-5,
+        "{}",
+        revenue.difference
+    );
+    assert!(revenue.se < 1e-5);
+    assert!(get(MetricId::UnservedShare).difference.abs() < 1e-12);
+}

@@ -11,10 +11,19 @@ impl Engine {
         o.kw_per_unit * self.site_pue / 1000.0
     }
 
-    /// Month a commitment made at `t` arrives: after its drawn lead time, and no earlier than
-    /// its generation is available.
+    /// Month a commitment made at `t` arrives: after its drawn lead time, no earlier than its
+    /// generation is available, and later by a supply shock's or power delay's slip when it was
+    /// due inside that event's span.
     pub(super) fn arrival(&self, o: &OptC, t: i32, ck: u64, d: &Draws) -> i32 {
-        (t + self.lead(o, ck, d)).max(o.available_m)
+        let mut a = (t + self.lead(o, ck, d)).max(o.available_m);
+        for &ev in &o.slip_events {
+            if let Some(Some((from, to, months))) = d.slips.get(ev) {
+                if (*from..*to).contains(&a) {
+                    a += months;
+                }
+            }
+        }
+        a
     }
 
     pub(super) fn lead(&self, o: &OptC, ck: u64, d: &Draws) -> i32 {

@@ -314,10 +314,65 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                     0.0
                 },
                 key: key(&format!("option:{}", o.name)),
+                slip_events: Vec::new(),
             }
         })
         .collect();
     opts
+}
+
+/// The events, and the options with the events that can slip their deliveries: a supply
+/// shock slips options installing one of its generations (any, when it names none), a power
+/// delay the build options it names (every build, when it names none).
+pub(super) fn compile_events(
+    sc: &Scenario,
+    fields: &Fields,
+    t0: Month,
+    mut opts: Vec<OptC>,
+) -> (Vec<EventC>, Vec<OptC>) {
+    use gigawatt_model::EventKind as K;
+    let events = sc
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let start = month_index(e.window_start, t0);
+            for (oi, o) in sc.options.iter().enumerate() {
+                let hit = match e.kind {
+                    K::SupplyShock => o
+                        .generation
+                        .as_ref()
+                        .is_some_and(|g| e.generations.is_empty() || e.generations.contains(g)),
+                    K::PowerDelay => {
+                        o.kind == OptionKind::Build
+                            && (e.options.is_empty() || e.options.contains(&o.name))
+                    }
+                    _ => false,
+                };
+                if hit {
+                    opts[oi].slip_events.push(i);
+                }
+            }
+            EventC {
+                kind: e.kind,
+                start,
+                len: month_index(e.window_end, t0) - start + 1,
+                prob: e.probability_pu,
+                share: fields[&InputField::EventShare(i)],
+                delay: fields[&InputField::EventDelay(i)],
+                duration: e.duration_months as i32,
+                segs: sc
+                    .segments
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| e.segments.is_empty() || e.segments.contains(&s.name))
+                    .map(|(si, _)| si)
+                    .collect(),
+                key: key(&format!("event:{}", e.name)),
+            }
+        })
+        .collect();
+    (events, opts)
 }
 
 /// The installed fleet.

@@ -294,5 +294,59 @@ impl Engine {
                 d.funding[*m as usize] += d.params[*amount];
             }
         }
+        self.draw_events(&uni, d);
+    }
+
+    /// Events on this path (after demand, prices and rounds are drawn): whether each happens
+    /// and its start month, keyed like a launch; then its effect on intensity and revenue per
+    /// H100e (efficiency, price war), on deliveries (supply shock, power delay, through
+    /// `slips`), or on rounds and the credit line (funding freeze).
+    fn draw_events(&self, uni: &dyn Fn(u64) -> f64, d: &mut Draws) {
+        use gigawatt_model::EventKind as K;
+        let t_len = self.months as i32;
+        d.slips.clear();
+        d.slips.resize(self.events.len(), None);
+        d.credit_closed.clear();
+        for (i, e) in self.events.iter().enumerate() {
+            if uni(e.key) >= e.prob {
+                continue;
+            }
+            let at = e.start + (uni(e.key ^ STREAM_EVENT_MONTH) * e.len as f64).floor() as i32;
+            let (from, to) = (at.max(0), (at + e.duration).min(t_len));
+            match e.kind {
+                K::Efficiency | K::PriceWar => {
+                    let keep = 1.0 - d.params[e.share];
+                    for &si in &e.segs {
+                        let base = si * self.months;
+                        for t in at.max(0)..t_len {
+                            let t = base + t as usize;
+                            if e.kind == K::Efficiency {
+                                // Less compute per unit: the same units need less, and each
+                                // H100e-month serves more of them.
+                                d.k[t] *= keep;
+                                d.rev[t] /= keep;
+                            } else {
+                                d.rev[t] *= keep;
+                            }
+                        }
+                    }
+                }
+                K::SupplyShock | K::PowerDelay => {
+                    let months = d.params[e.delay].round().clamp(0.0, 1e6) as i32;
+                    d.slips[i] = Some((at, at + e.duration, months));
+                }
+                K::FundingFreeze => {
+                    for t in from..to {
+                        d.funding[t as usize] = 0.0;
+                    }
+                    if d.credit_closed.is_empty() {
+                        d.credit_closed.resize(self.months, false);
+                    }
+                    for t in from..to {
+                        d.credit_closed[t as usize] = true;
+                    }
+                }
+            }
+        }
     }
 }

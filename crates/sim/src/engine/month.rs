@@ -135,7 +135,14 @@ impl Engine {
                 a.idle = 0.0;
             }
             self.track_research(t, &mut st, a.research, floor_rate, extra_cap, cap, s);
-            let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, s.capex[t], d.funding[t]);
+            let credit_open = !d.credit_closed.get(t).copied().unwrap_or(false);
+            let m = self.settle_cash(
+                &mut st,
+                revenue,
+                a.burst_cost_usd,
+                s.capex[t],
+                (d.funding[t], credit_open),
+            );
             st.noncompute_usd *= nc_growth;
             if rec.yearly {
                 add_year_lines(&mut st, revenue, &m, s.capex_chips[t]);
@@ -572,8 +579,9 @@ impl Engine {
         };
     }
 
-    /// Step 7: free cash flow, discounting, funding, then the credit line and the backstop
-    /// cover any fall below minimum cash, and excess cash repays them.
+    /// Step 7: free cash flow, discounting, funding, then the credit line (unless a funding
+    /// freeze closed it this month) and the backstop cover any fall below minimum cash, and
+    /// excess cash repays them. `funding` is (the round received, whether credit is open).
     #[inline]
     fn settle_cash(
         &self,
@@ -581,8 +589,9 @@ impl Engine {
         revenue: f64,
         burst_cost: f64,
         capex: f64,
-        round: f64,
+        funding: (f64, bool),
     ) -> CashMonth {
+        let (round, credit_open) = funding;
         let noncompute = st.noncompute_usd;
         let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
         let op_costs = st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute;
@@ -595,7 +604,12 @@ impl Engine {
         let (mut credit_drawn, mut backstop_drawn, mut repaid) = (0.0, 0.0, 0.0);
         if st.cash_usd < self.min_cash {
             let short = self.min_cash - st.cash_usd;
-            let c = short.fmin((self.credit_limit - st.credit_usd).fmax(0.0));
+            let room = if credit_open {
+                (self.credit_limit - st.credit_usd).fmax(0.0)
+            } else {
+                0.0
+            };
+            let c = short.fmin(room);
             st.credit_usd += c;
             st.backstop_usd += short - c;
             st.gap_usd += short - c;

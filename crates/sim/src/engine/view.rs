@@ -26,8 +26,10 @@ pub struct PathView {
     pub fleet_terminal_usd: f64,
     /// Powered space the owned fleet uses each month, MW.
     pub fleet_used_mw: Vec<f64>,
-    /// Funding rounds received each month on this path.
+    /// Funding rounds received each month on this path (none while a funding freeze lasts).
     pub funding_usd: Vec<f64>,
+    /// Whether the credit line can lend each month (false while a funding freeze lasts).
+    pub credit_open: Vec<bool>,
     /// Burst options: (cap H100e, price per H100e-month) on this path.
     pub burst: Vec<(f64, f64)>,
 }
@@ -168,6 +170,9 @@ impl Engine {
         }
         v.fleet_terminal_usd = s.terminal;
         v.funding_usd = d.funding.clone();
+        v.credit_open = (0..t_len)
+            .map(|t| !d.credit_closed.get(t).copied().unwrap_or(false))
+            .collect();
         v.burst = self
             .opts
             .iter()
