@@ -306,6 +306,77 @@ fn bounded_metalogs_and_truncated_normals_make_positive_inputs_elicitable() {
 }
 
 #[test]
+fn events_are_validated_where_they_are_written() {
+    let event = |body: &str| {
+        let src = format!(
+            "{BASE}\n[[events]]\nname = \"e\"\nwindow_start = \"2026-03\"\nwindow_end = \"2026-06\"\n{body}\n"
+        );
+        let text = src.clone();
+        let line = move |key: &str| {
+            text.lines()
+                .collect::<Vec<_>>()
+                .iter()
+                .rposition(|l| l.starts_with(key))
+                .unwrap()
+                + 1
+        };
+        (src, line)
+    };
+    let (src, line) = event("kind = \"efficiency\"\nshare_pu = 0.2\nsegments = [\"chta\"]");
+    one_error(
+        &src,
+        "events[0].segments[0]",
+        "unknown segment `chta`",
+        line("segments"),
+    );
+    let d = diags(&src);
+    assert!(
+        d[0].diag.hint.as_deref().unwrap_or("").contains("chat"),
+        "{d:?}"
+    );
+    let (src, line) =
+        event("kind = \"supply_shock\"\nshare_pu = 0.2\ndelay_months = 2\nduration_months = 3");
+    one_error(
+        &src,
+        "events[0].share_pu",
+        "does not apply to a supply_shock event",
+        line("share_pu"),
+    );
+    let (src, line) = event("kind = \"supply_shock\"\nduration_months = 3");
+    one_error(
+        &src,
+        "events[0].delay_months",
+        "missing required field",
+        line("[[events]]"),
+    );
+    let (src, line) = event("kind = \"funding_freeze\"");
+    one_error(
+        &src,
+        "events[0].duration_months",
+        "lasts 0 months",
+        line("[[events]]"),
+    );
+    let (src, line) = event("kind = \"price_war\"\nshare_pu = 1.5");
+    one_error(
+        &src,
+        "events[0].share_pu",
+        "must be between 0 and 1",
+        line("share_pu"),
+    );
+    let (src, line) = event(
+        "kind = \"power_delay\"\noptions = [\"cloud\"]\ndelay_months = 2\nduration_months = 3",
+    );
+    one_error(
+        &src,
+        "events[0].options[0]",
+        "is not a build option",
+        line("options"),
+    );
+    let (src, line) = event("kind = \"meteor\"");
+    one_error(&src, "events[0].kind", "not one of", line("kind"));
+}
+
+#[test]
 fn implausible_rates_that_would_overflow_are_rejected() {
     one_error(
         &with("mean = 0.5, sd = 0.1", "mean = 50.0, sd = 0.1"),

@@ -350,14 +350,18 @@ fn check_events(v: &mut V<'_>, sc: &Scenario) {
         v.months(&format!("{p}.duration_months"), e.duration_months);
         match e.kind {
             K::Efficiency | K::PriceWar => {
+                let before = v.out.len();
                 v.uncertain(&format!("{p}.share_pu"), &e.share_pu, Sign::Share);
-                v.within(
-                    &format!("{p}.share_pu"),
-                    &e.share_pu,
-                    0.0,
-                    0.999,
-                    "a fall by a share",
-                );
+                // A fall by the whole would leave no compute per unit or no price at all.
+                if v.out.len() == before {
+                    v.within(
+                        &format!("{p}.share_pu"),
+                        &e.share_pu,
+                        0.0,
+                        0.999,
+                        "a fall by a share",
+                    );
+                }
             }
             K::SupplyShock | K::PowerDelay => {
                 v.duration(&format!("{p}.delay_months"), &e.delay_months)
