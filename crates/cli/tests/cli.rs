@@ -28,14 +28,32 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn examples_pass_check() {
-    for f in [
-        "examples/frontier-lab.toml",
-        "examples/startup.toml",
-        "examples/launch-spike.toml",
+    // Each example has one plan without rules whose capacity falls as chips retire or a lease
+    // ends before the horizon: `check` passes and warns about exactly that plan.
+    for (f, plan) in [
+        ("examples/frontier-lab.toml", "announced"),
+        ("examples/startup.toml", "buy-own"),
+        ("examples/launch-spike.toml", "headroom"),
     ] {
-        let o = run(&["check", f, "--strict"]);
+        let o = run(&["check", f]);
         assert!(o.status.success(), "{f}: {}", text(&o.stderr));
         assert!(text(&o.stdout).ends_with("ok\n"));
+        let err = text(&o.stderr);
+        assert!(err.contains("0 error(s), 1 warning(s)"), "{f}: {err}");
+        assert!(
+            err.contains(&format!("plan `{plan}`'s capacity falls")),
+            "{f}: {err}"
+        );
+        // With the warning's share raised past the drop, --strict passes.
+        let src = std::fs::read_to_string(root().join(f)).unwrap().replace(
+            "[simulation]",
+            "[simulation]\ncapacity_drop_warning_pu = 0.9",
+        );
+        let d = tmp("strict-examples");
+        let copy = d.join("x.toml");
+        std::fs::write(&copy, src).unwrap();
+        let o = run(&["check", copy.to_str().unwrap(), "--strict"]);
+        assert!(o.status.success(), "{f}: {}", text(&o.stderr));
     }
 }
 

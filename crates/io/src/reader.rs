@@ -966,11 +966,13 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 Some("sobol") => Sampling::Sobol,
                 _ => Sampling::MonteCarlo,
             },
+            capacity_drop_warning_pu: c.num_d(&s, "capacity_drop_warning_pu"),
         },
         None => SimulationSettings {
             paths: 10_000,
             seed: 1,
             sampling: Sampling::MonteCarlo,
+            capacity_drop_warning_pu: spec_num(&spec::SIMULATION, "capacity_drop_warning_pu"),
         },
     };
     let correlations = c
@@ -1611,6 +1613,10 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                     (o.commit_from, o.commit_until)
                 });
             Rule {
+                kind: match c.enumerated(rt, "kind", spec::RULE_KINDS) {
+                    Some("refresh") => gigawatt_model::RuleKind::Refresh,
+                    _ => gigawatt_model::RuleKind::Forecast,
+                },
                 every_months: c.u32_d(rt, "every_months"),
                 from: c.month(rt, "from").unwrap_or(from_d),
                 until: c.month(rt, "until").unwrap_or(until_d),

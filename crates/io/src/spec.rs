@@ -150,7 +150,7 @@ static HORIZON: TableSpec = TableSpec {
 /// Sampling method names.
 pub const SAMPLING: &[&str] = &["monte_carlo", "latin_hypercube", "sobol"];
 
-static SIMULATION: TableSpec = TableSpec {
+pub static SIMULATION: TableSpec = TableSpec {
     name: "simulation",
     doc: "Sampling settings; `--paths` and `--seed` on the command line override them.",
     fields: &[
@@ -161,6 +161,12 @@ static SIMULATION: TableSpec = TableSpec {
             Ty::Enum(SAMPLING),
             "monte_carlo",
             "How per-path parameters are drawn.",
+        ),
+        opt(
+            "capacity_drop_warning_pu",
+            Ty::Num,
+            "0.3",
+            "`check` and every command warn when a plan without rules lets planned capacity fall by more than this share of its peak before the horizon ends; 1 turns the warning off.",
         ),
     ],
 };
@@ -538,12 +544,19 @@ static COMMITMENT: TableSpec = TableSpec {
     ],
 };
 
+/// Rule kind names.
+pub const RULE_KINDS: &[&str] = &["forecast", "refresh"];
+
 static RULE: TableSpec = TableSpec {
     name: "rule",
     doc: "Every `every_months`, commit enough of `option` that capacity at lead time covers the `percentile_pu` forecast \
-          of compute demand (product plus research floor) times (1 + `headroom_pu`). The forecast uses only what has happened so far.",
+          of compute demand (product plus research floor) times (1 + `headroom_pu`); the forecast uses only what has happened so far. \
+          With `kind = \"refresh\"` (fleet refresh), commit instead what replaces the planned capacity that would retire or end its lease \
+          between now and the option's arrival, at the option's generation, price and lead time: give one refresh rule per generation \
+          with its `from`/`until` to refresh with the then-current one.",
     fields: &[
         req("option", Ty::Str, "Option to commit."),
+        opt("kind", Ty::Enum(RULE_KINDS), "forecast", "forecast: cover the demand forecast; refresh: replace retiring capacity."),
         opt("every_months", Ty::Int, "3", "Months between decisions."),
         opt("from", Ty::Month, "option's commit_from", "First decision month."),
         opt("until", Ty::Month, "option's commit_until", "Last decision month."),
@@ -785,6 +798,7 @@ pub const BOUNDS: &[(&str, &str, Bound)] = &[
     ("rule", "max_per_decision", Bound::NonNegative),
     ("rule", "percentile_pu", Bound::OpenShare),
     ("case", "probability_pu", Bound::Share),
+    ("simulation", "capacity_drop_warning_pu", Bound::Share),
     ("event", "probability_pu", Bound::Share),
     ("event", "duration_months", Bound::Months),
 ];

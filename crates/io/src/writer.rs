@@ -187,10 +187,11 @@ pub fn write_scenario(sc: &Scenario) -> String {
     let s = &sc.simulation;
     let _ = writeln!(
         o,
-        "simulation = {{ paths = {}, seed = {}, sampling = \"{}\" }}",
+        "simulation = {{ paths = {}, seed = {}, sampling = \"{}\", capacity_drop_warning_pu = {} }}",
         s.paths,
         s.seed,
-        s.sampling.as_str()
+        s.sampling.as_str(),
+        num(s.capacity_drop_warning_pu)
     );
     for c in &sc.correlations {
         let _ = writeln!(
@@ -480,8 +481,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
         for r in &plan.rules {
             let _ = writeln!(
                 o,
-                "\n[[plans.rules]]\noption = {}\nevery_months = {}\nfrom = \"{}\"\nuntil = \"{}\"\npercentile_pu = {}\nheadroom_pu = {}\nmax_per_decision = {}",
+                "\n[[plans.rules]]\noption = {}\nkind = \"{}\"\nevery_months = {}\nfrom = \"{}\"\nuntil = \"{}\"\npercentile_pu = {}\nheadroom_pu = {}\nmax_per_decision = {}",
                 toml_string(&r.option),
+                r.kind.name(),
                 r.every_months,
                 r.from,
                 r.until,

@@ -178,6 +178,9 @@ pub struct SimulationSettings {
     pub seed: u64,
     /// Sampling method for per-path parameters.
     pub sampling: Sampling,
+    /// `check` warns when a plan without rules lets capacity fall by more than this share of
+    /// its peak before the horizon ends (chips retiring, leases ending, nothing replacing them).
+    pub capacity_drop_warning_pu: f64,
 }
 
 /// A requested rank correlation between two named uncertain inputs.
@@ -605,6 +608,8 @@ impl Commitment {
 pub struct Rule {
     /// Option to commit.
     pub option: String,
+    /// What the rule aims at.
+    pub kind: RuleKind,
     /// Months between decisions.
     pub every_months: u32,
     /// First decision month.
@@ -617,6 +622,26 @@ pub struct Rule {
     pub headroom_pu: f64,
     /// Largest single commitment in the option's unit (0 = no limit).
     pub max_per_decision: f64,
+}
+
+/// What a [`Rule`] commits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// Cover a percentile of the demand forecast at lead time (with headroom).
+    Forecast,
+    /// Fleet refresh: replace the planned capacity that would retire (or end its lease)
+    /// between the decision month and the option's arrival, so capacity does not fall.
+    Refresh,
+}
+
+impl RuleKind {
+    /// The name in files (`kind = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleKind::Forecast => "forecast",
+            RuleKind::Refresh => "refresh",
+        }
+    }
 }
 
 /// A named discrete case: fixed values for named inputs, with a probability.

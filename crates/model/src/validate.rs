@@ -299,7 +299,114 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     check_inputs_and_cases(&mut v, sc);
     check_groups(&mut v, sc);
     check_events(&mut v, sc);
+    if !v.out.iter().any(|d| d.severity == crate::Severity::Error) {
+        check_capacity_drop(&mut v, sc);
+    }
     v.out
+}
+
+/// Planned capacity by month (H100e, before availability) of the fleet plus a plan's fixed
+/// commitments, each arriving after its median lead time plus its expected delay and living for
+/// its generation's life (a lease for its term): the path with every draw at its centre.
+pub fn planned_capacity_h100e(sc: &Scenario, plan: Option<&crate::Plan>) -> Vec<f64> {
+    let t0 = sc.horizon.start;
+    let n = sc.horizon.months();
+    let mut delta = vec![0.0; n + 1];
+    let mut span = |from: i32, to: i32, h: f64| {
+        let (a, b) = (from.clamp(0, n as i32), to.clamp(0, n as i32));
+        if a < b {
+            delta[a as usize] += h;
+            delta[b as usize] -= h;
+        }
+    };
+    let life_m = |g: &crate::Generation| (g.life_years * 12.0).round() as i32;
+    for f in &sc.fleet {
+        if let Some(g) = sc.generation(&f.generation) {
+            let from = f.installed.since(t0);
+            let to = f.lease_end.map_or(from + life_m(g), |e| e.since(t0) + 1);
+            span(from, to, f.units * g.h100e_per_unit);
+        }
+    }
+    for c in plan.map_or(&[][..], |p| &p.commitments[..]) {
+        let Some(o) = sc.options.iter().find(|o| o.name == c.option) else {
+            continue;
+        };
+        let gen = o.generation.as_deref().and_then(|g| sc.generation(g));
+        let lead = o.lead_time_months.dist.quantile(0.5)
+            + o.delay_probability_pu * o.delay_months.dist.mean();
+        let mut a = c.month.since(t0) + lead.round() as i32;
+        if let Some(g) = gen {
+            a = a.max(g.available_from.since(t0));
+        }
+        match (o.kind, gen) {
+            (crate::OptionKind::Build, Some(g)) => {
+                let units = c.amount * 1000.0 / (g.kw_per_unit * o.pue);
+                span(a, a + life_m(g), units * g.h100e_per_unit);
+            }
+            (crate::OptionKind::Buy, Some(g)) => span(a, a + life_m(g), c.amount),
+            (crate::OptionKind::Lease, _) => span(a, a + o.term_months as i32, c.amount),
+            _ => {}
+        }
+    }
+    let mut cap = 0.0;
+    delta[..n]
+        .iter()
+        .map(|d| {
+            cap += d;
+            cap
+        })
+        .collect()
+}
+
+/// Warns, per plan without rules (or the fleet alone when there are no plans), when planned
+/// capacity ends the horizon more than `capacity_drop_warning_pu` below its peak.
+fn check_capacity_drop(v: &mut V<'_>, sc: &Scenario) {
+    let share = sc.simulation.capacity_drop_warning_pu;
+    if share >= 1.0 {
+        return;
+    }
+    let t0 = sc.horizon.start;
+    let plans: Vec<(Option<&crate::Plan>, String)> = if sc.plans.is_empty() {
+        vec![(None, "fleet".to_string())]
+    } else {
+        sc.plans
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.rules.is_empty())
+            .map(|(i, p)| (Some(p), format!("plans[{i}].name")))
+            .collect()
+    };
+    for (plan, path) in plans {
+        let cap = planned_capacity_h100e(sc, plan);
+        let Some((peak_t, peak)) = cap
+            .iter()
+            .copied()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        else {
+            continue;
+        };
+        let end = *cap.last().unwrap_or(&0.0);
+        if peak > 0.0 && end < (1.0 - share) * peak {
+            let who = plan.map_or("the fleet alone".to_string(), |p| {
+                format!("plan `{}`", p.name)
+            });
+            v.out.push(
+                Diagnostic::warning(
+                    path,
+                    format!(
+                        "{who}'s capacity falls from {peak:.4e} H100e ({}) to {end:.4e} H100e at the horizon end ({}), {:.0} % down, as chips retire and leases end",
+                        t0.plus(peak_t as i32),
+                        sc.horizon.end,
+                        100.0 * (1.0 - end / peak)
+                    ),
+                )
+                .with_hint(
+                    "replace them: add a rule with kind = \"refresh\" on an option of the then-current generation, or commitments; simulation.capacity_drop_warning_pu sets the share that warns (1: never)",
+                ),
+            );
+        }
+    }
 }
 
 /// Events: windows in the horizon, the parameters their kind uses, and the segments,

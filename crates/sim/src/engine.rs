@@ -191,6 +191,7 @@ struct CommitC {
 #[derive(Debug, Clone)]
 struct RuleC {
     opt: usize,
+    refresh: bool,
     every: i32,
     from: i32,
     until: i32,

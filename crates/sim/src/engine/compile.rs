@@ -474,6 +474,7 @@ pub(super) fn compile_plans(
                 let (w0, w1) = commit_windows[opt];
                 Ok(RuleC {
                     opt,
+                    refresh: r.kind == gigawatt_model::RuleKind::Refresh,
                     every: r.every_months.max(1) as i32,
                     // A rule acts only inside its option's commitment window.
                     from: month_index(r.from, t0).max(w0),

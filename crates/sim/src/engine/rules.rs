@@ -56,6 +56,21 @@ impl Engine {
             return None;
         }
         let lead = o.planned_lead.max(0.0) as i32;
+        let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
+        let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
+        let gap_h = if r.refresh {
+            // Keep the capacity planned now: what would retire by the arrival is replaced.
+            let now =
+                s.planned[..=(t as usize).min(horizon)].iter().sum::<f64>() * self.availability;
+            now - planned
+        } else {
+            self.forecast_gap(r, t, lead, s, planned)?
+        };
+        self.rule_size(r, gap_h, s, room_mw)
+    }
+
+    /// H100e (after availability) a forecast rule wants at lead time beyond `planned`.
+    fn forecast_gap(&self, r: &RuleC, t: i32, lead: i32, s: &Scratch, planned: f64) -> Option<f64> {
         // Forecast from the last (up to) 12 observed months of product compute demand.
         let last = (t - 1) as usize;
         let first = last.saturating_sub(12);
@@ -86,9 +101,14 @@ impl Engine {
         let forecast = obs * (mu * h + r.z * sd * h.sqrt()).exp();
         let required =
             forecast * (1.0 + r.headroom) / (1.0 - self.floor_share).max(0.05) + self.floor_h100e;
-        let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
-        let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
-        let gap_h = required - planned;
+        Some(required - planned)
+    }
+
+    /// A rule's commitment for a gap of `gap_h` H100e (after availability), in the option's
+    /// unit: whole blocks, no more than its per-decision cap, the option's remaining total and
+    /// the powered space (`room_mw`) allow.
+    fn rule_size(&self, r: &RuleC, gap_h: f64, s: &Scratch, room_mw: Option<f64>) -> Option<f64> {
+        let o = &self.opts[r.opt];
         if gap_h <= 0.0 {
             return None;
         }
