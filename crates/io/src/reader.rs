@@ -1615,6 +1615,7 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
             Rule {
                 kind: match c.enumerated(rt, "kind", spec::RULE_KINDS) {
                     Some("refresh") => gigawatt_model::RuleKind::Refresh,
+                    Some("cancel") => gigawatt_model::RuleKind::Cancel,
                     _ => gigawatt_model::RuleKind::Forecast,
                 },
                 every_months: c.u32_d(rt, "every_months"),

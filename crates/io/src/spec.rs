@@ -545,7 +545,7 @@ static COMMITMENT: TableSpec = TableSpec {
 };
 
 /// Rule kind names.
-pub const RULE_KINDS: &[&str] = &["forecast", "refresh"];
+pub const RULE_KINDS: &[&str] = &["forecast", "refresh", "cancel"];
 
 static RULE: TableSpec = TableSpec {
     name: "rule",
@@ -553,10 +553,12 @@ static RULE: TableSpec = TableSpec {
           of compute demand (product plus research floor) times (1 + `headroom_pu`); the forecast uses only what has happened so far. \
           With `kind = \"refresh\"` (fleet refresh), commit instead what replaces the planned capacity that would retire or end its lease \
           between now and the option's arrival, at the option's generation, price and lead time: give one refresh rule per generation \
-          with its `from`/`until` to refresh with the then-current one.",
+          with its `from`/`until` to refresh with the then-current one. With `kind = \"cancel\"` on a lease option that can be \
+          cancelled (`cancel_notice_months` > 0), cancel its leases (latest-ending first) by as much as planned capacity after the \
+          notice exceeds the same forecast need, paying `cancel_fee_pu` of the payments cancelled.",
     fields: &[
         req("option", Ty::Str, "Option to commit."),
-        opt("kind", Ty::Enum(RULE_KINDS), "forecast", "forecast: cover the demand forecast; refresh: replace retiring capacity."),
+        opt("kind", Ty::Enum(RULE_KINDS), "forecast", "forecast: cover the demand forecast; refresh: replace retiring capacity; cancel: cancel leases beyond the forecast need."),
         opt("every_months", Ty::Int, "3", "Months between decisions."),
         opt("from", Ty::Month, "option's commit_from", "First decision month."),
         opt("until", Ty::Month, "option's commit_until", "Last decision month."),

@@ -377,6 +377,34 @@ fn events_are_validated_where_they_are_written() {
 }
 
 #[test]
+fn a_cancel_rule_needs_a_lease_that_can_be_cancelled() {
+    let src = format!(
+        "{BASE}\n[[plans]]\nname = \"c\"\nrules = [{{ option = \"cloud\", kind = \"cancel\" }}]\n"
+    );
+    let line = src.lines().position(|l| l.starts_with("rules = ")).unwrap() + 1;
+    one_error(
+        &src,
+        "plans[1].rules[0].kind",
+        "no leases that can be cancelled",
+        line,
+    );
+    let ok = src.replace("term_months", "cancel_notice_months = 1\nterm_months");
+    let fine = if ok.contains("cancel_notice_months") {
+        ok
+    } else {
+        src.replace(
+            "price_usd_per_h100e_month = 1500.0",
+            "price_usd_per_h100e_month = 1500.0\ncancel_notice_months = 1",
+        )
+    };
+    let (sc, d) = read_str(&fine, "t.toml");
+    assert!(sc.is_some(), "{d:?}");
+    let sc = sc.unwrap();
+    assert_eq!(sc.plans[1].rules[0].kind, gigawatt_model::RuleKind::Cancel);
+    assert_eq!(read_str(&write_scenario(&sc), "t.toml").0.unwrap(), sc);
+}
+
+#[test]
 fn implausible_rates_that_would_overflow_are_rejected() {
     one_error(
         &with("mean = 0.5, sd = 0.1", "mean = 50.0, sd = 0.1"),

@@ -632,6 +632,9 @@ pub enum RuleKind {
     /// Fleet refresh: replace the planned capacity that would retire (or end its lease)
     /// between the decision month and the option's arrival, so capacity does not fall.
     Refresh,
+    /// Cancel leases of the option when planned capacity after the notice period exceeds the
+    /// forecast need, paying the option's cancellation fee.
+    Cancel,
 }
 
 impl RuleKind {
@@ -640,6 +643,7 @@ impl RuleKind {
         match self {
             RuleKind::Forecast => "forecast",
             RuleKind::Refresh => "refresh",
+            RuleKind::Cancel => "cancel",
         }
     }
 }

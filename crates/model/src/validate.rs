@@ -1145,6 +1145,16 @@ fn check_plans(v: &mut V<'_>, sc: &Scenario) {
                     ),
                     "point the rule at a build, lease or buy option; burst covers shortfalls by itself (allocation.burst_covers_product)".to_string(),
                 ),
+                Some(o)
+                    if rule.kind == crate::RuleKind::Cancel
+                        && (o.kind != OptionKind::Lease || o.cancel_notice_months == 0) =>
+                {
+                    v.err_hint(
+                        format!("{p}.kind"),
+                        format!("`{}` has no leases that can be cancelled", rule.option),
+                        "a cancel rule needs a lease option with cancel_notice_months above 0",
+                    )
+                }
                 Some(_) => {}
             }
             v.months(&format!("{p}.every_months"), rule.every_months);

@@ -167,6 +167,10 @@ struct OptC {
     life_m: i32,
     residual: Option<f64>,
     term_m: i32,
+    /// Lease: months of notice to cancel (0: cannot) and the fee as a share of the payments
+    /// cancelled.
+    cancel_notice_m: i32,
+    cancel_fee: f64,
     price: usize,
     cap_h100e: f64,
     block: Option<f64>,
@@ -192,6 +196,8 @@ struct CommitC {
 struct RuleC {
     opt: usize,
     refresh: bool,
+    /// Cancels leases instead of committing.
+    cancel: bool,
     every: i32,
     from: i32,
     until: i32,
@@ -355,6 +361,8 @@ pub struct PathOutcome {
     pub monthly: Vec<Vec<f64>>,
     /// Commitments made by rules: (option index, month index, amount).
     pub rule_commitments: Vec<(usize, i32, f64)>,
+    /// Leases cancelled by rules: (option index, decision month index, H100e, fee USD).
+    pub lease_cancellations: Vec<(usize, i32, f64, f64)>,
 }
 
 /// A scenario compiled for simulation.
@@ -479,9 +487,23 @@ pub struct Scratch {
     log_growth: Vec<f64>,
     ratio: Vec<f64>,
     committed: Vec<f64>,
+    /// Every lease committed on the path, for cancel rules.
+    leases: Vec<LeaseLot>,
     work: Work,
     terminal: f64,
     built_mw: f64,
+}
+
+/// A lease on one path: option, arrival, end (exclusive), H100e still leased, price per
+/// H100e-month, and its planned arrival.
+#[derive(Debug, Clone, Copy)]
+struct LeaseLot {
+    opt: usize,
+    a: i32,
+    end: i32,
+    amount: f64,
+    price: f64,
+    planned_a: i32,
 }
 
 /// Per-month working vectors of one plan on one path.

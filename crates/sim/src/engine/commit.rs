@@ -73,6 +73,7 @@ impl Engine {
         s.buy_arrivals.resize(n * self.opts.len(), 0.0);
         s.committed.clear();
         s.committed.resize(self.opts.len(), 0.0);
+        s.leases.clear();
         s.terminal = 0.0;
         s.built_mw = 0.0;
     }
@@ -206,6 +207,14 @@ impl Engine {
                 Self::span(&mut s.d_lease, a, end, amount * price);
                 let after = end - a.max(t_end);
                 s.terminal -= self.pv_at_end(amount * price, after.min(o.term_m));
+                s.leases.push(LeaseLot {
+                    opt: oi,
+                    a,
+                    end,
+                    amount,
+                    price,
+                    planned_a,
+                });
             }
             OptionKind::Buy => {
                 let (units, chips) = self.buy_costs(o, amount, p);

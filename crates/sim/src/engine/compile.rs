@@ -302,6 +302,8 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                 life_m: (o.life_years * 12.0).round() as i32,
                 residual: o.residual_value_pu,
                 term_m: o.term_months as i32,
+                cancel_notice_m: o.cancel_notice_months as i32,
+                cancel_fee: o.cancel_fee_pu,
                 price: ix(InputField::OptionLeasePrice(i)),
                 cap_h100e: o.cap_h100e,
                 block: o.block_size,
@@ -475,6 +477,7 @@ pub(super) fn compile_plans(
                 Ok(RuleC {
                     opt,
                     refresh: r.kind == gigawatt_model::RuleKind::Refresh,
+                    cancel: r.kind == gigawatt_model::RuleKind::Cancel,
                     every: r.every_months.max(1) as i32,
                     // A rule acts only inside its option's commitment window.
                     from: month_index(r.from, t0).max(w0),

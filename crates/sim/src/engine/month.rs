@@ -195,6 +195,7 @@ impl Engine {
     /// Empties what a previous path left in `out` and sizes the monthly series.
     fn clear_outcome(&self, rec: Recording, out: &mut PathOutcome) {
         out.rule_commitments.clear();
+        out.lease_cancellations.clear();
         out.yearly.clear();
         out.yearly_segment_revenue.clear();
         out.segment_served_h100e.clear();
@@ -290,7 +291,14 @@ impl Engine {
         for r in &plan.rules {
             if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
                 let room_mw = self.rule_room_mw(r, ti, st.space_mw - st.used_mw, &v.pending, s);
-                if let Some(amount) = self.rule_amount(r, ti, s, room_mw) {
+                if r.cancel {
+                    if let Some(surplus) = self.rule_amount(r, ti, s, None) {
+                        let (x, fee) = self.cancel_leases(r, ti, surplus, s);
+                        if x > 0.0 {
+                            out.lease_cancellations.push((r.opt, ti, x, fee));
+                        }
+                    }
+                } else if let Some(amount) = self.rule_amount(r, ti, s, room_mw) {
                     let ck = hash3(
                         self.opts[r.opt].key,
                         ti as u64,

@@ -55,7 +55,11 @@ impl Engine {
         if t < 1 {
             return None;
         }
-        let lead = o.planned_lead.max(0.0) as i32;
+        let lead = if r.cancel {
+            o.cancel_notice_m
+        } else {
+            o.planned_lead.max(0.0) as i32
+        };
         let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
         let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
         let gap_h = if r.refresh {
@@ -63,10 +67,69 @@ impl Engine {
             let now =
                 s.planned[..=(t as usize).min(horizon)].iter().sum::<f64>() * self.availability;
             now - planned
+        } else if r.cancel {
+            // The surplus over the forecast need once the notice has run, in leased H100e,
+            // whole blocks down and no more than a decision's cap.
+            let surplus = -self.forecast_gap(r, t, lead, s, planned)? / self.availability;
+            let mut x = match o.block {
+                Some(b) => (surplus / b).floor() * b,
+                None => surplus,
+            };
+            if r.max_per > 0.0 {
+                x = x.min(r.max_per);
+            }
+            return (x > 0.0 && x.is_finite()).then_some(x);
         } else {
             self.forecast_gap(r, t, lead, s, planned)?
         };
         self.rule_size(r, gap_h, s, room_mw)
+    }
+
+    /// A cancel rule's decision at month `t` for a surplus of `amount` H100e (from
+    /// [`Engine::rule_amount`]): the option's leases still running after the notice are cut,
+    /// latest-ending first, effective at t + notice; the fee is `cancel_fee_pu` of the payments
+    /// cancelled, paid in the month the cancellation takes effect. Returns (H100e, fee).
+    pub(super) fn cancel_leases(
+        &self,
+        r: &RuleC,
+        t: i32,
+        amount: f64,
+        s: &mut Scratch,
+    ) -> (f64, f64) {
+        let o = &self.opts[r.opt];
+        let t_end = self.months as i32;
+        let e = t + o.cancel_notice_m;
+        if e >= t_end {
+            return (0.0, 0.0);
+        }
+        let mut lots: Vec<usize> = (0..s.leases.len())
+            .filter(|&i| {
+                let l = &s.leases[i];
+                l.opt == r.opt && l.amount > 0.0 && l.end > e.max(l.a) && l.a.max(e) < t_end
+            })
+            .collect();
+        lots.sort_by_key(|&i| std::cmp::Reverse((s.leases[i].end, i)));
+        let (mut left, mut fee_total) = (amount, 0.0);
+        for i in lots {
+            if left <= 0.0 {
+                break;
+            }
+            let l = s.leases[i];
+            let x = left.min(l.amount);
+            let from = l.a.max(e);
+            Self::span(&mut s.d_cap, from, l.end, -x);
+            Self::span(&mut s.d_lease, from, l.end, -x * l.price);
+            let pf = l.planned_a.max(e);
+            Self::span(&mut s.planned, pf, l.planned_a + o.term_m, -x);
+            let fee = o.cancel_fee * x * l.price * (l.end - from) as f64;
+            Self::span(&mut s.d_lease, from, from + 1, fee);
+            // The payments past the horizon it no longer owes.
+            s.terminal += self.pv_at_end(x * l.price, (l.end - t_end).clamp(0, o.term_m));
+            s.leases[i].amount -= x;
+            left -= x;
+            fee_total += fee;
+        }
+        (amount - left, fee_total)
     }
 
     /// H100e (after availability) a forecast rule wants at lead time beyond `planned`.
