@@ -1157,6 +1157,38 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             non_compute_opex_growth_per_year: c.num_d(&t, "non_compute_opex_growth_per_year"),
             it_depreciation_years: c.num_d(&t, "it_depreciation_years"),
             facility_depreciation_years: c.num_d(&t, "facility_depreciation_years"),
+            revenue_shares: c
+                .tables(&t, "revenue_shares")
+                .iter()
+                .map(|r| gigawatt_model::RevenueShare {
+                    partner: c.string_req(r, "partner"),
+                    share_pu: c.num_req(r, "share_pu"),
+                    segments: c
+                        .str_array(r, "segments")
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(s, _, _)| s)
+                        .collect(),
+                    from: c.month(r, "from").unwrap_or(horizon.start),
+                    until: c.month(r, "until").unwrap_or(horizon.end),
+                })
+                .collect(),
+            vendor_investments: c
+                .tables(&t, "vendor_investments")
+                .iter()
+                .map(|r| gigawatt_model::VendorInvestment {
+                    vendor: c.string_req(r, "vendor"),
+                    options: c
+                        .str_array(r, "options")
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(s, _, _)| s)
+                        .collect(),
+                    usd_per_h100e: c.num_d(r, "usd_per_h100e"),
+                    max_usd: c.num_d(r, "max_usd"),
+                    warrants_usd_per_h100e: c.num_d(r, "warrants_usd_per_h100e"),
+                })
+                .collect(),
         },
         None => default_finance(),
     };
@@ -1246,6 +1278,8 @@ pub fn default_finance() -> Finance {
         non_compute_opex_growth_per_year: d("non_compute_opex_growth_per_year"),
         it_depreciation_years: d("it_depreciation_years"),
         facility_depreciation_years: d("facility_depreciation_years"),
+        revenue_shares: Vec::new(),
+        vendor_investments: Vec::new(),
     }
 }
 
@@ -1537,6 +1571,13 @@ fn read_option(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> CapacityOption {
     o.cancel_notice_months = c.u32_d(t, "cancel_notice_months");
     o.cancel_fee_pu = c.num_d(t, "cancel_fee_pu");
     o.cap_h100e = c.num_or(t, "cap_h100e", 0.0);
+    o.chip_schedule_pu = c
+        .num_array(t, "chip_schedule_pu")
+        .unwrap_or_else(|| vec![1.0]);
+    o.financed_share_pu = c.num_d(t, "financed_share_pu");
+    o.financing_rate_per_year = c.num_d(t, "financing_rate_per_year");
+    o.financing_term_months = c.u32_d(t, "financing_term_months");
+    o.ramp_pu = c.num_array(t, "ramp_pu").unwrap_or_default();
     o
 }
 

@@ -447,6 +447,37 @@ static OPTION: TableSpec = TableSpec {
         opt("cancel_notice_months", Ty::Int, "0 (cannot cancel)", "lease: notice to cancel."),
         opt("cancel_fee_pu", Ty::Num, "0", "lease: cancellation fee as a share of the remaining payments."),
         opt("cap_h100e", Ty::Num, "", "burst: most H100e in any month."),
+        opt("chip_schedule_pu", Ty::NumArray, "[1.0]", "build, buy: shares of the chips' up-front price paid at evenly spaced months from commitment to arrival (a deposit first, milestones, the rest on delivery)."),
+        opt("financed_share_pu", Ty::Num, "0", "build, buy: share of the chips' price the vendor finances, repaid after arrival."),
+        opt("financing_rate_per_year", Ty::Num, "0", "build, buy: interest on vendor financing (0: deferred payment)."),
+        opt("financing_term_months", Ty::Int, "0", "build, buy: months of level repayments of vendor financing, from the month after arrival."),
+        opt("ramp_pu", Ty::NumArray, "flat", "lease: multiplier on the leased H100e and the spend in each successive 12 months of the term, the last repeating (a cloud contract's committed spend ramp)."),
+    ],
+};
+
+static REVENUE_SHARE: TableSpec = TableSpec {
+    name: "revenue_share",
+    doc: "A share of revenue paid to a partner each month: an operating cost in its own statement line.",
+    fields: &[
+        req("partner", Ty::Str, "The partner."),
+        req("share_pu", Ty::Num, "Share of the revenue of `segments` paid."),
+        opt("segments", Ty::StrArray, "all", "Segments whose revenue is shared."),
+        opt("from", Ty::Month, "horizon start", "First month it applies."),
+        opt("until", Ty::Month, "horizon end", "Last month it applies."),
+    ],
+};
+
+static VENDOR_INVESTMENT: TableSpec = TableSpec {
+    name: "vendor_investment",
+    doc: "Investment by a vendor tied to the capacity it supplies: cash (equity, not revenue; outside NPV) as each delivery of \
+          its options comes online, up to a total, and non-cash consideration (share warrants, equity for compute) vesting with it, \
+          reported in its own line.",
+    fields: &[
+        req("vendor", Ty::Str, "The vendor."),
+        req("options", Ty::StrArray, "Options whose deliveries count."),
+        opt("usd_per_h100e", Ty::Num, "0", "Cash invested per H100e delivered."),
+        opt("max_usd", Ty::Num, "0", "Most cash invested in total (0: no limit)."),
+        opt("warrants_usd_per_h100e", Ty::Num, "0", "Non-cash consideration vesting per H100e delivered."),
     ],
 };
 
@@ -486,6 +517,18 @@ pub static FINANCE: TableSpec = TableSpec {
             Ty::Tables(&ROUND),
             "none",
             "Scheduled funding rounds.",
+        ),
+        opt(
+            "revenue_shares",
+            Ty::Tables(&REVENUE_SHARE),
+            "none",
+            "Shares of revenue paid to partners.",
+        ),
+        opt(
+            "vendor_investments",
+            Ty::Tables(&VENDOR_INVESTMENT),
+            "none",
+            "Vendor investment tied to capacity delivered.",
         ),
         opt("credit_limit_usd", Ty::Num, "0", "Credit line limit."),
         opt(
@@ -801,6 +844,17 @@ pub const BOUNDS: &[(&str, &str, Bound)] = &[
     ("rule", "percentile_pu", Bound::OpenShare),
     ("case", "probability_pu", Bound::Share),
     ("simulation", "capacity_drop_warning_pu", Bound::Share),
+    ("option", "financed_share_pu", Bound::Share),
+    ("option", "financing_rate_per_year", Bound::NonNegative),
+    ("option", "financing_term_months", Bound::Months),
+    ("revenue_share", "share_pu", Bound::Share),
+    ("vendor_investment", "usd_per_h100e", Bound::NonNegative),
+    ("vendor_investment", "max_usd", Bound::NonNegative),
+    (
+        "vendor_investment",
+        "warrants_usd_per_h100e",
+        Bound::NonNegative,
+    ),
     ("event", "probability_pu", Bound::Share),
     ("event", "duration_months", Bound::Months),
 ];

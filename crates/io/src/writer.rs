@@ -418,6 +418,17 @@ pub fn write_scenario(sc: &Scenario) -> String {
             num(opt.cancel_fee_pu),
             num(opt.cap_h100e)
         );
+        let _ = writeln!(
+            o,
+            "chip_schedule_pu = {}\nfinanced_share_pu = {}\nfinancing_rate_per_year = {}\nfinancing_term_months = {}",
+            nums(&opt.chip_schedule_pu),
+            num(opt.financed_share_pu),
+            num(opt.financing_rate_per_year),
+            opt.financing_term_months
+        );
+        if !opt.ramp_pu.is_empty() {
+            let _ = writeln!(o, "ramp_pu = {}", nums(&opt.ramp_pu));
+        }
     }
     let order: Vec<String> = sc
         .allocation
@@ -456,6 +467,34 @@ pub fn write_scenario(sc: &Scenario) -> String {
             r.month,
             uncertain(&r.amount_usd),
             num(r.probability_pu)
+        );
+    }
+    let names = |v: &[String]| {
+        v.iter()
+            .map(|x| toml_string(x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for r in &f.revenue_shares {
+        let _ = writeln!(
+            o,
+            "\n[[finance.revenue_shares]]\npartner = {}\nshare_pu = {}\nsegments = [{}]\nfrom = \"{}\"\nuntil = \"{}\"",
+            toml_string(&r.partner),
+            num(r.share_pu),
+            names(&r.segments),
+            r.from,
+            r.until
+        );
+    }
+    for i in &f.vendor_investments {
+        let _ = writeln!(
+            o,
+            "\n[[finance.vendor_investments]]\nvendor = {}\noptions = [{}]\nusd_per_h100e = {}\nmax_usd = {}\nwarrants_usd_per_h100e = {}",
+            toml_string(&i.vendor),
+            names(&i.options),
+            num(i.usd_per_h100e),
+            num(i.max_usd),
+            num(i.warrants_usd_per_h100e)
         );
     }
     for plan in &sc.plans {

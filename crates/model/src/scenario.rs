@@ -466,6 +466,19 @@ pub struct CapacityOption {
     pub cancel_fee_pu: f64,
     /// Most burst capacity in any month, H100e (burst).
     pub cap_h100e: f64,
+    /// Shares of the chips' up-front price paid at evenly spaced months from commitment to
+    /// arrival (build, buy): a deposit first, milestones, the rest on delivery (sum to 1).
+    pub chip_schedule_pu: Vec<f64>,
+    /// Share of the chips' price the vendor finances (build, buy): paid back after arrival.
+    pub financed_share_pu: f64,
+    /// Interest on vendor financing, a yearly rate (0: deferred payment).
+    pub financing_rate_per_year: f64,
+    /// Months over which vendor financing is repaid in level payments from the month after
+    /// arrival.
+    pub financing_term_months: u32,
+    /// Lease: multiplier on the leased H100e (and so the committed spend) in each successive
+    /// 12 months of the term, the last repeating (empty: flat): a cloud contract's spend ramp.
+    pub ramp_pu: Vec<f64>,
 }
 
 impl CapacityOption {
@@ -494,6 +507,11 @@ impl CapacityOption {
             cancel_notice_months: 0,
             cancel_fee_pu: 0.0,
             cap_h100e: 0.0,
+            chip_schedule_pu: vec![1.0],
+            financed_share_pu: 0.0,
+            financing_rate_per_year: 0.0,
+            financing_term_months: 0,
+            ramp_pu: Vec::new(),
         }
     }
 }
@@ -555,6 +573,42 @@ pub struct Finance {
     pub it_depreciation_years: f64,
     /// Depreciation life of facilities.
     pub facility_depreciation_years: f64,
+    /// Shares of revenue paid to partners.
+    pub revenue_shares: Vec<RevenueShare>,
+    /// Investment by vendors that arrives as capacity they supply comes online.
+    pub vendor_investments: Vec<VendorInvestment>,
+}
+
+/// A share of revenue paid to a partner each month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevenueShare {
+    /// The partner.
+    pub partner: String,
+    /// Share of the revenue of `segments` paid.
+    pub share_pu: f64,
+    /// Segments whose revenue is shared (empty: all).
+    pub segments: Vec<String>,
+    /// First month it applies.
+    pub from: Month,
+    /// Last month it applies.
+    pub until: Month,
+}
+
+/// Investment by a vendor tied to the capacity it supplies: cash (equity, not revenue) as each
+/// delivery of its options comes online, and non-cash consideration (share warrants, equity
+/// for compute) vesting with it, reported separately.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorInvestment {
+    /// The vendor.
+    pub vendor: String,
+    /// Options whose deliveries count.
+    pub options: Vec<String>,
+    /// Cash invested per H100e delivered, USD.
+    pub usd_per_h100e: f64,
+    /// Most cash invested in total, USD (0: no limit).
+    pub max_usd: f64,
+    /// Non-cash consideration vesting per H100e delivered, USD (warrants, equity for compute).
+    pub warrants_usd_per_h100e: f64,
 }
 
 /// A scheduled funding round.

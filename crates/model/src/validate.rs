@@ -299,6 +299,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     check_inputs_and_cases(&mut v, sc);
     check_groups(&mut v, sc);
     check_events(&mut v, sc);
+    check_deals(&mut v, sc);
     if !v.out.iter().any(|d| d.severity == crate::Severity::Error) {
         check_capacity_drop(&mut v, sc);
     }
@@ -974,6 +975,7 @@ fn check_options(v: &mut V<'_>, sc: &Scenario) {
                 );
             }
         }
+        check_deal_terms(v, &p, o);
         v.non_negative(&format!("{p}.opex_usd_per_mw_year"), o.opex_usd_per_mw_year);
         if let Some(price) = o.power_price_usd_per_mwh {
             v.non_negative(&format!("{p}.power_price_usd_per_mwh"), price);
@@ -1079,6 +1081,115 @@ fn check_finance(v: &mut V<'_>, sc: &Scenario) {
     }
 }
 
+/// An option's payment terms: the chip schedule, vendor financing and a lease's spend ramp.
+fn check_deal_terms(v: &mut V<'_>, p: &str, o: &crate::CapacityOption) {
+    let chips = matches!(o.kind, OptionKind::Build | OptionKind::Buy);
+    let sum: f64 = o.chip_schedule_pu.iter().sum();
+    if o.chip_schedule_pu.is_empty()
+        || (sum - 1.0).abs() > PROB_TOL
+        || o.chip_schedule_pu.iter().any(|x| *x < 0.0)
+    {
+        v.err(
+            format!("{p}.chip_schedule_pu"),
+            format!("shares sum to {sum}; they must be non-negative and sum to 1"),
+        );
+    }
+    v.share(&format!("{p}.financed_share_pu"), o.financed_share_pu);
+    v.non_negative(
+        &format!("{p}.financing_rate_per_year"),
+        o.financing_rate_per_year,
+    );
+    if o.financing_rate_per_year > 1.0 {
+        v.err_hint(
+            format!("{p}.financing_rate_per_year"),
+            format!(
+                "{} a year is not a plausible rate",
+                o.financing_rate_per_year
+            ),
+            "rates are per-unit: 0.09 means 9 % a year",
+        );
+    }
+    v.months(
+        &format!("{p}.financing_term_months"),
+        o.financing_term_months,
+    );
+    if o.financed_share_pu > 0.0 && (!chips || o.financing_term_months == 0) {
+        v.err_hint(
+            format!("{p}.financed_share_pu"),
+            if chips {
+                "vendor financing needs financing_term_months, the months it is repaid over".to_string()
+            } else {
+                format!("a {} option has no chips to finance", o.kind.as_str())
+            },
+            "set financing_term_months (1 with a rate of 0 is a payment deferred a month), or remove financed_share_pu",
+        );
+    }
+    if !o.ramp_pu.is_empty() {
+        if o.kind != OptionKind::Lease {
+            v.err(
+                format!("{p}.ramp_pu"),
+                format!(
+                    "a spend ramp applies to leases, not to a {} option",
+                    o.kind.as_str()
+                ),
+            );
+        }
+        if let Some(x) = o.ramp_pu.iter().find(|x| !(**x >= 0.0 && **x <= 100.0)) {
+            v.err(
+                format!("{p}.ramp_pu"),
+                format!("multiplier {x} must lie between 0 and 100"),
+            );
+        }
+    }
+}
+
+/// Revenue shares and vendor investments.
+fn check_deals(v: &mut V<'_>, sc: &Scenario) {
+    let f = &sc.finance;
+    let segs: Vec<&str> = sc.segments.iter().map(|s| s.name.as_str()).collect();
+    let opts: Vec<&str> = sc.options.iter().map(|o| o.name.as_str()).collect();
+    for (i, r) in f.revenue_shares.iter().enumerate() {
+        let p = format!("finance.revenue_shares[{i}]");
+        v.share(&format!("{p}.share_pu"), r.share_pu);
+        v.in_horizon(&format!("{p}.from"), r.from);
+        v.in_horizon(&format!("{p}.until"), r.until);
+        for (j, s) in r.segments.iter().enumerate() {
+            if !segs.contains(&s.as_str()) {
+                v.err_hint(
+                    format!("{p}.segments[{j}]"),
+                    format!("unknown segment `{s}`"),
+                    suggest(s, &segs),
+                );
+            }
+        }
+    }
+    let total: f64 = f.revenue_shares.iter().map(|r| r.share_pu).sum();
+    if total > 1.0 {
+        v.err(
+            "finance.revenue_shares",
+            format!("revenue shares add up to {total}, more than all the revenue"),
+        );
+    }
+    for (i, inv) in f.vendor_investments.iter().enumerate() {
+        let p = format!("finance.vendor_investments[{i}]");
+        v.non_negative(&format!("{p}.usd_per_h100e"), inv.usd_per_h100e);
+        v.non_negative(&format!("{p}.max_usd"), inv.max_usd);
+        v.non_negative(
+            &format!("{p}.warrants_usd_per_h100e"),
+            inv.warrants_usd_per_h100e,
+        );
+        for (j, o) in inv.options.iter().enumerate() {
+            if !opts.contains(&o.as_str()) {
+                v.err_hint(
+                    format!("{p}.options[{j}]"),
+                    format!("unknown option `{o}`"),
+                    suggest(o, &opts),
+                );
+            }
+        }
+    }
+}
+
 /// Plans: commitments and rules.
 fn check_plans(v: &mut V<'_>, sc: &Scenario) {
     let h = sc.horizon;
@@ -1147,7 +1258,9 @@ fn check_plans(v: &mut V<'_>, sc: &Scenario) {
                 ),
                 Some(o)
                     if rule.kind == crate::RuleKind::Cancel
-                        && (o.kind != OptionKind::Lease || o.cancel_notice_months == 0) =>
+                        && (o.kind != OptionKind::Lease
+                            || o.cancel_notice_months == 0
+                            || !o.ramp_pu.is_empty()) =>
                 {
                     v.err_hint(
                         format!("{p}.kind"),

@@ -180,6 +180,28 @@ duration_months = 9
     programme_equals_simulator(&src);
 }
 
+#[test]
+fn programme_with_deal_structures_equals_the_simulators_npv_on_the_same_paths() {
+    // A cloud contract with a spend ramp, chips paid by milestones and partly financed by the
+    // vendor, and a revenue share: the programme charges each exactly as the simulator does.
+    let src = EQUIV
+        .replace(
+            "term_months = 12",
+            "term_months = 12\nramp_pu = [0.5, 1.0]",
+        )
+        .replace(
+            "capex_schedule_pu = [0.5, 0.5]",
+            "capex_schedule_pu = [0.5, 0.5]\nchip_schedule_pu = [0.3, 0.7]\nfinanced_share_pu = 0.4\nfinancing_rate_per_year = 0.1\nfinancing_term_months = 18",
+        )
+        + "[[finance.revenue_shares]]\npartner = \"p\"\nshare_pu = 0.2\nfrom = \"2026-07\"\n";
+    assert!(
+        src.contains("ramp_pu")
+            && src.contains("financed_share_pu")
+            && src.contains("revenue_shares")
+    );
+    programme_equals_simulator(&src);
+}
+
 /// Solves the fixed-schedule programme, simulates the plan it finds on the same paths, and
 /// asserts each path's programme value equals its simulated NPV. Returns the total unserved
 /// H100e-months the simulator saw.

@@ -171,6 +171,17 @@ struct OptC {
     /// cancelled.
     cancel_notice_m: i32,
     cancel_fee: f64,
+    /// Chips: shares of the up-front price from commitment to arrival; the financed share, the
+    /// monthly rate and the repayment months.
+    chip_schedule: Vec<f64>,
+    financed: f64,
+    fin_rate_m: f64,
+    fin_term_m: i32,
+    /// Lease: multiplier per 12 months of the term (empty: flat).
+    ramp: Vec<f64>,
+    /// Vendor investments its deliveries count towards: (investment, USD and warrants USD per
+    /// H100e).
+    investments: Vec<(usize, f64, f64)>,
     price: usize,
     cap_h100e: f64,
     block: Option<f64>,
@@ -262,27 +273,33 @@ pub const REPORTED_SERIES: usize = 10;
 
 /// Lines of a yearly statement, in order; each is a sum over the year's months except the cash
 /// balances. The statement closes: cash_end = cash_start + free_cash_flow − interest +
-/// funding_rounds + credit_drawn + backstop_drawn − repaid.
-pub const YEARLY_LINES: [&str; 19] = [
+/// funding_rounds + vendor_investment + credit_drawn + backstop_drawn − repaid. Free cash flow is
+/// revenue less operating costs (revenue shares among them), capex and vendor financing
+/// payments; warrants vested are non-cash and outside the identity.
+pub const YEARLY_LINES: [&str; 23] = [
     "revenue_usd",
     "power_usd",
     "facility_opex_usd",
     "leases_usd",
     "burst_usd",
     "non_compute_opex_usd",
+    "revenue_share_usd",
     "depreciation_usd",
     "operating_income_usd",
     "capex_usd",
     "capex_chips_usd",
     "capex_facilities_usd",
+    "vendor_financing_usd",
     "free_cash_flow_usd",
     "funding_rounds_usd",
+    "vendor_investment_usd",
     "credit_drawn_usd",
     "backstop_drawn_usd",
     "repaid_usd",
     "interest_usd",
     "cash_start_usd",
     "cash_end_usd",
+    "warrants_vested_usd",
 ];
 
 /// Index of each yearly line in [`YEARLY_LINES`].
@@ -294,19 +311,23 @@ pub mod yl {
     pub const LEASES: usize = 3;
     pub const BURST: usize = 4;
     pub const NON_COMPUTE: usize = 5;
-    pub const DEPRECIATION: usize = 6;
-    pub const OPERATING_INCOME: usize = 7;
-    pub const CAPEX: usize = 8;
-    pub const CAPEX_CHIPS: usize = 9;
-    pub const CAPEX_FACILITIES: usize = 10;
-    pub const FCF: usize = 11;
-    pub const ROUNDS: usize = 12;
-    pub const CREDIT_DRAWN: usize = 13;
-    pub const BACKSTOP_DRAWN: usize = 14;
-    pub const REPAID: usize = 15;
-    pub const INTEREST: usize = 16;
-    pub const CASH_START: usize = 17;
-    pub const CASH_END: usize = 18;
+    pub const REVENUE_SHARE: usize = 6;
+    pub const DEPRECIATION: usize = 7;
+    pub const OPERATING_INCOME: usize = 8;
+    pub const CAPEX: usize = 9;
+    pub const CAPEX_CHIPS: usize = 10;
+    pub const CAPEX_FACILITIES: usize = 11;
+    pub const VENDOR_FINANCING: usize = 12;
+    pub const FCF: usize = 13;
+    pub const ROUNDS: usize = 14;
+    pub const VENDOR_INVESTMENT: usize = 15;
+    pub const CREDIT_DRAWN: usize = 16;
+    pub const BACKSTOP_DRAWN: usize = 17;
+    pub const REPAID: usize = 18;
+    pub const INTEREST: usize = 19;
+    pub const CASH_START: usize = 20;
+    pub const CASH_END: usize = 21;
+    pub const WARRANTS: usize = 22;
 }
 
 /// What a path records beyond its outcomes.
@@ -414,6 +435,10 @@ pub struct Engine {
     burst_covers: bool,
     rounds: Vec<(i32, usize, f64, u64)>,
     events: Vec<EventC>,
+    /// Share of each segment's revenue paid to partners each month, S × T (empty: none).
+    rev_share: Vec<f64>,
+    /// Most each vendor investment pays in total (infinite: no limit).
+    invest_max: Vec<f64>,
     starting_cash: f64,
     min_cash: f64,
     credit_limit: f64,
@@ -479,6 +504,13 @@ pub struct Scratch {
     capex: Vec<f64>,
     /// The chips' part of `capex` (the rest is facilities).
     capex_chips: Vec<f64>,
+    /// Vendor financing repayments, per month (amounts, not deltas).
+    fin: Vec<f64>,
+    /// Vendor investment received and warrants vested, per month (amounts).
+    vendor_funding: Vec<f64>,
+    warrants: Vec<f64>,
+    /// Paid so far by each vendor investment.
+    invested: Vec<f64>,
     planned: Vec<f64>,
     buy_arrivals: Vec<f64>,
     hist: Vec<f64>,
@@ -570,6 +602,7 @@ impl Engine {
         let opts = compile_options(sc, &fields, t0);
         let fleet = compile_fleet(sc, &fields, t0);
         let (events, opts) = compile_events(sc, &fields, t0, opts);
+        let (rev_share, invest_max, opts) = compile_deals(sc, t0, opts);
         let (commit_windows, compiled) = compile_plans(sc, plans, &opts, t0)?;
         let f = &sc.finance;
         Ok(Engine {
@@ -634,6 +667,8 @@ impl Engine {
                 })
                 .collect(),
             events,
+            rev_share,
+            invest_max,
             starting_cash: f.starting_cash_usd,
             min_cash: f.min_cash_usd,
             credit_limit: f.credit_limit_usd,

@@ -665,6 +665,7 @@ fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
                     let scale = y.iter().fold(1.0f64, |m, x| m.max(x.abs()));
                     let close = y[yl::CASH_START] + y[yl::FCF] - y[yl::INTEREST]
                         + y[yl::ROUNDS]
+                        + y[yl::VENDOR_INVESTMENT]
                         + y[yl::CREDIT_DRAWN]
                         + y[yl::BACKSTOP_DRAWN]
                         - y[yl::REPAID];
@@ -689,12 +690,20 @@ fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
                         );
                     }
                     assert_eq!(y[yl::CASH_END], series(&out, "cash_usd")[t1 - 1]);
-                    // Free cash flow is revenue less running costs less capex.
-                    let costs: f64 = [yl::POWER, yl::OPEX, yl::LEASES, yl::BURST, yl::NON_COMPUTE]
-                        .iter()
-                        .map(|l| y[*l])
-                        .sum();
-                    let fcf = y[yl::REVENUE] - costs - y[yl::CAPEX];
+                    // Free cash flow is revenue less running costs (revenue shares among them)
+                    // less capex and vendor financing.
+                    let costs: f64 = [
+                        yl::POWER,
+                        yl::OPEX,
+                        yl::LEASES,
+                        yl::BURST,
+                        yl::NON_COMPUTE,
+                        yl::REVENUE_SHARE,
+                    ]
+                    .iter()
+                    .map(|l| y[*l])
+                    .sum();
+                    let fcf = y[yl::REVENUE] - costs - y[yl::CAPEX] - y[yl::VENDOR_FINANCING];
                     assert!((fcf - y[yl::FCF]).abs() <= 1e-9 * scale, "year {k}");
                     t0 = t1;
                 }

@@ -61,6 +61,9 @@ impl Engine {
             &mut s.d_used,
             &mut s.capex,
             &mut s.capex_chips,
+            &mut s.fin,
+            &mut s.vendor_funding,
+            &mut s.warrants,
             &mut s.planned,
             &mut s.hist,
             &mut s.log_growth,
@@ -74,6 +77,8 @@ impl Engine {
         s.committed.clear();
         s.committed.resize(self.opts.len(), 0.0);
         s.leases.clear();
+        s.invested.clear();
+        s.invested.resize(self.invest_max.len(), 0.0);
         s.terminal = 0.0;
         s.built_mw = 0.0;
     }
@@ -170,10 +175,8 @@ impl Engine {
                         fac_paid += fac * share;
                     }
                 }
-                if (0..t_end).contains(&a) {
-                    s.capex[a as usize] += chips;
-                    s.capex_chips[a as usize] += chips;
-                }
+                let chips_paid = self.pay_chips(o, t, a, chips, s);
+                self.invest(o, a, h, s);
                 let chip_end = a + o.gen_life_m;
                 let fac_end = a + o.life_m;
                 Self::span(&mut s.d_cap, a, chip_end, h);
@@ -195,9 +198,32 @@ impl Engine {
                     a + self.fac_dep_m.round() as i32,
                     fac / self.fac_dep_m,
                 );
-                // Chips are paid on arrival, so undelivered chips have cost nothing yet.
-                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual)
+                // Undelivered chips are worth what has been paid for them (deposits, milestones).
+                s.terminal += self.asset_value(a, chips, chips_paid, self.it_dep_m, o.residual)
                     + self.asset_value(a, fac, fac_paid, self.fac_dep_m, o.residual);
+            }
+            OptionKind::Lease if !o.ramp.is_empty() => {
+                // A cloud contract: the leased H100e and the spend follow the ramp year by year.
+                let price = p[o.price];
+                let end = a + o.term_m;
+                let mut y0 = 0;
+                while y0 < o.term_m {
+                    let k = o.ramp[((y0 / 12) as usize).min(o.ramp.len() - 1)];
+                    let y1 = (y0 + 12).min(o.term_m);
+                    let h = amount * k;
+                    Self::span(&mut s.d_cap, a + y0, a + y1, h);
+                    Self::span(&mut s.planned, planned_a + y0, planned_a + y1, h);
+                    Self::span(&mut s.d_lease, a + y0, a + y1, h * price);
+                    // Payments past the horizon are an obligation at its end.
+                    let (from, to) = ((a + y0).max(t_end), a + y1);
+                    if to > from {
+                        s.terminal -= self.pv_at_end(h * price, to - from)
+                            * self.disc_m.powi(-(from - t_end));
+                    }
+                    y0 = y1;
+                }
+                self.invest(o, a, amount * o.ramp[0], s);
+                let _ = end;
             }
             OptionKind::Lease => {
                 let price = p[o.price];
@@ -205,6 +231,7 @@ impl Engine {
                 Self::span(&mut s.d_cap, a, end, amount);
                 Self::span(&mut s.planned, planned_a, planned_a + o.term_m, amount);
                 Self::span(&mut s.d_lease, a, end, amount * price);
+                self.invest(o, a, amount, s);
                 let after = end - a.max(t_end);
                 s.terminal -= self.pv_at_end(amount * price, after.min(o.term_m));
                 s.leases.push(LeaseLot {
@@ -218,9 +245,9 @@ impl Engine {
             }
             OptionKind::Buy => {
                 let (units, chips) = self.buy_costs(o, amount, p);
+                let chips_paid = self.pay_chips(o, t, a, chips, s);
+                self.invest(o, a, amount, s);
                 if (0..t_end).contains(&a) {
-                    s.capex[a as usize] += chips;
-                    s.capex_chips[a as usize] += chips;
                     s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;
                 }
                 Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, amount);
@@ -230,9 +257,68 @@ impl Engine {
                     a + self.it_dep_m.round() as i32,
                     chips / self.it_dep_m,
                 );
-                s.terminal += self.asset_value(a, chips, 0.0, self.it_dep_m, o.residual);
+                s.terminal += self.asset_value(a, chips, chips_paid, self.it_dep_m, o.residual);
             }
             OptionKind::Burst => {}
+        }
+    }
+
+    /// Pays for chips costing `chips` committed at `t` and arriving at `a`: the up-front part
+    /// (all but the financed share) in the chip schedule's shares at evenly spaced months from
+    /// `t` to `a`, and the financed part in level payments over the financing term from the
+    /// month after arrival (an annuity at the financing rate; equal parts at rate 0). Payments
+    /// past the horizon are an obligation at its end, subtracted from the terminal value;
+    /// chips not delivered inside the horizon start no financing. Returns what was paid before
+    /// the horizon end (the value of chips still on their way).
+    pub(super) fn pay_chips(&self, o: &OptC, t: i32, a: i32, chips: f64, s: &mut Scratch) -> f64 {
+        let t_end = self.months as i32;
+        let up_front = chips * (1.0 - o.financed);
+        let n = o.chip_schedule.len();
+        let mut paid = 0.0;
+        for (i, share) in o.chip_schedule.iter().enumerate() {
+            let at = if n == 1 {
+                a
+            } else {
+                t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
+            };
+            if (0..t_end).contains(&at) {
+                s.capex[at as usize] += up_front * share;
+                s.capex_chips[at as usize] += up_front * share;
+                paid += up_front * share;
+            }
+        }
+        if o.financed > 0.0 && o.fin_term_m > 0 && a < t_end {
+            let principal = chips * o.financed;
+            let (r, n) = (o.fin_rate_m, o.fin_term_m);
+            let payment = if r > 0.0 {
+                principal * r / (1.0 - (1.0 + r).powi(-n))
+            } else {
+                principal / n as f64
+            };
+            for m in a + 1..=a + n {
+                if (0..t_end).contains(&m) {
+                    s.fin[m as usize] += payment;
+                }
+            }
+            let after = a + n - (a + 1).max(t_end) + 1;
+            s.terminal -= self.pv_at_end(payment, after.min(n));
+        }
+        paid
+    }
+
+    /// Counts a delivery of `h100e` arriving at `a` towards the vendor investments of option
+    /// `o`: cash up to each investment's limit, and warrants vesting, in the month it arrives.
+    pub(super) fn invest(&self, o: &OptC, a: i32, h100e: f64, s: &mut Scratch) {
+        if o.investments.is_empty() || !(0..self.months as i32).contains(&a) {
+            return;
+        }
+        for &(k, usd, warrants) in &o.investments {
+            let cash = (usd * h100e)
+                .min(self.invest_max[k] - s.invested[k])
+                .max(0.0);
+            s.invested[k] += cash;
+            s.vendor_funding[a as usize] += cash;
+            s.warrants[a as usize] += warrants * h100e;
         }
     }
 

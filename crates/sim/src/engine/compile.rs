@@ -304,6 +304,12 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                 term_m: o.term_months as i32,
                 cancel_notice_m: o.cancel_notice_months as i32,
                 cancel_fee: o.cancel_fee_pu,
+                chip_schedule: o.chip_schedule_pu.clone(),
+                financed: o.financed_share_pu,
+                fin_rate_m: o.financing_rate_per_year / 12.0,
+                fin_term_m: o.financing_term_months as i32,
+                ramp: o.ramp_pu.clone(),
+                investments: Vec::new(),
                 price: ix(InputField::OptionLeasePrice(i)),
                 cap_h100e: o.cap_h100e,
                 block: o.block_size,
@@ -375,6 +381,52 @@ pub(super) fn compile_events(
         })
         .collect();
     (events, opts)
+}
+
+/// Revenue shares as a share per segment and month (empty when there are none), each vendor
+/// investment's total limit, and the options with the investments their deliveries count towards.
+pub(super) fn compile_deals(
+    sc: &Scenario,
+    t0: Month,
+    mut opts: Vec<OptC>,
+) -> (Vec<f64>, Vec<f64>, Vec<OptC>) {
+    let f = &sc.finance;
+    let t_len = sc.horizon.months();
+    let mut rev_share = Vec::new();
+    if !f.revenue_shares.is_empty() {
+        rev_share = vec![0.0; sc.segments.len() * t_len];
+        for r in &f.revenue_shares {
+            let (from, until) = (month_index(r.from, t0).max(0), month_index(r.until, t0));
+            for (si, s) in sc.segments.iter().enumerate() {
+                if r.segments.is_empty() || r.segments.contains(&s.name) {
+                    for t in from..=until.min(t_len as i32 - 1) {
+                        rev_share[si * t_len + t as usize] += r.share_pu;
+                    }
+                }
+            }
+        }
+    }
+    let invest_max = f
+        .vendor_investments
+        .iter()
+        .map(|i| {
+            if i.max_usd > 0.0 {
+                i.max_usd
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect();
+    for (k, inv) in f.vendor_investments.iter().enumerate() {
+        for (oi, o) in sc.options.iter().enumerate() {
+            if inv.options.contains(&o.name) {
+                opts[oi]
+                    .investments
+                    .push((k, inv.usd_per_h100e, inv.warrants_usd_per_h100e));
+            }
+        }
+    }
+    (rev_share, invest_max, opts)
 }
 
 /// The installed fleet.

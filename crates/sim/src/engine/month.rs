@@ -64,15 +64,30 @@ struct Allocation {
     burst_cost_usd: f64,
 }
 
+/// A month's payments and receipts that the plan's commitments and deals fix (step 7), USD.
+struct MonthFlows {
+    capex: f64,
+    /// Vendor financing repayments.
+    financing: f64,
+    /// Revenue paid to partners.
+    revenue_share: f64,
+    round: f64,
+    vendor_investment: f64,
+    credit_open: bool,
+}
+
 /// A month's cash movements (step 7), USD.
 struct CashMonth {
     noncompute: f64,
     burst: f64,
     interest: f64,
     capex: f64,
+    financing: f64,
+    revenue_share: f64,
     op_costs: f64,
     fcf: f64,
     round: f64,
+    vendor_investment: f64,
     credit_drawn: f64,
     backstop_drawn: f64,
     repaid: f64,
@@ -135,17 +150,18 @@ impl Engine {
                 a.idle = 0.0;
             }
             self.track_research(t, &mut st, a.research, floor_rate, extra_cap, cap, s);
-            let credit_open = !d.credit_closed.get(t).copied().unwrap_or(false);
-            let m = self.settle_cash(
-                &mut st,
-                revenue,
-                a.burst_cost_usd,
-                s.capex[t],
-                (d.funding[t], credit_open),
-            );
+            let flows = MonthFlows {
+                capex: s.capex[t],
+                financing: s.fin[t],
+                revenue_share: self.revenue_share(t, d, &v),
+                round: d.funding[t],
+                vendor_investment: s.vendor_funding[t],
+                credit_open: !d.credit_closed.get(t).copied().unwrap_or(false),
+            };
+            let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, &flows);
             st.noncompute_usd *= nc_growth;
             if rec.yearly {
-                add_year_lines(&mut st, revenue, &m, s.capex_chips[t]);
+                add_year_lines(&mut st, revenue, &m, s.capex_chips[t], s.warrants[t]);
             }
             let capacity_cost = st.power_usd + st.opex_usd + st.lease_usd + st.dep_usd;
             if cap > 0.0 {
@@ -587,27 +603,50 @@ impl Engine {
         };
     }
 
-    /// Step 7: free cash flow, discounting, funding, then the credit line (unless a funding
-    /// freeze closed it this month) and the backstop cover any fall below minimum cash, and
-    /// excess cash repays them. `funding` is (the round received, whether credit is open).
+    /// Revenue paid to partners this month: each segment's revenue times its shares.
+    #[inline]
+    fn revenue_share(&self, t: usize, d: &Draws, v: &Work) -> f64 {
+        if self.rev_share.is_empty() {
+            return 0.0;
+        }
+        (0..self.segs.len())
+            .map(|si| {
+                let idx = si * self.months + t;
+                v.seg_served[si] * d.rev[idx] * self.rev_share[idx]
+            })
+            .sum()
+    }
+
+    /// Step 7: free cash flow (revenue less operating costs, revenue shares among them, capex and
+    /// vendor financing), discounting, funding (rounds and vendor investment), then the credit
+    /// line (unless a funding freeze closed it this month) and the backstop cover any fall below
+    /// minimum cash, and excess cash repays them.
     #[inline]
     fn settle_cash(
         &self,
         st: &mut PathState,
         revenue: f64,
         burst_cost: f64,
-        capex: f64,
-        funding: (f64, bool),
+        f: &MonthFlows,
     ) -> CashMonth {
-        let (round, credit_open) = funding;
+        let (capex, round, credit_open) = (f.capex, f.round, f.credit_open);
         let noncompute = st.noncompute_usd;
         let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
-        let op_costs = st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute;
-        let fcf = revenue - op_costs - capex;
+        let mut op_costs = st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute;
+        if f.revenue_share != 0.0 {
+            op_costs += f.revenue_share;
+        }
+        let mut fcf = revenue - op_costs - capex;
+        if f.financing != 0.0 {
+            fcf -= f.financing;
+        }
         st.disc /= self.disc_m;
         st.npv_usd += fcf * st.disc;
         st.cum_revenue_usd += revenue;
         st.cash_usd += fcf - interest + round;
+        if f.vendor_investment != 0.0 {
+            st.cash_usd += f.vendor_investment;
+        }
         st.min_cash_usd = st.min_cash_usd.fmin(st.cash_usd);
         let (mut credit_drawn, mut backstop_drawn, mut repaid) = (0.0, 0.0, 0.0);
         if st.cash_usd < self.min_cash {
@@ -637,9 +676,12 @@ impl Engine {
             burst: burst_cost,
             interest,
             capex,
+            financing: f.financing,
+            revenue_share: f.revenue_share,
             op_costs,
             fcf,
             round,
+            vendor_investment: f.vendor_investment,
             credit_drawn,
             backstop_drawn,
             repaid,
@@ -729,7 +771,13 @@ impl Engine {
 
 /// Adds a month's amounts to the yearly statement being filled.
 #[inline]
-fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth, capex_chips: f64) {
+fn add_year_lines(
+    st: &mut PathState,
+    revenue: f64,
+    m: &CashMonth,
+    capex_chips: f64,
+    warrants: f64,
+) {
     let y = &mut st.year_lines;
     y[yl::REVENUE] += revenue;
     y[yl::POWER] += st.power_usd;
@@ -737,13 +785,17 @@ fn add_year_lines(st: &mut PathState, revenue: f64, m: &CashMonth, capex_chips: 
     y[yl::LEASES] += st.lease_usd;
     y[yl::BURST] += m.burst;
     y[yl::NON_COMPUTE] += m.noncompute;
+    y[yl::REVENUE_SHARE] += m.revenue_share;
     y[yl::DEPRECIATION] += st.dep_usd;
     y[yl::OPERATING_INCOME] += revenue - m.op_costs - st.dep_usd;
     y[yl::CAPEX] += m.capex;
     y[yl::CAPEX_CHIPS] += capex_chips;
     y[yl::CAPEX_FACILITIES] += m.capex - capex_chips;
+    y[yl::VENDOR_FINANCING] += m.financing;
     y[yl::FCF] += m.fcf;
     y[yl::ROUNDS] += m.round;
+    y[yl::VENDOR_INVESTMENT] += m.vendor_investment;
+    y[yl::WARRANTS] += warrants;
     y[yl::CREDIT_DRAWN] += m.credit_drawn;
     y[yl::BACKSTOP_DRAWN] += m.backstop_drawn;
     y[yl::REPAID] += m.repaid;

@@ -16,7 +16,8 @@ use crate::sample::hash3;
 pub struct PathView {
     /// Product compute demand per segment and month, H100e (no churn or quality feedback).
     pub demand_h100e: Vec<Vec<f64>>,
-    /// Revenue per H100e-month served, per segment and month.
+    /// Revenue per H100e-month served, per segment and month, net of revenue shares paid to
+    /// partners.
     pub revenue_per_h100e: Vec<Vec<f64>>,
     /// Fleet capacity per month before availability, H100e.
     pub fleet_h100e: Vec<f64>,
@@ -153,8 +154,14 @@ impl Engine {
                     .map(|t| d.exo[base + t] * d.k[base + t])
                     .collect(),
             );
-            v.revenue_per_h100e
-                .push((0..t_len).map(|t| d.rev[base + t]).collect());
+            v.revenue_per_h100e.push(
+                (0..t_len)
+                    .map(|t| {
+                        let share = self.rev_share.get(base + t).copied().unwrap_or(0.0);
+                        d.rev[base + t] * (1.0 - share)
+                    })
+                    .collect(),
+            );
         }
         let (mut cap, mut cost, mut used) = (0.0, 0.0, 0.0);
         let mut nc = d.params[self.opex0];
@@ -222,7 +229,7 @@ impl Engine {
                 e.cap_delta.push((tt, s.d_cap[tt]));
             }
             running += s.d_power[tt] + s.d_opex[tt] + s.d_lease[tt];
-            let out = running + s.capex[tt];
+            let out = running + s.capex[tt] + s.fin[tt];
             // Rounding residue of the running sums is not a payment.
             if out.abs() > 1e-9 {
                 e.cash_out.push((tt, out));
