@@ -405,6 +405,65 @@ fn a_cancel_rule_needs_a_lease_that_can_be_cancelled() {
 }
 
 #[test]
+fn deal_terms_are_validated_where_they_are_written() {
+    let with_opt = |extra: &str| {
+        BASE.replacen(
+            "price_usd_per_h100e_month = 1500.0",
+            &format!("price_usd_per_h100e_month = 1500.0\n{extra}"),
+            1,
+        )
+    };
+    let line = |src: &str, key: &str| src.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    let src = with_opt("financed_share_pu = 0.5");
+    one_error(
+        &src,
+        "options[0].financed_share_pu",
+        "lease option has no chips",
+        line(&src, "financed_share_pu"),
+    );
+    let src = with_opt("chip_schedule_pu = [0.5, 0.6]");
+    one_error(
+        &src,
+        "options[0].chip_schedule_pu",
+        "sum to 1",
+        line(&src, "chip_schedule_pu"),
+    );
+    let src = with_opt("ramp_pu = [0.5, -1]");
+    one_error(
+        &src,
+        "options[0].ramp_pu",
+        "between 0 and 100",
+        line(&src, "ramp_pu"),
+    );
+    let src = format!(
+        "{BASE}\n[finance]\n[[finance.revenue_shares]]\npartner = \"x\"\nshare_pu = 0.2\nsegments = [\"chta\"]\n"
+    );
+    one_error(
+        &src,
+        "finance.revenue_shares[0].segments[0]",
+        "unknown segment `chta`",
+        line(&src, "segments = "),
+    );
+    let src = format!(
+        "{BASE}\n[finance]\n[[finance.vendor_investments]]\nvendor = \"v\"\noptions = [\"clod\"]\nusd_per_h100e = 1.0\n"
+    );
+    one_error(
+        &src,
+        "finance.vendor_investments[0].options[0]",
+        "unknown option `clod`",
+        line(&src, "options = "),
+    );
+    // Every deal term survives writing and reading back.
+    let src = format!(
+        "{}\n[finance]\n[[finance.revenue_shares]]\npartner = \"x\"\nshare_pu = 0.2\n[[finance.vendor_investments]]\nvendor = \"v\"\noptions = [\"cloud\"]\nusd_per_h100e = 1.0\nmax_usd = 5.0\nwarrants_usd_per_h100e = 0.5\n",
+        with_opt("ramp_pu = [0.5, 1.0]")
+    );
+    let sc = read_str(&src, "t.toml").0.unwrap();
+    assert_eq!(sc.options[0].ramp_pu, [0.5, 1.0]);
+    assert_eq!(read_str(&write_scenario(&sc), "t.toml").0.unwrap(), sc);
+}
+
+#[test]
 fn implausible_rates_that_would_overflow_are_rejected() {
     one_error(
         &with("mean = 0.5, sd = 0.1", "mean = 50.0, sd = 0.1"),
