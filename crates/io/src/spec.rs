@@ -448,7 +448,7 @@ static OPTION: TableSpec = TableSpec {
         opt("cancel_fee_pu", Ty::Num, "0", "lease: cancellation fee as a share of the remaining payments."),
         opt("cap_h100e", Ty::Num, "", "burst: most H100e in any month."),
         opt("chip_schedule_pu", Ty::NumArray, "[1.0]", "build, buy: shares of the chips' up-front price paid at evenly spaced months from commitment to arrival (a deposit first, milestones, the rest on delivery)."),
-        opt("financed_share_pu", Ty::Num, "0", "build, buy: share of the chips' price the vendor finances, repaid after arrival."),
+        opt("financed_share_pu", Ty::Num, "0", "build, buy: share of the price (the chips, and a build's facility) the vendor or a lender finances, repaid after arrival."),
         opt("financing_rate_per_year", Ty::Num, "0", "build, buy: interest on vendor financing (0: deferred payment)."),
         opt("financing_term_months", Ty::Int, "0", "build, buy: months of level repayments of vendor financing, from the month after arrival."),
         opt("ramp_pu", Ty::NumArray, "flat", "lease: multiplier on the leased H100e and the spend in each successive 12 months of the term, the last repeating (a cloud contract's committed spend ramp)."),

@@ -469,7 +469,8 @@ pub struct CapacityOption {
     /// Shares of the chips' up-front price paid at evenly spaced months from commitment to
     /// arrival (build, buy): a deposit first, milestones, the rest on delivery (sum to 1).
     pub chip_schedule_pu: Vec<f64>,
-    /// Share of the chips' price the vendor finances (build, buy): paid back after arrival.
+    /// Share of the price (the chips, and a build's facility) the vendor or a lender finances
+    /// (build, buy): paid back after arrival.
     pub financed_share_pu: f64,
     /// Interest on vendor financing, a yearly rate (0: deferred payment).
     pub financing_rate_per_year: f64,

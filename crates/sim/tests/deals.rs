@@ -170,3 +170,38 @@ fn vendor_investment_arrives_with_the_capacity_up_to_its_limit() {
     assert_eq!(with.npv_usd, without.npv_usd);
     close(with.monthly[7][4] - without.monthly[7][4], 300.0);
 }
+
+#[test]
+fn a_financed_build_pays_the_unfinanced_part_of_facility_and_chips_up_front() {
+    // 1 MW at PUE 1 holds 1,000 chips ($10,000) in a $2,000 facility, delivered at once. Half
+    // is financed at 0 % over four months: $6,000 up front in January, then $1,500 a month
+    // from February to May.
+    let o = run(
+        r#"
+[[options]]
+name = "site"
+kind = "build"
+generation = "g"
+capex_usd_per_mw = 2000.0
+pue = 1.0
+residual_value_pu = 1.0
+financed_share_pu = 0.5
+financing_term_months = 4
+[[plans]]
+name = "p"
+commitments = [{ option = "site", month = "2026-01", mw = 1.0 }]
+"#,
+        0,
+    );
+    let y = &o.yearly[0];
+    close(y[yl::CAPEX], 6000.0);
+    close(y[yl::CAPEX_CHIPS], 5000.0);
+    close(y[yl::CAPEX_FACILITIES], 1000.0);
+    close(y[yl::VENDOR_FINANCING], 6000.0);
+    let fcf = &o.monthly[10];
+    close(fcf[0], 1000.0 - 6000.0);
+    for t in 1..5 {
+        close(fcf[t], 1000.0 - 1500.0);
+    }
+    close(fcf[5], 1000.0);
+}

@@ -164,6 +164,8 @@ impl Engine {
                 let h = units * o.h100e_per_unit;
                 let n = o.schedule.len();
                 let mut fac_paid = 0.0;
+                // The vendor-financed share is repaid after arrival (`finance`).
+                let fac_up_front = fac * (1.0 - o.financed);
                 for (i, share) in o.schedule.iter().enumerate() {
                     let at = if n == 1 {
                         t
@@ -171,10 +173,11 @@ impl Engine {
                         t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
                     };
                     if (0..t_end).contains(&at) {
-                        s.capex[at as usize] += fac * share;
-                        fac_paid += fac * share;
+                        s.capex[at as usize] += fac_up_front * share;
+                        fac_paid += fac_up_front * share;
                     }
                 }
+                self.finance(o, a, fac * o.financed, s);
                 let chips_paid = self.pay_chips(o, t, a, chips, s);
                 self.invest(o, a, h, s);
                 let chip_end = a + o.gen_life_m;
@@ -287,8 +290,17 @@ impl Engine {
                 paid += up_front * share;
             }
         }
-        if o.financed > 0.0 && o.fin_term_m > 0 && a < t_end {
-            let principal = chips * o.financed;
+        self.finance(o, a, chips * o.financed, s);
+        paid
+    }
+
+    /// Vendor financing of `principal` for a delivery arriving at `a`: level payments over the
+    /// financing term from the month after arrival (an annuity at the financing rate; equal
+    /// parts at rate 0); payments past the horizon are an obligation at its end. Nothing when
+    /// the delivery falls outside the horizon.
+    pub(super) fn finance(&self, o: &OptC, a: i32, principal: f64, s: &mut Scratch) {
+        let t_end = self.months as i32;
+        if principal > 0.0 && o.fin_term_m > 0 && a < t_end {
             let (r, n) = (o.fin_rate_m, o.fin_term_m);
             let payment = if r > 0.0 {
                 principal * r / (1.0 - (1.0 + r).powi(-n))
@@ -303,7 +315,6 @@ impl Engine {
             let after = a + n - (a + 1).max(t_end) + 1;
             s.terminal -= self.pv_at_end(payment, after.min(n));
         }
-        paid
     }
 
     /// Counts a delivery of `h100e` arriving at `a` towards the vendor investments of option
