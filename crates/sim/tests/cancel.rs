@@ -1,6 +1,8 @@
 //! Lease cancellation by a rule, against a case worked out by hand.
 
-use gigawatt_sim::{yl, Draws, Engine, PathOutcome, Recording, Scratch};
+mod common;
+
+use gigawatt_sim::{yl, PathOutcome};
 
 /// Demand is a steady 10 H100e and nothing earns money. A 12-month lease of 100 H100e at $10
 /// per H100e-month starts in January; it can be cancelled with two months' notice for half of
@@ -35,19 +37,7 @@ rules = [{ option = "cloud", kind = "cancel", every_months = 1, from = "2026-02"
 "#;
 
 fn run(pi: usize) -> PathOutcome {
-    let (sc, d) = gigawatt_io::read_str(SRC, "cancel.toml");
-    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
-    let e = Engine::new(&sc, 1, 1, &[]).unwrap();
-    let (u, _) = e.block_uniforms(0, 1);
-    let mut draws = Draws::default();
-    e.draw(0, &u[0], &mut draws);
-    let mut out = PathOutcome::default();
-    let rec = Recording {
-        monthly: true,
-        yearly: true,
-    };
-    e.run_plan_with(pi, &draws, &mut Scratch::default(), rec, &mut out);
-    out
+    common::run_path(&common::scenario(SRC), pi)
 }
 
 #[test]

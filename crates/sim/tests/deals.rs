@@ -1,7 +1,9 @@
 //! Deal structures against cases worked out by hand: deposits and milestones, vendor financing,
 //! a cloud contract's spend ramp, a revenue share and vendor investment with warrants.
 
-use gigawatt_sim::{yl, Draws, Engine, PathOutcome, Recording, Scratch};
+mod common;
+
+use gigawatt_sim::{yl, PathOutcome};
 
 /// One segment earning $1,000 a month (100 units at $10, 1 H100e-month each) on a free fleet
 /// of 1,000 H100e, 12 months, no discounting, nothing else costs anything. `{EXTRA}` adds
@@ -36,20 +38,7 @@ existing_powered_mw = 10.0
 "#;
 
 fn run(extra: &str, pi: usize) -> PathOutcome {
-    let src = BASE.replace("{EXTRA}", extra);
-    let (sc, d) = gigawatt_io::read_str(&src, "deals.toml");
-    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
-    let e = Engine::new(&sc, 1, 1, &[]).unwrap();
-    let (u, _) = e.block_uniforms(0, 1);
-    let mut draws = Draws::default();
-    e.draw(0, &u[0], &mut draws);
-    let mut out = PathOutcome::default();
-    let rec = Recording {
-        monthly: true,
-        yearly: true,
-    };
-    e.run_plan_with(pi, &draws, &mut Scratch::default(), rec, &mut out);
-    out
+    common::run_path(&common::scenario(&BASE.replace("{EXTRA}", extra)), pi)
 }
 
 fn close(a: f64, b: f64) {

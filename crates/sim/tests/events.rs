@@ -1,8 +1,11 @@
 //! Events on drivers other than demand, each against a case worked out by hand: an efficiency
 //! breakthrough, a price war, a supply shock, a power delay and a funding freeze.
 
+mod common;
+
+use common::series;
 use gigawatt_model::ValidScenario;
-use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch, SERIES};
+use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch};
 
 /// One segment of 100 units a month at $10 and 1 H100e-month per unit, a free fleet of 1,000
 /// H100e (everything is served), no costs, no discounting, 12 months: revenue $1,000 a month.
@@ -46,24 +49,12 @@ existing_powered_mw = 100.0
 "#;
 
 fn scenario(extra: &str) -> ValidScenario {
-    let src = BASE.replace("{EXTRA}", extra);
-    let (sc, d) = gigawatt_io::read_str(&src, "events.toml");
-    sc.unwrap_or_else(|| panic!("{d:?}"))
+    common::scenario(&BASE.replace("{EXTRA}", extra))
 }
 
 /// Plan `pi` on path 0, with monthly series.
 fn run(sc: &ValidScenario, pi: usize) -> PathOutcome {
-    let e = Engine::new(sc, 1, 1, &[]).unwrap();
-    let (u, _) = e.block_uniforms(0, 1);
-    let mut d = Draws::default();
-    e.draw(0, &u[0], &mut d);
-    let mut out = PathOutcome::default();
-    e.run_plan(pi, &d, &mut Scratch::default(), true, &mut out);
-    out
-}
-
-fn series(o: &PathOutcome, name: &str) -> Vec<f64> {
-    o.monthly[SERIES.iter().position(|s| *s == name).unwrap()].clone()
+    common::run_path(sc, pi)
 }
 
 /// Asserts two series agree to a relative 1e-12 (growth is computed through exp and ln).

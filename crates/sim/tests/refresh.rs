@@ -1,6 +1,8 @@
 //! Fleet refresh: a rule that replaces retiring chips, against a case worked out by hand.
 
-use gigawatt_sim::{Draws, Engine, PathOutcome, Scratch, SERIES};
+mod common;
+
+use gigawatt_sim::PathOutcome;
 
 /// 100 H100e installed in July 2025 with a one-year life retire in July 2026 (month 6). Chips
 /// of the same generation can be bought at $10 a unit with a two-month lead time. Plan
@@ -43,19 +45,11 @@ rules = [{ option = "chips", kind = "refresh", every_months = 1 }]
 "#;
 
 fn run(pi: usize) -> PathOutcome {
-    let (sc, d) = gigawatt_io::read_str(SRC, "refresh.toml");
-    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
-    let e = Engine::new(&sc, 1, 1, &[]).unwrap();
-    let (u, _) = e.block_uniforms(0, 1);
-    let mut draws = Draws::default();
-    e.draw(0, &u[0], &mut draws);
-    let mut out = PathOutcome::default();
-    e.run_plan(pi, &draws, &mut Scratch::default(), true, &mut out);
-    out
+    common::run_path(&common::scenario(SRC), pi)
 }
 
 fn capacity(o: &PathOutcome) -> Vec<f64> {
-    o.monthly[SERIES.iter().position(|s| *s == "capacity_h100e").unwrap()].clone()
+    common::series(o, "capacity_h100e")
 }
 
 #[test]
