@@ -282,10 +282,18 @@ impl Engine {
                 }
             }
         }
+        self.draw_rounds(&uni, d);
+        self.draw_events(&uni, d);
+    }
+
+    /// Funding rounds that close on this path (a named case: those with probability at least
+    /// one half), paying their drawn amount in their month.
+    fn draw_rounds(&self, uni: &dyn Fn(u64) -> f64, d: &mut Draws) {
+        let t_len = self.months;
         d.funding.clear();
         d.funding.resize(t_len, 0.0);
         for (m, amount, prob, k) in &self.rounds {
-            let closes = if median {
+            let closes = if d.median {
                 *prob >= 0.5
             } else {
                 uni(*k) < *prob
@@ -294,7 +302,6 @@ impl Engine {
                 d.funding[*m as usize] += d.params[*amount];
             }
         }
-        self.draw_events(&uni, d);
     }
 
     /// Events on this path (after demand, prices and rounds are drawn): whether each happens
