@@ -510,6 +510,38 @@ impl Quantiles {
         }
     }
 
+    /// Several quantiles at once, equal to [`Quantiles::quantile`] of each: while the values
+    /// are kept and unsorted, the order statistics are found by successive selection in rank
+    /// order (linear time for a handful of quantiles) instead of a full sort.
+    pub fn quantiles(&mut self, qs: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        if n == 0 {
+            return vec![0.0; qs.len()];
+        }
+        match &mut self.exact {
+            Some(v) if !self.sorted => {
+                let mut ranks: Vec<(usize, usize)> = qs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, q)| (quantile_rank(n, *q) as usize, i))
+                    .collect();
+                ranks.sort_unstable();
+                let mut out = vec![0.0; qs.len()];
+                let mut lo = 0;
+                for (r, i) in ranks {
+                    if r >= lo {
+                        v[lo..].select_nth_unstable_by(r - lo, f64::total_cmp);
+                        lo = r + 1;
+                    }
+                    // Everything before `lo` is at most v[lo - 1], everything after at least.
+                    out[i] = v[r];
+                }
+                out
+            }
+            _ => qs.iter().map(|q| self.quantile(*q)).collect(),
+        }
+    }
+
     /// Mean of the lowest (`low`) or highest `1 − alpha` share (fractional at the boundary):
     /// exact while the values are kept, otherwise from the sketch's buckets.
     pub fn tail_mean(&mut self, alpha: f64, low: bool) -> f64 {

@@ -220,3 +220,24 @@ proptest! {
         prop_assert!(v >= a.min() && v <= a.max());
     }
 }
+
+proptest! {
+    #[test]
+    fn quantiles_by_selection_equal_quantiles_by_sorting(
+        xs in proptest::collection::vec(-1e6f64..1e6, 1..400),
+        dup in 0usize..5,
+    ) {
+        // Ties too: repeat some values.
+        let mut v = xs.clone();
+        for k in 0..dup.min(xs.len()) {
+            v.push(xs[k]);
+        }
+        let qs = [0.05, 0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 0.95, 0.0, 1.0];
+        let mut a = Quantiles::new(1000);
+        a.extend(&v);
+        let mut b = a.clone();
+        let got = a.quantiles(&qs);
+        let want: Vec<f64> = qs.iter().map(|q| b.quantile(*q)).collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -385,11 +385,14 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
 
 fn yearly_statements(sc: &Scenario, e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
     let nl = gigawatt_sim::YEARLY_LINES.len();
-    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, Moments)| LineStats {
-        mean: m.mean(),
-        p10: q.quantile(0.1),
-        p50: q.quantile(0.5),
-        p90: q.quantile(0.9),
+    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, Moments)| {
+        let p = q.quantiles(&[0.1, 0.5, 0.9]);
+        LineStats {
+            mean: m.mean(),
+            p10: p[0],
+            p50: p[1],
+            p90: p[2],
+        }
     };
     acc.yearly
         .chunks_mut(gigawatt_sim::yearly_cells_per_year(e))
@@ -443,9 +446,8 @@ fn monthly_rows(sc: &Scenario, e: &Engine, r: &mut RunResult) -> Vec<MonthlyRow>
             for (si, series) in SERIES.iter().take(REPORTED_SERIES).enumerate() {
                 let (q, mo) = &mut acc.monthly[si * e.months + t];
                 let mut quantiles = [0.0; 7];
-                for (i, (p, _)) in MONTHLY_QUANTILES.iter().enumerate() {
-                    quantiles[i] = q.quantile(*p);
-                }
+                let ps = MONTHLY_QUANTILES.map(|(p, _)| p);
+                quantiles.copy_from_slice(&q.quantiles(&ps));
                 rows.push(MonthlyRow {
                     plan: pi,
                     month: month.clone(),
