@@ -147,6 +147,68 @@ pub fn summary(sc: &Scenario) -> String {
             o.commit_until,
             o.lead_time_months.dist.quantile(0.5)
         ));
+        let mut terms = Vec::new();
+        if o.financed_share_pu > 0.0 {
+            terms.push(format!(
+                "{:.0} % financed at {:.1} %/yr over {} months",
+                o.financed_share_pu * 100.0,
+                o.financing_rate_per_year * 100.0,
+                o.financing_term_months
+            ));
+        }
+        if o.chip_schedule_pu.len() > 1 {
+            terms.push(format!(
+                "chips paid in {} instalments",
+                o.chip_schedule_pu.len()
+            ));
+        }
+        if !o.ramp_pu.is_empty() {
+            terms.push(format!("spend ramp {:?} by contract year", o.ramp_pu));
+        }
+        if !terms.is_empty() {
+            s.push_str(&format!("  {:<16} {}\n", "", terms.join("; ")));
+        }
+    }
+    let f = &sc.finance;
+    for r in &f.revenue_shares {
+        s.push_str(&format!(
+            "revenue share: {:.0} % to {} ({}..{})\n",
+            r.share_pu * 100.0,
+            r.partner,
+            r.from,
+            r.until
+        ));
+    }
+    for v in &f.vendor_investments {
+        s.push_str(&format!(
+            "vendor investment: {} pays ${}/H100e of {} delivered{}{}\n",
+            v.vendor,
+            si(v.usd_per_h100e),
+            v.options.join(", "),
+            if v.max_usd > 0.0 {
+                format!(", up to ${}", si(v.max_usd))
+            } else {
+                String::new()
+            },
+            if v.warrants_usd_per_h100e > 0.0 {
+                format!("; warrants ${}/H100e", si(v.warrants_usd_per_h100e))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if !sc.events.is_empty() {
+        s.push_str(&format!("events ({}):\n", sc.events.len()));
+        for e in &sc.events {
+            s.push_str(&format!(
+                "  {:<16} {:<14} p = {:.2}, starts {}..{}\n",
+                e.name,
+                e.kind.name(),
+                e.probability_pu,
+                e.window_start,
+                e.window_end
+            ));
+        }
     }
     s.push_str(&format!("plans ({}):\n", sc.plans.len()));
     for p in &sc.plans {

@@ -1265,7 +1265,7 @@ fn check_plans(v: &mut V<'_>, sc: &Scenario) {
                     v.err_hint(
                         format!("{p}.kind"),
                         format!("`{}` has no leases that can be cancelled", rule.option),
-                        "a cancel rule needs a lease option with cancel_notice_months above 0",
+                        "a cancel rule needs a lease option with cancel_notice_months above 0 and no spend ramp",
                     )
                 }
                 Some(_) => {}
