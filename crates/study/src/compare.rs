@@ -8,7 +8,7 @@
 //! error.
 //!
 //! That holds only when the two files have the same random streams: the same uncertain inputs
-//! by name, and the same segments, launches and funding rounds (whose noise and timing draws
+//! by name, and the same segments, launches, funding rounds and events (whose noise and timing draws
 //! are keyed by name; an option's lead-time draws are keyed by its name too, but an option one
 //! file adds is a choice, not another world, and leaves the pairing). When they do not, a path in one file is not the same
 //! world in the other, and the comparison is unpaired: the second file is simulated on an
@@ -57,7 +57,7 @@ pub struct CompareReport {
     /// The second file's seed (`seed` when paired).
     pub seed_second: u64,
     /// The random streams one file has and the other lacks (`input ID`, `segment NAME`,
-    /// `launch SEGMENT/NAME`, `round MONTH #i`).
+    /// `launch SEGMENT/NAME`, `round MONTH #i`, `event NAME`).
     pub unmatched_streams: Vec<String>,
     /// Per metric: `a` in the first file, `b` in the second, `difference` b − a (path by path
     /// when paired).
@@ -68,7 +68,7 @@ pub struct CompareReport {
 const UNPAIRED_STREAM: u64 = 0xC0A7_9A2E_D000_0002;
 
 /// The scenario's named random streams that make a path's world: uncertain inputs, segments'
-/// growth noise, launches and funding rounds.
+/// growth noise, launches, funding rounds and `[[events]]`.
 fn streams(sc: &ValidScenario) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     sc.visit_uncertain(&mut |field, u| {
@@ -87,6 +87,9 @@ fn streams(sc: &ValidScenario) -> std::collections::BTreeSet<String> {
     }
     for (i, r) in sc.finance.rounds.iter().enumerate() {
         out.insert(format!("round {} #{i}", r.month));
+    }
+    for e in &sc.events {
+        out.insert(format!("event {}", e.name));
     }
     out
 }
