@@ -1174,3 +1174,40 @@ fn without_event_switches_a_launch_off_and_names_unknown_ones() {
     ]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
 }
+
+#[test]
+fn r11_an_event_changes_only_the_paths_where_it_happens() {
+    // The starter scenario with a price war: switching it off changes exactly the paths on
+    // which it happened (about its probability), and none when it (almost) never happens.
+    // Paths whose metrics hold NaN used to count as changed.
+    let d = tmp("event-share");
+    let o = bin().args(["init", d.to_str().unwrap()]).output().unwrap();
+    assert!(o.status.success());
+    let f = d.join("scenario.toml");
+    let base = std::fs::read_to_string(&f).unwrap();
+    for (p, lo, hi) in [(0.0001, 0.0, 0.0), (0.3, 0.24, 0.36)] {
+        let src = format!(
+            "{base}\n[[events]]\nname = \"price-war\"\nkind = \"price_war\"\nwindow_start = \"2027-01\"\nwindow_end = \"2028-12\"\nprobability_pu = {p}\nshare_pu = {{ dist = \"uniform\", min = 0.2, max = 0.5 }}\n"
+        );
+        std::fs::write(&f, src).unwrap();
+        let o = run(&[
+            "counterfactual",
+            f.to_str().unwrap(),
+            "--without",
+            "price-war",
+            "--plan",
+            "steady",
+            "--paths",
+            "500",
+            "--json",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let share = v["changed_share"].as_f64().unwrap();
+        assert!(
+            (lo..=hi).contains(&share),
+            "probability {p}: changed on {share}"
+        );
+    }
+}

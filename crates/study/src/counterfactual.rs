@@ -100,11 +100,16 @@ pub fn counterfactual(
     ));
     let (_, with_rows) = per_path_rows(sc, &selection, req.paths, req.seed, Vec::new())?;
     let (_, without_rows) = per_path_rows(&without, &selection, req.paths, req.seed, Vec::new())?;
-    // Where the event happened, the two paths differ in demand; elsewhere they are identical.
+    // Where the event happened, the two paths differ; elsewhere they are identical bit for bit
+    // (compared as bits, so a metric without a value on the path, NaN, equals itself).
     let changed = with_rows
         .iter()
         .zip(&without_rows)
-        .filter(|(a, b)| a != b)
+        .filter(|(a, b)| {
+            a.iter()
+                .zip(b.iter())
+                .any(|(x, y)| x.to_bits() != y.to_bits())
+        })
         .count();
     let effects = paired_metrics(&without_rows, &with_rows);
     Ok(CounterfactualReport {
