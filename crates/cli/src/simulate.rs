@@ -111,6 +111,18 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         )
     };
     let pool = common::pool(a.threads)?;
+    if !a.quiet {
+        // Say what world is simulated when it is not the file's own.
+        for (name, v) in &req.overrides {
+            eprintln!("held: {name} = {v} on every path");
+        }
+        for (name, k) in &req.scales {
+            eprintln!("scaled: every input of {name} × {k} on every path");
+        }
+        for e in &a.without_event {
+            eprintln!("switched off: {e}");
+        }
+    }
     if let Some(dir) = &a.out {
         // Fail now, not after the whole run.
         gigawatt_io::prepare_out_dir(dir)?;
