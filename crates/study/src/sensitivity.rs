@@ -132,6 +132,18 @@ fn median_case(
 /// A factor of an analysis: its name and its inputs (name, engine index), moved together.
 pub(crate) type Factor = (String, Vec<(String, usize)>);
 
+/// A factor's inputs held at their `u`-quantile, as overrides by name.
+pub(crate) fn held_at(
+    engine: &gigawatt_sim::Engine,
+    members: &[(String, usize)],
+    u: f64,
+) -> Vec<(String, f64)> {
+    members
+        .iter()
+        .map(|(m, i)| (m.clone(), engine.input_quantile(*i, u)))
+        .collect()
+}
+
 /// The factors of a tornado or spider: one per uncertain input, then one per `[[groups]]` entry
 /// (named `group NAME`, its inputs moved together).
 pub(crate) fn factors(sc: &ValidScenario, engine: &gigawatt_sim::Engine) -> Vec<Factor> {
@@ -207,12 +219,7 @@ pub fn tornadoes(
     let mut bars: Vec<Vec<Bar>> = vec![Vec::with_capacity(factors.len()); names.len()];
     for (k, (name, members)) in factors.iter().enumerate() {
         progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
-        let at = |u: f64| -> Vec<(String, f64)> {
-            members
-                .iter()
-                .map(|(m, i)| (m.clone(), engine.input_quantile(*i, u)))
-                .collect()
-        };
+        let at = |u: f64| held_at(&engine, members, u);
         // A group's bar shows its first input's values.
         let first = |v: Vec<(String, f64)>| v.first().map_or(f64::NAN, |x| x.1);
         let (value_low, value_high) = (first(at(lo)), first(at(hi)));

@@ -75,12 +75,7 @@ pub fn spider(
     for (k, (name, members)) in factors.iter().enumerate() {
         progress.note(&format!("factor {} of {}: {name}", k + 1, factors.len()));
         // Every member at the same percentile; a group's row shows its first input's values.
-        let at = |u: f64| -> Vec<(String, f64)> {
-            members
-                .iter()
-                .map(|(m, i)| (m.clone(), engine.input_quantile(*i, u)))
-                .collect()
-        };
+        let at = |u: f64| crate::sensitivity::held_at(&engine, members, u);
         let values: Vec<f64> = SPIDER_PERCENTILES
             .iter()
             .map(|u| at(*u).first().map_or(f64::NAN, |x| x.1))

@@ -162,21 +162,9 @@ impl Engine {
                 }
                 let (units, fac, chips) = self.build_costs(o, mw, p);
                 let h = units * o.h100e_per_unit;
-                let n = o.schedule.len();
-                let mut fac_paid = 0.0;
                 // The vendor-financed share is repaid after arrival (`finance`).
                 let fac_up_front = fac * (1.0 - o.financed);
-                for (i, share) in o.schedule.iter().enumerate() {
-                    let at = if n == 1 {
-                        t
-                    } else {
-                        t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
-                    };
-                    if (0..t_end).contains(&at) {
-                        s.capex[at as usize] += fac_up_front * share;
-                        fac_paid += fac_up_front * share;
-                    }
-                }
+                let fac_paid = self.pay_schedule(&o.schedule, (t, a, t), fac_up_front, false, s);
                 self.finance(o, a, fac * o.financed, s);
                 let chips_paid = self.pay_chips(o, t, a, chips, s);
                 self.invest(o, a, h, s);
@@ -274,23 +262,40 @@ impl Engine {
     /// chips not delivered inside the horizon start no financing. Returns what was paid before
     /// the horizon end (the value of chips still on their way).
     pub(super) fn pay_chips(&self, o: &OptC, t: i32, a: i32, chips: f64, s: &mut Scratch) -> f64 {
-        let t_end = self.months as i32;
         let up_front = chips * (1.0 - o.financed);
-        let n = o.chip_schedule.len();
+        let paid = self.pay_schedule(&o.chip_schedule, (t, a, a), up_front, true, s);
+        self.finance(o, a, chips * o.financed, s);
+        paid
+    }
+
+    /// Pays `amount` as capex in `shares` at evenly spaced months from commitment `t` to
+    /// arrival `a` (`when` = (t, a, the month of a single share)); `chips` also books it as chip
+    /// capex. Returns what falls inside the horizon.
+    fn pay_schedule(
+        &self,
+        shares: &[f64],
+        when: (i32, i32, i32),
+        amount: f64,
+        chips: bool,
+        s: &mut Scratch,
+    ) -> f64 {
+        let (t, a, single) = when;
+        let n = shares.len();
         let mut paid = 0.0;
-        for (i, share) in o.chip_schedule.iter().enumerate() {
+        for (i, share) in shares.iter().enumerate() {
             let at = if n == 1 {
-                a
+                single
             } else {
                 t + ((i as f64) * (a - t) as f64 / (n - 1) as f64).round() as i32
             };
-            if (0..t_end).contains(&at) {
-                s.capex[at as usize] += up_front * share;
-                s.capex_chips[at as usize] += up_front * share;
-                paid += up_front * share;
+            if (0..self.months as i32).contains(&at) {
+                s.capex[at as usize] += amount * share;
+                if chips {
+                    s.capex_chips[at as usize] += amount * share;
+                }
+                paid += amount * share;
             }
         }
-        self.finance(o, a, chips * o.financed, s);
         paid
     }
 
