@@ -285,10 +285,39 @@ impl Sketch {
         store.add(sketch_key(a), 1);
     }
 
-    /// Adds many samples at once.
+    /// Adds many samples at once (the same counts as pushing each): the stores are widened
+    /// once to the batch's key range, then counted without bounds growth.
     pub fn push_all(&mut self, values: &[f64]) {
+        let (mut lo, mut hi) = ([i32::MAX; 2], [i32::MIN; 2]);
         for v in values {
-            self.push(*v);
+            let a = v.abs();
+            if a >= SKETCH_MIN && a.is_finite() {
+                let side = usize::from(*v < 0.0);
+                let k = sketch_key(a);
+                lo[side] = lo[side].min(k);
+                hi[side] = hi[side].max(k);
+            }
+        }
+        for (side, store) in [&mut self.pos, &mut self.neg].into_iter().enumerate() {
+            if lo[side] <= hi[side] {
+                store.add(lo[side], 0);
+                store.add(hi[side], 0);
+            }
+        }
+        self.n += values.len() as u64;
+        for v in values {
+            let a = v.abs();
+            if a < SKETCH_MIN || !a.is_finite() {
+                self.zero += 1;
+                continue;
+            }
+            let store = if *v > 0.0 {
+                &mut self.pos
+            } else {
+                &mut self.neg
+            };
+            let i = (sketch_key(a) - store.offset) as usize;
+            store.counts[i] += 1;
         }
     }
 

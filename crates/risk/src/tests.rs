@@ -241,3 +241,26 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+proptest! {
+    #[test]
+    fn a_sketch_fed_in_one_batch_equals_one_fed_value_by_value(
+        xs in proptest::collection::vec(prop_oneof![-1e12f64..1e12, Just(0.0), -1e-12f64..1e-12], 0..300),
+        split in 0usize..300,
+    ) {
+        let mut one = Sketch::default();
+        for x in &xs {
+            one.push(*x);
+        }
+        // In two batches, the second reaching outside the first's range.
+        let k = split.min(xs.len());
+        let mut batch = Sketch::default();
+        batch.push_all(&xs[..k]);
+        batch.push_all(&xs[k..]);
+        prop_assert_eq!(one.count(), batch.count());
+        for q in [0.0, 0.1, 0.5, 0.9, 1.0] {
+            prop_assert_eq!(one.quantile(q).to_bits(), batch.quantile(q).to_bits());
+        }
+        prop_assert!(one == batch);
+    }
+}
