@@ -428,6 +428,15 @@ impl Ctx {
         Some(rows)
     }
 
+    /// The strings of an optional string array (empty when absent or wrong).
+    fn strings(&mut self, t: &Tbl, key: &str) -> Vec<String> {
+        self.str_array(t, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _, _)| s)
+            .collect()
+    }
+
     fn str_array(&mut self, t: &Tbl, key: &str) -> Option<Vec<(String, String, Span)>> {
         let (it, path, span) = self.get(t, key)?;
         let Some(arr) = it.as_array() else {
@@ -1163,12 +1172,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 .map(|r| gigawatt_model::RevenueShare {
                     partner: c.string_req(r, "partner"),
                     share_pu: c.num_req(r, "share_pu"),
-                    segments: c
-                        .str_array(r, "segments")
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(s, _, _)| s)
-                        .collect(),
+                    segments: c.strings(r, "segments"),
                     from: c.month(r, "from").unwrap_or(horizon.start),
                     until: c.month(r, "until").unwrap_or(horizon.end),
                 })
@@ -1178,12 +1182,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                 .iter()
                 .map(|r| gigawatt_model::VendorInvestment {
                     vendor: c.string_req(r, "vendor"),
-                    options: c
-                        .str_array(r, "options")
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(s, _, _)| s)
-                        .collect(),
+                    options: c.strings(r, "options"),
                     usd_per_h100e: c.num_d(r, "usd_per_h100e"),
                     max_usd: c.num_d(r, "max_usd"),
                     warrants_usd_per_h100e: c.num_d(r, "warrants_usd_per_h100e"),
@@ -1229,12 +1228,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
         .iter()
         .map(|t| gigawatt_model::InputGroup {
             name: c.string_req(t, "name"),
-            inputs: c
-                .str_array(t, "inputs")
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(s, _, _)| s)
-                .collect(),
+            inputs: c.strings(t, "inputs"),
         })
         .collect();
     let events = c
@@ -1341,13 +1335,6 @@ fn read_event(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> gigawatt_model::Event {
             c.missing(t, "delay_months");
         }
     }
-    let names = |c: &mut Ctx, key: &str| -> Vec<String> {
-        c.str_array(t, key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(s, _, _)| s)
-            .collect()
-    };
     gigawatt_model::Event {
         name: c.string_req(t, "name"),
         kind: kind.unwrap_or(EventKind::Efficiency),
@@ -1355,9 +1342,9 @@ fn read_event(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> gigawatt_model::Event {
         window_end: c.month_req(t, "window_end", horizon.start),
         probability_pu: c.num_d(t, "probability_pu"),
         share_pu: c.uncertain_d(t, "share_pu"),
-        segments: names(c, "segments"),
-        generations: names(c, "generations"),
-        options: names(c, "options"),
+        segments: c.strings(t, "segments"),
+        generations: c.strings(t, "generations"),
+        options: c.strings(t, "options"),
         delay_months: c.uncertain_d(t, "delay_months"),
         duration_months: c.u32_d(t, "duration_months"),
     }

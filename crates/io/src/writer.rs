@@ -119,15 +119,17 @@ fn uncertain(u: &Uncertain) -> String {
     format!("{{ {body}{id} }}")
 }
 
+/// Names as TOML strings, comma-separated (the inside of an array).
+fn toml_strings(v: &[String]) -> String {
+    v.iter()
+        .map(|x| toml_string(x))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The `[[events]]` tables, each with the fields its kind uses.
 fn write_events(o: &mut String, sc: &Scenario) {
     use gigawatt_model::EventKind as K;
-    let list = |v: &[String]| {
-        v.iter()
-            .map(|x| toml_string(x))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for e in &sc.events {
         let _ = writeln!(
             o,
@@ -144,7 +146,7 @@ fn write_events(o: &mut String, sc: &Scenario) {
                     o,
                     "share_pu = {}\nsegments = [{}]",
                     uncertain(&e.share_pu),
-                    list(&e.segments)
+                    toml_strings(&e.segments)
                 );
             }
             K::SupplyShock | K::PowerDelay => {
@@ -156,7 +158,7 @@ fn write_events(o: &mut String, sc: &Scenario) {
                 let _ = writeln!(
                     o,
                     "{key} = [{}]\ndelay_months = {}\nduration_months = {}",
-                    list(names),
+                    toml_strings(names),
                     uncertain(&e.delay_months),
                     e.duration_months
                 );
@@ -469,19 +471,13 @@ pub fn write_scenario(sc: &Scenario) -> String {
             num(r.probability_pu)
         );
     }
-    let names = |v: &[String]| {
-        v.iter()
-            .map(|x| toml_string(x))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for r in &f.revenue_shares {
         let _ = writeln!(
             o,
             "\n[[finance.revenue_shares]]\npartner = {}\nshare_pu = {}\nsegments = [{}]\nfrom = \"{}\"\nuntil = \"{}\"",
             toml_string(&r.partner),
             num(r.share_pu),
-            names(&r.segments),
+            toml_strings(&r.segments),
             r.from,
             r.until
         );
@@ -491,7 +487,7 @@ pub fn write_scenario(sc: &Scenario) -> String {
             o,
             "\n[[finance.vendor_investments]]\nvendor = {}\noptions = [{}]\nusd_per_h100e = {}\nmax_usd = {}\nwarrants_usd_per_h100e = {}",
             toml_string(&i.vendor),
-            names(&i.options),
+            toml_strings(&i.options),
             num(i.usd_per_h100e),
             num(i.max_usd),
             num(i.warrants_usd_per_h100e)
@@ -533,12 +529,11 @@ pub fn write_scenario(sc: &Scenario) -> String {
         }
     }
     for g in &sc.groups {
-        let inputs: Vec<String> = g.inputs.iter().map(|i| toml_string(i)).collect();
         let _ = writeln!(
             o,
             "\n[[groups]]\nname = {}\ninputs = [{}]",
             toml_string(&g.name),
-            inputs.join(", ")
+            toml_strings(&g.inputs)
         );
     }
     write_events(o, sc);

@@ -142,9 +142,8 @@ fn chosen_factors(
         .map(|name| {
             let name = name.trim();
             let group = name.strip_prefix("group ").unwrap_or(name);
-            if let Some(g) = sc.groups.iter().find(|g| g.name == group) {
-                let members = g.inputs.iter().map(|m| input(m)).collect::<Result<_, _>>()?;
-                Ok((format!("group {}", g.name), members))
+            if let Some(members) = crate::group_members(sc, engine, group) {
+                Ok((format!("group {group}"), members))
             } else if name.contains('+') {
                 let members = name
                     .split('+')
@@ -299,14 +298,16 @@ pub fn evppi(
         sc.plans.len(),
         req.paths
     ));
-    let r = crate::simulate(sc, &run, &crate::Quiet)?;
+    let (names, rows) =
+        crate::paired::per_plan_rows(sc, &[], req.paths, req.seed, crate::paired::Held::default())?;
     let (_, engine) = crate::engine_for(sc, &run)?;
     let n = req.paths as usize;
-    let np = r.plans.len();
-    let mut v = vec![vec![0.0; n]; np];
-    for row in &r.per_path {
-        v[row.plan][row.path as usize] = row.metrics[req.metric.index()];
-    }
+    let np = names.len();
+    let m = req.metric.index();
+    let v: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|plan| plan.iter().map(|r| r[m]).collect())
+        .collect();
     if v.iter().flatten().any(|x| !x.is_finite()) {
         return Err(StudyError::Request(format!(
             "{} is not finite on some path",
@@ -388,13 +389,8 @@ pub fn evppi(
         metric: req.metric,
         paths: req.paths,
         seed: req.seed,
-        plans: r
-            .plans
-            .iter()
-            .zip(&means)
-            .map(|(p, m)| (p.name.clone(), *m))
-            .collect(),
-        best: r.plans[best].name.clone(),
+        best: names[best].clone(),
+        plans: names.into_iter().zip(means).collect(),
         evpi,
         rows,
     })

@@ -267,6 +267,21 @@ pub(crate) fn plan_engine(
     Ok((name, selection, engine))
 }
 
+/// The inputs of the scenario's `[[groups]]` entry `name`, by name and engine index (validation
+/// made every member an input), or None when there is no such group.
+pub(crate) fn group_members(
+    sc: &ValidScenario,
+    engine: &Engine,
+    name: &str,
+) -> Option<Vec<(String, usize)>> {
+    sc.groups.iter().find(|g| g.name == name).map(|g| {
+        g.inputs
+            .iter()
+            .filter_map(|m| engine.input_named(m).map(|i| (m.clone(), i)))
+            .collect()
+    })
+}
+
 /// The inputs a driver names, by name and engine index: the members of a `[[groups]]` entry of
 /// that name, else the input with that `id` or field path, else every input under that
 /// field-path prefix (fixed numbers included: a driver scaled as a whole).
@@ -275,18 +290,8 @@ pub fn driver_inputs(
     engine: &Engine,
     driver: &str,
 ) -> Result<Vec<(String, usize)>, StudyError> {
-    let named = |m: &str| {
-        engine
-            .input_named(m)
-            .map(|i| (m.to_string(), i))
-            .ok_or_else(|| {
-                StudyError::Request(format!(
-                    "group member `{m}` is not an input of the scenario"
-                ))
-            })
-    };
-    if let Some(g) = sc.groups.iter().find(|g| g.name == driver) {
-        return g.inputs.iter().map(|m| named(m)).collect();
+    if let Some(members) = group_members(sc, engine, driver) {
+        return Ok(members);
     }
     let names = engine.input_names();
     if let Some(i) = engine.input_named(driver) {

@@ -59,6 +59,53 @@ pub(crate) fn stats(xs: &[f64]) -> (f64, f64) {
     (m.mean(), crate::report::se_or_nan(&m))
 }
 
+/// One plan's metrics on every path, in path order.
+pub(crate) type Rows = Vec<[f64; gigawatt_sim::NUM_METRICS]>;
+
+/// The per-path metric rows of each plan of `plans` (a selection: empty is every plan of the
+/// scenario; no baseline), all on the same paths, with the inputs of `held` held at values and
+/// its drivers scaled; and the plans' names, in selection order.
+pub(crate) fn per_plan_rows(
+    sc: &gigawatt_model::ValidScenario,
+    plans: &[String],
+    paths: u64,
+    seed: u64,
+    held: Held,
+) -> Result<(Vec<String>, Vec<Rows>), StudyError> {
+    let run = SimulateRequest {
+        plans: plans.to_vec(),
+        baseline: false,
+        per_path: true,
+        overrides: held.overrides,
+        scales: held.scales,
+        ..SimulateRequest::new(paths, seed)
+    };
+    let r = crate::simulate(sc, &run, &crate::Quiet)?;
+    let mut rows = vec![Vec::with_capacity(paths as usize); r.plans.len()];
+    for p in &r.per_path {
+        rows[p.plan].push(p.metrics);
+    }
+    Ok((r.plans.iter().map(|p| p.name.clone()).collect(), rows))
+}
+
+/// What a run of an analysis changes in the world: inputs held at a value, drivers scaled by a
+/// factor (both by name, as [`SimulateRequest`] takes them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held {
+    pub overrides: Vec<(String, f64)>,
+    pub scales: Vec<(String, f64)>,
+}
+
+impl Held {
+    /// Inputs held at values, nothing scaled.
+    pub fn at(overrides: Vec<(String, f64)>) -> Held {
+        Held {
+            overrides,
+            scales: Vec::new(),
+        }
+    }
+}
+
 /// The per-path metric rows of one plan (`plan`: a selection from [`crate::chosen_plan`]) with
 /// `overrides` held, and the plan's name.
 pub(crate) fn per_path_rows(
@@ -67,24 +114,9 @@ pub(crate) fn per_path_rows(
     paths: u64,
     seed: u64,
     overrides: Vec<(String, f64)>,
-) -> Result<(String, Vec<[f64; gigawatt_sim::NUM_METRICS]>), StudyError> {
-    let run = SimulateRequest {
-        plans: plan.to_vec(),
-        baseline: false,
-        per_path: true,
-        overrides,
-        ..SimulateRequest::new(paths, seed)
-    };
-    let r = crate::simulate(sc, &run, &crate::Quiet)?;
-    let name = r.plans[0].name.clone();
-    Ok((
-        name,
-        r.per_path
-            .iter()
-            .filter(|p| p.plan == 0)
-            .map(|p| p.metrics)
-            .collect(),
-    ))
+) -> Result<(String, Rows), StudyError> {
+    let (mut names, mut rows) = per_plan_rows(sc, plan, paths, seed, Held::at(overrides))?;
+    Ok((names.swap_remove(0), rows.swap_remove(0)))
 }
 
 /// Paired differences (b − a) of every metric of [`DIFF_METRICS`] (all but the first profitable
@@ -93,23 +125,7 @@ pub fn paired_metrics(
     a: &[[f64; gigawatt_sim::NUM_METRICS]],
     b: &[[f64; gigawatt_sim::NUM_METRICS]],
 ) -> Vec<PairedMetric> {
-    DIFF_METRICS
-        .iter()
-        .map(|id| {
-            let i = id.index();
-            let xa: Vec<f64> = a.iter().map(|r| r[i]).collect();
-            let xb: Vec<f64> = b.iter().map(|r| r[i]).collect();
-            let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
-            let (difference, se) = stats(&d);
-            PairedMetric {
-                metric: *id,
-                a: stats(&xa).0,
-                b: stats(&xb).0,
-                difference,
-                se,
-            }
-        })
-        .collect()
+    metric_differences(a, b, true)
 }
 
 /// Unpaired differences (mean of b − mean of a, standard error √(se_a² + se_b²)) of every metric
@@ -118,18 +134,35 @@ pub fn unpaired_metrics(
     a: &[[f64; gigawatt_sim::NUM_METRICS]],
     b: &[[f64; gigawatt_sim::NUM_METRICS]],
 ) -> Vec<PairedMetric> {
+    metric_differences(a, b, false)
+}
+
+/// Each metric's means in `a` and `b` and their difference b − a: path by path when `paired`
+/// (its standard error from the per-path differences), else of the means (√(se_a² + se_b²)).
+fn metric_differences(
+    a: &[[f64; gigawatt_sim::NUM_METRICS]],
+    b: &[[f64; gigawatt_sim::NUM_METRICS]],
+    paired: bool,
+) -> Vec<PairedMetric> {
     DIFF_METRICS
         .iter()
         .map(|id| {
             let i = id.index();
-            let (ma, sa) = stats(&a.iter().map(|r| r[i]).collect::<Vec<_>>());
-            let (mb, sb) = stats(&b.iter().map(|r| r[i]).collect::<Vec<_>>());
+            let xa: Vec<f64> = a.iter().map(|r| r[i]).collect();
+            let xb: Vec<f64> = b.iter().map(|r| r[i]).collect();
+            let ((ma, sa), (mb, sb)) = (stats(&xa), stats(&xb));
+            let (difference, se) = if paired {
+                let d: Vec<f64> = xb.iter().zip(&xa).map(|(y, x)| y - x).collect();
+                stats(&d)
+            } else {
+                (mb - ma, (sa * sa + sb * sb).sqrt())
+            };
             PairedMetric {
                 metric: *id,
                 a: ma,
                 b: mb,
-                difference: mb - ma,
-                se: (sa * sa + sb * sb).sqrt(),
+                difference,
+                se,
             }
         })
         .collect()

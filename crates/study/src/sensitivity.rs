@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::render::num;
 
-use crate::paired::stats;
+use crate::paired::{per_plan_rows, stats, Held};
 use crate::{Progress, SimulateRequest, StudyError};
 
 /// What [`tornado`] is asked to do.
@@ -93,19 +93,12 @@ fn per_path(
     selection: &[String],
     overrides: Vec<(String, f64)>,
 ) -> Result<Vec<Vec<f64>>, StudyError> {
-    let run = SimulateRequest {
-        plans: selection.to_vec(),
-        baseline: false,
-        per_path: true,
-        overrides,
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let r = crate::simulate(sc, &run, &crate::Quiet)?;
-    let mut out = vec![Vec::with_capacity(req.paths as usize); r.plans.len()];
-    for row in &r.per_path {
-        out[row.plan].push(row.metrics[req.metric.index()]);
-    }
-    Ok(out)
+    let (_, rows) = per_plan_rows(sc, selection, req.paths, req.seed, Held::at(overrides))?;
+    let m = req.metric.index();
+    Ok(rows
+        .iter()
+        .map(|plan| plan.iter().map(|r| r[m]).collect())
+        .collect())
 }
 
 /// The metric of each of the engine's plans on the median case (every input at its median, no
@@ -153,11 +146,7 @@ pub(crate) fn factors(sc: &ValidScenario, engine: &gigawatt_sim::Engine) -> Vec<
         .map(|(name, i)| (name.clone(), vec![(name, i)]))
         .collect();
     for g in &sc.groups {
-        let members = g
-            .inputs
-            .iter()
-            .filter_map(|m| engine.input_named(m).map(|i| (m.clone(), i)))
-            .collect();
+        let members = crate::group_members(sc, engine, &g.name).unwrap_or_default();
         factors.push((format!("group {}", g.name), members));
     }
     factors
@@ -547,38 +536,24 @@ fn gap_at(
     if let Some(v) = &req.versus {
         plans.push(v.clone());
     }
-    let run = SimulateRequest {
-        plans,
-        baseline: false,
-        per_path: true,
-        overrides: if req.scale {
-            Vec::new()
-        } else {
-            vec![(req.input.clone(), x)]
-        },
-        scales: if req.scale {
-            vec![(req.input.clone(), x)]
-        } else {
-            Vec::new()
-        },
-        ..SimulateRequest::new(req.paths, req.seed)
-    };
-    let report = crate::simulate(sc, &run, &crate::Quiet)?;
-    let m = req.metric.index();
-    let mine: Vec<f64> = report
-        .per_path
-        .iter()
-        .filter(|r| r.plan == 0)
-        .map(|r| r.metrics[m])
-        .collect();
-    let gaps: Vec<f64> = if req.versus.is_some() {
-        let other = report.per_path.iter().filter(|r| r.plan == 1);
-        mine.iter()
-            .zip(other)
-            .map(|(a, b)| a - b.metrics[m])
-            .collect()
+    let at_x = vec![(req.input.clone(), x)];
+    let held = if req.scale {
+        Held {
+            overrides: Vec::new(),
+            scales: at_x,
+        }
     } else {
-        mine.iter().map(|a| a - req.target).collect()
+        Held::at(at_x)
+    };
+    let (_, rows) = per_plan_rows(sc, &plans, req.paths, req.seed, held)?;
+    let m = req.metric.index();
+    let gaps: Vec<f64> = match rows.get(1) {
+        Some(other) => rows[0]
+            .iter()
+            .zip(other)
+            .map(|(a, b)| a[m] - b[m])
+            .collect(),
+        None => rows[0].iter().map(|a| a[m] - req.target).collect(),
     };
     if gaps.iter().any(|g| !g.is_finite()) {
         return Err(StudyError::Request(format!(

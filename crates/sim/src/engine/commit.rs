@@ -196,7 +196,6 @@ impl Engine {
             OptionKind::Lease if !o.ramp.is_empty() => {
                 // A cloud contract: the leased H100e and the spend follow the ramp year by year.
                 let price = p[o.price];
-                let end = a + o.term_m;
                 let mut y0 = 0;
                 while y0 < o.term_m {
                     let k = o.ramp[((y0 / 12) as usize).min(o.ramp.len() - 1)];
@@ -214,7 +213,6 @@ impl Engine {
                     y0 = y1;
                 }
                 self.invest(o, a, amount * o.ramp[0], s);
-                let _ = end;
             }
             OptionKind::Lease => {
                 let price = p[o.price];

@@ -140,7 +140,7 @@ impl Engine {
             let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
             let mut a = self.allocate(t, cap, floor_rate, extra_cap, d, &mut v);
-            let (served_h, revenue) = self.serve(t, d, &mut v, rec.yearly);
+            let (served_h, revenue, revenue_share) = self.serve(t, d, &mut v, rec.yearly);
             // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
             let mut unserved = (demand_h - served_h).fmax(0.0);
             if unserved <= NOISE * demand_h {
@@ -153,7 +153,7 @@ impl Engine {
             let flows = MonthFlows {
                 capex: s.capex[t],
                 financing: s.fin[t],
-                revenue_share: self.revenue_share(t, d, &v),
+                revenue_share,
                 round: d.funding[t],
                 vendor_investment: s.vendor_funding[t],
                 credit_open: !d.credit_closed.get(t).copied().unwrap_or(false),
@@ -553,12 +553,13 @@ impl Engine {
         }
     }
 
-    /// Step 6: what each segment was served and earned; churn where it fell short.
-    /// Returns (served H100e-months, revenue USD).
+    /// Step 6: what each segment was served and earned, and the part of it paid to partners
+    /// (revenue shares); churn where it fell short. Returns (served H100e-months, revenue USD,
+    /// revenue shared USD).
     #[inline]
-    fn serve(&self, t: usize, d: &Draws, v: &mut Work, yearly: bool) -> (f64, f64) {
+    fn serve(&self, t: usize, d: &Draws, v: &mut Work, yearly: bool) -> (f64, f64, f64) {
         let nb = self.hours.len();
-        let (mut served_h, mut revenue) = (0.0, 0.0);
+        let (mut served_h, mut revenue, mut shared) = (0.0, 0.0, 0.0);
         for si in 0..self.segs.len() {
             let idx = si * self.months + t;
             let sv: f64 = (0..nb).map(|b| v.served[si * nb + b] * self.hours[b]).sum();
@@ -568,13 +569,16 @@ impl Engine {
             if yearly {
                 v.seg_revenue_year[si] += sv * d.rev[idx];
             }
+            if let Some(share) = self.rev_share.get(idx) {
+                shared += sv * d.rev[idx] * share;
+            }
             // Fully served (the common case) or no churn: nothing to divide.
             if sv < v.need[si] && self.segs[si].churn > 0.0 {
                 let share = (1.0 - sv / v.need[si]).fmax(0.0);
                 v.churn[si] *= 1.0 - self.segs[si].churn * share;
             }
         }
-        (served_h, revenue)
+        (served_h, revenue, shared)
     }
 
     /// Step 6, research: delivered against planned (the floor plus runs on schedule, or
@@ -603,20 +607,6 @@ impl Engine {
         };
     }
 
-    /// Revenue paid to partners this month: each segment's revenue times its shares.
-    #[inline]
-    fn revenue_share(&self, t: usize, d: &Draws, v: &Work) -> f64 {
-        if self.rev_share.is_empty() {
-            return 0.0;
-        }
-        (0..self.segs.len())
-            .map(|si| {
-                let idx = si * self.months + t;
-                v.seg_served[si] * d.rev[idx] * self.rev_share[idx]
-            })
-            .sum()
-    }
-
     /// Step 7: free cash flow (revenue less operating costs, revenue shares among them, capex and
     /// vendor financing), discounting, funding (rounds and vendor investment), then the credit
     /// line (unless a funding freeze closed it this month) and the backstop cover any fall below
@@ -632,21 +622,14 @@ impl Engine {
         let (capex, round, credit_open) = (f.capex, f.round, f.credit_open);
         let noncompute = st.noncompute_usd;
         let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
-        let mut op_costs = st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute;
-        if f.revenue_share != 0.0 {
-            op_costs += f.revenue_share;
-        }
-        let mut fcf = revenue - op_costs - capex;
-        if f.financing != 0.0 {
-            fcf -= f.financing;
-        }
+        let op_costs =
+            st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute + f.revenue_share;
+        let fcf = revenue - op_costs - capex - f.financing;
         st.disc /= self.disc_m;
         st.npv_usd += fcf * st.disc;
         st.cum_revenue_usd += revenue;
         st.cash_usd += fcf - interest + round;
-        if f.vendor_investment != 0.0 {
-            st.cash_usd += f.vendor_investment;
-        }
+        st.cash_usd += f.vendor_investment;
         st.min_cash_usd = st.min_cash_usd.fmin(st.cash_usd);
         let (mut credit_drawn, mut backstop_drawn, mut repaid) = (0.0, 0.0, 0.0);
         if st.cash_usd < self.min_cash {
