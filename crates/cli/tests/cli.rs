@@ -1211,3 +1211,77 @@ fn r11_an_event_changes_only_the_paths_where_it_happens() {
         );
     }
 }
+
+#[test]
+fn r11_simulate_says_what_it_changed_and_check_lists_the_deals() {
+    let o = run(&[
+        "simulate",
+        "examples/launch-spike.toml",
+        "--paths",
+        "50",
+        "--scale",
+        "segments=1.2",
+        "--set",
+        "growth=0.5",
+        "--without-event",
+        "image-generator",
+    ]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("held: growth = 0.5 on every path"), "{err}");
+    assert!(
+        err.contains("scaled: every input of segments × 1.2 on every path"),
+        "{err}"
+    );
+    assert!(err.contains("switched off: image-generator"), "{err}");
+    // A negative factor and a malformed flag are clear errors, not panics.
+    let o = run(&[
+        "simulate",
+        "examples/startup.toml",
+        "--scale",
+        "ft_growth=-1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("must be a finite number at least 0"));
+    let o = run(&["simulate", "examples/startup.toml", "--scale", "ft_growth"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--scale takes NAME=VALUE"));
+    let o = run(&[
+        "sensitivity",
+        "examples/startup.toml",
+        "--break-even",
+        "ft_growth",
+        "--range",
+        "1,x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--range 1,x: `x` is not a finite number"));
+    // --pairing forces an unpaired comparison even of a file with itself.
+    let o = run(&[
+        "compare",
+        "examples/startup.toml",
+        "examples/startup.toml",
+        "--paths",
+        "50",
+        "--pairing",
+        "unpaired",
+        "--json",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pairing"], "unpaired");
+    assert_ne!(v["seed_second"], v["seed"]);
+    // check's summary names the example's deals.
+    let o = run(&["check", "examples/frontier-lab.toml"]);
+    let out = text(&o.stdout);
+    for line in [
+        "80 % financed at 9.0 %/yr over 60 months",
+        "spend ramp [0.4, 0.8, 1.0, 1.0, 1.0] by contract year",
+        "revenue share: 20 % to Microsoft",
+        "vendor investment: Nvidia pays",
+        "up to $100B",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+}
