@@ -780,7 +780,12 @@ pub fn break_even_text(r: &BreakEven) -> String {
         s,
         "  {:>14} {:>14} {:>12}",
         if r.scale { "factor" } else { "value" },
-        "gap",
+        // Metrics are per-unit shares unless their name ends in _usd.
+        if r.metric.name().ends_with("_usd") {
+            "gap, USD"
+        } else {
+            "gap, share"
+        },
         "se"
     );
     let mut steps = r.steps.clone();
