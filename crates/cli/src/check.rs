@@ -84,7 +84,8 @@ fn growth_text(g: &Growth) -> &'static str {
 }
 
 fn si(x: f64) -> String {
-    let (v, s) = gigawatt_study::render::si_scale(x);
+    // An empty sum is −0.0; print it as 0.
+    let (v, s) = gigawatt_study::render::si_scale(x + 0.0);
     format!("{v:.3}{s}").replace(".000", "")
 }
 
@@ -167,6 +168,30 @@ pub fn summary(sc: &Scenario) -> String {
         }
         if !terms.is_empty() {
             s.push_str(&format!("  {:<16} {}\n", "", terms.join("; ")));
+        }
+    }
+    if !sc.pools.is_empty() {
+        s.push_str(&format!("pools ({}):\n", sc.pools.len()));
+        for (i, p) in sc.pools.iter().enumerate() {
+            let member = |named: &Option<String>| named.as_ref().map_or(i == 0, |n| *n == p.name);
+            let options = sc
+                .options
+                .iter()
+                .filter(|o| o.kind != OptionKind::Burst && member(&o.pool))
+                .count();
+            let fleet = sc.fleet.iter().filter(|f| member(&f.pool)).count();
+            let serves = if p.serves.is_empty() {
+                "everything".to_string()
+            } else {
+                p.serves.join(", ")
+            };
+            s.push_str(&format!(
+                "  {:<16} serves {serves}; fee {} USD per H100e-hour used; draws {:.0} % of its power idle; {options} option(s), {fleet} fleet entr{}\n",
+                p.name,
+                p.use_fee_usd_per_h100e_hour,
+                p.idle_power_share_pu * 100.0,
+                if fleet == 1 { "y" } else { "ies" }
+            ));
         }
     }
     let f = &sc.finance;
@@ -265,6 +290,7 @@ fn summary_json(sc: &Scenario) -> serde_json::Value {
         "horizon": { "start": sc.horizon.start.to_string(), "end": sc.horizon.end.to_string(), "months": sc.horizon.months() },
         "segments": sc.segments.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "options": sc.options.iter().map(|o| serde_json::json!({"name": o.name, "kind": o.kind.as_str()})).collect::<Vec<_>>(),
+        "pools": sc.pools.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
         "plans": sc.plans.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
         "cases": sc.cases.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
     })

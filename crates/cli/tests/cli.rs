@@ -27,6 +27,67 @@ fn text(b: &[u8]) -> String {
 }
 
 #[test]
+fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answer() {
+    // Three technologies with fixed cost F (lease) and operating cost v (use fee) per
+    // H100e-month: base (7.30, 1.46), mid (4.38, 5.84), peak (1.46, 14.60). A capacity layer
+    // used τ of the time (expected over the cases) is cheapest on base when τ > 2/3, on mid
+    // when 1/3 < τ < 2/3, on peak below 1/3. Block demands are 160/100/60 (case low) and
+    // 240/150/90 (case high) for 0.2/0.5/0.3 of the hours, so the layers are
+    // (0, 60] τ = 1, (60, 90] 0.85, (90, 100] 0.7: base 100; (100, 150] 0.45: mid 50;
+    // (150, 160] 0.2, (160, 240] 0.1: peak 90. Expected cost: 0.73 × (60·12 + 30·11.7 +
+    // 10·11.4 + 50·9.6 + 10·6 + 80·4) = 0.73 × 2,045 = $1,492.85.
+    let o = run(&[
+        "plan",
+        "examples/capacity-expansion.toml",
+        "--cases",
+        "--objective",
+        "cost",
+        "--service-level",
+        "1",
+        "--solver",
+        "microlp",
+        "--oos-paths",
+        "100",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let objective = v["objective"].as_f64().unwrap();
+    assert!((objective - 1492.85).abs() < 1e-6, "objective {objective}");
+    let amounts: Vec<(String, f64)> = v["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["option"].as_str().unwrap().to_string(),
+                c["amount"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(amounts.len(), 3, "{amounts:?}");
+    for ((name, got), (want_name, want)) in
+        amounts
+            .iter()
+            .zip([("base", 100.0), ("mid", 50.0), ("peak", 90.0)])
+    {
+        assert_eq!(name, want_name);
+        assert!((got - want).abs() < 1e-6, "{name}: {got}");
+    }
+    // A plan serving nothing is not called better for costing nothing.
+    assert_eq!(v["best_out_of_sample"], "optimised");
+}
+
+#[test]
+fn the_capacity_expansion_example_passes_check_without_warnings() {
+    let o = run(&["check", "examples/capacity-expansion.toml"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).ends_with("ok\n"));
+    assert!(text(&o.stdout).contains("pools (3):"));
+    assert!(!text(&o.stderr).contains("warning"), "{}", text(&o.stderr));
+}
+
+#[test]
 fn examples_pass_check() {
     // Each example has one plan without rules whose capacity falls as chips retire or a lease
     // ends before the horizon: `check` passes and warns about exactly that plan.
@@ -183,6 +244,50 @@ fn schema_command_prints_the_checked_in_schema() {
     let checked_in =
         std::fs::read_to_string(root().join("docs/reference/scenario.schema.json")).unwrap();
     assert_eq!(text(&o.stdout), checked_in);
+}
+
+#[test]
+fn simulate_with_pools_is_byte_identical_across_thread_counts() {
+    // The startup example with its owned chips in one pool (half their power drawn idle) and
+    // the cloud lease in another (a use fee, serving `api` only): merit-order dispatch.
+    let src = std::fs::read_to_string(root().join("examples/startup.toml")).unwrap();
+    let src = src.replacen(
+        "name = \"neocloud\"\nkind = \"lease\"",
+        "name = \"neocloud\"\nkind = \"lease\"\npool = \"cloud\"",
+        1,
+    ) + "\n[[pools]]\nname = \"owned\"\nidle_power_share_pu = 0.5\n\
+         [[pools]]\nname = \"cloud\"\nserves = [\"api\"]\nuse_fee_usd_per_h100e_hour = 0.3\n";
+    assert!(src.contains("pool = \"cloud\""));
+    let d = tmp("pools");
+    let file = d.join("pools.toml");
+    std::fs::write(&file, src).unwrap();
+    let f = file.to_str().unwrap();
+    let go = |threads: &str| {
+        let o = run(&[
+            "simulate",
+            f,
+            "--paths",
+            "1500",
+            "--threads",
+            threads,
+            "--json",
+            "--quiet",
+            "--yearly",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        o.stdout
+    };
+    let a = go("1");
+    assert_eq!(a, go("2"));
+    let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    // The cloud's fees show in their own yearly line.
+    let fees: f64 = v["plans"][0]["yearly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y["usage_fees_usd"]["mean"].as_f64().unwrap())
+        .sum();
+    assert!(fees > 0.0, "no usage fees: {}", v["plans"][0]["yearly"]);
 }
 
 #[test]

@@ -1023,6 +1023,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
                     deadline: c.month_req(r, "deadline", horizon.end),
                     priority: c.int_or(r, "priority", i as i64),
                     max_h100e: c.num_or(r, "max_h100e", 0.0),
+                    min_cluster_h100e: c.num_d(r, "min_cluster_h100e"),
                 })
                 .collect();
             Research {
@@ -1064,6 +1065,7 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
             installed: c.month(t, "installed").unwrap_or(horizon.start),
             lease_usd_per_unit_month: c.num_d(t, "lease_usd_per_unit_month"),
             lease_end: c.month(t, "lease_end"),
+            pool: c.string(t, "pool"),
         })
         .collect();
     let power_t = c.table(root, "power");
@@ -1236,7 +1238,18 @@ fn read_root(c: &mut Ctx, root: &Tbl, default_name: String) -> Option<Scenario> 
         .iter()
         .map(|t| read_event(c, t, horizon))
         .collect();
+    let pools = c
+        .tables(root, "pools")
+        .iter()
+        .map(|t| gigawatt_model::Pool {
+            name: c.string_req(t, "name"),
+            serves: c.strings(t, "serves"),
+            use_fee_usd_per_h100e_hour: c.num_d(t, "use_fee_usd_per_h100e_hour"),
+            idle_power_share_pu: c.num_d(t, "idle_power_share_pu"),
+        })
+        .collect();
     Some(Scenario {
+        pools,
         events,
         groups,
         name,
@@ -1565,6 +1578,7 @@ fn read_option(c: &mut Ctx, t: &Tbl, horizon: Horizon) -> CapacityOption {
     o.financing_rate_per_year = c.num_d(t, "financing_rate_per_year");
     o.financing_term_months = c.u32_d(t, "financing_term_months");
     o.ramp_pu = c.num_array(t, "ramp_pu").unwrap_or_default();
+    o.pool = c.string(t, "pool");
     o
 }
 

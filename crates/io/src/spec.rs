@@ -297,6 +297,12 @@ static RUN: TableSpec = TableSpec {
             "size / window",
             "Most H100e it can use in one month (cluster size).",
         ),
+        opt(
+            "min_cluster_h100e",
+            Ty::Num,
+            "0",
+            "Smallest interconnected cluster it can train on, H100e: it runs only on pools with at least this much capacity online.",
+        ),
     ],
 };
 
@@ -379,6 +385,12 @@ static FLEET: TableSpec = TableSpec {
             "Monthly lease per unit, for leased fleet.",
         ),
         opt("lease_end", Ty::Month, "none", "Month a leased entry ends."),
+        opt(
+            "pool",
+            Ty::Str,
+            "first pool",
+            "Capacity pool it belongs to (see `[[pools]]`).",
+        ),
     ],
 };
 
@@ -452,6 +464,21 @@ static OPTION: TableSpec = TableSpec {
         opt("financing_rate_per_year", Ty::Num, "0", "build, buy: interest on vendor financing (0: deferred payment)."),
         opt("financing_term_months", Ty::Int, "0", "build, buy: months of level repayments of vendor financing, from the month after arrival."),
         opt("ramp_pu", Ty::NumArray, "flat", "lease: multiplier on the leased H100e and the spend in each successive 12 months of the term, the last repeating (a cloud contract's committed spend ramp)."),
+        opt("pool", Ty::Str, "first pool", "build, lease, buy: the capacity pool its capacity joins (see `[[pools]]`)."),
+    ],
+};
+
+static POOL: TableSpec = TableSpec {
+    name: "pool",
+    doc: "A capacity pool: the capacity of the options and fleet entries that name it (`pool = \"...\"`; those that name none join the first pool), \
+          run as one interconnected cluster. Each month and load block, allocation follows the priority order and each step draws from the pools \
+          that may run its work, cheapest per H100e-hour used first (merit order). Without pools, all capacity is one pool that serves everything \
+          at no cost per use.",
+    fields: &[
+        req("name", Ty::Str, "Unique name, e.g. asic-inference."),
+        opt("serves", Ty::StrArray, "everything", "Work it may run: segment names, and `research` for the research floor, training runs and extra research."),
+        opt("use_fee_usd_per_h100e_hour", Ty::Num, "0", "Fee per H100e-hour actually used (per-use charges, energy billed by use), USD."),
+        opt("idle_power_share_pu", Ty::Num, "1", "Share of its owned chips' full power drawn when idle; the rest is drawn in proportion to use (1: power paid whether used or not)."),
     ],
 };
 
@@ -748,6 +775,12 @@ pub static ROOT: TableSpec = TableSpec {
             "none",
             "Events on drivers other than demand.",
         ),
+        opt(
+            "pools",
+            Ty::Tables(&POOL),
+            "one pool serving everything",
+            "Capacity pools dispatched by cost.",
+        ),
     ],
 };
 
@@ -818,6 +851,9 @@ pub const BOUNDS: &[(&str, &str, Bound)] = &[
     ("research", "quality_lag_months", Bound::Months),
     ("training_run", "size_h100e_months", Bound::Positive),
     ("training_run", "max_h100e", Bound::NonNegative),
+    ("training_run", "min_cluster_h100e", Bound::NonNegative),
+    ("pool", "use_fee_usd_per_h100e_hour", Bound::NonNegative),
+    ("pool", "idle_power_share_pu", Bound::Share),
     ("generation", "h100e_per_unit", Bound::Positive),
     ("generation", "kw_per_unit", Bound::Positive),
     ("generation", "life_years", Bound::Years),

@@ -654,6 +654,7 @@ fn reading_twice_gives_equal_scenarios_and_writing_round_trips() {
         STARTER_SCENARIO,
         include_str!("../../../examples/frontier-lab.toml"),
         include_str!("../../../examples/startup.toml"),
+        include_str!("../../../examples/capacity-expansion.toml"),
     ] {
         let (a, d) = read_str(src, "x.toml");
         assert!(
@@ -989,4 +990,71 @@ fn source_notes_give_each_field_its_line_and_comment() {
         .find(|(p, _)| p.ends_with("lead_time_months") && p.starts_with("options["))
         .expect("an option's lead time");
     assert!(lead.1 .0 > 1);
+}
+
+#[test]
+fn pools_are_validated_where_they_are_written() {
+    let line_of = |src: &str, key: &str| {
+        src.lines()
+            .collect::<Vec<_>>()
+            .iter()
+            .rposition(|l| l.starts_with(key))
+            .unwrap()
+            + 1
+    };
+    let pools = "\n[[pools]]\nname = \"gpu\"\n[[pools]]\nname = \"asic\"\nserves = [\"chta\"]\n";
+    // A segment that does not exist, with the one meant as the hint.
+    let src = format!("{BASE}{pools}");
+    one_error(
+        &src,
+        "pools[1].serves[0]",
+        "unknown segment `chta`",
+        line_of(&src, "serves"),
+    );
+    assert!(diags(&src)
+        .iter()
+        .any(|d| d.diag.hint.as_deref().unwrap_or("").contains("chat")));
+    // An option naming a pool that is not there.
+    let ok_pools = pools.replace("chta", "chat");
+    let src = with("kind = \"lease\"", "kind = \"lease\"\npool = \"gpus\"") + &ok_pools;
+    one_error(
+        &src,
+        "options[0].pool",
+        "unknown pool `gpus`",
+        line_of(&src, "pool ="),
+    );
+    // A pool named with no [[pools]] at all.
+    let src = with("kind = \"lease\"", "kind = \"lease\"\npool = \"gpu\"");
+    one_error(
+        &src,
+        "options[0].pool",
+        "the scenario has no [[pools]]",
+        line_of(&src, "pool ="),
+    );
+    // Ranges: a fee below zero, an idle share above one.
+    let src = format!("{BASE}{ok_pools}use_fee_usd_per_h100e_hour = -1.0\n");
+    one_error(
+        &src,
+        "pools[1].use_fee_usd_per_h100e_hour",
+        "must not be negative",
+        line_of(&src, "use_fee"),
+    );
+    let src = format!("{BASE}{ok_pools}idle_power_share_pu = 1.5\n");
+    one_error(
+        &src,
+        "pools[1].idle_power_share_pu",
+        "between 0 and 1",
+        line_of(&src, "idle_power"),
+    );
+    // Work no pool may run is a warning: research here, as both pools serve `chat` only.
+    let src = format!(
+        "{BASE}\n[[pools]]\nname = \"a\"\nserves = [\"chat\"]\n[[pools]]\nname = \"b\"\nserves = [\"chat\"]\n"
+    );
+    let d = diags(&src);
+    assert!(!d.iter().any(|d| d.is_error()), "{d:?}");
+    assert!(
+        d.iter()
+            .any(|d| d.diag.message == "no pool serves research: it is never served from capacity"),
+        "{d:?}"
+    );
 }

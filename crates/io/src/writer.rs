@@ -324,6 +324,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
             run.priority,
             num(run.max_h100e)
         );
+        if run.min_cluster_h100e > 0.0 {
+            let _ = writeln!(o, "min_cluster_h100e = {}", num(run.min_cluster_h100e));
+        }
     }
     for g in &sc.generations {
         let _ = writeln!(
@@ -348,6 +351,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
         );
         if let Some(e) = f.lease_end {
             let _ = writeln!(o, "lease_end = \"{e}\"");
+        }
+        if let Some(pool) = &f.pool {
+            let _ = writeln!(o, "pool = {}", toml_string(pool));
         }
     }
     let p = &sc.power;
@@ -430,6 +436,9 @@ pub fn write_scenario(sc: &Scenario) -> String {
         );
         if !opt.ramp_pu.is_empty() {
             let _ = writeln!(o, "ramp_pu = {}", nums(&opt.ramp_pu));
+        }
+        if let Some(pool) = &opt.pool {
+            let _ = writeln!(o, "pool = {}", toml_string(pool));
         }
     }
     let order: Vec<String> = sc
@@ -537,6 +546,16 @@ pub fn write_scenario(sc: &Scenario) -> String {
         );
     }
     write_events(o, sc);
+    for pool in &sc.pools {
+        let _ = writeln!(
+            o,
+            "\n[[pools]]\nname = {}\nserves = [{}]\nuse_fee_usd_per_h100e_hour = {}\nidle_power_share_pu = {}",
+            toml_string(&pool.name),
+            toml_strings(&pool.serves),
+            num(pool.use_fee_usd_per_h100e_hour),
+            num(pool.idle_power_share_pu)
+        );
+    }
     for c in &sc.cases {
         let vals: Vec<String> = c
             .values

@@ -48,6 +48,35 @@ pub struct Scenario {
     /// Events on drivers other than demand: efficiency breakthroughs, price wars, supply
     /// shocks, power delays, funding freezes.
     pub events: Vec<Event>,
+    /// Capacity pools: which work each part of the fleet may run and what using it costs.
+    /// Empty: one pool that serves everything at no cost per use.
+    pub pools: Vec<Pool>,
+}
+
+/// A capacity pool: the capacity of the options and fleet entries that name it, dispatched
+/// as one interconnected cluster with its own cost per use and its own list of the work it may
+/// run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    /// Unique name.
+    pub name: String,
+    /// Segments it may serve, by name, and `research` for research; empty: everything.
+    pub serves: Vec<String>,
+    /// Fee per H100e-hour actually used (per-use charges, energy billed by use), USD.
+    pub use_fee_usd_per_h100e_hour: f64,
+    /// Share of its chips' full power drawn when idle; the rest is drawn in proportion to use
+    /// (1: power paid whether used or not).
+    pub idle_power_share_pu: f64,
+}
+
+/// The word a pool's `serves` list uses for research.
+pub const RESEARCH_WORK: &str = "research";
+
+impl Pool {
+    /// True when the pool may run `work` (a segment name, or [`RESEARCH_WORK`]).
+    pub fn serves(&self, work: &str) -> bool {
+        self.serves.is_empty() || self.serves.iter().any(|w| w == work)
+    }
 }
 
 /// What an [`Event`] acts on.
@@ -335,6 +364,9 @@ pub struct TrainingRun {
     pub priority: i64,
     /// Largest H100e it can use in a month (cluster size); 0 means size / (deadline − start + 1).
     pub max_h100e: f64,
+    /// Smallest cluster it can train on, H100e: it runs only on pools with at least this much
+    /// capacity online (0: any pool that serves research).
+    pub min_cluster_h100e: f64,
 }
 
 /// An accelerator generation.
@@ -367,6 +399,8 @@ pub struct FleetEntry {
     pub lease_usd_per_unit_month: f64,
     /// Month a leased entry ends; `None` for owned fleet.
     pub lease_end: Option<Month>,
+    /// Capacity pool it belongs to (`None`: the first pool).
+    pub pool: Option<String>,
 }
 
 /// Site-wide physical limits.
@@ -480,6 +514,8 @@ pub struct CapacityOption {
     /// Lease: multiplier on the leased H100e (and so the committed spend) in each successive
     /// 12 months of the term, the last repeating (empty: flat): a cloud contract's spend ramp.
     pub ramp_pu: Vec<f64>,
+    /// Capacity pool its capacity joins (`None`: the first pool; not for burst).
+    pub pool: Option<String>,
 }
 
 impl CapacityOption {
@@ -513,6 +549,7 @@ impl CapacityOption {
             financing_rate_per_year: 0.0,
             financing_term_months: 0,
             ramp_pu: Vec::new(),
+            pool: None,
         }
     }
 }

@@ -300,6 +300,7 @@ pub fn validate(sc: &Scenario) -> Vec<Diagnostic> {
     check_groups(&mut v, sc);
     check_events(&mut v, sc);
     check_deals(&mut v, sc);
+    check_pools(&mut v, sc);
     if !v.out.iter().any(|d| d.severity == crate::Severity::Error) {
         check_capacity_drop(&mut v, sc);
     }
@@ -1186,6 +1187,84 @@ fn check_deals(v: &mut V<'_>, sc: &Scenario) {
                     suggest(o, &opts),
                 );
             }
+        }
+    }
+}
+
+/// Capacity pools: unique names, what they serve, their costs, and every `pool` that names
+/// one. Work no pool may run is a warning: it is never served.
+fn check_pools(v: &mut V<'_>, sc: &Scenario) {
+    let pools: Vec<&str> = sc.pools.iter().map(|p| p.name.as_str()).collect();
+    duplicates(v, pools.iter().copied(), "pool", "pools");
+    let mut work: Vec<&str> = sc.segments.iter().map(|s| s.name.as_str()).collect();
+    work.push(crate::RESEARCH_WORK);
+    for (i, pool) in sc.pools.iter().enumerate() {
+        let p = format!("pools[{i}]");
+        v.non_negative(
+            &format!("{p}.use_fee_usd_per_h100e_hour"),
+            pool.use_fee_usd_per_h100e_hour,
+        );
+        v.share(
+            &format!("{p}.idle_power_share_pu"),
+            pool.idle_power_share_pu,
+        );
+        for (j, w) in pool.serves.iter().enumerate() {
+            if !work.contains(&w.as_str()) {
+                v.err_hint(
+                    format!("{p}.serves[{j}]"),
+                    format!("unknown segment `{w}` (name segments, or `research`)"),
+                    suggest(w, &work),
+                );
+            }
+        }
+    }
+    let named = |v: &mut V<'_>, path: String, pool: &Option<String>| {
+        let Some(name) = pool else { return };
+        if pools.is_empty() {
+            v.err_hint(
+                path,
+                format!("pool `{name}` but the scenario has no [[pools]]"),
+                "declare it under [[pools]], or remove `pool`",
+            );
+        } else if !pools.contains(&name.as_str()) {
+            v.err_hint(
+                path,
+                format!("unknown pool `{name}`"),
+                suggest(name, &pools),
+            );
+        }
+    };
+    for (i, f) in sc.fleet.iter().enumerate() {
+        named(v, format!("fleet[{i}].pool"), &f.pool);
+    }
+    for (i, o) in sc.options.iter().enumerate() {
+        if o.kind == OptionKind::Burst && o.pool.is_some() {
+            v.err_hint(
+                format!("options[{i}].pool"),
+                "burst capacity is not in a pool: it covers product shortfall at its own price",
+                "remove `pool` from the burst option",
+            );
+        } else {
+            named(v, format!("options[{i}].pool"), &o.pool);
+        }
+    }
+    if sc.pools.is_empty() {
+        return;
+    }
+    for w in &work {
+        if !sc.pools.iter().any(|p| p.serves(w)) {
+            let what = if *w == crate::RESEARCH_WORK {
+                "research".to_string()
+            } else {
+                format!("segment `{w}`")
+            };
+            v.out.push(
+                Diagnostic::warning(
+                    "pools",
+                    format!("no pool serves {what}: it is never served from capacity"),
+                )
+                .with_hint(format!("add `{w}` to a pool's `serves`")),
+            );
         }
     }
 }

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use gigawatt_lp::Sense;
 use gigawatt_model::{Commitment, Month, OptionKind, Plan, ValidScenario};
-use gigawatt_sim::{Draws, Engine, OptionInfo, PathView, Scratch, BLOCK};
+use gigawatt_sim::{Draws, Engine, OptionInfo, PathView, PoolInfo, Scratch, BLOCK};
 
 use crate::two_stage::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
@@ -263,6 +263,7 @@ pub fn build(
     let first_vars = bx.first_vars(&first);
     let mut scratch = Scratch::default();
     let paths = bx.draw_paths(&mut scratch)?;
+    bx.check_pool_power(&paths.views)?;
     let tree = bx.tree(&paths.views);
     let mut shared = SharedDecisions::default();
     let n = paths.views.len();
@@ -343,7 +344,8 @@ struct SharedDecisions {
 
 /// The rows of one scenario that decisions and operations add terms to, before they join it.
 struct ScenarioRows {
-    /// Capacity state K_t (first variable index) and its balance rows.
+    /// Capacity state K_t (first variable index; with pools K_{p,t} is `k0 + p·T + t`) and its
+    /// balance rows (row `p·T + t`).
     k0: usize,
     state: Vec<RowDef>,
     /// Net powered space used N_t, only when a buy needs space.
@@ -366,6 +368,8 @@ struct Builder<'a> {
     engine: &'a Engine,
     set: &'a CapacitySettings,
     options: Vec<OptionInfo>,
+    /// Capacity pools (empty: one pool that serves everything at no cost per use).
+    pools: Vec<PoolInfo>,
     t_len: usize,
     avail: f64,
     floor_h100e: f64,
@@ -391,6 +395,7 @@ impl<'a> Builder<'a> {
             engine,
             set,
             options: engine.option_info(),
+            pools: engine.pool_info(),
             t_len,
             avail,
             floor_h100e,
@@ -404,6 +409,20 @@ impl<'a> Builder<'a> {
             disc_end: disc_m.powi(-(t_len as i32)),
             maximize: matches!(set.objective, Objective::Npv(_)),
         }
+    }
+
+    /// A pool that draws less power idle needs one power draw per H100e for the programme to
+    /// charge its use linearly.
+    fn check_pool_power(&self, views: &[PathView]) -> Result<(), String> {
+        for (p, pool) in self.pools.iter().enumerate() {
+            if pool.idle_share < 1.0 && views.iter().any(|v| v.pool_power_per_h100e[p].is_none()) {
+                return Err(format!(
+                    "pool `{}` draws less power when idle (idle_power_share_pu < 1) but its fleet and options draw different power per H100e; the programme needs one rate per such pool: split it into pools of one generation and site (the simulator evaluates any pool exactly)",
+                    pool.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn month(&self, t: usize) -> Month {
@@ -606,7 +625,11 @@ impl<'a> Builder<'a> {
         let capex_by_year = self.decision_effects(sd, decs, d, scratch, &mut rows);
         sd.rows.append(&mut rows.state);
         sd.rows.append(&mut rows.space);
-        let (served_total, served_ids) = self.operations(sd, v, &mut rows);
+        let (served_total, served_ids) = if self.pools.is_empty() {
+            self.operations(sd, v, &mut rows)
+        } else {
+            self.operations_pools(sd, v, &mut rows)
+        };
         if self.set.churn {
             churn_rows(
                 sd,
@@ -658,31 +681,53 @@ impl<'a> Builder<'a> {
     }
 
     /// Capacity state K_t: K_t − K_{t−1} = fleet change + Σ unit capacity change × commitment
-    /// (the commitments' terms join in [`Self::decision_effects`]).
+    /// (the commitments' terms join in [`Self::decision_effects`]); with pools, one state per
+    /// pool, K_{p,t}, fed by its own fleet and options.
     fn capacity_state(&self, sd: &mut ScenarioDef, v: &PathView, rows: &mut ScenarioRows) {
         rows.k0 = sd.vars.len();
         let k0 = rows.k0;
-        for t in 0..self.t_len {
-            add_var(
-                sd,
-                VarDef::new(format!("capacity[{}]", self.month(t)), 0.0, INF),
-            );
+        let pooled = !self.pools.is_empty();
+        let fleets: Vec<&Vec<f64>> = if pooled {
+            v.fleet_pool_h100e.iter().collect()
+        } else {
+            vec![&v.fleet_h100e]
+        };
+        for p in 0..fleets.len() {
+            for t in 0..self.t_len {
+                let name = if pooled {
+                    format!("capacity[{},{}]", self.pools[p].name, self.month(t))
+                } else {
+                    format!("capacity[{}]", self.month(t))
+                };
+                add_var(sd, VarDef::new(name, 0.0, INF));
+            }
         }
-        rows.state = (0..self.t_len)
-            .map(|t| {
-                let delta = v.fleet_h100e[t] - if t > 0 { v.fleet_h100e[t - 1] } else { 0.0 };
-                let mut terms = vec![(Ref::Own(k0 + t), 1.0)];
-                if t > 0 {
-                    terms.push((Ref::Own(k0 + t - 1), -1.0));
-                }
-                RowDef {
-                    name: format!("state[{}]", self.month(t)),
-                    kind: RowKind::CapacityState,
-                    lower: delta,
-                    upper: delta,
-                    terms,
-                    limit: false,
-                }
+        let t_len = self.t_len;
+        rows.state = fleets
+            .iter()
+            .enumerate()
+            .flat_map(|(p, fleet)| {
+                (0..t_len).map(move |t| {
+                    let delta = fleet[t] - if t > 0 { fleet[t - 1] } else { 0.0 };
+                    let k = k0 + p * t_len + t;
+                    let mut terms = vec![(Ref::Own(k), 1.0)];
+                    if t > 0 {
+                        terms.push((Ref::Own(k - 1), -1.0));
+                    }
+                    (p, t, delta, terms)
+                })
+            })
+            .map(|(p, t, delta, terms)| RowDef {
+                name: if pooled {
+                    format!("state[{},{}]", self.pools[p].name, self.month(t))
+                } else {
+                    format!("state[{}]", self.month(t))
+                },
+                kind: RowKind::CapacityState,
+                lower: delta,
+                upper: delta,
+                terms,
+                limit: false,
             })
             .collect();
     }
@@ -783,8 +828,13 @@ impl<'a> Builder<'a> {
             let e = self
                 .engine
                 .unit_effect(dec.option, dec.month, key, d, scratch);
+            let row0 = if self.pools.is_empty() {
+                0
+            } else {
+                self.options[dec.option].pool * self.t_len
+            };
             for (t, dc) in &e.cap_delta {
-                rows.state[*t].terms.push((*r, -dc * dec.unit));
+                rows.state[row0 + *t].terms.push((*r, -dc * dec.unit));
             }
             if !rows.cash.is_empty() {
                 for (t, c) in &e.cash_out {
@@ -866,6 +916,193 @@ impl<'a> Builder<'a> {
             }
         }
         (served_total, served_ids)
+    }
+
+    /// Operations with pools, each month and load block: a segment's served demand (up to its
+    /// demand) is what the pools that may serve it run for it, plus burst; each pool runs at
+    /// most its capacity online; the research floor (and research's share) runs on pools that
+    /// serve research. An H100e-month a pool runs costs its use fee plus the power drawn beyond
+    /// its idle share, (1 − s)·ρ/availability, and a pool's capacity K is charged (1 − s)·ρ·K
+    /// less than the full power its chips' effects carry (ρ: full-draw power per H100e-month).
+    /// Returns what [`Self::operations`] returns.
+    fn operations_pools(
+        &self,
+        sd: &mut ScenarioDef,
+        v: &PathView,
+        rows: &mut ScenarioRows,
+    ) -> (Vec<(Ref, f64)>, Vec<usize>) {
+        let (t_len, ns) = (self.t_len, self.segments);
+        let money_rows = !rows.cash.is_empty();
+        // The objective's sign for a cost.
+        let sign = if self.maximize { -1.0 } else { 1.0 };
+        let rho = |p: usize| v.pool_power_per_h100e[p].unwrap_or(0.0);
+        let per_use: Vec<f64> = (0..self.pools.len())
+            .map(|p| {
+                let pool = &self.pools[p];
+                let power = if self.avail > 0.0 {
+                    (1.0 - pool.idle_share) * rho(p) / self.avail
+                } else {
+                    0.0
+                };
+                pool.fee_month_usd + power
+            })
+            .collect();
+        for (p, pool) in self.pools.iter().enumerate() {
+            let saved = (1.0 - pool.idle_share) * rho(p);
+            if saved == 0.0 {
+                continue;
+            }
+            for t in 0..t_len {
+                let k = Ref::Own(rows.k0 + p * t_len + t);
+                if money_rows {
+                    rows.cash_balance(t).terms.push((k, -saved));
+                }
+                sd.obj.push((k, -sign * self.disc[t] * saved));
+            }
+        }
+        let mut served_total: Vec<(Ref, f64)> = Vec::new();
+        let mut served_ids = vec![0usize; self.blocks.len() * t_len * ns];
+        for (b, (hours, factors)) in self.blocks.iter().enumerate() {
+            for t in 0..t_len {
+                let month = self.month(t);
+                let mut pool_terms: Vec<Vec<(Ref, f64)>> = vec![Vec::new(); self.pools.len()];
+                // A variable run on pool `p` this block: its cost, and its place in the pool's row.
+                let mut run_on = |sd: &mut ScenarioDef, rows: &mut ScenarioRows, name, p: usize| {
+                    let j = add_var(sd, VarDef::new(name, 0.0, INF));
+                    let c = hours * per_use[p];
+                    if c != 0.0 {
+                        if money_rows {
+                            rows.cash_balance(t).terms.push((Ref::Own(j), c));
+                        }
+                        sd.obj.push((Ref::Own(j), sign * self.disc[t] * c));
+                    }
+                    pool_terms[p].push((Ref::Own(j), 1.0));
+                    j
+                };
+                let mut burst_served = Vec::new();
+                for seg in 0..ns {
+                    let ub = v.demand_h100e[seg][t] * factors[seg];
+                    let j = add_var(
+                        sd,
+                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
+                    );
+                    served_ids[(b * t_len + t) * ns + seg] = j;
+                    served_total.push((Ref::Own(j), *hours));
+                    let rev = v.revenue_per_h100e[seg][t];
+                    if money_rows {
+                        rows.cash_balance(t).terms.push((Ref::Own(j), -hours * rev));
+                    }
+                    if self.maximize {
+                        sd.obj.push((Ref::Own(j), self.disc[t] * hours * rev));
+                    }
+                    let mut terms = vec![(Ref::Own(j), 1.0)];
+                    for (p, pool) in self.pools.iter().enumerate() {
+                        if pool.serves_segment[seg] {
+                            let name = format!("run[{seg},{},{b},{t}]", pool.name);
+                            let x = run_on(sd, rows, name, p);
+                            terms.push((Ref::Own(x), -1.0));
+                        }
+                    }
+                    if !v.burst.is_empty() {
+                        let w = add_var(
+                            sd,
+                            VarDef::new(format!("burst_served[{seg},{b},{t}]"), 0.0, INF),
+                        );
+                        terms.push((Ref::Own(w), -1.0));
+                        burst_served.push((Ref::Own(w), 1.0));
+                    }
+                    sd.rows.push(RowDef {
+                        name: format!("dispatch[{seg},{month},block{b}]"),
+                        kind: RowKind::Dispatch,
+                        lower: -INF,
+                        upper: 0.0,
+                        terms,
+                        limit: false,
+                    });
+                }
+                if !v.burst.is_empty() {
+                    for (k, (cap, price)) in v.burst.iter().enumerate() {
+                        let j = add_var(sd, VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap));
+                        burst_served.push((Ref::Own(j), -1.0));
+                        if money_rows {
+                            rows.cash_balance(t)
+                                .terms
+                                .push((Ref::Own(j), hours * price));
+                        }
+                        sd.obj
+                            .push((Ref::Own(j), sign * self.disc[t] * hours * price));
+                    }
+                    sd.rows.push(RowDef {
+                        name: format!("burst[{month},block{b}]"),
+                        kind: RowKind::Dispatch,
+                        lower: -INF,
+                        upper: 0.0,
+                        terms: burst_served,
+                        limit: false,
+                    });
+                }
+                let mut research = Vec::new();
+                for (p, pool) in self.pools.iter().enumerate() {
+                    if pool.research {
+                        let name = format!("research[{},{b},{t}]", pool.name);
+                        let r = run_on(sd, rows, name, p);
+                        research.push((Ref::Own(r), 1.0));
+                    }
+                }
+                for (p, mut terms) in pool_terms.into_iter().enumerate() {
+                    terms.push((Ref::Own(rows.k0 + p * t_len + t), -self.avail));
+                    sd.rows.push(RowDef {
+                        name: format!("pool[{},{month},block{b}]", self.pools[p].name),
+                        kind: RowKind::PoolUse,
+                        lower: -INF,
+                        upper: 0.0,
+                        terms,
+                        limit: false,
+                    });
+                }
+                self.pool_floor_rows(sd, (t, b), research, rows.k0);
+            }
+        }
+        (served_total, served_ids)
+    }
+
+    /// With pools: research run on the pools that serve it at least the floor, and at least
+    /// research's share of all capacity online.
+    fn pool_floor_rows(
+        &self,
+        sd: &mut ScenarioDef,
+        (t, b): (usize, usize),
+        research: Vec<(Ref, f64)>,
+        k0: usize,
+    ) {
+        let month = self.month(t);
+        if self.floor_h100e > 0.0 {
+            sd.rows.push(RowDef {
+                name: format!("floor[{month},block{b}]"),
+                kind: RowKind::Floor,
+                lower: self.floor_h100e,
+                upper: INF,
+                terms: research.clone(),
+                limit: true,
+            });
+        }
+        if self.floor_share > 0.0 {
+            let mut terms = research;
+            for p in 0..self.pools.len() {
+                terms.push((
+                    Ref::Own(k0 + p * self.t_len + t),
+                    -self.floor_share * self.avail,
+                ));
+            }
+            sd.rows.push(RowDef {
+                name: format!("floor_share[{month},block{b}]"),
+                kind: RowKind::FloorShare,
+                lower: 0.0,
+                upper: INF,
+                terms,
+                limit: false,
+            });
+        }
     }
 
     /// Product use (served less burst) within capacity net of the research floor, and within

@@ -69,6 +69,10 @@ pub enum RowKind {
     Floor,
     /// Product use within capacity net of research's share.
     FloorShare,
+    /// A capacity pool's use within its capacity online.
+    PoolUse,
+    /// Served demand within what the pools that may serve it and burst run for it.
+    Dispatch,
     /// Served demand within the churned demand state.
     Demand,
     /// The churned demand state's balance.

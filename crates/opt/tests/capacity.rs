@@ -205,6 +205,36 @@ fn programme_with_deal_structures_equals_the_simulators_npv_on_the_same_paths() 
 /// Solves the fixed-schedule programme, simulates the plan it finds on the same paths, and
 /// asserts each path's programme value equals its simulated NPV. Returns the total unserved
 /// H100e-months the simulator saw.
+#[test]
+fn programme_with_pools_equals_the_simulators_npv_on_the_same_paths() {
+    // Two pools: `gpu` (the fleet and the campus, drawing 40 % of their power when idle) runs
+    // everything, the research floor included; `cloud` (the lease, $0.005 per H100e-hour used)
+    // serves the segment only. The simulator serves the floor, then the segment from the pool
+    // cheapest per use, then burst; the programme dispatches by cost with the same
+    // compatibility: priorities and costs agree, so the values must agree path by path.
+    let src = EQUIV
+        .replace("pue = 1.25", "pue = 1.3\npool = \"gpu\"")
+        .replace("term_months = 12\n", "term_months = 12\npool = \"cloud\"\n")
+        + "[research]\nfloor_h100e = 5.0\n\
+           [[pools]]\nname = \"gpu\"\nidle_power_share_pu = 0.4\n\
+           [[pools]]\nname = \"cloud\"\nserves = [\"d\"]\nuse_fee_usd_per_h100e_hour = 0.005\n";
+    assert_eq!(src.matches("pool = ").count(), 2);
+    programme_equals_simulator(&src);
+}
+
+#[test]
+fn a_pool_that_saves_idle_power_needs_one_power_rate_for_the_programme() {
+    // The campus at PUE 1.25 draws less per H100e than the fleet in the site's 1.3 space.
+    let src = EQUIV.to_string() + "[[pools]]\nname = \"gpu\"\nidle_power_share_pu = 0.4\n";
+    let sc = scenario(&src);
+    let engine = Engine::new(&sc, 4, 9, &[]).unwrap();
+    let err = build(&sc, &engine, &CapacitySettings::new(4, 9)).unwrap_err();
+    assert!(
+        err.contains("pool `gpu`") && err.contains("split it"),
+        "{err}"
+    );
+}
+
 fn programme_equals_simulator(src: &str) -> f64 {
     let sc = scenario(src);
     let churn = sc.segments.iter().any(|s| s.churn_share_pu > 0.0);

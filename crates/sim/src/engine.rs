@@ -21,7 +21,7 @@ mod rules;
 mod view;
 
 use compile::*;
-pub use view::{OptionInfo, PathView, UnitEffect};
+pub use view::{OptionInfo, PathView, PoolInfo, UnitEffect};
 
 /// Hours in an average month, for power cost.
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -146,6 +146,22 @@ struct RunC {
     start: i32,
     deadline: i32,
     rate: f64,
+    /// Runs only on pools with at least this much capacity online, H100e.
+    min_cluster: f64,
+}
+
+/// A capacity pool compiled: its cost per H100e-month used and the work it may run.
+#[derive(Debug, Clone)]
+struct PoolC {
+    name: String,
+    /// Use fee per H100e-month used, USD.
+    fee_month_usd: f64,
+    /// Share of full power drawn when idle.
+    idle_share: f64,
+    /// Whether it may serve each segment.
+    serves_seg: Vec<bool>,
+    /// Whether it may run research.
+    research: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +209,8 @@ struct OptC {
     key: u64,
     /// Events (supply shocks, power delays) that can slip its deliveries.
     slip_events: Vec<usize>,
+    /// Capacity pool its capacity joins.
+    pool: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -272,13 +290,15 @@ pub const SERIES: [&str; 14] = [
 pub const REPORTED_SERIES: usize = 10;
 
 /// Lines of a yearly statement, in order; each is a sum over the year's months except the cash
-/// balances. The statement closes: cash_end = cash_start + free_cash_flow − interest +
+/// balances. Power is what the chips drew (less, with pools, for the idle share of capacity
+/// not used); usage fees are the pools' fees per H100e-hour used. The statement closes: cash_end = cash_start + free_cash_flow − interest +
 /// funding_rounds + vendor_investment + credit_drawn + backstop_drawn − repaid. Free cash flow is
 /// revenue less operating costs (revenue shares among them), capex and vendor financing
 /// payments; warrants vested are non-cash and outside the identity.
-pub const YEARLY_LINES: [&str; 23] = [
+pub const YEARLY_LINES: [&str; 24] = [
     "revenue_usd",
     "power_usd",
+    "usage_fees_usd",
     "facility_opex_usd",
     "leases_usd",
     "burst_usd",
@@ -307,27 +327,28 @@ pub mod yl {
     #![allow(missing_docs)]
     pub const REVENUE: usize = 0;
     pub const POWER: usize = 1;
-    pub const OPEX: usize = 2;
-    pub const LEASES: usize = 3;
-    pub const BURST: usize = 4;
-    pub const NON_COMPUTE: usize = 5;
-    pub const REVENUE_SHARE: usize = 6;
-    pub const DEPRECIATION: usize = 7;
-    pub const OPERATING_INCOME: usize = 8;
-    pub const CAPEX: usize = 9;
-    pub const CAPEX_CHIPS: usize = 10;
-    pub const CAPEX_FACILITIES: usize = 11;
-    pub const VENDOR_FINANCING: usize = 12;
-    pub const FCF: usize = 13;
-    pub const ROUNDS: usize = 14;
-    pub const VENDOR_INVESTMENT: usize = 15;
-    pub const CREDIT_DRAWN: usize = 16;
-    pub const BACKSTOP_DRAWN: usize = 17;
-    pub const REPAID: usize = 18;
-    pub const INTEREST: usize = 19;
-    pub const CASH_START: usize = 20;
-    pub const CASH_END: usize = 21;
-    pub const WARRANTS: usize = 22;
+    pub const USAGE_FEES: usize = 2;
+    pub const OPEX: usize = 3;
+    pub const LEASES: usize = 4;
+    pub const BURST: usize = 5;
+    pub const NON_COMPUTE: usize = 6;
+    pub const REVENUE_SHARE: usize = 7;
+    pub const DEPRECIATION: usize = 8;
+    pub const OPERATING_INCOME: usize = 9;
+    pub const CAPEX: usize = 10;
+    pub const CAPEX_CHIPS: usize = 11;
+    pub const CAPEX_FACILITIES: usize = 12;
+    pub const VENDOR_FINANCING: usize = 13;
+    pub const FCF: usize = 14;
+    pub const ROUNDS: usize = 15;
+    pub const VENDOR_INVESTMENT: usize = 16;
+    pub const CREDIT_DRAWN: usize = 17;
+    pub const BACKSTOP_DRAWN: usize = 18;
+    pub const REPAID: usize = 19;
+    pub const INTEREST: usize = 20;
+    pub const CASH_START: usize = 21;
+    pub const CASH_END: usize = 22;
+    pub const WARRANTS: usize = 23;
 }
 
 /// What a path records beyond its outcomes.
@@ -422,6 +443,8 @@ pub struct Engine {
     /// First and last commitment month index of each option.
     commit_windows: Vec<(i32, i32)>,
     fleet: Vec<FleetC>,
+    /// Capacity pools (empty: one pool that serves everything at no cost per use).
+    pools: Vec<PoolC>,
     floor_h100e: f64,
     floor_share: f64,
     extra_cap_share: f64,
@@ -466,6 +489,7 @@ struct FleetC {
     units: f64,
     age0_m: f64,
     owned: bool,
+    pool: usize,
 }
 
 /// Per-path draws shared by every plan (common random numbers).
@@ -501,6 +525,9 @@ pub struct Scratch {
     d_dep: Vec<f64>,
     d_space: Vec<f64>,
     d_used: Vec<f64>,
+    /// Per pool (only with pools), P × (T + 1): capacity and full-draw power deltas.
+    d_pool_cap: Vec<f64>,
+    d_pool_power: Vec<f64>,
     capex: Vec<f64>,
     /// The chips' part of `capex` (the rest is facilities).
     capex_chips: Vec<f64>,
@@ -554,6 +581,17 @@ struct Work {
     seg_revenue_year: Vec<f64>,
     /// Each segment's compute served this month, H100e.
     seg_served: Vec<f64>,
+    /// Per pool (only with pools): raw capacity and full-draw power (running sums), capacity
+    /// online this month, capacity left in the current block, H100e-months used this month,
+    /// and the pools cheapest per H100e-month used first.
+    pool_raw: Vec<f64>,
+    pool_power: Vec<f64>,
+    pool_cap: Vec<f64>,
+    pool_left: Vec<f64>,
+    pool_used: Vec<f64>,
+    /// Cost per H100e-month used this month, USD.
+    pool_cost: Vec<f64>,
+    merit: Vec<usize>,
 }
 
 /// A month's standard-normal growth shock: drawn only when the volatility `sig` is positive
@@ -642,6 +680,7 @@ impl Engine {
             commit_windows,
             opts,
             fleet,
+            pools: compile_pools(sc),
             floor_h100e: sc.research.floor_h100e,
             floor_share: sc.research.floor_share_pu,
             extra_cap_share: sc.research.extra_cap_share_pu,

@@ -74,6 +74,10 @@ impl Engine {
         }
         s.buy_arrivals.clear();
         s.buy_arrivals.resize(n * self.opts.len(), 0.0);
+        for v in [&mut s.d_pool_cap, &mut s.d_pool_power] {
+            v.clear();
+            v.resize(n * self.pools.len(), 0.0);
+        }
         s.committed.clear();
         s.committed.resize(self.opts.len(), 0.0);
         s.leases.clear();
@@ -90,6 +94,29 @@ impl Engine {
         if a < b {
             arr[a as usize] += v;
             arr[b as usize] -= v;
+        }
+    }
+
+    /// Adds capacity `h100e` and full-draw power `power_usd` (per month) of pool `pool` over
+    /// months [from, to) to the per-pool delta arrays; nothing without pools.
+    #[inline]
+    pub(super) fn pool_span(
+        &self,
+        s: &mut Scratch,
+        pool: usize,
+        from: i32,
+        to: i32,
+        h100e: f64,
+        power_usd: f64,
+    ) {
+        if self.pools.is_empty() {
+            return;
+        }
+        let n = self.months + 1;
+        let range = pool * n..(pool + 1) * n;
+        Self::span(&mut s.d_pool_cap[range.clone()], from, to, h100e);
+        if power_usd != 0.0 {
+            Self::span(&mut s.d_pool_power[range], from, to, power_usd);
         }
     }
 
@@ -174,6 +201,7 @@ impl Engine {
                 Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, h);
                 let price = o.power_price.unwrap_or(p[self.site_power_price]);
                 Self::span(&mut s.d_power, a, chip_end, mw * HOURS_PER_MONTH * price);
+                self.pool_span(s, o.pool, a, chip_end, h, mw * HOURS_PER_MONTH * price);
                 Self::span(&mut s.d_opex, a, fac_end, mw * o.opex_mw_month);
                 Self::span(&mut s.d_space, a, fac_end, mw);
                 Self::span(&mut s.d_used, a, chip_end, mw);
@@ -202,6 +230,7 @@ impl Engine {
                     let y1 = (y0 + 12).min(o.term_m);
                     let h = amount * k;
                     Self::span(&mut s.d_cap, a + y0, a + y1, h);
+                    self.pool_span(s, o.pool, a + y0, a + y1, h, 0.0);
                     Self::span(&mut s.planned, planned_a + y0, planned_a + y1, h);
                     Self::span(&mut s.d_lease, a + y0, a + y1, h * price);
                     // Payments past the horizon are an obligation at its end.
@@ -218,6 +247,7 @@ impl Engine {
                 let price = p[o.price];
                 let end = a + o.term_m;
                 Self::span(&mut s.d_cap, a, end, amount);
+                self.pool_span(s, o.pool, a, end, amount, 0.0);
                 Self::span(&mut s.planned, planned_a, planned_a + o.term_m, amount);
                 Self::span(&mut s.d_lease, a, end, amount * price);
                 self.invest(o, a, amount, s);
@@ -367,12 +397,9 @@ impl Engine {
             Self::span(&mut s.planned, f.from, f.to, f.h100e);
             if f.owned {
                 let mw = f.kw_units * self.site_pue / 1000.0;
-                Self::span(
-                    &mut s.d_power,
-                    f.from,
-                    f.to,
-                    mw * HOURS_PER_MONTH * site_price,
-                );
+                let power = mw * HOURS_PER_MONTH * site_price;
+                Self::span(&mut s.d_power, f.from, f.to, power);
+                self.pool_span(s, f.pool, f.from, f.to, f.h100e, power);
                 Self::span(&mut s.d_used, f.from, f.to, mw);
                 let cost = f.units * p[f.units_price];
                 let left_m = (self.it_dep_m - f.age0_m).fmax(0.0);
@@ -380,6 +407,7 @@ impl Engine {
                 s.terminal += cost * (1.0 - (f.age0_m + t_len as f64) / self.it_dep_m).fmax(0.0);
             } else {
                 Self::span(&mut s.d_lease, f.from, f.to, f.lease_month_usd);
+                self.pool_span(s, f.pool, f.from, f.to, f.h100e, 0.0);
             }
         }
     }

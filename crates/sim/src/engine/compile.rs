@@ -227,6 +227,7 @@ pub(super) fn compile_runs(
                 start: s,
                 deadline: d,
                 rate,
+                min_cluster: r.min_cluster_h100e,
             }
         })
         .collect();
@@ -243,6 +244,28 @@ pub(super) fn compile_runs(
         .map(|i| sc.research.runs[*i].name.clone())
         .collect();
     (runs, run_schedule, run_names)
+}
+
+/// Index of the pool a fleet entry or option names (the first pool when it names none).
+fn pool_index(sc: &Scenario, pool: &Option<String>) -> usize {
+    pool.as_ref()
+        .and_then(|name| sc.pools.iter().position(|p| &p.name == name))
+        .unwrap_or(0)
+}
+
+/// Capacity pools: what each may run and its cost per H100e-month used. Empty when the
+/// scenario declares none (one pool serving everything at no cost per use: the fast path).
+pub(super) fn compile_pools(sc: &Scenario) -> Vec<PoolC> {
+    sc.pools
+        .iter()
+        .map(|p| PoolC {
+            name: p.name.clone(),
+            fee_month_usd: p.use_fee_usd_per_h100e_hour * HOURS_PER_MONTH,
+            idle_share: p.idle_power_share_pu,
+            serves_seg: sc.segments.iter().map(|s| p.serves(&s.name)).collect(),
+            research: p.serves(gigawatt_model::RESEARCH_WORK),
+        })
+        .collect()
 }
 
 /// Capacity options with their generations' figures and input indices.
@@ -323,6 +346,7 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                 },
                 key: key(&format!("option:{}", o.name)),
                 slip_events: Vec::new(),
+                pool: pool_index(sc, &o.pool),
             }
         })
         .collect();
@@ -456,6 +480,7 @@ pub(super) fn compile_fleet(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<Fl
                 units: f.units,
                 age0_m: (-from).max(0) as f64,
                 owned,
+                pool: pool_index(sc, &f.pool),
             }
         })
         .collect()

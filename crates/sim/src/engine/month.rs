@@ -62,10 +62,15 @@ struct Allocation {
     idle: f64,
     burst_used: f64,
     burst_cost_usd: f64,
+    /// With pools: power not drawn by idle capacity, and the use fees (USD).
+    power_saved_usd: f64,
+    usage_fees_usd: f64,
 }
 
 /// A month's payments and receipts that the plan's commitments and deals fix (step 7), USD.
 struct MonthFlows {
+    /// Power drawn less what idle pool capacity did not draw, plus pools' use fees.
+    power_net: f64,
     capex: f64,
     /// Vendor financing repayments.
     financing: f64,
@@ -140,6 +145,9 @@ impl Engine {
             let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
             let mut a = self.allocate(t, cap, floor_rate, extra_cap, d, &mut v);
+            if !self.pools.is_empty() {
+                self.pool_costs(&v, &mut a);
+            }
             let (served_h, revenue, revenue_share) = self.serve(t, d, &mut v, rec.yearly);
             // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
             let mut unserved = (demand_h - served_h).fmax(0.0);
@@ -151,6 +159,7 @@ impl Engine {
             }
             self.track_research(t, &mut st, a.research, floor_rate, extra_cap, cap, s);
             let flows = MonthFlows {
+                power_net: a.usage_fees_usd - a.power_saved_usd,
                 capex: s.capex[t],
                 financing: s.fin[t],
                 revenue_share,
@@ -161,9 +170,10 @@ impl Engine {
             let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, &flows);
             st.noncompute_usd *= nc_growth;
             if rec.yearly {
-                add_year_lines(&mut st, revenue, &m, s.capex_chips[t], s.warrants[t]);
+                add_year_lines(&mut st, revenue, &m, &a, s.capex_chips[t], s.warrants[t]);
             }
-            let capacity_cost = st.power_usd + st.opex_usd + st.lease_usd + st.dep_usd;
+            let capacity_cost =
+                st.power_usd - a.power_saved_usd + st.opex_usd + st.lease_usd + st.dep_usd;
             if cap > 0.0 {
                 st.idle_cost_usd += a.idle / cap * capacity_cost;
             }
@@ -249,6 +259,19 @@ impl Engine {
         refill(&mut v.need, ns, 0.0);
         refill(&mut v.seg_revenue_year, ns, 0.0);
         refill(&mut v.seg_served, ns, 0.0);
+        let np = self.pools.len();
+        for x in [
+            &mut v.pool_raw,
+            &mut v.pool_power,
+            &mut v.pool_cap,
+            &mut v.pool_left,
+            &mut v.pool_used,
+            &mut v.pool_cost,
+        ] {
+            refill(x, np, 0.0);
+        }
+        v.merit.clear();
+        v.merit.extend(0..np);
     }
 
     /// The state before the first month.
@@ -345,8 +368,18 @@ impl Engine {
         st.dep_usd += s.d_dep[t];
         st.space_mw += s.d_space[t];
         st.used_mw += s.d_used[t];
+        if !self.pools.is_empty() {
+            let n = self.months + 1;
+            for p in 0..self.pools.len() {
+                v.pool_raw[p] += s.d_pool_cap[p * n + t];
+                v.pool_power[p] += s.d_pool_power[p * n + t];
+            }
+        }
         if !self.buy_opts.is_empty() {
             self.install_buys(t, st, v, d, s);
+        }
+        if !self.pools.is_empty() {
+            self.merit_order(v);
         }
         let cap = (st.cap_raw_h100e * self.availability).fmax(0.0);
         st.cap_peak_h100e = st.cap_peak_h100e.fmax(cap);
@@ -379,6 +412,12 @@ impl Engine {
                 st.cap_raw_h100e += h;
                 st.used_mw += mw;
                 st.power_usd += mw * HOURS_PER_MONTH * site_price;
+                if !self.pools.is_empty() {
+                    let power = mw * HOURS_PER_MONTH * site_price;
+                    v.pool_raw[o.pool] += h;
+                    v.pool_power[o.pool] += power;
+                    self.pool_span(s, o.pool, end, i32::MAX, -h, -power);
+                }
                 // Retired for good at the end of the generation's life (a span to the horizon
                 // end, not a one-month dip).
                 Self::span(&mut s.d_cap, end, i32::MAX, -h);
@@ -455,10 +494,16 @@ impl Engine {
             idle: 0.0,
             burst_used: 0.0,
             burst_cost_usd: 0.0,
+            power_saved_usd: 0.0,
+            usage_fees_usd: 0.0,
         };
         for b in 0..self.hours.len() {
             let h = self.hours[b];
-            let (left, res_b, any_short) = self.allocate_block(t, b, cap, floor_rate, extra_cap, v);
+            let (left, res_b, any_short) = if self.pools.is_empty() {
+                self.allocate_block(t, b, cap, floor_rate, extra_cap, v)
+            } else {
+                self.allocate_block_pools(t, b, floor_rate, extra_cap, v)
+            };
             if any_short && self.burst_covers && !v.burst.is_empty() {
                 self.cover_with_burst(t, b, d, v, &mut a);
             }
@@ -502,7 +547,11 @@ impl Engine {
                 }
                 Step::Runs => {
                     for (ri, run) in self.runs.iter().enumerate() {
-                        if v.run_left[ri] <= 0.0 || ti < run.start || left <= 0.0 {
+                        if v.run_left[ri] <= 0.0
+                            || ti < run.start
+                            || left <= 0.0
+                            || cap < run.min_cluster
+                        {
                             continue;
                         }
                         let g = run.rate.fmin(v.run_left[ri] / h).fmin(left);
@@ -523,6 +572,120 @@ impl Engine {
             }
         }
         (left, res_b, any_short)
+    }
+
+    /// Step 2 with pools: each pool's capacity online and its cost per H100e-month used (the
+    /// use fee plus the power an H100e draws beyond its idle share), and the merit order:
+    /// cheapest first, ties in the order the pools are listed.
+    fn merit_order(&self, v: &mut Work) {
+        for (p, pool) in self.pools.iter().enumerate() {
+            let cap = (v.pool_raw[p] * self.availability).fmax(0.0);
+            v.pool_cap[p] = cap;
+            v.pool_used[p] = 0.0;
+            v.pool_cost[p] = if cap > 0.0 {
+                pool.fee_month_usd + (1.0 - pool.idle_share) * v.pool_power[p] / cap
+            } else {
+                pool.fee_month_usd
+            };
+        }
+        let cost = &v.pool_cost;
+        v.merit
+            .sort_by(|&a, &b| cost[a].total_cmp(&cost[b]).then(a.cmp(&b)));
+    }
+
+    /// Takes up to `amount` H100e from the pools `ok` accepts with at least `min_cluster` H100e
+    /// online, cheapest first, in a block of `h` of the month's hours. Returns what it got.
+    #[inline]
+    fn draw_pools(
+        &self,
+        v: &mut Work,
+        (h, amount, min_cluster): (f64, f64, f64),
+        ok: impl Fn(usize) -> bool,
+    ) -> f64 {
+        let mut got = 0.0;
+        for i in 0..v.merit.len() {
+            let p = v.merit[i];
+            if !ok(p) || v.pool_cap[p] < min_cluster {
+                continue;
+            }
+            let g = (amount - got).fmin(v.pool_left[p]);
+            if g > 0.0 {
+                v.pool_left[p] -= g;
+                v.pool_used[p] += g * h;
+                got += g;
+            }
+        }
+        got
+    }
+
+    /// Step 4 with pools, for load block `b`: each step of the allocation order in turn, each
+    /// drawing from the pools that may run its work in merit order; a training run only from
+    /// pools with at least its minimum cluster online. Returns (capacity left idle, research
+    /// served, whether any product segment fell short).
+    fn allocate_block_pools(
+        &self,
+        t: usize,
+        b: usize,
+        floor_rate: f64,
+        extra_cap: f64,
+        v: &mut Work,
+    ) -> (f64, f64, bool) {
+        let ti = t as i32;
+        let nb = self.hours.len();
+        let h = self.hours[b];
+        v.pool_left.copy_from_slice(&v.pool_cap);
+        let pools = &self.pools;
+        let mut res_b = 0.0;
+        let mut any_short = false;
+        for step in &self.order {
+            match *step {
+                Step::Floor => {
+                    res_b += self.draw_pools(v, (h, floor_rate, 0.0), |p| pools[p].research);
+                }
+                Step::Seg(si) => {
+                    let w = v.want[si * nb + b];
+                    let g = self.draw_pools(v, (h, w, 0.0), |p| pools[p].serves_seg[si]);
+                    v.served[si * nb + b] = g;
+                    any_short |= g < w;
+                }
+                Step::Runs => {
+                    for (ri, run) in self.runs.iter().enumerate() {
+                        if v.run_left[ri] <= 0.0 || ti < run.start {
+                            continue;
+                        }
+                        let rate = run.rate.fmin(v.run_left[ri] / h);
+                        let g =
+                            self.draw_pools(v, (h, rate, run.min_cluster), |p| pools[p].research);
+                        res_b += g;
+                        v.run_left[ri] -= g * h;
+                        if v.run_left[ri] <= 1e-9 * run.size {
+                            v.run_left[ri] = 0.0;
+                            v.run_done[ri] = ti;
+                        }
+                    }
+                }
+                Step::Extra => {
+                    let room = (extra_cap - res_b).fmax(0.0);
+                    res_b += self.draw_pools(v, (h, room, 0.0), |p| pools[p].research);
+                }
+            }
+        }
+        (v.pool_left.iter().sum(), res_b, any_short)
+    }
+
+    /// Step 6 with pools: the power idle capacity did not draw, (1 − idle share) × full power
+    /// × (1 − use share), and the use fees, over every pool (USD).
+    fn pool_costs(&self, v: &Work, a: &mut Allocation) {
+        for (p, pool) in self.pools.iter().enumerate() {
+            let (cap, used) = (v.pool_cap[p], v.pool_used[p]);
+            let use_share = if cap > 0.0 {
+                (used / cap).fmin(1.0)
+            } else {
+                0.0
+            };
+            a.power_saved_usd += (1.0 - pool.idle_share) * v.pool_power[p] * (1.0 - use_share);
+            a.usage_fees_usd += pool.fee_month_usd * used;
+        }
     }
 
     /// Step 5 for load block `b`: burst covers product shortfall, in priority order, cheapest
@@ -622,8 +785,13 @@ impl Engine {
         let (capex, round, credit_open) = (f.capex, f.round, f.credit_open);
         let noncompute = st.noncompute_usd;
         let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
-        let op_costs =
-            st.power_usd + st.opex_usd + st.lease_usd + burst_cost + noncompute + f.revenue_share;
+        let op_costs = st.power_usd
+            + f.power_net
+            + st.opex_usd
+            + st.lease_usd
+            + burst_cost
+            + noncompute
+            + f.revenue_share;
         let fcf = revenue - op_costs - capex - f.financing;
         st.disc /= self.disc_m;
         st.npv_usd += fcf * st.disc;
@@ -758,12 +926,14 @@ fn add_year_lines(
     st: &mut PathState,
     revenue: f64,
     m: &CashMonth,
+    a: &Allocation,
     capex_chips: f64,
     warrants: f64,
 ) {
     let y = &mut st.year_lines;
     y[yl::REVENUE] += revenue;
-    y[yl::POWER] += st.power_usd;
+    y[yl::POWER] += st.power_usd - a.power_saved_usd;
+    y[yl::USAGE_FEES] += a.usage_fees_usd;
     y[yl::OPEX] += st.opex_usd;
     y[yl::LEASES] += st.lease_usd;
     y[yl::BURST] += m.burst;

@@ -118,6 +118,7 @@ impl Engine {
             let x = left.min(l.amount);
             let from = l.a.max(e);
             Self::span(&mut s.d_cap, from, l.end, -x);
+            self.pool_span(s, o.pool, from, l.end, -x, 0.0);
             Self::span(&mut s.d_lease, from, l.end, -x * l.price);
             let pf = l.planned_a.max(e);
             Self::span(&mut s.planned, pf, l.planned_a + o.term_m, -x);

@@ -33,6 +33,27 @@ pub struct PathView {
     pub credit_open: Vec<bool>,
     /// Burst options: (cap H100e, price per H100e-month) on this path.
     pub burst: Vec<(f64, f64)>,
+    /// With pools: the fleet's capacity per pool and month before availability, H100e.
+    pub fleet_pool_h100e: Vec<Vec<f64>>,
+    /// With pools: each pool's full-draw power per H100e-month of capacity (before
+    /// availability) on this path, USD, when every fleet entry and option in it draws the same;
+    /// `None` when they differ.
+    pub pool_power_per_h100e: Vec<Option<f64>>,
+}
+
+/// Static facts about a capacity pool, for building a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolInfo {
+    /// Name.
+    pub name: String,
+    /// Use fee per H100e-month used, USD.
+    pub fee_month_usd: f64,
+    /// Share of full power drawn when idle.
+    pub idle_share: f64,
+    /// Whether it may serve each segment.
+    pub serves_segment: Vec<bool>,
+    /// Whether it may run research.
+    pub research: bool,
 }
 
 /// What one unit of a commitment does on one path.
@@ -68,6 +89,8 @@ pub struct OptionInfo {
     pub commit_window: (i32, i32),
     /// H100e per unit of the option's size (per MW for build, 1 otherwise).
     pub h100e_per_unit: f64,
+    /// Capacity pool its capacity joins (0 without pools).
+    pub pool: usize,
 }
 
 impl Engine {
@@ -88,6 +111,63 @@ impl Engine {
                 } else {
                     1.0
                 },
+                pool: o.pool,
+            })
+            .collect()
+    }
+
+    /// Capacity pools, in scenario order (empty without pools).
+    pub fn pool_info(&self) -> Vec<PoolInfo> {
+        self.pools
+            .iter()
+            .map(|p| PoolInfo {
+                name: p.name.clone(),
+                fee_month_usd: p.fee_month_usd,
+                idle_share: p.idle_share,
+                serves_segment: p.serves_seg.clone(),
+                research: p.research,
+            })
+            .collect()
+    }
+
+    /// Each pool's full-draw power per H100e-month (before availability) on the path in `d`
+    /// when all its fleet entries and options draw the same (leases and leased fleet draw
+    /// none), else `None`.
+    fn pool_power_per_h100e(&self, d: &Draws) -> Vec<Option<f64>> {
+        if self.pools.is_empty() {
+            return Vec::new();
+        }
+        let site = d.params[self.site_power_price];
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); self.pools.len()];
+        for f in &self.fleet {
+            let mw = f.kw_units * self.site_pue / 1000.0;
+            let rate = if f.owned {
+                mw * HOURS_PER_MONTH * site / f.h100e
+            } else {
+                0.0
+            };
+            rates[f.pool].push(rate);
+        }
+        for o in &self.opts {
+            let rate = match o.kind {
+                OptionKind::Build => {
+                    HOURS_PER_MONTH * o.power_price.unwrap_or(site) / o.h100e_per_mw
+                }
+                OptionKind::Buy => {
+                    self.buy_mw_per_unit(o) * HOURS_PER_MONTH * site / o.h100e_per_unit
+                }
+                OptionKind::Lease => 0.0,
+                OptionKind::Burst => continue,
+            };
+            rates[o.pool].push(rate);
+        }
+        rates
+            .iter()
+            .map(|r| {
+                let first = r.first().copied().unwrap_or(0.0);
+                r.iter()
+                    .all(|x| (x - first).abs() <= 1e-9 * first.abs().max(1e-12))
+                    .then_some(first)
             })
             .collect()
     }
@@ -163,6 +243,20 @@ impl Engine {
                     .collect(),
             );
         }
+        let n = t_len + 1;
+        v.fleet_pool_h100e = (0..self.pools.len())
+            .map(|p| {
+                let mut k = 0.0;
+                s.d_pool_cap[p * n..p * n + t_len]
+                    .iter()
+                    .map(|dk| {
+                        k += dk;
+                        k
+                    })
+                    .collect()
+            })
+            .collect();
+        v.pool_power_per_h100e = self.pool_power_per_h100e(d);
         let (mut cap, mut cost, mut used) = (0.0, 0.0, 0.0);
         let mut nc = d.params[self.opex0];
         let g = self.opex_growth_ln_m.exp();

@@ -668,6 +668,7 @@ fn yearly_section(s: &mut String, r: &SimulationReport) {
                 let v = match c {
                     usize::MAX => {
                         m(yl::POWER)
+                            + m(yl::USAGE_FEES)
                             + m(yl::OPEX)
                             + m(yl::LEASES)
                             + m(yl::BURST)

@@ -520,12 +520,20 @@ impl Planner<'_> {
         let comparison = comparison_rows(&oos);
         // Which plan is best out of sample, on common random numbers: the found plan is not
         // called best when another plan has a higher mean NPV (ties go to the earlier plan).
-        let best = (0..comparison.len()).max_by(|&i, &j| {
-            comparison[i]
-                .npv_mean_usd
-                .total_cmp(&comparison[j].npv_mean_usd)
-                .then(j.cmp(&i))
-        });
+        // Minimising cost at a service level, a plan that serves less than it is no rival.
+        let serves_enough = |i: usize| {
+            a.objective != "cost"
+                || i == 0
+                || comparison[i].unserved_share_mean <= 1.0 - a.service_level + 1e-9
+        };
+        let best = (0..comparison.len())
+            .filter(|&i| serves_enough(i))
+            .max_by(|&i, &j| {
+                comparison[i]
+                    .npv_mean_usd
+                    .total_cmp(&comparison[j].npv_mean_usd)
+                    .then(j.cmp(&i))
+            });
         let optimality_gap = if a.replications > 0 {
             Some(self.optimality_gap(&oos)?)
         } else {
