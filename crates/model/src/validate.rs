@@ -14,6 +14,8 @@ use crate::{
 const PROB_TOL: f64 = 1e-6;
 /// Longest duration the model accepts, in months (a century); longer ones are typos.
 pub const MAX_MONTHS: f64 = 1200.0;
+/// Most capacity pools a scenario may declare (the engine keeps a bit per pool).
+pub const MAX_POOLS: usize = 64;
 /// Longest life or depreciation period the model accepts, in years.
 pub const MAX_YEARS: f64 = 100.0;
 
@@ -1196,6 +1198,13 @@ fn check_deals(v: &mut V<'_>, sc: &Scenario) {
 fn check_pools(v: &mut V<'_>, sc: &Scenario) {
     let pools: Vec<&str> = sc.pools.iter().map(|p| p.name.as_str()).collect();
     duplicates(v, pools.iter().copied(), "pool", "pools");
+    if pools.len() > MAX_POOLS {
+        v.err_hint(
+            "pools",
+            format!("{} pools; at most {MAX_POOLS} are supported", pools.len()),
+            "merge pools that serve the same work at similar cost",
+        );
+    }
     let mut work: Vec<&str> = sc.segments.iter().map(|s| s.name.as_str()).collect();
     work.push(crate::RESEARCH_WORK);
     for (i, pool) in sc.pools.iter().enumerate() {

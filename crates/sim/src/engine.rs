@@ -445,6 +445,9 @@ pub struct Engine {
     fleet: Vec<FleetC>,
     /// Capacity pools (empty: one pool that serves everything at no cost per use).
     pools: Vec<PoolC>,
+    /// Bit p set when pool p may serve each segment, and research.
+    pools_serving: Vec<u64>,
+    pools_research: u64,
     floor_h100e: f64,
     floor_share: f64,
     extra_cap_share: f64,
@@ -581,17 +584,26 @@ struct Work {
     seg_revenue_year: Vec<f64>,
     /// Each segment's compute served this month, H100e.
     seg_served: Vec<f64>,
-    /// Per pool (only with pools): raw capacity and full-draw power (running sums), capacity
-    /// online this month, capacity left in the current block, H100e-months used this month,
-    /// and the pools cheapest per H100e-month used first.
+    /// Per pool (only with pools): raw capacity and full-draw power (running sums).
     pool_raw: Vec<f64>,
     pool_power: Vec<f64>,
-    pool_cap: Vec<f64>,
-    pool_left: Vec<f64>,
-    pool_used: Vec<f64>,
-    /// Cost per H100e-month used this month, USD.
-    pool_cost: Vec<f64>,
-    merit: Vec<usize>,
+    /// The pools this month, cheapest per H100e-month used first (the merit order).
+    pools_now: Vec<PoolNow>,
+}
+
+/// A pool in the month being simulated.
+#[derive(Debug, Clone, Copy, Default)]
+struct PoolNow {
+    /// Its index in the scenario's pools.
+    pool: usize,
+    /// Capacity online, H100e.
+    cap: f64,
+    /// Capacity left in the current load block, H100e.
+    left: f64,
+    /// Used this month, H100e-months.
+    used: f64,
+    /// Cost per H100e-month used, USD.
+    cost: f64,
 }
 
 /// A month's standard-normal growth shock: drawn only when the volatility `sig` is positive
@@ -681,6 +693,10 @@ impl Engine {
             opts,
             fleet,
             pools: compile_pools(sc),
+            pools_serving: (0..sc.segments.len())
+                .map(|si| pool_mask(sc, |p| p.serves(&sc.segments[si].name)))
+                .collect(),
+            pools_research: pool_mask(sc, |p| p.serves(gigawatt_model::RESEARCH_WORK)),
             floor_h100e: sc.research.floor_h100e,
             floor_share: sc.research.floor_share_pu,
             extra_cap_share: sc.research.extra_cap_share_pu,

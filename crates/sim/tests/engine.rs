@@ -643,10 +643,21 @@ fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
     // Every example and plan, a few paths each: opening cash + flows = closing cash in every
     // year, and each line equals the sum of the engine's own monthly amounts.
     use gigawatt_sim::yl;
+    // The startup example with pools too: owned chips drawing half their power idle, and the
+    // cloud lease at a use fee.
+    let startup = include_str!("../../../examples/startup.toml");
+    let pooled = startup.replacen(
+        "name = \"neocloud\"\nkind = \"lease\"",
+        "name = \"neocloud\"\nkind = \"lease\"\npool = \"cloud\"",
+        1,
+    ) + "\n[[pools]]\nname = \"owned\"\nidle_power_share_pu = 0.5\n\
+         [[pools]]\nname = \"cloud\"\nserves = [\"api\"]\nuse_fee_usd_per_h100e_hour = 0.3\n";
+    assert!(pooled.contains("pool = \"cloud\""));
     for src in [
-        include_str!("../../../examples/startup.toml"),
+        startup,
         include_str!("../../../examples/launch-spike.toml"),
         include_str!("../../../examples/frontier-lab.toml"),
+        &pooled,
     ] {
         let sc = scenario(src);
         let e = Engine::new(&sc, 8, 5, &[]).unwrap();
@@ -694,6 +705,7 @@ fn yearly_statements_close_and_sum_the_monthly_amounts_on_every_path() {
                     // less capex and vendor financing.
                     let costs: f64 = [
                         yl::POWER,
+                        yl::USAGE_FEES,
                         yl::OPEX,
                         yl::LEASES,
                         yl::BURST,

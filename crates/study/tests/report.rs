@@ -21,6 +21,7 @@ fn valid_mangled_scenarios_simulate_with_finite_results() {
         include_str!("../../../examples/startup.toml"),
         include_str!("../../../examples/launch-spike.toml"),
         include_str!("../../../examples/frontier-lab.toml"),
+        include_str!("../../../examples/capacity-expansion.toml"),
     ] {
         mangled_scenarios_simulate(src);
     }

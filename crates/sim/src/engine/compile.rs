@@ -253,6 +253,15 @@ fn pool_index(sc: &Scenario, pool: &Option<String>) -> usize {
         .unwrap_or(0)
 }
 
+/// Bit p set for each pool p that `keep` accepts.
+pub(super) fn pool_mask(sc: &Scenario, keep: impl Fn(&gigawatt_model::Pool) -> bool) -> u64 {
+    sc.pools
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| keep(p))
+        .fold(0, |m, (i, _)| m | 1 << i)
+}
+
 /// Capacity pools: what each may run and its cost per H100e-month used. Empty when the
 /// scenario declares none (one pool serving everything at no cost per use: the fast path).
 pub(super) fn compile_pools(sc: &Scenario) -> Vec<PoolC> {

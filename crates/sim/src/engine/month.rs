@@ -5,8 +5,8 @@
 //! bit-identical to the documented sequence; the bit-identity and known-answer tests guard that.
 
 use super::{
-    hash3, refill, yl, Draws, Engine, FastMinMax, OptionKind, PathOutcome, PlanC, Recording,
-    Scratch, Step, Work, HOURS_PER_MONTH, NOISE, QUALITY_RATIO_MAX, QUALITY_RATIO_MIN,
+    hash3, refill, yl, Draws, Engine, FastMinMax, OptionKind, PathOutcome, PlanC, PoolNow,
+    Recording, Scratch, Step, Work, HOURS_PER_MONTH, NOISE, QUALITY_RATIO_MAX, QUALITY_RATIO_MIN,
     RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 
@@ -136,19 +136,39 @@ impl Engine {
         // Working vectors live in the scratch so a path allocates nothing.
         let mut v = std::mem::take(&mut s.work);
         self.prepare_work(d, &mut v);
+        // The month loop is compiled twice: without pools it has no pool code at all.
+        if self.pools.is_empty() {
+            self.months_loop::<false>(plan, d, s, rec, out, &mut v);
+        } else {
+            self.months_loop::<true>(plan, d, s, rec, out, &mut v);
+        }
+        s.work = v;
+    }
+
+    /// Steps 1–8 for every month of one plan on one path, and the path's outcomes; `POOLS`
+    /// when the scenario has capacity pools.
+    fn months_loop<const POOLS: bool>(
+        &self,
+        plan: &PlanC,
+        d: &Draws,
+        s: &mut Scratch,
+        rec: Recording,
+        out: &mut PathOutcome,
+        v: &mut Work,
+    ) {
         let mut st = self.path_state(d);
         let nc_growth = self.opex_growth_ln_m.exp();
         for t in 0..self.months {
-            self.apply_rules(plan, t, &st, &v, d, s, out);
-            let cap = self.advance_capacity(t, &mut st, &mut v, d, s);
-            let demand_h = self.demand(t, plan, d, &mut v, s);
+            self.apply_rules(plan, t, &st, v, d, s, out);
+            let cap = self.advance_capacity::<POOLS>(t, &mut st, v, d, s);
+            let demand_h = self.demand(t, plan, d, v, s);
             let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
             let extra_cap = self.extra_cap_share * cap;
-            let mut a = self.allocate(t, cap, floor_rate, extra_cap, d, &mut v);
-            if !self.pools.is_empty() {
-                self.pool_costs(&v, &mut a);
+            let mut a = self.allocate::<POOLS>(t, cap, floor_rate, extra_cap, d, v);
+            if POOLS {
+                self.pool_costs(v, &mut a);
             }
-            let (served_h, revenue, revenue_share) = self.serve(t, d, &mut v, rec.yearly);
+            let (served_h, revenue, revenue_share) = self.serve(t, d, v, rec.yearly);
             // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
             let mut unserved = (demand_h - served_h).fmax(0.0);
             if unserved <= NOISE * demand_h {
@@ -179,7 +199,7 @@ impl Engine {
             }
             st.year_income_usd += revenue - m.op_costs - st.dep_usd;
             st.year_fcf_usd += m.fcf;
-            self.close_year(t, &mut st, &mut v, rec.yearly, out);
+            self.close_year(t, &mut st, v, rec.yearly, out);
             if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
                 let year = (self.start_month_of_year + t as i32) / 12;
                 st.shortfall_years |= 1u64 << year.min(63);
@@ -214,8 +234,7 @@ impl Engine {
                 }
             }
         }
-        self.finish(&st, &v, s, out);
-        s.work = v;
+        self.finish(&st, v, s, out);
     }
 
     /// Empties what a previous path left in `out` and sizes the monthly series.
@@ -260,18 +279,13 @@ impl Engine {
         refill(&mut v.seg_revenue_year, ns, 0.0);
         refill(&mut v.seg_served, ns, 0.0);
         let np = self.pools.len();
-        for x in [
-            &mut v.pool_raw,
-            &mut v.pool_power,
-            &mut v.pool_cap,
-            &mut v.pool_left,
-            &mut v.pool_used,
-            &mut v.pool_cost,
-        ] {
-            refill(x, np, 0.0);
-        }
-        v.merit.clear();
-        v.merit.extend(0..np);
+        refill(&mut v.pool_raw, np, 0.0);
+        refill(&mut v.pool_power, np, 0.0);
+        v.pools_now.clear();
+        v.pools_now.extend((0..np).map(|pool| PoolNow {
+            pool,
+            ..PoolNow::default()
+        }));
     }
 
     /// The state before the first month.
@@ -315,7 +329,7 @@ impl Engine {
 
     /// Step 1: rules decide, seeing only months before `t`.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn apply_rules(
         &self,
         plan: &PlanC,
@@ -352,8 +366,8 @@ impl Engine {
 
     /// Step 2: capacity and running costs from the delta arrays, bought chips installed where
     /// powered space allows. Returns the capacity online, H100e.
-    #[inline]
-    fn advance_capacity(
+    #[inline(always)]
+    fn advance_capacity<const POOLS: bool>(
         &self,
         t: usize,
         st: &mut PathState,
@@ -368,7 +382,7 @@ impl Engine {
         st.dep_usd += s.d_dep[t];
         st.space_mw += s.d_space[t];
         st.used_mw += s.d_used[t];
-        if !self.pools.is_empty() {
+        if POOLS {
             let n = self.months + 1;
             for p in 0..self.pools.len() {
                 v.pool_raw[p] += s.d_pool_cap[p * n + t];
@@ -376,9 +390,9 @@ impl Engine {
             }
         }
         if !self.buy_opts.is_empty() {
-            self.install_buys(t, st, v, d, s);
+            self.install_buys::<POOLS>(t, st, v, d, s);
         }
-        if !self.pools.is_empty() {
+        if POOLS {
             self.merit_order(v);
         }
         let cap = (st.cap_raw_h100e * self.availability).fmax(0.0);
@@ -389,7 +403,14 @@ impl Engine {
 
     /// Step 2, bought chips: arrivals join the queue, and what fits in free powered space comes
     /// online; each installed lot retires for good at the end of its generation's life.
-    fn install_buys(&self, t: usize, st: &mut PathState, v: &mut Work, d: &Draws, s: &mut Scratch) {
+    fn install_buys<const POOLS: bool>(
+        &self,
+        t: usize,
+        st: &mut PathState,
+        v: &mut Work,
+        d: &Draws,
+        s: &mut Scratch,
+    ) {
         let site_price = d.params[self.site_power_price];
         let pending = &mut v.pending;
         for &oi in &self.buy_opts {
@@ -412,7 +433,7 @@ impl Engine {
                 st.cap_raw_h100e += h;
                 st.used_mw += mw;
                 st.power_usd += mw * HOURS_PER_MONTH * site_price;
-                if !self.pools.is_empty() {
+                if POOLS {
                     let power = mw * HOURS_PER_MONTH * site_price;
                     v.pool_raw[o.pool] += h;
                     v.pool_power[o.pool] += power;
@@ -434,7 +455,7 @@ impl Engine {
 
     /// The quality multiplier on demand at month `t`: research delivered over planned, `lag`
     /// months earlier, to the power of the elasticity.
-    #[inline]
+    #[inline(always)]
     fn quality(&self, t: usize, eps: f64, s: &Scratch) -> f64 {
         if t >= self.quality_lag && t > 0 && eps != 0.0 {
             let r = s.ratio[t - self.quality_lag];
@@ -453,7 +474,7 @@ impl Engine {
 
     /// Step 3: each segment's compute need and its want per load block. Returns product
     /// demand, H100e.
-    #[inline]
+    #[inline(always)]
     fn demand(&self, t: usize, plan: &PlanC, d: &Draws, v: &mut Work, s: &mut Scratch) -> f64 {
         let (t_len, nb) = (self.months, self.hours.len());
         let q = self.quality(t, d.params[self.quality_eps], s);
@@ -479,8 +500,8 @@ impl Engine {
     }
 
     /// Steps 4 and 5 over every load block: allocation in priority order, then burst.
-    #[inline]
-    fn allocate(
+    #[inline(always)]
+    fn allocate<const POOLS: bool>(
         &self,
         t: usize,
         cap: f64,
@@ -499,10 +520,10 @@ impl Engine {
         };
         for b in 0..self.hours.len() {
             let h = self.hours[b];
-            let (left, res_b, any_short) = if self.pools.is_empty() {
-                self.allocate_block(t, b, cap, floor_rate, extra_cap, v)
-            } else {
+            let (left, res_b, any_short) = if POOLS {
                 self.allocate_block_pools(t, b, floor_rate, extra_cap, v)
+            } else {
+                self.allocate_block(t, b, cap, floor_rate, extra_cap, v)
             };
             if any_short && self.burst_covers && !v.burst.is_empty() {
                 self.cover_with_burst(t, b, d, v, &mut a);
@@ -515,7 +536,7 @@ impl Engine {
 
     /// Step 4 for load block `b`: capacity goes to each step of the allocation order in turn.
     /// Returns (capacity left idle, research served, whether any product segment fell short).
-    #[inline]
+    #[inline(always)]
     fn allocate_block(
         &self,
         t: usize,
@@ -578,41 +599,52 @@ impl Engine {
     /// use fee plus the power an H100e draws beyond its idle share), and the merit order:
     /// cheapest first, ties in the order the pools are listed.
     fn merit_order(&self, v: &mut Work) {
-        for (p, pool) in self.pools.iter().enumerate() {
-            let cap = (v.pool_raw[p] * self.availability).fmax(0.0);
-            v.pool_cap[p] = cap;
-            v.pool_used[p] = 0.0;
-            v.pool_cost[p] = if cap > 0.0 {
-                pool.fee_month_usd + (1.0 - pool.idle_share) * v.pool_power[p] / cap
+        for st in v.pools_now.iter_mut() {
+            let pool = &self.pools[st.pool];
+            let cap = (v.pool_raw[st.pool] * self.availability).fmax(0.0);
+            st.cap = cap;
+            st.used = 0.0;
+            st.cost = if cap > 0.0 {
+                pool.fee_month_usd + (1.0 - pool.idle_share) * v.pool_power[st.pool] / cap
             } else {
                 pool.fee_month_usd
             };
         }
-        let cost = &v.pool_cost;
-        v.merit
-            .sort_by(|&a, &b| cost[a].total_cmp(&cost[b]).then(a.cmp(&b)));
+        // Insertion sort: a handful of pools, nearly sorted from last month.
+        let now = &mut v.pools_now;
+        for i in 1..now.len() {
+            let mut j = i;
+            while j > 0 && {
+                let (a, b) = (&now[j - 1], &now[j]);
+                a.cost.total_cmp(&b.cost).then(a.pool.cmp(&b.pool)).is_gt()
+            } {
+                now.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
 
-    /// Takes up to `amount` H100e from the pools `ok` accepts with at least `min_cluster` H100e
-    /// online, cheapest first, in a block of `h` of the month's hours. Returns what it got.
+    /// Takes up to `amount` H100e from the pools in the bit mask `ok` with at least
+    /// `min_cluster` H100e online, cheapest first, in a block of `h` of the month's hours.
+    /// Returns what it got.
     #[inline]
-    fn draw_pools(
-        &self,
-        v: &mut Work,
-        (h, amount, min_cluster): (f64, f64, f64),
-        ok: impl Fn(usize) -> bool,
-    ) -> f64 {
+    fn draw_pools(&self, v: &mut Work, (h, amount, min_cluster): (f64, f64, f64), ok: u64) -> f64 {
         let mut got = 0.0;
-        for i in 0..v.merit.len() {
-            let p = v.merit[i];
-            if !ok(p) || v.pool_cap[p] < min_cluster {
+        if amount <= 0.0 {
+            return got;
+        }
+        for st in v.pools_now.iter_mut() {
+            if ok >> st.pool & 1 == 0 || st.cap < min_cluster {
                 continue;
             }
-            let g = (amount - got).fmin(v.pool_left[p]);
+            let g = (amount - got).fmin(st.left);
             if g > 0.0 {
-                v.pool_left[p] -= g;
-                v.pool_used[p] += g * h;
+                st.left -= g;
+                st.used += g * h;
                 got += g;
+                if got >= amount {
+                    break;
+                }
             }
         }
         got
@@ -633,18 +665,20 @@ impl Engine {
         let ti = t as i32;
         let nb = self.hours.len();
         let h = self.hours[b];
-        v.pool_left.copy_from_slice(&v.pool_cap);
-        let pools = &self.pools;
+        for st in v.pools_now.iter_mut() {
+            st.left = st.cap;
+        }
+        let (research, serves) = (self.pools_research, &self.pools_serving);
         let mut res_b = 0.0;
         let mut any_short = false;
         for step in &self.order {
             match *step {
                 Step::Floor => {
-                    res_b += self.draw_pools(v, (h, floor_rate, 0.0), |p| pools[p].research);
+                    res_b += self.draw_pools(v, (h, floor_rate, 0.0), research);
                 }
                 Step::Seg(si) => {
                     let w = v.want[si * nb + b];
-                    let g = self.draw_pools(v, (h, w, 0.0), |p| pools[p].serves_seg[si]);
+                    let g = self.draw_pools(v, (h, w, 0.0), serves[si]);
                     v.served[si * nb + b] = g;
                     any_short |= g < w;
                 }
@@ -654,8 +688,7 @@ impl Engine {
                             continue;
                         }
                         let rate = run.rate.fmin(v.run_left[ri] / h);
-                        let g =
-                            self.draw_pools(v, (h, rate, run.min_cluster), |p| pools[p].research);
+                        let g = self.draw_pools(v, (h, rate, run.min_cluster), research);
                         res_b += g;
                         v.run_left[ri] -= g * h;
                         if v.run_left[ri] <= 1e-9 * run.size {
@@ -666,30 +699,33 @@ impl Engine {
                 }
                 Step::Extra => {
                     let room = (extra_cap - res_b).fmax(0.0);
-                    res_b += self.draw_pools(v, (h, room, 0.0), |p| pools[p].research);
+                    res_b += self.draw_pools(v, (h, room, 0.0), research);
                 }
             }
         }
-        (v.pool_left.iter().sum(), res_b, any_short)
+        let left = v.pools_now.iter().map(|st| st.left).sum();
+        (left, res_b, any_short)
     }
 
     /// Step 6 with pools: the power idle capacity did not draw, (1 − idle share) × full power
     /// × (1 − use share), and the use fees, over every pool (USD).
     fn pool_costs(&self, v: &Work, a: &mut Allocation) {
-        for (p, pool) in self.pools.iter().enumerate() {
-            let (cap, used) = (v.pool_cap[p], v.pool_used[p]);
-            let use_share = if cap > 0.0 {
-                (used / cap).fmin(1.0)
+        for st in &v.pools_now {
+            let pool = &self.pools[st.pool];
+            let use_share = if st.cap > 0.0 {
+                (st.used / st.cap).fmin(1.0)
             } else {
                 0.0
             };
-            a.power_saved_usd += (1.0 - pool.idle_share) * v.pool_power[p] * (1.0 - use_share);
-            a.usage_fees_usd += pool.fee_month_usd * used;
+            a.power_saved_usd +=
+                (1.0 - pool.idle_share) * v.pool_power[st.pool] * (1.0 - use_share);
+            a.usage_fees_usd += pool.fee_month_usd * st.used;
         }
     }
 
     /// Step 5 for load block `b`: burst covers product shortfall, in priority order, cheapest
     /// burst first, and only where the revenue per H100e-month pays for it.
+    #[inline(always)]
     fn cover_with_burst(&self, t: usize, b: usize, d: &Draws, v: &mut Work, a: &mut Allocation) {
         let nb = self.hours.len();
         let h = self.hours[b];
@@ -719,7 +755,7 @@ impl Engine {
     /// Step 6: what each segment was served and earned, and the part of it paid to partners
     /// (revenue shares); churn where it fell short. Returns (served H100e-months, revenue USD,
     /// revenue shared USD).
-    #[inline]
+    #[inline(always)]
     fn serve(&self, t: usize, d: &Draws, v: &mut Work, yearly: bool) -> (f64, f64, f64) {
         let nb = self.hours.len();
         let (mut served_h, mut revenue, mut shared) = (0.0, 0.0, 0.0);
@@ -748,7 +784,7 @@ impl Engine {
     /// research's full share of capacity if larger, never more than capacity), and the ratio
     /// that feeds quality `lag` months later.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn track_research(
         &self,
         t: usize,
@@ -774,7 +810,7 @@ impl Engine {
     /// vendor financing), discounting, funding (rounds and vendor investment), then the credit
     /// line (unless a funding freeze closed it this month) and the backstop cover any fall below
     /// minimum cash, and excess cash repays them.
-    #[inline]
+    #[inline(always)]
     fn settle_cash(
         &self,
         st: &mut PathState,
@@ -841,7 +877,7 @@ impl Engine {
 
     /// At the last month of a calendar year (or of the horizon): the first profitable year,
     /// and the year's statement closed with its cash.
-    #[inline]
+    #[inline(always)]
     fn close_year(
         &self,
         t: usize,
