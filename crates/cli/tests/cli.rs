@@ -385,6 +385,40 @@ fn unknown_plan_is_a_clear_error() {
 }
 
 #[test]
+fn plan_clairvoyant_recourse_is_the_labelled_upper_bound_with_fixed_candidates() {
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "6",
+        "--oos-paths",
+        "200",
+        "--clairvoyant-recourse",
+        "--quiet",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["policy"], "clairvoyant_recourse");
+    assert!(v["rules"].as_array().unwrap().is_empty());
+    // Two fixed versions of the per-path later commitments were simulated and one chosen.
+    assert!(v["candidates"].is_object(), "{}", v["candidates"]);
+    // Per-path recourse is an upper bound on the linear decision rules' value.
+    let ldr = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "6",
+        "--oos-paths",
+        "200",
+        "--quiet",
+        "--json",
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&ldr.stdout).unwrap();
+    assert!(v["objective"].as_f64().unwrap() >= w["objective"].as_f64().unwrap() - 1e-6);
+}
+
+#[test]
 fn plan_finds_commitments_that_simulate_reads_back() {
     let d = tmp("plan");
     let o = run(&[
@@ -413,6 +447,38 @@ fn plan_finds_commitments_that_simulate_reads_back() {
         .iter()
         .any(|c| c["stage"] == "first"));
     assert_eq!(v["frontier"].as_array().unwrap().len(), 2);
+    // Later commitments are linear decision rules, carried in the plan and listed.
+    assert_eq!(v["policy"], "affine_rules");
+    assert!(v["plan_toml"]
+        .as_str()
+        .unwrap()
+        .contains("kind = \"affine\""));
+    assert!(v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["kind"] == "affine" && r["centre_h100e"].as_f64().unwrap() > 0.0));
+    // The programme against simulation, with the effects it leaves out switched off in turn
+    // (startup has churn, quality feedback, a training run and extra research).
+    let g = &v["agreement"];
+    let effects: Vec<&str> = g["effects_switched_off_in_sample"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["effect"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        effects,
+        [
+            "churn",
+            "quality feedback",
+            "training runs and extra research"
+        ]
+    );
+    assert_eq!(
+        g["in_sample_usd"].as_f64(),
+        v["simulated_in_sample"]["npv_usd"]["mean"].as_f64()
+    );
     let ins = v["simulated_in_sample"]["npv_usd"]["mean"]
         .as_f64()
         .unwrap();

@@ -1658,6 +1658,7 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                 kind: match c.enumerated(rt, "kind", spec::RULE_KINDS) {
                     Some("refresh") => gigawatt_model::RuleKind::Refresh,
                     Some("cancel") => gigawatt_model::RuleKind::Cancel,
+                    Some("affine") => gigawatt_model::RuleKind::Affine,
                     _ => gigawatt_model::RuleKind::Forecast,
                 },
                 every_months: c.u32_d(rt, "every_months"),
@@ -1666,6 +1667,9 @@ fn read_plan(c: &mut Ctx, t: &Tbl, options: &[CapacityOption], horizon: Horizon)
                 percentile_pu: c.num_d(rt, "percentile_pu"),
                 headroom_pu: c.num_d(rt, "headroom_pu"),
                 max_per_decision: c.num_d(rt, "max_per_decision"),
+                intercept: c.num_d(rt, "intercept"),
+                slope: c.num_d(rt, "slope"),
+                centre_h100e: c.num_d(rt, "centre_h100e"),
                 option,
             }
         })

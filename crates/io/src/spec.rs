@@ -615,7 +615,7 @@ static COMMITMENT: TableSpec = TableSpec {
 };
 
 /// Rule kind names.
-pub const RULE_KINDS: &[&str] = &["forecast", "refresh", "cancel"];
+pub const RULE_KINDS: &[&str] = &["forecast", "refresh", "cancel", "affine"];
 
 static RULE: TableSpec = TableSpec {
     name: "rule",
@@ -625,16 +625,21 @@ static RULE: TableSpec = TableSpec {
           between now and the option's arrival, at the option's generation, price and lead time: give one refresh rule per generation \
           with its `from`/`until` to refresh with the then-current one. With `kind = \"cancel\"` on a lease option that can be \
           cancelled (`cancel_notice_months` > 0), cancel its leases (latest-ending first) by as much as planned capacity after the \
-          notice exceeds the same forecast need, paying `cancel_fee_pu` of the payments cancelled.",
+          notice exceeds the same forecast need, paying `cancel_fee_pu` of the payments cancelled. With `kind = \"affine\"` (a linear \
+          decision rule, what `plan` finds by default), commit max(0, `intercept` + `slope` × (D / `centre_h100e` − 1)) at each decision \
+          month, D being the product compute demand observed the month before, not rounded to blocks.",
     fields: &[
         req("option", Ty::Str, "Option to commit."),
-        opt("kind", Ty::Enum(RULE_KINDS), "forecast", "forecast: cover the demand forecast; refresh: replace retiring capacity; cancel: cancel leases beyond the forecast need."),
+        opt("kind", Ty::Enum(RULE_KINDS), "forecast", "forecast: cover the demand forecast; refresh: replace retiring capacity; cancel: cancel leases beyond the forecast need; affine: a linear decision rule in observed demand."),
         opt("every_months", Ty::Int, "3", "Months between decisions."),
         opt("from", Ty::Month, "option's commit_from", "First decision month."),
         opt("until", Ty::Month, "option's commit_until", "Last decision month."),
         opt("percentile_pu", Ty::Num, "0.5", "Forecast percentile to cover."),
         opt("headroom_pu", Ty::Num, "0", "Margin on top of the forecast."),
         opt("max_per_decision", Ty::Num, "0 (no limit)", "Largest single commitment, in the option's unit."),
+        opt("intercept", Ty::Num, "0", "affine: what it commits when observed demand is at `centre_h100e`, in the option's unit (may be negative: nothing is committed below zero)."),
+        opt("slope", Ty::Num, "0", "affine: extra commitment per unit of relative demand change D / centre − 1, in the option's unit."),
+        opt("centre_h100e", Ty::Num, "1", "affine: product compute demand (H100e, the month before the decision) at which it commits `intercept`."),
     ],
 };
 

@@ -535,6 +535,15 @@ pub fn write_scenario(sc: &Scenario) -> String {
                 num(r.headroom_pu),
                 num(r.max_per_decision)
             );
+            if r.kind == gigawatt_model::RuleKind::Affine {
+                let _ = writeln!(
+                    o,
+                    "intercept = {}\nslope = {}\ncentre_h100e = {}",
+                    num(r.intercept),
+                    num(r.slope),
+                    num(r.centre_h100e)
+                );
+            }
         }
     }
     for g in &sc.groups {
@@ -594,5 +603,31 @@ pub fn plan_toml(sc: &Scenario, plan: &Plan) -> String {
         ));
     }
     s.push_str("]\n");
+    if !plan.rules.is_empty() {
+        s.push_str("rules = [\n");
+        for r in &plan.rules {
+            let mut fields = format!(
+                "option = {}, kind = \"{}\", every_months = {}, from = \"{}\", until = \"{}\"",
+                toml_string(&r.option),
+                r.kind.name(),
+                r.every_months,
+                r.from,
+                r.until
+            );
+            if r.kind == gigawatt_model::RuleKind::Affine {
+                fields.push_str(&format!(
+                    ", intercept = {:?}, slope = {:?}, centre_h100e = {:?}",
+                    r.intercept, r.slope, r.centre_h100e
+                ));
+            } else {
+                fields.push_str(&format!(
+                    ", percentile_pu = {:?}, headroom_pu = {:?}, max_per_decision = {:?}",
+                    r.percentile_pu, r.headroom_pu, r.max_per_decision
+                ));
+            }
+            s.push_str(&format!("  {{ {fields} }},\n"));
+        }
+        s.push_str("]\n");
+    }
     s
 }

@@ -714,6 +714,13 @@ pub struct Rule {
     pub headroom_pu: f64,
     /// Largest single commitment in the option's unit (0 = no limit).
     pub max_per_decision: f64,
+    /// Affine rule: commitment at the centre of demand, in the option's unit.
+    pub intercept: f64,
+    /// Affine rule: extra commitment per unit of relative demand change (option's unit).
+    pub slope: f64,
+    /// Affine rule: the product compute demand (H100e) observed the month before a decision at
+    /// which the rule commits `intercept`.
+    pub centre_h100e: f64,
 }
 
 /// What a [`Rule`] commits for.
@@ -727,6 +734,9 @@ pub enum RuleKind {
     /// Cancel leases of the option when planned capacity after the notice period exceeds the
     /// forecast need, paying the option's cancellation fee.
     Cancel,
+    /// A linear decision rule: commit max(0, intercept + slope · (D / centre − 1)), with D the
+    /// product compute demand observed the month before (what `plan` finds by default).
+    Affine,
 }
 
 impl RuleKind {
@@ -736,6 +746,7 @@ impl RuleKind {
             RuleKind::Forecast => "forecast",
             RuleKind::Refresh => "refresh",
             RuleKind::Cancel => "cancel",
+            RuleKind::Affine => "affine",
         }
     }
 }

@@ -1372,6 +1372,9 @@ fn check_plans(v: &mut V<'_>, sc: &Scenario) {
             }
             v.non_negative(&format!("{p}.headroom_pu"), rule.headroom_pu);
             v.non_negative(&format!("{p}.max_per_decision"), rule.max_per_decision);
+            if rule.kind == crate::RuleKind::Affine {
+                v.positive(&format!("{p}.centre_h100e"), rule.centre_h100e);
+            }
         }
     }
 }

@@ -87,6 +87,12 @@ pub struct CapacitySettings {
     /// First-stage decisions from this month index on are continuous even for options with
     /// blocks (the plan rounds them to blocks); earlier ones are whole blocks.
     pub integer_until_month: i32,
+    /// Recourse as an implementable policy: each later commitment is an affine function of
+    /// the product compute demand observed the month before, with intercept and slope shared by
+    /// every path (a linear decision rule the simulator runs as `kind = "affine"`). Off, later
+    /// commitments are chosen per path with that path's whole future in view (clairvoyant: an
+    /// upper bound no plan can reach). Ignored with a scenario tree.
+    pub affine: bool,
 }
 
 impl CapacitySettings {
@@ -107,6 +113,7 @@ impl CapacitySettings {
             churn: false,
             pinned: Vec::new(),
             integer_until_month: i32::MAX,
+            affine: true,
         }
     }
 }
@@ -122,6 +129,21 @@ pub struct Decision {
     pub unit: f64,
 }
 
+/// A later commitment as a linear decision rule: on path s it commits
+/// u · max(0, a + b · ξ_s) (the programme keeps it non-negative on its own paths), with
+/// ξ_s = D_s / centre − 1 and D_s the product compute demand of the month before.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AffineDecision {
+    /// The decision (option, month, unit).
+    pub decision: Decision,
+    /// Probability-weighted mean over the programme's paths of the demand observed, H100e.
+    pub centre_h100e: f64,
+    /// Shared-variable indices of the intercept a and the slope b.
+    pub intercept: usize,
+    /// See `intercept`.
+    pub slope: usize,
+}
+
 /// The built programme and how to read its solution back.
 #[derive(Debug, Clone)]
 pub struct CapacityModel {
@@ -133,6 +155,8 @@ pub struct CapacityModel {
     pub shared: Vec<Decision>,
     /// Own recourse decisions of each scenario: (own variable index, decision).
     pub own: Vec<Vec<(usize, Decision)>>,
+    /// Later decisions as linear decision rules (with [`CapacitySettings::affine`]).
+    pub affine: Vec<AffineDecision>,
     /// Options.
     pub options: Vec<OptionInfo>,
     /// Horizon start.
@@ -266,6 +290,11 @@ pub fn build(
     bx.check_pool_power(&paths.views)?;
     let tree = bx.tree(&paths.views);
     let mut shared = SharedDecisions::default();
+    let affine = if set.affine && set.recourse && tree.levels.is_none() {
+        bx.affine_decisions(&later, &paths, &mut shared)
+    } else {
+        Vec::new()
+    };
     let n = paths.views.len();
     let mut scenarios = Vec::with_capacity(n);
     let mut own_all = Vec::with_capacity(n);
@@ -274,7 +303,11 @@ pub fn build(
             prob: paths.probs[s],
             ..Default::default()
         };
-        let (decs, own) = bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared);
+        let (decs, own) = if affine.is_empty() {
+            bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared)
+        } else {
+            bx.affine_refs(&mut sd, &first, &affine, &paths.views[s])
+        };
         bx.scenario_rows(
             &mut sd,
             &decs,
@@ -311,6 +344,7 @@ pub fn build(
         first,
         shared: shared.decisions,
         own: own_all,
+        affine,
         options: bx.options,
         start: sc.horizon.start,
         build_seconds: started.elapsed().as_secs_f64(),
@@ -538,6 +572,87 @@ impl<'a> Builder<'a> {
             .branching
             .map(|b| tree_nodes(&demand_at, views.len(), &boundaries, b));
         Tree { boundaries, levels }
+    }
+
+    /// Later decisions as linear decision rules: an intercept and a slope per decision, shared
+    /// by every path, and the demand each is centred on.
+    fn affine_decisions(
+        &self,
+        later: &[Decision],
+        paths: &Paths,
+        shared: &mut SharedDecisions,
+    ) -> Vec<AffineDecision> {
+        later
+            .iter()
+            .map(|dec| {
+                let centre: f64 = paths
+                    .views
+                    .iter()
+                    .zip(&paths.probs)
+                    .map(|(v, p)| p * observed_demand(v, dec.month))
+                    .sum();
+                let o = &self.options[dec.option];
+                let month = self.sc.horizon.start.plus(dec.month);
+                let mut var = |what: &str| {
+                    shared.vars.push(VarDef::new(
+                        format!("{what}[{},{month}]", o.name),
+                        f64::NEG_INFINITY,
+                        INF,
+                    ));
+                    shared.vars.len() - 1
+                };
+                AffineDecision {
+                    decision: *dec,
+                    centre_h100e: centre,
+                    intercept: var("intercept"),
+                    slope: var("slope"),
+                }
+            })
+            .collect()
+    }
+
+    /// A scenario's reference to every decision when later ones are linear decision rules:
+    /// first stage, then per rule its commitment on this path y = a + b · ξ ≥ 0.
+    fn affine_refs(
+        &self,
+        sd: &mut ScenarioDef,
+        first: &[Decision],
+        affine: &[AffineDecision],
+        v: &PathView,
+    ) -> (DecisionRefs, Vec<(usize, Decision)>) {
+        let mut decs: Vec<(Ref, Decision)> = first
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (Ref::First(i), *d))
+            .collect();
+        for ad in affine {
+            let dec = ad.decision;
+            let o = &self.options[dec.option];
+            let month = self.sc.horizon.start.plus(dec.month);
+            let xi = if ad.centre_h100e > 0.0 {
+                observed_demand(v, dec.month) / ad.centre_h100e - 1.0
+            } else {
+                0.0
+            };
+            let y = add_var(
+                sd,
+                VarDef::new(format!("commit[{},{month}]", o.name), 0.0, INF),
+            );
+            sd.rows.push(RowDef {
+                name: format!("rule[{},{month}]", o.name),
+                kind: RowKind::Policy,
+                lower: 0.0,
+                upper: 0.0,
+                terms: vec![
+                    (Ref::Own(y), 1.0),
+                    (Ref::Shared(ad.intercept), -1.0),
+                    (Ref::Shared(ad.slope), -xi),
+                ],
+                limit: false,
+            });
+            decs.push((Ref::Own(y), dec));
+        }
+        (decs, Vec::new())
     }
 
     /// Scenario `s`'s reference to every decision: first stage, then recourse (its own
@@ -1183,6 +1298,16 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Product compute demand on a path in the month before month `t` (what a rule deciding at t
+/// has seen), H100e; before the horizon, 0.
+fn observed_demand(v: &PathView, t: i32) -> f64 {
+    if t < 1 {
+        return 0.0;
+    }
+    let m = (t - 1) as usize;
+    v.demand_h100e.iter().map(|d| d[m]).sum()
+}
+
 fn add_var(sd: &mut ScenarioDef, def: VarDef) -> usize {
     sd.vars.push(def);
     sd.vars.len() - 1
@@ -1301,6 +1426,49 @@ impl CapacityModel {
             }))
     }
 
+    /// The linear decision rules of a solution, in option units: one `kind = "affine"` rule per
+    /// later decision whose intercept or slope is not zero.
+    pub fn affine_rules(&self, x: &[f64], layout: &crate::Layout) -> Vec<gigawatt_model::Rule> {
+        self.affine
+            .iter()
+            .filter_map(|ad| {
+                let d = ad.decision;
+                // Solver dust (|value| below 1e-9 of a unit) is zero, and a rule of zeros is none.
+                let value = |j: usize| {
+                    let v = x[layout.shared[j].0 as usize];
+                    if v.abs() < 1e-9 {
+                        0.0
+                    } else {
+                        v * d.unit
+                    }
+                };
+                let (a, b) = (value(ad.intercept), value(ad.slope));
+                if a == 0.0 && b == 0.0 {
+                    return None;
+                }
+                let month = self.start.plus(d.month);
+                Some(gigawatt_model::Rule {
+                    option: self.options[d.option].name.clone(),
+                    kind: gigawatt_model::RuleKind::Affine,
+                    every_months: 1,
+                    from: month,
+                    until: month,
+                    percentile_pu: 0.5,
+                    headroom_pu: 0.0,
+                    max_per_decision: 0.0,
+                    intercept: a,
+                    // With nothing observed the programme used ξ = 0: the intercept alone.
+                    slope: if ad.centre_h100e > 0.0 { b } else { 0.0 },
+                    centre_h100e: if ad.centre_h100e > 0.0 {
+                        ad.centre_h100e
+                    } else {
+                        1.0
+                    },
+                })
+            })
+            .collect()
+    }
+
     /// First-stage values of a solution as pins: (option, month, variable value), integers
     /// rounded so a pinned integer column stays integral.
     pub fn first_stage_pins(&self, x: &[f64], layout: &crate::Layout) -> Vec<(usize, i32, f64)> {
@@ -1367,15 +1535,19 @@ impl CapacityModel {
                 first_stage.push(is_first);
             }
         }
-        let description =
+        let rules = self.affine_rules(x, layout);
+        let description = if self.affine.is_empty() {
             "found by gigawatt plan: first-stage commitments, later ones at their mean over paths"
-                .to_string();
+        } else {
+            "found by gigawatt plan: first-stage commitments, later ones by linear decision rules in observed demand"
+        }
+        .to_string();
         (
             Plan {
                 name: name.to_string(),
                 description,
                 commitments,
-                rules: Vec::new(),
+                rules,
             },
             first_stage,
         )

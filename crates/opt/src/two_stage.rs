@@ -71,6 +71,8 @@ pub enum RowKind {
     FloorShare,
     /// A capacity pool's use within its capacity online.
     PoolUse,
+    /// A later commitment equals its linear decision rule on the path.
+    Policy,
     /// Served demand within what the pools that may serve it and burst run for it.
     Dispatch,
     /// Served demand within the churned demand state.

@@ -235,6 +235,59 @@ fn a_pool_that_saves_idle_power_needs_one_power_rate_for_the_programme() {
     );
 }
 
+#[test]
+fn affine_recourse_is_a_policy_the_simulator_runs_to_the_programmes_value_path_by_path() {
+    // Two-stage with recourse: the first six months' commitments are shared, later ones are
+    // linear decision rules in the demand observed the month before. The plan found carries
+    // them as `kind = "affine"` rules, and simulating it on the programme's own paths gives the
+    // programme's value on every path: the policy valued is the policy run.
+    let sc = scenario(EQUIV);
+    let paths = 12;
+    let engine = Engine::new(&sc, paths, 9, &[]).unwrap();
+    let mut set = CapacitySettings::new(paths, 9);
+    set.window_months = 6;
+    set.period_months = 6;
+    assert!(set.affine && set.recourse);
+    let model = build(&sc, &engine, &set).unwrap();
+    assert_eq!(model.affine.len(), 6, "months 6, 12 and 18 of two options");
+    let solved = model
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    assert!(solved.solution.status.has_solution());
+    let (plan, _) = model.plan("ldr", &solved.solution.x, &solved.layout);
+    assert!(
+        plan.rules
+            .iter()
+            .all(|r| r.kind == gigawatt_model::RuleKind::Affine),
+        "{plan:?}"
+    );
+    assert!(!plan.rules.is_empty(), "the optimum uses a rule");
+    // The plan's TOML reads back to the same plan, rules and all.
+    let text = format!("{}\n{}", EQUIV, plan_toml(&sc, &plan));
+    assert_eq!(scenario(&text).plans[0], plan);
+    let mut with_plan = sc.into_inner();
+    with_plan.plans = vec![plan];
+    let sc = ValidScenario::new(with_plan).unwrap();
+    let sim = Engine::new(&sc, paths, 9, &[]).unwrap();
+    let (u, _) = sim.block_uniforms(0, paths as usize);
+    let mut d = Draws::default();
+    let mut s = Scratch::default();
+    let mut out = PathOutcome::default();
+    let mut committed_by_rules = 0;
+    for (i, row) in u.iter().enumerate() {
+        sim.draw(i as u64, row, &mut d);
+        sim.run_plan(0, &d, &mut s, true, &mut out);
+        committed_by_rules += out.rule_commitments.len();
+        let lp = solved.values[i];
+        assert!(
+            (lp - out.npv_usd).abs() <= 1e-6 * lp.abs().max(1.0),
+            "path {i}: programme {lp}, simulator {}",
+            out.npv_usd
+        );
+    }
+    assert!(committed_by_rules > 0);
+}
+
 fn programme_equals_simulator(src: &str) -> f64 {
     let sc = scenario(src);
     let churn = sc.segments.iter().any(|s| s.churn_share_pu > 0.0);
@@ -334,7 +387,9 @@ fn infeasible_limits_are_diagnosed() {
 
 #[test]
 fn multistage_lies_between_no_recourse_and_full_recourse() {
-    // Non-anticipativity restricts recourse, so: first stage only <= tree <= one recourse per path.
+    // Non-anticipativity restricts recourse, so: first stage only <= tree <= one recourse per
+    // path; and linear decision rules, a restriction of full recourse that contains the fixed
+    // first stage, lie between the same two.
     let sc = scenario(EQUIV);
     let paths = 8;
     let engine = Engine::new(&sc, paths, 4, &[]).unwrap();
@@ -345,6 +400,8 @@ fn multistage_lies_between_no_recourse_and_full_recourse() {
         set.stage_months = 6;
         set.recourse = recourse;
         set.branching = branching;
+        // Full recourse: per path, with the path's future in view.
+        set.affine = false;
         let model = build(&sc, &engine, &set).unwrap();
         let solved = model
             .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
@@ -355,6 +412,14 @@ fn multistage_lies_between_no_recourse_and_full_recourse() {
     let (_, none) = solve(false, None);
     let (tree_model, tree) = solve(true, Some(2));
     let (_, full) = solve(true, None);
+    let mut set = CapacitySettings::new(paths, 4);
+    set.window_months = 6;
+    set.period_months = 6;
+    let ldr = build(&sc, &engine, &set)
+        .unwrap()
+        .solve(&MicroLp, &SolverSettings::default(), Risk::Neutral, None)
+        .unwrap();
+    assert!(none.expected <= ldr.expected + 1e-6 && ldr.expected <= full.expected + 1e-6);
     assert!(
         none.expected <= tree.expected + 1e-6,
         "{} > {}",

@@ -227,6 +227,8 @@ struct RuleC {
     refresh: bool,
     /// Cancels leases instead of committing.
     cancel: bool,
+    /// A linear decision rule: (intercept, slope, centre H100e).
+    affine: Option<(f64, f64, f64)>,
     every: i32,
     from: i32,
     until: i32,

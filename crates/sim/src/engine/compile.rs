@@ -564,6 +564,11 @@ pub(super) fn compile_plans(
                     opt,
                     refresh: r.kind == gigawatt_model::RuleKind::Refresh,
                     cancel: r.kind == gigawatt_model::RuleKind::Cancel,
+                    affine: (r.kind == gigawatt_model::RuleKind::Affine).then_some((
+                        r.intercept,
+                        r.slope,
+                        r.centre_h100e,
+                    )),
                     every: r.every_months.max(1) as i32,
                     // A rule acts only inside its option's commitment window.
                     from: month_index(r.from, t0).max(w0),

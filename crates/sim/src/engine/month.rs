@@ -344,7 +344,15 @@ impl Engine {
         for r in &plan.rules {
             if ti >= r.from && ti <= r.until && (ti - r.from) % r.every == 0 {
                 let room_mw = self.rule_room_mw(r, ti, st.space_mw - st.used_mw, &v.pending, s);
-                if r.cancel {
+                if let Some(rule) = r.affine {
+                    // Keyed like a fixed commitment at that month (ordinal 0), as the programme
+                    // that found the rule valued it.
+                    if let Some(amount) = self.affine_amount(r, rule, ti, d, s) {
+                        let ck = self.commitment_key(r.opt, ti, 0);
+                        self.commit(r.opt, ti, amount, ck, d, s);
+                        out.rule_commitments.push((r.opt, ti, amount));
+                    }
+                } else if r.cancel {
                     if let Some(surplus) = self.rule_amount(r, ti, s, None) {
                         let (x, fee) = self.cancel_leases(r, ti, surplus, s);
                         if x > 0.0 {

@@ -89,6 +89,35 @@ impl Engine {
     /// [`Engine::rule_amount`]): the option's leases still running after the notice are cut,
     /// latest-ending first, effective at t + notice; the fee is `cancel_fee_pu` of the payments
     /// cancelled, paid in the month the cancellation takes effect. Returns (H100e, fee).
+    /// What an affine rule commits at month `t`: max(0, a + b · (D / centre − 1)) with D the
+    /// product compute demand of month t − 1 before churn and quality feedback (the market's
+    /// demand, which the plan does not change: the signal the programme that finds such rules
+    /// sees on every path), within the option's `max_*`; not rounded to blocks (the programme
+    /// values them as they are). Bought chips that find no powered space wait for it, as any
+    /// delivery does.
+    pub(super) fn affine_amount(
+        &self,
+        r: &RuleC,
+        (a, b, centre): (f64, f64, f64),
+        t: i32,
+        d: &Draws,
+        s: &Scratch,
+    ) -> Option<f64> {
+        if t < 1 {
+            return None;
+        }
+        let m = (t - 1) as usize;
+        let observed: f64 = (0..self.segs.len())
+            .map(|si| d.exo[si * self.months + m] * d.k[si * self.months + m])
+            .sum();
+        let mut amount = a + b * (observed / centre - 1.0);
+        let o = &self.opts[r.opt];
+        if o.max_total.is_finite() {
+            amount = amount.min((o.max_total - s.committed[r.opt]).max(0.0));
+        }
+        (amount > 0.0 && amount.is_finite()).then_some(amount)
+    }
+
     pub(super) fn cancel_leases(
         &self,
         r: &RuleC,

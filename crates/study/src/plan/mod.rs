@@ -19,7 +19,7 @@ mod report;
 mod text;
 
 pub use report::{
-    Candidates, Checked, CommitmentRow, ComparisonRow, Continuation, Difference, Found,
+    Agreement, Candidates, Checked, CommitmentRow, ComparisonRow, Continuation, Difference, Found,
     FrontierPoint, LimitMove, ModelSize, NoPlan, OptimalityGap, PlanReport, ProgrammeValue,
     CHECKED_METRICS,
 };
@@ -59,6 +59,9 @@ pub struct PlanRequest {
     pub fixed_schedule: bool,
     /// Later commitments at their mean over paths, without the continuation re-solve.
     pub mean_recourse: bool,
+    /// Later commitments per path with the path's future in view (an upper bound) instead of
+    /// linear decision rules.
+    pub clairvoyant_recourse: bool,
     /// Model churn exactly in the programme.
     pub churn: bool,
     /// Multistage branching per stage.
@@ -111,6 +114,7 @@ impl PlanRequest {
             no_recourse: false,
             fixed_schedule: false,
             mean_recourse: false,
+            clairvoyant_recourse: false,
             churn: false,
             branching: None,
             stage_months: 12,
@@ -384,6 +388,7 @@ fn capacity_settings(
         max_funding_gap_usd: a.max_funding_gap_usd,
         cases: a.cases,
         churn: a.churn,
+        affine: !a.clairvoyant_recourse,
         ..CapacitySettings::new(a.paths, seed)
     }
 }
@@ -505,6 +510,90 @@ impl Planner<'_> {
         }
     }
 
+    /// The programme's value against the plan's simulated value, and the effects the programme
+    /// leaves out, switched off one after another in simulations on its own paths: churn
+    /// (unless the programme models it), quality feedback, training runs and extra research.
+    /// What is left is the rest of the model's differences (the priority order against value,
+    /// bought chips waiting for space, first-stage rounding). NPV objective only.
+    fn agreement(
+        &self,
+        solved: &Solved,
+        plan: &Plan,
+        ins: &SimulationReport,
+        oos: &SimulationReport,
+    ) -> Result<Option<Agreement>, StudyError> {
+        if self.a.objective == "cost" {
+            return Ok(None);
+        }
+        let (a, sc) = (self.a, self.sc);
+        let probs: Vec<f64> = self
+            .model
+            .program
+            .scenarios
+            .iter()
+            .map(|s| s.prob)
+            .collect();
+        let mean = solved.expected;
+        let var: f64 = solved
+            .values
+            .iter()
+            .zip(&probs)
+            .map(|(v, p)| p * (v - mean) * (v - mean))
+            .sum();
+        let programme_se = (var / probs.len().max(1) as f64).sqrt();
+        let o = oos.plans[0].metric(MetricId::Npv);
+        let combined = (programme_se * programme_se + o.se * o.se).sqrt();
+        let within = (mean - o.mean).abs() <= (0.05 * mean.abs()).max(3.0 * combined);
+        // The scenario with each effect off in turn; `None` when it is not in the scenario.
+        let mut variant = Scenario::clone(sc);
+        let mut steps = Vec::new();
+        let has_churn = variant.segments.iter().any(|s| s.churn_share_pu > 0.0);
+        let effects: [(&str, bool); 3] = [
+            ("churn", has_churn && !self.settings.churn),
+            (
+                "quality feedback",
+                variant.research.quality_elasticity != gigawatt_model::Uncertain::fixed(0.0),
+            ),
+            (
+                "training runs and extra research",
+                !variant.research.runs.is_empty() || variant.research.extra_cap_share_pu > 0.0,
+            ),
+        ];
+        for (effect, present) in effects {
+            if !present {
+                continue;
+            }
+            match effect {
+                "churn" => variant
+                    .segments
+                    .iter_mut()
+                    .for_each(|s| s.churn_share_pu = 0.0),
+                // Inputs draw by name, so fixing this one leaves every other draw as it was.
+                "quality feedback" => {
+                    variant.research.quality_elasticity = gigawatt_model::Uncertain::fixed(0.0);
+                }
+                _ => {
+                    variant.research.runs.clear();
+                    variant.research.extra_cap_share_pu = 0.0;
+                }
+            }
+            let mut v = variant.clone();
+            v.plans = vec![plan.clone()];
+            let v = crate::revalidate(v)?;
+            let r = crate::simulate(&v, &SimulateRequest::new(a.paths, self.seed), &crate::Quiet)?;
+            steps.push((effect.to_string(), npv_mean(&r, 0)));
+        }
+        Ok(Some(Agreement {
+            programme_usd: mean,
+            programme_se_usd: programme_se,
+            out_of_sample_usd: o.mean,
+            out_of_sample_se_usd: o.se,
+            within,
+            steps,
+            in_sample_usd: npv_mean(ins, 0),
+        }))
+    }
+
     /// The plan from a solution, checked by simulation, with the analyses asked for.
     fn found(&self, solved: &Solved) -> Result<Found, StudyError> {
         let (plan, stages, candidates) = self.choose_plan(solved)?;
@@ -518,6 +607,7 @@ impl Planner<'_> {
         let oos_seed = seed ^ OUT_OF_SAMPLE_SEED_TAG;
         let oos = evaluate(self.sc, std::slice::from_ref(&plan), a.oos_paths, oos_seed)?;
         let comparison = comparison_rows(&oos);
+        let agreement = self.agreement(solved, &plan, &ins, &oos)?;
         // Which plan is best out of sample, on common random numbers: the found plan is not
         // called best when another plan has a higher mean NPV (ties go to the earlier plan).
         // Minimising cost at a service level, a plan that serves less than it is no rival.
@@ -561,11 +651,21 @@ impl Planner<'_> {
                 cvar_loss: solved.cvar_loss,
             },
             candidates,
+            policy: if !self.model.affine.is_empty() {
+                "affine_rules"
+            } else if !self.settings.recourse {
+                "none"
+            } else if self.settings.branching.is_some() {
+                "scenario_tree"
+            } else {
+                "clairvoyant_recourse"
+            },
             plan_toml: plan_toml(self.sc, &plan),
             plan,
             commitments,
             simulated_in_sample: checked(&ins),
             simulated_out_of_sample: checked(&oos),
+            agreement,
             out_of_sample_seed: oos_seed,
             comparison,
             best,
@@ -600,7 +700,9 @@ impl Planner<'_> {
         // the window covers the horizon (there are none), and bounded to
         // CONTINUATION_MAX_PATHS scenarios, which a set of named cases cannot be cut down to.
         let later_decisions = settings.window_months < sc.horizon.months() as i32;
-        if !settings.recourse || a.mean_recourse || !later_decisions {
+        // Linear decision rules are a plan as they stand: nothing to choose between.
+        let rules = !self.model.affine.is_empty();
+        if !settings.recourse || a.mean_recourse || !later_decisions || rules {
             return Ok((plan, stages, None));
         }
         if a.cases && sc.cases.len() as u64 > CONTINUATION_MAX_PATHS {

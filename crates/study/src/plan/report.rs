@@ -206,6 +206,26 @@ pub struct FrontierPoint {
     pub status: SolveStatus,
 }
 
+/// The programme's value against the simulated value of the plan it hands over, and what
+/// explains the difference: each effect the programme leaves out, switched off in turn in the
+/// simulation on the programme's own paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    /// The programme's expected NPV and its standard error over its paths, USD.
+    pub programme_usd: f64,
+    pub programme_se_usd: f64,
+    /// The plan simulated out of sample: mean NPV and standard error, USD.
+    pub out_of_sample_usd: f64,
+    pub out_of_sample_se_usd: f64,
+    /// |programme − out of sample| within max(5 % of the programme's value, 3 combined se).
+    pub within: bool,
+    /// In sample (the programme's paths), the plan's simulated NPV as each effect is switched
+    /// off in turn: (effect, simulated NPV with it and every earlier one off, USD).
+    pub steps: Vec<(String, f64)>,
+    /// The plan simulated on the programme's paths with every effect on, USD.
+    pub in_sample_usd: f64,
+}
+
 /// What the programme found and how the plan did in simulation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
@@ -217,6 +237,13 @@ pub struct Found {
     pub in_sample: ProgrammeValue,
     /// How the plan was chosen when later decisions differ by path.
     pub candidates: Option<Candidates>,
+    /// Programme against simulation, with the effects that explain the difference (NPV
+    /// objective only).
+    pub agreement: Option<Agreement>,
+    /// How later commitments were valued: `affine_rules` (linear decision rules, the plan's
+    /// own policy), `clairvoyant_recourse` (per path, an upper bound), `scenario_tree`, or
+    /// `none` (no later commitments).
+    pub policy: &'static str,
     /// The plan found.
     pub plan: Plan,
     /// Its commitments.
@@ -353,6 +380,24 @@ fn found_json(f: &Found, doc: &mut Value) {
         .iter()
         .map(|c| json!({"option": c.option, "month": c.month, "amount": c.amount, "unit": c.unit, "stage": c.stage, "capex_usd_estimate": c.capex_usd_estimate}))
         .collect::<Vec<_>>());
+    doc["rules"] = json!(f
+        .plan
+        .rules
+        .iter()
+        .map(|r| json!({"option": r.option, "kind": r.kind.name(), "month": r.from.to_string(), "intercept": r.intercept, "slope": r.slope, "centre_h100e": r.centre_h100e}))
+        .collect::<Vec<_>>());
+    doc["policy"] = json!(f.policy);
+    if let Some(g) = &f.agreement {
+        doc["agreement"] = json!({
+            "programme_usd": num(g.programme_usd),
+            "programme_se_usd": num(g.programme_se_usd),
+            "out_of_sample_usd": num(g.out_of_sample_usd),
+            "out_of_sample_se_usd": num(g.out_of_sample_se_usd),
+            "within_5pct_or_3se": g.within,
+            "in_sample_usd": num(g.in_sample_usd),
+            "effects_switched_off_in_sample": g.steps.iter().map(|(e, v)| json!({"effect": e, "simulated_npv_usd": num(*v)})).collect::<Vec<_>>(),
+        });
+    }
     doc["plan_toml"] = json!(f.plan_toml);
     let side = |xs: &[Checked]| -> Value {
         let mut m = serde_json::Map::new();

@@ -139,8 +139,10 @@ fn found_text(r: &PlanReport, f: &Found) -> String {
         m.columns, m.rows, m.nonzeros, m.integer_columns, r.build_seconds, r.solve_seconds
     );
     commitments_text(&f.commitments, &b, unit_name, &mut s);
+    rules_text(f, &mut s);
     candidates_text(r, f, &b, unit_name, &mut s);
     checks_text(r, f, &b, unit_name, &mut s);
+    agreement_text(f, &b, unit_name, &mut s);
     comparison_text(f, &b, unit_name, &mut s);
     extras_text(r, f, &b, unit_name, &mut s);
     let _ = writeln!(
@@ -172,6 +174,36 @@ fn commitments_text(rows: &[CommitmentRow], b: &Money, unit_name: &str, s: &mut 
             c.unit,
             c.stage,
             b.f(c.capex_usd_estimate)
+        );
+    }
+}
+
+/// Later commitments as linear decision rules: what each commits at the demand it is centred on
+/// and per 10 % more demand observed.
+fn rules_text(f: &Found, s: &mut String) {
+    let rules: Vec<_> = f
+        .plan
+        .rules
+        .iter()
+        .filter(|r| r.kind == gigawatt_model::RuleKind::Affine)
+        .collect();
+    if rules.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\nlater commitments, by rule: max(0, at centre + slope × (D / centre − 1)), D the product demand (before churn and quality feedback) the month before:\n  {:<18} {:<8} {:>14} {:>16} {:>16}",
+        "option", "month", "at centre", "per +10 % demand", "centre H100e"
+    );
+    for r in rules {
+        let _ = writeln!(
+            s,
+            "  {:<18} {:<8} {:>14.1} {:>16.1} {:>16.1}",
+            r.option,
+            r.from.to_string(),
+            r.intercept,
+            0.1 * r.slope,
+            r.centre_h100e
         );
     }
 }
@@ -290,6 +322,54 @@ fn checks_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut St
     }
 }
 
+/// The programme's value against the plan simulated, and what explains the difference.
+fn agreement_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
+    let Some(g) = &f.agreement else { return };
+    let diff = g.programme_usd - g.out_of_sample_usd;
+    let _ = writeln!(
+        s,
+        "\nprogramme against simulation: the programme values the plan at {} ± {} {unit_name}; simulated out of sample it is worth {} ± {}: {} by {} {unit_name}, {} 5 % and 3 standard errors.",
+        b.f(g.programme_usd),
+        b.f(g.programme_se_usd),
+        b.f(g.out_of_sample_usd),
+        b.f(g.out_of_sample_se_usd),
+        if diff >= 0.0 { "higher" } else { "lower" },
+        b.f(diff.abs()),
+        if g.within { "within" } else { "beyond" }
+    );
+    let _ = write!(
+        s,
+        "  On the programme's own paths the plan simulates to {}",
+        b.f(g.in_sample_usd)
+    );
+    if !g.steps.is_empty() {
+        let _ = write!(s, "; switching off in turn what the programme leaves out:");
+    }
+    let mut last = g.in_sample_usd;
+    for (effect, v) in &g.steps {
+        let change = v - last;
+        let sign = if change >= 0.0 { "+" } else { "-" };
+        let _ = write!(
+            s,
+            " {effect} → {} ({sign}{}),",
+            b.f(*v),
+            b.f(change.abs()).trim()
+        );
+        last = *v;
+    }
+    let _ = writeln!(
+        s,
+        "{} leaving {} {unit_name} of the programme's value to the rest of the model (it serves the segments worth most per H100e where the simulator follows the priority order; bought chips wait for space; rounding to blocks){}.",
+        if g.steps.is_empty() { ";" } else { "" },
+        b.f(g.programme_usd - last).trim(),
+        if f.policy == "clairvoyant_recourse" {
+            ", and most of all to the programme choosing later commitments per path with the path's future in view"
+        } else {
+            ""
+        }
+    );
+}
+
 /// Every plan out of sample on common random numbers, and which is best.
 fn comparison_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
     let _ = writeln!(s, "\nout of sample, common random numbers:");
@@ -370,6 +450,27 @@ fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut St
         if let Some(n) = super::report::voi_note(v, *scenarios) {
             let _ = writeln!(s, "  {n}");
         }
+        let class = if f.policy == "affine_rules" {
+            "the first stage and linear decision rules"
+        } else {
+            "the programme's policy class"
+        };
+        let _ = writeln!(
+            s,
+            "  RP: what the programme is worth with {class} over these paths."
+        );
+        let _ = writeln!(
+            s,
+            "  EV: the value of the plan made for one average path, on that path alone."
+        );
+        let _ = writeln!(s, "  EEV: that average plan's first stage, with the best later decisions of the same class, over every path: what planning for the average earns.");
+        let _ = writeln!(s, "  WS: each path optimised knowing its whole future (wait and see), an upper bound no plan reaches.");
+        let _ = writeln!(s, "  VSS = RP − EEV: what planning for the spread of outcomes rather than the average is worth ({} {unit_name}).", b.f(v.vss).trim());
+        let _ = writeln!(
+            s,
+            "  EVPI = WS − RP: the most that perfect foresight could add ({} {unit_name}).",
+            b.f(v.evpi).trim()
+        );
     }
     if let Some(points) = &f.frontier {
         frontier_text(r, points, b, unit_name, s);
