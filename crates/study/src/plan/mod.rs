@@ -548,7 +548,25 @@ impl Planner<'_> {
         let mut variant = Scenario::clone(sc);
         let mut steps = Vec::new();
         let has_churn = variant.segments.iter().any(|s| s.churn_share_pu > 0.0);
-        let effects: [(&str, bool); 3] = [
+        // Segments by revenue per H100e-month on the median path, highest first: the order the
+        // programme serves scarce capacity in.
+        let by_value = self.segments_by_value();
+        let current: Vec<String> = if variant.allocation.order.is_empty() {
+            let mut segs: Vec<&gigawatt_model::Segment> = variant.segments.iter().collect();
+            segs.sort_by_key(|s| s.priority);
+            segs.iter().map(|s| s.name.clone()).collect()
+        } else {
+            variant
+                .allocation
+                .order
+                .iter()
+                .filter_map(|st| match st {
+                    gigawatt_model::AllocationStep::Segment(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let effects: [(&str, bool); 4] = [
             ("churn", has_churn && !self.settings.churn),
             (
                 "quality feedback",
@@ -557,6 +575,10 @@ impl Planner<'_> {
             (
                 "training runs and extra research",
                 !variant.research.runs.is_empty() || variant.research.extra_cap_share_pu > 0.0,
+            ),
+            (
+                "priority order (segments served by value instead)",
+                by_value.len() == current.len() && by_value != current,
             ),
         ];
         for (effect, present) in effects {
@@ -572,9 +594,26 @@ impl Planner<'_> {
                 "quality feedback" => {
                     variant.research.quality_elasticity = gigawatt_model::Uncertain::fixed(0.0);
                 }
-                _ => {
+                "training runs and extra research" => {
                     variant.research.runs.clear();
                     variant.research.extra_cap_share_pu = 0.0;
+                }
+                _ => {
+                    if variant.allocation.order.is_empty() {
+                        for seg in &mut variant.segments {
+                            seg.priority =
+                                by_value.iter().position(|n| *n == seg.name).unwrap_or(0) as i64;
+                        }
+                    } else {
+                        let mut next = by_value.iter();
+                        for st in &mut variant.allocation.order {
+                            if let gigawatt_model::AllocationStep::Segment(n) = st {
+                                if let Some(v) = next.next() {
+                                    *n = v.clone();
+                                }
+                            }
+                        }
+                    }
                 }
             }
             let mut v = variant.clone();
@@ -592,6 +631,29 @@ impl Planner<'_> {
             steps,
             in_sample_usd: npv_mean(ins, 0),
         }))
+    }
+
+    /// Segment names by revenue per H100e-month (averaged over the horizon) on the median path,
+    /// highest first; empty when the median path cannot be drawn.
+    fn segments_by_value(&self) -> Vec<String> {
+        let mut median = Draws::default();
+        if self.engine.draw_case(0, &[], &mut median).is_err() {
+            return Vec::new();
+        }
+        let view = self
+            .engine
+            .path_view(&median, &mut gigawatt_sim::Scratch::default());
+        let mut value: Vec<(f64, usize)> = view
+            .revenue_per_h100e
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.iter().sum::<f64>() / r.len().max(1) as f64, i))
+            .collect();
+        value.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        value
+            .into_iter()
+            .map(|(_, i)| self.sc.segments[i].name.clone())
+            .collect()
     }
 
     /// The plan from a solution, checked by simulation, with the analyses asked for.

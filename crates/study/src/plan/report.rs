@@ -226,6 +226,20 @@ pub struct Agreement {
     pub in_sample_usd: f64,
 }
 
+impl Agreement {
+    /// What the effects switched off leave unexplained: the programme's value less the plan's
+    /// simulated value with every effect off (zero below a relative 1e-9: rounding).
+    pub fn unexplained_usd(&self) -> f64 {
+        let last = self.steps.last().map_or(self.in_sample_usd, |s| s.1);
+        let x = self.programme_usd - last;
+        if x.abs() <= 1e-9 * self.programme_usd.abs().max(1.0) {
+            0.0
+        } else {
+            x
+        }
+    }
+}
+
 /// What the programme found and how the plan did in simulation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
@@ -395,6 +409,7 @@ fn found_json(f: &Found, doc: &mut Value) {
             "out_of_sample_se_usd": num(g.out_of_sample_se_usd),
             "within_5pct_or_3se": g.within,
             "in_sample_usd": num(g.in_sample_usd),
+            "unexplained_usd": num(g.unexplained_usd()),
             "effects_switched_off_in_sample": g.steps.iter().map(|(e, v)| json!({"effect": e, "simulated_npv_usd": num(*v)})).collect::<Vec<_>>(),
         });
     }

@@ -359,9 +359,9 @@ fn agreement_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
     }
     let _ = writeln!(
         s,
-        "{} leaving {} {unit_name} of the programme's value to the rest of the model (it serves the segments worth most per H100e where the simulator follows the priority order; bought chips wait for space; rounding to blocks){}.",
+        "{} leaving {} {unit_name} of the programme's value to the rest of the model (it serves the segments worth most per H100e each month where the simulator follows one order; bought chips wait for space; rounding to blocks){}.",
         if g.steps.is_empty() { ";" } else { "" },
-        b.f(g.programme_usd - last).trim(),
+        b.f(g.unexplained_usd()).trim(),
         if f.policy == "clairvoyant_recourse" {
             ", and most of all to the programme choosing later commitments per path with the path's future in view"
         } else {
