@@ -992,45 +992,77 @@ impl<'a> Builder<'a> {
         rows: &mut ScenarioRows,
     ) -> (Vec<(Ref, f64)>, Vec<usize>) {
         let (t_len, ns) = (self.t_len, self.segments);
-        let money_rows = !rows.cash.is_empty();
         let mut served_total: Vec<(Ref, f64)> = Vec::new();
         let mut served_ids = vec![0usize; self.blocks.len() * t_len * ns];
         for (b, (hours, factors)) in self.blocks.iter().enumerate() {
             for t in 0..t_len {
                 let mut terms = Vec::new();
                 for seg in 0..ns {
-                    let ub = v.demand_h100e[seg][t] * factors[seg];
-                    let j = add_var(
-                        sd,
-                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
-                    );
+                    let j = self.served_var(sd, rows, v, (seg, b, t), (*hours, factors[seg]));
                     served_ids[(b * t_len + t) * ns + seg] = j;
                     terms.push((Ref::Own(j), 1.0));
                     served_total.push((Ref::Own(j), *hours));
-                    let rev = v.revenue_per_h100e[seg][t];
-                    if money_rows {
-                        rows.cash_balance(t).terms.push((Ref::Own(j), -hours * rev));
-                    }
-                    if self.maximize {
-                        sd.obj.push((Ref::Own(j), self.disc[t] * hours * rev));
-                    }
                 }
-                for (k, (cap, price)) in v.burst.iter().enumerate() {
-                    let j = add_var(sd, VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap));
+                for j in self.burst_vars(sd, rows, v, (b, t), *hours) {
                     terms.push((Ref::Own(j), -1.0));
-                    if money_rows {
-                        rows.cash_balance(t)
-                            .terms
-                            .push((Ref::Own(j), hours * price));
-                    }
-                    let c = self.disc[t] * hours * price;
-                    sd.obj
-                        .push((Ref::Own(j), if self.maximize { -c } else { c }));
                 }
                 self.floor_rows(sd, t, b, terms, rows.k0);
             }
         }
         (served_total, served_ids)
+    }
+
+    /// Served demand of segment `seg` in block `b` of month `t` (up to its demand times the
+    /// block's factor), earning its revenue in the cash row and the objective.
+    fn served_var(
+        &self,
+        sd: &mut ScenarioDef,
+        rows: &mut ScenarioRows,
+        v: &PathView,
+        (seg, b, t): (usize, usize, usize),
+        (hours, factor): (f64, f64),
+    ) -> usize {
+        let ub = v.demand_h100e[seg][t] * factor;
+        let j = add_var(
+            sd,
+            VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
+        );
+        let rev = v.revenue_per_h100e[seg][t];
+        if !rows.cash.is_empty() {
+            rows.cash_balance(t).terms.push((Ref::Own(j), -hours * rev));
+        }
+        if self.maximize {
+            sd.obj.push((Ref::Own(j), self.disc[t] * hours * rev));
+        }
+        j
+    }
+
+    /// Burst used in block `b` of month `t`, one variable per burst option (up to its cap),
+    /// paying its price in the cash row and the objective.
+    fn burst_vars(
+        &self,
+        sd: &mut ScenarioDef,
+        rows: &mut ScenarioRows,
+        v: &PathView,
+        (b, t): (usize, usize),
+        hours: f64,
+    ) -> Vec<usize> {
+        v.burst
+            .iter()
+            .enumerate()
+            .map(|(k, (cap, price))| {
+                let j = add_var(sd, VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap));
+                if !rows.cash.is_empty() {
+                    rows.cash_balance(t)
+                        .terms
+                        .push((Ref::Own(j), hours * price));
+                }
+                let c = self.disc[t] * hours * price;
+                sd.obj
+                    .push((Ref::Own(j), if self.maximize { -c } else { c }));
+                j
+            })
+            .collect()
     }
 
     /// Operations with pools, each month and load block: a segment's served demand (up to its
@@ -1096,20 +1128,9 @@ impl<'a> Builder<'a> {
                 };
                 let mut burst_served = Vec::new();
                 for seg in 0..ns {
-                    let ub = v.demand_h100e[seg][t] * factors[seg];
-                    let j = add_var(
-                        sd,
-                        VarDef::new(format!("served[{seg},{b},{t}]"), 0.0, ub.max(0.0)),
-                    );
+                    let j = self.served_var(sd, rows, v, (seg, b, t), (*hours, factors[seg]));
                     served_ids[(b * t_len + t) * ns + seg] = j;
                     served_total.push((Ref::Own(j), *hours));
-                    let rev = v.revenue_per_h100e[seg][t];
-                    if money_rows {
-                        rows.cash_balance(t).terms.push((Ref::Own(j), -hours * rev));
-                    }
-                    if self.maximize {
-                        sd.obj.push((Ref::Own(j), self.disc[t] * hours * rev));
-                    }
                     let mut terms = vec![(Ref::Own(j), 1.0)];
                     for (p, pool) in self.pools.iter().enumerate() {
                         if pool.serves_segment[seg] {
@@ -1136,16 +1157,8 @@ impl<'a> Builder<'a> {
                     });
                 }
                 if !v.burst.is_empty() {
-                    for (k, (cap, price)) in v.burst.iter().enumerate() {
-                        let j = add_var(sd, VarDef::new(format!("burst[{k},{b},{t}]"), 0.0, *cap));
+                    for j in self.burst_vars(sd, rows, v, (b, t), *hours) {
                         burst_served.push((Ref::Own(j), -1.0));
-                        if money_rows {
-                            rows.cash_balance(t)
-                                .terms
-                                .push((Ref::Own(j), hours * price));
-                        }
-                        sd.obj
-                            .push((Ref::Own(j), sign * self.disc[t] * hours * price));
                     }
                     sd.rows.push(RowDef {
                         name: format!("burst[{month},block{b}]"),

@@ -586,11 +586,7 @@ impl Engine {
                         let g = run.rate.fmin(v.run_left[ri] / h).fmin(left);
                         left -= g;
                         res_b += g;
-                        v.run_left[ri] -= g * h;
-                        if v.run_left[ri] <= 1e-9 * run.size {
-                            v.run_left[ri] = 0.0;
-                            v.run_done[ri] = ti;
-                        }
+                        run_progress(v, ri, g * h, run.size, ti);
                     }
                 }
                 Step::Extra => {
@@ -698,11 +694,7 @@ impl Engine {
                         let rate = run.rate.fmin(v.run_left[ri] / h);
                         let g = self.draw_pools(v, (h, rate, run.min_cluster), research);
                         res_b += g;
-                        v.run_left[ri] -= g * h;
-                        if v.run_left[ri] <= 1e-9 * run.size {
-                            v.run_left[ri] = 0.0;
-                            v.run_done[ri] = ti;
-                        }
+                        run_progress(v, ri, g * h, run.size, ti);
                     }
                 }
                 Step::Extra => {
@@ -961,6 +953,17 @@ impl Engine {
             out.run_delay_months
                 .push((done - run.deadline).max(0) as f64);
         }
+    }
+}
+
+/// Training run `ri` got `done` H100e-months this block: it finishes at month `t` when less
+/// than 1e-9 of its `size` is left.
+#[inline(always)]
+fn run_progress(v: &mut Work, ri: usize, done: f64, size: f64, t: i32) {
+    v.run_left[ri] -= done;
+    if v.run_left[ri] <= 1e-9 * size {
+        v.run_left[ri] = 0.0;
+        v.run_done[ri] = t;
     }
 }
 
