@@ -523,7 +523,8 @@ fn plan_finds_commitments_that_simulate_reads_back() {
         .iter()
         .all(|r| r["kind"] == "affine" && r["centre_h100e"].as_f64().unwrap() > 0.0));
     // The programme against simulation, with the effects it leaves out switched off in turn
-    // (startup has churn, quality feedback, a training run and extra research).
+    // (startup has churn, quality feedback, a training run and extra research, and serves its
+    // segments in an order other than by value).
     let g = &v["agreement"];
     let effects: Vec<&str> = g["effects_switched_off_in_sample"]
         .as_array()
@@ -536,7 +537,8 @@ fn plan_finds_commitments_that_simulate_reads_back() {
         [
             "churn",
             "quality feedback",
-            "training runs and extra research"
+            "training runs and extra research",
+            "priority order (segments served by value instead)"
         ]
     );
     assert_eq!(

@@ -626,7 +626,7 @@ static RULE: TableSpec = TableSpec {
           with its `from`/`until` to refresh with the then-current one. With `kind = \"cancel\"` on a lease option that can be \
           cancelled (`cancel_notice_months` > 0), cancel its leases (latest-ending first) by as much as planned capacity after the \
           notice exceeds the same forecast need, paying `cancel_fee_pu` of the payments cancelled. With `kind = \"affine\"` (a linear \
-          decision rule, what `plan` finds by default), commit max(0, `intercept` + `slope` × (D / `centre_h100e` − 1)) at each decision \
+          decision rule, what `plan` finds by default), commit max(0, `intercept` + `slope` × ln(D / `centre_h100e`)) at each decision \
           month, D being the product compute demand observed the month before, not rounded to blocks.",
     fields: &[
         req("option", Ty::Str, "Option to commit."),
@@ -638,7 +638,7 @@ static RULE: TableSpec = TableSpec {
         opt("headroom_pu", Ty::Num, "0", "Margin on top of the forecast."),
         opt("max_per_decision", Ty::Num, "0 (no limit)", "Largest single commitment, in the option's unit."),
         opt("intercept", Ty::Num, "0", "affine: what it commits when observed demand is at `centre_h100e`, in the option's unit (may be negative: nothing is committed below zero)."),
-        opt("slope", Ty::Num, "0", "affine: extra commitment per unit of relative demand change D / centre − 1, in the option's unit."),
+        opt("slope", Ty::Num, "0", "affine: extra commitment per unit of ln(D / centre), in the option's unit (slope × 0.0953 per 10 % more demand)."),
         opt("centre_h100e", Ty::Num, "1", "affine: product compute demand (H100e, the month before the decision) at which it commits `intercept`."),
     ],
 };

@@ -716,7 +716,7 @@ pub struct Rule {
     pub max_per_decision: f64,
     /// Affine rule: commitment at the centre of demand, in the option's unit.
     pub intercept: f64,
-    /// Affine rule: extra commitment per unit of relative demand change (option's unit).
+    /// Affine rule: extra commitment per unit of ln(D / centre) (option's unit).
     pub slope: f64,
     /// Affine rule: the product compute demand (H100e) observed the month before a decision at
     /// which the rule commits `intercept`.
@@ -734,8 +734,9 @@ pub enum RuleKind {
     /// Cancel leases of the option when planned capacity after the notice period exceeds the
     /// forecast need, paying the option's cancellation fee.
     Cancel,
-    /// A linear decision rule: commit max(0, intercept + slope · (D / centre − 1)), with D the
-    /// product compute demand observed the month before (what `plan` finds by default).
+    /// A linear decision rule: commit max(0, intercept + slope · ln(D / centre)), with D the
+    /// product compute demand the month before, before churn and quality feedback (what `plan`
+    /// finds by default).
     Affine,
 }
 

@@ -131,12 +131,13 @@ pub struct Decision {
 
 /// A later commitment as a linear decision rule: on path s it commits
 /// u · max(0, a + b · ξ_s) (the programme keeps it non-negative on its own paths), with
-/// ξ_s = D_s / centre − 1 and D_s the product compute demand of the month before.
+/// ξ_s = ln(D_s / centre) and D_s the product compute demand of the month before.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AffineDecision {
     /// The decision (option, month, unit).
     pub decision: Decision,
-    /// Probability-weighted mean over the programme's paths of the demand observed, H100e.
+    /// Probability-weighted geometric mean over the programme's paths of the demand observed,
+    /// H100e.
     pub centre_h100e: f64,
     /// Shared-variable indices of the intercept a and the slope b.
     pub intercept: usize,
@@ -585,12 +586,14 @@ impl<'a> Builder<'a> {
         later
             .iter()
             .map(|dec| {
-                let centre: f64 = paths
+                // The geometric mean: ξ = ln(D / centre) then has mean 0 over the paths.
+                let mean_ln: f64 = paths
                     .views
                     .iter()
                     .zip(&paths.probs)
-                    .map(|(v, p)| p * observed_demand(v, dec.month))
+                    .map(|(v, p)| p * observed_demand(v, dec.month).max(MIN_DEMAND_H100E).ln())
                     .sum();
+                let centre = mean_ln.exp();
                 let o = &self.options[dec.option];
                 let month = self.sc.horizon.start.plus(dec.month);
                 let mut var = |what: &str| {
@@ -629,11 +632,7 @@ impl<'a> Builder<'a> {
             let dec = ad.decision;
             let o = &self.options[dec.option];
             let month = self.sc.horizon.start.plus(dec.month);
-            let xi = if ad.centre_h100e > 0.0 {
-                observed_demand(v, dec.month) / ad.centre_h100e - 1.0
-            } else {
-                0.0
-            };
+            let xi = gigawatt_sim::affine_signal(observed_demand(v, dec.month), ad.centre_h100e);
             let y = add_var(
                 sd,
                 VarDef::new(format!("commit[{},{month}]", o.name), 0.0, INF),
@@ -1311,6 +1310,9 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Demand below which a rule's signal treats demand as this (H100e), so its log is finite.
+const MIN_DEMAND_H100E: f64 = gigawatt_sim::AFFINE_MIN_DEMAND_H100E;
+
 /// Product compute demand on a path in the month before month `t` (what a rule deciding at t
 /// has seen), H100e; before the horizon, 0.
 fn observed_demand(v: &PathView, t: i32) -> f64 {
@@ -1470,13 +1472,8 @@ impl CapacityModel {
                     headroom_pu: 0.0,
                     max_per_decision: 0.0,
                     intercept: a,
-                    // With nothing observed the programme used ξ = 0: the intercept alone.
-                    slope: if ad.centre_h100e > 0.0 { b } else { 0.0 },
-                    centre_h100e: if ad.centre_h100e > 0.0 {
-                        ad.centre_h100e
-                    } else {
-                        1.0
-                    },
+                    slope: b,
+                    centre_h100e: ad.centre_h100e,
                 })
             })
             .collect()

@@ -36,6 +36,17 @@ const NOISE: f64 = 1e-12;
 /// Relative unserved demand above which a month counts as a shortfall.
 pub const SHORTFALL_TOL: f64 = 1e-6;
 
+/// Demand (H100e) below which an affine rule's signal treats demand as this, so that its log
+/// stays finite.
+pub const AFFINE_MIN_DEMAND_H100E: f64 = 1e-6;
+
+/// The signal an affine rule (a linear decision rule) responds to: ln(D / centre), D being
+/// the product compute demand observed (at least [`AFFINE_MIN_DEMAND_H100E`]). The programme
+/// that finds such rules computes it with this same function, so both see the same number.
+pub fn affine_signal(demand_h100e: f64, centre_h100e: f64) -> f64 {
+    (demand_h100e.max(AFFINE_MIN_DEMAND_H100E) / centre_h100e).ln()
+}
+
 /// Name of the plan a scenario without plans is simulated with: the fleet alone.
 pub const DEFAULT_PLAN: &str = "no-commitments";
 

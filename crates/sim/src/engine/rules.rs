@@ -89,7 +89,7 @@ impl Engine {
     /// [`Engine::rule_amount`]): the option's leases still running after the notice are cut,
     /// latest-ending first, effective at t + notice; the fee is `cancel_fee_pu` of the payments
     /// cancelled, paid in the month the cancellation takes effect. Returns (H100e, fee).
-    /// What an affine rule commits at month `t`: max(0, a + b · (D / centre − 1)) with D the
+    /// What an affine rule commits at month `t`: max(0, a + b · ln(D / centre)) with D the
     /// product compute demand of month t − 1 before churn and quality feedback (the market's
     /// demand, which the plan does not change: the signal the programme that finds such rules
     /// sees on every path), within the option's `max_*`; not rounded to blocks (the programme
@@ -110,7 +110,7 @@ impl Engine {
         let observed: f64 = (0..self.segs.len())
             .map(|si| d.exo[si * self.months + m] * d.k[si * self.months + m])
             .sum();
-        let mut amount = a + b * (observed / centre - 1.0);
+        let mut amount = a + b * affine_signal(observed, centre);
         let o = &self.opts[r.opt];
         if o.max_total.is_finite() {
             amount = amount.min((o.max_total - s.committed[r.opt]).max(0.0));

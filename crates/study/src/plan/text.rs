@@ -192,7 +192,7 @@ fn rules_text(f: &Found, s: &mut String) {
     }
     let _ = writeln!(
         s,
-        "\nlater commitments, by rule: max(0, at centre + slope × (D / centre − 1)), D the product demand (before churn and quality feedback) the month before:\n  {:<18} {:<8} {:>14} {:>16} {:>16}",
+        "\nlater commitments, by rule: max(0, at centre + slope × ln(D / centre)), D the product demand (before churn and quality feedback) the month before:\n  {:<18} {:<8} {:>14} {:>16} {:>16}",
         "option", "month", "at centre", "per +10 % demand", "centre H100e"
     );
     for r in rules {
@@ -202,7 +202,7 @@ fn rules_text(f: &Found, s: &mut String) {
             r.option,
             r.from.to_string(),
             r.intercept,
-            0.1 * r.slope,
+            1.1f64.ln() * r.slope,
             r.centre_h100e
         );
     }
