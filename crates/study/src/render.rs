@@ -236,7 +236,7 @@ pub fn fmt_amount(x: f64) -> String {
     }
 }
 
-fn plan_text(s: &mut String, p: &PlanResult, end_year: i32) {
+fn plan_text(s: &mut String, p: &PlanResult, end_year: i32, drop_warning_pu: f64) {
     let baseline = if p.automatic_baseline {
         " (automatic baseline: the existing fleet, nothing new committed; --no-baseline skips it)"
     } else {
@@ -304,7 +304,7 @@ fn plan_text(s: &mut String, p: &PlanResult, end_year: i32) {
             "  WARNING: capacity falls to zero by {end_year} (peak {} H100e): the fleet and commitments retire with nothing to replace them",
             fmt_amount(peak)
         );
-    } else if peak > 0.0 && end < 0.5 * peak {
+    } else if peak > 0.0 && end < (1.0 - drop_warning_pu) * peak {
         let _ = writeln!(
             s,
             "  WARNING: capacity falls from a peak of {} to {} H100e by {end_year} (means over paths): retirements are not replaced",
@@ -382,7 +382,7 @@ pub fn text(r: &SimulationReport) -> String {
     );
     let end_year = r.end_year();
     for p in &r.plans {
-        plan_text(&mut s, p, end_year);
+        plan_text(&mut s, p, end_year, r.capacity_drop_warning_pu);
     }
     if r.plans.len() > 1 {
         let mut ranked: Vec<(&str, f64)> = r

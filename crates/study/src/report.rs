@@ -238,6 +238,9 @@ pub struct SimulationReport {
     pub horizon: (String, String, usize),
     /// Confidence level of every CVaR.
     pub cvar_alpha: f64,
+    /// Share of peak capacity lost by the horizon end that the text warns about
+    /// (`simulation.capacity_drop_warning_pu`).
+    pub capacity_drop_warning_pu: f64,
     /// Correlation checks.
     pub correlations: Vec<CorrelationCheck>,
     /// Per plan.
@@ -505,6 +508,7 @@ pub fn build(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> Simulat
             sc.horizon.months(),
         ),
         cvar_alpha: ALPHA,
+        capacity_drop_warning_pu: sc.simulation.capacity_drop_warning_pu,
         correlations: correlations(sc, e, r),
         plans,
         precision: None,
