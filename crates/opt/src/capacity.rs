@@ -322,11 +322,7 @@ pub fn build(
     let first_rows = if set.recourse {
         Vec::new()
     } else {
-        let decs: Vec<(Ref, Decision)> = first
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (Ref::First(i), *d))
-            .collect();
+        let decs = first_refs(&first);
         bx.total_limits(&decs)
     };
     let program = TwoStage {
@@ -354,6 +350,15 @@ pub fn build(
 
 /// Each decision as one scenario refers to it.
 type DecisionRefs = Vec<(Ref, Decision)>;
+
+/// The first-stage decisions, as every scenario refers to them.
+fn first_refs(first: &[Decision]) -> DecisionRefs {
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (Ref::First(i), *d))
+        .collect()
+}
 
 /// The programme's scenarios: simulator paths (or named cases) drawn once.
 struct Paths {
@@ -623,11 +628,7 @@ impl<'a> Builder<'a> {
         affine: &[AffineDecision],
         v: &PathView,
     ) -> (DecisionRefs, Vec<(usize, Decision)>) {
-        let mut decs: Vec<(Ref, Decision)> = first
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (Ref::First(i), *d))
-            .collect();
+        let mut decs = first_refs(first);
         for ad in affine {
             let dec = ad.decision;
             let o = &self.options[dec.option];
@@ -666,11 +667,7 @@ impl<'a> Builder<'a> {
         tree: &Tree,
         shared: &mut SharedDecisions,
     ) -> (DecisionRefs, Vec<(usize, Decision)>) {
-        let mut decs: Vec<(Ref, Decision)> = first
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (Ref::First(i), *d))
-            .collect();
+        let mut decs = first_refs(first);
         let mut own = Vec::new();
         for dec in later {
             let o = &self.options[dec.option];
