@@ -544,6 +544,19 @@ impl Planner<'_> {
         let o = oos.plans[0].metric(MetricId::Npv);
         let combined = (programme_se * programme_se + o.se * o.se).sqrt();
         let within = (mean - o.mean).abs() <= (0.05 * mean.abs()).max(3.0 * combined);
+        if a.cases {
+            // The programme's scenarios are the named cases, which the simulation does not run:
+            // there are no own paths to switch effects off on.
+            return Ok(Some(Agreement {
+                programme_usd: mean,
+                programme_se_usd: programme_se,
+                out_of_sample_usd: o.mean,
+                out_of_sample_se_usd: o.se,
+                within,
+                steps: Vec::new(),
+                in_sample_usd: f64::NAN,
+            }));
+        }
         // The scenario with each effect off in turn; `None` when it is not in the scenario.
         let mut variant = Scenario::clone(sc);
         let mut steps = Vec::new();

@@ -222,7 +222,8 @@ pub struct Agreement {
     /// In sample (the programme's paths), the plan's simulated NPV as each effect is switched
     /// off in turn: (effect, simulated NPV with it and every earlier one off, USD).
     pub steps: Vec<(String, f64)>,
-    /// The plan simulated on the programme's paths with every effect on, USD.
+    /// The plan simulated on the programme's paths with every effect on, USD (NaN over named
+    /// cases, which the simulation does not run).
     pub in_sample_usd: f64,
 }
 

@@ -337,6 +337,10 @@ fn agreement_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
         b.f(diff.abs()),
         if g.within { "within" } else { "beyond" }
     );
+    if !g.in_sample_usd.is_finite() {
+        // Named cases: no sampled paths of the programme's own to compare on.
+        return;
+    }
     let _ = write!(
         s,
         "  On the programme's own paths the plan simulates to {}",
