@@ -213,6 +213,9 @@ fn evaluate(
     crate::simulate(&s, &SimulateRequest::new(paths, seed), &crate::Quiet)
 }
 
+/// Columns above which the pure-Rust solver is warned to be slow on linear decision rules.
+const MICROLP_RULES_COLUMNS: usize = 30_000;
+
 /// Mean NPV of plan `p` in a report.
 fn npv_mean(r: &SimulationReport, p: usize) -> f64 {
     r.plans[p].metric(MetricId::Npv).mean
@@ -455,6 +458,13 @@ impl Planner<'_> {
         ));
         if self.solver.name() == "microlp" && size.columns > 150_000 {
             self.progress.note("warning: this programme is large for the pure-Rust solver; build with `--features highs` and use --solver highs, or use fewer --paths");
+        } else if self.solver.name() == "microlp"
+            && !self.model.affine.is_empty()
+            && size.columns > MICROLP_RULES_COLUMNS
+        {
+            // Measured: frontier-lab at 50 paths (73k columns) ran over 12 minutes with the rules
+            // against about a minute with per-path recourse (BENCHMARKS.md).
+            self.progress.note("warning: linear decision rules couple every path's later decisions, which the pure-Rust solver handles slowly at this size (frontier-lab at 50 paths: over 12 minutes); use --solver highs (`--features highs`), fewer --paths, or --clairvoyant-recourse for the faster upper bound");
         }
         let solved = self.model.solve_built(
             &problem,
