@@ -262,30 +262,45 @@ fn affine_recourse_is_a_policy_the_simulator_runs_to_the_programmes_value_path_b
         "{plan:?}"
     );
     assert!(!plan.rules.is_empty(), "the optimum uses a rule");
-    // The plan's TOML reads back to the same plan, rules and all.
-    let text = format!("{}\n{}", EQUIV, plan_toml(&sc, &plan));
+    let (_, committed_by_rules) = simulates_to_the_programme(EQUIV, sc, plan, &solved.values);
+    assert!(committed_by_rules > 0);
+}
+
+/// Simulates `plan` (found for `sc`, read from `src`) on the programme's paths and asserts its
+/// NPV equals the programme's `values` path by path; the plan's TOML must read back to it.
+/// Returns the unserved H100e-months and the rule commitments made over all paths.
+fn simulates_to_the_programme(
+    src: &str,
+    sc: ValidScenario,
+    plan: gigawatt_model::Plan,
+    values: &[f64],
+) -> (f64, usize) {
+    let text = format!("{}\n{}", src, plan_toml(&sc, &plan));
     assert_eq!(scenario(&text).plans[0], plan);
+    // The scenario's plans replaced by the one found (the same scenario otherwise).
     let mut with_plan = sc.into_inner();
     with_plan.plans = vec![plan];
     let sc = ValidScenario::new(with_plan).unwrap();
-    let sim = Engine::new(&sc, paths, 9, &[]).unwrap();
-    let (u, _) = sim.block_uniforms(0, paths as usize);
+    let paths = values.len();
+    let sim = Engine::new(&sc, paths as u64, 9, &[]).unwrap();
+    let (u, _) = sim.block_uniforms(0, paths);
     let mut d = Draws::default();
     let mut s = Scratch::default();
     let mut out = PathOutcome::default();
-    let mut committed_by_rules = 0;
+    let (mut unserved, mut by_rules) = (0.0, 0);
     for (i, row) in u.iter().enumerate() {
         sim.draw(i as u64, row, &mut d);
         sim.run_plan(0, &d, &mut s, true, &mut out);
-        committed_by_rules += out.rule_commitments.len();
-        let lp = solved.values[i];
+        let lp = values[i];
         assert!(
             (lp - out.npv_usd).abs() <= 1e-6 * lp.abs().max(1.0),
             "path {i}: programme {lp}, simulator {}",
             out.npv_usd
         );
+        unserved += out.monthly[3].iter().sum::<f64>();
+        by_rules += out.rule_commitments.len();
     }
-    assert!(committed_by_rules > 0);
+    (unserved, by_rules)
 }
 
 fn programme_equals_simulator(src: &str) -> f64 {
@@ -309,32 +324,7 @@ fn programme_equals_simulator(src: &str) -> f64 {
         !plan.commitments.is_empty(),
         "the optimum commits something"
     );
-    // Round trip through the TOML fragment.
-    let text = format!("{}\n{}", src, plan_toml(&sc, &plan));
-    let reread = scenario(&text);
-    assert_eq!(reread.plans[0], plan);
-    // The scenario's plans replaced by the one found (the same scenario otherwise).
-    let mut with_plan = sc.into_inner();
-    with_plan.plans = vec![plan];
-    let sc = ValidScenario::new(with_plan).unwrap();
-    let sim = Engine::new(&sc, paths, 9, &[]).unwrap();
-    let (u, _) = sim.block_uniforms(0, paths as usize);
-    let mut d = Draws::default();
-    let mut s = Scratch::default();
-    let mut out = PathOutcome::default();
-    let mut unserved = 0.0;
-    for (i, row) in u.iter().enumerate() {
-        sim.draw(i as u64, row, &mut d);
-        sim.run_plan(0, &d, &mut s, true, &mut out);
-        let lp = solved.values[i];
-        assert!(
-            (lp - out.npv_usd).abs() <= 1e-6 * lp.abs().max(1.0),
-            "path {i}: programme {lp}, simulator {}",
-            out.npv_usd
-        );
-        unserved += out.monthly[3].iter().sum::<f64>();
-    }
-    unserved
+    simulates_to_the_programme(src, sc, plan, &solved.values).0
 }
 
 #[test]
