@@ -173,7 +173,7 @@ pub fn summary(sc: &Scenario) -> String {
     if !sc.pools.is_empty() {
         s.push_str(&format!("pools ({}):\n", sc.pools.len()));
         for (i, p) in sc.pools.iter().enumerate() {
-            let member = |named: &Option<String>| named.as_ref().map_or(i == 0, |n| *n == p.name);
+            let member = |named: &Option<String>| sc.pool_index(named) == i;
             let options = sc
                 .options
                 .iter()

@@ -769,6 +769,14 @@ impl Scenario {
         self.generations.iter().find(|g| g.name == name)
     }
 
+    /// Index of the pool a fleet entry or option names in its `pool` field: the first pool
+    /// when it names none (or a pool that does not exist, which validation rejects).
+    pub fn pool_index(&self, pool: &Option<String>) -> usize {
+        pool.as_ref()
+            .and_then(|name| self.pools.iter().position(|p| &p.name == name))
+            .unwrap_or(0)
+    }
+
     /// Looks up an option by name.
     pub fn option(&self, name: &str) -> Option<&CapacityOption> {
         self.options.iter().find(|o| o.name == name)

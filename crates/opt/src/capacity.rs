@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use gigawatt_lp::Sense;
 use gigawatt_model::{Commitment, Month, OptionKind, Plan, ValidScenario};
-use gigawatt_sim::{Draws, Engine, OptionInfo, PathView, PoolInfo, Scratch, BLOCK};
+use gigawatt_sim::{affine_signal, Draws, Engine, OptionInfo, PathView, PoolInfo, Scratch, BLOCK};
 
 use crate::two_stage::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
@@ -307,7 +307,10 @@ pub fn build(
         let (decs, own) = if affine.is_empty() {
             bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared)
         } else {
-            bx.affine_refs(&mut sd, &first, &affine, &paths.views[s])
+            (
+                bx.affine_refs(&mut sd, &first, &affine, &paths.draws[s]),
+                Vec::new(),
+            )
         };
         bx.scenario_rows(
             &mut sd,
@@ -593,10 +596,10 @@ impl<'a> Builder<'a> {
             .map(|dec| {
                 // The geometric mean: ξ = ln(D / centre) then has mean 0 over the paths.
                 let mean_ln: f64 = paths
-                    .views
+                    .draws
                     .iter()
                     .zip(&paths.probs)
-                    .map(|(v, p)| p * observed_demand(v, dec.month).max(MIN_DEMAND_H100E).ln())
+                    .map(|(d, p)| p * affine_signal(self.observed_demand(d, dec.month), 1.0))
                     .sum();
                 let centre = mean_ln.exp();
                 let o = &self.options[dec.option];
@@ -626,14 +629,14 @@ impl<'a> Builder<'a> {
         sd: &mut ScenarioDef,
         first: &[Decision],
         affine: &[AffineDecision],
-        v: &PathView,
-    ) -> (DecisionRefs, Vec<(usize, Decision)>) {
+        d: &Draws,
+    ) -> DecisionRefs {
         let mut decs = first_refs(first);
         for ad in affine {
             let dec = ad.decision;
             let o = &self.options[dec.option];
             let month = self.sc.horizon.start.plus(dec.month);
-            let xi = gigawatt_sim::affine_signal(observed_demand(v, dec.month), ad.centre_h100e);
+            let xi = affine_signal(self.observed_demand(d, dec.month), ad.centre_h100e);
             let y = add_var(
                 sd,
                 VarDef::new(format!("commit[{},{month}]", o.name), 0.0, INF),
@@ -652,7 +655,17 @@ impl<'a> Builder<'a> {
             });
             decs.push((Ref::Own(y), dec));
         }
-        (decs, Vec::new())
+        decs
+    }
+
+    /// Product compute demand a rule deciding at month `t` has seen on the path in `d`: the
+    /// month before's, before churn and quality feedback, as the simulator's affine rules see
+    /// it (0 before the horizon).
+    fn observed_demand(&self, d: &Draws, t: i32) -> f64 {
+        if t < 1 {
+            return 0.0;
+        }
+        self.engine.market_demand_h100e(d, (t - 1) as usize)
     }
 
     /// Scenario `s`'s reference to every decision: first stage, then recourse (its own
@@ -1305,19 +1318,6 @@ impl<'a> Builder<'a> {
         }
         rows
     }
-}
-
-/// Demand below which a rule's signal treats demand as this (H100e), so its log is finite.
-const MIN_DEMAND_H100E: f64 = gigawatt_sim::AFFINE_MIN_DEMAND_H100E;
-
-/// Product compute demand on a path in the month before month `t` (what a rule deciding at t
-/// has seen), H100e; before the horizon, 0.
-fn observed_demand(v: &PathView, t: i32) -> f64 {
-    if t < 1 {
-        return 0.0;
-    }
-    let m = (t - 1) as usize;
-    v.demand_h100e.iter().map(|d| d[m]).sum()
 }
 
 fn add_var(sd: &mut ScenarioDef, def: VarDef) -> usize {

@@ -38,7 +38,7 @@ pub const SHORTFALL_TOL: f64 = 1e-6;
 
 /// Demand (H100e) below which an affine rule's signal treats demand as this, so that its log
 /// stays finite.
-pub const AFFINE_MIN_DEMAND_H100E: f64 = 1e-6;
+const AFFINE_MIN_DEMAND_H100E: f64 = 1e-6;
 
 /// The signal an affine rule (a linear decision rule) responds to: ln(D / centre), D being
 /// the product compute demand observed (at least [`AFFINE_MIN_DEMAND_H100E`]). The programme
@@ -161,7 +161,8 @@ struct RunC {
     min_cluster: f64,
 }
 
-/// A capacity pool compiled: its cost per H100e-month used and the work it may run.
+/// A capacity pool compiled: what using it costs (the work it may run is in
+/// `Engine::pools_serving` and `Engine::pools_research`).
 #[derive(Debug, Clone)]
 struct PoolC {
     name: String,
@@ -169,10 +170,6 @@ struct PoolC {
     fee_month_usd: f64,
     /// Share of full power drawn when idle.
     idle_share: f64,
-    /// Whether it may serve each segment.
-    serves_seg: Vec<bool>,
-    /// Whether it may run research.
-    research: bool,
 }
 
 #[derive(Debug, Clone)]

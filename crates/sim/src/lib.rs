@@ -48,8 +48,8 @@ pub mod sample;
 
 pub use engine::{
     affine_signal, yl, CorrelationReport, Draws, Engine, OptionInfo, PathOutcome, PathView, PlanC,
-    PoolInfo, Recording, Scratch, UnitEffect, AFFINE_MIN_DEMAND_H100E, DEFAULT_PLAN,
-    HOURS_PER_MONTH, REPORTED_SERIES, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+    PoolInfo, Recording, Scratch, UnitEffect, DEFAULT_PLAN, HOURS_PER_MONTH, REPORTED_SERIES,
+    SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 pub use run::{
     metric_values, run, run_block, run_to_precision, run_with, yearly_cells_per_year, BlockAcc,

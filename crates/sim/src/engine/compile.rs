@@ -246,13 +246,6 @@ pub(super) fn compile_runs(
     (runs, run_schedule, run_names)
 }
 
-/// Index of the pool a fleet entry or option names (the first pool when it names none).
-fn pool_index(sc: &Scenario, pool: &Option<String>) -> usize {
-    pool.as_ref()
-        .and_then(|name| sc.pools.iter().position(|p| &p.name == name))
-        .unwrap_or(0)
-}
-
 /// Bit p set for each pool p that `keep` accepts.
 pub(super) fn pool_mask(sc: &Scenario, keep: impl Fn(&gigawatt_model::Pool) -> bool) -> u64 {
     sc.pools
@@ -271,8 +264,6 @@ pub(super) fn compile_pools(sc: &Scenario) -> Vec<PoolC> {
             name: p.name.clone(),
             fee_month_usd: p.use_fee_usd_per_h100e_hour * HOURS_PER_MONTH,
             idle_share: p.idle_power_share_pu,
-            serves_seg: sc.segments.iter().map(|s| p.serves(&s.name)).collect(),
-            research: p.serves(gigawatt_model::RESEARCH_WORK),
         })
         .collect()
 }
@@ -355,7 +346,7 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                 },
                 key: key(&format!("option:{}", o.name)),
                 slip_events: Vec::new(),
-                pool: pool_index(sc, &o.pool),
+                pool: sc.pool_index(&o.pool),
             }
         })
         .collect();
@@ -489,7 +480,7 @@ pub(super) fn compile_fleet(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<Fl
                 units: f.units,
                 age0_m: (-from).max(0) as f64,
                 owned,
-                pool: pool_index(sc, &f.pool),
+                pool: sc.pool_index(&f.pool),
             }
         })
         .collect()

@@ -438,11 +438,11 @@ impl Engine {
                 let h = fit * o.h100e_per_unit;
                 let mw = fit * mw_per_unit;
                 let end = t as i32 + o.gen_life_m;
+                let power = mw * HOURS_PER_MONTH * site_price;
                 st.cap_raw_h100e += h;
                 st.used_mw += mw;
-                st.power_usd += mw * HOURS_PER_MONTH * site_price;
+                st.power_usd += power;
                 if POOLS {
-                    let power = mw * HOURS_PER_MONTH * site_price;
                     v.pool_raw[o.pool] += h;
                     v.pool_power[o.pool] += power;
                     self.pool_span(s, o.pool, end, i32::MAX, -h, -power);
@@ -451,12 +451,7 @@ impl Engine {
                 // end, not a one-month dip).
                 Self::span(&mut s.d_cap, end, i32::MAX, -h);
                 Self::span(&mut s.d_used, end, i32::MAX, -mw);
-                Self::span(
-                    &mut s.d_power,
-                    end,
-                    i32::MAX,
-                    -mw * HOURS_PER_MONTH * site_price,
-                );
+                Self::span(&mut s.d_power, end, i32::MAX, -power);
             }
         }
     }

@@ -85,10 +85,6 @@ impl Engine {
         self.rule_size(r, gap_h, s, room_mw)
     }
 
-    /// A cancel rule's decision at month `t` for a surplus of `amount` H100e (from
-    /// [`Engine::rule_amount`]): the option's leases still running after the notice are cut,
-    /// latest-ending first, effective at t + notice; the fee is `cancel_fee_pu` of the payments
-    /// cancelled, paid in the month the cancellation takes effect. Returns (H100e, fee).
     /// What an affine rule commits at month `t`: max(0, a + b · ln(D / centre)) with D the
     /// product compute demand of month t − 1 before churn and quality feedback (the market's
     /// demand, which the plan does not change: the signal the programme that finds such rules
@@ -106,10 +102,7 @@ impl Engine {
         if t < 1 {
             return None;
         }
-        let m = (t - 1) as usize;
-        let observed: f64 = (0..self.segs.len())
-            .map(|si| d.exo[si * self.months + m] * d.k[si * self.months + m])
-            .sum();
+        let observed = self.market_demand_h100e(d, (t - 1) as usize);
         let mut amount = a + b * affine_signal(observed, centre);
         let o = &self.opts[r.opt];
         if o.max_total.is_finite() {
@@ -118,6 +111,10 @@ impl Engine {
         (amount > 0.0 && amount.is_finite()).then_some(amount)
     }
 
+    /// A cancel rule's decision at month `t` for a surplus of `amount` H100e (from
+    /// [`Engine::rule_amount`]): the option's leases still running after the notice are cut,
+    /// latest-ending first, effective at t + notice; the fee is `cancel_fee_pu` of the payments
+    /// cancelled, paid in the month the cancellation takes effect. Returns (H100e, fee).
     pub(super) fn cancel_leases(
         &self,
         r: &RuleC,

@@ -120,12 +120,13 @@ impl Engine {
     pub fn pool_info(&self) -> Vec<PoolInfo> {
         self.pools
             .iter()
-            .map(|p| PoolInfo {
+            .enumerate()
+            .map(|(i, p)| PoolInfo {
                 name: p.name.clone(),
                 fee_month_usd: p.fee_month_usd,
                 idle_share: p.idle_share,
-                serves_segment: p.serves_seg.clone(),
-                research: p.research,
+                serves_segment: self.pools_serving.iter().map(|m| m >> i & 1 == 1).collect(),
+                research: self.pools_research >> i & 1 == 1,
             })
             .collect()
     }
@@ -168,6 +169,17 @@ impl Engine {
                 r.iter()
                     .all(|x| (x - first).abs() <= 1e-9 * first.abs().max(1e-12))
                     .then_some(first)
+            })
+            .collect()
+    }
+
+    /// Segment indices in the order allocation serves them (step 4).
+    pub fn segment_order(&self) -> Vec<usize> {
+        self.order
+            .iter()
+            .filter_map(|st| match st {
+                super::Step::Seg(si) => Some(*si),
+                _ => None,
             })
             .collect()
     }
@@ -219,6 +231,15 @@ impl Engine {
     /// The key a commitment of option `oi` at month `t` with this ordinal draws its lead time by.
     pub fn commitment_key(&self, oi: usize, t: i32, ordinal: u64) -> u64 {
         hash3(self.opts[oi].key, t as u64, ordinal)
+    }
+
+    /// Product compute demand of month `m` on the path in `d` before churn and quality feedback
+    /// (the market's demand, which no plan changes), H100e: what an affine rule observes, and
+    /// the sum of [`PathView::demand_h100e`] over segments.
+    pub fn market_demand_h100e(&self, d: &Draws, m: usize) -> f64 {
+        (0..self.segs.len())
+            .map(|si| d.exo[si * self.months + m] * d.k[si * self.months + m])
+            .sum()
     }
 
     /// A path's exogenous data.

@@ -520,11 +520,8 @@ impl Planner<'_> {
         }
     }
 
-    /// The programme's value against the plan's simulated value, and the effects the programme
-    /// leaves out, switched off one after another in simulations on its own paths: churn
-    /// (unless the programme models it), quality feedback, training runs and extra research.
-    /// What is left is the rest of the model's differences (the priority order against value,
-    /// bought chips waiting for space, first-stage rounding). NPV objective only.
+    /// The programme's value against the plan's simulated value and, on the programme's own
+    /// paths, what explains the difference ([`Self::effects_switched_off`]). NPV objective only.
     fn agreement(
         &self,
         solved: &Solved,
@@ -535,7 +532,6 @@ impl Planner<'_> {
         if self.a.objective == "cost" {
             return Ok(None);
         }
-        let (a, sc) = (self.a, self.sc);
         let probs: Vec<f64> = self
             .model
             .program
@@ -553,112 +549,99 @@ impl Planner<'_> {
         let programme_se = (var / probs.len().max(1) as f64).sqrt();
         let o = oos.plans[0].metric(MetricId::Npv);
         let combined = (programme_se * programme_se + o.se * o.se).sqrt();
-        let within = (mean - o.mean).abs() <= (0.05 * mean.abs()).max(3.0 * combined);
-        if a.cases {
-            // The programme's scenarios are the named cases, which the simulation does not run:
-            // there are no own paths to switch effects off on.
-            return Ok(Some(Agreement {
-                programme_usd: mean,
-                programme_se_usd: programme_se,
-                out_of_sample_usd: o.mean,
-                out_of_sample_se_usd: o.se,
-                within,
-                steps: Vec::new(),
-                in_sample_usd: f64::NAN,
-            }));
-        }
-        // The scenario with each effect off in turn; `None` when it is not in the scenario.
-        let mut variant = Scenario::clone(sc);
-        let mut steps = Vec::new();
-        let has_churn = variant.segments.iter().any(|s| s.churn_share_pu > 0.0);
-        // Segments by revenue per H100e-month on the median path, highest first: the order the
-        // programme serves scarce capacity in.
-        let by_value = self.segments_by_value();
-        let current: Vec<String> = if variant.allocation.order.is_empty() {
-            let mut segs: Vec<&gigawatt_model::Segment> = variant.segments.iter().collect();
-            segs.sort_by_key(|s| s.priority);
-            segs.iter().map(|s| s.name.clone()).collect()
+        // Over named cases, which the simulation does not run, there are no own paths to
+        // switch effects off on.
+        let (steps, in_sample_usd) = if self.a.cases {
+            (Vec::new(), f64::NAN)
         } else {
-            variant
-                .allocation
-                .order
-                .iter()
-                .filter_map(|st| match st {
-                    gigawatt_model::AllocationStep::Segment(n) => Some(n.clone()),
-                    _ => None,
-                })
-                .collect()
+            (self.effects_switched_off(plan)?, npv_mean(ins, 0))
         };
-        let effects: [(&str, bool); 4] = [
-            ("churn", has_churn && !self.settings.churn),
-            (
-                "quality feedback",
-                variant.research.quality_elasticity != gigawatt_model::Uncertain::fixed(0.0),
-            ),
-            (
-                "training runs and extra research",
-                !variant.research.runs.is_empty() || variant.research.extra_cap_share_pu > 0.0,
-            ),
-            (
-                "priority order (segments served by value instead)",
-                by_value.len() == current.len() && by_value != current,
-            ),
-        ];
-        for (effect, present) in effects {
-            if !present {
-                continue;
-            }
-            match effect {
-                "churn" => variant
-                    .segments
-                    .iter_mut()
-                    .for_each(|s| s.churn_share_pu = 0.0),
-                // Inputs draw by name, so fixing this one leaves every other draw as it was.
-                "quality feedback" => {
-                    variant.research.quality_elasticity = gigawatt_model::Uncertain::fixed(0.0);
-                }
-                "training runs and extra research" => {
-                    variant.research.runs.clear();
-                    variant.research.extra_cap_share_pu = 0.0;
-                }
-                _ => {
-                    if variant.allocation.order.is_empty() {
-                        for seg in &mut variant.segments {
-                            seg.priority =
-                                by_value.iter().position(|n| *n == seg.name).unwrap_or(0) as i64;
-                        }
-                    } else {
-                        let mut next = by_value.iter();
-                        for st in &mut variant.allocation.order {
-                            if let gigawatt_model::AllocationStep::Segment(n) = st {
-                                if let Some(v) = next.next() {
-                                    *n = v.clone();
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            let mut v = variant.clone();
-            v.plans = vec![plan.clone()];
-            let v = crate::revalidate(v)?;
-            let r = crate::simulate(&v, &SimulateRequest::new(a.paths, self.seed), &crate::Quiet)?;
-            steps.push((effect.to_string(), npv_mean(&r, 0)));
-        }
         Ok(Some(Agreement {
             programme_usd: mean,
             programme_se_usd: programme_se,
             out_of_sample_usd: o.mean,
             out_of_sample_se_usd: o.se,
-            within,
+            within: (mean - o.mean).abs() <= (0.05 * mean.abs()).max(3.0 * combined),
             steps,
-            in_sample_usd: npv_mean(ins, 0),
+            in_sample_usd,
         }))
     }
 
-    /// Segment names by revenue per H100e-month (averaged over the horizon) on the median path,
-    /// highest first; empty when the median path cannot be drawn.
-    fn segments_by_value(&self) -> Vec<String> {
+    /// The plan simulated on the programme's own paths as the effects the programme leaves out
+    /// are switched off one after another: churn (unless the programme models it), quality
+    /// feedback, training runs and extra research, and the priority order (segments served by
+    /// value instead, as the programme serves scarce capacity). Returns (effect, simulated NPV
+    /// with it and every earlier one off), for the effects the scenario has.
+    fn effects_switched_off(&self, plan: &Plan) -> Result<Vec<(String, f64)>, StudyError> {
+        let sc = self.sc;
+        let by_value = self.segments_by_value();
+        let in_order = self.engine.segment_order();
+        let reorder = |s: &mut Scenario| {
+            if s.allocation.order.is_empty() {
+                for (rank, &si) in by_value.iter().enumerate() {
+                    s.segments[si].priority = rank as i64;
+                }
+            } else {
+                let mut next = by_value.iter();
+                for st in &mut s.allocation.order {
+                    if let gigawatt_model::AllocationStep::Segment(n) = st {
+                        if let Some(&si) = next.next() {
+                            *n = sc.segments[si].name.clone();
+                        }
+                    }
+                }
+            }
+        };
+        type Switch<'a> = &'a dyn Fn(&mut Scenario);
+        let effects: [(&str, bool, Switch); 4] = [
+            (
+                "churn",
+                sc.segments.iter().any(|s| s.churn_share_pu > 0.0) && !self.settings.churn,
+                &|s| s.segments.iter_mut().for_each(|g| g.churn_share_pu = 0.0),
+            ),
+            // Inputs draw by name, so fixing this one leaves every other draw as it was.
+            (
+                "quality feedback",
+                sc.research.quality_elasticity != gigawatt_model::Uncertain::fixed(0.0),
+                &|s| s.research.quality_elasticity = gigawatt_model::Uncertain::fixed(0.0),
+            ),
+            (
+                "training runs and extra research",
+                !sc.research.runs.is_empty() || sc.research.extra_cap_share_pu > 0.0,
+                &|s| {
+                    s.research.runs.clear();
+                    s.research.extra_cap_share_pu = 0.0;
+                },
+            ),
+            (
+                "priority order (segments served by value instead)",
+                by_value.len() == in_order.len() && by_value != in_order,
+                &reorder,
+            ),
+        ];
+        let mut variant = Scenario::clone(sc);
+        let mut steps = Vec::new();
+        for (effect, present, switch_off) in effects {
+            if !present {
+                continue;
+            }
+            switch_off(&mut variant);
+            let mut v = variant.clone();
+            v.plans = vec![plan.clone()];
+            let v = crate::revalidate(v)?;
+            let r = crate::simulate(
+                &v,
+                &SimulateRequest::new(self.a.paths, self.seed),
+                &crate::Quiet,
+            )?;
+            steps.push((effect.to_string(), npv_mean(&r, 0)));
+        }
+        Ok(steps)
+    }
+
+    /// Segment indices by revenue per H100e-month (averaged over the horizon) on the median
+    /// path, highest first; empty when the median path cannot be drawn.
+    fn segments_by_value(&self) -> Vec<usize> {
         let mut median = Draws::default();
         if self.engine.draw_case(0, &[], &mut median).is_err() {
             return Vec::new();
@@ -673,10 +656,7 @@ impl Planner<'_> {
             .map(|(i, r)| (r.iter().sum::<f64>() / r.len().max(1) as f64, i))
             .collect();
         value.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        value
-            .into_iter()
-            .map(|(_, i)| self.sc.segments[i].name.clone())
-            .collect()
+        value.into_iter().map(|(_, i)| i).collect()
     }
 
     /// The plan from a solution, checked by simulation, with the analyses asked for.
