@@ -387,6 +387,11 @@ impl Engine {
         cost * (1.0 - (t_end - a) as f64 / dep_m).max(0.0)
     }
 
+    /// An owned fleet entry's power at full draw for a month at the site's price, USD.
+    pub(super) fn fleet_power_month_usd(&self, f: &FleetC, site_price: f64) -> f64 {
+        f.kw_units * self.site_pue / 1000.0 * HOURS_PER_MONTH * site_price
+    }
+
     /// Adds the existing fleet's capacity, costs, depreciation and book value to the scratch.
     pub(super) fn add_fleet(&self, d: &Draws, s: &mut Scratch) {
         let p = &d.params;
@@ -397,7 +402,7 @@ impl Engine {
             Self::span(&mut s.planned, f.from, f.to, f.h100e);
             if f.owned {
                 let mw = f.kw_units * self.site_pue / 1000.0;
-                let power = mw * HOURS_PER_MONTH * site_price;
+                let power = self.fleet_power_month_usd(f, site_price);
                 Self::span(&mut s.d_power, f.from, f.to, power);
                 self.pool_span(s, f.pool, f.from, f.to, f.h100e, power);
                 Self::span(&mut s.d_used, f.from, f.to, mw);

@@ -255,8 +255,9 @@ pub(super) fn pool_mask(sc: &Scenario, keep: impl Fn(&gigawatt_model::Pool) -> b
         .fold(0, |m, (i, _)| m | 1 << i)
 }
 
-/// Capacity pools: what each may run and its cost per H100e-month used. Empty when the
-/// scenario declares none (one pool serving everything at no cost per use: the fast path).
+/// Capacity pools: what using each costs (what each may run is compiled into bit masks by
+/// [`pool_mask`]). Empty when the scenario declares none (one pool serving everything at no
+/// cost per use: the fast path).
 pub(super) fn compile_pools(sc: &Scenario) -> Vec<PoolC> {
     sc.pools
         .iter()

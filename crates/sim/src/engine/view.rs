@@ -141,9 +141,8 @@ impl Engine {
         let site = d.params[self.site_power_price];
         let mut rates: Vec<Vec<f64>> = vec![Vec::new(); self.pools.len()];
         for f in &self.fleet {
-            let mw = f.kw_units * self.site_pue / 1000.0;
             let rate = if f.owned {
-                mw * HOURS_PER_MONTH * site / f.h100e
+                self.fleet_power_month_usd(f, site) / f.h100e
             } else {
                 0.0
             };
