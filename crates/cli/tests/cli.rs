@@ -521,7 +521,9 @@ fn plan_finds_commitments_that_simulate_reads_back() {
         .as_array()
         .unwrap()
         .iter()
-        .all(|r| r["kind"] == "affine" && r["centre_h100e"].as_f64().unwrap() > 0.0));
+        .all(|r| r["kind"] == "affine"
+            && r["centre_h100e"].as_f64().unwrap() > 0.0
+            && (r["unit"] == "h100e" || r["unit"] == "mw")));
     // The programme against simulation, with the effects it leaves out switched off in turn
     // (startup has churn, quality feedback, a training run and extra research, and serves its
     // segments in an order other than by value).

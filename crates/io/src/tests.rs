@@ -1058,3 +1058,25 @@ fn pools_are_validated_where_they_are_written() {
         "{d:?}"
     );
 }
+
+#[test]
+fn an_affine_rule_needs_a_positive_centre_where_it_is_written() {
+    let src = with(
+        "commitments = [{ option = \"cloud\", month = \"2026-03\", h100e = 100.0 }]",
+        "commitments = [{ option = \"cloud\", month = \"2026-03\", h100e = 100.0 }]\nrules = [{ option = \"cloud\", kind = \"affine\", from = \"2026-06\", until = \"2026-06\", intercept = 10.0, slope = 5.0, centre_h100e = 0.0 }]",
+    );
+    let line = src.lines().position(|l| l.starts_with("rules")).unwrap() + 1;
+    one_error(
+        &src,
+        "plans[0].rules[0].centre_h100e",
+        "must be greater than zero",
+        line,
+    );
+    // With a positive centre the rule reads back as written.
+    let ok = src.replace("centre_h100e = 0.0", "centre_h100e = 80.0");
+    let (sc, d) = read_str(&ok, "t.toml");
+    let sc = sc.unwrap_or_else(|| panic!("{d:?}"));
+    let r = &sc.plans[0].rules[0];
+    assert_eq!(r.kind, gigawatt_model::RuleKind::Affine);
+    assert_eq!((r.intercept, r.slope, r.centre_h100e), (10.0, 5.0, 80.0));
+}

@@ -21,7 +21,7 @@ mod text;
 pub use report::{
     Agreement, Candidates, Checked, CommitmentRow, ComparisonRow, Continuation, Difference, Found,
     FrontierPoint, LimitMove, ModelSize, NoPlan, OptimalityGap, PlanReport, ProgrammeValue,
-    CHECKED_METRICS,
+    RuleRow, CHECKED_METRICS,
 };
 
 use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
@@ -663,6 +663,22 @@ impl Planner<'_> {
     fn found(&self, solved: &Solved) -> Result<Found, StudyError> {
         let (plan, stages, candidates) = self.choose_plan(solved)?;
         let commitments = self.commitment_rows(&plan, &stages);
+        let rules = plan
+            .rules
+            .iter()
+            .filter(|r| r.kind == gigawatt_model::RuleKind::Affine)
+            .map(|r| RuleRow {
+                option: r.option.clone(),
+                month: r.from.to_string(),
+                unit: self
+                    .sc
+                    .option(&r.option)
+                    .map_or("h100e", |o| o.kind.size_unit()),
+                intercept: r.intercept,
+                slope: r.slope,
+                centre_h100e: r.centre_h100e,
+            })
+            .collect();
         // The implementable plan, simulated in sample (same paths) and out of sample (fresh
         // paths), next to the scenario's own plans on common random numbers.
         self.progress
@@ -728,6 +744,7 @@ impl Planner<'_> {
             plan_toml: plan_toml(self.sc, &plan),
             plan,
             commitments,
+            rules,
             simulated_in_sample: checked(&ins),
             simulated_out_of_sample: checked(&oos),
             agreement,

@@ -133,6 +133,23 @@ pub struct CommitmentRow {
     pub capex_usd_estimate: f64,
 }
 
+/// A later commitment as a linear decision rule of the plan found (`kind = "affine"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRow {
+    /// Option name.
+    pub option: String,
+    /// Decision month, `YYYY-MM`.
+    pub month: String,
+    /// `mw` or `h100e`: the unit of `intercept` and `slope`.
+    pub unit: &'static str,
+    /// What it commits when the demand observed is `centre_h100e`.
+    pub intercept: f64,
+    /// Extra commitment per unit of ln(D / centre).
+    pub slope: f64,
+    /// The demand it is centred on, H100e.
+    pub centre_h100e: f64,
+}
+
 /// A metric's summary in the simulation check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Checked {
@@ -263,6 +280,8 @@ pub struct Found {
     pub plan: Plan,
     /// Its commitments.
     pub commitments: Vec<CommitmentRow>,
+    /// Its linear decision rules.
+    pub rules: Vec<RuleRow>,
     /// The plan as a `[[plans]]` entry.
     pub plan_toml: String,
     /// The plan simulated on the in-sample paths ([`CHECKED_METRICS`] order).
@@ -396,10 +415,9 @@ fn found_json(f: &Found, doc: &mut Value) {
         .map(|c| json!({"option": c.option, "month": c.month, "amount": c.amount, "unit": c.unit, "stage": c.stage, "capex_usd_estimate": c.capex_usd_estimate}))
         .collect::<Vec<_>>());
     doc["rules"] = json!(f
-        .plan
         .rules
         .iter()
-        .map(|r| json!({"option": r.option, "kind": r.kind.name(), "month": r.from.to_string(), "intercept": r.intercept, "slope": r.slope, "centre_h100e": r.centre_h100e}))
+        .map(|r| json!({"option": r.option, "kind": "affine", "month": r.month, "unit": r.unit, "intercept": r.intercept, "slope": r.slope, "centre_h100e": r.centre_h100e}))
         .collect::<Vec<_>>());
     doc["policy"] = json!(f.policy);
     if let Some(g) = &f.agreement {

@@ -181,28 +181,23 @@ fn commitments_text(rows: &[CommitmentRow], b: &Money, unit_name: &str, s: &mut 
 /// Later commitments as linear decision rules: what each commits at the demand it is centred on
 /// and per 10 % more demand observed.
 fn rules_text(f: &Found, s: &mut String) {
-    let rules: Vec<_> = f
-        .plan
-        .rules
-        .iter()
-        .filter(|r| r.kind == gigawatt_model::RuleKind::Affine)
-        .collect();
-    if rules.is_empty() {
+    if f.rules.is_empty() {
         return;
     }
     let _ = writeln!(
         s,
-        "\nlater commitments, by rule: max(0, at centre + slope × ln(D / centre)), D the product demand (before churn and quality feedback) the month before:\n  {:<18} {:<8} {:>14} {:>16} {:>16}",
-        "option", "month", "at centre", "per +10 % demand", "centre H100e"
+        "\nlater commitments, by rule: max(0, at centre + slope × ln(D / centre)), D the product demand (before churn and quality feedback) the month before:\n  {:<18} {:<8} {:>14} {:>16} {:<6} {:>16}",
+        "option", "month", "at centre", "per +10 % demand", "unit", "centre H100e"
     );
-    for r in rules {
+    for r in &f.rules {
         let _ = writeln!(
             s,
-            "  {:<18} {:<8} {:>14.1} {:>16.1} {:>16.1}",
+            "  {:<18} {:<8} {:>14.1} {:>16.1} {:<6} {:>16.1}",
             r.option,
-            r.from.to_string(),
+            r.month,
             r.intercept,
             1.1f64.ln() * r.slope,
+            r.unit,
             r.centre_h100e
         );
     }
