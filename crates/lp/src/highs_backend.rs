@@ -60,53 +60,91 @@ impl Solver for Highs {
     }
 
     fn solve(&self, p: &Problem, settings: &SolverSettings) -> Result<Solution, Error> {
-        check_finite(p)?;
-        let started = Instant::now();
-        let mut solved = run(p, settings, true);
-        if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
-            solved = run(p, settings, false);
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let status = match solved.status() {
-            HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => SolveStatus::Optimal,
-            HighsModelStatus::Infeasible => SolveStatus::Infeasible,
-            HighsModelStatus::Unbounded => SolveStatus::Unbounded,
-            HighsModelStatus::UnboundedOrInfeasible => SolveStatus::Infeasible,
-            HighsModelStatus::ReachedTimeLimit
-            | HighsModelStatus::ReachedIterationLimit
-            | HighsModelStatus::ReachedSolutionLimit => {
-                if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
-                    SolveStatus::Feasible
-                } else {
-                    SolveStatus::NoSolution
-                }
-            }
-            other => {
-                return Err(Error::SolverFailed {
-                    solver: "highs",
-                    message: format!("model status {other:?}"),
-                })
-            }
-        };
-        if !status.has_solution() {
-            return Ok(Solution::without_point(status, secs));
-        }
-        let x = solved.get_solution().columns().to_vec();
-        let objective = p.objective_value(&x);
-        let gap = if p.is_mip() {
-            solved.mip_gap().max(0.0)
+        solve_keeping(p, settings).map(|(s, _)| s)
+    }
+
+    fn solve_with_duals(
+        &self,
+        p: &Problem,
+        settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        let relaxed;
+        let p = if p.is_mip() {
+            let mut lp = p.clone();
+            lp.integer.iter_mut().for_each(|i| *i = false);
+            relaxed = lp;
+            &relaxed
         } else {
-            0.0
+            p
         };
-        let gap = if gap.is_finite() { gap } else { 1.0 };
-        let bound = Solution::bound_from_gap(p.sense, objective, gap);
-        Ok(Solution {
+        let (sol, solved) = solve_keeping(p, settings)?;
+        if sol.status != SolveStatus::Optimal {
+            return Ok((sol, Vec::new()));
+        }
+        let duals = match solved {
+            // HiGHS reports a row's dual as the objective's rate per unit of its bound in the
+            // minimisation it solves internally; a maximisation's comes out with that sign too.
+            Some(m) => m.get_solution().dual_rows().to_vec(),
+            None => vec![0.0; p.num_rows()],
+        };
+        Ok((sol, duals))
+    }
+}
+
+/// Solves `p`, keeping the solved model for its duals.
+fn solve_keeping(
+    p: &Problem,
+    settings: &SolverSettings,
+) -> Result<(Solution, Option<highs::SolvedModel>), Error> {
+    check_finite(p)?;
+    let started = Instant::now();
+    let mut solved = run(p, settings, true);
+    if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
+        solved = run(p, settings, false);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let status = match solved.status() {
+        HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => SolveStatus::Optimal,
+        HighsModelStatus::Infeasible => SolveStatus::Infeasible,
+        HighsModelStatus::Unbounded => SolveStatus::Unbounded,
+        HighsModelStatus::UnboundedOrInfeasible => SolveStatus::Infeasible,
+        HighsModelStatus::ReachedTimeLimit
+        | HighsModelStatus::ReachedIterationLimit
+        | HighsModelStatus::ReachedSolutionLimit => {
+            if solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible {
+                SolveStatus::Feasible
+            } else {
+                SolveStatus::NoSolution
+            }
+        }
+        other => {
+            return Err(Error::SolverFailed {
+                solver: "highs",
+                message: format!("model status {other:?}"),
+            })
+        }
+    };
+    if !status.has_solution() {
+        return Ok((Solution::without_point(status, secs), None));
+    }
+    let x = solved.get_solution().columns().to_vec();
+    let objective = p.objective_value(&x);
+    let gap = if p.is_mip() {
+        solved.mip_gap().max(0.0)
+    } else {
+        0.0
+    };
+    let gap = if gap.is_finite() { gap } else { 1.0 };
+    let bound = Solution::bound_from_gap(p.sense, objective, gap);
+    Ok((
+        Solution {
             status,
             objective,
             bound,
             gap,
             x,
             solve_seconds: secs,
-        })
-    }
+        },
+        Some(solved),
+    ))
 }

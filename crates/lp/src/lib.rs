@@ -327,6 +327,117 @@ pub trait Solver {
     fn name(&self) -> &'static str;
     /// Solves `p`. Infeasible and unbounded problems are statuses, not errors.
     fn solve(&self, p: &Problem, settings: &SolverSettings) -> Result<Solution, Error>;
+
+    /// Solves the LP `p` (integrality ignored) and, when it is optimal, returns its row duals:
+    /// `duals[i]` is the rate at which the optimal objective (in `p`'s own sense, offset
+    /// included) changes when both bounds of row `i` move up together. Any subgradient is
+    /// returned where the rate is not unique. Empty unless the status is optimal.
+    ///
+    /// The default solves the primal, then the dual LP written out by [`dual_problem`]; a
+    /// backend with native duals overrides it.
+    fn solve_with_duals(
+        &self,
+        p: &Problem,
+        settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        let mut lp = p.clone();
+        lp.integer.iter_mut().for_each(|i| *i = false);
+        let sol = self.solve(&lp, settings)?;
+        if sol.status != SolveStatus::Optimal {
+            return Ok((sol, Vec::new()));
+        }
+        let dual = dual_problem(&lp);
+        let ds = self.solve(&dual.problem, settings)?;
+        if ds.status != SolveStatus::Optimal {
+            return Err(Error::SolverFailed {
+                solver: self.name(),
+                message: format!("the dual of an optimal LP came out {}", ds.status.as_str()),
+            });
+        }
+        Ok((sol, dual.row_duals(&ds.x)))
+    }
+}
+
+/// The dual LP of a problem, with the map back to the primal's row duals.
+#[derive(Debug, Clone)]
+pub struct DualProblem {
+    /// The dual, a maximisation.
+    pub problem: Problem,
+    /// Per primal row: the dual columns for its lower and upper bound (when finite).
+    rows: Vec<(Option<u32>, Option<u32>)>,
+    /// +1 for a minimisation primal, −1 for a maximisation one.
+    sign: f64,
+}
+
+impl DualProblem {
+    /// The primal's row duals (see [`Solver::solve_with_duals`]) from the dual's solution.
+    pub fn row_duals(&self, y: &[f64]) -> Vec<f64> {
+        self.rows
+            .iter()
+            .map(|(lo, hi)| {
+                let a = lo.map_or(0.0, |c| y[c as usize]);
+                let b = hi.map_or(0.0, |c| y[c as usize]);
+                self.sign * (a - b)
+            })
+            .collect()
+    }
+}
+
+/// The dual of the LP relaxation of `p`. Written for min c·y s.t. L ≤ Ay ≤ U, l ≤ y ≤ u (a
+/// maximisation is negated first): max Σ L_i a_i − U_i b_i + Σ l_j d_j − u_j e_j subject to
+/// Σ_i A_ij (a_i − b_i) + d_j − e_j = c_j and a, b, d, e ≥ 0, with a column only for each
+/// finite bound. The row dual is a_i − b_i (negated back for a maximisation).
+pub fn dual_problem(p: &Problem) -> DualProblem {
+    let sign = match p.sense {
+        Sense::Minimize => 1.0,
+        Sense::Maximize => -1.0,
+    };
+    let mut d = Problem::new(Sense::Maximize);
+    d.obj_offset = sign * p.obj_offset;
+    let cons: Vec<Row> = (0..p.num_cols())
+        .map(|j| {
+            let c = sign * p.obj[j];
+            d.add_row(format!("col_{}", p.col_names[j]), c, c)
+        })
+        .collect();
+    let bound_col = |d: &mut Problem, name: String, b: f64, neg: bool| -> Option<u32> {
+        b.is_finite().then(|| {
+            d.add_col(name, if neg { -b } else { b }, 0.0, f64::INFINITY, false)
+                .0
+        })
+    };
+    let rows: Vec<(Option<u32>, Option<u32>)> = (0..p.num_rows())
+        .map(|i| {
+            let n = &p.row_names[i];
+            (
+                bound_col(&mut d, format!("lo_{n}"), p.row_lower[i], false),
+                bound_col(&mut d, format!("up_{n}"), p.row_upper[i], true),
+            )
+        })
+        .collect();
+    for j in 0..p.num_cols() {
+        let n = &p.col_names[j];
+        if let Some(c) = bound_col(&mut d, format!("clo_{n}"), p.col_lower[j], false) {
+            d.entries.push((cons[j].0, c, 1.0));
+        }
+        if let Some(c) = bound_col(&mut d, format!("cup_{n}"), p.col_upper[j], true) {
+            d.entries.push((cons[j].0, c, -1.0));
+        }
+    }
+    for &(r, c, v) in &p.entries {
+        let (lo, hi) = rows[r as usize];
+        if let Some(a) = lo {
+            d.entries.push((cons[c as usize].0, a, v));
+        }
+        if let Some(b) = hi {
+            d.entries.push((cons[c as usize].0, b, -v));
+        }
+    }
+    DualProblem {
+        problem: d,
+        rows,
+        sign,
+    }
 }
 
 /// Checks every number in `p` is usable; infinite bounds are allowed on the open side.

@@ -170,3 +170,65 @@ fn csc_sums_duplicates() {
     let (start, rows, vals) = p.csc();
     assert_eq!((start, rows, vals), (vec![0, 1], vec![0], vec![3.0]));
 }
+
+#[test]
+fn row_duals_are_the_objectives_rate_per_unit_of_row_bound() {
+    // min x + 3y + z  s.t.  x + y >= 4,  x − z = 1,  y + z <= 10,  0 <= x <= 2,  y, z >= 0.
+    // Optimum x = 2, y = 2, z = 1, cost 9. Raising the first row's bound by δ makes y = 2 + δ
+    // (+3δ); raising the second's makes z = 1 − δ (−δ); the third is slack (0).
+    let mut p = Problem::new(Sense::Minimize);
+    let x = p.add_col("x", 1.0, 0.0, 2.0, false);
+    let y = p.add_col("y", 3.0, 0.0, f64::INFINITY, false);
+    let z = p.add_col("z", 1.0, 0.0, f64::INFINITY, false);
+    for (name, lo, hi, terms) in [
+        ("cover", 4.0, f64::INFINITY, [(x, 1.0), (y, 1.0)]),
+        ("link", 1.0, 1.0, [(x, 1.0), (z, -1.0)]),
+        ("cap", f64::NEG_INFINITY, 10.0, [(y, 1.0), (z, 1.0)]),
+    ] {
+        let r = p.add_row(name, lo, hi);
+        for (c, v) in terms {
+            p.set(r, c, v);
+        }
+    }
+    // max 3x + 2y  s.t.  x + y <= 4,  x + 3y <= 6,  0 <= x <= 3.5: x = 3.5, y = 0.5, value 11.5;
+    // one more unit of the first row's bound is one more y (+2); the second is slack.
+    let mut q = Problem::new(Sense::Maximize);
+    let x = q.add_col("x", 3.0, 0.0, 3.5, false);
+    let y = q.add_col("y", 2.0, 0.0, f64::INFINITY, false);
+    let r1 = q.add_row("r1", f64::NEG_INFINITY, 4.0);
+    q.set(r1, x, 1.0);
+    q.set(r1, y, 1.0);
+    let r2 = q.add_row("r2", f64::NEG_INFINITY, 6.0);
+    q.set(r2, x, 1.0);
+    q.set(r2, y, 3.0);
+    for s in all_solvers() {
+        for (prob, value, want) in [(&p, 9.0, vec![3.0, -1.0, 0.0]), (&q, 11.5, vec![2.0, 0.0])] {
+            let (sol, duals) = s
+                .solve_with_duals(prob, &SolverSettings::default())
+                .unwrap();
+            assert_eq!(sol.status, SolveStatus::Optimal, "{}", s.name());
+            assert!((sol.objective - value).abs() < OBJ_TOL, "{}", s.name());
+            assert_eq!(duals.len(), want.len());
+            for (d, w) in duals.iter().zip(&want) {
+                assert!(
+                    (d - w).abs() < 1e-6,
+                    "{}: duals {duals:?}, want {want:?}",
+                    s.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn duals_of_an_infeasible_lp_are_empty() {
+    let mut p = Problem::new(Sense::Minimize);
+    let x = p.add_col("x", 1.0, 0.0, 1.0, false);
+    let r = p.add_row("r", 2.0, f64::INFINITY);
+    p.set(r, x, 1.0);
+    for s in all_solvers() {
+        let (sol, duals) = s.solve_with_duals(&p, &SolverSettings::default()).unwrap();
+        assert_eq!(sol.status, SolveStatus::Infeasible, "{}", s.name());
+        assert!(duals.is_empty());
+    }
+}

@@ -1401,6 +1401,32 @@ impl CapacityModel {
         Ok(s)
     }
 
+    /// Solves the programme by the L-shaped method (see [`crate::decompose`]); reported values
+    /// and bounds are in USD.
+    pub fn solve_decomposed(
+        &self,
+        solver: &(dyn gigawatt_lp::Solver + Sync),
+        settings: &gigawatt_lp::SolverSettings,
+        risk: Risk,
+        dset: &crate::decompose::DecomposeSettings,
+        progress: &mut dyn FnMut(&crate::decompose::Iteration),
+    ) -> Result<crate::decompose::Decomposed, gigawatt_lp::Error> {
+        let k = MONEY_UNIT_USD;
+        let in_usd = |it: &crate::decompose::Iteration| crate::decompose::Iteration {
+            lower: it.lower * k,
+            upper: it.upper * k,
+            ..*it
+        };
+        let mut d = self
+            .program
+            .solve_decomposed(solver, settings, risk, dset, &mut |it| {
+                progress(&in_usd(it))
+            })?;
+        d.solved.unscale(k);
+        d.iterations = d.iterations.iter().map(in_usd).collect();
+        Ok(d)
+    }
+
     /// Solves an extensive form already built from `self.program` with the same `risk`.
     pub fn solve_built(
         &self,

@@ -5,6 +5,8 @@
 //!   and value-of-information (EV, EEV, WS, VSS, EVPI).
 //! - [`capacity`]: the capacity-planning formulation built from a scenario and the simulator's
 //!   own accounting, so the optimiser charges exactly what the simulator charges.
+//! - [`decompose`]: the L-shaped method over scenarios (multi-cut, level-regularised), for
+//!   programmes too large for the extensive form.
 //! - [`diagnose`]: infeasibility diagnosis by an elastic programme that names the limits in
 //!   conflict and how far each must move.
 //!
@@ -59,6 +61,7 @@
 //! ```
 
 pub mod capacity;
+pub mod decompose;
 pub mod diagnose;
 mod two_stage;
 

@@ -583,3 +583,45 @@ fn valid_mangled_scenarios_build_finite_programmes() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn decomposition_finds_the_extensive_forms_capacity_plan_and_the_simulator_agrees() {
+    // The affine-recourse programme of the test above, solved by the L-shaped method: the same
+    // optimum as the extensive form, a lower bound below and an upper bound above it, and a
+    // plan whose simulation on the programme's paths gives the decomposition's values.
+    let sc = scenario(EQUIV);
+    let paths = 12;
+    let engine = Engine::new(&sc, paths, 9, &[]).unwrap();
+    let mut set = CapacitySettings::new(paths, 9);
+    set.window_months = 6;
+    set.period_months = 6;
+    let model = build(&sc, &engine, &set).unwrap();
+    let ss = SolverSettings::default();
+    let ef = model.solve(&MicroLp, &ss, Risk::Neutral, None).unwrap();
+    let dset = gigawatt_opt::decompose::DecomposeSettings {
+        gap: 1e-7,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let d = model
+        .solve_decomposed(&MicroLp, &ss, Risk::Neutral, &dset, &mut |it| {
+            seen.push(*it)
+        })
+        .unwrap();
+    assert!(d.converged, "{:?}", d.iterations.last());
+    assert!(d.on_box.is_empty(), "{:?}", d.on_box);
+    let (a, b) = (ef.solution.objective, d.solved.solution.objective);
+    assert!(
+        (a - b).abs() <= 1e-6 * a.abs(),
+        "extensive {a}, decomposed {b}"
+    );
+    let last = d.iterations.last().unwrap();
+    assert!(
+        last.lower <= b * (1.0 + 1e-9) && last.upper >= b * (1.0 - 1e-6),
+        "{last:?}"
+    );
+    assert!(d.iterations.windows(2).all(|w| w[1].lower >= w[0].lower));
+    assert_eq!(seen, d.iterations, "progress hears every iteration");
+    let (plan, _) = model.plan("ldr", &d.solved.solution.x, &d.solved.layout);
+    simulates_to_the_programme(EQUIV, sc, plan, &d.solved.values);
+}

@@ -3,6 +3,7 @@
 
 use gigawatt_lp::{all_solvers, Sense, SolverSettings};
 use gigawatt_model::inverse_normal_cdf;
+use gigawatt_opt::decompose::DecomposeSettings;
 use gigawatt_opt::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
 const INF: f64 = f64::INFINITY;
@@ -292,4 +293,170 @@ fn r7_an_infeasible_mean_value_plan_says_on_how_many_scenarios() {
     assert!((v.ev - 5.0).abs() < 1e-6, "EV {}", v.ev);
     assert!(v.eev.is_infinite(), "EEV {}", v.eev);
     assert_eq!(v.eev_infeasible_scenarios, 1);
+}
+
+/// Stopping gap of the decomposition tests: tight, so both methods meet at the same optimum.
+const EXACT: DecomposeSettings = DecomposeSettings {
+    gap: 1e-7,
+    max_iterations: 300,
+    level: 0.3,
+    box_bound: 1e9,
+    cut_age: 20,
+};
+
+/// Solves `prob` by the extensive form and by decomposition (plain L-shaped and level
+/// regularised) on every solver; asserts one optimum and returns the decomposition's first
+/// stage (from the last solver) and iteration count.
+fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
+    let set = SolverSettings::default();
+    let mut out = (Vec::new(), 0);
+    for s in all_solvers() {
+        let ef = prob.solve(s.as_ref(), &set, risk, None).unwrap();
+        for level in [0.0, 0.3] {
+            let d = prob
+                .solve_decomposed(
+                    s.as_ref(),
+                    &set,
+                    risk,
+                    &DecomposeSettings { level, ..EXACT },
+                    &mut |_| {},
+                )
+                .unwrap();
+            assert!(
+                d.converged,
+                "{} level {level}: {:?}",
+                s.name(),
+                d.iterations.last()
+            );
+            let (a, b) = (ef.solution.objective, d.solved.solution.objective);
+            assert!(
+                (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+                "{} level {level}: extensive {a}, decomposed {b}",
+                s.name()
+            );
+            let last = d.iterations.last().unwrap();
+            assert!(
+                last.lower <= b + 1e-6 * b.abs().max(1.0)
+                    && b <= last.upper + 1e-6 * b.abs().max(1.0)
+            );
+            // The point is one the extensive form accepts, with the values it reports.
+            let (p, _) = prob.extensive_form(risk, None);
+            let mut x = d.solved.solution.x.clone();
+            x.resize(p.num_cols(), 0.0);
+            let fixed = prob
+                .solve(s.as_ref(), &set, risk, Some(&d.solved.first))
+                .unwrap();
+            assert!((fixed.solution.objective - b).abs() <= 1e-6 * b.abs().max(1.0));
+            let values = prob.scenario_values(&d.solved.layout, &d.solved.solution.x);
+            for (v, w) in values.iter().zip(&d.solved.values) {
+                assert!((v - w).abs() <= 1e-6 * w.abs().max(1.0));
+            }
+            out = (d.solved.first.clone(), d.iterations.len());
+        }
+    }
+    out
+}
+
+#[test]
+fn decomposition_solves_the_farmer_to_birge_louveaux() {
+    let (first, iterations) = decomposition_agrees(&farmer(), Risk::Neutral);
+    for (got, want) in first.iter().zip([170.0, 80.0, 250.0]) {
+        assert!((got - want).abs() < 1e-4, "{first:?}");
+    }
+    assert!(iterations < 50, "{iterations}");
+    // With CVaR rows in the master too.
+    decomposition_agrees(
+        &farmer(),
+        Risk::Cvar {
+            alpha: 0.7,
+            lambda: 0.5,
+        },
+    );
+}
+
+#[test]
+fn decomposition_solves_the_newsvendor_family() {
+    // Forty equally likely demands; for price p and cost c the optimum is the sample quantile
+    // at 1 − c/p (critical fractile), here the 12th, 20th and 32nd smallest demand.
+    let demands: Vec<f64> = (0..40)
+        .map(|i| 50.0 + 20.0 * inverse_normal_cdf(gigawatt_sim::sample::uniform(7, 3, i)))
+        .collect();
+    let mut sorted = demands.clone();
+    sorted.sort_by(f64::total_cmp);
+    for (price, cost, rank) in [(10.0, 7.1, 12), (10.0, 5.1, 20), (10.0, 2.1, 32)] {
+        let (first, _) = decomposition_agrees(&newsvendor(&demands, price, cost), Risk::Neutral);
+        assert!(
+            (first[0] - sorted[rank - 1]).abs() < 1e-6,
+            "p {price} c {cost}: {} vs {}",
+            first[0],
+            sorted[rank - 1]
+        );
+    }
+    decomposition_agrees(
+        &newsvendor(&demands, 10.0, 5.1),
+        Risk::Cvar {
+            alpha: 0.9,
+            lambda: 1.0,
+        },
+    );
+}
+
+#[test]
+fn decomposition_keeps_integer_first_stages_integer() {
+    // Capacity in whole units against fractional demands: the MIP master finds the integer
+    // optimum the extensive form finds.
+    let demands = [3.3, 7.7, 12.2, 15.9, 21.4];
+    let mut prob = newsvendor(&demands, 7.0, 3.0);
+    prob.first[0].integer = true;
+    let (first, _) = decomposition_agrees(&prob, Risk::Neutral);
+    assert_eq!(first[0].fract(), 0.0, "{first:?}");
+}
+
+#[test]
+fn decomposition_cuts_off_first_stages_with_no_recourse() {
+    // min 2x + E[5 y_s] with y_s ≥ d_s − x and y_s ≤ 3: x = 0 leaves demands above 3 with no
+    // feasible recourse, so the method must cut its way to x ≥ max d − 3 = 9 by feasibility
+    // cuts. At x ≥ 9 every y_s = (d_s − x)+, and a unit of x saves 5·P(d > x): 2.5 on [9, 10),
+    // 1.25 on [10, 12) against its cost 2. With d = 2, 6, 10, 12 the optimum is x = 10, cost
+    // 20 + 5·2/4 = 22.5.
+    let demands = [2.0, 6.0, 10.0, 12.0];
+    let scenarios = demands
+        .iter()
+        .map(|d| ScenarioDef {
+            prob: 0.25,
+            vars: vec![VarDef::new("backup", 0.0, 3.0)],
+            rows: vec![row(
+                "cover",
+                *d,
+                INF,
+                vec![(Ref::Own(0), 1.0), (Ref::First(0), 1.0)],
+            )],
+            obj: vec![(Ref::First(0), 2.0), (Ref::Own(0), 5.0)],
+            constant: 0.0,
+        })
+        .collect();
+    let prob = TwoStage {
+        sense: Sense::Minimize,
+        first: vec![VarDef::new("capacity", 0.0, INF)],
+        first_rows: Vec::new(),
+        shared: Vec::new(),
+        scenarios,
+    };
+    let (first, _) = decomposition_agrees(&prob, Risk::Neutral);
+    assert!((first[0] - 10.0).abs() < 1e-6, "{first:?}");
+    let d = prob
+        .solve_decomposed(
+            &gigawatt_lp::MicroLp,
+            &SolverSettings::default(),
+            Risk::Neutral,
+            &EXACT,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(
+        d.iterations[0].infeasible_subproblems == 3,
+        "{:?}",
+        d.iterations[0]
+    );
+    assert!((d.solved.solution.objective - 22.5).abs() < 1e-6);
 }

@@ -1,0 +1,802 @@
+//! L-shaped decomposition of a [`TwoStage`] programme over its scenarios.
+//!
+//! The master holds the first-stage and shared variables `x` and one value variable θ_s per
+//! scenario (multi-cut). Scenario `s`'s own variables form a subproblem whose rows' bounds move
+//! with `x`: its value V_s(x) (first-stage objective terms included) is concave in `x` when
+//! maximising and convex when minimising, so each solve at a point x̂ gives a cut
+//! θ_s ≤ V_s(x̂) + g·(x − x̂) (in the maximising orientation) from the subproblem's row duals.
+//! A subproblem with no feasible point gives a feasibility cut instead, from the elastic
+//! problem that minimises the rows' violation w_s(x): w_s(x̂) + ∂w·(x − x̂) ≤ 0.
+//!
+//! Bounds: the best value of a point whose every subproblem was solved is a bound on one side
+//! (a plan that can be carried out); the master's optimum is a bound on the other (the cuts
+//! over-estimate every V_s). The master is bounded by giving every master variable whose
+//! bounds are infinite a box `|x| ≤ box_bound`; a result on the box is reported.
+//!
+//! Iterates come from a level-set regularisation (Lemaréchal, Nemirovskii and Nesterov 1995):
+//! the point closest to the incumbent (∞-norm) whose cut model reaches
+//! level = bound − λ (bound − best); with λ = 0 the iterate is the master's optimum, the plain
+//! multi-cut L-shaped method. Cuts slack for `cut_age` bound solves in a row are dropped
+//! (each scenario keeps its latest). Integer first-stage variables stay integer in the master,
+//! whose cuts remain valid because the subproblems are continuous: the method is then exact for
+//! the mixed-integer programme (the master is a MIP).
+//!
+//! Subproblems are solved in parallel; their results are gathered in scenario order, so the
+//! iterates and the answer do not depend on the thread count.
+
+use std::time::Instant;
+
+use gigawatt_lp::{Problem, Sense, Solution, SolveStatus, Solver, SolverSettings};
+use rayon::prelude::*;
+
+use crate::two_stage::{Layout, Ref, Risk, Solved, TwoStage, DEFAULT_ALPHA};
+
+/// How the decomposition runs and when it stops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecomposeSettings {
+    /// Stop when (upper − lower) ≤ gap · |best value| (default 1e-3).
+    pub gap: f64,
+    /// Stop after this many iterations (default 500).
+    pub max_iterations: usize,
+    /// Level parameter λ in [0, 1): 0 is the plain multi-cut L-shaped method (default 0.3).
+    pub level: f64,
+    /// Box on master variables whose bounds are infinite (default 1e9, in the programme's
+    /// units).
+    pub box_bound: f64,
+    /// Drop a cut slack at this many master solves in a row (0: keep every cut; default 20).
+    pub cut_age: usize,
+}
+
+impl Default for DecomposeSettings {
+    fn default() -> Self {
+        DecomposeSettings {
+            gap: 1e-3,
+            max_iterations: 500,
+            level: 0.3,
+            box_bound: 1e9,
+            cut_age: 20,
+        }
+    }
+}
+
+/// One iteration's bounds, in the programme's sense and units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Iteration {
+    /// 1-based.
+    pub iteration: usize,
+    /// Lower bound on the optimum (±∞ while unknown).
+    pub lower: f64,
+    /// Upper bound on the optimum (±∞ while unknown).
+    pub upper: f64,
+    /// Relative gap (upper − lower) / |best value| (∞ while a bound is unknown).
+    pub gap: f64,
+    /// Optimality and feasibility cuts in the master.
+    pub cuts: usize,
+    /// Subproblems that had no feasible point at this iteration's point.
+    pub infeasible_subproblems: usize,
+    /// Seconds since the start.
+    pub seconds: f64,
+}
+
+/// A decomposition's answer and how it got there.
+#[derive(Debug, Clone)]
+pub struct Decomposed {
+    /// The best point found, laid out as the extensive form would be (first, shared, then each
+    /// scenario's own columns; no CVaR columns), with each scenario's value. The solution's
+    /// `bound` and `gap` are the decomposition's.
+    pub solved: Solved,
+    /// Bounds per iteration.
+    pub iterations: Vec<Iteration>,
+    /// The gap closed within the iteration limit.
+    pub converged: bool,
+    /// Master variables with infinite bounds that ended on the box: the answer is then the
+    /// optimum within the box only.
+    pub on_box: Vec<String>,
+}
+
+/// What a scenario contributes, split between master and subproblem.
+#[derive(Debug, Clone, Default)]
+struct Split {
+    /// Rows with own variables (the subproblem's rows), by index in the scenario.
+    sub_rows: Vec<usize>,
+    /// Rows with master variables only: master rows.
+    master_rows: Vec<usize>,
+    /// Objective terms on master variables (master index, coefficient).
+    obj_master: Vec<(usize, f64)>,
+}
+
+/// A scenario's subproblem at a master point.
+enum Eval {
+    /// Optimal: scenario value V_s(x̂) (programme sense), its gradient in x, own values.
+    Value {
+        value: f64,
+        grad: Vec<f64>,
+        own: Vec<f64>,
+    },
+    /// No feasible point: the elastic violation w(x̂) > 0 and its gradient.
+    Infeasible {
+        violation: f64,
+        grad: Vec<f64>,
+    },
+    /// The subproblem is unbounded, or its rows without master variables cannot hold.
+    Unbounded,
+    Hopeless,
+}
+
+/// A cut in the maximising orientation: θ_s − Σ coef·x ≤ rhs (optimality, `scenario` set) or
+/// Σ coef·x ≤ rhs (feasibility).
+#[derive(Debug, Clone)]
+struct Cut {
+    scenario: Option<usize>,
+    coef: Vec<(usize, f64)>,
+    rhs: f64,
+    age: usize,
+}
+
+/// Integer master variables exactly integral (a MIP solver leaves them within its tolerance).
+fn round_integers(defs: &[&crate::VarDef], x: &mut [f64]) {
+    for (v, d) in x.iter_mut().zip(defs) {
+        if d.integer {
+            *v = v.round();
+        }
+    }
+}
+
+/// The cuts so far.
+struct CutPool {
+    cuts: Vec<Cut>,
+    /// Scenarios with an optimality cut.
+    has_cut: Vec<bool>,
+    /// Each scenario's most recent optimality cut.
+    latest: Vec<usize>,
+}
+
+impl CutPool {
+    /// Drops optimality cuts slack for more than `age` master solves in a row, except each
+    /// scenario's latest; feasibility cuts stay.
+    fn drop_old(&mut self, age: usize) {
+        let keep: Vec<bool> = self
+            .cuts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.age <= age || c.scenario.is_none_or(|s| self.latest[s] == i))
+            .collect();
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        let mut i = 0;
+        self.cuts.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        for (i, c) in self.cuts.iter().enumerate() {
+            if let Some(s) = c.scenario {
+                self.latest[s] = i;
+            }
+        }
+    }
+}
+
+/// Every subproblem's outcome at one point.
+struct Round {
+    /// Each scenario's value (programme sense), when it had a point.
+    values: Vec<f64>,
+    /// Each scenario's own variables' values.
+    owns: Vec<Vec<f64>>,
+    /// Subproblems with no feasible point.
+    infeasible: usize,
+}
+
+/// The master problem and where its value variables start.
+struct Master {
+    problem: Problem,
+    /// Column of θ_0; θ_s is `theta + s`.
+    theta: usize,
+}
+
+/// The level step: the point nearest `centre` (∞-norm over the master variables) whose cut
+/// model reaches `level`, with every master row.
+fn projection(master: &Master, centre: &[f64], level: f64) -> Problem {
+    let mut p = master.problem.clone();
+    let value: Vec<(usize, f64)> = p
+        .obj
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c != 0.0)
+        .map(|(j, c)| (j, *c))
+        .collect();
+    p.obj.iter_mut().for_each(|c| *c = 0.0);
+    p.sense = Sense::Minimize;
+    let t = p.add_col("distance", 1.0, 0.0, f64::INFINITY, false);
+    for (k, c) in centre.iter().enumerate() {
+        let col = gigawatt_lp::Col(k as u32);
+        let up = p.add_row(format!("near_up{k}"), f64::NEG_INFINITY, *c);
+        p.set(up, col, 1.0);
+        p.set(up, t, -1.0);
+        let down = p.add_row(format!("near_down{k}"), *c, f64::INFINITY);
+        p.set(down, col, 1.0);
+        p.set(down, t, 1.0);
+    }
+    let r = p.add_row("level", level, f64::INFINITY);
+    for (j, c) in value {
+        p.set(r, gigawatt_lp::Col(j as u32), c);
+    }
+    p
+}
+
+/// Relative slack under which a cut counts as binding.
+const BINDING_TOL: f64 = 1e-7;
+
+impl TwoStage {
+    fn master_index(&self, r: Ref) -> Option<usize> {
+        match r {
+            Ref::First(i) => Some(i),
+            Ref::Shared(i) => Some(self.first.len() + i),
+            Ref::Own(_) => None,
+        }
+    }
+
+    fn splits(&self) -> Vec<Split> {
+        self.scenarios
+            .iter()
+            .map(|sc| {
+                let mut sp = Split::default();
+                for (i, row) in sc.rows.iter().enumerate() {
+                    if row.terms.iter().any(|(r, _)| matches!(r, Ref::Own(_))) {
+                        sp.sub_rows.push(i);
+                    } else {
+                        sp.master_rows.push(i);
+                    }
+                }
+                sp.obj_master = sc
+                    .obj
+                    .iter()
+                    .filter_map(|(r, v)| self.master_index(*r).map(|k| (k, *v)))
+                    .collect();
+                sp
+            })
+            .collect()
+    }
+
+    /// Scenario `s`'s subproblem at master point `xm`: its own variables and the rows that
+    /// hold them, master terms moved into the bounds. `elastic` minimises the violation of the
+    /// rows with master terms instead of the scenario's objective.
+    fn subproblem(&self, s: usize, sp: &Split, xm: &[f64], elastic: bool) -> Problem {
+        let sc = &self.scenarios[s];
+        let mut p = Problem::new(if elastic { Sense::Minimize } else { self.sense });
+        for v in &sc.vars {
+            p.add_col(v.name.as_str(), 0.0, v.lower, v.upper, false);
+        }
+        if !elastic {
+            for (r, v) in &sc.obj {
+                if let Ref::Own(j) = r {
+                    p.obj[*j] += v;
+                }
+            }
+        }
+        for &i in &sp.sub_rows {
+            let row = &sc.rows[i];
+            let mut shift = 0.0;
+            let mut coupled = false;
+            for (r, v) in &row.terms {
+                if let Some(k) = self.master_index(*r) {
+                    shift += v * xm[k];
+                    coupled = true;
+                }
+            }
+            let r = p.add_row(row.name.as_str(), row.lower - shift, row.upper - shift);
+            for (rf, v) in &row.terms {
+                if let Ref::Own(j) = rf {
+                    p.set(r, gigawatt_lp::Col(*j as u32), *v);
+                }
+            }
+            if elastic && coupled {
+                let up = p.add_col("slack_up", 1.0, 0.0, f64::INFINITY, false);
+                let down = p.add_col("slack_down", 1.0, 0.0, f64::INFINITY, false);
+                p.set(r, up, 1.0);
+                p.set(r, down, -1.0);
+            }
+        }
+        p
+    }
+
+    /// ∂/∂x of a subproblem value whose row duals are `duals`: a unit of master variable k
+    /// moves row i's bounds by −T_ik.
+    fn dual_gradient(&self, s: usize, sp: &Split, duals: &[f64], grad: &mut [f64]) {
+        let sc = &self.scenarios[s];
+        for (d, &i) in duals.iter().zip(&sp.sub_rows) {
+            if *d == 0.0 {
+                continue;
+            }
+            for (r, v) in &sc.rows[i].terms {
+                if let Some(k) = self.master_index(*r) {
+                    grad[k] -= d * v;
+                }
+            }
+        }
+    }
+
+    fn evaluate(
+        &self,
+        s: usize,
+        sp: &Split,
+        xm: &[f64],
+        solver: &(dyn Solver + Sync),
+        settings: &SolverSettings,
+    ) -> Result<Eval, gigawatt_lp::Error> {
+        let n = xm.len();
+        let sc = &self.scenarios[s];
+        let p = self.subproblem(s, sp, xm, false);
+        let (sol, duals) = solver.solve_with_duals(&p, settings)?;
+        match sol.status {
+            SolveStatus::Optimal => {
+                let mut grad = vec![0.0; n];
+                let mut value = sc.constant + sol.objective;
+                for &(k, v) in &sp.obj_master {
+                    grad[k] += v;
+                    value += v * xm[k];
+                }
+                self.dual_gradient(s, sp, &duals, &mut grad);
+                Ok(Eval::Value {
+                    value,
+                    grad,
+                    own: sol.x,
+                })
+            }
+            SolveStatus::Unbounded => Ok(Eval::Unbounded),
+            SolveStatus::Infeasible => {
+                let e = self.subproblem(s, sp, xm, true);
+                let (sol, duals) = solver.solve_with_duals(&e, settings)?;
+                if sol.status != SolveStatus::Optimal || sol.objective <= 0.0 {
+                    return Ok(Eval::Hopeless);
+                }
+                let mut grad = vec![0.0; n];
+                self.dual_gradient(s, sp, &duals, &mut grad);
+                Ok(Eval::Infeasible {
+                    violation: sol.objective,
+                    grad,
+                })
+            }
+            _ => Err(gigawatt_lp::Error::SolverFailed {
+                solver: solver.name(),
+                message: format!("scenario {s}'s subproblem stopped {}", sol.status.as_str()),
+            }),
+        }
+    }
+
+    /// Solves every subproblem at `x` in parallel (gathered in scenario order) and adds their
+    /// cuts to `pool`. `Err(status)` when the programme is found unbounded or infeasible.
+    fn round(
+        &self,
+        splits: &[Split],
+        x: &[f64],
+        solver: &(dyn Solver + Sync),
+        settings: &SolverSettings,
+        sgn: f64,
+        pool: &mut CutPool,
+    ) -> Result<Result<Round, SolveStatus>, gigawatt_lp::Error> {
+        let evals: Vec<Result<Eval, gigawatt_lp::Error>> = (0..self.scenarios.len())
+            .into_par_iter()
+            .map(|s| self.evaluate(s, &splits[s], x, solver, settings))
+            .collect();
+        let mut r = Round {
+            values: Vec::with_capacity(evals.len()),
+            owns: Vec::with_capacity(evals.len()),
+            infeasible: 0,
+        };
+        let linear = |grad: Vec<f64>, k: f64| -> Vec<(usize, f64)> {
+            grad.iter()
+                .enumerate()
+                .filter(|(_, g)| **g != 0.0)
+                .map(|(j, g)| (j, k * g))
+                .collect()
+        };
+        let at = |coef: &[(usize, f64)]| coef.iter().map(|(k, g)| g * x[*k]).sum::<f64>();
+        for (s, e) in evals.into_iter().enumerate() {
+            match e? {
+                Eval::Value { value, grad, own } => {
+                    let coef = linear(grad, sgn);
+                    let rhs = sgn * value - at(&coef);
+                    pool.latest[s] = pool.cuts.len();
+                    pool.has_cut[s] = true;
+                    pool.cuts.push(Cut {
+                        scenario: Some(s),
+                        coef,
+                        rhs,
+                        age: 0,
+                    });
+                    r.values.push(value);
+                    r.owns.push(own);
+                }
+                Eval::Infeasible { violation, grad } => {
+                    r.infeasible += 1;
+                    let coef = linear(grad, 1.0);
+                    let rhs = at(&coef) - violation;
+                    pool.cuts.push(Cut {
+                        scenario: None,
+                        coef,
+                        rhs,
+                        age: 0,
+                    });
+                }
+                Eval::Unbounded => return Ok(Err(SolveStatus::Unbounded)),
+                Eval::Hopeless => return Ok(Err(SolveStatus::Infeasible)),
+            }
+        }
+        Ok(Ok(r))
+    }
+
+    /// Solves the programme by decomposition. `progress` hears each iteration's bounds.
+    pub fn solve_decomposed(
+        &self,
+        solver: &(dyn Solver + Sync),
+        settings: &SolverSettings,
+        risk: Risk,
+        dset: &DecomposeSettings,
+        progress: &mut dyn FnMut(&Iteration),
+    ) -> Result<Decomposed, gigawatt_lp::Error> {
+        let started = Instant::now();
+        let sgn = if self.sense == Sense::Maximize {
+            1.0
+        } else {
+            -1.0
+        };
+        let nf = self.first.len();
+        let n = nf + self.shared.len();
+        let ns = self.scenarios.len();
+        let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
+        let splits = self.splits();
+        let defs: Vec<&crate::VarDef> = self.first.iter().chain(&self.shared).collect();
+        let boxed = |v: f64, lo: bool| {
+            if v.is_finite() {
+                v
+            } else if lo {
+                -dset.box_bound
+            } else {
+                dset.box_bound
+            }
+        };
+        let lower: Vec<f64> = defs.iter().map(|d| boxed(d.lower, true)).collect();
+        let upper: Vec<f64> = defs.iter().map(|d| boxed(d.upper, false)).collect();
+        let sub_settings = SolverSettings {
+            threads: 1,
+            ..*settings
+        };
+        let (alpha, lambda) = match risk {
+            Risk::Cvar { alpha, lambda } if lambda > 0.0 => (alpha, lambda),
+            Risk::Cvar { alpha, .. } => (alpha, 0.0),
+            Risk::Neutral => (DEFAULT_ALPHA, 0.0),
+        };
+        // The maximising objective of per-scenario values θ (already in that orientation).
+        let objective_of = |theta: &[f64]| {
+            let e = gigawatt_risk::mean(theta, &probs);
+            if lambda > 0.0 {
+                e - lambda * -gigawatt_risk::cvar_lower(theta, &probs, alpha)
+            } else {
+                e
+            }
+        };
+
+        let mut pool = CutPool {
+            cuts: Vec::new(),
+            has_cut: vec![false; ns],
+            latest: vec![usize::MAX; ns],
+        };
+        let mut last_master: Vec<f64> = Vec::new();
+        let mut x: Vec<f64> = (0..n).map(|k| 0f64.clamp(lower[k], upper[k])).collect();
+        let mut best = f64::NEG_INFINITY;
+        let mut best_x: Vec<f64> = Vec::new();
+        let mut best_own: Vec<Vec<f64>> = Vec::new();
+        let mut best_values: Vec<f64> = Vec::new();
+        let mut bound = f64::INFINITY;
+        let mut iterations = Vec::new();
+        let mut converged = false;
+        for it in 1..=dset.max_iterations.max(1) {
+            let round = match self.round(&splits, &x, solver, &sub_settings, sgn, &mut pool)? {
+                Ok(r) => r,
+                Err(status) => return Ok(self.no_point(status, started, iterations)),
+            };
+            let infeasible = round.infeasible;
+            if infeasible == 0 {
+                let theta: Vec<f64> = round.values.iter().map(|v| sgn * v).collect();
+                let f = objective_of(&theta);
+                if f > best {
+                    best = f;
+                    best_x = x.clone();
+                    best_own = round.owns;
+                    best_values = round.values;
+                }
+            }
+            // The master's optimum: the bound, and the iterate when there is no level step.
+            let all_cut = pool.has_cut.iter().all(|h| *h);
+            let master = self.master(
+                &splits,
+                &pool.cuts,
+                &pool.has_cut,
+                (&lower, &upper),
+                (alpha, lambda),
+            );
+            let ms = solver.solve(&master.problem, settings)?;
+            match ms.status {
+                SolveStatus::Optimal | SolveStatus::Feasible => {}
+                SolveStatus::Infeasible => {
+                    return Ok(self.no_point(SolveStatus::Infeasible, started, iterations))
+                }
+                other => {
+                    return Err(gigawatt_lp::Error::SolverFailed {
+                        solver: solver.name(),
+                        message: format!("the decomposition's master stopped {}", other.as_str()),
+                    })
+                }
+            }
+            if all_cut {
+                // The master maximises; a MIP master's own bound is what bounds the programme.
+                bound = bound.min(ms.bound);
+            }
+            last_master = ms.x[..n].to_vec();
+            round_integers(&defs, &mut last_master);
+            for c in pool.cuts.iter_mut() {
+                let mut act: f64 = c.coef.iter().map(|(k, g)| -g * ms.x[*k]).sum();
+                if let Some(s) = c.scenario {
+                    act += ms.x[master.theta + s];
+                } else {
+                    act = -act;
+                }
+                let slack = c.rhs - act;
+                if slack > BINDING_TOL * (1.0 + c.rhs.abs()) {
+                    c.age += 1;
+                } else {
+                    c.age = 0;
+                }
+            }
+            let gap = if best.is_finite() && bound.is_finite() {
+                ((bound - best) / best.abs().max(1e-12)).max(0.0)
+            } else {
+                f64::INFINITY
+            };
+            let (lo, hi) = if sgn > 0.0 {
+                (best, bound)
+            } else {
+                (-bound, -best)
+            };
+            let rec = Iteration {
+                iteration: it,
+                lower: lo,
+                upper: hi,
+                gap,
+                cuts: pool.cuts.len(),
+                infeasible_subproblems: infeasible,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            progress(&rec);
+            iterations.push(rec);
+            if gap <= dset.gap {
+                converged = true;
+                break;
+            }
+            // Next point.
+            x = if dset.level > 0.0 && best.is_finite() && bound.is_finite() {
+                let level = bound - dset.level * (bound - best);
+                let proj = projection(&master, &best_x, level);
+                let ps = solver.solve(&proj, settings)?;
+                if ps.status.has_solution() {
+                    ps.x[..n].to_vec()
+                } else {
+                    ms.x[..n].to_vec()
+                }
+            } else {
+                ms.x[..n].to_vec()
+            };
+            round_integers(&defs, &mut x);
+            if dset.cut_age > 0 {
+                pool.drop_old(dset.cut_age);
+            }
+        }
+        // The level step stops near the optimum, not on a vertex: the master's own optimum,
+        // within the gap too, is the vertex an extensive-form solve would return.
+        if converged && dset.level > 0.0 && !last_master.is_empty() {
+            let round = self.round(&splits, &last_master, solver, &sub_settings, sgn, &mut pool)?;
+            if let Ok(r) = round {
+                if r.infeasible == 0 {
+                    let theta: Vec<f64> = r.values.iter().map(|v| sgn * v).collect();
+                    if objective_of(&theta) >= best - dset.gap * best.abs() {
+                        best_x = last_master;
+                        best_own = r.owns;
+                        best_values = r.values;
+                    }
+                }
+            }
+        }
+        if best_x.is_empty() {
+            return Ok(Decomposed {
+                converged: false,
+                ..self.no_point(SolveStatus::NoSolution, started, iterations)
+            });
+        }
+        let on_box = (0..n)
+            .filter(|&k| {
+                let d = defs[k];
+                (d.lower.is_infinite() && best_x[k] <= -dset.box_bound * (1.0 - 1e-9))
+                    || (d.upper.is_infinite() && best_x[k] >= dset.box_bound * (1.0 - 1e-9))
+            })
+            .map(|k| defs[k].name.clone())
+            .collect();
+        let solved = self.assemble(
+            &best_x,
+            best_own,
+            &best_values,
+            risk,
+            sgn * bound,
+            converged,
+            started,
+        );
+        Ok(Decomposed {
+            solved,
+            iterations,
+            converged,
+            on_box,
+        })
+    }
+
+    /// The master: max Σ p_s θ_s (− λ CVaR) over the master variables (boxed), each
+    /// scenario's θ (held at 0 until it has an optimality cut), the rows without own
+    /// variables, and the cuts.
+    fn master(
+        &self,
+        splits: &[Split],
+        cuts: &[Cut],
+        has_cut: &[bool],
+        (lower, upper): (&[f64], &[f64]),
+        (alpha, lambda): (f64, f64),
+    ) -> Master {
+        let mut p = Problem::new(Sense::Maximize);
+        for (k, d) in self.first.iter().chain(&self.shared).enumerate() {
+            p.add_col(d.name.as_str(), 0.0, lower[k], upper[k], d.integer);
+        }
+        let n = p.num_cols();
+        for (s, sc) in self.scenarios.iter().enumerate() {
+            let (w, b) = if has_cut[s] {
+                (sc.prob, f64::INFINITY)
+            } else {
+                (0.0, 0.0)
+            };
+            p.add_col(format!("theta{s}"), w, -b, b, false);
+        }
+        if lambda > 0.0 {
+            let eta = p.add_col("cvar_eta", -lambda, f64::NEG_INFINITY, f64::INFINITY, false);
+            for (s, sc) in self.scenarios.iter().enumerate() {
+                let z = p.add_col(
+                    format!("cvar_z{s}"),
+                    -lambda * sc.prob / (1.0 - alpha),
+                    0.0,
+                    f64::INFINITY,
+                    false,
+                );
+                // z_s ≥ loss_s − η with loss_s = −θ_s.
+                let r = p.add_row(format!("cvar_s{s}"), 0.0, f64::INFINITY);
+                p.set(r, z, 1.0);
+                p.set(r, eta, 1.0);
+                p.set(r, gigawatt_lp::Col((n + s) as u32), 1.0);
+            }
+        }
+        let add = |p: &mut Problem, row: &crate::RowDef| {
+            let r = p.add_row(row.name.as_str(), row.lower, row.upper);
+            for (rf, v) in &row.terms {
+                if let Some(k) = self.master_index(*rf) {
+                    p.set(r, gigawatt_lp::Col(k as u32), *v);
+                }
+            }
+        };
+        for row in &self.first_rows {
+            add(&mut p, row);
+        }
+        for (sc, sp) in self.scenarios.iter().zip(splits) {
+            for &i in &sp.master_rows {
+                add(&mut p, &sc.rows[i]);
+            }
+        }
+        for (i, c) in cuts.iter().enumerate() {
+            let r = p.add_row(format!("cut{i}"), f64::NEG_INFINITY, c.rhs);
+            let sign = match c.scenario {
+                Some(s) => {
+                    p.set(r, gigawatt_lp::Col((n + s) as u32), 1.0);
+                    -1.0
+                }
+                None => 1.0,
+            };
+            for (k, g) in &c.coef {
+                p.set(r, gigawatt_lp::Col(*k as u32), sign * g);
+            }
+        }
+        Master {
+            problem: p,
+            theta: n,
+        }
+    }
+
+    /// The point as the extensive form lays it out, with each scenario's value.
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        xm: &[f64],
+        own: Vec<Vec<f64>>,
+        values: &[f64],
+        risk: Risk,
+        bound: f64,
+        converged: bool,
+        started: Instant,
+    ) -> Solved {
+        let nf = self.first.len();
+        let n = xm.len();
+        let mut layout = Layout {
+            first: (0..nf).map(|k| gigawatt_lp::Col(k as u32)).collect(),
+            shared: (nf..n).map(|k| gigawatt_lp::Col(k as u32)).collect(),
+            ..Layout::default()
+        };
+        let mut x = xm.to_vec();
+        for o in own {
+            let at = x.len();
+            layout.own.push(
+                (at..at + o.len())
+                    .map(|k| gigawatt_lp::Col(k as u32))
+                    .collect(),
+            );
+            x.extend(o);
+        }
+        let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
+        let expected = gigawatt_risk::mean(values, &probs);
+        let (alpha, lambda) = match risk {
+            Risk::Cvar { alpha, lambda } => (alpha, lambda.max(0.0)),
+            Risk::Neutral => (DEFAULT_ALPHA, 0.0),
+        };
+        let (cvar_loss, objective) = if self.sense == Sense::Maximize {
+            let c = -gigawatt_risk::cvar_lower(values, &probs, alpha);
+            (c, expected - lambda * c)
+        } else {
+            let c = gigawatt_risk::cvar_upper(values, &probs, alpha);
+            (c, expected + lambda * c)
+        };
+        let gap = ((bound - objective).abs() / objective.abs().max(1e-12)).max(0.0);
+        Solved {
+            solution: Solution {
+                status: if converged {
+                    SolveStatus::Optimal
+                } else {
+                    SolveStatus::Feasible
+                },
+                objective,
+                bound,
+                gap,
+                x,
+                solve_seconds: started.elapsed().as_secs_f64(),
+            },
+            first: xm[..nf].to_vec(),
+            values: values.to_vec(),
+            expected,
+            cvar_loss,
+            layout,
+        }
+    }
+
+    /// A result without a point.
+    fn no_point(
+        &self,
+        status: SolveStatus,
+        started: Instant,
+        iterations: Vec<Iteration>,
+    ) -> Decomposed {
+        Decomposed {
+            solved: Solved {
+                solution: Solution::without_point(status, started.elapsed().as_secs_f64()),
+                first: Vec::new(),
+                values: Vec::new(),
+                expected: f64::NAN,
+                cvar_loss: f64::NAN,
+                layout: Layout::default(),
+            },
+            iterations,
+            converged: false,
+            on_box: Vec::new(),
+        }
+    }
+}
