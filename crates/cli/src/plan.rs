@@ -110,6 +110,14 @@ pub struct PlanArgs {
     /// Solver threads (HiGHS; 0 = its default).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Solve by the L-shaped method over paths (Benders, multi-cut, level-regularised)
+    /// instead of one extensive-form programme: less memory and, with many paths, less time.
+    /// Prints lower and upper bounds as it converges.
+    #[arg(long)]
+    pub decompose: bool,
+    /// With --decompose: stop when the bounds are within this share of the value.
+    #[arg(long, default_value_t = 0.001)]
+    pub decompose_gap: f64,
     /// Solver: `highs` (needs the `highs` feature) or `microlp` (pure Rust).
     #[arg(long)]
     pub solver: Option<String>,
@@ -165,6 +173,8 @@ impl PlanArgs {
             time_limit: self.time_limit,
             mip_gap: self.mip_gap,
             threads: self.threads,
+            decompose: self.decompose,
+            decompose_gap: self.decompose_gap,
             max_memory_gb: self.max_memory_gb,
         }
     }

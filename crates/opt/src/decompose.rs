@@ -40,9 +40,20 @@ pub struct DecomposeSettings {
     pub max_iterations: usize,
     /// Level parameter λ in [0, 1): 0 is the plain multi-cut L-shaped method (default 0.3).
     pub level: f64,
-    /// Box on master variables whose bounds are infinite (default 1e9, in the programme's
-    /// units).
+    /// Largest box on master variables whose bounds are infinite (default 1e9, in the
+    /// programme's units). The box starts at four times the warm start's largest value and
+    /// grows fourfold while the optimum found lies on it.
     pub box_bound: f64,
+    /// Cost per unit of violation of a subproblem row that holds master variables (in the
+    /// programme's units of value per the row's unit): every subproblem then has a point and
+    /// gives an optimality cut; only points with no violation count as plans, and the gap
+    /// closes only when the penalty exceeds every row's marginal value. 0 (the default) keeps
+    /// the rows hard and cuts violating points off with feasibility cuts, which converged on
+    /// the capacity programmes where penalties stalled (see BENCHMARKS.md).
+    pub penalty: f64,
+    /// Scenarios (evenly spaced) in the small extensive form whose solution is the first
+    /// iterate and sizes the box (0: start at zero with the largest box; default 8).
+    pub warm_start: usize,
     /// Drop a cut slack at this many master solves in a row (0: keep every cut; default 20).
     pub cut_age: usize,
 }
@@ -55,6 +66,8 @@ impl Default for DecomposeSettings {
             level: 0.3,
             box_bound: 1e9,
             cut_age: 20,
+            warm_start: 8,
+            penalty: 0.0,
         }
     }
 }
@@ -70,6 +83,9 @@ pub struct Iteration {
     pub upper: f64,
     /// Relative gap (upper − lower) / |best value| (∞ while a bound is unknown).
     pub gap: f64,
+    /// The bounds are the LP relaxation's (integer master variables relaxed; the first
+    /// phase when there are any).
+    pub relaxed: bool,
     /// Optimality and feasibility cuts in the master.
     pub cuts: usize,
     /// Subproblems that had no feasible point at this iteration's point.
@@ -94,6 +110,21 @@ pub struct Decomposed {
     pub on_box: Vec<String>,
 }
 
+/// How a subproblem treats rows its master point violates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Recourse {
+    /// As written: infeasible when violated.
+    Plain,
+    /// Minimise the violation only (for a feasibility cut).
+    Elastic,
+    /// Pay this much per unit of violation in the scenario's value.
+    Penalised(f64),
+}
+
+/// Violation (summed over a scenario's rows, in their units) under which a point counts as
+/// carrying out the plan.
+const FEASIBILITY_TOL: f64 = 1e-6;
+
 /// What a scenario contributes, split between master and subproblem.
 #[derive(Debug, Clone, Default)]
 struct Split {
@@ -101,15 +132,22 @@ struct Split {
     sub_rows: Vec<usize>,
     /// Rows with master variables only: master rows.
     master_rows: Vec<usize>,
+    /// Rows with master variables and one own variable: what the own variable's bounds imply
+    /// for the master terms, lo ≤ T·x ≤ hi (row index, lo, hi). A necessary condition for the
+    /// subproblem's feasibility, kept in the master so that iterates respect it (a linear
+    /// decision rule's commitment a + b·ξ_s ≥ 0 on every path is such a row).
+    induced: Vec<(usize, f64, f64)>,
     /// Objective terms on master variables (master index, coefficient).
     obj_master: Vec<(usize, f64)>,
 }
 
 /// A scenario's subproblem at a master point.
 enum Eval {
-    /// Optimal: scenario value V_s(x̂) (programme sense), its gradient in x, own values.
+    /// Optimal: scenario value V_s(x̂) (programme sense, penalties included), the rows'
+    /// violation the penalty paid for, its gradient in x, own values.
     Value {
         value: f64,
+        violation: f64,
         grad: Vec<f64>,
         own: Vec<f64>,
     },
@@ -151,7 +189,45 @@ struct CutPool {
     latest: Vec<usize>,
 }
 
+/// The best point found so far (maximising orientation).
+#[derive(Debug, Clone)]
+struct Incumbent {
+    value: f64,
+    x: Vec<f64>,
+    own: Vec<Vec<f64>>,
+    values: Vec<f64>,
+}
+
+impl Default for Incumbent {
+    fn default() -> Self {
+        Incumbent {
+            value: f64::NEG_INFINITY,
+            x: Vec::new(),
+            own: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+}
+
 impl CutPool {
+    /// Counts, per cut, the master solves in a row (`xm`, θ from column `theta`) at which it
+    /// was slack.
+    fn age(&mut self, xm: &[f64], theta: usize) {
+        for c in self.cuts.iter_mut() {
+            let mut act: f64 = c.coef.iter().map(|(k, g)| -g * xm[*k]).sum();
+            if let Some(s) = c.scenario {
+                act += xm[theta + s];
+            } else {
+                act = -act;
+            }
+            if c.rhs - act > BINDING_TOL * (1.0 + c.rhs.abs()) {
+                c.age += 1;
+            } else {
+                c.age = 0;
+            }
+        }
+    }
+
     /// Drops optimality cuts slack for more than `age` master solves in a row, except each
     /// scenario's latest; feasibility cuts stay.
     fn drop_old(&mut self, age: usize) {
@@ -242,10 +318,32 @@ impl TwoStage {
             .map(|sc| {
                 let mut sp = Split::default();
                 for (i, row) in sc.rows.iter().enumerate() {
-                    if row.terms.iter().any(|(r, _)| matches!(r, Ref::Own(_))) {
-                        sp.sub_rows.push(i);
-                    } else {
+                    let own: Vec<(usize, f64)> = row
+                        .terms
+                        .iter()
+                        .filter_map(|(r, v)| match r {
+                            Ref::Own(j) => Some((*j, *v)),
+                            _ => None,
+                        })
+                        .collect();
+                    if own.is_empty() {
                         sp.master_rows.push(i);
+                        continue;
+                    }
+                    sp.sub_rows.push(i);
+                    let coupled = own.len() < row.terms.len();
+                    if let ([(j, c)], true) = (own.as_slice(), coupled) {
+                        // c·y over y's bounds spans [lo, hi]; L ≤ c·y + T·x ≤ U then needs
+                        // L − hi ≤ T·x ≤ U − lo.
+                        let v = &sc.vars[*j];
+                        let (a, b) = (c * v.lower, c * v.upper);
+                        let (lo, hi) = (a.min(b), a.max(b));
+                        let (lo, hi) = if c.abs() > 0.0 { (lo, hi) } else { (0.0, 0.0) };
+                        let t_lo = row.lower - hi;
+                        let t_hi = row.upper - lo;
+                        if t_lo.is_finite() || t_hi.is_finite() {
+                            sp.induced.push((i, t_lo, t_hi));
+                        }
                     }
                 }
                 sp.obj_master = sc
@@ -261,9 +359,17 @@ impl TwoStage {
     /// Scenario `s`'s subproblem at master point `xm`: its own variables and the rows that
     /// hold them, master terms moved into the bounds. `elastic` minimises the violation of the
     /// rows with master terms instead of the scenario's objective.
-    fn subproblem(&self, s: usize, sp: &Split, xm: &[f64], elastic: bool) -> Problem {
+    fn subproblem(&self, s: usize, sp: &Split, xm: &[f64], mode: Recourse) -> Problem {
         let sc = &self.scenarios[s];
+        let elastic = mode == Recourse::Elastic;
         let mut p = Problem::new(if elastic { Sense::Minimize } else { self.sense });
+        let slack_cost = match mode {
+            Recourse::Plain => None,
+            Recourse::Elastic => Some(1.0),
+            // A unit of violation costs `m` in the scenario's value.
+            Recourse::Penalised(m) if self.sense == Sense::Maximize => Some(-m),
+            Recourse::Penalised(m) => Some(m),
+        };
         for v in &sc.vars {
             p.add_col(v.name.as_str(), 0.0, v.lower, v.upper, false);
         }
@@ -290,9 +396,9 @@ impl TwoStage {
                     p.set(r, gigawatt_lp::Col(*j as u32), *v);
                 }
             }
-            if elastic && coupled {
-                let up = p.add_col("slack_up", 1.0, 0.0, f64::INFINITY, false);
-                let down = p.add_col("slack_down", 1.0, 0.0, f64::INFINITY, false);
+            if let (Some(cost), true) = (slack_cost, coupled) {
+                let up = p.add_col("slack_up", cost, 0.0, f64::INFINITY, false);
+                let down = p.add_col("slack_down", cost, 0.0, f64::INFINITY, false);
                 p.set(r, up, 1.0);
                 p.set(r, down, -1.0);
             }
@@ -323,11 +429,17 @@ impl TwoStage {
         xm: &[f64],
         solver: &(dyn Solver + Sync),
         settings: &SolverSettings,
+        penalty: f64,
     ) -> Result<Eval, gigawatt_lp::Error> {
         let n = xm.len();
         let sc = &self.scenarios[s];
-        let p = self.subproblem(s, sp, xm, false);
-        let (sol, duals) = solver.solve_with_duals(&p, settings)?;
+        let mode = if penalty > 0.0 {
+            Recourse::Penalised(penalty)
+        } else {
+            Recourse::Plain
+        };
+        let p = self.subproblem(s, sp, xm, mode);
+        let (mut sol, duals) = solver.solve_with_duals(&p, settings)?;
         match sol.status {
             SolveStatus::Optimal => {
                 let mut grad = vec![0.0; n];
@@ -337,15 +449,20 @@ impl TwoStage {
                     value += v * xm[k];
                 }
                 self.dual_gradient(s, sp, &duals, &mut grad);
+                let nv = sc.vars.len();
+                let violation = sol.x[nv..].iter().sum();
+                sol.x.truncate(nv);
                 Ok(Eval::Value {
                     value,
+                    violation,
                     grad,
                     own: sol.x,
                 })
             }
             SolveStatus::Unbounded => Ok(Eval::Unbounded),
+            SolveStatus::Infeasible if penalty > 0.0 => Ok(Eval::Hopeless),
             SolveStatus::Infeasible => {
-                let e = self.subproblem(s, sp, xm, true);
+                let e = self.subproblem(s, sp, xm, Recourse::Elastic);
                 let (sol, duals) = solver.solve_with_duals(&e, settings)?;
                 if sol.status != SolveStatus::Optimal || sol.objective <= 0.0 {
                     return Ok(Eval::Hopeless);
@@ -364,6 +481,45 @@ impl TwoStage {
         }
     }
 
+    /// The first and shared values of the extensive form over `m` evenly spaced scenarios
+    /// (probabilities renormalised), or None when there are no more than `m` or it has no
+    /// solution.
+    fn warm_start(
+        &self,
+        solver: &(dyn Solver + Sync),
+        settings: &SolverSettings,
+        risk: Risk,
+        m: usize,
+    ) -> Option<Vec<f64>> {
+        let ns = self.scenarios.len();
+        if m == 0 || ns <= m {
+            return None;
+        }
+        let mut small = TwoStage {
+            sense: self.sense,
+            first: self.first.clone(),
+            first_rows: self.first_rows.clone(),
+            shared: self.shared.clone(),
+            scenarios: (0..m).map(|i| self.scenarios[i * ns / m].clone()).collect(),
+        };
+        let total: f64 = small.scenarios.iter().map(|s| s.prob).sum();
+        for sc in &mut small.scenarios {
+            sc.prob /= total;
+        }
+        let solved = small.solve(solver, settings, risk, None).ok()?;
+        if !solved.solution.status.has_solution() {
+            return None;
+        }
+        let lay = &solved.layout;
+        Some(
+            lay.first
+                .iter()
+                .chain(&lay.shared)
+                .map(|c| solved.solution.x[c.0 as usize])
+                .collect(),
+        )
+    }
+
     /// Solves every subproblem at `x` in parallel (gathered in scenario order) and adds their
     /// cuts to `pool`. `Err(status)` when the programme is found unbounded or infeasible.
     fn round(
@@ -372,12 +528,12 @@ impl TwoStage {
         x: &[f64],
         solver: &(dyn Solver + Sync),
         settings: &SolverSettings,
-        sgn: f64,
+        (sgn, penalty): (f64, f64),
         pool: &mut CutPool,
     ) -> Result<Result<Round, SolveStatus>, gigawatt_lp::Error> {
         let evals: Vec<Result<Eval, gigawatt_lp::Error>> = (0..self.scenarios.len())
             .into_par_iter()
-            .map(|s| self.evaluate(s, &splits[s], x, solver, settings))
+            .map(|s| self.evaluate(s, &splits[s], x, solver, settings, penalty))
             .collect();
         let mut r = Round {
             values: Vec::with_capacity(evals.len()),
@@ -394,7 +550,15 @@ impl TwoStage {
         let at = |coef: &[(usize, f64)]| coef.iter().map(|(k, g)| g * x[*k]).sum::<f64>();
         for (s, e) in evals.into_iter().enumerate() {
             match e? {
-                Eval::Value { value, grad, own } => {
+                Eval::Value {
+                    value,
+                    violation,
+                    grad,
+                    own,
+                } => {
+                    if violation > FEASIBILITY_TOL {
+                        r.infeasible += 1;
+                    }
                     let coef = linear(grad, sgn);
                     let rhs = sgn * value - at(&coef);
                     pool.latest[s] = pool.cuts.len();
@@ -447,17 +611,19 @@ impl TwoStage {
         let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
         let splits = self.splits();
         let defs: Vec<&crate::VarDef> = self.first.iter().chain(&self.shared).collect();
-        let boxed = |v: f64, lo: bool| {
-            if v.is_finite() {
-                v
-            } else if lo {
-                -dset.box_bound
-            } else {
-                dset.box_bound
-            }
+        let x0 = self.warm_start(solver, settings, risk, dset.warm_start);
+        let mut radius = match &x0 {
+            Some(x0) => (4.0 * x0.iter().fold(1.0f64, |m, v| m.max(v.abs()))).min(dset.box_bound),
+            None => dset.box_bound,
         };
-        let lower: Vec<f64> = defs.iter().map(|d| boxed(d.lower, true)).collect();
-        let upper: Vec<f64> = defs.iter().map(|d| boxed(d.upper, false)).collect();
+        let boxed = |radius: f64| -> (Vec<f64>, Vec<f64>) {
+            let side = |v: f64, r: f64| if v.is_finite() { v } else { r };
+            (
+                defs.iter().map(|d| side(d.lower, -radius)).collect(),
+                defs.iter().map(|d| side(d.upper, radius)).collect(),
+            )
+        };
+        let (mut lower, mut upper) = boxed(radius);
         let sub_settings = SolverSettings {
             threads: 1,
             ..*settings
@@ -483,16 +649,46 @@ impl TwoStage {
             latest: vec![usize::MAX; ns],
         };
         let mut last_master: Vec<f64> = Vec::new();
-        let mut x: Vec<f64> = (0..n).map(|k| 0f64.clamp(lower[k], upper[k])).collect();
-        let mut best = f64::NEG_INFINITY;
-        let mut best_x: Vec<f64> = Vec::new();
-        let mut best_own: Vec<Vec<f64>> = Vec::new();
-        let mut best_values: Vec<f64> = Vec::new();
+        let mut x: Vec<f64> = match x0 {
+            Some(x0) => x0,
+            None => vec![0.0; n],
+        };
+        for (k, v) in x.iter_mut().enumerate() {
+            *v = v.clamp(lower[k], upper[k]);
+        }
+        round_integers(&defs, &mut x);
+        let on_box = |x: &[f64], radius: f64| -> Vec<usize> {
+            (0..n)
+                .filter(|&k| {
+                    let d = defs[k];
+                    (d.lower.is_infinite() && x[k] <= -radius * (1.0 - 1e-9))
+                        || (d.upper.is_infinite() && x[k] >= radius * (1.0 - 1e-9))
+                })
+                .collect()
+        };
+        // Integer master variables: first the LP relaxation (level steps on LP masters), then
+        // the integer master from the relaxation's cuts (plain L-shaped steps on MIP masters).
+        let has_int = defs.iter().any(|d| d.integer);
+        let mut relaxed = has_int;
+        let integral = |x: &[f64]| {
+            defs.iter()
+                .zip(x)
+                .all(|(d, v)| !d.integer || v.fract() == 0.0)
+        };
+        let mut lp_best = Incumbent::default();
+        let mut best = Incumbent::default();
         let mut bound = f64::INFINITY;
         let mut iterations = Vec::new();
         let mut converged = false;
         for it in 1..=dset.max_iterations.max(1) {
-            let round = match self.round(&splits, &x, solver, &sub_settings, sgn, &mut pool)? {
+            let round = match self.round(
+                &splits,
+                &x,
+                solver,
+                &sub_settings,
+                (sgn, dset.penalty),
+                &mut pool,
+            )? {
                 Ok(r) => r,
                 Err(status) => return Ok(self.no_point(status, started, iterations)),
             };
@@ -500,25 +696,33 @@ impl TwoStage {
             if infeasible == 0 {
                 let theta: Vec<f64> = round.values.iter().map(|v| sgn * v).collect();
                 let f = objective_of(&theta);
-                if f > best {
-                    best = f;
-                    best_x = x.clone();
-                    best_own = round.owns;
-                    best_values = round.values;
+                if relaxed && f > lp_best.value {
+                    lp_best = Incumbent {
+                        value: f,
+                        x: x.clone(),
+                        own: Vec::new(),
+                        values: Vec::new(),
+                    };
+                }
+                if integral(&x) && f > best.value {
+                    best = Incumbent {
+                        value: f,
+                        x: x.clone(),
+                        own: round.owns,
+                        values: round.values,
+                    };
                 }
             }
+            let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            let master = self.master(
-                &splits,
-                &pool.cuts,
-                &pool.has_cut,
-                (&lower, &upper),
-                (alpha, lambda),
-            );
+            let master = self.master(&splits, &pool, (&lower, &upper, relaxed), (alpha, lambda));
             let ms = solver.solve(&master.problem, settings)?;
             match ms.status {
                 SolveStatus::Optimal | SolveStatus::Feasible => {}
+                // Every point evaluated so far passed the feasibility cuts: a master with no
+                // point after one did is the solver's tolerance talking; keep the best.
+                SolveStatus::Infeasible if best.value.is_finite() => break,
                 SolveStatus::Infeasible => {
                     return Ok(self.no_point(SolveStatus::Infeasible, started, iterations))
                 }
@@ -534,50 +738,63 @@ impl TwoStage {
                 bound = bound.min(ms.bound);
             }
             last_master = ms.x[..n].to_vec();
-            round_integers(&defs, &mut last_master);
-            for c in pool.cuts.iter_mut() {
-                let mut act: f64 = c.coef.iter().map(|(k, g)| -g * ms.x[*k]).sum();
-                if let Some(s) = c.scenario {
-                    act += ms.x[master.theta + s];
-                } else {
-                    act = -act;
-                }
-                let slack = c.rhs - act;
-                if slack > BINDING_TOL * (1.0 + c.rhs.abs()) {
-                    c.age += 1;
-                } else {
-                    c.age = 0;
-                }
-            }
-            let gap = if best.is_finite() && bound.is_finite() {
-                ((bound - best) / best.abs().max(1e-12)).max(0.0)
+            pool.age(&ms.x, master.theta);
+            let gap = if centre.value.is_finite() && bound.is_finite() {
+                ((bound - centre.value) / centre.value.abs().max(1e-12)).max(0.0)
             } else {
                 f64::INFINITY
             };
             let (lo, hi) = if sgn > 0.0 {
-                (best, bound)
+                (centre.value, bound)
             } else {
-                (-bound, -best)
+                (-bound, -centre.value)
             };
             let rec = Iteration {
                 iteration: it,
                 lower: lo,
                 upper: hi,
                 gap,
+                relaxed,
                 cuts: pool.cuts.len(),
                 infeasible_subproblems: infeasible,
                 seconds: started.elapsed().as_secs_f64(),
             };
             progress(&rec);
             iterations.push(rec);
+            let mut next_master = None;
             if gap <= dset.gap {
-                converged = true;
-                break;
+                if radius < dset.box_bound && !on_box(&centre.x, radius).is_empty() {
+                    // The optimum within the box may not be the optimum: widen it; the cuts
+                    // stay valid, the bound does not.
+                    radius = (4.0 * radius).min(dset.box_bound);
+                    (lower, upper) = boxed(radius);
+                    bound = f64::INFINITY;
+                } else if relaxed {
+                    // The relaxation is solved: on to the integer master, from its optimum.
+                    relaxed = false;
+                    bound = f64::INFINITY;
+                    let m = self.master(&splits, &pool, (&lower, &upper, false), (alpha, lambda));
+                    let ms = solver.solve(&m.problem, settings)?;
+                    if !ms.status.has_solution() {
+                        break;
+                    }
+                    next_master = Some(ms.x[..n].to_vec());
+                } else {
+                    converged = true;
+                    break;
+                }
             }
+            let centre = if relaxed { &lp_best } else { &best };
             // Next point.
-            x = if dset.level > 0.0 && best.is_finite() && bound.is_finite() {
-                let level = bound - dset.level * (bound - best);
-                let proj = projection(&master, &best_x, level);
+            x = if let Some(xm) = next_master {
+                xm
+            } else if (relaxed || !has_int)
+                && dset.level > 0.0
+                && centre.value.is_finite()
+                && bound.is_finite()
+            {
+                let level = bound - dset.level * (bound - centre.value);
+                let proj = projection(&master, &centre.x, level);
                 let ps = solver.solve(&proj, settings)?;
                 if ps.status.has_solution() {
                     ps.x[..n].to_vec()
@@ -587,38 +804,53 @@ impl TwoStage {
             } else {
                 ms.x[..n].to_vec()
             };
-            round_integers(&defs, &mut x);
+            if !relaxed {
+                round_integers(&defs, &mut x);
+            }
             if dset.cut_age > 0 {
                 pool.drop_old(dset.cut_age);
             }
         }
         // The level step stops near the optimum, not on a vertex: the master's own optimum,
-        // within the gap too, is the vertex an extensive-form solve would return.
-        if converged && dset.level > 0.0 && !last_master.is_empty() {
-            let round = self.round(&splits, &last_master, solver, &sub_settings, sgn, &mut pool)?;
+        // as good as the best point, is the vertex an extensive-form solve would return.
+        if converged && !has_int && dset.level > 0.0 && !last_master.is_empty() {
+            let round = self.round(
+                &splits,
+                &last_master,
+                solver,
+                &sub_settings,
+                (sgn, dset.penalty),
+                &mut pool,
+            )?;
             if let Ok(r) = round {
                 if r.infeasible == 0 {
                     let theta: Vec<f64> = r.values.iter().map(|v| sgn * v).collect();
-                    if objective_of(&theta) >= best - dset.gap * best.abs() {
-                        best_x = last_master;
-                        best_own = r.owns;
-                        best_values = r.values;
+                    let f = objective_of(&theta);
+                    if f >= best.value - 1e-9 * best.value.abs() {
+                        best = Incumbent {
+                            value: f,
+                            x: last_master,
+                            own: r.owns,
+                            values: r.values,
+                        };
                     }
                 }
             }
         }
-        if best_x.is_empty() {
+        if best.x.is_empty() {
             return Ok(Decomposed {
                 converged: false,
                 ..self.no_point(SolveStatus::NoSolution, started, iterations)
             });
         }
-        let on_box = (0..n)
-            .filter(|&k| {
-                let d = defs[k];
-                (d.lower.is_infinite() && best_x[k] <= -dset.box_bound * (1.0 - 1e-9))
-                    || (d.upper.is_infinite() && best_x[k] >= dset.box_bound * (1.0 - 1e-9))
-            })
+        let Incumbent {
+            x: best_x,
+            own: best_own,
+            values: best_values,
+            ..
+        } = best;
+        let on_box = on_box(&best_x, radius)
+            .into_iter()
             .map(|k| defs[k].name.clone())
             .collect();
         let solved = self.assemble(
@@ -644,14 +876,20 @@ impl TwoStage {
     fn master(
         &self,
         splits: &[Split],
-        cuts: &[Cut],
-        has_cut: &[bool],
-        (lower, upper): (&[f64], &[f64]),
+        pool: &CutPool,
+        (lower, upper, relaxed): (&[f64], &[f64], bool),
         (alpha, lambda): (f64, f64),
     ) -> Master {
+        let (cuts, has_cut) = (&pool.cuts, &pool.has_cut);
         let mut p = Problem::new(Sense::Maximize);
         for (k, d) in self.first.iter().chain(&self.shared).enumerate() {
-            p.add_col(d.name.as_str(), 0.0, lower[k], upper[k], d.integer);
+            p.add_col(
+                d.name.as_str(),
+                0.0,
+                lower[k],
+                upper[k],
+                d.integer && !relaxed,
+            );
         }
         let n = p.num_cols();
         for (s, sc) in self.scenarios.iter().enumerate() {
@@ -693,6 +931,15 @@ impl TwoStage {
         for (sc, sp) in self.scenarios.iter().zip(splits) {
             for &i in &sp.master_rows {
                 add(&mut p, &sc.rows[i]);
+            }
+            for &(i, lo, hi) in &sp.induced {
+                let row = &sc.rows[i];
+                let r = p.add_row(format!("implied_{}", row.name), lo, hi);
+                for (rf, v) in &row.terms {
+                    if let Some(k) = self.master_index(*rf) {
+                        p.set(r, gigawatt_lp::Col(k as u32), *v);
+                    }
+                }
             }
         }
         for (i, c) in cuts.iter().enumerate() {

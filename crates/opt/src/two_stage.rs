@@ -325,6 +325,38 @@ impl TwoStage {
         (p, lay)
     }
 
+    /// Size of the extensive form with `risk`, without building it: (columns, rows, non-zeros,
+    /// integer columns).
+    pub fn size(&self, risk: Risk) -> (usize, usize, usize, usize) {
+        let cvar = usize::from(matches!(risk, Risk::Cvar { lambda, .. } if lambda > 0.0));
+        let ns = self.scenarios.len();
+        let integer = |v: &[VarDef]| v.iter().filter(|d| d.integer).count();
+        let terms = |rows: &[RowDef]| rows.iter().map(|r| r.terms.len()).sum::<usize>();
+        let columns = self.first.len()
+            + self.shared.len()
+            + self.scenarios.iter().map(|s| s.vars.len()).sum::<usize>()
+            + cvar * (1 + ns);
+        let rows = self.first_rows.len()
+            + self.scenarios.iter().map(|s| s.rows.len()).sum::<usize>()
+            + cvar * ns;
+        let nonzeros = terms(&self.first_rows)
+            + self.scenarios.iter().map(|s| terms(&s.rows)).sum::<usize>()
+            + cvar
+                * self
+                    .scenarios
+                    .iter()
+                    .map(|s| 2 + s.obj.len())
+                    .sum::<usize>();
+        let integer_columns = integer(&self.first)
+            + integer(&self.shared)
+            + self
+                .scenarios
+                .iter()
+                .map(|s| integer(&s.vars))
+                .sum::<usize>();
+        (columns, rows, nonzeros, integer_columns)
+    }
+
     /// Each scenario's value at solution `x` of the extensive form.
     pub fn scenario_values(&self, lay: &Layout, x: &[f64]) -> Vec<f64> {
         self.scenarios

@@ -302,6 +302,8 @@ const EXACT: DecomposeSettings = DecomposeSettings {
     level: 0.3,
     box_bound: 1e9,
     cut_age: 20,
+    warm_start: 8,
+    penalty: 0.0,
 };
 
 /// Solves `prob` by the extensive form and by decomposition (plain L-shaped and level
@@ -312,13 +314,17 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
     let mut out = (Vec::new(), 0);
     for s in all_solvers() {
         let ef = prob.solve(s.as_ref(), &set, risk, None).unwrap();
-        for level in [0.0, 0.3] {
+        for (level, penalty) in [(0.0, 0.0), (0.3, 0.0), (0.3, 1e3)] {
             let d = prob
                 .solve_decomposed(
                     s.as_ref(),
                     &set,
                     risk,
-                    &DecomposeSettings { level, ..EXACT },
+                    &DecomposeSettings {
+                        level,
+                        penalty,
+                        ..EXACT
+                    },
                     &mut |_| {},
                 )
                 .unwrap();

@@ -10,6 +10,7 @@ use gigawatt_io::plan_toml;
 use gigawatt_lp::{Problem, SolveStatus, Solver, SolverSettings};
 use gigawatt_model::{Plan, Scenario, ValidScenario};
 use gigawatt_opt::capacity::{build, CapacityModel, CapacitySettings, Objective};
+use gigawatt_opt::decompose::{DecomposeSettings, Iteration};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::{Risk, Solved};
 use gigawatt_sim::{Draws, Engine, MetricId};
@@ -19,9 +20,9 @@ mod report;
 mod text;
 
 pub use report::{
-    Agreement, Candidates, Checked, CommitmentRow, ComparisonRow, Continuation, Difference, Found,
-    FrontierPoint, LimitMove, ModelSize, NoPlan, OptimalityGap, PlanReport, ProgrammeValue,
-    RuleRow, CHECKED_METRICS,
+    Agreement, Candidates, Checked, CommitmentRow, ComparisonRow, Continuation,
+    DecompositionReport, Difference, Found, FrontierPoint, LimitMove, ModelSize, NoPlan,
+    OptimalityGap, PlanReport, ProgrammeValue, RuleRow, CHECKED_METRICS,
 };
 
 use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
@@ -96,6 +97,10 @@ pub struct PlanRequest {
     pub mip_gap: f64,
     /// Solver threads (0: its default).
     pub threads: usize,
+    /// Solve by the L-shaped method over paths instead of the extensive form.
+    pub decompose: bool,
+    /// The decomposition's relative stopping gap.
+    pub decompose_gap: f64,
     /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
     /// machine's memory).
     pub max_memory_gb: Option<f64>,
@@ -132,6 +137,8 @@ impl PlanRequest {
             time_limit: None,
             mip_gap: 0.01,
             threads: 0,
+            decompose: false,
+            decompose_gap: 1e-3,
             max_memory_gb: None,
         }
     }
@@ -225,7 +232,7 @@ fn npv_mean(r: &SimulationReport, p: usize) -> f64 {
 pub fn plan(
     sc: &ValidScenario,
     a: &PlanRequest,
-    solver: &dyn Solver,
+    solver: &(dyn Solver + Sync),
     progress: &dyn Progress,
     write_mps: Option<&WriteModel<'_>>,
 ) -> Result<PlanOutcome, StudyError> {
@@ -270,7 +277,7 @@ pub fn plan(
         engine,
         model,
     };
-    let (solved, size) = p.solve(write_mps)?;
+    let (solved, size, decomposition) = p.solve(write_mps)?;
     let status = solved.solution.status;
     let mut report = PlanReport {
         scenario: sc.name.clone(),
@@ -289,6 +296,7 @@ pub fn plan(
         scenario_has_churn: sc.segments.iter().any(|g| g.churn_share_pu > 0.0),
         build_seconds: p.model.build_seconds,
         solve_seconds: solved.solution.solve_seconds,
+        decomposition,
         outcome: Err(NoPlan::Stopped),
     };
     report.outcome = if status.has_solution() {
@@ -334,6 +342,11 @@ fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
     if let Some(bad) = a.frontier.iter().flatten().find(|l| !non_negative(**l)) {
         return Err(request_error!(
             "--frontier takes λ values >= 0, separated by commas (got {bad})"
+        ));
+    }
+    if a.decompose && !(a.decompose_gap > 0.0 && a.decompose_gap < 1.0) {
+        return Err(request_error!(
+            "--decompose-gap must be in (0, 1) (0.001 stops within 0.1 % of the bound)"
         ));
     }
     if !non_negative(a.mip_gap) {
@@ -432,7 +445,7 @@ fn model_size(problem: &Problem) -> ModelSize {
 struct Planner<'a> {
     sc: &'a ValidScenario,
     a: &'a PlanRequest,
-    solver: &'a dyn Solver,
+    solver: &'a (dyn Solver + Sync),
     solver_settings: SolverSettings,
     progress: &'a dyn Progress,
     settings: CapacitySettings,
@@ -443,8 +456,20 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    /// Solves the programme, built once: its size is reported and it is what the solver gets.
-    fn solve(&self, write_mps: Option<&WriteModel<'_>>) -> Result<(Solved, ModelSize), StudyError> {
+    /// Solves the programme, built once: its size is reported and it is what the solver gets;
+    /// or, with `--decompose`, by the L-shaped method (no extensive form is built unless MPS
+    /// output asks for it).
+    fn solve(
+        &self,
+        write_mps: Option<&WriteModel<'_>>,
+    ) -> Result<(Solved, ModelSize, Option<DecompositionReport>), StudyError> {
+        if self.a.decompose {
+            if let Some(write) = write_mps {
+                let (problem, _) = self.model.program.extensive_form(self.risk, None);
+                write(&problem).map_err(StudyError::Request)?;
+            }
+            return self.solve_decomposed();
+        }
         let (problem, layout) = self.model.program.extensive_form(self.risk, None);
         let size = model_size(&problem);
         if let Some(write) = write_mps {
@@ -464,7 +489,7 @@ impl Planner<'_> {
         {
             // Measured: frontier-lab at 50 paths (73k columns) ran over 12 minutes with the rules
             // against about a minute with per-path recourse (BENCHMARKS.md).
-            self.progress.note("warning: linear decision rules couple every path's later decisions, which the pure-Rust solver handles slowly at this size (frontier-lab at 50 paths: over 12 minutes); use --solver highs (`--features highs`), fewer --paths, or --clairvoyant-recourse for the faster upper bound");
+            self.progress.note("warning: linear decision rules couple every path's later decisions, which the pure-Rust solver handles slowly at this size (frontier-lab at 50 paths: over 12 minutes); use --solver highs (`--features highs`), fewer --paths, --decompose, or --clairvoyant-recourse for the faster upper bound");
         }
         let solved = self.model.solve_built(
             &problem,
@@ -475,7 +500,98 @@ impl Planner<'_> {
         )?;
         // No second copy of the extensive form stays alive after the solve.
         drop(problem);
-        Ok((solved, size))
+        Ok((solved, size, None))
+    }
+
+    /// The L-shaped method over the paths, with its bounds noted as it converges.
+    fn solve_decomposed(
+        &self,
+    ) -> Result<(Solved, ModelSize, Option<DecompositionReport>), StudyError> {
+        let (columns, rows, nonzeros, integer_columns) = self.model.program.size(self.risk);
+        let size = ModelSize {
+            columns,
+            rows,
+            nonzeros,
+            integer_columns,
+        };
+        self.progress.note(&format!(
+            "solving with {} by decomposition over {} subproblems (the extensive form would have {} columns, {} rows)...",
+            self.solver.name(),
+            self.model.program.scenarios.len(),
+            size.columns,
+            size.rows
+        ));
+        let dset = DecomposeSettings {
+            gap: self.a.decompose_gap,
+            ..DecomposeSettings::default()
+        };
+        let unit = if self.a.objective == "cost" {
+            "cost"
+        } else {
+            "NPV"
+        };
+        let mut note = |it: &Iteration| {
+            let shown = |v: f64| {
+                if v.is_finite() {
+                    format!("{:.4} $B", v / 1e9)
+                } else {
+                    "unknown".to_string()
+                }
+            };
+            let gap = if it.gap.is_finite() {
+                format!("{:.3}%", it.gap * 100.0)
+            } else {
+                "-".to_string()
+            };
+            let infeasible = if it.infeasible_subproblems > 0 {
+                format!(
+                    ", {} paths with no feasible recourse",
+                    it.infeasible_subproblems
+                )
+            } else {
+                String::new()
+            };
+            let relaxed = if it.relaxed {
+                " (whole blocks relaxed)"
+            } else {
+                ""
+            };
+            self.progress.note(&format!(
+                "  iteration {:>3}: {unit}{relaxed} between {} and {}, gap {gap}, {} cuts{infeasible}, {:.1} s",
+                it.iteration,
+                shown(it.lower),
+                shown(it.upper),
+                it.cuts,
+                it.seconds
+            ));
+        };
+        let d = self.model.solve_decomposed(
+            self.solver,
+            &self.solver_settings,
+            self.risk,
+            &dset,
+            &mut note,
+        )?;
+        if !d.converged && d.solved.solution.status.has_solution() {
+            self.progress.note(&format!(
+                "warning: the decomposition stopped at its iteration limit ({}) before the gap closed; the plan is the best found",
+                dset.max_iterations
+            ));
+        }
+        if !d.on_box.is_empty() {
+            self.progress.note(&format!(
+                "warning: {} ended on the decomposition's box (|x| <= {:e}); the plan is optimal within the box only",
+                d.on_box.join(", "),
+                dset.box_bound
+            ));
+        }
+        let report = DecompositionReport {
+            converged: d.converged,
+            gap_target: dset.gap,
+            on_box: d.on_box,
+            iterations: d.iterations,
+        };
+        Ok((d.solved, size, Some(report)))
     }
 
     /// Why there is no plan: for an infeasible programme, the limits that conflict.

@@ -3,6 +3,7 @@
 
 use gigawatt_lp::SolveStatus;
 use gigawatt_model::Plan;
+use gigawatt_opt::decompose::Iteration;
 use gigawatt_opt::ValueOfInformation;
 use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
@@ -353,8 +354,23 @@ pub struct PlanReport {
     /// Seconds to build and to solve.
     pub build_seconds: f64,
     pub solve_seconds: f64,
+    /// How the decomposition converged, when `--decompose` solved the programme.
+    pub decomposition: Option<DecompositionReport>,
     /// The plan, or why there is none.
     pub outcome: Result<Box<Found>, NoPlan>,
+}
+
+/// The L-shaped method's run: bounds per iteration (USD) and how it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecompositionReport {
+    /// The gap closed within the iteration limit.
+    pub converged: bool,
+    /// The relative gap asked for.
+    pub gap_target: f64,
+    /// Master variables that ended on the box.
+    pub on_box: Vec<String>,
+    /// Bounds per iteration, in USD.
+    pub iterations: Vec<Iteration>,
 }
 
 const CANDIDATES_NOTE: &str = "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported.";
@@ -384,6 +400,15 @@ impl PlanReport {
             "build_seconds": self.build_seconds,
             "solve_seconds": self.solve_seconds,
         });
+        if let Some(d) = &self.decomposition {
+            doc["decomposition"] = json!({
+                "method": "L-shaped, multi-cut, level-regularised",
+                "converged": d.converged,
+                "gap_target": d.gap_target,
+                "on_box": d.on_box,
+                "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
+            });
+        }
         match &self.outcome {
             Err(NoPlan::Limits(moves)) => doc["diagnosis"] = diagnosis_json(moves),
             Err(_) => {}

@@ -138,6 +138,26 @@ fn found_text(r: &PlanReport, f: &Found) -> String {
         "model: {} columns, {} rows, {} non-zeros, {} integer; build {:.2} s, solve {:.2} s\n",
         m.columns, m.rows, m.nonzeros, m.integer_columns, r.build_seconds, r.solve_seconds
     );
+    if let Some(d) = &r.decomposition {
+        if let Some(last) = d.iterations.last() {
+            let _ = writeln!(
+                s,
+                "decomposition: L-shaped over {} subproblems, {} iterations, {} between {} and {} {unit_name} (gap {}, target {:.3}%){}\n",
+                r.scenarios,
+                last.iteration,
+                if r.objective_kind == "cost" { "cost" } else { "objective" },
+                b.f(last.lower),
+                b.f(last.upper),
+                if last.gap.is_finite() {
+                    format!("{:.3}%", last.gap * 100.0)
+                } else {
+                    "unknown".to_string()
+                },
+                d.gap_target * 100.0,
+                if d.converged { "" } else { "; stopped at the iteration limit" }
+            );
+        }
+    }
     commitments_text(&f.commitments, &b, unit_name, &mut s);
     rules_text(f, &mut s);
     candidates_text(r, f, &b, unit_name, &mut s);
