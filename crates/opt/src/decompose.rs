@@ -125,6 +125,10 @@ enum Recourse {
 /// carrying out the plan.
 const FEASIBILITY_TOL: f64 = 1e-6;
 
+/// Penalty per unit of violation when a subproblem is infeasible by no more than
+/// [`FEASIBILITY_TOL`].
+const TOLERANCE_PENALTY: f64 = 1e4;
+
 /// What a scenario contributes, split between master and subproblem.
 #[derive(Debug, Clone, Default)]
 struct Split {
@@ -132,13 +136,28 @@ struct Split {
     sub_rows: Vec<usize>,
     /// Rows with master variables only: master rows.
     master_rows: Vec<usize>,
-    /// Rows with master variables and one own variable: what the own variable's bounds imply
-    /// for the master terms, lo ≤ T·x ≤ hi (row index, lo, hi). A necessary condition for the
-    /// subproblem's feasibility, kept in the master so that iterates respect it (a linear
-    /// decision rule's commitment a + b·ξ_s ≥ 0 on every path is such a row).
-    induced: Vec<(usize, f64, f64)>,
+    /// Master rows implied by the subproblem's rows (row index, terms, lo, hi): necessary
+    /// conditions for its feasibility, kept in the master so that iterates respect them.
+    /// A row with one own variable y gives what y's bounds imply for its master terms (a
+    /// linear decision rule's commitment a + b·ξ_s ≥ 0 on every path); a row whose own
+    /// variables are all fixed by such rows as equalities (y = (L − T·x)/c) gives itself with
+    /// them substituted (a limit on an option's total over the rules' commitments).
+    implied: Vec<Implied>,
     /// Objective terms on master variables (master index, coefficient).
     obj_master: Vec<(usize, f64)>,
+}
+
+/// Master terms (master index, coefficient).
+type Terms = Vec<(usize, f64)>;
+
+/// A master row implied by a subproblem row: lo ≤ terms·x ≤ hi.
+#[derive(Debug, Clone)]
+struct Implied {
+    /// The subproblem row's index in its scenario.
+    row: usize,
+    terms: Terms,
+    lo: f64,
+    hi: f64,
 }
 
 /// A scenario's subproblem at a master point.
@@ -317,6 +336,15 @@ impl TwoStage {
             .iter()
             .map(|sc| {
                 let mut sp = Split::default();
+                let master_terms = |row: &crate::RowDef| -> Vec<(usize, f64)> {
+                    row.terms
+                        .iter()
+                        .filter_map(|(r, v)| self.master_index(*r).map(|k| (k, *v)))
+                        .collect()
+                };
+                // Own variables an equality row fixes to (L − T·x)/c: (c, L, T).
+                let mut defined: Vec<Option<(f64, f64, Terms)>> = vec![None; sc.vars.len()];
+                let mut single = Vec::new();
                 for (i, row) in sc.rows.iter().enumerate() {
                     let own: Vec<(usize, f64)> = row
                         .terms
@@ -333,17 +361,55 @@ impl TwoStage {
                     sp.sub_rows.push(i);
                     let coupled = own.len() < row.terms.len();
                     if let ([(j, c)], true) = (own.as_slice(), coupled) {
+                        if *c == 0.0 {
+                            continue;
+                        }
+                        single.push(i);
                         // c·y over y's bounds spans [lo, hi]; L ≤ c·y + T·x ≤ U then needs
                         // L − hi ≤ T·x ≤ U − lo.
                         let v = &sc.vars[*j];
                         let (a, b) = (c * v.lower, c * v.upper);
                         let (lo, hi) = (a.min(b), a.max(b));
-                        let (lo, hi) = if c.abs() > 0.0 { (lo, hi) } else { (0.0, 0.0) };
-                        let t_lo = row.lower - hi;
-                        let t_hi = row.upper - lo;
+                        let (t_lo, t_hi) = (row.lower - hi, row.upper - lo);
                         if t_lo.is_finite() || t_hi.is_finite() {
-                            sp.induced.push((i, t_lo, t_hi));
+                            sp.implied.push(Implied {
+                                row: i,
+                                terms: master_terms(row),
+                                lo: t_lo,
+                                hi: t_hi,
+                            });
                         }
+                        if row.lower == row.upper && row.lower.is_finite() && defined[*j].is_none()
+                        {
+                            defined[*j] = Some((*c, row.lower, master_terms(row)));
+                        }
+                    }
+                }
+                for &i in &sp.sub_rows {
+                    let row = &sc.rows[i];
+                    if single.contains(&i) {
+                        continue;
+                    }
+                    let mut terms = master_terms(row);
+                    let mut constant = 0.0;
+                    let all_defined = row.terms.iter().all(|(r, v)| match r {
+                        Ref::Own(j) => match &defined[*j] {
+                            Some((c, l, t)) => {
+                                constant += v * l / c;
+                                terms.extend(t.iter().map(|(k, tk)| (*k, -v * tk / c)));
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => true,
+                    });
+                    if all_defined && (row.lower.is_finite() || row.upper.is_finite()) {
+                        sp.implied.push(Implied {
+                            row: i,
+                            terms,
+                            lo: row.lower - constant,
+                            hi: row.upper - constant,
+                        });
                     }
                 }
                 sp.obj_master = sc
@@ -466,6 +532,11 @@ impl TwoStage {
                 let (sol, duals) = solver.solve_with_duals(&e, settings)?;
                 if sol.status != SolveStatus::Optimal || sol.objective <= 0.0 {
                     return Ok(Eval::Hopeless);
+                }
+                if sol.objective <= FEASIBILITY_TOL {
+                    // Infeasible only at the solver's tolerance: a feasibility cut would not
+                    // move the master. Value the point with the violation paid for instead.
+                    return self.evaluate(s, sp, xm, solver, settings, TOLERANCE_PENALTY);
                 }
                 let mut grad = vec![0.0; n];
                 self.dual_gradient(s, sp, &duals, &mut grad);
@@ -628,6 +699,11 @@ impl TwoStage {
             threads: 1,
             ..*settings
         };
+        // A MIP master's bound is the decomposition's: solve it well inside the gap asked for.
+        let settings = &SolverSettings {
+            mip_gap: settings.mip_gap.min(dset.gap / 10.0),
+            ..*settings
+        };
         let (alpha, lambda) = match risk {
             Risk::Cvar { alpha, lambda } if lambda > 0.0 => (alpha, lambda),
             Risk::Cvar { alpha, .. } => (alpha, 0.0),
@@ -656,6 +732,10 @@ impl TwoStage {
         for (k, v) in x.iter_mut().enumerate() {
             *v = v.clamp(lower[k], upper[k]);
         }
+        // Until some point has a feasible recourse on every path, iterates are the points
+        // nearest the first that pass every feasibility cut so far, not the master's optimum
+        // (which runs to the box's corners while the cuts are few).
+        let anchor = x.clone();
         round_integers(&defs, &mut x);
         let on_box = |x: &[f64], radius: f64| -> Vec<usize> {
             (0..n)
@@ -801,6 +881,14 @@ impl TwoStage {
                 } else {
                     ms.x[..n].to_vec()
                 }
+            } else if !centre.value.is_finite() && dset.level > 0.0 {
+                let proj = projection(&master, &anchor, f64::NEG_INFINITY);
+                let ps = solver.solve(&proj, settings)?;
+                if ps.status.has_solution() {
+                    ps.x[..n].to_vec()
+                } else {
+                    ms.x[..n].to_vec()
+                }
             } else {
                 ms.x[..n].to_vec()
             };
@@ -932,13 +1020,10 @@ impl TwoStage {
             for &i in &sp.master_rows {
                 add(&mut p, &sc.rows[i]);
             }
-            for &(i, lo, hi) in &sp.induced {
-                let row = &sc.rows[i];
-                let r = p.add_row(format!("implied_{}", row.name), lo, hi);
-                for (rf, v) in &row.terms {
-                    if let Some(k) = self.master_index(*rf) {
-                        p.set(r, gigawatt_lp::Col(k as u32), *v);
-                    }
+            for im in &sp.implied {
+                let r = p.add_row(format!("implied_{}", sc.rows[im.row].name), im.lo, im.hi);
+                for (k, v) in &im.terms {
+                    p.set(r, gigawatt_lp::Col(*k as u32), *v);
                 }
             }
         }
