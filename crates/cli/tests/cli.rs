@@ -79,6 +79,80 @@ fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answe
 }
 
 #[test]
+fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
+    // The programme of the test above, solved by the L-shaped method over the two cases: the
+    // same layers and cost, bounds that bracket it, and the bounds noted as it converges.
+    let o = run(&[
+        "plan",
+        "examples/capacity-expansion.toml",
+        "--cases",
+        "--objective",
+        "cost",
+        "--service-level",
+        "1",
+        "--solver",
+        "microlp",
+        "--oos-paths",
+        "100",
+        "--decompose",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("iteration   1: cost"),
+        "{}",
+        text(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Within the default gap, 0.1 %.
+    let objective = v["objective"].as_f64().unwrap();
+    assert!(
+        (objective - 1492.85).abs() < 1.5e-3 * 1492.85,
+        "objective {objective}"
+    );
+    let d = &v["decomposition"];
+    assert_eq!(d["converged"], true, "{d}");
+    let last = d["iterations"].as_array().unwrap().last().unwrap().clone();
+    let (lo, hi) = (
+        last["lower_usd"].as_f64().unwrap(),
+        last["upper_usd"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= 1492.85 * (1.0 + 1e-8) && 1492.85 <= hi + 1e-6,
+        "{lo} {hi}"
+    );
+    assert!(
+        lo <= objective && objective <= hi + 1e-6,
+        "{lo} {objective} {hi}"
+    );
+    let amounts: Vec<f64> = v["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["amount"].as_f64().unwrap())
+        .collect();
+    // Peak covers the top 90 H100e and the three cover the 240 peak; base against mid is
+    // nearly a tie (a layer used 70 % of the time, the threshold is 2/3), so the gap allows
+    // some exchange between them.
+    assert!((amounts[2] - 90.0).abs() < 0.01, "{amounts:?}");
+    assert!(
+        (amounts.iter().sum::<f64>() - 240.0).abs() < 0.01,
+        "{amounts:?}"
+    );
+    assert!((amounts[0] - 100.0).abs() < 5.0, "{amounts:?}");
+    let bad = run(&[
+        "plan",
+        "examples/capacity-expansion.toml",
+        "--cases",
+        "--decompose",
+        "--decompose-gap",
+        "0",
+    ]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("--decompose-gap must be in (0, 1)"));
+}
+
+#[test]
 fn the_capacity_expansion_example_passes_check_without_warnings() {
     let o = run(&["check", "examples/capacity-expansion.toml"]);
     assert!(o.status.success(), "{}", text(&o.stderr));

@@ -346,12 +346,37 @@ pub trait Solver {
         if sol.status != SolveStatus::Optimal {
             return Ok((sol, Vec::new()));
         }
-        let dual = dual_problem(&lp);
-        let ds = self.solve(&dual.problem, settings)?;
-        if ds.status != SolveStatus::Optimal {
+        let mut dual = dual_problem(&lp);
+        let mut ds = self.solve(&dual.problem, settings)?;
+        // Strong duality, to the pure-Rust simplex's accuracy (about 1e-5 of the value): a
+        // gross mismatch means the dual's answer is not an optimal dual.
+        let agrees = |ds: &Solution| {
+            ds.status == SolveStatus::Optimal
+                && (dual.sign * ds.objective - sol.objective).abs()
+                    <= 1e-3 * (1.0 + sol.objective.abs())
+        };
+        if !agrees(&ds) {
+            // A simplex can call the dual of an optimal LP unbounded at its tolerances. Any
+            // optimal dual is bounded, so solve it again with every dual column capped far
+            // above the data's scale, and keep the answer if it meets the primal's value.
+            let scale = lp
+                .obj
+                .iter()
+                .chain(lp.entries.iter().map(|(_, _, v)| v))
+                .fold(1.0f64, |m, v| m.max(v.abs()));
+            let cap = 1e6 * scale;
+            dual.problem.col_upper.iter_mut().for_each(|u| *u = cap);
+            ds = self.solve(&dual.problem, settings)?;
+        }
+        if !agrees(&ds) {
             return Err(Error::SolverFailed {
                 solver: self.name(),
-                message: format!("the dual of an optimal LP came out {}", ds.status.as_str()),
+                message: format!(
+                    "the dual of an optimal LP came out {} (value {} against the primal's {})",
+                    ds.status.as_str(),
+                    dual.sign * ds.objective,
+                    sol.objective
+                ),
             });
         }
         Ok((sol, dual.row_duals(&ds.x)))

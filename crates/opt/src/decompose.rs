@@ -51,8 +51,9 @@ pub struct DecomposeSettings {
     /// the rows hard and cuts violating points off with feasibility cuts, which converged on
     /// the capacity programmes where penalties stalled (see BENCHMARKS.md).
     pub penalty: f64,
-    /// Scenarios (evenly spaced) in the small extensive form whose solution is the first
-    /// iterate and sizes the box (0: start at zero with the largest box; default 8).
+    /// Scenarios (evenly spaced; at most half of them) in the small extensive form whose
+    /// solution is the first iterate and sizes the box (0: start at zero with the largest box;
+    /// default 8).
     pub warm_start: usize,
     /// Drop a cut slack at this many master solves in a row (0: keep every cut; default 20).
     pub cut_age: usize,
@@ -552,8 +553,8 @@ impl TwoStage {
         }
     }
 
-    /// The first and shared values of the extensive form over `m` evenly spaced scenarios
-    /// (probabilities renormalised), or None when there are no more than `m` or it has no
+    /// The first and shared values of the extensive form over `m` (at most half) evenly spaced
+    /// scenarios (probabilities renormalised), or None for a single scenario or when it has no
     /// solution.
     fn warm_start(
         &self,
@@ -563,7 +564,9 @@ impl TwoStage {
         m: usize,
     ) -> Option<Vec<f64>> {
         let ns = self.scenarios.len();
-        if m == 0 || ns <= m {
+        // Half the scenarios at most: the whole set would be the extensive form itself.
+        let m = m.min(ns / 2);
+        if m == 0 {
             return None;
         }
         let mut small = TwoStage {

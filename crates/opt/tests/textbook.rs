@@ -466,3 +466,36 @@ fn decomposition_cuts_off_first_stages_with_no_recourse() {
     );
     assert!((d.solved.solution.objective - 22.5).abs() < 1e-6);
 }
+
+#[test]
+fn decomposition_is_bit_identical_across_thread_counts() {
+    let demands: Vec<f64> = (0..40)
+        .map(|i| 50.0 + 20.0 * inverse_normal_cdf(gigawatt_sim::sample::uniform(7, 3, i)))
+        .collect();
+    let prob = newsvendor(&demands, 10.0, 5.1);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let d = prob
+                .solve_decomposed(
+                    &gigawatt_lp::MicroLp,
+                    &SolverSettings::default(),
+                    Risk::Neutral,
+                    &DecomposeSettings::default(),
+                    &mut |_| {},
+                )
+                .unwrap();
+            (d.solved.solution.x, d.iterations.len())
+        })
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(a.1, b.1);
+    assert!(a
+        .0
+        .iter()
+        .zip(&b.0)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+}

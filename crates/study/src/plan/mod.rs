@@ -521,6 +521,9 @@ impl Planner<'_> {
             size.columns,
             size.rows
         ));
+        if self.solver.name() == "microlp" {
+            self.progress.note("note: the pure-Rust solver has no row duals of its own, so each subproblem's dual LP is solved too; on realistic programmes its accuracy can stop the decomposition. Use --solver highs (`--features highs`) for them");
+        }
         let dset = DecomposeSettings {
             gap: self.a.decompose_gap,
             ..DecomposeSettings::default()
@@ -532,10 +535,14 @@ impl Planner<'_> {
         };
         let mut note = |it: &Iteration| {
             let shown = |v: f64| {
-                if v.is_finite() {
-                    format!("{:.4} $B", v / 1e9)
-                } else {
+                if !v.is_finite() {
                     "unknown".to_string()
+                } else if v.abs() >= 1e9 {
+                    format!("{:.4} $B", v / 1e9)
+                } else if v.abs() >= 1e6 {
+                    format!("{:.4} $M", v / 1e6)
+                } else {
+                    format!("{v:.2} $")
                 }
             };
             let gap = if it.gap.is_finite() {
@@ -574,7 +581,7 @@ impl Planner<'_> {
         )?;
         if !d.converged && d.solved.solution.status.has_solution() {
             self.progress.note(&format!(
-                "warning: the decomposition stopped at its iteration limit ({}) before the gap closed; the plan is the best found",
+                "warning: the decomposition stopped before the gap closed (its iteration limit, {}, or the master's numerical tolerance); the plan is the best found, with the bounds printed",
                 dset.max_iterations
             ));
         }

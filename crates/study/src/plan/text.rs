@@ -154,7 +154,7 @@ fn found_text(r: &PlanReport, f: &Found) -> String {
                     "unknown".to_string()
                 },
                 d.gap_target * 100.0,
-                if d.converged { "" } else { "; stopped at the iteration limit" }
+                if d.converged { "" } else { "; stopped before the gap closed" }
             );
         }
     }
