@@ -455,7 +455,11 @@ fn decomposition_cuts_off_first_stages_with_no_recourse() {
             &gigawatt_lp::MicroLp,
             &SolverSettings::default(),
             Risk::Neutral,
-            &EXACT,
+            // From x = 0, not from a warm start that already covers the demands.
+            &DecomposeSettings {
+                warm_start: 0,
+                ..EXACT
+            },
             &mut |_| {},
         )
         .unwrap();
