@@ -91,19 +91,9 @@ impl Solver for Highs {
     }
 }
 
-/// Solves `p`, keeping the solved model for its duals.
-fn solve_keeping(
-    p: &Problem,
-    settings: &SolverSettings,
-) -> Result<(Solution, Option<highs::SolvedModel>), Error> {
-    check_finite(p)?;
-    let started = Instant::now();
-    let mut solved = run(p, settings, true);
-    if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
-        solved = run(p, settings, false);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let status = match solved.status() {
+/// Our status of a solved model; `Err` for a status that means the solver failed.
+fn status_of(solved: &highs::SolvedModel) -> Result<SolveStatus, Error> {
+    Ok(match solved.status() {
         HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty => SolveStatus::Optimal,
         HighsModelStatus::Infeasible => SolveStatus::Infeasible,
         HighsModelStatus::Unbounded => SolveStatus::Unbounded,
@@ -123,7 +113,148 @@ fn solve_keeping(
                 message: format!("model status {other:?}"),
             })
         }
-    };
+    })
+}
+
+/// A HiGHS model kept between solves, so that a re-solve starts from the last basis.
+pub(crate) struct HighsSession {
+    model: Option<highs::Model>,
+    cols: Vec<highs::Col>,
+    sense: Sense,
+    obj: Vec<f64>,
+    offset: f64,
+    mip: bool,
+}
+
+fn failed(e: impl std::fmt::Debug) -> Error {
+    Error::SolverFailed {
+        solver: "highs",
+        message: format!("{e:?}"),
+    }
+}
+
+impl HighsSession {
+    pub(crate) fn new(p: &Problem) -> Result<HighsSession, Error> {
+        check_finite(p)?;
+        let sense = match p.sense {
+            Sense::Minimize => HSense::Minimise,
+            Sense::Maximize => HSense::Maximise,
+        };
+        let mut cp = ColProblem::default();
+        let rows: Vec<highs::Row> = (0..p.num_rows())
+            .map(|i| cp.add_row(p.row_lower[i]..=p.row_upper[i]))
+            .collect();
+        let mut model = cp.try_optimise(sense).map_err(failed)?;
+        model.make_quiet();
+        model.set_option("mip_heuristic_run_feasibility_jump", false);
+        // Presolve would rebuild the reduced problem each time and lose the basis.
+        model.set_option("presolve", "off");
+        let (start, idx, val) = p.csc();
+        let mut cols = Vec::with_capacity(p.num_cols());
+        for j in 0..p.num_cols() {
+            let factors: Vec<(highs::Row, f64)> = (start[j]..start[j + 1])
+                .map(|k| (rows[idx[k] as usize], val[k]))
+                .collect();
+            cols.push(
+                model
+                    .try_add_column_with_integrality(
+                        p.obj[j],
+                        p.col_lower[j]..=p.col_upper[j],
+                        factors,
+                        p.integer[j],
+                    )
+                    .map_err(failed)?,
+            );
+        }
+        Ok(HighsSession {
+            model: Some(model),
+            cols,
+            sense: p.sense,
+            obj: p.obj.clone(),
+            offset: p.obj_offset,
+            mip: p.is_mip(),
+        })
+    }
+
+    fn model(&mut self) -> &mut highs::Model {
+        self.model.as_mut().expect("a model between solves")
+    }
+}
+
+impl crate::Session for HighsSession {
+    fn add_row(&mut self, lower: f64, upper: f64, terms: &[(u32, f64)]) -> Result<(), Error> {
+        let factors: Vec<(highs::Col, f64)> = terms
+            .iter()
+            .map(|(c, v)| (self.cols[*c as usize], *v))
+            .collect();
+        self.model()
+            .try_add_row(lower..=upper, factors)
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error> {
+        self.obj[col as usize] = cost;
+        let c = self.cols[col as usize];
+        let m = self.model();
+        m.change_column_cost(c, cost);
+        m.change_column_bounds(c, lower..=upper);
+        Ok(())
+    }
+
+    fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error> {
+        let started = Instant::now();
+        let mut model = self.model.take().expect("a model between solves");
+        if settings.time_limit_s.is_finite() {
+            model.set_option("time_limit", settings.time_limit_s);
+        }
+        model.set_option("mip_rel_gap", settings.mip_gap);
+        if settings.threads > 0 {
+            model.set_option("threads", settings.threads as i32);
+        }
+        let solved = model.try_solve().map_err(failed)?;
+        let secs = started.elapsed().as_secs_f64();
+        let out = match status_of(&solved) {
+            Ok(status) if status.has_solution() => {
+                let x = solved.get_solution().columns().to_vec();
+                let objective =
+                    self.offset + self.obj.iter().zip(&x).map(|(c, v)| c * v).sum::<f64>();
+                let gap = if self.mip {
+                    solved.mip_gap().max(0.0)
+                } else {
+                    0.0
+                };
+                let gap = if gap.is_finite() { gap } else { 1.0 };
+                Ok(Solution {
+                    status,
+                    objective,
+                    bound: Solution::bound_from_gap(self.sense, objective, gap),
+                    gap,
+                    x,
+                    solve_seconds: secs,
+                })
+            }
+            Ok(status) => Ok(Solution::without_point(status, secs)),
+            Err(e) => Err(e),
+        };
+        self.model = Some(highs::Model::from(solved));
+        out
+    }
+}
+
+/// Solves `p`, keeping the solved model for its duals.
+fn solve_keeping(
+    p: &Problem,
+    settings: &SolverSettings,
+) -> Result<(Solution, Option<highs::SolvedModel>), Error> {
+    check_finite(p)?;
+    let started = Instant::now();
+    let mut solved = run(p, settings, true);
+    if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
+        solved = run(p, settings, false);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let status = status_of(&solved)?;
     if !status.has_solution() {
         return Ok((Solution::without_point(status, secs), None));
     }

@@ -383,6 +383,67 @@ pub trait Solver {
     }
 }
 
+/// An LP kept between solves: rows (cuts) added and column costs and bounds changed in place,
+/// then solved again. A backend that can keeps its last basis, so a re-solve after a few new
+/// rows starts where the last one ended. A bound that must move on a row is written as a
+/// column fixed by its bounds (a parameter column) and moved with [`Session::set_col`].
+pub trait Session {
+    /// Appends a row `lower ≤ Σ v·x_c ≤ upper`.
+    fn add_row(&mut self, lower: f64, upper: f64, terms: &[(u32, f64)]) -> Result<(), Error>;
+    /// New cost and bounds for column `col`.
+    fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error>;
+    /// Solves the problem as it now stands.
+    fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error>;
+}
+
+/// A [`Session`] that keeps the [`Problem`] and solves it from scratch each time: any backend.
+pub struct Rebuild<'a> {
+    solver: &'a dyn Solver,
+    /// The problem as it now stands.
+    pub problem: Problem,
+}
+
+impl<'a> Rebuild<'a> {
+    /// A session over `problem` solved by `solver`.
+    pub fn new(solver: &'a dyn Solver, problem: Problem) -> Rebuild<'a> {
+        Rebuild { solver, problem }
+    }
+}
+
+impl Session for Rebuild<'_> {
+    fn add_row(&mut self, lower: f64, upper: f64, terms: &[(u32, f64)]) -> Result<(), Error> {
+        let r = self.problem.add_row("", lower, upper);
+        for (c, v) in terms {
+            self.problem.set(r, Col(*c), *v);
+        }
+        Ok(())
+    }
+
+    fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error> {
+        let j = col as usize;
+        self.problem.obj[j] = cost;
+        self.problem.col_lower[j] = lower;
+        self.problem.col_upper[j] = upper;
+        Ok(())
+    }
+
+    fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error> {
+        self.solver.solve(&self.problem, settings)
+    }
+}
+
+/// A session for `problem` on `solver`: HiGHS's own, warm-started, when the solver is HiGHS;
+/// otherwise one that solves from scratch.
+pub fn session<'a>(solver: &'a dyn Solver, problem: Problem) -> Box<dyn Session + 'a> {
+    #[cfg(feature = "highs")]
+    if solver.name() == "highs" {
+        if let Ok(s) = highs_backend::HighsSession::new(&problem) {
+            return Box::new(s);
+        }
+    }
+    Box::new(Rebuild::new(solver, problem))
+}
+
 /// The dual LP of a problem, with the map back to the primal's row duals.
 #[derive(Debug, Clone)]
 pub struct DualProblem {

@@ -232,3 +232,31 @@ fn duals_of_an_infeasible_lp_are_empty() {
         assert!(duals.is_empty());
     }
 }
+
+#[test]
+fn a_session_re_solves_after_new_rows_and_moved_columns_as_a_fresh_solve_would() {
+    // max 3x + 2y s.t. x + y <= 4, x + 3y <= 6, x <= 3: 11 at (3, 1). Add the cut x − y <= 1:
+    // it meets x + 3y = 6 at (2.25, 1.25), 9.25. Then cap y at 1 by its bounds: x <= 2 by the
+    // cut, 8 at (2, 1).
+    for s in all_solvers() {
+        let mut sess = session(s.as_ref(), lp_basic());
+        let set = SolverSettings::default();
+        assert!((sess.solve(&set).unwrap().objective - 11.0).abs() < OBJ_TOL);
+        sess.add_row(f64::NEG_INFINITY, 1.0, &[(0, 1.0), (1, -1.0)])
+            .unwrap();
+        let sol = sess.solve(&set).unwrap();
+        assert!(
+            (sol.objective - 9.25).abs() < OBJ_TOL,
+            "{}: {sol:?}",
+            s.name()
+        );
+        sess.set_col(1, 2.0, 0.0, 1.0).unwrap();
+        let sol = sess.solve(&set).unwrap();
+        assert!(
+            (sol.objective - 8.0).abs() < OBJ_TOL,
+            "{}: {sol:?}",
+            s.name()
+        );
+        assert!((sol.x[0] - 2.0).abs() < 1e-7 && (sol.x[1] - 1.0).abs() < 1e-7);
+    }
+}

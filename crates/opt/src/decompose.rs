@@ -26,7 +26,7 @@
 
 use std::time::Instant;
 
-use gigawatt_lp::{Problem, Sense, Solution, SolveStatus, Solver, SolverSettings};
+use gigawatt_lp::{Problem, Sense, Session, Solution, SolveStatus, Solver, SolverSettings};
 use rayon::prelude::*;
 
 use crate::two_stage::{Layout, Ref, Risk, Solved, TwoStage, DEFAULT_ALPHA};
@@ -55,7 +55,9 @@ pub struct DecomposeSettings {
     /// solution is the first iterate and sizes the box (0: start at zero with the largest box;
     /// default 8).
     pub warm_start: usize,
-    /// Drop a cut slack at this many master solves in a row (0: keep every cut; default 20).
+    /// Drop a cut slack at this many master solves in a row (0, the default: keep every cut).
+    /// Dropping rebuilds the master sessions, which lose their warm start: on frontier-lab
+    /// that cost more than the smaller masters saved (BENCHMARKS.md).
     pub cut_age: usize,
 }
 
@@ -66,7 +68,7 @@ impl Default for DecomposeSettings {
             max_iterations: 500,
             level: 0.3,
             box_bound: 1e9,
-            cut_age: 20,
+            cut_age: 0,
             warm_start: 8,
             penalty: 0.0,
         }
@@ -250,7 +252,7 @@ impl CutPool {
 
     /// Drops optimality cuts slack for more than `age` master solves in a row, except each
     /// scenario's latest; feasibility cuts stay.
-    fn drop_old(&mut self, age: usize) {
+    fn drop_old(&mut self, age: usize) -> bool {
         let keep: Vec<bool> = self
             .cuts
             .iter()
@@ -258,7 +260,7 @@ impl CutPool {
             .map(|(i, c)| c.age <= age || c.scenario.is_none_or(|s| self.latest[s] == i))
             .collect();
         if keep.iter().all(|k| *k) {
-            return;
+            return false;
         }
         let mut i = 0;
         self.cuts.retain(|_| {
@@ -270,6 +272,7 @@ impl CutPool {
                 self.latest[s] = i;
             }
         }
+        true
     }
 }
 
@@ -283,41 +286,152 @@ struct Round {
     infeasible: usize,
 }
 
-/// The master problem and where its value variables start.
-struct Master {
-    problem: Problem,
-    /// Column of θ_0; θ_s is `theta + s`.
-    theta: usize,
+/// A cut as a master row: (lower, upper, terms); θ_s is column `theta + s`.
+fn cut_row(c: &Cut, theta: usize) -> (f64, f64, Vec<(u32, f64)>) {
+    let (sign, mut terms) = match c.scenario {
+        Some(s) => (-1.0, vec![((theta + s) as u32, 1.0)]),
+        None => (1.0, Vec::new()),
+    };
+    terms.extend(c.coef.iter().map(|(k, g)| (*k as u32, sign * g)));
+    (f64::NEG_INFINITY, c.rhs, terms)
 }
 
-/// The level step: the point nearest `centre` (∞-norm over the master variables) whose cut
-/// model reaches `level`, with every master row.
-fn projection(master: &Master, centre: &[f64], level: f64) -> Problem {
-    let mut p = master.problem.clone();
-    let value: Vec<(usize, f64)> = p
-        .obj
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| **c != 0.0)
-        .map(|(j, c)| (j, *c))
-        .collect();
-    p.obj.iter_mut().for_each(|c| *c = 0.0);
-    p.sense = Sense::Minimize;
-    let t = p.add_col("distance", 1.0, 0.0, f64::INFINITY, false);
-    for (k, c) in centre.iter().enumerate() {
-        let col = gigawatt_lp::Col(k as u32);
-        let up = p.add_row(format!("near_up{k}"), f64::NEG_INFINITY, *c);
-        p.set(up, col, 1.0);
-        p.set(up, t, -1.0);
-        let down = p.add_row(format!("near_down{k}"), *c, f64::INFINITY);
-        p.set(down, col, 1.0);
-        p.set(down, t, 1.0);
+/// The bound master and the level step's projection problem, kept as solver sessions between
+/// iterations (HiGHS re-solves from its last basis): each iteration adds the new cuts and moves
+/// parameter columns. Columns: the master variables, θ from `theta`; the projection also has
+/// the centre's values (fixed columns from `centre`), the distance, and the level (a fixed
+/// column, free when there is no level).
+struct Masters<'a> {
+    bound: Box<dyn Session + 'a>,
+    proj: Box<dyn Session + 'a>,
+    /// Pool cuts already added.
+    cuts_in: usize,
+    has_cut: Vec<bool>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    probs: Vec<f64>,
+    theta: usize,
+    centre: usize,
+    level: usize,
+}
+
+impl<'a> Masters<'a> {
+    /// The sessions for the master as it stands: `base` (from [`TwoStage::master_base`]) and
+    /// every cut in `pool`.
+    fn new(
+        solver: &'a dyn Solver,
+        base: Problem,
+        pool: &CutPool,
+        (lower, upper): (&[f64], &[f64]),
+        probs: Vec<f64>,
+        (alpha, lambda): (f64, f64),
+    ) -> Result<Masters<'a>, gigawatt_lp::Error> {
+        let n = lower.len();
+        let theta = n;
+        let ns = probs.len();
+        let mut p = base.clone();
+        p.sense = Sense::Minimize;
+        p.obj.iter_mut().for_each(|c| *c = 0.0);
+        // The level row: the master's objective with every θ weighted (θ without a cut is
+        // held at 0 by its bounds).
+        let mut value: Vec<(u32, f64)> = (0..ns).map(|s| ((theta + s) as u32, probs[s])).collect();
+        if lambda > 0.0 {
+            let eta = theta + ns;
+            value.push((eta as u32, -lambda));
+            value.extend(
+                (0..ns).map(|s| ((eta + 1 + s) as u32, -lambda * probs[s] / (1.0 - alpha))),
+            );
+        }
+        let centre = p.num_cols();
+        for k in 0..n {
+            p.add_col(format!("centre{k}"), 0.0, 0.0, 0.0, false);
+        }
+        let t = p.add_col("distance", 1.0, 0.0, f64::INFINITY, false);
+        for k in 0..n {
+            let (x, c) = (
+                gigawatt_lp::Col(k as u32),
+                gigawatt_lp::Col((centre + k) as u32),
+            );
+            let up = p.add_row(format!("near_up{k}"), f64::NEG_INFINITY, 0.0);
+            p.set(up, x, 1.0);
+            p.set(up, t, -1.0);
+            p.set(up, c, -1.0);
+            let down = p.add_row(format!("near_down{k}"), 0.0, f64::INFINITY);
+            p.set(down, x, 1.0);
+            p.set(down, t, 1.0);
+            p.set(down, c, -1.0);
+        }
+        let level = p.add_col("level", 0.0, f64::NEG_INFINITY, f64::INFINITY, false);
+        let r = p.add_row("level", 0.0, f64::INFINITY);
+        for (j, w) in &value {
+            p.set(r, gigawatt_lp::Col(*j), *w);
+        }
+        p.set(r, level, -1.0);
+        let mut m = Masters {
+            bound: gigawatt_lp::session(solver, base),
+            proj: gigawatt_lp::session(solver, p),
+            cuts_in: 0,
+            has_cut: pool.has_cut.clone(),
+            lower: lower.to_vec(),
+            upper: upper.to_vec(),
+            probs,
+            theta,
+            centre,
+            level: level.0 as usize,
+        };
+        m.sync(pool, lower, upper)?;
+        Ok(m)
     }
-    let r = p.add_row("level", level, f64::INFINITY);
-    for (j, c) in value {
-        p.set(r, gigawatt_lp::Col(j as u32), c);
+
+    /// Adds the pool's new cuts and moves θ and box bounds that changed.
+    fn sync(
+        &mut self,
+        pool: &CutPool,
+        lower: &[f64],
+        upper: &[f64],
+    ) -> Result<(), gigawatt_lp::Error> {
+        for c in &pool.cuts[self.cuts_in..] {
+            let (lo, hi, terms) = cut_row(c, self.theta);
+            self.bound.add_row(lo, hi, &terms)?;
+            self.proj.add_row(lo, hi, &terms)?;
+        }
+        self.cuts_in = pool.cuts.len();
+        for (s, h) in pool.has_cut.iter().enumerate() {
+            if *h && !self.has_cut[s] {
+                let col = (self.theta + s) as u32;
+                self.bound
+                    .set_col(col, self.probs[s], f64::NEG_INFINITY, f64::INFINITY)?;
+                self.proj
+                    .set_col(col, 0.0, f64::NEG_INFINITY, f64::INFINITY)?;
+                self.has_cut[s] = true;
+            }
+        }
+        for k in 0..lower.len() {
+            if lower[k] != self.lower[k] || upper[k] != self.upper[k] {
+                self.bound.set_col(k as u32, 0.0, lower[k], upper[k])?;
+                self.proj.set_col(k as u32, 0.0, lower[k], upper[k])?;
+                self.lower[k] = lower[k];
+                self.upper[k] = upper[k];
+            }
+        }
+        Ok(())
     }
-    p
+
+    /// The point nearest `centre` (∞-norm over the master variables) whose cut model reaches
+    /// `level` (any value with None), within every master row and cut.
+    fn project(
+        &mut self,
+        centre: &[f64],
+        level: Option<f64>,
+        settings: &SolverSettings,
+    ) -> Result<Solution, gigawatt_lp::Error> {
+        for (k, c) in centre.iter().enumerate() {
+            self.proj.set_col((self.centre + k) as u32, 0.0, *c, *c)?;
+        }
+        let (lo, hi) = level.map_or((f64::NEG_INFINITY, f64::INFINITY), |l| (l, l));
+        self.proj.set_col(self.level as u32, 0.0, lo, hi)?;
+        self.proj.solve(settings)
+    }
 }
 
 /// Relative slack under which a cut counts as binding.
@@ -531,7 +645,7 @@ impl TwoStage {
             SolveStatus::Infeasible => {
                 let e = self.subproblem(s, sp, xm, Recourse::Elastic);
                 let (sol, duals) = solver.solve_with_duals(&e, settings)?;
-                if sol.status != SolveStatus::Optimal || sol.objective <= 0.0 {
+                if sol.status != SolveStatus::Optimal {
                     return Ok(Eval::Hopeless);
                 }
                 if sol.objective <= FEASIBILITY_TOL {
@@ -759,6 +873,7 @@ impl TwoStage {
                 .all(|(d, v)| !d.integer || v.fract() == 0.0)
         };
         let mut lp_best = Incumbent::default();
+        let mut masters: Option<Masters> = None;
         let mut best = Incumbent::default();
         let mut bound = f64::INFINITY;
         let mut iterations = Vec::new();
@@ -799,13 +914,41 @@ impl TwoStage {
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            let master = self.master(&splits, &pool, (&lower, &upper, relaxed), (alpha, lambda));
-            let ms = solver.solve(&master.problem, settings)?;
+            let fresh_masters = |pool: &CutPool, lower: &[f64], upper: &[f64]| {
+                Masters::new(
+                    solver,
+                    self.master_base(
+                        &splits,
+                        &pool.has_cut,
+                        (lower, upper, relaxed),
+                        (alpha, lambda),
+                    ),
+                    pool,
+                    (lower, upper),
+                    probs.clone(),
+                    (alpha, lambda),
+                )
+            };
+            let mm = match &mut masters {
+                Some(m) => {
+                    m.sync(&pool, &lower, &upper)?;
+                    m
+                }
+                None => masters.insert(fresh_masters(&pool, &lower, &upper)?),
+            };
+            let mut ms = mm.bound.solve(settings)?;
+            if !ms.status.has_solution() {
+                // A warm-started re-solve can stop on its tolerances: decide from scratch.
+                *mm = fresh_masters(&pool, &lower, &upper)?;
+                ms = mm.bound.solve(settings)?;
+            }
             match ms.status {
                 SolveStatus::Optimal | SolveStatus::Feasible => {}
                 // Every point evaluated so far passed the feasibility cuts: a master with no
                 // point after one did is the solver's tolerance talking; keep the best.
-                SolveStatus::Infeasible if best.value.is_finite() => break,
+                SolveStatus::Infeasible if best.value.is_finite() || lp_best.value.is_finite() => {
+                    break
+                }
                 SolveStatus::Infeasible => {
                     return Ok(self.no_point(SolveStatus::Infeasible, started, iterations))
                 }
@@ -821,7 +964,7 @@ impl TwoStage {
                 bound = bound.min(ms.bound);
             }
             last_master = ms.x[..n].to_vec();
-            pool.age(&ms.x, master.theta);
+            pool.age(&ms.x, n);
             let gap = if centre.value.is_finite() && bound.is_finite() {
                 ((bound - centre.value) / centre.value.abs().max(1e-12)).max(0.0)
             } else {
@@ -845,6 +988,7 @@ impl TwoStage {
             progress(&rec);
             iterations.push(rec);
             let mut next_master = None;
+            let mut fresh = None;
             if gap <= dset.gap {
                 if radius < dset.box_bound && !on_box(&centre.x, radius).is_empty() {
                     // The optimum within the box may not be the optimum: widen it; the cuts
@@ -856,12 +1000,26 @@ impl TwoStage {
                     // The relaxation is solved: on to the integer master, from its optimum.
                     relaxed = false;
                     bound = f64::INFINITY;
-                    let m = self.master(&splits, &pool, (&lower, &upper, false), (alpha, lambda));
-                    let ms = solver.solve(&m.problem, settings)?;
+                    let base = self.master_base(
+                        &splits,
+                        &pool.has_cut,
+                        (&lower, &upper, false),
+                        (alpha, lambda),
+                    );
+                    let mut m = Masters::new(
+                        solver,
+                        base,
+                        &pool,
+                        (&lower, &upper),
+                        probs.clone(),
+                        (alpha, lambda),
+                    )?;
+                    let ms = m.bound.solve(settings)?;
                     if !ms.status.has_solution() {
                         break;
                     }
                     next_master = Some(ms.x[..n].to_vec());
+                    fresh = Some(m);
                 } else {
                     converged = true;
                     break;
@@ -877,16 +1035,14 @@ impl TwoStage {
                 && bound.is_finite()
             {
                 let level = bound - dset.level * (bound - centre.value);
-                let proj = projection(&master, &centre.x, level);
-                let ps = solver.solve(&proj, settings)?;
+                let ps = mm.project(&centre.x, Some(level), settings)?;
                 if ps.status.has_solution() {
                     ps.x[..n].to_vec()
                 } else {
                     ms.x[..n].to_vec()
                 }
             } else if !centre.value.is_finite() && dset.level > 0.0 {
-                let proj = projection(&master, &anchor, f64::NEG_INFINITY);
-                let ps = solver.solve(&proj, settings)?;
+                let ps = mm.project(&anchor, None, settings)?;
                 if ps.status.has_solution() {
                     ps.x[..n].to_vec()
                 } else {
@@ -898,8 +1054,11 @@ impl TwoStage {
             if !relaxed {
                 round_integers(&defs, &mut x);
             }
-            if dset.cut_age > 0 {
-                pool.drop_old(dset.cut_age);
+            if let Some(m) = fresh {
+                masters = Some(m);
+            } else if dset.cut_age > 0 && pool.drop_old(dset.cut_age) {
+                // Cuts left the pool: the sessions are rebuilt from it.
+                masters = None;
             }
         }
         // The level step stops near the optimum, not on a vertex: the master's own optimum,
@@ -961,17 +1120,16 @@ impl TwoStage {
         })
     }
 
-    /// The master: max Σ p_s θ_s (− λ CVaR) over the master variables (boxed), each
-    /// scenario's θ (held at 0 until it has an optimality cut), the rows without own
-    /// variables, and the cuts.
-    fn master(
+    /// The master without its cuts: max Σ p_s θ_s (− λ CVaR) over the master variables
+    /// (boxed), each scenario's θ (held at 0 until it has an optimality cut), the rows without
+    /// own variables and the rows they imply.
+    fn master_base(
         &self,
         splits: &[Split],
-        pool: &CutPool,
+        has_cut: &[bool],
         (lower, upper, relaxed): (&[f64], &[f64], bool),
         (alpha, lambda): (f64, f64),
-    ) -> Master {
-        let (cuts, has_cut) = (&pool.cuts, &pool.has_cut);
+    ) -> Problem {
         let mut p = Problem::new(Sense::Maximize);
         for (k, d) in self.first.iter().chain(&self.shared).enumerate() {
             p.add_col(
@@ -1030,23 +1188,7 @@ impl TwoStage {
                 }
             }
         }
-        for (i, c) in cuts.iter().enumerate() {
-            let r = p.add_row(format!("cut{i}"), f64::NEG_INFINITY, c.rhs);
-            let sign = match c.scenario {
-                Some(s) => {
-                    p.set(r, gigawatt_lp::Col((n + s) as u32), 1.0);
-                    -1.0
-                }
-                None => 1.0,
-            };
-            for (k, g) in &c.coef {
-                p.set(r, gigawatt_lp::Col(*k as u32), sign * g);
-            }
-        }
-        Master {
-            problem: p,
-            theta: n,
-        }
+        p
     }
 
     /// The point as the extensive form lays it out, with each scenario's value.
