@@ -406,7 +406,7 @@ impl PlanReport {
                 "converged": d.converged,
                 "gap_target": d.gap_target,
                 "on_box": d.on_box,
-                "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
+                "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "relaxed": it.relaxed, "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
             });
         }
         match &self.outcome {
