@@ -30,6 +30,17 @@ fn build(p: &Problem) -> ColProblem {
     hp
 }
 
+/// The options `settings` asks for.
+fn apply(model: &mut highs::Model, settings: &SolverSettings) {
+    if settings.time_limit_s.is_finite() {
+        model.set_option("time_limit", settings.time_limit_s);
+    }
+    model.set_option("mip_rel_gap", settings.mip_gap);
+    if settings.threads > 0 {
+        model.set_option("threads", settings.threads as i32);
+    }
+}
+
 fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedModel {
     let sense = match p.sense {
         Sense::Minimize => HSense::Minimise,
@@ -37,17 +48,11 @@ fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedM
     };
     let mut model = build(p).optimise(sense);
     model.make_quiet();
-    if settings.time_limit_s.is_finite() {
-        model.set_option("time_limit", settings.time_limit_s);
-    }
-    model.set_option("mip_rel_gap", settings.mip_gap);
+    apply(&mut model, settings);
     // The feasibility-jump heuristic spends a third of the solve on the capacity programmes
     // (few integers, an LP-like root that is nearly integral) and finds nothing the root
     // does not: frontier-lab at 200 paths solves in 3.2 s without it against 4.8 s.
     model.set_option("mip_heuristic_run_feasibility_jump", false);
-    if settings.threads > 0 {
-        model.set_option("threads", settings.threads as i32);
-    }
     if !presolve {
         model.set_option("presolve", "off");
     }
@@ -205,38 +210,14 @@ impl crate::Session for HighsSession {
     fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error> {
         let started = Instant::now();
         let mut model = self.model.take().expect("a model between solves");
-        if settings.time_limit_s.is_finite() {
-            model.set_option("time_limit", settings.time_limit_s);
-        }
-        model.set_option("mip_rel_gap", settings.mip_gap);
-        if settings.threads > 0 {
-            model.set_option("threads", settings.threads as i32);
-        }
+        apply(&mut model, settings);
         let solved = model.try_solve().map_err(failed)?;
         let secs = started.elapsed().as_secs_f64();
-        let out = match status_of(&solved) {
-            Ok(status) if status.has_solution() => {
-                let x = solved.get_solution().columns().to_vec();
-                let objective =
-                    self.offset + self.obj.iter().zip(&x).map(|(c, v)| c * v).sum::<f64>();
-                let gap = if self.mip {
-                    solved.mip_gap().max(0.0)
-                } else {
-                    0.0
-                };
-                let gap = if gap.is_finite() { gap } else { 1.0 };
-                Ok(Solution {
-                    status,
-                    objective,
-                    bound: Solution::bound_from_gap(self.sense, objective, gap),
-                    gap,
-                    x,
-                    solve_seconds: secs,
-                })
-            }
-            Ok(status) => Ok(Solution::without_point(status, secs)),
-            Err(e) => Err(e),
-        };
+        let out = status_of(&solved).map(|status| {
+            point(&solved, status, secs, self.sense, self.mip, |x| {
+                self.offset + self.obj.iter().zip(x).map(|(c, v)| c * v).sum::<f64>()
+            })
+        });
         self.model = Some(highs::Model::from(solved));
         out
     }
@@ -258,24 +239,35 @@ fn solve_keeping(
     if !status.has_solution() {
         return Ok((Solution::without_point(status, secs), None));
     }
+    let sol = point(&solved, status, secs, p.sense, p.is_mip(), |x| {
+        p.objective_value(x)
+    });
+    Ok((sol, Some(solved)))
+}
+
+/// The solution of a solved model: its point (if `status` has one), `objective` of it, and the
+/// MIP gap and bound HiGHS reports (0 and the objective for an LP).
+fn point(
+    solved: &highs::SolvedModel,
+    status: SolveStatus,
+    secs: f64,
+    sense: Sense,
+    mip: bool,
+    objective: impl Fn(&[f64]) -> f64,
+) -> Solution {
+    if !status.has_solution() {
+        return Solution::without_point(status, secs);
+    }
     let x = solved.get_solution().columns().to_vec();
-    let objective = p.objective_value(&x);
-    let gap = if p.is_mip() {
-        solved.mip_gap().max(0.0)
-    } else {
-        0.0
-    };
+    let objective = objective(&x);
+    let gap = if mip { solved.mip_gap().max(0.0) } else { 0.0 };
     let gap = if gap.is_finite() { gap } else { 1.0 };
-    let bound = Solution::bound_from_gap(p.sense, objective, gap);
-    Ok((
-        Solution {
-            status,
-            objective,
-            bound,
-            gap,
-            x,
-            solve_seconds: secs,
-        },
-        Some(solved),
-    ))
+    Solution {
+        status,
+        objective,
+        bound: Solution::bound_from_gap(sense, objective, gap),
+        gap,
+        x,
+        solve_seconds: secs,
+    }
 }

@@ -446,20 +446,22 @@ impl TwoStage {
         }
     }
 
+    /// The master-variable terms of `terms` (master index, coefficient).
+    fn master_terms(&self, terms: &[(Ref, f64)]) -> Terms {
+        terms
+            .iter()
+            .filter_map(|(r, v)| self.master_index(*r).map(|k| (k, *v)))
+            .collect()
+    }
+
     fn splits(&self) -> Vec<Split> {
         self.scenarios
             .iter()
             .map(|sc| {
                 let mut sp = Split::default();
-                let master_terms = |row: &crate::RowDef| -> Vec<(usize, f64)> {
-                    row.terms
-                        .iter()
-                        .filter_map(|(r, v)| self.master_index(*r).map(|k| (k, *v)))
-                        .collect()
-                };
                 // Own variables an equality row fixes to (L − T·x)/c: (c, L, T).
                 let mut defined: Vec<Option<(f64, f64, Terms)>> = vec![None; sc.vars.len()];
-                let mut single = Vec::new();
+                let mut single = vec![false; sc.rows.len()];
                 for (i, row) in sc.rows.iter().enumerate() {
                     let own: Vec<(usize, f64)> = row
                         .terms
@@ -479,7 +481,7 @@ impl TwoStage {
                         if *c == 0.0 {
                             continue;
                         }
-                        single.push(i);
+                        single[i] = true;
                         // c·y over y's bounds spans [lo, hi]; L ≤ c·y + T·x ≤ U then needs
                         // L − hi ≤ T·x ≤ U − lo.
                         let v = &sc.vars[*j];
@@ -489,23 +491,23 @@ impl TwoStage {
                         if t_lo.is_finite() || t_hi.is_finite() {
                             sp.implied.push(Implied {
                                 row: i,
-                                terms: master_terms(row),
+                                terms: self.master_terms(&row.terms),
                                 lo: t_lo,
                                 hi: t_hi,
                             });
                         }
                         if row.lower == row.upper && row.lower.is_finite() && defined[*j].is_none()
                         {
-                            defined[*j] = Some((*c, row.lower, master_terms(row)));
+                            defined[*j] = Some((*c, row.lower, self.master_terms(&row.terms)));
                         }
                     }
                 }
                 for &i in &sp.sub_rows {
                     let row = &sc.rows[i];
-                    if single.contains(&i) {
+                    if single[i] {
                         continue;
                     }
-                    let mut terms = master_terms(row);
+                    let mut terms = self.master_terms(&row.terms);
                     let mut constant = 0.0;
                     let all_defined = row.terms.iter().all(|(r, v)| match r {
                         Ref::Own(j) => match &defined[*j] {
@@ -527,11 +529,7 @@ impl TwoStage {
                         });
                     }
                 }
-                sp.obj_master = sc
-                    .obj
-                    .iter()
-                    .filter_map(|(r, v)| self.master_index(*r).map(|k| (k, *v)))
-                    .collect();
+                sp.obj_master = self.master_terms(&sc.obj);
                 sp
             })
             .collect()
@@ -683,13 +681,8 @@ impl TwoStage {
         if m == 0 {
             return None;
         }
-        let mut small = TwoStage {
-            sense: self.sense,
-            first: self.first.clone(),
-            first_rows: self.first_rows.clone(),
-            shared: self.shared.clone(),
-            scenarios: (0..m).map(|i| self.scenarios[i * ns / m].clone()).collect(),
-        };
+        let mut small =
+            self.with_scenarios((0..m).map(|i| self.scenarios[i * ns / m].clone()).collect());
         let total: f64 = small.scenarios.iter().map(|s| s.prob).sum();
         for sc in &mut small.scenarios {
             sc.prob /= total;
@@ -914,7 +907,7 @@ impl TwoStage {
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            let fresh_masters = |pool: &CutPool, lower: &[f64], upper: &[f64]| {
+            let fresh_masters = |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool| {
                 Masters::new(
                     solver,
                     self.master_base(
@@ -934,12 +927,12 @@ impl TwoStage {
                     m.sync(&pool, &lower, &upper)?;
                     m
                 }
-                None => masters.insert(fresh_masters(&pool, &lower, &upper)?),
+                None => masters.insert(fresh_masters(&pool, &lower, &upper, relaxed)?),
             };
             let mut ms = mm.bound.solve(settings)?;
             if !ms.status.has_solution() {
                 // A warm-started re-solve can stop on its tolerances: decide from scratch.
-                *mm = fresh_masters(&pool, &lower, &upper)?;
+                *mm = fresh_masters(&pool, &lower, &upper, relaxed)?;
                 ms = mm.bound.solve(settings)?;
             }
             match ms.status {
@@ -1000,20 +993,7 @@ impl TwoStage {
                     // The relaxation is solved: on to the integer master, from its optimum.
                     relaxed = false;
                     bound = f64::INFINITY;
-                    let base = self.master_base(
-                        &splits,
-                        &pool.has_cut,
-                        (&lower, &upper, false),
-                        (alpha, lambda),
-                    );
-                    let mut m = Masters::new(
-                        solver,
-                        base,
-                        &pool,
-                        (&lower, &upper),
-                        probs.clone(),
-                        (alpha, lambda),
-                    )?;
+                    let mut m = fresh_masters(&pool, &lower, &upper, false)?;
                     let ms = m.bound.solve(settings)?;
                     if !ms.status.has_solution() {
                         break;
@@ -1168,10 +1148,8 @@ impl TwoStage {
         }
         let add = |p: &mut Problem, row: &crate::RowDef| {
             let r = p.add_row(row.name.as_str(), row.lower, row.upper);
-            for (rf, v) in &row.terms {
-                if let Some(k) = self.master_index(*rf) {
-                    p.set(r, gigawatt_lp::Col(k as u32), *v);
-                }
+            for (k, v) in self.master_terms(&row.terms) {
+                p.set(r, gigawatt_lp::Col(k as u32), v);
             }
         };
         for row in &self.first_rows {
@@ -1220,18 +1198,15 @@ impl TwoStage {
             );
             x.extend(o);
         }
-        let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
-        let expected = gigawatt_risk::mean(values, &probs);
-        let (alpha, lambda) = match risk {
-            Risk::Cvar { alpha, lambda } => (alpha, lambda.max(0.0)),
-            Risk::Neutral => (DEFAULT_ALPHA, 0.0),
+        let (expected, cvar_loss) = self.summarise(values, risk);
+        let lambda = match risk {
+            Risk::Cvar { lambda, .. } => lambda.max(0.0),
+            Risk::Neutral => 0.0,
         };
-        let (cvar_loss, objective) = if self.sense == Sense::Maximize {
-            let c = -gigawatt_risk::cvar_lower(values, &probs, alpha);
-            (c, expected - lambda * c)
+        let objective = if self.sense == Sense::Maximize {
+            expected - lambda * cvar_loss
         } else {
-            let c = gigawatt_risk::cvar_upper(values, &probs, alpha);
-            (c, expected + lambda * c)
+            expected + lambda * cvar_loss
         };
         let gap = ((bound - objective).abs() / objective.abs().max(1e-12)).max(0.0);
         Solved {

@@ -414,22 +414,10 @@ impl TwoStage {
         } else {
             (Vec::new(), Vec::new())
         };
-        let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
-        let expected = if values.is_empty() {
-            f64::NAN
+        let (expected, cvar_loss) = if values.is_empty() {
+            (f64::NAN, f64::NAN)
         } else {
-            gigawatt_risk::mean(&values, &probs)
-        };
-        let alpha = match risk {
-            Risk::Cvar { alpha, .. } => alpha,
-            Risk::Neutral => DEFAULT_ALPHA,
-        };
-        let cvar_loss = if values.is_empty() {
-            f64::NAN
-        } else if self.sense == Sense::Maximize {
-            -gigawatt_risk::cvar_lower(&values, &probs, alpha)
-        } else {
-            gigawatt_risk::cvar_upper(&values, &probs, alpha)
+            self.summarise(&values, risk)
         };
         Ok(Solved {
             solution,
@@ -439,6 +427,33 @@ impl TwoStage {
             cvar_loss,
             layout,
         })
+    }
+
+    /// The probability-weighted mean of per-scenario `values` and the CVaR of loss at `risk`'s
+    /// level (0.95 when risk-neutral): loss is −value when maximising, value when minimising.
+    pub fn summarise(&self, values: &[f64], risk: Risk) -> (f64, f64) {
+        let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
+        let alpha = match risk {
+            Risk::Cvar { alpha, .. } => alpha,
+            Risk::Neutral => DEFAULT_ALPHA,
+        };
+        let cvar_loss = if self.sense == Sense::Maximize {
+            -gigawatt_risk::cvar_lower(values, &probs, alpha)
+        } else {
+            gigawatt_risk::cvar_upper(values, &probs, alpha)
+        };
+        (gigawatt_risk::mean(values, &probs), cvar_loss)
+    }
+
+    /// The same first stage, first-stage rows and shared variables over other scenarios.
+    pub fn with_scenarios(&self, scenarios: Vec<ScenarioDef>) -> TwoStage {
+        TwoStage {
+            sense: self.sense,
+            first: self.first.clone(),
+            first_rows: self.first_rows.clone(),
+            shared: self.shared.clone(),
+            scenarios,
+        }
     }
 
     /// The expected-value problem: one scenario whose every coefficient, bound and constant is
@@ -499,26 +514,14 @@ impl TwoStage {
         }
         mean.obj = avg_terms(&|s| &s.obj);
         mean.constant = self.scenarios.iter().map(|s| s.prob * s.constant).sum();
-        TwoStage {
-            sense: self.sense,
-            first: self.first.clone(),
-            first_rows: self.first_rows.clone(),
-            shared: self.shared.clone(),
-            scenarios: vec![mean],
-        }
+        self.with_scenarios(vec![mean])
     }
 
     /// The programme restricted to scenario `s` with probability one.
     pub fn single(&self, s: usize) -> TwoStage {
         let mut one = self.scenarios[s].clone();
         one.prob = 1.0;
-        TwoStage {
-            sense: self.sense,
-            first: self.first.clone(),
-            first_rows: self.first_rows.clone(),
-            shared: self.shared.clone(),
-            scenarios: vec![one],
-        }
+        self.with_scenarios(vec![one])
     }
 
     /// RP, EV, EEV, WS, VSS and EVPI (risk-neutral).

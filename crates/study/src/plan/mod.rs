@@ -535,14 +535,11 @@ impl Planner<'_> {
         };
         let mut note = |it: &Iteration| {
             let shown = |v: f64| {
-                if !v.is_finite() {
-                    "unknown".to_string()
-                } else if v.abs() >= 1e9 {
-                    format!("{:.4} $B", v / 1e9)
-                } else if v.abs() >= 1e6 {
-                    format!("{:.4} $M", v / 1e6)
+                if v.is_finite() {
+                    let (scale, label) = crate::render::row_money_unit(v);
+                    format!("{:.4} {label}", v / scale)
                 } else {
-                    format!("{v:.2} $")
+                    "unknown".to_string()
                 }
             };
             let gap = if it.gap.is_finite() {
