@@ -438,6 +438,8 @@ pub struct Engine {
     /// Hours share of each block.
     hours: Vec<f64>,
     order: Vec<Step>,
+    /// The segments in allocation order.
+    order_segs: Vec<usize>,
     runs: Vec<RunC>,
     /// Research compute the runs are scheduled to use each month (size spread over its window).
     run_schedule: Vec<f64>,
@@ -562,6 +564,8 @@ pub struct Scratch {
     /// Every lease committed on the path, for cancel rules.
     leases: Vec<LeaseLot>,
     work: Work,
+    /// The lane arrays of a single path.
+    hot: Hot<1>,
     terminal: f64,
     built_mw: f64,
 }
@@ -578,27 +582,61 @@ struct LeaseLot {
     planned_a: i32,
 }
 
-/// Per-month working vectors of one plan on one path.
+/// Per-month working vectors of one plan on one path (the parts of a month each path walks on
+/// its own: burst offers, bought chips waiting for space, pools).
 #[derive(Debug, Default)]
 struct Work {
     burst: Vec<(f64, f64)>,
-    churn: Vec<f64>,
-    run_left: Vec<f64>,
-    run_done: Vec<i32>,
     pending: Vec<f64>,
-    want: Vec<f64>,
-    served: Vec<f64>,
-    need: Vec<f64>,
     burst_left: Vec<f64>,
     /// Each segment's revenue in the calendar year so far (with yearly statements).
     seg_revenue_year: Vec<f64>,
-    /// Each segment's compute served this month, H100e.
-    seg_served: Vec<f64>,
     /// Per pool (only with pools): raw capacity and full-draw power (running sums).
     pool_raw: Vec<f64>,
     pool_power: Vec<f64>,
     /// The pools this month, cheapest per H100e-month used first (the merit order).
     pools_now: Vec<PoolNow>,
+}
+
+/// The working vectors of `L` paths advanced together (a lane each), laid out as arrays of
+/// lanes so that each step of the month runs once for all of them: segments' need, want and
+/// service per load block, churn factors and training runs' progress.
+#[derive(Debug)]
+struct Hot<const L: usize> {
+    /// Per segment: compute need this month (H100e), churn factor, compute served (H100e).
+    need: Vec<[f64; L]>,
+    churn: Vec<[f64; L]>,
+    seg_served: Vec<[f64; L]>,
+    /// Per segment and load block (segment × blocks + block): wanted and served, H100e.
+    want: Vec<[f64; L]>,
+    served: Vec<[f64; L]>,
+    /// Per training run: H100e-months left, and the month it finished (−1: not yet).
+    run_left: Vec<[f64; L]>,
+    run_done: Vec<[i32; L]>,
+}
+
+impl<const L: usize> Default for Hot<L> {
+    fn default() -> Self {
+        Hot {
+            need: Vec::new(),
+            churn: Vec::new(),
+            seg_served: Vec::new(),
+            want: Vec::new(),
+            served: Vec::new(),
+            run_left: Vec::new(),
+            run_done: Vec::new(),
+        }
+    }
+}
+
+/// Paths advanced together by [`Engine::run_plan_lanes`].
+pub const LANES: usize = 4;
+
+/// Reusable per-thread buffers for one plan on [`LANES`] paths at once.
+#[derive(Debug, Default)]
+pub struct LaneScratch {
+    s: [Scratch; LANES],
+    hot: Hot<LANES>,
 }
 
 /// A pool in the month being simulated.
@@ -677,6 +715,13 @@ impl Engine {
                 .collect(),
             hours: blocks.iter().map(|b| b.0).collect(),
             segs,
+            order_segs: order
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Seg(si) => Some(*si),
+                    _ => None,
+                })
+                .collect(),
             order,
             buy_opts: opts
                 .iter()

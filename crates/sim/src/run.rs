@@ -22,7 +22,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Draws, Engine, PathOutcome, Recording, Scratch, REPORTED_SERIES, YEARLY_LINES,
+    Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES, REPORTED_SERIES,
+    YEARLY_LINES,
 };
 
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
@@ -330,9 +331,17 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         .iter()
         .map(|_| PlanAcc::new(e, cfg.paths, cfg))
         .collect();
-    let mut draws = Draws::default();
+    // Paths go through the month loop LANES at a time (the block's last few one by one); each
+    // lane's outcome is what the path gives alone, and outcomes are accumulated in path order.
+    let mut draws: [Draws; LANES] = Default::default();
+    let mut lanes = LaneScratch::default();
     let mut scratch = Scratch::default();
-    let mut outs: Vec<PathOutcome> = vec![PathOutcome::default(); e.plans.len()];
+    let mut outs: Vec<[PathOutcome; LANES]> =
+        (0..e.plans.len()).map(|_| Default::default()).collect();
+    let rec = Recording {
+        monthly: cfg.monthly,
+        yearly: cfg.yearly,
+    };
     let mut per_path = Vec::new();
     // Per plan, the block's monthly and yearly values, summarised per cell after the block.
     let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
@@ -343,88 +352,97 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
     let mut yearly_rows: Vec<CellRows> = (0..e.plans.len())
         .map(|_| CellRows::new(yearly_cells, n))
         .collect();
-    for (i, u) in uniforms.iter().enumerate() {
-        let path = first + i as u64;
-        e.draw_with(path, u, &cfg.overrides, &cfg.scales, &mut draws);
-        for (pi, out) in outs.iter_mut().enumerate() {
-            let rec = Recording {
-                monthly: cfg.monthly,
-                yearly: cfg.yearly,
-            };
-            e.run_plan_with(pi, &draws, &mut scratch, rec, out);
+    for (g, group) in uniforms.chunks(LANES).enumerate() {
+        let i0 = g * LANES;
+        for (l, u) in group.iter().enumerate() {
+            let path = first + (i0 + l) as u64;
+            e.draw_with(path, u, &cfg.overrides, &cfg.scales, &mut draws[l]);
         }
-        for (pi, out) in outs.iter().enumerate() {
-            let acc = &mut plans[pi];
-            let vals = metric_values(out);
-            // Years are accumulated as years after the start (the sketch's error is relative,
-            // and 0.5 % of 2030 would blur whole years together), and only where the event
-            // happens inside the horizon.
-            for (id, (m, v)) in MetricId::ALL.iter().zip(acc.metrics.iter_mut().zip(vals)) {
-                if !id.is_year() {
-                    m.push(v, path);
-                } else if v > e.end_year as f64 {
-                    acc.never[id.index()] += 1;
-                } else {
-                    m.push(v - e.start_year as f64, path);
+        for (pi, out) in outs.iter_mut().enumerate() {
+            if group.len() == LANES {
+                e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut());
+            } else {
+                for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
+                    e.run_plan_with(pi, d, &mut scratch, rec, o);
                 }
             }
-            for (y, c) in acc.shortfall.iter_mut().enumerate() {
-                if out.shortfall_years >> y & 1 == 1 {
-                    *c += 1;
+        }
+        for l in 0..group.len() {
+            let (i, path) = (i0 + l, first + (i0 + l) as u64);
+            for (pi, out) in outs.iter().map(|o| &o[l]).enumerate() {
+                let acc = &mut plans[pi];
+                let vals = metric_values(out);
+                // Years are accumulated as years after the start (the sketch's error is relative,
+                // and 0.5 % of 2030 would blur whole years together), and only where the event
+                // happens inside the horizon.
+                for (id, (m, v)) in MetricId::ALL.iter().zip(acc.metrics.iter_mut().zip(vals)) {
+                    if !id.is_year() {
+                        m.push(v, path);
+                    } else if v > e.end_year as f64 {
+                        acc.never[id.index()] += 1;
+                    } else {
+                        m.push(v - e.start_year as f64, path);
+                    }
                 }
-            }
-            acc.backstop += u64::from(out.funding_gap_usd > 0.0);
-            acc.capacity_peak.push(out.capacity_peak_h100e);
-            acc.capacity_end.push(out.capacity_end_h100e);
-            for (ri, delay) in out.run_delay_months.iter().enumerate() {
-                acc.run_delay[ri].push(*delay);
-                acc.run_late[ri] += u64::from(*delay > 0.0);
-            }
-            let mut by_opt = vec![0.0; e.option_names.len()];
-            for (oi, _, a) in &out.rule_commitments {
-                by_opt[*oi] += a;
-            }
-            for (m, v) in acc.rule_committed.iter_mut().zip(by_opt) {
-                m.push(v);
-            }
-            let base = metric_values(&outs[0]);
-            for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
-                acc.diffs[k].push(vals[mi] - base[mi]);
-            }
-            if cfg.monthly {
-                let row = monthly_rows[pi].row(i);
-                for (dst, series) in row
-                    .chunks_exact_mut(e.months)
-                    .zip(out.monthly.iter().take(REPORTED_SERIES))
+                for (y, c) in acc.shortfall.iter_mut().enumerate() {
+                    if out.shortfall_years >> y & 1 == 1 {
+                        *c += 1;
+                    }
+                }
+                acc.backstop += u64::from(out.funding_gap_usd > 0.0);
+                acc.capacity_peak.push(out.capacity_peak_h100e);
+                acc.capacity_end.push(out.capacity_end_h100e);
+                for (ri, delay) in out.run_delay_months.iter().enumerate() {
+                    acc.run_delay[ri].push(*delay);
+                    acc.run_late[ri] += u64::from(*delay > 0.0);
+                }
+                let mut by_opt = vec![0.0; e.option_names.len()];
+                for (oi, _, a) in &out.rule_commitments {
+                    by_opt[*oi] += a;
+                }
+                for (m, v) in acc.rule_committed.iter_mut().zip(by_opt) {
+                    m.push(v);
+                }
+                let base = metric_values(&outs[0][l]);
+                for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
+                    acc.diffs[k].push(vals[mi] - base[mi]);
+                }
+                if cfg.monthly {
+                    let row = monthly_rows[pi].row(i);
+                    for (dst, series) in row
+                        .chunks_exact_mut(e.months)
+                        .zip(out.monthly.iter().take(REPORTED_SERIES))
+                    {
+                        dst.copy_from_slice(series);
+                    }
+                }
+                for (a, v) in acc
+                    .segment_served_sum
+                    .iter_mut()
+                    .zip(&out.segment_served_h100e)
                 {
-                    dst.copy_from_slice(series);
+                    *a += v;
                 }
-            }
-            for (a, v) in acc
-                .segment_served_sum
-                .iter_mut()
-                .zip(&out.segment_served_h100e)
-            {
-                *a += v;
-            }
-            if cfg.yearly {
-                let row = yearly_rows[pi].row(i);
-                let ns = e.num_segments();
-                for (y, dst) in row
-                    .chunks_exact_mut(yearly_cells_per_year(e))
-                    .enumerate()
-                    .take(out.yearly.len())
-                {
-                    let nl = YEARLY_LINES.len();
-                    dst[..nl].copy_from_slice(&out.yearly[y]);
-                    dst[nl..].copy_from_slice(&out.yearly_segment_revenue[y * ns..(y + 1) * ns]);
+                if cfg.yearly {
+                    let row = yearly_rows[pi].row(i);
+                    let ns = e.num_segments();
+                    for (y, dst) in row
+                        .chunks_exact_mut(yearly_cells_per_year(e))
+                        .enumerate()
+                        .take(out.yearly.len())
+                    {
+                        let nl = YEARLY_LINES.len();
+                        dst[..nl].copy_from_slice(&out.yearly[y]);
+                        dst[nl..]
+                            .copy_from_slice(&out.yearly_segment_revenue[y * ns..(y + 1) * ns]);
+                    }
                 }
-            }
-            if cfg.per_path {
-                let mut o = out.clone();
-                o.monthly = Vec::new();
-                o.segment_served_h100e = Vec::new();
-                per_path.push((path, pi, o));
+                if cfg.per_path {
+                    let mut o = out.clone();
+                    o.monthly = Vec::new();
+                    o.segment_served_h100e = Vec::new();
+                    per_path.push((path, pi, o));
+                }
             }
         }
     }

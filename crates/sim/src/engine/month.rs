@@ -3,11 +3,16 @@
 //!
 //! Each step keeps the order of floating-point operations of the equations, so results are
 //! bit-identical to the documented sequence; the bit-identity and known-answer tests guard that.
+//!
+//! Several paths of one plan can advance together, a lane each ([`Hot`]): the month's steps
+//! that every path takes alike (demand, allocation, service and churn) run once for all lanes
+//! over arrays of lanes, and the steps each path takes its own way (rules, bought chips,
+//! pools, burst, cash) run lane by lane. A lane computes exactly what the path would alone.
 
 use super::{
-    hash3, refill, yl, Draws, Engine, FastMinMax, OptionKind, PathOutcome, PlanC, PoolNow,
-    Recording, Scratch, Step, Work, HOURS_PER_MONTH, NOISE, QUALITY_RATIO_MAX, QUALITY_RATIO_MIN,
-    RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+    hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneScratch, OptionKind, PathOutcome, PlanC,
+    PoolNow, Recording, Scratch, Step, Work, HOURS_PER_MONTH, LANES, NOISE, QUALITY_RATIO_MAX,
+    QUALITY_RATIO_MIN, RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 
 /// What one plan carries from month to month on one path.
@@ -57,6 +62,7 @@ struct PathState {
 }
 
 /// What allocation and burst did in one month (steps 4–5), in H100e-months and USD.
+#[derive(Default)]
 struct Allocation {
     research: f64,
     idle: f64,
@@ -125,116 +131,169 @@ impl Engine {
         rec: Recording,
         out: &mut PathOutcome,
     ) {
-        let plan = &self.plans[pi];
-        self.resize(s);
-        // Step 0: fleet and fixed commitments become delta arrays.
-        self.add_fleet(d, s);
-        for c in &plan.commits {
-            self.commit(c.opt, c.t, c.amount, c.key, d, s);
-        }
-        self.clear_outcome(rec, out);
-        // Working vectors live in the scratch so a path allocates nothing.
-        let mut v = std::mem::take(&mut s.work);
-        self.prepare_work(d, &mut v);
-        // The month loop is compiled twice: without pools it has no pool code at all.
-        if self.pools.is_empty() {
-            self.months_loop::<false>(plan, d, s, rec, out, &mut v);
-        } else {
-            self.months_loop::<true>(plan, d, s, rec, out, &mut v);
-        }
-        s.work = v;
+        let mut hot = std::mem::take(&mut s.hot);
+        self.run_lanes::<1>(pi, [d], std::array::from_mut(s), &mut hot, rec, [out]);
+        s.hot = hot;
     }
 
-    /// Steps 1–8 for every month of one plan on one path, and the path's outcomes; `POOLS`
+    /// Simulates plan `pi` on [`LANES`] paths at once, the paths drawn in `d`, into `out` in the
+    /// same order. Each lane's outcome is bit for bit what [`Engine::run_plan_with`] gives for
+    /// its path alone: the lanes share the month's steps, not their numbers.
+    pub fn run_plan_lanes(
+        &self,
+        pi: usize,
+        d: [&Draws; LANES],
+        ls: &mut LaneScratch,
+        rec: Recording,
+        out: [&mut PathOutcome; LANES],
+    ) {
+        self.run_lanes::<LANES>(pi, d, &mut ls.s, &mut ls.hot, rec, out);
+    }
+
+    /// Plan `pi` on `L` paths: step 0 per path, then the month loop for all of them.
+    fn run_lanes<const L: usize>(
+        &self,
+        pi: usize,
+        d: [&Draws; L],
+        s: &mut [Scratch; L],
+        hot: &mut Hot<L>,
+        rec: Recording,
+        mut out: [&mut PathOutcome; L],
+    ) {
+        let plan = &self.plans[pi];
+        for l in 0..L {
+            let s = &mut s[l];
+            self.resize(s);
+            // Step 0: fleet and fixed commitments become delta arrays.
+            self.add_fleet(d[l], s);
+            for c in &plan.commits {
+                self.commit(c.opt, c.t, c.amount, c.key, d[l], s);
+            }
+            self.clear_outcome(rec, out[l]);
+        }
+        // Working vectors live in the scratch so a path allocates nothing.
+        let mut v: [Work; L] = std::array::from_fn(|l| std::mem::take(&mut s[l].work));
+        for l in 0..L {
+            self.prepare_work(d[l], &mut v[l]);
+        }
+        self.prepare_hot(hot);
+        // The month loop is compiled twice: without pools it has no pool code at all.
+        if self.pools.is_empty() {
+            self.months_loop::<false, L>(plan, &d, s, hot, rec, &mut out, &mut v);
+        } else {
+            self.months_loop::<true, L>(plan, &d, s, hot, rec, &mut out, &mut v);
+        }
+        for (s, v) in s.iter_mut().zip(v) {
+            s.work = v;
+        }
+    }
+
+    /// Steps 1–8 for every month of one plan on `L` paths, and the paths' outcomes; `POOLS`
     /// when the scenario has capacity pools.
-    fn months_loop<const POOLS: bool>(
+    #[allow(clippy::too_many_arguments)]
+    fn months_loop<const POOLS: bool, const L: usize>(
         &self,
         plan: &PlanC,
-        d: &Draws,
-        s: &mut Scratch,
+        d: &[&Draws; L],
+        s: &mut [Scratch; L],
+        h: &mut Hot<L>,
         rec: Recording,
-        out: &mut PathOutcome,
-        v: &mut Work,
+        out: &mut [&mut PathOutcome; L],
+        v: &mut [Work; L],
     ) {
-        let mut st = self.path_state(d);
+        let mut st: [PathState; L] = std::array::from_fn(|l| self.path_state(d[l]));
         let nc_growth = self.opex_growth_ln_m.exp();
         for t in 0..self.months {
-            self.apply_rules(plan, t, &st, v, d, s, out);
-            let cap = self.advance_capacity::<POOLS>(t, &mut st, v, d, s);
-            let demand_h = self.demand(t, plan, d, v, s);
-            let floor_rate = self.floor_h100e.fmax(self.floor_share * cap);
-            let extra_cap = self.extra_cap_share * cap;
-            let mut a = self.allocate::<POOLS>(t, cap, floor_rate, extra_cap, d, v);
-            if POOLS {
-                self.pool_costs(v, &mut a);
-            }
-            let (served_h, revenue, revenue_share) = self.serve(t, d, v, rec.yearly);
-            // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or idle.
-            let mut unserved = (demand_h - served_h).fmax(0.0);
-            if unserved <= NOISE * demand_h {
-                unserved = 0.0;
-            }
-            if a.idle <= NOISE * cap {
-                a.idle = 0.0;
-            }
-            self.track_research(t, &mut st, a.research, floor_rate, extra_cap, cap, s);
-            let flows = MonthFlows {
-                power_net: a.usage_fees_usd - a.power_saved_usd,
-                capex: s.capex[t],
-                financing: s.fin[t],
-                revenue_share,
-                round: d.funding[t],
-                vendor_investment: s.vendor_funding[t],
-                credit_open: !d.credit_closed.get(t).copied().unwrap_or(false),
-            };
-            let m = self.settle_cash(&mut st, revenue, a.burst_cost_usd, &flows);
-            st.noncompute_usd *= nc_growth;
-            if rec.yearly {
-                add_year_lines(&mut st, revenue, &m, &a, s.capex_chips[t], s.warrants[t]);
-            }
-            let capacity_cost =
-                st.power_usd - a.power_saved_usd + st.opex_usd + st.lease_usd + st.dep_usd;
-            if cap > 0.0 {
-                st.idle_cost_usd += a.idle / cap * capacity_cost;
-            }
-            st.year_income_usd += revenue - m.op_costs - st.dep_usd;
-            st.year_fcf_usd += m.fcf;
-            self.close_year(t, &mut st, v, rec.yearly, out);
-            if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
-                let year = (self.start_month_of_year + t as i32) / 12;
-                st.shortfall_years |= 1u64 << year.min(63);
-            }
-            st.demand_tot += demand_h;
-            st.unserved_tot += unserved;
-            st.cap_tot += cap;
-            st.used_tot += cap - a.idle;
-            if rec.monthly {
-                for (si, sv) in v.seg_served.iter().enumerate() {
-                    out.segment_served_h100e[si * self.months + t] = *sv;
+            let mut cap = [0.0; L];
+            for l in 0..L {
+                if !plan.rules.is_empty() {
+                    self.apply_rules(plan, t, &st[l], &v[l], d[l], &mut s[l], out[l]);
                 }
-                // In SERIES order.
-                let month = [
-                    demand_h,
-                    cap,
-                    served_h,
-                    unserved,
-                    a.research,
-                    a.idle,
-                    revenue,
-                    st.cash_usd,
-                    st.gap_usd,
-                    a.burst_used,
-                    m.fcf,
-                    m.interest,
-                    m.round,
-                    st.credit_usd + st.backstop_usd,
-                ];
-                for (series, x) in out.monthly.iter_mut().zip(month) {
-                    series[t] = x;
+                cap[l] = self.advance_capacity::<POOLS>(t, &mut st[l], &mut v[l], d[l], &mut s[l]);
+            }
+            let demand = self.demand(t, plan, d, h, s);
+            let floor_rate: [f64; L] =
+                std::array::from_fn(|l| self.floor_h100e.fmax(self.floor_share * cap[l]));
+            let extra_cap: [f64; L] = std::array::from_fn(|l| self.extra_cap_share * cap[l]);
+            let mut alloc = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, d, v, h);
+            let served = self.serve(t, d, v, h, rec.yearly);
+            for l in 0..L {
+                let (cap, demand_h, a) = (cap[l], demand[l], &mut alloc[l]);
+                let (st, s, v, d, out) = (&mut st[l], &mut s[l], &mut v[l], d[l], &mut *out[l]);
+                if POOLS {
+                    self.pool_costs(v, a);
+                }
+                let (served_h, revenue, revenue_share) = served[l];
+                // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall
+                // or idle.
+                let mut unserved = (demand_h - served_h).fmax(0.0);
+                if unserved <= NOISE * demand_h {
+                    unserved = 0.0;
+                }
+                if a.idle <= NOISE * cap {
+                    a.idle = 0.0;
+                }
+                self.track_research(t, st, a.research, floor_rate[l], extra_cap[l], cap, s);
+                let flows = MonthFlows {
+                    power_net: a.usage_fees_usd - a.power_saved_usd,
+                    capex: s.capex[t],
+                    financing: s.fin[t],
+                    revenue_share,
+                    round: d.funding[t],
+                    vendor_investment: s.vendor_funding[t],
+                    credit_open: !d.credit_closed.get(t).copied().unwrap_or(false),
+                };
+                let m = self.settle_cash(st, revenue, a.burst_cost_usd, &flows);
+                st.noncompute_usd *= nc_growth;
+                if rec.yearly {
+                    add_year_lines(st, revenue, &m, a, s.capex_chips[t], s.warrants[t]);
+                }
+                let capacity_cost =
+                    st.power_usd - a.power_saved_usd + st.opex_usd + st.lease_usd + st.dep_usd;
+                if cap > 0.0 {
+                    st.idle_cost_usd += a.idle / cap * capacity_cost;
+                }
+                st.year_income_usd += revenue - m.op_costs - st.dep_usd;
+                st.year_fcf_usd += m.fcf;
+                self.close_year(t, st, v, rec.yearly, out);
+                if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
+                    let year = (self.start_month_of_year + t as i32) / 12;
+                    st.shortfall_years |= 1u64 << year.min(63);
+                }
+                st.demand_tot += demand_h;
+                st.unserved_tot += unserved;
+                st.cap_tot += cap;
+                st.used_tot += cap - a.idle;
+                if rec.monthly {
+                    for (si, sv) in h.seg_served.iter().enumerate() {
+                        out.segment_served_h100e[si * self.months + t] = sv[l];
+                    }
+                    // In SERIES order.
+                    let month = [
+                        demand_h,
+                        cap,
+                        served_h,
+                        unserved,
+                        a.research,
+                        a.idle,
+                        revenue,
+                        st.cash_usd,
+                        st.gap_usd,
+                        a.burst_used,
+                        m.fcf,
+                        m.interest,
+                        m.round,
+                        st.credit_usd + st.backstop_usd,
+                    ];
+                    for (series, x) in out.monthly.iter_mut().zip(month) {
+                        series[t] = x;
+                    }
                 }
             }
         }
-        self.finish(&st, v, s, out);
+        for l in 0..L {
+            self.finish(&st[l], h, l, &s[l], out[l]);
+        }
     }
 
     /// Empties what a previous path left in `out` and sizes the monthly series.
@@ -255,11 +314,10 @@ impl Engine {
         }
     }
 
-    /// Fills the working vectors for a new path: burst offers cheapest first, churn factors at
-    /// one, training runs not started, nothing pending.
+    /// Fills the working vectors for a new path: burst offers cheapest first, nothing pending.
     fn prepare_work(&self, d: &Draws, v: &mut Work) {
         let p = &d.params;
-        let (ns, nb) = (self.segs.len(), self.hours.len());
+        let ns = self.segs.len();
         v.burst.clear();
         v.burst.extend(
             self.opts
@@ -268,16 +326,8 @@ impl Engine {
                 .map(|o| (o.cap_h100e, p[o.price])),
         );
         v.burst.sort_by(|a, b| a.1.total_cmp(&b.1));
-        refill(&mut v.churn, ns, 1.0);
-        v.run_left.clear();
-        v.run_left.extend(self.runs.iter().map(|r| r.size));
-        refill(&mut v.run_done, self.runs.len(), -1);
         refill(&mut v.pending, self.opts.len(), 0.0);
-        refill(&mut v.want, ns * nb, 0.0);
-        refill(&mut v.served, ns * nb, 0.0);
-        refill(&mut v.need, ns, 0.0);
         refill(&mut v.seg_revenue_year, ns, 0.0);
-        refill(&mut v.seg_served, ns, 0.0);
         let np = self.pools.len();
         refill(&mut v.pool_raw, np, 0.0);
         refill(&mut v.pool_power, np, 0.0);
@@ -286,6 +336,19 @@ impl Engine {
             pool,
             ..PoolNow::default()
         }));
+    }
+
+    /// Fills the lane arrays for new paths: churn factors at one, training runs not started.
+    fn prepare_hot<const L: usize>(&self, h: &mut Hot<L>) {
+        let (ns, nb) = (self.segs.len(), self.hours.len());
+        refill(&mut h.need, ns, [0.0; L]);
+        refill(&mut h.churn, ns, [1.0; L]);
+        refill(&mut h.seg_served, ns, [0.0; L]);
+        refill(&mut h.want, ns * nb, [0.0; L]);
+        refill(&mut h.served, ns * nb, [0.0; L]);
+        h.run_left.clear();
+        h.run_left.extend(self.runs.iter().map(|r| [r.size; L]));
+        refill(&mut h.run_done, self.runs.len(), [-1; L]);
     }
 
     /// The state before the first month.
@@ -397,7 +460,13 @@ impl Engine {
                 v.pool_power[p] += s.d_pool_power[p * n + t];
             }
         }
-        if !self.buy_opts.is_empty() {
+        // Only in months when bought chips arrive or wait for space.
+        let n = self.months + 1;
+        if self
+            .buy_opts
+            .iter()
+            .any(|&oi| v.pending[oi] > 0.0 || s.buy_arrivals[oi * n + t] != 0.0)
+        {
             self.install_buys::<POOLS>(t, st, v, d, s);
         }
         if POOLS {
@@ -475,119 +544,161 @@ impl Engine {
         }
     }
 
-    /// Step 3: each segment's compute need and its want per load block. Returns product
-    /// demand, H100e.
+    /// Step 3: each segment's compute need and its want per load block, for every lane.
+    /// Returns each lane's product demand, H100e.
     #[inline(always)]
-    fn demand(&self, t: usize, plan: &PlanC, d: &Draws, v: &mut Work, s: &mut Scratch) -> f64 {
+    fn demand<const L: usize>(
+        &self,
+        t: usize,
+        plan: &PlanC,
+        d: &[&Draws; L],
+        h: &mut Hot<L>,
+        s: &mut [Scratch; L],
+    ) -> [f64; L] {
         let (t_len, nb) = (self.months, self.hours.len());
-        let q = self.quality(t, d.params[self.quality_eps], s);
-        let mut demand_h = 0.0;
-        for si in 0..self.segs.len() {
+        let q: [f64; L] =
+            std::array::from_fn(|l| self.quality(t, d[l].params[self.quality_eps], &s[l]));
+        let mut demand_h = [0.0; L];
+        let rows = h
+            .want
+            .chunks_exact_mut(nb)
+            .zip(h.served.chunks_exact_mut(nb));
+        let segs = h.need.iter_mut().zip(&h.churn).zip(rows);
+        for (si, ((need, churn), (want, served))) in segs.enumerate() {
             let idx = si * t_len + t;
-            v.need[si] = d.exo[idx] * v.churn[si] * q * d.k[idx];
-            demand_h += v.need[si];
-            for b in 0..nb {
-                v.want[si * nb + b] = v.need[si] * self.factors[si * nb + b];
-                v.served[si * nb + b] = 0.0;
+            for l in 0..L {
+                need[l] = d[l].exo[idx] * churn[l] * q[l] * d[l].k[idx];
+                demand_h[l] += need[l];
+            }
+            let factors = &self.factors[si * nb..(si + 1) * nb];
+            for ((w, sv), f) in want.iter_mut().zip(served.iter_mut()).zip(factors) {
+                for l in 0..L {
+                    w[l] = need[l] * f;
+                }
+                *sv = [0.0; L];
             }
         }
-        s.hist[t] = demand_h;
-        if !plan.rules.is_empty() {
-            s.log_growth[t] = if t > 0 && demand_h > 0.0 && s.hist[t - 1] > 0.0 {
-                (demand_h / s.hist[t - 1]).ln()
-            } else {
-                f64::NAN
-            };
+        for l in 0..L {
+            let s = &mut s[l];
+            s.hist[t] = demand_h[l];
+            if !plan.rules.is_empty() {
+                s.log_growth[t] = if t > 0 && demand_h[l] > 0.0 && s.hist[t - 1] > 0.0 {
+                    (demand_h[l] / s.hist[t - 1]).ln()
+                } else {
+                    f64::NAN
+                };
+            }
         }
         demand_h
     }
 
-    /// Steps 4 and 5 over every load block: allocation in priority order, then burst.
+    /// Steps 4 and 5 over every load block, for every lane: allocation in priority order, then
+    /// burst.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn allocate<const POOLS: bool>(
+    fn allocate<const POOLS: bool, const L: usize>(
         &self,
         t: usize,
-        cap: f64,
-        floor_rate: f64,
-        extra_cap: f64,
-        d: &Draws,
-        v: &mut Work,
-    ) -> Allocation {
-        let mut a = Allocation {
-            research: 0.0,
-            idle: 0.0,
-            burst_used: 0.0,
-            burst_cost_usd: 0.0,
-            power_saved_usd: 0.0,
-            usage_fees_usd: 0.0,
-        };
-        for b in 0..self.hours.len() {
-            let h = self.hours[b];
+        cap: &[f64; L],
+        floor_rate: &[f64; L],
+        extra_cap: &[f64; L],
+        d: &[&Draws; L],
+        v: &mut [Work; L],
+        h: &mut Hot<L>,
+    ) -> [Allocation; L] {
+        let mut a: [Allocation; L] = std::array::from_fn(|_| Allocation::default());
+        for (b, &hb) in self.hours.iter().enumerate() {
             let (left, res_b, any_short) = if POOLS {
-                self.allocate_block_pools(t, b, floor_rate, extra_cap, v)
+                let mut r = ([0.0; L], [0.0; L], [false; L]);
+                for l in 0..L {
+                    let x = self.allocate_block_pools(
+                        t,
+                        b,
+                        floor_rate[l],
+                        extra_cap[l],
+                        &mut v[l],
+                        h,
+                        l,
+                    );
+                    (r.0[l], r.1[l], r.2[l]) = x;
+                }
+                r
             } else {
-                self.allocate_block(t, b, cap, floor_rate, extra_cap, v)
+                self.allocate_block(t, b, cap, floor_rate, extra_cap, h)
             };
-            if any_short && self.burst_covers && !v.burst.is_empty() {
-                self.cover_with_burst(t, b, d, v, &mut a);
+            for l in 0..L {
+                if any_short[l] && self.burst_covers && !v[l].burst.is_empty() {
+                    self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a[l]);
+                }
+                a[l].research += res_b[l] * hb;
+                a[l].idle += left[l] * hb;
             }
-            a.research += res_b * h;
-            a.idle += left * h;
         }
         a
     }
 
-    /// Step 4 for load block `b`: capacity goes to each step of the allocation order in turn.
-    /// Returns (capacity left idle, research served, whether any product segment fell short).
+    /// Step 4 for load block `b`, every lane: capacity goes to each step of the allocation
+    /// order in turn. Returns (capacity left idle, research served, whether any product segment
+    /// fell short) per lane.
     #[inline(always)]
-    fn allocate_block(
+    fn allocate_block<const L: usize>(
         &self,
         t: usize,
         b: usize,
-        cap: f64,
-        floor_rate: f64,
-        extra_cap: f64,
-        v: &mut Work,
-    ) -> (f64, f64, bool) {
+        cap: &[f64; L],
+        floor_rate: &[f64; L],
+        extra_cap: &[f64; L],
+        h: &mut Hot<L>,
+    ) -> ([f64; L], [f64; L], [bool; L]) {
         let ti = t as i32;
         let nb = self.hours.len();
-        let h = self.hours[b];
-        let mut left = cap;
-        let mut res_b = 0.0;
-        let mut any_short = false;
+        let hb = self.hours[b];
+        let mut left = *cap;
+        let mut res_b = [0.0; L];
+        let mut any_short = [false; L];
         for step in &self.order {
             match *step {
                 Step::Floor => {
-                    let g = floor_rate.fmin(left);
-                    left -= g;
-                    res_b += g;
+                    for l in 0..L {
+                        let g = floor_rate[l].fmin(left[l]);
+                        left[l] -= g;
+                        res_b[l] += g;
+                    }
                 }
                 Step::Seg(si) => {
-                    let w = v.want[si * nb + b];
-                    let g = w.fmin(left);
-                    v.served[si * nb + b] = g;
-                    left -= g;
-                    any_short |= g < w;
+                    let i = si * nb + b;
+                    let w = h.want[i];
+                    let served = &mut h.served[i];
+                    for l in 0..L {
+                        let g = w[l].fmin(left[l]);
+                        served[l] = g;
+                        left[l] -= g;
+                        any_short[l] |= g < w[l];
+                    }
                 }
                 Step::Runs => {
-                    for (ri, run) in self.runs.iter().enumerate() {
-                        if v.run_left[ri] <= 0.0
-                            || ti < run.start
-                            || left <= 0.0
-                            || cap < run.min_cluster
-                        {
+                    let runs = self.runs.iter().zip(&mut h.run_left).zip(&mut h.run_done);
+                    for ((run, run_left), run_done) in runs {
+                        if ti < run.start {
                             continue;
                         }
-                        let g = run.rate.fmin(v.run_left[ri] / h).fmin(left);
-                        left -= g;
-                        res_b += g;
-                        run_progress(v, ri, g * h, run.size, ti);
+                        for l in 0..L {
+                            if run_left[l] <= 0.0 || left[l] <= 0.0 || cap[l] < run.min_cluster {
+                                continue;
+                            }
+                            let g = run.rate.fmin(run_left[l] / hb).fmin(left[l]);
+                            left[l] -= g;
+                            res_b[l] += g;
+                            run_progress(&mut run_left[l], &mut run_done[l], g * hb, run.size, ti);
+                        }
                     }
                 }
                 Step::Extra => {
-                    let g = left.fmin((extra_cap - res_b).fmax(0.0));
-                    left -= g;
-                    res_b += g;
+                    for l in 0..L {
+                        let g = left[l].fmin((extra_cap[l] - res_b[l]).fmax(0.0));
+                        left[l] -= g;
+                        res_b[l] += g;
+                    }
                 }
             }
         }
@@ -652,14 +763,17 @@ impl Engine {
     /// Step 4 with pools, for load block `b`: each step of the allocation order in turn, each
     /// drawing from the pools that may run its work in merit order; a training run only from
     /// pools with at least its minimum cluster online. Returns (capacity left idle, research
-    /// served, whether any product segment fell short).
-    fn allocate_block_pools(
+    /// served, whether any product segment fell short) for lane `l`.
+    #[allow(clippy::too_many_arguments)]
+    fn allocate_block_pools<const L: usize>(
         &self,
         t: usize,
         b: usize,
         floor_rate: f64,
         extra_cap: f64,
         v: &mut Work,
+        hot: &mut Hot<L>,
+        l: usize,
     ) -> (f64, f64, bool) {
         let ti = t as i32;
         let nb = self.hours.len();
@@ -676,20 +790,22 @@ impl Engine {
                     res_b += self.draw_pools(v, (h, floor_rate, 0.0), research);
                 }
                 Step::Seg(si) => {
-                    let w = v.want[si * nb + b];
+                    let w = hot.want[si * nb + b][l];
                     let g = self.draw_pools(v, (h, w, 0.0), serves[si]);
-                    v.served[si * nb + b] = g;
+                    hot.served[si * nb + b][l] = g;
                     any_short |= g < w;
                 }
                 Step::Runs => {
                     for (ri, run) in self.runs.iter().enumerate() {
-                        if v.run_left[ri] <= 0.0 || ti < run.start {
+                        let run_left = hot.run_left[ri][l];
+                        if run_left <= 0.0 || ti < run.start {
                             continue;
                         }
-                        let rate = run.rate.fmin(v.run_left[ri] / h);
+                        let rate = run.rate.fmin(run_left / h);
                         let g = self.draw_pools(v, (h, rate, run.min_cluster), research);
                         res_b += g;
-                        run_progress(v, ri, g * h, run.size, ti);
+                        let (left, done) = (&mut hot.run_left[ri][l], &mut hot.run_done[ri][l]);
+                        run_progress(left, done, g * h, run.size, ti);
                     }
                 }
                 Step::Extra => {
@@ -719,16 +835,26 @@ impl Engine {
     }
 
     /// Step 5 for load block `b`: burst covers product shortfall, in priority order, cheapest
-    /// burst first, and only where the revenue per H100e-month pays for it.
+    /// burst first, and only where the revenue per H100e-month pays for it; lane `l`.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn cover_with_burst(&self, t: usize, b: usize, d: &Draws, v: &mut Work, a: &mut Allocation) {
+    fn cover_with_burst<const L: usize>(
+        &self,
+        t: usize,
+        b: usize,
+        d: &Draws,
+        v: &mut Work,
+        hot: &mut Hot<L>,
+        l: usize,
+        a: &mut Allocation,
+    ) {
         let nb = self.hours.len();
         let h = self.hours[b];
         v.burst_left.clear();
         v.burst_left.extend(v.burst.iter().map(|(c, _)| *c));
-        for step in &self.order {
-            let Step::Seg(si) = *step else { continue };
-            let mut short = v.want[si * nb + b] - v.served[si * nb + b];
+        for &si in &self.order_segs {
+            let i = si * nb + b;
+            let mut short = hot.want[i][l] - hot.served[i][l];
             if short <= 0.0 {
                 continue;
             }
@@ -739,7 +865,7 @@ impl Engine {
                     continue;
                 }
                 v.burst_left[bi] -= g;
-                v.served[si * nb + b] += g;
+                hot.served[i][l] += g;
                 short -= g;
                 a.burst_used += g * h;
                 a.burst_cost_usd += g * h * bprice;
@@ -747,32 +873,59 @@ impl Engine {
         }
     }
 
-    /// Step 6: what each segment was served and earned, and the part of it paid to partners
-    /// (revenue shares); churn where it fell short. Returns (served H100e-months, revenue USD,
-    /// revenue shared USD).
+    /// Step 6, every lane: what each segment was served and earned, and the part of it paid to
+    /// partners (revenue shares); churn where it fell short. Returns (served H100e-months,
+    /// revenue USD, revenue shared USD) per lane.
     #[inline(always)]
-    fn serve(&self, t: usize, d: &Draws, v: &mut Work, yearly: bool) -> (f64, f64, f64) {
+    fn serve<const L: usize>(
+        &self,
+        t: usize,
+        d: &[&Draws; L],
+        v: &mut [Work; L],
+        h: &mut Hot<L>,
+        yearly: bool,
+    ) -> [(f64, f64, f64); L] {
         let nb = self.hours.len();
-        let (mut served_h, mut revenue, mut shared) = (0.0, 0.0, 0.0);
-        for si in 0..self.segs.len() {
+        let (mut served_h, mut revenue, mut shared) = ([0.0; L], [0.0; L], [0.0; L]);
+        let rows = h.served.chunks_exact(nb);
+        let segs = rows.zip(&mut h.seg_served).zip(&h.need).zip(&mut h.churn);
+        for (si, (((served, seg_served), need), churn)) in segs.enumerate() {
             let idx = si * self.months + t;
-            let sv: f64 = (0..nb).map(|b| v.served[si * nb + b] * self.hours[b]).sum();
-            v.seg_served[si] = sv;
-            served_h += sv;
-            revenue += sv * d.rev[idx];
+            let churn_share = self.segs[si].churn;
+            // As `Iterator::sum` adds: from −0.0, block by block.
+            let mut sv = [-0.0; L];
+            for (x, hb) in served.iter().zip(&self.hours) {
+                for l in 0..L {
+                    sv[l] += x[l] * hb;
+                }
+            }
+            *seg_served = sv;
+            let rev: [f64; L] = std::array::from_fn(|l| d[l].rev[idx]);
+            for l in 0..L {
+                served_h[l] += sv[l];
+                revenue[l] += sv[l] * rev[l];
+            }
             if yearly {
-                v.seg_revenue_year[si] += sv * d.rev[idx];
+                for l in 0..L {
+                    v[l].seg_revenue_year[si] += sv[l] * rev[l];
+                }
             }
             if let Some(share) = self.rev_share.get(idx) {
-                shared += sv * d.rev[idx] * share;
+                for l in 0..L {
+                    shared[l] += sv[l] * rev[l] * share;
+                }
             }
             // Fully served (the common case) or no churn: nothing to divide.
-            if sv < v.need[si] && self.segs[si].churn > 0.0 {
-                let share = (1.0 - sv / v.need[si]).fmax(0.0);
-                v.churn[si] *= 1.0 - self.segs[si].churn * share;
+            if churn_share > 0.0 {
+                for l in 0..L {
+                    if sv[l] < need[l] {
+                        let share = (1.0 - sv[l] / need[l]).fmax(0.0);
+                        churn[l] *= 1.0 - churn_share * share;
+                    }
+                }
             }
         }
-        (served_h, revenue, shared)
+        std::array::from_fn(|l| (served_h[l], revenue[l], shared[l]))
     }
 
     /// Step 6, research: delivered against planned (the floor plus runs on schedule, or
@@ -907,7 +1060,14 @@ impl Engine {
     }
 
     /// The path's outcomes from the final state: terminal value, shares and run delays.
-    fn finish(&self, st: &PathState, v: &Work, s: &Scratch, out: &mut PathOutcome) {
+    fn finish<const L: usize>(
+        &self,
+        st: &PathState,
+        h: &Hot<L>,
+        l: usize,
+        s: &Scratch,
+        out: &mut PathOutcome,
+    ) {
         // Terminal value: book value of owned assets less remaining lease obligations.
         out.npv_usd = st.npv_usd + s.terminal * st.disc;
         out.cum_revenue_usd = st.cum_revenue_usd;
@@ -940,8 +1100,8 @@ impl Engine {
         out.shortfall_years = st.shortfall_years;
         out.run_delay_months.clear();
         for (ri, run) in self.runs.iter().enumerate() {
-            let done = if v.run_done[ri] >= 0 {
-                v.run_done[ri]
+            let done = if h.run_done[ri][l] >= 0 {
+                h.run_done[ri][l]
             } else {
                 self.months as i32
             };
@@ -951,14 +1111,14 @@ impl Engine {
     }
 }
 
-/// Training run `ri` got `done` H100e-months this block: it finishes at month `t` when less
-/// than 1e-9 of its `size` is left.
+/// A training run with `left` H100e-months to go got `amount` this block: it finishes at
+/// month `t` (recorded in `done`) when less than 1e-9 of its `size` is left.
 #[inline(always)]
-fn run_progress(v: &mut Work, ri: usize, done: f64, size: f64, t: i32) {
-    v.run_left[ri] -= done;
-    if v.run_left[ri] <= 1e-9 * size {
-        v.run_left[ri] = 0.0;
-        v.run_done[ri] = t;
+fn run_progress(left: &mut f64, done: &mut i32, amount: f64, size: f64, t: i32) {
+    *left -= amount;
+    if *left <= 1e-9 * size {
+        *left = 0.0;
+        *done = t;
     }
 }
 

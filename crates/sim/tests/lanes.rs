@@ -1,0 +1,101 @@
+//! Paths advanced together in lanes give, bit for bit, what each path gives alone: every plan of
+//! every example (rules, training runs, deals, events, launches) and a scenario with capacity
+//! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
+//! group of paths to the next.
+
+use gigawatt_model::ValidScenario;
+use gigawatt_sim::{Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES};
+
+fn example(name: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    std::fs::read_to_string(root.join(name)).unwrap()
+}
+
+fn scenario(src: &str) -> ValidScenario {
+    let (sc, d) = gigawatt_io::read_str(src, "test.toml");
+    assert!(
+        sc.is_some(),
+        "{}",
+        d.iter().map(|d| d.render()).collect::<String>()
+    );
+    sc.unwrap()
+}
+
+/// The startup example with its owned chips in one pool and the cloud lease in another.
+fn startup_with_pools() -> String {
+    let src = example("startup.toml");
+    let src = src.replacen(
+        "name = \"neocloud\"\nkind = \"lease\"",
+        "name = \"neocloud\"\nkind = \"lease\"\npool = \"cloud\"",
+        1,
+    ) + "\n[[pools]]\nname = \"owned\"\nidle_power_share_pu = 0.5\n\
+         [[pools]]\nname = \"cloud\"\nserves = [\"api\"]\nuse_fee_usd_per_h100e_hour = 0.3\n";
+    assert!(src.contains("pool = \"cloud\""));
+    src
+}
+
+/// Every field of an outcome, floats printed to round-trip (so equal text is equal bits, NaN
+/// and −0.0 included).
+fn bits(o: &PathOutcome) -> String {
+    format!("{o:?}")
+}
+
+fn assert_lanes_match_single_paths(src: &str, what: &str) {
+    let sc = scenario(src);
+    let paths = 3 * LANES as u64;
+    let e = Engine::new(&sc, paths, 11, &[]).unwrap();
+    let (u, _) = e.block_uniforms(0, paths as usize);
+    let draws: Vec<Draws> = u
+        .iter()
+        .enumerate()
+        .map(|(p, u)| {
+            let mut d = Draws::default();
+            e.draw(p as u64, u, &mut d);
+            d
+        })
+        .collect();
+    let rec = Recording {
+        monthly: true,
+        yearly: true,
+    };
+    let mut lanes = LaneScratch::default();
+    let mut single = Scratch::default();
+    let mut changed = 0;
+    for pi in 0..e.plans.len() {
+        for group in draws.chunks_exact(LANES) {
+            let d: [&Draws; LANES] = std::array::from_fn(|l| &group[l]);
+            let mut got: [PathOutcome; LANES] = Default::default();
+            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut());
+            for (l, g) in got.iter().enumerate() {
+                let mut want = PathOutcome::default();
+                e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
+                assert_eq!(
+                    bits(g),
+                    bits(&want),
+                    "{what}, plan {pi}, lane {l}: the lane differs from the path alone"
+                );
+                assert_eq!(want.monthly.len(), gigawatt_sim::SERIES.len());
+                changed += usize::from(bits(&want) != bits(&got[0]));
+            }
+        }
+    }
+    // The lanes carried different paths (else the comparison would prove little).
+    assert!(changed > 0, "{what}: every path gave the same outcome");
+}
+
+#[test]
+fn lanes_equal_single_paths_on_every_example() {
+    for name in [
+        "frontier-lab.toml",
+        "launch-spike.toml",
+        "startup.toml",
+        "capacity-expansion.toml",
+    ] {
+        assert_lanes_match_single_paths(&example(name), name);
+    }
+}
+
+#[test]
+fn lanes_equal_single_paths_with_capacity_pools() {
+    assert_lanes_match_single_paths(&startup_with_pools(), "startup with pools");
+}
