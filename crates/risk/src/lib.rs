@@ -84,6 +84,40 @@ fn tail_mean(pairs: impl Iterator<Item = (f64, f64)>, mass: f64) -> f64 {
     sum / (mass - left.max(0.0))
 }
 
+/// Count and sum, for a mean; merged in a fixed order for bit-identical results (the same
+/// sums as [`Moments`] over the same values).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mean {
+    /// Number of samples.
+    pub n: u64,
+    /// Sum of values.
+    pub sum: f64,
+}
+
+impl Mean {
+    /// Merges another accumulator (call in a fixed order for reproducibility).
+    pub fn merge(&mut self, o: &Mean) {
+        if o.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *o;
+            return;
+        }
+        self.n += o.n;
+        self.sum += o.sum;
+    }
+
+    /// Sample mean.
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sum / self.n as f64
+        }
+    }
+}
+
 /// Count, sum and sum of squares; merged in a fixed order for bit-identical results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
@@ -288,30 +322,47 @@ impl Sketch {
     /// Adds many samples at once (the same counts as pushing each): the stores are widened
     /// once to the batch's key range, then counted without bounds growth.
     pub fn push_all(&mut self, values: &[f64]) {
-        let (mut lo, mut hi) = ([i32::MAX; 2], [i32::MIN; 2]);
-        for v in values {
+        let mut stats = (0.0, 0.0, 0.0);
+        self.push_all_with(values, &mut stats);
+    }
+
+    /// [`Sketch::push_all`], also folding each value into `stats`: (least, greatest, sum),
+    /// the sum added in order.
+    fn push_all_with(&mut self, values: &[f64], stats: &mut (f64, f64, f64)) {
+        let (mut lo, mut hi, mut sum) = *stats;
+        let mut keys = [(i32::MAX, i32::MIN); 2];
+        let [pos_keys, neg_keys] = &mut keys;
+        for &v in values {
+            lo = lo.min(v);
+            hi = hi.max(v);
+            sum += v;
             let a = v.abs();
             if a >= SKETCH_MIN && a.is_finite() {
-                let side = usize::from(*v < 0.0);
                 let k = sketch_key(a);
-                lo[side] = lo[side].min(k);
-                hi[side] = hi[side].max(k);
+                let side = if v < 0.0 {
+                    &mut *neg_keys
+                } else {
+                    &mut *pos_keys
+                };
+                side.0 = side.0.min(k);
+                side.1 = side.1.max(k);
             }
         }
-        for (side, store) in [&mut self.pos, &mut self.neg].into_iter().enumerate() {
-            if lo[side] <= hi[side] {
-                store.add(lo[side], 0);
-                store.add(hi[side], 0);
+        *stats = (lo, hi, sum);
+        for (store, (lo, hi)) in [&mut self.pos, &mut self.neg].into_iter().zip(keys) {
+            if lo <= hi {
+                store.add(lo, 0);
+                store.add(hi, 0);
             }
         }
         self.n += values.len() as u64;
-        for v in values {
+        for &v in values {
             let a = v.abs();
             if a < SKETCH_MIN || !a.is_finite() {
                 self.zero += 1;
                 continue;
             }
-            let store = if *v > 0.0 {
+            let store = if v > 0.0 {
                 &mut self.pos
             } else {
                 &mut self.neg
@@ -453,6 +504,36 @@ impl Quantiles {
                 self.sketch.push_all(xs);
             }
         }
+    }
+
+    /// Like [`Quantiles::extend`], and returns the values' [`Mean`] (summed in order from −0.0,
+    /// as `Iterator::sum` adds); the sketch's first pass over the values folds them in.
+    pub fn extend_mean(&mut self, xs: &[f64]) -> Mean {
+        let n = xs.len() as u64;
+        if n == 0 {
+            return Mean::default();
+        }
+        self.n += n;
+        let (mut lo, mut hi, mut sum) = (self.min, self.max, -0.0);
+        match &mut self.exact {
+            Some(v) if v.len() + xs.len() <= self.cap => {
+                v.extend_from_slice(xs);
+                self.sorted = false;
+                for &x in xs {
+                    lo = lo.min(x);
+                    hi = hi.max(x);
+                    sum += x;
+                }
+            }
+            _ => {
+                self.spill();
+                let mut stats = (lo, hi, sum);
+                self.sketch.push_all_with(xs, &mut stats);
+                (lo, hi, sum) = stats;
+            }
+        }
+        (self.min, self.max) = (lo, hi);
+        Mean { n, sum }
     }
 
     /// Moves the exact values into the sketch (for good).

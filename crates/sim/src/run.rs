@@ -17,7 +17,7 @@
 //! [`gigawatt_risk::TAIL_MAX`], and exact monthly percentiles while `n` ≤
 //! [`monthly_exact_cap`] of the plan's cells.
 
-use gigawatt_risk::{Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
+use gigawatt_risk::{Mean, Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -201,8 +201,8 @@ pub struct PlanAcc {
     pub rule_committed: Vec<Moments>,
     /// Paired differences against the first plan, DIFF_METRICS order.
     pub diffs: Vec<Moments>,
-    /// Monthly (quantiles, moments), REPORTED_SERIES × months.
-    pub monthly: Vec<(Quantiles, Moments)>,
+    /// Monthly (quantiles, mean), REPORTED_SERIES × months.
+    pub monthly: Vec<(Quantiles, Mean)>,
     /// Compute served to each segment each month summed over paths, segments × months, with
     /// monthly output (divide by the paths for the mean; plain sums merged in block order).
     pub segment_served_sum: Vec<f64>,
@@ -242,7 +242,7 @@ impl PlanAcc {
             monthly: if cfg.monthly {
                 let cells = REPORTED_SERIES * e.months;
                 let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
-                vec![(q, Moments::default()); cells]
+                vec![(q, Mean::default()); cells]
             } else {
                 Vec::new()
             },
@@ -447,7 +447,7 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         }
     }
     for ((acc, m), y) in plans.iter_mut().zip(&monthly_rows).zip(&yearly_rows) {
-        m.summarise_into(&mut acc.monthly);
+        m.summarise_means_into(&mut acc.monthly);
         y.summarise_into(&mut acc.yearly);
     }
     // Select each block's tails here, in parallel, so the serial merge is cheap.
@@ -466,6 +466,15 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
     }
 }
 
+impl Drop for CellRows {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        if buf.capacity() > 0 {
+            CELL_BUFFERS.with(|b| b.borrow_mut().push(buf));
+        }
+    }
+}
+
 /// One block's values of a plan's statistic cells (monthly series × months, or years × statement
 /// lines), path-major so each path writes one contiguous row (sequential writes in the path
 /// loop); summarised per cell, in the worker thread, once the block is done.
@@ -475,13 +484,20 @@ struct CellRows {
     buf: Vec<f64>,
 }
 
+thread_local! {
+    /// Buffers of finished blocks' [`CellRows`], kept for the thread's next block: a block's
+    /// monthly values take megabytes, and fresh memory costs a page fault per page.
+    static CELL_BUFFERS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl CellRows {
     fn new(cells: usize, paths: usize) -> CellRows {
-        CellRows {
-            cells,
-            paths,
-            buf: vec![0.0; cells * paths],
-        }
+        let mut buf = CELL_BUFFERS
+            .with(|b| b.borrow_mut().pop())
+            .unwrap_or_default();
+        buf.clear();
+        buf.resize(cells * paths, 0.0);
+        CellRows { cells, paths, buf }
     }
 
     /// The row of the block's `i`-th path.
@@ -494,11 +510,26 @@ impl CellRows {
     fn summarise_into(&self, acc: &mut [(Quantiles, Moments)]) {
         let mut vals = vec![0.0; self.paths];
         for (c, cell) in acc.iter_mut().enumerate() {
-            for (i, v) in vals.iter_mut().enumerate() {
-                *v = self.buf[i * self.cells + c];
-            }
+            self.column(c, &mut vals);
             cell.0.extend(&vals);
             cell.1 = Moments::from_slice(&vals);
+        }
+    }
+
+    /// Like [`CellRows::summarise_into`] for cells that need only a mean besides their
+    /// quantiles (the monthly percentiles): one pass over each cell's values.
+    fn summarise_means_into(&self, acc: &mut [(Quantiles, Mean)]) {
+        let mut vals = vec![0.0; self.paths];
+        for (c, cell) in acc.iter_mut().enumerate() {
+            self.column(c, &mut vals);
+            cell.1 = cell.0.extend_mean(&vals);
+        }
+    }
+
+    /// Cell `c`'s values, path by path.
+    fn column(&self, c: usize, vals: &mut [f64]) {
+        for (v, row) in vals.iter_mut().zip(self.buf.chunks_exact(self.cells)) {
+            *v = row[c];
         }
     }
 }
