@@ -264,3 +264,30 @@ proptest! {
         prop_assert!(one == batch);
     }
 }
+
+proptest! {
+    #[test]
+    fn extend_mean_gives_what_extend_and_the_sum_give(
+        xs in proptest::collection::vec(prop_oneof![-1e12f64..1e12, Just(0.0), Just(-0.0)], 0..200),
+        cap in prop_oneof![Just(0usize), Just(1000usize)],
+    ) {
+        // Exact (cap 1,000) and sketched (cap 0) cells: the same quantiles as `extend`, and the
+        // sum `Moments::from_slice` gives (the old monthly mean), to the bit.
+        let mut plain = Quantiles::new(cap);
+        plain.extend(&xs);
+        let mut fused = Quantiles::new(cap);
+        let m = fused.extend_mean(&xs);
+        let sum = Moments::from_slice(&xs).sum;
+        prop_assert_eq!(m.n, xs.len() as u64);
+        prop_assert_eq!(m.sum.to_bits(), sum.to_bits());
+        let qs = [0.0, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0];
+        let (a, b) = (plain.quantiles(&qs), fused.quantiles(&qs));
+        prop_assert_eq!(
+            a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        let mut one = Mean::default();
+        one.merge(&m);
+        prop_assert_eq!(one.mean().to_bits(), Moments::from_slice(&xs).mean().to_bits());
+    }
+}
