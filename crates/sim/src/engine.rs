@@ -200,6 +200,8 @@ struct OptC {
     chip_schedule: Vec<f64>,
     financed: f64,
     fin_rate_m: f64,
+    /// 1 − (1 + monthly rate)^−term, the annuity's denominator (computed once).
+    fin_annuity_denom: f64,
     fin_term_m: i32,
     /// Lease: multiplier per 12 months of the term (empty: flat).
     ramp: Vec<f64>,

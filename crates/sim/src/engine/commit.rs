@@ -336,13 +336,15 @@ impl Engine {
         if principal > 0.0 && o.fin_term_m > 0 && a < t_end {
             let (r, n) = (o.fin_rate_m, o.fin_term_m);
             let payment = if r > 0.0 {
-                principal * r / (1.0 - (1.0 + r).powi(-n))
+                principal * r / o.fin_annuity_denom
             } else {
                 principal / n as f64
             };
-            for m in a + 1..=a + n {
-                if (0..t_end).contains(&m) {
-                    s.fin[m as usize] += payment;
+            // Months a + 1 ..= a + n inside the horizon.
+            let (first, last) = ((a + 1).max(0), (a + n).min(t_end - 1));
+            if first <= last {
+                for f in &mut s.fin[first as usize..=last as usize] {
+                    *f += payment;
                 }
             }
             let after = a + n - (a + 1).max(t_end) + 1;

@@ -331,6 +331,9 @@ pub(super) fn compile_options(sc: &Scenario, fields: &Fields, t0: Month) -> Vec<
                 chip_schedule: o.chip_schedule_pu.clone(),
                 financed: o.financed_share_pu,
                 fin_rate_m: o.financing_rate_per_year / 12.0,
+                fin_annuity_denom: 1.0
+                    - (1.0 + o.financing_rate_per_year / 12.0)
+                        .powi(-(o.financing_term_months as i32)),
                 fin_term_m: o.financing_term_months as i32,
                 ramp: o.ramp_pu.clone(),
                 investments: Vec::new(),
