@@ -172,11 +172,11 @@ impl Moments {
 
     /// Sample mean.
     pub fn mean(&self) -> f64 {
-        if self.n == 0 {
-            0.0
-        } else {
-            self.sum / self.n as f64
+        Mean {
+            n: self.n,
+            sum: self.sum,
         }
+        .mean()
     }
 
     /// Sample standard deviation.

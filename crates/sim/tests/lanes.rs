@@ -3,22 +3,14 @@
 //! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
 //! group of paths to the next.
 
-use gigawatt_model::ValidScenario;
+mod common;
+
+use common::scenario;
 use gigawatt_sim::{Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES};
 
 fn example(name: &str) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     std::fs::read_to_string(root.join(name)).unwrap()
-}
-
-fn scenario(src: &str) -> ValidScenario {
-    let (sc, d) = gigawatt_io::read_str(src, "test.toml");
-    assert!(
-        sc.is_some(),
-        "{}",
-        d.iter().map(|d| d.render()).collect::<String>()
-    );
-    sc.unwrap()
 }
 
 /// The startup example with its owned chips in one pool and the cloud lease in another.
