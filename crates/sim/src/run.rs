@@ -360,7 +360,9 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         }
         for (pi, out) in outs.iter_mut().enumerate() {
             if group.len() == LANES {
-                e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut());
+                // The monthly series go straight to the block's rows.
+                let rows = cfg.monthly.then(|| monthly_rows[pi].lanes(i0));
+                e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), rows);
             } else {
                 for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
                     e.run_plan_with(pi, d, &mut scratch, rec, o);
@@ -407,7 +409,7 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
                 for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
                     acc.diffs[k].push(vals[mi] - base[mi]);
                 }
-                if cfg.monthly {
+                if cfg.monthly && !out.monthly.is_empty() {
                     let row = monthly_rows[pi].row(i);
                     for (dst, series) in row
                         .chunks_exact_mut(e.months)
@@ -503,6 +505,13 @@ impl CellRows {
     /// The row of the block's `i`-th path.
     fn row(&mut self, i: usize) -> &mut [f64] {
         &mut self.buf[i * self.cells..(i + 1) * self.cells]
+    }
+
+    /// The rows of the block's paths `i .. i + LANES`.
+    fn lanes(&mut self, i: usize) -> [&mut [f64]; LANES] {
+        let mut rows =
+            self.buf[i * self.cells..(i + LANES) * self.cells].chunks_exact_mut(self.cells);
+        std::array::from_fn(|_| rows.next().expect("LANES rows"))
     }
 
     /// Adds each cell's values to a block accumulator's (empty) cells: quantiles and two-pass

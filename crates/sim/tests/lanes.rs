@@ -1,12 +1,15 @@
 //! Paths advanced together in lanes give, bit for bit, what each path gives alone: every plan of
 //! every example (rules, training runs, deals, events, launches) and a scenario with capacity
 //! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
-//! group of paths to the next.
+//! group of paths to the next; and the monthly series a lane writes straight to a row are the
+//! path's own.
 
 mod common;
 
 use common::scenario;
-use gigawatt_sim::{Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES};
+use gigawatt_sim::{
+    Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES, REPORTED_SERIES,
+};
 
 fn example(name: &str) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
@@ -26,9 +29,9 @@ fn startup_with_pools() -> String {
     src
 }
 
-/// Every field of an outcome, floats printed to round-trip (so equal text is equal bits, NaN
+/// Every field of a value, floats printed to round-trip (so equal text is equal bits, NaN
 /// and −0.0 included).
-fn bits(o: &PathOutcome) -> String {
+fn bits<T: std::fmt::Debug>(o: &T) -> String {
     format!("{o:?}")
 }
 
@@ -57,7 +60,7 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
         for group in draws.chunks_exact(LANES) {
             let d: [&Draws; LANES] = std::array::from_fn(|l| &group[l]);
             let mut got: [PathOutcome; LANES] = Default::default();
-            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut());
+            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), None);
             for (l, g) in got.iter().enumerate() {
                 let mut want = PathOutcome::default();
                 e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
@@ -68,6 +71,28 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
                 );
                 assert_eq!(want.monthly.len(), gigawatt_sim::SERIES.len());
                 changed += usize::from(bits(&want) != bits(&got[0]));
+            }
+            // The monthly series written straight to rows are the path's own, series after
+            // series, and the outcome keeps everything else.
+            let cells = REPORTED_SERIES * e.months;
+            let mut buf = vec![f64::NAN; LANES * cells];
+            let mut rows = buf.chunks_exact_mut(cells);
+            let rows: [&mut [f64]; LANES] = std::array::from_fn(|_| rows.next().unwrap());
+            let mut got: [PathOutcome; LANES] = Default::default();
+            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(rows));
+            for (l, g) in got.iter_mut().enumerate() {
+                let mut want = PathOutcome::default();
+                e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
+                let row = &buf[l * cells..(l + 1) * cells];
+                let series: Vec<f64> = want.monthly[..REPORTED_SERIES].concat();
+                assert_eq!(
+                    bits(&row.to_vec()),
+                    bits(&series),
+                    "{what}, plan {pi}, lane {l}"
+                );
+                assert!(g.monthly.is_empty());
+                want.monthly.clear();
+                assert_eq!(bits(g), bits(&want), "{what}, plan {pi}, lane {l}");
             }
         }
     }

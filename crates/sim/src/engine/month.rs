@@ -12,7 +12,7 @@
 use super::{
     hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneScratch, OptionKind, PathOutcome, PlanC,
     PoolNow, Recording, Scratch, Step, Work, HOURS_PER_MONTH, LANES, NOISE, QUALITY_RATIO_MAX,
-    QUALITY_RATIO_MIN, RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+    QUALITY_RATIO_MIN, REPORTED_SERIES, RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 
 /// What one plan carries from month to month on one path.
@@ -132,13 +132,17 @@ impl Engine {
         out: &mut PathOutcome,
     ) {
         let mut hot = std::mem::take(&mut s.hot);
-        self.run_lanes::<1>(pi, [d], std::array::from_mut(s), &mut hot, rec, [out]);
+        self.run_lanes::<1>(pi, [d], std::array::from_mut(s), &mut hot, rec, [out], None);
         s.hot = hot;
     }
 
     /// Simulates plan `pi` on [`LANES`] paths at once, the paths drawn in `d`, into `out` in the
     /// same order. Each lane's outcome is bit for bit what [`Engine::run_plan_with`] gives for
     /// its path alone: the lanes share the month's steps, not their numbers.
+    ///
+    /// With `monthly_rows` (and `rec.monthly`), each lane's monthly series that reports
+    /// summarise (the first [`REPORTED_SERIES`]) go straight to its row, series after series
+    /// (`row[series × months + month]`), instead of to `out.monthly`, which stays empty.
     pub fn run_plan_lanes(
         &self,
         pi: usize,
@@ -146,11 +150,13 @@ impl Engine {
         ls: &mut LaneScratch,
         rec: Recording,
         out: [&mut PathOutcome; LANES],
+        monthly_rows: Option<[&mut [f64]; LANES]>,
     ) {
-        self.run_lanes::<LANES>(pi, d, &mut ls.s, &mut ls.hot, rec, out);
+        self.run_lanes::<LANES>(pi, d, &mut ls.s, &mut ls.hot, rec, out, monthly_rows);
     }
 
     /// Plan `pi` on `L` paths: step 0 per path, then the month loop for all of them.
+    #[allow(clippy::too_many_arguments)]
     fn run_lanes<const L: usize>(
         &self,
         pi: usize,
@@ -159,6 +165,7 @@ impl Engine {
         hot: &mut Hot<L>,
         rec: Recording,
         mut out: [&mut PathOutcome; L],
+        mut rows: Option<[&mut [f64]; L]>,
     ) {
         let plan = &self.plans[pi];
         for l in 0..L {
@@ -169,7 +176,7 @@ impl Engine {
             for c in &plan.commits {
                 self.commit(c.opt, c.t, c.amount, c.key, d[l], s);
             }
-            self.clear_outcome(rec, out[l]);
+            self.clear_outcome(rec, rows.is_none(), out[l]);
         }
         // Working vectors live in the scratch so a path allocates nothing.
         let mut v: [Work; L] = std::array::from_fn(|l| std::mem::take(&mut s[l].work));
@@ -179,9 +186,9 @@ impl Engine {
         self.prepare_hot(hot);
         // The month loop is compiled twice: without pools it has no pool code at all.
         if self.pools.is_empty() {
-            self.months_loop::<false, L>(plan, &d, s, hot, rec, &mut out, &mut v);
+            self.months_loop::<false, L>(plan, &d, s, hot, rec, (&mut out, &mut rows), &mut v);
         } else {
-            self.months_loop::<true, L>(plan, &d, s, hot, rec, &mut out, &mut v);
+            self.months_loop::<true, L>(plan, &d, s, hot, rec, (&mut out, &mut rows), &mut v);
         }
         for (s, v) in s.iter_mut().zip(v) {
             s.work = v;
@@ -198,7 +205,7 @@ impl Engine {
         s: &mut [Scratch; L],
         h: &mut Hot<L>,
         rec: Recording,
-        out: &mut [&mut PathOutcome; L],
+        (out, rows): (&mut [&mut PathOutcome; L], &mut Option<[&mut [f64]; L]>),
         v: &mut [Work; L],
     ) {
         let mut st: [PathState; L] = std::array::from_fn(|l| self.path_state(d[l]));
@@ -285,8 +292,18 @@ impl Engine {
                         m.round,
                         st.credit_usd + st.backstop_usd,
                     ];
-                    for (series, x) in out.monthly.iter_mut().zip(month) {
-                        series[t] = x;
+                    match rows {
+                        Some(rows) => {
+                            let cells = rows[l].iter_mut().skip(t).step_by(self.months);
+                            for (cell, x) in cells.zip(month).take(REPORTED_SERIES) {
+                                *cell = x;
+                            }
+                        }
+                        None => {
+                            for (series, x) in out.monthly.iter_mut().zip(month) {
+                                series[t] = x;
+                            }
+                        }
                     }
                 }
             }
@@ -296,8 +313,9 @@ impl Engine {
         }
     }
 
-    /// Empties what a previous path left in `out` and sizes the monthly series.
-    fn clear_outcome(&self, rec: Recording, out: &mut PathOutcome) {
+    /// Empties what a previous path left in `out` and sizes the monthly series (in `out` when
+    /// `series_in_out`).
+    fn clear_outcome(&self, rec: Recording, series_in_out: bool, out: &mut PathOutcome) {
         out.rule_commitments.clear();
         out.lease_cancellations.clear();
         out.yearly.clear();
@@ -306,10 +324,14 @@ impl Engine {
         if rec.monthly {
             out.segment_served_h100e
                 .resize(self.segs.len() * self.months, 0.0);
-            out.monthly.resize(SERIES.len(), Vec::new());
-            for m in &mut out.monthly {
-                m.clear();
-                m.resize(self.months, 0.0);
+            if series_in_out {
+                out.monthly.resize(SERIES.len(), Vec::new());
+                for m in &mut out.monthly {
+                    m.clear();
+                    m.resize(self.months, 0.0);
+                }
+            } else {
+                out.monthly.clear();
             }
         }
     }
