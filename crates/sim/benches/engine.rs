@@ -4,7 +4,9 @@
 //! recorded in BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch};
+use gigawatt_sim::{
+    run, Draws, Engine, LaneScratch, PathOutcome, Recording, RunConfig, Scratch, LANES,
+};
 
 fn load(src: &str) -> gigawatt_model::ValidScenario {
     gigawatt_io::read_str(src, "bench.toml")
@@ -46,6 +48,27 @@ fn bench(c: &mut Criterion) {
     g.bench_function("run_plan announced, one path", |b| {
         b.iter(|| e.run_plan(0, &d, &mut s, false, &mut out))
     });
+    // The same plan on LANES paths at once (the bulk runner's way), per path-month.
+    let (u4, _) = e.block_uniforms(0, LANES);
+    let d4: Vec<Draws> = u4
+        .iter()
+        .enumerate()
+        .map(|(p, u)| {
+            let mut d = Draws::default();
+            e.draw(p as u64, u, &mut d);
+            d
+        })
+        .collect();
+    let mut ls = LaneScratch::default();
+    let mut outs: [PathOutcome; LANES] = Default::default();
+    g.throughput(Throughput::Elements((LANES * e.months) as u64));
+    g.bench_function("run_plan_lanes announced, four paths", |b| {
+        b.iter(|| {
+            let d: [&Draws; LANES] = std::array::from_fn(|l| &d4[l]);
+            e.run_plan_lanes(0, d, &mut ls, Recording::default(), outs.each_mut(), None)
+        })
+    });
+    g.throughput(Throughput::Elements(e.months as u64));
     g.bench_function("draw one path", |b| b.iter(|| e.draw(0, &u[0], &mut d)));
     g.finish();
 }
