@@ -62,7 +62,7 @@ struct PathState {
 }
 
 /// What allocation and burst did in one month (steps 4–5), in H100e-months and USD.
-#[derive(Default)]
+#[derive(Clone, Copy)]
 struct Allocation {
     research: f64,
     idle: f64,
@@ -71,6 +71,17 @@ struct Allocation {
     /// With pools: power not drawn by idle capacity, and the use fees (USD).
     power_saved_usd: f64,
     usage_fees_usd: f64,
+}
+
+impl Allocation {
+    const ZERO: Allocation = Allocation {
+        research: 0.0,
+        idle: 0.0,
+        burst_used: 0.0,
+        burst_cost_usd: 0.0,
+        power_saved_usd: 0.0,
+        usage_fees_usd: 0.0,
+    };
 }
 
 /// A month's payments and receipts that the plan's commitments and deals fix (step 7), USD.
@@ -219,9 +230,12 @@ impl Engine {
                 cap[l] = self.advance_capacity::<POOLS>(t, &mut st[l], &mut v[l], d[l], &mut s[l]);
             }
             let demand = self.demand(t, plan, d, h, s);
-            let floor_rate: [f64; L] =
-                std::array::from_fn(|l| self.floor_h100e.fmax(self.floor_share * cap[l]));
-            let extra_cap: [f64; L] = std::array::from_fn(|l| self.extra_cap_share * cap[l]);
+            // Plain loops rather than `array::from_fn`, which is not always inlined.
+            let (mut floor_rate, mut extra_cap) = ([0.0; L], [0.0; L]);
+            for l in 0..L {
+                floor_rate[l] = self.floor_h100e.fmax(self.floor_share * cap[l]);
+                extra_cap[l] = self.extra_cap_share * cap[l];
+            }
             let mut alloc = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, d, v, h);
             let served = self.serve(t, d, v, h, rec.yearly);
             for l in 0..L {
@@ -578,8 +592,10 @@ impl Engine {
         s: &mut [Scratch; L],
     ) -> [f64; L] {
         let (t_len, nb) = (self.months, self.hours.len());
-        let q: [f64; L] =
-            std::array::from_fn(|l| self.quality(t, d[l].params[self.quality_eps], &s[l]));
+        let mut q = [0.0; L];
+        for l in 0..L {
+            q[l] = self.quality(t, d[l].params[self.quality_eps], &s[l]);
+        }
         let mut demand_h = [0.0; L];
         let rows = h
             .want
@@ -628,7 +644,7 @@ impl Engine {
         v: &mut [Work; L],
         h: &mut Hot<L>,
     ) -> [Allocation; L] {
-        let mut a: [Allocation; L] = std::array::from_fn(|_| Allocation::default());
+        let mut a: [Allocation; L] = [Allocation::ZERO; L];
         for (b, &hb) in self.hours.iter().enumerate() {
             let (left, res_b, any_short) = if POOLS {
                 let mut r = ([0.0; L], [0.0; L], [false; L]);
@@ -922,7 +938,10 @@ impl Engine {
                 }
             }
             *seg_served = sv;
-            let rev: [f64; L] = std::array::from_fn(|l| d[l].rev[idx]);
+            let mut rev = [0.0; L];
+            for l in 0..L {
+                rev[l] = d[l].rev[idx];
+            }
             for l in 0..L {
                 served_h[l] += sv[l];
                 revenue[l] += sv[l] * rev[l];
@@ -947,7 +966,11 @@ impl Engine {
                 }
             }
         }
-        std::array::from_fn(|l| (served_h[l], revenue[l], shared[l]))
+        let mut out = [(0.0, 0.0, 0.0); L];
+        for l in 0..L {
+            out[l] = (served_h[l], revenue[l], shared[l]);
+        }
+        out
     }
 
     /// Step 6, research: delivered against planned (the floor plus runs on schedule, or
