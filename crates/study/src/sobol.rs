@@ -26,7 +26,10 @@
 use std::fmt::Write as _;
 
 use gigawatt_model::ValidScenario;
-use gigawatt_sim::{metric_values, Draws, Engine, MetricId, PathOutcome, Scratch, BLOCK};
+use gigawatt_sim::{
+    metric_values, Draws, Engine, LaneScratch, MetricId, PathOutcome, Recording, Scratch, BLOCK,
+    LANES,
+};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
@@ -101,16 +104,35 @@ pub const MAX_SOBOL_PATHS: u64 = 1_000_000;
 /// Buffers reused by every evaluation of a block of paths.
 #[derive(Default)]
 struct Buffers {
-    draws: Draws,
+    draws: [Draws; LANES],
+    lanes: LaneScratch,
     scratch: Scratch,
-    out: PathOutcome,
+    outs: [PathOutcome; LANES],
 }
 
-/// The metric of the engine's first plan on one path.
-fn evaluate(e: &Engine, path: u64, row: &[f64], metric: MetricId, b: &mut Buffers) -> f64 {
-    e.draw(path, row, &mut b.draws);
-    e.run_plan(0, &b.draws, &mut b.scratch, false, &mut b.out);
-    metric_values(&b.out)[metric.index()]
+/// The metric of the engine's first plan on each (path index, input uniforms) of `jobs`, in
+/// order: four at a time through the engine's lanes (each as it would be alone).
+fn evaluate(e: &Engine, jobs: &[(u64, Vec<f64>)], metric: MetricId, b: &mut Buffers) -> Vec<f64> {
+    let mut f = Vec::with_capacity(jobs.len());
+    for group in jobs.chunks(LANES) {
+        for ((path, row), d) in group.iter().zip(&mut b.draws) {
+            e.draw(*path, row, d);
+        }
+        if group.len() == LANES {
+            let (d, out) = (b.draws.each_ref(), b.outs.each_mut());
+            e.run_plan_lanes(0, d, &mut b.lanes, Recording::default(), out, None);
+        } else {
+            for (d, o) in b.draws.iter().zip(&mut b.outs).take(group.len()) {
+                e.run_plan(0, d, &mut b.scratch, false, o);
+            }
+        }
+        f.extend(
+            b.outs[..group.len()]
+                .iter()
+                .map(|o| metric_values(o)[metric.index()]),
+        );
+    }
+    f
 }
 
 /// Per path: f(A), f(B), then f(AB_i) for each factor (its columns of the uniforms taken from
@@ -128,19 +150,19 @@ fn evaluations(e: &Engine, n: u64, factors: &[Vec<usize>], metric: MetricId) -> 
             let mut out = Vec::with_capacity(len);
             for (j, (a, bb)) in ua.iter().zip(&ub).enumerate() {
                 let (pa, pb) = (first + j as u64, n + first + j as u64);
-                let mut f = Vec::with_capacity(factors.len() + 3);
-                f.push(evaluate(e, pa, a, metric, &mut s));
-                f.push(evaluate(e, pb, bb, metric, &mut s));
+                let mut jobs = Vec::with_capacity(factors.len() + 3);
+                jobs.push((pa, a.clone()));
+                jobs.push((pb, bb.clone()));
                 for cols in factors {
                     let mut row = a.clone();
                     for &i in cols {
                         row[i] = bb[i];
                     }
-                    f.push(evaluate(e, pa, &row, metric, &mut s));
+                    jobs.push((pa, row));
                 }
                 // Noise and events: A's inputs on B's path index.
-                f.push(evaluate(e, pb, a, metric, &mut s));
-                out.push(f);
+                jobs.push((pb, a.clone()));
+                out.push(evaluate(e, &jobs, metric, &mut s));
             }
             out
         })
