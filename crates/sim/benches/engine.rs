@@ -49,16 +49,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| e.run_plan(0, &d, &mut s, false, &mut out))
     });
     // The same plan on LANES paths at once (the bulk runner's way), per path-month.
-    let (u4, _) = e.block_uniforms(0, LANES);
-    let d4: Vec<Draws> = u4
-        .iter()
-        .enumerate()
-        .map(|(p, u)| {
-            let mut d = Draws::default();
-            e.draw(p as u64, u, &mut d);
-            d
-        })
-        .collect();
+    let d4 = e.draws(0, LANES);
     let mut ls = LaneScratch::default();
     let mut outs: [PathOutcome; LANES] = Default::default();
     g.throughput(Throughput::Elements((LANES * e.months) as u64));

@@ -40,16 +40,7 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
     let sc = scenario(src);
     let paths = 3 * LANES as u64;
     let e = Engine::new(&sc, paths, 11, &[]).unwrap();
-    let (u, _) = e.block_uniforms(0, paths as usize);
-    let draws: Vec<Draws> = u
-        .iter()
-        .enumerate()
-        .map(|(p, u)| {
-            let mut d = Draws::default();
-            e.draw(p as u64, u, &mut d);
-            d
-        })
-        .collect();
+    let draws = e.draws(0, paths as usize);
     let rec = Recording {
         monthly: true,
         yearly: true,

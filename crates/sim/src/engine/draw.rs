@@ -39,6 +39,20 @@ impl Engine {
         (u, achieved)
     }
 
+    /// The draws of paths `first .. first + n`, each as a run draws it (its block's uniforms,
+    /// then [`Engine::draw`]): for tests, benchmarks and callers that run paths themselves.
+    pub fn draws(&self, first: u64, n: usize) -> Vec<Draws> {
+        let (u, _) = self.block_uniforms(first, n);
+        u.iter()
+            .zip(first..)
+            .map(|(u, path)| {
+                let mut d = Draws::default();
+                self.draw(path, u, &mut d);
+                d
+            })
+            .collect()
+    }
+
     /// Draws everything exogenous for one path from its input uniforms.
     pub fn draw(&self, path: u64, uniforms: &[f64], d: &mut Draws) {
         self.draw_with(path, uniforms, &[], &[], d);
