@@ -371,6 +371,8 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
         }
         for l in 0..group.len() {
             let (i, path) = (i0 + l, first + (i0 + l) as u64);
+            // The first plan's metrics on this path, which every plan's differences are against.
+            let base = metric_values(&outs[0][l]);
             for (pi, out) in outs.iter().map(|o| &o[l]).enumerate() {
                 let acc = &mut plans[pi];
                 let vals = metric_values(out);
@@ -405,7 +407,6 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
                 for (m, v) in acc.rule_committed.iter_mut().zip(by_opt) {
                     m.push(v);
                 }
-                let base = metric_values(&outs[0][l]);
                 for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
                     acc.diffs[k].push(vals[mi] - base[mi]);
                 }
