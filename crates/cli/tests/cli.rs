@@ -26,17 +26,10 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-#[test]
-fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answer() {
-    // Three technologies with fixed cost F (lease) and operating cost v (use fee) per
-    // H100e-month: base (7.30, 1.46), mid (4.38, 5.84), peak (1.46, 14.60). A capacity layer
-    // used τ of the time (expected over the cases) is cheapest on base when τ > 2/3, on mid
-    // when 1/3 < τ < 2/3, on peak below 1/3. Block demands are 160/100/60 (case low) and
-    // 240/150/90 (case high) for 0.2/0.5/0.3 of the hours, so the layers are
-    // (0, 60] τ = 1, (60, 90] 0.85, (90, 100] 0.7: base 100; (100, 150] 0.45: mid 50;
-    // (150, 160] 0.2, (160, 240] 0.1: peak 90. Expected cost: 0.73 × (60·12 + 30·11.7 +
-    // 10·11.4 + 50·9.6 + 10·6 + 80·4) = 0.73 × 2,045 = $1,492.85.
-    let o = run(&[
+/// `plan --json` on the capacity-expansion example by its cases, at least cost with all demand
+/// served (microlp, 100 out-of-sample paths), with `extra` arguments.
+fn plan_capacity_expansion(extra: &[&str]) -> Output {
+    let mut args = vec![
         "plan",
         "examples/capacity-expansion.toml",
         "--cases",
@@ -48,8 +41,23 @@ fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answe
         "microlp",
         "--oos-paths",
         "100",
-        "--json",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    run(&args)
+}
+
+#[test]
+fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answer() {
+    // Three technologies with fixed cost F (lease) and operating cost v (use fee) per
+    // H100e-month: base (7.30, 1.46), mid (4.38, 5.84), peak (1.46, 14.60). A capacity layer
+    // used τ of the time (expected over the cases) is cheapest on base when τ > 2/3, on mid
+    // when 1/3 < τ < 2/3, on peak below 1/3. Block demands are 160/100/60 (case low) and
+    // 240/150/90 (case high) for 0.2/0.5/0.3 of the hours, so the layers are
+    // (0, 60] τ = 1, (60, 90] 0.85, (90, 100] 0.7: base 100; (100, 150] 0.45: mid 50;
+    // (150, 160] 0.2, (160, 240] 0.1: peak 90. Expected cost: 0.73 × (60·12 + 30·11.7 +
+    // 10·11.4 + 50·9.6 + 10·6 + 80·4) = 0.73 × 2,045 = $1,492.85.
+    let o = plan_capacity_expansion(&[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let objective = v["objective"].as_f64().unwrap();
@@ -82,21 +90,7 @@ fn plan_cases_solves_the_capacity_expansion_example_to_its_screening_curve_answe
 fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
     // The programme of the test above, solved by the L-shaped method over the two cases: the
     // same layers and cost, bounds that bracket it, and the bounds noted as it converges.
-    let o = run(&[
-        "plan",
-        "examples/capacity-expansion.toml",
-        "--cases",
-        "--objective",
-        "cost",
-        "--service-level",
-        "1",
-        "--solver",
-        "microlp",
-        "--oos-paths",
-        "100",
-        "--decompose",
-        "--json",
-    ]);
+    let o = plan_capacity_expansion(&["--decompose"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
         text(&o.stderr).contains("iteration   1: cost"),
