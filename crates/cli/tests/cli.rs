@@ -107,6 +107,8 @@ fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
     let d = &v["decomposition"];
     assert_eq!(d["converged"], true, "{d}");
     let last = d["iterations"].as_array().unwrap().last().unwrap().clone();
+    // Continuous commitments: one phase, the programme as posed.
+    assert_eq!(last["phase"], "exact", "{last}");
     let (lo, hi) = (
         last["lower_usd"].as_f64().unwrap(),
         last["upper_usd"].as_f64().unwrap(),

@@ -86,15 +86,40 @@ pub struct Iteration {
     pub upper: f64,
     /// Relative gap (upper − lower) / |best value| (∞ while a bound is unknown).
     pub gap: f64,
-    /// The bounds are the LP relaxation's (integer master variables relaxed; the first
-    /// phase when there are any).
-    pub relaxed: bool,
+    /// Which phase the bounds belong to.
+    pub phase: Phase,
     /// Optimality and feasibility cuts in the master.
     pub cuts: usize,
     /// Subproblems that had no feasible point at this iteration's point.
     pub infeasible_subproblems: usize,
     /// Seconds since the start.
     pub seconds: f64,
+}
+
+/// The decomposition's phases. A programme without integer master variables has only
+/// [`Phase::Exact`]; with them, the relaxation comes first, then its rounding, and the integer
+/// master only when the rounding does not close the gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The LP relaxation (integer master variables relaxed): its bounds are the relaxation's.
+    Relaxation,
+    /// The integer variables fixed at the relaxation's best point, rounded; the continuous
+    /// ones optimised again. Lower: the best plan with whole blocks; upper: the relaxation's
+    /// bound, which bounds the integer programme too.
+    Rounded,
+    /// The programme as posed (an integer master when there are integer variables).
+    Exact,
+}
+
+impl Phase {
+    /// Name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Relaxation => "relaxation",
+            Phase::Rounded => "rounded",
+            Phase::Exact => "exact",
+        }
+    }
 }
 
 /// A decomposition's answer and how it got there.
@@ -200,6 +225,79 @@ fn round_integers(defs: &[&crate::VarDef], x: &mut [f64]) {
             *v = v.round();
         }
     }
+}
+
+/// How often a rounding that falls short of the gap sends the method back to the relaxation
+/// (each time to a quarter of its gap) before the integer master decides.
+const RELAXATION_RETURNS: usize = 2;
+
+/// The tightest gap the relaxation is sent back to reach (solvers' tolerances stop the
+/// bounds meeting much closer).
+const MIN_RELAXATION_GAP: f64 = 1e-6;
+
+/// Fractional integer variables up to which every floor/ceiling combination is a candidate.
+const ROUNDING_ENUMERATE: usize = 4;
+
+/// Integral points near `x` (its integer variables rounded, within `lower`/`upper`; the rest
+/// as they are), nearest rounding first. With at most [`ROUNDING_ENUMERATE`] fractional
+/// variables, every combination of floors and ceilings; with more, the nearest rounding, all
+/// floors, all ceilings, and a rounding that carries each variable's rounding error to the
+/// next (so that totals over consecutive commitments stay close to the relaxation's).
+fn roundings(
+    defs: &[&crate::VarDef],
+    x: &[f64],
+    (lower, upper): (&[f64], &[f64]),
+) -> Vec<Vec<f64>> {
+    let frac: Vec<usize> = (0..x.len())
+        .filter(|&k| defs[k].integer && x[k].fract() != 0.0)
+        .collect();
+    let clamp = |mut c: Vec<f64>| {
+        for (k, d) in defs.iter().enumerate() {
+            if d.integer {
+                c[k] = c[k].round().clamp(lower[k], upper[k]);
+            }
+        }
+        c
+    };
+    let mut out = vec![clamp(x.to_vec())];
+    let with = |f: &dyn Fn(usize, f64) -> f64| {
+        let mut c = x.to_vec();
+        for (i, &k) in frac.iter().enumerate() {
+            c[k] = f(i, x[k]);
+        }
+        clamp(c)
+    };
+    if frac.len() <= ROUNDING_ENUMERATE {
+        for mask in 0..1usize << frac.len() {
+            out.push(with(&|i, v| {
+                if mask >> i & 1 == 1 {
+                    v.ceil()
+                } else {
+                    v.floor()
+                }
+            }));
+        }
+    } else {
+        out.push(with(&|_, v| v.floor()));
+        out.push(with(&|_, v| v.ceil()));
+        let mut c = x.to_vec();
+        let mut carry = 0.0;
+        for &k in &frac {
+            let r = (x[k] + carry).round();
+            carry += x[k] - r;
+            c[k] = r;
+        }
+        out.push(clamp(c));
+    }
+    let mut seen: Vec<Vec<f64>> = Vec::new();
+    out.retain(|c| {
+        let new = !seen.contains(c);
+        if new {
+            seen.push(c.clone());
+        }
+        new
+    });
+    out
 }
 
 /// The cuts so far.
@@ -856,10 +954,17 @@ impl TwoStage {
                 })
                 .collect()
         };
-        // Integer master variables: first the LP relaxation (level steps on LP masters), then
-        // the integer master from the relaxation's cuts (plain L-shaped steps on MIP masters).
+        // Integer master variables: first the LP relaxation to half the gap (level steps on LP
+        // masters), then its best point with the integers rounded and fixed (level steps
+        // again, on the continuous variables), and the integer master from every cut so far
+        // (plain L-shaped steps on MIP masters) only if the rounding leaves more than the gap
+        // to the relaxation's bound.
         let has_int = defs.iter().any(|d| d.integer);
-        let mut relaxed = has_int;
+        let mut phase = if has_int {
+            Phase::Relaxation
+        } else {
+            Phase::Exact
+        };
         let integral = |x: &[f64]| {
             defs.iter()
                 .zip(x)
@@ -868,9 +973,22 @@ impl TwoStage {
         let mut lp_best = Incumbent::default();
         let mut masters: Option<Masters> = None;
         let mut best = Incumbent::default();
+        // The bound of the phase's master (maximising orientation) and, once the relaxation
+        // is solved, its bound, which also bounds the integer programme.
         let mut bound = f64::INFINITY;
+        let mut relaxation_bound = f64::INFINITY;
+        // The relaxation's stopping gap, and how often the rounding sent the method back to it.
+        let mut relaxation_gap = dset.gap / 2.0;
+        let mut returns = 0;
         let mut iterations = Vec::new();
         let mut converged = false;
+        let rel_gap = |hi: f64, lo: f64| {
+            if lo.is_finite() && hi.is_finite() {
+                ((hi - lo) / lo.abs().max(1e-12)).max(0.0)
+            } else {
+                f64::INFINITY
+            }
+        };
         for it in 1..=dset.max_iterations.max(1) {
             let round = match self.round(
                 &splits,
@@ -887,7 +1005,7 @@ impl TwoStage {
             if infeasible == 0 {
                 let theta: Vec<f64> = round.values.iter().map(|v| sgn * v).collect();
                 let f = objective_of(&theta);
-                if relaxed && f > lp_best.value {
+                if phase == Phase::Relaxation && f > lp_best.value {
                     lp_best = Incumbent {
                         value: f,
                         x: x.clone(),
@@ -904,6 +1022,7 @@ impl TwoStage {
                     };
                 }
             }
+            let relaxed = phase == Phase::Relaxation;
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
@@ -922,21 +1041,51 @@ impl TwoStage {
                     (alpha, lambda),
                 )
             };
+            // The integer master from every cut so far, with the integers free again; its
+            // optimum is the next point. None when it has no point.
+            let exact_start =
+                |pool: &CutPool,
+                 lower: &mut Vec<f64>,
+                 upper: &mut Vec<f64>|
+                 -> Result<Option<(Masters, Vec<f64>)>, gigawatt_lp::Error> {
+                    (*lower, *upper) = boxed(radius);
+                    let mut m = fresh_masters(pool, lower, upper, false)?;
+                    let ms = m.bound.solve(settings)?;
+                    Ok(ms.status.has_solution().then(|| (m, ms.x[..n].to_vec())))
+                };
+            let master_relaxed = phase != Phase::Exact;
             let mm = match &mut masters {
                 Some(m) => {
                     m.sync(&pool, &lower, &upper)?;
                     m
                 }
-                None => masters.insert(fresh_masters(&pool, &lower, &upper, relaxed)?),
+                None => masters.insert(fresh_masters(&pool, &lower, &upper, master_relaxed)?),
             };
-            let mut ms = mm.bound.solve(settings)?;
-            if !ms.status.has_solution() {
-                // A warm-started re-solve can stop on its tolerances: decide from scratch.
-                *mm = fresh_masters(&pool, &lower, &upper, relaxed)?;
-                ms = mm.bound.solve(settings)?;
-            }
+            let ms = match mm.bound.solve(settings) {
+                Ok(ms) if ms.status.has_solution() => ms,
+                // A warm-started re-solve can stop on its tolerances (HiGHS: no point, or
+                // status unknown): decide from scratch.
+                _ => {
+                    *mm = fresh_masters(&pool, &lower, &upper, master_relaxed)?;
+                    mm.bound.solve(settings)?
+                }
+            };
             match ms.status {
                 SolveStatus::Optimal | SolveStatus::Feasible => {}
+                // The rounding leaves no feasible point: on to the integer master.
+                SolveStatus::Infeasible if phase == Phase::Rounded => {
+                    phase = Phase::Exact;
+                    bound = relaxation_bound;
+                    match exact_start(&pool, &mut lower, &mut upper)? {
+                        Some((m, xm)) => {
+                            masters = Some(m);
+                            x = xm;
+                            round_integers(&defs, &mut x);
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
                 // Every point evaluated so far passed the feasibility cuts: a master with no
                 // point after one did is the solver's tolerance talking; keep the best.
                 SolveStatus::Infeasible if best.value.is_finite() || lp_best.value.is_finite() => {
@@ -958,76 +1107,155 @@ impl TwoStage {
             }
             last_master = ms.x[..n].to_vec();
             pool.age(&ms.x, n);
-            let gap = if centre.value.is_finite() && bound.is_finite() {
-                ((bound - centre.value) / centre.value.abs().max(1e-12)).max(0.0)
+            // The phase's gap decides when the phase is done; the rounding reports (and stops
+            // on) the integer programme's gap, against the relaxation's bound.
+            let gap = rel_gap(bound, centre.value);
+            let (shown_gap, shown_bound) = if phase == Phase::Rounded {
+                (rel_gap(relaxation_bound, best.value), relaxation_bound)
             } else {
-                f64::INFINITY
+                (gap, bound)
             };
             let (lo, hi) = if sgn > 0.0 {
-                (centre.value, bound)
+                (centre.value, shown_bound)
             } else {
-                (-bound, -centre.value)
+                (-shown_bound, -centre.value)
             };
             let rec = Iteration {
                 iteration: it,
                 lower: lo,
                 upper: hi,
-                gap,
-                relaxed,
+                gap: shown_gap,
+                phase,
                 cuts: pool.cuts.len(),
                 infeasible_subproblems: infeasible,
                 seconds: started.elapsed().as_secs_f64(),
             };
             progress(&rec);
             iterations.push(rec);
+            if phase == Phase::Rounded && shown_gap <= dset.gap {
+                // Whole blocks within the gap of the relaxation: within it of the optimum.
+                bound = relaxation_bound;
+                converged = true;
+                break;
+            }
             let mut next_master = None;
             let mut fresh = None;
-            if gap <= dset.gap {
+            // The relaxation and the rounding run to half the gap, so that a rounding that
+            // costs less than the other half closes it.
+            let phase_gap = match phase {
+                Phase::Relaxation => relaxation_gap,
+                Phase::Rounded => dset.gap / 2.0,
+                Phase::Exact => dset.gap,
+            };
+            if gap <= phase_gap {
                 if radius < dset.box_bound && !on_box(&centre.x, radius).is_empty() {
                     // The optimum within the box may not be the optimum: widen it; the cuts
-                    // stay valid, the bound does not.
+                    // stay valid, the bounds do not.
                     radius = (4.0 * radius).min(dset.box_bound);
                     (lower, upper) = boxed(radius);
-                    bound = f64::INFINITY;
-                } else if relaxed {
-                    // The relaxation is solved: on to the integer master, from its optimum.
-                    relaxed = false;
-                    bound = f64::INFINITY;
-                    let mut m = fresh_masters(&pool, &lower, &upper, false)?;
-                    let ms = m.bound.solve(settings)?;
-                    if !ms.status.has_solution() {
-                        break;
+                    if phase == Phase::Rounded {
+                        phase = Phase::Relaxation;
                     }
-                    next_master = Some(ms.x[..n].to_vec());
-                    fresh = Some(m);
+                    bound = f64::INFINITY;
+                    relaxation_bound = f64::INFINITY;
+                } else if phase == Phase::Relaxation {
+                    // The relaxation is solved: its best point with the integers rounded and
+                    // fixed, the rest free, on the same (continuous) masters.
+                    phase = Phase::Rounded;
+                    relaxation_bound = bound;
+                    bound = f64::INFINITY;
+                    // Of the relaxation's roundings (the continuous variables as they were),
+                    // the one with a recourse on every path and the best value; the rounded
+                    // phase starts from it.
+                    let mut xr = Vec::new();
+                    let mut xr_value = f64::NEG_INFINITY;
+                    for cand in roundings(&defs, &lp_best.x, (&lower, &upper)) {
+                        let mut scratch = CutPool {
+                            cuts: Vec::new(),
+                            has_cut: vec![false; ns],
+                            latest: vec![usize::MAX; ns],
+                        };
+                        let value = match self.round(
+                            &splits,
+                            &cand,
+                            solver,
+                            &sub_settings,
+                            (sgn, dset.penalty),
+                            &mut scratch,
+                        )? {
+                            Ok(r) if r.infeasible == 0 => objective_of(
+                                &r.values.iter().map(|v| sgn * v).collect::<Vec<f64>>(),
+                            ),
+                            _ => f64::NEG_INFINITY,
+                        };
+                        if xr.is_empty() || value > xr_value {
+                            (xr, xr_value) = (cand, value);
+                        }
+                    }
+                    for (k, d) in defs.iter().enumerate() {
+                        if d.integer {
+                            (lower[k], upper[k]) = (xr[k], xr[k]);
+                        }
+                    }
+                    next_master = Some(xr);
+                } else if phase == Phase::Rounded
+                    && returns < RELAXATION_RETURNS
+                    && relaxation_gap / 4.0 >= MIN_RELAXATION_GAP
+                    && rel_gap(relaxation_bound, lp_best.value)
+                        > rel_gap(relaxation_bound, best.value) - dset.gap
+                {
+                    // The rounding is optimised and still short of the gap, by less than the
+                    // relaxation's own gap: the relaxation's bound may be what is loose. Back
+                    // to the relaxation, to a quarter of its gap, with every cut so far; then
+                    // round again.
+                    returns += 1;
+                    relaxation_gap /= 4.0;
+                    phase = Phase::Relaxation;
+                    (lower, upper) = boxed(radius);
+                    bound = relaxation_bound;
+                } else if phase == Phase::Rounded {
+                    // Still short after tightening the relaxation: the integer master decides.
+                    phase = Phase::Exact;
+                    bound = relaxation_bound;
+                    match exact_start(&pool, &mut lower, &mut upper)? {
+                        Some((m, xm)) => {
+                            next_master = Some(xm);
+                            fresh = Some(m);
+                        }
+                        None => break,
+                    }
                 } else {
                     converged = true;
                     break;
                 }
             }
+            let relaxed = phase == Phase::Relaxation;
+            let continuous = phase != Phase::Exact || !has_int;
             let centre = if relaxed { &lp_best } else { &best };
+            // A projection that fails (the solver's tolerances on a warm re-solve) steps to
+            // the master's optimum instead, and the sessions are rebuilt for the next
+            // iteration.
+            let mut rebuild = false;
+            let mut projected = |ps: Result<Solution, gigawatt_lp::Error>| match ps {
+                Ok(ps) if ps.status.has_solution() => ps.x[..n].to_vec(),
+                Ok(_) => ms.x[..n].to_vec(),
+                Err(_) => {
+                    rebuild = true;
+                    ms.x[..n].to_vec()
+                }
+            };
             // Next point.
             x = if let Some(xm) = next_master {
                 xm
-            } else if (relaxed || !has_int)
+            } else if continuous
                 && dset.level > 0.0
                 && centre.value.is_finite()
                 && bound.is_finite()
             {
                 let level = bound - dset.level * (bound - centre.value);
-                let ps = mm.project(&centre.x, Some(level), settings)?;
-                if ps.status.has_solution() {
-                    ps.x[..n].to_vec()
-                } else {
-                    ms.x[..n].to_vec()
-                }
+                projected(mm.project(&centre.x, Some(level), settings))
             } else if !centre.value.is_finite() && dset.level > 0.0 {
-                let ps = mm.project(&anchor, None, settings)?;
-                if ps.status.has_solution() {
-                    ps.x[..n].to_vec()
-                } else {
-                    ms.x[..n].to_vec()
-                }
+                projected(mm.project(&anchor, None, settings))
             } else {
                 ms.x[..n].to_vec()
             };
@@ -1036,7 +1264,7 @@ impl TwoStage {
             }
             if let Some(m) = fresh {
                 masters = Some(m);
-            } else if dset.cut_age > 0 && pool.drop_old(dset.cut_age) {
+            } else if rebuild || (dset.cut_age > 0 && pool.drop_old(dset.cut_age)) {
                 // Cuts left the pool: the sessions are rebuilt from it.
                 masters = None;
             }

@@ -624,9 +624,9 @@ fn decomposition_finds_the_extensive_forms_capacity_plan_and_the_simulator_agree
     assert!(d
         .iterations
         .windows(2)
-        .all(|w| w[1].relaxed != w[0].relaxed || w[1].lower >= w[0].lower));
+        .all(|w| w[1].phase != w[0].phase || w[1].lower >= w[0].lower));
     assert!(
-        !d.iterations.last().unwrap().relaxed,
+        d.iterations.last().unwrap().phase != gigawatt_opt::decompose::Phase::Relaxation,
         "ends on the integer master"
     );
     assert_eq!(seen, d.iterations, "progress hears every iteration");

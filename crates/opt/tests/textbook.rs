@@ -3,7 +3,7 @@
 
 use gigawatt_lp::{all_solvers, Sense, SolverSettings};
 use gigawatt_model::inverse_normal_cdf;
-use gigawatt_opt::decompose::DecomposeSettings;
+use gigawatt_opt::decompose::{DecomposeSettings, Phase};
 use gigawatt_opt::{Ref, Risk, RowDef, RowKind, ScenarioDef, TwoStage, VarDef};
 
 const INF: f64 = f64::INFINITY;
@@ -502,4 +502,47 @@ fn decomposition_is_bit_identical_across_thread_counts() {
         .iter()
         .zip(&b.0)
         .all(|(x, y)| x.to_bits() == y.to_bits()));
+}
+
+#[test]
+fn decomposition_rounds_the_relaxation_when_that_closes_the_gap() {
+    // Whole units against demands in the thousands, price 7, cost 3: profit
+    // 7·E[min(x, d)] − 3x is concave and piecewise linear, rising at 7·3/5 − 3 = 1.2 a unit
+    // below the third demand (1220.2) and falling at 7·2/5 − 3 = 0.2 above it, so the
+    // relaxation's optimum is 7·(330.3 + 770.7 + 3·1220.2)/5 − 3·1220.2 = 3005.64. Rounding any
+    // point costs at most 0.6, 0.02 % of it: with a 1 % gap the relaxation (run to half the gap)
+    // rounded closes the gap, and the integer master is never needed.
+    let demands = [330.3, 770.7, 1220.2, 1590.9, 2140.4];
+    let profit = |x: f64| 7.0 * demands.iter().map(|d| x.min(*d)).sum::<f64>() / 5.0 - 3.0 * x;
+    assert!((profit(1220.2) - 3005.64).abs() < 1e-9);
+    let mut prob = newsvendor(&demands, 7.0, 3.0);
+    prob.first[0].integer = true;
+    for s in all_solvers() {
+        let d = prob
+            .solve_decomposed(
+                s.as_ref(),
+                &SolverSettings::default(),
+                Risk::Neutral,
+                &DecomposeSettings {
+                    gap: 0.01,
+                    ..DecomposeSettings::default()
+                },
+                &mut |_| {},
+            )
+            .unwrap();
+        assert!(d.converged, "{}: {:?}", s.name(), d.iterations.last());
+        let last = d.iterations.last().unwrap();
+        assert_eq!(last.phase, Phase::Rounded, "{}: {last:?}", s.name());
+        let x = d.solved.first[0];
+        assert_eq!(x.fract(), 0.0, "{x}");
+        let v = d.solved.solution.objective;
+        assert!((v - profit(x)).abs() < 1e-6, "{}: {v} at {x}", s.name());
+        // The bound is the relaxation's, at or above its optimum, and within the gap.
+        assert!(last.upper >= 3005.64 - 1e-6, "{last:?}");
+        assert!((last.upper - v) / v <= 0.01, "{last:?}");
+        assert!(last.lower == v, "{last:?}");
+        // Within 1 % of the integer optimum, 1221 (3005.48; 1220 gives 3005.40).
+        assert!((profit(1221.0) - 3005.48).abs() < 1e-9);
+        assert!((profit(1221.0) - v) / v <= 0.01);
+    }
 }

@@ -10,7 +10,7 @@ use gigawatt_io::plan_toml;
 use gigawatt_lp::{Problem, SolveStatus, Solver, SolverSettings};
 use gigawatt_model::{Plan, Scenario, ValidScenario};
 use gigawatt_opt::capacity::{build, CapacityModel, CapacitySettings, Objective};
-use gigawatt_opt::decompose::{DecomposeSettings, Iteration};
+use gigawatt_opt::decompose::{DecomposeSettings, Iteration, Phase};
 use gigawatt_opt::diagnose::{diagnose, Diagnosis};
 use gigawatt_opt::{Risk, Solved};
 use gigawatt_sim::{Draws, Engine, MetricId};
@@ -555,10 +555,10 @@ impl Planner<'_> {
             } else {
                 String::new()
             };
-            let relaxed = if it.relaxed {
-                " (whole blocks relaxed)"
-            } else {
-                ""
+            let relaxed = match it.phase {
+                Phase::Relaxation => " (whole blocks relaxed)",
+                Phase::Rounded => " (whole blocks rounded from the relaxation)",
+                Phase::Exact => "",
             };
             self.progress.note(&format!(
                 "  iteration {:>3}: {unit}{relaxed} between {} and {}, gap {gap}, {} cuts{infeasible}, {:.1} s",

@@ -3,7 +3,7 @@
 
 use gigawatt_lp::SolveStatus;
 use gigawatt_model::Plan;
-use gigawatt_opt::decompose::Iteration;
+use gigawatt_opt::decompose::{Iteration, Phase};
 use gigawatt_opt::ValueOfInformation;
 use gigawatt_sim::MetricId;
 use serde_json::{json, Value};
@@ -406,7 +406,7 @@ impl PlanReport {
                 "converged": d.converged,
                 "gap_target": d.gap_target,
                 "on_box": d.on_box,
-                "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "relaxed": it.relaxed, "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
+                "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "relaxed": it.phase == Phase::Relaxation, "phase": it.phase.as_str(), "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
             });
         }
         match &self.outcome {

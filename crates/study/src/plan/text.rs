@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use gigawatt_opt::decompose::Phase;
 use gigawatt_sim::MetricId;
 
 use super::report::{
@@ -154,7 +155,11 @@ fn found_text(r: &PlanReport, f: &Found) -> String {
                     "unknown".to_string()
                 },
                 d.gap_target * 100.0,
-                if d.converged { "" } else { "; stopped before the gap closed" }
+                match (d.converged, last.phase) {
+                    (false, _) => "; stopped before the gap closed",
+                    (true, Phase::Rounded) => "; whole blocks by rounding the relaxation: within the gap of the integer optimum, not proved to be it",
+                    (true, _) => "",
+                }
             );
         }
     }
