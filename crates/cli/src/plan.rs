@@ -118,6 +118,11 @@ pub struct PlanArgs {
     /// With --decompose: stop when the bounds are within this share of the value.
     #[arg(long, default_value_t = 0.001)]
     pub decompose_gap: f64,
+    /// With --decompose: split the paths into this many groups of consecutive paths, each with
+    /// one cut per iteration (0: one per path, multi-cut). Fewer groups keep the master small
+    /// on thousands of paths; ignored with CVaR (--lambda > 0), which needs every path's value.
+    #[arg(long, default_value_t = 0)]
+    pub decompose_groups: usize,
     /// Solver: `highs` (needs the `highs` feature) or `microlp` (pure Rust).
     #[arg(long)]
     pub solver: Option<String>,
@@ -175,6 +180,7 @@ impl PlanArgs {
             threads: self.threads,
             decompose: self.decompose,
             decompose_gap: self.decompose_gap,
+            decompose_groups: self.decompose_groups,
             max_memory_gb: self.max_memory_gb,
         }
     }

@@ -1,7 +1,9 @@
 //! L-shaped decomposition of a [`TwoStage`] programme over its scenarios.
 //!
 //! The master holds the first-stage and shared variables `x` and one value variable θ_s per
-//! scenario (multi-cut). Scenario `s`'s own variables form a subproblem whose rows' bounds move
+//! scenario (multi-cut), or per group of consecutive scenarios ([`DecomposeSettings::groups`]:
+//! θ_g over the probability-weighted sum of its scenarios' cuts, fewer master rows per
+//! iteration). Scenario `s`'s own variables form a subproblem whose rows' bounds move
 //! with `x`: its value V_s(x) (first-stage objective terms included) is concave in `x` when
 //! maximising and convex when minimising, so each solve at a point x̂ gives a cut
 //! θ_s ≤ V_s(x̂) + g·(x − x̂) (in the maximising orientation) from the subproblem's row duals.
@@ -17,9 +19,10 @@
 //! the point closest to the incumbent (∞-norm) whose cut model reaches
 //! level = bound − λ (bound − best); with λ = 0 the iterate is the master's optimum, the plain
 //! multi-cut L-shaped method. Cuts slack for `cut_age` bound solves in a row are dropped
-//! (each scenario keeps its latest). Integer first-stage variables stay integer in the master,
-//! whose cuts remain valid because the subproblems are continuous: the method is then exact for
-//! the mixed-integer programme (the master is a MIP).
+//! (each group keeps its latest). Integer first-stage variables: the relaxation first, then its
+//! best point rounded (within the gap of the relaxation's bound, hence of the integer optimum),
+//! and only if that falls short, the integer master, whose cuts remain valid because the
+//! subproblems are continuous: the method is then exact for the mixed-integer programme.
 //!
 //! Subproblems are solved in parallel; their results are gathered in scenario order, so the
 //! iterates and the answer do not depend on the thread count.
@@ -55,6 +58,12 @@ pub struct DecomposeSettings {
     /// solution is the first iterate and sizes the box (0: start at zero with the largest box;
     /// default 8).
     pub warm_start: usize,
+    /// Cut groups: the paths are split into this many groups of consecutive paths, each with
+    /// one value variable and one optimality cut per iteration (the probability-weighted sum
+    /// of its paths' cuts). 0, the default, gives every path its own (multi-cut). Fewer groups
+    /// keep the master small (fewer rows per iteration) at the price of a coarser model of the
+    /// value; with CVaR every path keeps its own, since CVaR needs each path's value.
+    pub groups: usize,
     /// Drop a cut slack at this many master solves in a row (0, the default: keep every cut).
     /// Dropping rebuilds the master sessions, which lose their warm start: on frontier-lab
     /// that cost more than the smaller masters saved (BENCHMARKS.md).
@@ -71,6 +80,7 @@ impl Default for DecomposeSettings {
             cut_age: 0,
             warm_start: 8,
             penalty: 0.0,
+            groups: 0,
         }
     }
 }
@@ -181,8 +191,6 @@ type Terms = Vec<(usize, f64)>;
 /// A master row implied by a subproblem row: lo ≤ terms·x ≤ hi.
 #[derive(Debug, Clone)]
 struct Implied {
-    /// The subproblem row's index in its scenario.
-    row: usize,
     terms: Terms,
     lo: f64,
     hi: f64,
@@ -300,13 +308,58 @@ fn roundings(
     out
 }
 
-/// The cuts so far.
+/// The cuts so far. A cut's `scenario` is its group's index (a group of consecutive
+/// scenarios shares one value variable θ_g).
 struct CutPool {
     cuts: Vec<Cut>,
-    /// Scenarios with an optimality cut.
+    /// Groups with an optimality cut.
     has_cut: Vec<bool>,
-    /// Each scenario's most recent optimality cut.
+    /// Each group's most recent optimality cut.
     latest: Vec<usize>,
+    /// Each scenario's group.
+    group_of: Vec<usize>,
+    /// Each scenario's weight in its group's cut: p_s / P_g.
+    weight: Vec<f64>,
+}
+
+/// Consecutive scenarios in `groups` groups (every scenario its own for 0 or more groups than
+/// scenarios): each scenario's group, its weight p_s / P_g, and each group's probability P_g.
+fn cut_groups(probs: &[f64], groups: usize) -> (Vec<usize>, Vec<f64>, Vec<f64>) {
+    let ns = probs.len();
+    let g = if groups == 0 || groups >= ns {
+        ns
+    } else {
+        groups
+    };
+    let group_of: Vec<usize> = (0..ns).map(|s| s * g / ns.max(1)).collect();
+    let mut total = vec![0.0; g];
+    for (s, p) in probs.iter().enumerate() {
+        total[group_of[s]] += p;
+    }
+    let weight = (0..ns)
+        .map(|s| {
+            if g == ns {
+                1.0
+            } else {
+                probs[s] / total[group_of[s]]
+            }
+        })
+        .collect();
+    (group_of, weight, total)
+}
+
+impl CutPool {
+    /// An empty pool over these groups.
+    fn new(group_of: &[usize], weight: &[f64]) -> CutPool {
+        let groups = group_of.last().map_or(0, |g| g + 1);
+        CutPool {
+            cuts: Vec::new(),
+            has_cut: vec![false; groups],
+            latest: vec![usize::MAX; groups],
+            group_of: group_of.to_vec(),
+            weight: weight.to_vec(),
+        }
+    }
 }
 
 /// The best point found so far (maximising orientation).
@@ -522,15 +575,63 @@ impl<'a> Masters<'a> {
         centre: &[f64],
         level: Option<f64>,
         settings: &SolverSettings,
+        implied: &mut (&[LazyRow], Vec<bool>),
     ) -> Result<Solution, gigawatt_lp::Error> {
         for (k, c) in centre.iter().enumerate() {
             self.proj.set_col((self.centre + k) as u32, 0.0, *c, *c)?;
         }
         let (lo, hi) = level.map_or((f64::NEG_INFINITY, f64::INFINITY), |l| (l, l));
         self.proj.set_col(self.level as u32, 0.0, lo, hi)?;
-        self.proj.solve(settings)
+        self.lazy_solve(false, settings, implied)
+    }
+
+    /// Solves the bound master (or the projection), adding to both sessions the implied rows
+    /// its point violates (`implied.1` marks those already in), until it violates none: the
+    /// point and its value are then those of the master with every implied row.
+    fn lazy_solve(
+        &mut self,
+        bound: bool,
+        settings: &SolverSettings,
+        implied: &mut (&[LazyRow], Vec<bool>),
+    ) -> Result<Solution, gigawatt_lp::Error> {
+        loop {
+            let sol = if bound {
+                self.bound.solve(settings)?
+            } else {
+                self.proj.solve(settings)?
+            };
+            if !sol.status.has_solution() {
+                return Ok(sol);
+            }
+            let (rows, active) = implied;
+            let mut added = false;
+            for (i, (lo, hi, terms)) in rows.iter().enumerate() {
+                if active[i] {
+                    continue;
+                }
+                let a: f64 = terms.iter().map(|(c, v)| v * sol.x[*c as usize]).sum();
+                if a < lo - IMPLIED_TOL * lo.abs().max(1.0)
+                    || a > hi + IMPLIED_TOL * hi.abs().max(1.0)
+                {
+                    self.bound.add_row(*lo, *hi, terms)?;
+                    self.proj.add_row(*lo, *hi, terms)?;
+                    active[i] = true;
+                    added = true;
+                }
+            }
+            if !added {
+                return Ok(sol);
+            }
+        }
     }
 }
+
+/// A master row implied by a subproblem's rows: (lower, upper, terms over master columns).
+type LazyRow = (f64, f64, Vec<(u32, f64)>);
+
+/// Violation (relative to max(1, |bound|)) beyond which a master point breaks an implied row
+/// not yet in the master.
+const IMPLIED_TOL: f64 = 1e-7;
 
 /// Relative slack under which a cut counts as binding.
 const BINDING_TOL: f64 = 1e-7;
@@ -588,7 +689,6 @@ impl TwoStage {
                         let (t_lo, t_hi) = (row.lower - hi, row.upper - lo);
                         if t_lo.is_finite() || t_hi.is_finite() {
                             sp.implied.push(Implied {
-                                row: i,
                                 terms: self.master_terms(&row.terms),
                                 lo: t_lo,
                                 hi: t_hi,
@@ -620,7 +720,6 @@ impl TwoStage {
                     });
                     if all_defined && (row.lower.is_finite() || row.upper.is_finite()) {
                         sp.implied.push(Implied {
-                            row: i,
                             terms,
                             lo: row.lower - constant,
                             hi: row.upper - constant,
@@ -827,7 +926,16 @@ impl TwoStage {
                 .collect()
         };
         let at = |coef: &[(usize, f64)]| coef.iter().map(|(k, g)| g * x[*k]).sum::<f64>();
+        let ns = self.scenarios.len();
+        // A group's cut so far (dense gradient, right-hand side) and whether each of its
+        // scenarios gave an optimality cut; a group of one pushes its scenario's cut as is.
+        let mut acc = vec![0.0; x.len()];
+        let mut acc_rhs = 0.0;
+        let mut whole = true;
         for (s, e) in evals.into_iter().enumerate() {
+            let g = pool.group_of[s];
+            let last_of_group = s + 1 == ns || pool.group_of[s + 1] != g;
+            let single = last_of_group && (s == 0 || pool.group_of[s - 1] != g);
             match e? {
                 Eval::Value {
                     value,
@@ -840,18 +948,40 @@ impl TwoStage {
                     }
                     let coef = linear(grad, sgn);
                     let rhs = sgn * value - at(&coef);
-                    pool.latest[s] = pool.cuts.len();
-                    pool.has_cut[s] = true;
-                    pool.cuts.push(Cut {
-                        scenario: Some(s),
-                        coef,
-                        rhs,
-                        age: 0,
-                    });
+                    let cut = if single {
+                        Some((coef, rhs))
+                    } else {
+                        let w = pool.weight[s];
+                        for (k, c) in &coef {
+                            acc[*k] += w * c;
+                        }
+                        acc_rhs += w * rhs;
+                        (last_of_group && whole).then(|| {
+                            let coef = acc
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, c)| **c != 0.0)
+                                .map(|(k, c)| (k, *c))
+                                .collect();
+                            (coef, acc_rhs)
+                        })
+                    };
+                    if let Some((coef, rhs)) = cut {
+                        pool.latest[g] = pool.cuts.len();
+                        pool.has_cut[g] = true;
+                        pool.cuts.push(Cut {
+                            scenario: Some(g),
+                            coef,
+                            rhs,
+                            age: 0,
+                        });
+                    }
                     r.values.push(value);
                     r.owns.push(own);
                 }
                 Eval::Infeasible { violation, grad } => {
+                    // The group has no optimality cut this round.
+                    whole = false;
                     r.infeasible += 1;
                     let coef = linear(grad, 1.0);
                     let rhs = at(&coef) - violation;
@@ -864,6 +994,11 @@ impl TwoStage {
                 }
                 Eval::Unbounded => return Ok(Err(SolveStatus::Unbounded)),
                 Eval::Hopeless => return Ok(Err(SolveStatus::Infeasible)),
+            }
+            if last_of_group {
+                acc.iter_mut().for_each(|c| *c = 0.0);
+                acc_rhs = 0.0;
+                whole = true;
             }
         }
         Ok(Ok(r))
@@ -886,7 +1021,6 @@ impl TwoStage {
         };
         let nf = self.first.len();
         let n = nf + self.shared.len();
-        let ns = self.scenarios.len();
         let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
         let splits = self.splits();
         let defs: Vec<&crate::VarDef> = self.first.iter().chain(&self.shared).collect();
@@ -927,11 +1061,10 @@ impl TwoStage {
             }
         };
 
-        let mut pool = CutPool {
-            cuts: Vec::new(),
-            has_cut: vec![false; ns],
-            latest: vec![usize::MAX; ns],
-        };
+        // CVaR needs every path's value in the master.
+        let groups = if lambda > 0.0 { 0 } else { dset.groups };
+        let (group_of, weight, group_probs) = cut_groups(&probs, groups);
+        let mut pool = CutPool::new(&group_of, &weight);
         let mut last_master: Vec<f64> = Vec::new();
         let mut x: Vec<f64> = match x0 {
             Some(x0) => x0,
@@ -970,6 +1103,9 @@ impl TwoStage {
                 .zip(x)
                 .all(|(d, v)| !d.integer || v.fract() == 0.0)
         };
+        // The implied master rows, and which of them the master sessions hold.
+        let lazy_rows = Self::lazy_rows(&splits);
+        let mut lazy: (&[LazyRow], Vec<bool>) = (&lazy_rows, vec![false; lazy_rows.len()]);
         let mut lp_best = Incumbent::default();
         let mut masters: Option<Masters> = None;
         let mut best = Incumbent::default();
@@ -1026,30 +1162,36 @@ impl TwoStage {
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            let fresh_masters = |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool| {
-                Masters::new(
-                    solver,
-                    self.master_base(
-                        &splits,
-                        &pool.has_cut,
-                        (lower, upper, relaxed),
+            // Relaxed masters hold the implied rows marked so far (the rest join when a point
+            // violates them); integer masters hold all of them.
+            let fresh_masters =
+                |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool, active: &[bool]| {
+                    Masters::new(
+                        solver,
+                        self.master_base(
+                            &splits,
+                            (&lazy_rows, relaxed.then_some(active)),
+                            (&pool.has_cut, &group_probs),
+                            (lower, upper, relaxed),
+                            (alpha, lambda),
+                        ),
+                        pool,
+                        (lower, upper),
+                        group_probs.clone(),
                         (alpha, lambda),
-                    ),
-                    pool,
-                    (lower, upper),
-                    probs.clone(),
-                    (alpha, lambda),
-                )
-            };
+                    )
+                };
             // The integer master from every cut so far, with the integers free again; its
             // optimum is the next point. None when it has no point.
             let exact_start =
                 |pool: &CutPool,
                  lower: &mut Vec<f64>,
-                 upper: &mut Vec<f64>|
+                 upper: &mut Vec<f64>,
+                 active: &mut Vec<bool>|
                  -> Result<Option<(Masters, Vec<f64>)>, gigawatt_lp::Error> {
                     (*lower, *upper) = boxed(radius);
-                    let mut m = fresh_masters(pool, lower, upper, false)?;
+                    let mut m = fresh_masters(pool, lower, upper, false, active)?;
+                    active.iter_mut().for_each(|a| *a = true);
                     let ms = m.bound.solve(settings)?;
                     Ok(ms.status.has_solution().then(|| (m, ms.x[..n].to_vec())))
                 };
@@ -1059,15 +1201,21 @@ impl TwoStage {
                     m.sync(&pool, &lower, &upper)?;
                     m
                 }
-                None => masters.insert(fresh_masters(&pool, &lower, &upper, master_relaxed)?),
+                None => masters.insert(fresh_masters(
+                    &pool,
+                    &lower,
+                    &upper,
+                    master_relaxed,
+                    &lazy.1,
+                )?),
             };
-            let ms = match mm.bound.solve(settings) {
+            let ms = match mm.lazy_solve(true, settings, &mut lazy) {
                 Ok(ms) if ms.status.has_solution() => ms,
                 // A warm-started re-solve can stop on its tolerances (HiGHS: no point, or
                 // status unknown): decide from scratch.
                 _ => {
-                    *mm = fresh_masters(&pool, &lower, &upper, master_relaxed)?;
-                    mm.bound.solve(settings)?
+                    *mm = fresh_masters(&pool, &lower, &upper, master_relaxed, &lazy.1)?;
+                    mm.lazy_solve(true, settings, &mut lazy)?
                 }
             };
             match ms.status {
@@ -1076,7 +1224,7 @@ impl TwoStage {
                 SolveStatus::Infeasible if phase == Phase::Rounded => {
                     phase = Phase::Exact;
                     bound = relaxation_bound;
-                    match exact_start(&pool, &mut lower, &mut upper)? {
+                    match exact_start(&pool, &mut lower, &mut upper, &mut lazy.1)? {
                         Some((m, xm)) => {
                             masters = Some(m);
                             x = xm;
@@ -1170,11 +1318,7 @@ impl TwoStage {
                     let mut xr = Vec::new();
                     let mut xr_value = f64::NEG_INFINITY;
                     for cand in roundings(&defs, &lp_best.x, (&lower, &upper)) {
-                        let mut scratch = CutPool {
-                            cuts: Vec::new(),
-                            has_cut: vec![false; ns],
-                            latest: vec![usize::MAX; ns],
-                        };
+                        let mut scratch = CutPool::new(&group_of, &weight);
                         let value = match self.round(
                             &splits,
                             &cand,
@@ -1217,7 +1361,7 @@ impl TwoStage {
                     // Still short after tightening the relaxation: the integer master decides.
                     phase = Phase::Exact;
                     bound = relaxation_bound;
-                    match exact_start(&pool, &mut lower, &mut upper)? {
+                    match exact_start(&pool, &mut lower, &mut upper, &mut lazy.1)? {
                         Some((m, xm)) => {
                             next_master = Some(xm);
                             fresh = Some(m);
@@ -1253,9 +1397,9 @@ impl TwoStage {
                 && bound.is_finite()
             {
                 let level = bound - dset.level * (bound - centre.value);
-                projected(mm.project(&centre.x, Some(level), settings))
+                projected(mm.project(&centre.x, Some(level), settings, &mut lazy))
             } else if !centre.value.is_finite() && dset.level > 0.0 {
-                projected(mm.project(&anchor, None, settings))
+                projected(mm.project(&anchor, None, settings, &mut lazy))
             } else {
                 ms.x[..n].to_vec()
             };
@@ -1328,13 +1472,60 @@ impl TwoStage {
         })
     }
 
+    /// Every scenario's implied master rows, without those that others imply. Rows alike but
+    /// for the last term's coefficient (a rule's commitment a + b·ξ_s ≥ 0 on every path s:
+    /// same columns, bounds and other coefficients) hold for every coefficient between their
+    /// least and greatest, since the row is linear in it; only those two are kept.
+    fn lazy_rows(splits: &[Split]) -> Vec<LazyRow> {
+        type Key = (Vec<u32>, Vec<u64>, u64, u64);
+        let mut groups: Vec<(LazyRow, LazyRow)> = Vec::new();
+        let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+        for im in splits.iter().flat_map(|sp| &sp.implied) {
+            let terms: Vec<(u32, f64)> = im.terms.iter().map(|(k, v)| (*k as u32, *v)).collect();
+            let Some(((_, last), rest)) = terms.split_last() else {
+                continue;
+            };
+            let key = (
+                terms.iter().map(|(k, _)| *k).collect(),
+                rest.iter().map(|(_, v)| v.to_bits()).collect(),
+                im.lo.to_bits(),
+                im.hi.to_bits(),
+            );
+            let row = (im.lo, im.hi, terms.clone());
+            match index.get(&key) {
+                Some(&g) => {
+                    let (least, most) = &mut groups[g];
+                    if *last < least.2[least.2.len() - 1].1 {
+                        *least = row;
+                    } else if *last > most.2[most.2.len() - 1].1 {
+                        *most = row;
+                    }
+                }
+                None => {
+                    index.insert(key, groups.len());
+                    groups.push((row.clone(), row));
+                }
+            }
+        }
+        let mut rows = Vec::with_capacity(2 * groups.len());
+        for (least, most) in groups {
+            let same = least.2 == most.2;
+            rows.push(least);
+            if !same {
+                rows.push(most);
+            }
+        }
+        rows
+    }
+
     /// The master without its cuts: max Σ p_s θ_s (− λ CVaR) over the master variables
-    /// (boxed), each scenario's θ (held at 0 until it has an optimality cut), the rows without
-    /// own variables and the rows they imply.
+    /// (boxed), each group's θ (held at 0 until it has an optimality cut), the rows without
+    /// own variables, and the implied rows (`implied`: all of them, or those marked).
     fn master_base(
         &self,
         splits: &[Split],
-        has_cut: &[bool],
+        implied: (&[LazyRow], Option<&[bool]>),
+        (has_cut, group_probs): (&[bool], &[f64]),
         (lower, upper, relaxed): (&[f64], &[f64], bool),
         (alpha, lambda): (f64, f64),
     ) -> Problem {
@@ -1349,13 +1540,13 @@ impl TwoStage {
             );
         }
         let n = p.num_cols();
-        for (s, sc) in self.scenarios.iter().enumerate() {
-            let (w, b) = if has_cut[s] {
-                (sc.prob, f64::INFINITY)
+        for (g, prob) in group_probs.iter().enumerate() {
+            let (w, b) = if has_cut[g] {
+                (*prob, f64::INFINITY)
             } else {
                 (0.0, 0.0)
             };
-            p.add_col(format!("theta{s}"), w, -b, b, false);
+            p.add_col(format!("theta{g}"), w, -b, b, false);
         }
         if lambda > 0.0 {
             let eta = p.add_col("cvar_eta", -lambda, f64::NEG_INFINITY, f64::INFINITY, false);
@@ -1387,10 +1578,13 @@ impl TwoStage {
             for &i in &sp.master_rows {
                 add(&mut p, &sc.rows[i]);
             }
-            for im in &sp.implied {
-                let r = p.add_row(format!("implied_{}", sc.rows[im.row].name), im.lo, im.hi);
-                for (k, v) in &im.terms {
-                    p.set(r, gigawatt_lp::Col(*k as u32), *v);
+        }
+        let (rows, active) = implied;
+        for (i, (lo, hi, terms)) in rows.iter().enumerate() {
+            if active.is_none_or(|a| a[i]) {
+                let r = p.add_row("implied", *lo, *hi);
+                for (k, v) in terms {
+                    p.set(r, gigawatt_lp::Col(*k), *v);
                 }
             }
         }
@@ -1477,6 +1671,54 @@ impl TwoStage {
             iterations,
             converged: false,
             on_box: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(implied: Vec<(Terms, f64, f64)>) -> Split {
+        Split {
+            implied: implied
+                .into_iter()
+                .map(|(terms, lo, hi)| Implied { terms, lo, hi })
+                .collect(),
+            ..Split::default()
+        }
+    }
+
+    #[test]
+    fn implied_rows_alike_but_for_one_coefficient_keep_its_least_and_greatest() {
+        // A rule's commitment a + b·ξ_s ≥ 0 on four paths (ξ = 0.5, −1, 2, 0.3): for any b
+        // the tightest are at ξ = −1 and ξ = 2, so those two rows stand for all four. A row
+        // with other bounds, and one over other columns, stay as they are.
+        let rule = |xi: f64| (vec![(0, 1.0), (1, xi)], 0.0, f64::INFINITY);
+        let splits = vec![
+            split(vec![
+                rule(0.5),
+                (vec![(2, 1.0), (3, 1.0)], f64::NEG_INFINITY, 5.0),
+            ]),
+            split(vec![rule(-1.0)]),
+            split(vec![
+                rule(2.0),
+                (vec![(0, 1.0), (1, 0.7)], f64::NEG_INFINITY, 9.0),
+            ]),
+            split(vec![rule(0.3)]),
+        ];
+        let rows = TwoStage::lazy_rows(&splits);
+        let xi_of = |r: &LazyRow| r.2[1].1;
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!((xi_of(&rows[0]), xi_of(&rows[1])), (-1.0, 2.0));
+        assert_eq!(rows[2], (f64::NEG_INFINITY, 5.0, vec![(2, 1.0), (3, 1.0)]));
+        assert_eq!(rows[3], (f64::NEG_INFINITY, 9.0, vec![(0, 1.0), (1, 0.7)]));
+        // Every dropped row holds wherever the kept ones do: at points on either side.
+        for (a, b) in [(1.0, 0.5), (2.0, -1.0), (-0.5, 0.4)] {
+            let holds = |xi: f64| a + b * xi >= 0.0;
+            if holds(-1.0) && holds(2.0) {
+                assert!(holds(0.5) && holds(0.3), "a {a} b {b}");
+            }
         }
     }
 }

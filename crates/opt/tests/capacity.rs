@@ -630,6 +630,22 @@ fn decomposition_finds_the_extensive_forms_capacity_plan_and_the_simulator_agree
         "ends on the integer master"
     );
     assert_eq!(seen, d.iterations, "progress hears every iteration");
+    // Cuts summed over three groups of four paths: the same optimum.
+    let grouped = model
+        .solve_decomposed(
+            &MicroLp,
+            &ss,
+            Risk::Neutral,
+            &gigawatt_opt::decompose::DecomposeSettings { groups: 3, ..dset },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(grouped.converged, "{:?}", grouped.iterations.last());
+    let g = grouped.solved.solution.objective;
+    assert!(
+        (a - g).abs() <= 1e-6 * a.abs(),
+        "extensive {a}, grouped {g}"
+    );
     let (plan, _) = model.plan("ldr", &d.solved.solution.x, &d.solved.layout);
     simulates_to_the_programme(EQUIV, sc, plan, &d.solved.values);
 }

@@ -304,17 +304,20 @@ const EXACT: DecomposeSettings = DecomposeSettings {
     cut_age: 20,
     warm_start: 8,
     penalty: 0.0,
+    groups: 0,
 };
 
-/// Solves `prob` by the extensive form and by decomposition (plain L-shaped and level
-/// regularised) on every solver; asserts one optimum and returns the decomposition's first
-/// stage (from the last solver) and iteration count.
+/// Solves `prob` by the extensive form and by decomposition (plain L-shaped, level
+/// regularised, penalised recourse, and cuts summed over two groups of paths) on every solver;
+/// asserts one optimum and returns the decomposition's first stage (from the last solver) and
+/// iteration count.
 fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
     let set = SolverSettings::default();
     let mut out = (Vec::new(), 0);
     for s in all_solvers() {
         let ef = prob.solve(s.as_ref(), &set, risk, None).unwrap();
-        for (level, penalty) in [(0.0, 0.0), (0.3, 0.0), (0.3, 1e3)] {
+        for (level, penalty, groups) in [(0.0, 0.0, 0), (0.3, 0.0, 0), (0.3, 1e3, 0), (0.3, 0.0, 2)]
+        {
             let d = prob
                 .solve_decomposed(
                     s.as_ref(),
@@ -323,6 +326,7 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
                     &DecomposeSettings {
                         level,
                         penalty,
+                        groups,
                         ..EXACT
                     },
                     &mut |_| {},

@@ -101,6 +101,8 @@ pub struct PlanRequest {
     pub decompose: bool,
     /// The decomposition's relative stopping gap.
     pub decompose_gap: f64,
+    /// The decomposition's cut groups (0: one per path).
+    pub decompose_groups: usize,
     /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
     /// machine's memory).
     pub max_memory_gb: Option<f64>,
@@ -139,6 +141,7 @@ impl PlanRequest {
             threads: 0,
             decompose: false,
             decompose_gap: 1e-3,
+            decompose_groups: 0,
             max_memory_gb: None,
         }
     }
@@ -526,6 +529,7 @@ impl Planner<'_> {
         }
         let dset = DecomposeSettings {
             gap: self.a.decompose_gap,
+            groups: self.a.decompose_groups,
             ..DecomposeSettings::default()
         };
         let unit = if self.a.objective == "cost" {
