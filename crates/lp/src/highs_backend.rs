@@ -181,8 +181,12 @@ impl HighsSession {
         })
     }
 
-    fn model(&mut self) -> &mut highs::Model {
-        self.model.as_mut().expect("a model between solves")
+    /// The model between solves; an error after a solve that failed and lost it.
+    fn model(&mut self) -> Result<&mut highs::Model, Error> {
+        self.model.as_mut().ok_or_else(|| Error::SolverFailed {
+            solver: "highs",
+            message: "a session whose last solve failed".to_string(),
+        })
     }
 }
 
@@ -192,7 +196,7 @@ impl crate::Session for HighsSession {
             .iter()
             .map(|(c, v)| (self.cols[*c as usize], *v))
             .collect();
-        self.model()
+        self.model()?
             .try_add_row(lower..=upper, factors)
             .map_err(failed)?;
         Ok(())
@@ -201,22 +205,49 @@ impl crate::Session for HighsSession {
     fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error> {
         self.obj[col as usize] = cost;
         let c = self.cols[col as usize];
-        let m = self.model();
+        let m = self.model()?;
         m.change_column_cost(c, cost);
         m.change_column_bounds(c, lower..=upper);
         Ok(())
     }
 
     fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error> {
+        self.solve_keeping_duals(settings, false).map(|(s, _)| s)
+    }
+
+    fn solve_with_duals(
+        &mut self,
+        settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        self.solve_keeping_duals(settings, true)
+    }
+}
+
+impl HighsSession {
+    /// Solves from the last basis; with `duals`, the row duals of an optimal LP too.
+    fn solve_keeping_duals(
+        &mut self,
+        settings: &SolverSettings,
+        duals: bool,
+    ) -> Result<(Solution, Vec<f64>), Error> {
         let started = Instant::now();
-        let mut model = self.model.take().expect("a model between solves");
+        let mut model = self.model.take().ok_or_else(|| Error::SolverFailed {
+            solver: "highs",
+            message: "a session whose last solve failed".to_string(),
+        })?;
         apply(&mut model, settings);
         let solved = model.try_solve().map_err(failed)?;
         let secs = started.elapsed().as_secs_f64();
         let out = status_of(&solved).map(|status| {
-            point(&solved, status, secs, self.sense, self.mip, |x| {
+            let sol = point(&solved, status, secs, self.sense, self.mip, |x| {
                 self.offset + self.obj.iter().zip(x).map(|(c, v)| c * v).sum::<f64>()
-            })
+            });
+            let d = if duals && !self.mip && sol.status == SolveStatus::Optimal {
+                solved.get_solution().dual_rows().to_vec()
+            } else {
+                Vec::new()
+            };
+            (sol, d)
         });
         self.model = Some(highs::Model::from(solved));
         out

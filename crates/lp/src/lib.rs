@@ -394,6 +394,12 @@ pub trait Session {
     fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error>;
     /// Solves the problem as it now stands.
     fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error>;
+    /// Solves the problem as it now stands, an LP, with its row duals as
+    /// [`Solver::solve_with_duals`] gives them (empty unless optimal).
+    fn solve_with_duals(
+        &mut self,
+        settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error>;
 }
 
 /// A [`Session`] that keeps the [`Problem`] and solves it from scratch each time: any backend.
@@ -429,6 +435,13 @@ impl Session for Rebuild<'_> {
 
     fn solve(&mut self, settings: &SolverSettings) -> Result<Solution, Error> {
         self.solver.solve(&self.problem, settings)
+    }
+
+    fn solve_with_duals(
+        &mut self,
+        settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        self.solver.solve_with_duals(&self.problem, settings)
     }
 }
 

@@ -216,6 +216,87 @@ enum Eval {
     Hopeless,
 }
 
+/// Every subproblem evaluated at a master point, in scenario order.
+type EvaluateAll<'a> = dyn Fn(&[f64]) -> Result<Vec<Eval>, gigawatt_lp::Error> + 'a;
+
+/// Paths up to which each subproblem is kept as a warm-started HiGHS session between rounds
+/// (about a megabyte each on frontier-lab); beyond, each round builds them afresh.
+const MAX_WARM_SUBPROBLEMS: usize = 4000;
+
+/// A subproblem kept as a solver session: its coupled rows' master terms enter through fixed
+/// parameter columns (row i: L ≤ W·y + z_i ≤ U with z_i = T_i·x), so a new master point moves
+/// only those columns and the solver re-solves from its last basis.
+struct WarmSub<'a> {
+    session: Box<dyn Session + 'a>,
+    /// (parameter column, row index in the scenario) per coupled row.
+    params: Vec<(u32, usize)>,
+}
+
+/// Threads that each own the warm subproblems of the scenarios s with s mod threads = their
+/// index (a HiGHS model stays on the thread that made it). A round sends the master point to
+/// every worker and gathers the results by scenario; each scenario's session sees the same
+/// points in the same order whatever the thread count, so results do not depend on it.
+struct Workers {
+    jobs: Vec<std::sync::mpsc::Sender<std::sync::Arc<Vec<f64>>>>,
+    results: std::sync::mpsc::Receiver<(usize, Result<Eval, gigawatt_lp::Error>)>,
+    scenarios: usize,
+}
+
+impl Workers {
+    fn spawn<'scope, 'env: 'scope>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        prog: &'env TwoStage,
+        splits: &'env [Split],
+        solver: &'env (dyn Solver + Sync),
+        settings: SolverSettings,
+    ) -> Workers {
+        let ns = prog.scenarios.len();
+        let threads = rayon::current_num_threads().clamp(1, ns.max(1));
+        let (out, results) = std::sync::mpsc::channel();
+        let mut jobs = Vec::with_capacity(threads);
+        for id in 0..threads {
+            let (job, inbox) = std::sync::mpsc::channel::<std::sync::Arc<Vec<f64>>>();
+            let out = out.clone();
+            scope.spawn(move || {
+                let mine: Vec<usize> = (id..ns).step_by(threads).collect();
+                let mut subs: Vec<Option<WarmSub>> = mine.iter().map(|_| None).collect();
+                while let Ok(x) = inbox.recv() {
+                    for (sub, &s) in subs.iter_mut().zip(&mine) {
+                        let e = prog.evaluate_warm(s, &splits[s], &x, solver, &settings, sub);
+                        if out.send((s, e)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            jobs.push(job);
+        }
+        Workers {
+            jobs,
+            results,
+            scenarios: ns,
+        }
+    }
+
+    fn evaluate_all(&self, x: &[f64]) -> Result<Vec<Eval>, gigawatt_lp::Error> {
+        let stopped = || gigawatt_lp::Error::SolverFailed {
+            solver: "highs",
+            message: "a subproblem worker stopped".to_string(),
+        };
+        let x = std::sync::Arc::new(x.to_vec());
+        for job in &self.jobs {
+            job.send(x.clone()).map_err(|_| stopped())?;
+        }
+        let mut got: Vec<Option<Result<Eval, gigawatt_lp::Error>>> =
+            (0..self.scenarios).map(|_| None).collect();
+        for _ in 0..self.scenarios {
+            let (s, e) = self.results.recv().map_err(|_| stopped())?;
+            got[s] = Some(e);
+        }
+        got.into_iter().map(|e| e.ok_or_else(stopped)?).collect()
+    }
+}
+
 /// A cut in the maximising orientation: θ_s − Σ coef·x ≤ rhs (optimality, `scenario` set) or
 /// Σ coef·x ≤ rhs (feasibility).
 #[derive(Debug, Clone)]
@@ -798,6 +879,105 @@ impl TwoStage {
         }
     }
 
+    /// A subproblem's optimum as an evaluation: its value V_s(x̂) (constant and first-stage
+    /// terms added), the gradient from its row duals, and its own variables' values (the first
+    /// of `x`).
+    fn valued(
+        &self,
+        s: usize,
+        sp: &Split,
+        xm: &[f64],
+        (objective, duals): (f64, &[f64]),
+        violation: f64,
+        mut x: Vec<f64>,
+    ) -> Eval {
+        let sc = &self.scenarios[s];
+        let mut grad = vec![0.0; xm.len()];
+        let mut value = sc.constant + objective;
+        for &(k, v) in &sp.obj_master {
+            grad[k] += v;
+            value += v * xm[k];
+        }
+        self.dual_gradient(s, sp, duals, &mut grad);
+        x.truncate(sc.vars.len());
+        Eval::Value {
+            value,
+            violation,
+            grad,
+            own: x,
+        }
+    }
+
+    /// The plain subproblem with parameter columns for its coupled rows (see [`WarmSub`]).
+    fn warm_subproblem(&self, s: usize, sp: &Split) -> (Problem, Vec<(u32, usize)>) {
+        let sc = &self.scenarios[s];
+        let mut p = self.subproblem(
+            s,
+            sp,
+            &vec![0.0; self.first.len() + self.shared.len()],
+            Recourse::Plain,
+        );
+        let mut params = Vec::new();
+        for (r, &i) in sp.sub_rows.iter().enumerate() {
+            if sc.rows[i]
+                .terms
+                .iter()
+                .any(|(t, _)| self.master_index(*t).is_some())
+            {
+                let z = p.add_col("param", 0.0, 0.0, 0.0, false);
+                p.set(gigawatt_lp::Row(r as u32), z, 1.0);
+                params.push((z.0, i));
+            }
+        }
+        (p, params)
+    }
+
+    /// [`TwoStage::evaluate`] (plain recourse) on the scenario's warm session `warm` (made on
+    /// first use): the parameter columns moved to `xm` and the LP re-solved from its last
+    /// basis. A subproblem with no feasible point, or a session that fails, goes the cold way.
+    fn evaluate_warm<'a>(
+        &self,
+        s: usize,
+        sp: &Split,
+        xm: &[f64],
+        solver: &'a (dyn Solver + Sync),
+        settings: &SolverSettings,
+        warm: &mut Option<WarmSub<'a>>,
+    ) -> Result<Eval, gigawatt_lp::Error> {
+        let w = warm.get_or_insert_with(|| {
+            let (p, params) = self.warm_subproblem(s, sp);
+            WarmSub {
+                session: gigawatt_lp::session(solver, p),
+                params,
+            }
+        });
+        let sc = &self.scenarios[s];
+        let solved = (|| {
+            for &(col, i) in &w.params {
+                let shift: f64 = sc.rows[i]
+                    .terms
+                    .iter()
+                    .filter_map(|(r, v)| self.master_index(*r).map(|k| v * xm[k]))
+                    .sum();
+                w.session.set_col(col, 0.0, shift, shift)?;
+            }
+            w.session.solve_with_duals(settings)
+        })();
+        match solved {
+            Ok((sol, duals))
+                if sol.status == SolveStatus::Optimal && duals.len() == sp.sub_rows.len() =>
+            {
+                Ok(self.valued(s, sp, xm, (sol.objective, &duals), 0.0, sol.x))
+            }
+            Ok((sol, _)) if sol.status == SolveStatus::Unbounded => Ok(Eval::Unbounded),
+            Ok(_) => self.evaluate(s, sp, xm, solver, settings, 0.0),
+            Err(_) => {
+                *warm = None;
+                self.evaluate(s, sp, xm, solver, settings, 0.0)
+            }
+        }
+    }
+
     fn evaluate(
         &self,
         s: usize,
@@ -815,25 +995,12 @@ impl TwoStage {
             Recourse::Plain
         };
         let p = self.subproblem(s, sp, xm, mode);
-        let (mut sol, duals) = solver.solve_with_duals(&p, settings)?;
+        let (sol, duals) = solver.solve_with_duals(&p, settings)?;
         match sol.status {
             SolveStatus::Optimal => {
-                let mut grad = vec![0.0; n];
-                let mut value = sc.constant + sol.objective;
-                for &(k, v) in &sp.obj_master {
-                    grad[k] += v;
-                    value += v * xm[k];
-                }
-                self.dual_gradient(s, sp, &duals, &mut grad);
                 let nv = sc.vars.len();
                 let violation = sol.x[nv..].iter().sum();
-                sol.x.truncate(nv);
-                Ok(Eval::Value {
-                    value,
-                    violation,
-                    grad,
-                    own: sol.x,
-                })
+                Ok(self.valued(s, sp, xm, (sol.objective, &duals), violation, sol.x))
             }
             SolveStatus::Unbounded => Ok(Eval::Unbounded),
             SolveStatus::Infeasible if penalty > 0.0 => Ok(Eval::Hopeless),
@@ -902,17 +1069,12 @@ impl TwoStage {
     /// cuts to `pool`. `Err(status)` when the programme is found unbounded or infeasible.
     fn round(
         &self,
-        splits: &[Split],
         x: &[f64],
-        solver: &(dyn Solver + Sync),
-        settings: &SolverSettings,
-        (sgn, penalty): (f64, f64),
+        evaluate_all: &EvaluateAll,
+        sgn: f64,
         pool: &mut CutPool,
     ) -> Result<Result<Round, SolveStatus>, gigawatt_lp::Error> {
-        let evals: Vec<Result<Eval, gigawatt_lp::Error>> = (0..self.scenarios.len())
-            .into_par_iter()
-            .map(|s| self.evaluate(s, &splits[s], x, solver, settings, penalty))
-            .collect();
+        let evals = evaluate_all(x)?;
         let mut r = Round {
             values: Vec::with_capacity(evals.len()),
             owns: Vec::with_capacity(evals.len()),
@@ -936,7 +1098,7 @@ impl TwoStage {
             let g = pool.group_of[s];
             let last_of_group = s + 1 == ns || pool.group_of[s + 1] != g;
             let single = last_of_group && (s == 0 || pool.group_of[s - 1] != g);
-            match e? {
+            match e {
                 Eval::Value {
                     value,
                     violation,
@@ -1013,6 +1175,39 @@ impl TwoStage {
         dset: &DecomposeSettings,
         progress: &mut dyn FnMut(&Iteration),
     ) -> Result<Decomposed, gigawatt_lp::Error> {
+        let splits = self.splits();
+        let sub_settings = SolverSettings {
+            threads: 1,
+            ..*settings
+        };
+        let ns = self.scenarios.len();
+        let warm = solver.name() == "highs" && dset.penalty == 0.0 && ns <= MAX_WARM_SUBPROBLEMS;
+        if !warm {
+            let cold = |x: &[f64]| -> Result<Vec<Eval>, gigawatt_lp::Error> {
+                (0..ns)
+                    .into_par_iter()
+                    .map(|s| self.evaluate(s, &splits[s], x, solver, &sub_settings, dset.penalty))
+                    .collect()
+            };
+            return self.decompose_with(solver, settings, risk, dset, progress, (&splits, &cold));
+        }
+        std::thread::scope(|scope| {
+            let workers = Workers::spawn(scope, self, &splits, solver, sub_settings);
+            let all = |x: &[f64]| workers.evaluate_all(x);
+            self.decompose_with(solver, settings, risk, dset, progress, (&splits, &all))
+        })
+    }
+
+    /// [`TwoStage::solve_decomposed`] with the subproblems evaluated by `evaluate_all`.
+    fn decompose_with(
+        &self,
+        solver: &(dyn Solver + Sync),
+        settings: &SolverSettings,
+        risk: Risk,
+        dset: &DecomposeSettings,
+        progress: &mut dyn FnMut(&Iteration),
+        (splits, evaluate_all): (&[Split], &EvaluateAll),
+    ) -> Result<Decomposed, gigawatt_lp::Error> {
         let started = Instant::now();
         let sgn = if self.sense == Sense::Maximize {
             1.0
@@ -1022,7 +1217,6 @@ impl TwoStage {
         let nf = self.first.len();
         let n = nf + self.shared.len();
         let probs: Vec<f64> = self.scenarios.iter().map(|s| s.prob).collect();
-        let splits = self.splits();
         let defs: Vec<&crate::VarDef> = self.first.iter().chain(&self.shared).collect();
         let x0 = self.warm_start(solver, settings, risk, dset.warm_start);
         let mut radius = match &x0 {
@@ -1037,10 +1231,6 @@ impl TwoStage {
             )
         };
         let (mut lower, mut upper) = boxed(radius);
-        let sub_settings = SolverSettings {
-            threads: 1,
-            ..*settings
-        };
         // A MIP master's bound is the decomposition's: solve it well inside the gap asked for.
         let settings = &SolverSettings {
             mip_gap: settings.mip_gap.min(dset.gap / 10.0),
@@ -1104,7 +1294,7 @@ impl TwoStage {
                 .all(|(d, v)| !d.integer || v.fract() == 0.0)
         };
         // The implied master rows, and which of them the master sessions hold.
-        let lazy_rows = Self::lazy_rows(&splits);
+        let lazy_rows = Self::lazy_rows(splits);
         let mut lazy: (&[LazyRow], Vec<bool>) = (&lazy_rows, vec![false; lazy_rows.len()]);
         let mut lp_best = Incumbent::default();
         let mut masters: Option<Masters> = None;
@@ -1126,14 +1316,7 @@ impl TwoStage {
             }
         };
         for it in 1..=dset.max_iterations.max(1) {
-            let round = match self.round(
-                &splits,
-                &x,
-                solver,
-                &sub_settings,
-                (sgn, dset.penalty),
-                &mut pool,
-            )? {
+            let round = match self.round(&x, evaluate_all, sgn, &mut pool)? {
                 Ok(r) => r,
                 Err(status) => return Ok(self.no_point(status, started, iterations)),
             };
@@ -1169,7 +1352,7 @@ impl TwoStage {
                     Masters::new(
                         solver,
                         self.master_base(
-                            &splits,
+                            splits,
                             (&lazy_rows, relaxed.then_some(active)),
                             (&pool.has_cut, &group_probs),
                             (lower, upper, relaxed),
@@ -1319,14 +1502,7 @@ impl TwoStage {
                     let mut xr_value = f64::NEG_INFINITY;
                     for cand in roundings(&defs, &lp_best.x, (&lower, &upper)) {
                         let mut scratch = CutPool::new(&group_of, &weight);
-                        let value = match self.round(
-                            &splits,
-                            &cand,
-                            solver,
-                            &sub_settings,
-                            (sgn, dset.penalty),
-                            &mut scratch,
-                        )? {
+                        let value = match self.round(&cand, evaluate_all, sgn, &mut scratch)? {
                             Ok(r) if r.infeasible == 0 => objective_of(
                                 &r.values.iter().map(|v| sgn * v).collect::<Vec<f64>>(),
                             ),
@@ -1416,14 +1592,7 @@ impl TwoStage {
         // The level step stops near the optimum, not on a vertex: the master's own optimum,
         // as good as the best point, is the vertex an extensive-form solve would return.
         if converged && !has_int && dset.level > 0.0 && !last_master.is_empty() {
-            let round = self.round(
-                &splits,
-                &last_master,
-                solver,
-                &sub_settings,
-                (sgn, dset.penalty),
-                &mut pool,
-            )?;
+            let round = self.round(&last_master, evaluate_all, sgn, &mut pool)?;
             if let Ok(r) = round {
                 if r.infeasible == 0 {
                     let theta: Vec<f64> = r.values.iter().map(|v| sgn * v).collect();

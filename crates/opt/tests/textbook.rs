@@ -481,31 +481,39 @@ fn decomposition_is_bit_identical_across_thread_counts() {
         .map(|i| 50.0 + 20.0 * inverse_normal_cdf(gigawatt_sim::sample::uniform(7, 3, i)))
         .collect();
     let prob = newsvendor(&demands, 10.0, 5.1);
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let d = prob
-                .solve_decomposed(
-                    &gigawatt_lp::MicroLp,
-                    &SolverSettings::default(),
-                    Risk::Neutral,
-                    &DecomposeSettings::default(),
-                    &mut |_| {},
-                )
+    // On every solver: with HiGHS each path's subproblem is a warm session owned by one of
+    // `threads` workers.
+    for solver in all_solvers() {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
                 .unwrap();
-            (d.solved.solution.x, d.iterations.len())
-        })
-    };
-    let (a, b) = (run(1), run(2));
-    assert_eq!(a.1, b.1);
-    assert!(a
-        .0
-        .iter()
-        .zip(&b.0)
-        .all(|(x, y)| x.to_bits() == y.to_bits()));
+            pool.install(|| {
+                let d = prob
+                    .solve_decomposed(
+                        solver.as_ref(),
+                        &SolverSettings::default(),
+                        Risk::Neutral,
+                        &DecomposeSettings::default(),
+                        &mut |_| {},
+                    )
+                    .unwrap();
+                (d.solved.solution.x, d.iterations.len())
+            })
+        };
+        let (a, b, c) = (run(1), run(2), run(3));
+        assert_eq!((a.1, a.1), (b.1, c.1), "{}", solver.name());
+        for other in [&b.0, &c.0] {
+            assert!(
+                a.0.iter()
+                    .zip(other)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{}",
+                solver.name()
+            );
+        }
+    }
 }
 
 #[test]
