@@ -121,8 +121,9 @@ pub struct PlanArgs {
     /// With --decompose: split the paths into this many groups of consecutive paths, each with
     /// one cut per iteration (0: one per path, multi-cut). Fewer groups keep the master small
     /// on thousands of paths; ignored with CVaR (--lambda > 0), which needs every path's value.
-    #[arg(long, default_value_t = 0)]
-    pub decompose_groups: usize,
+    /// [default: one per path up to 200 paths, 100 groups beyond]
+    #[arg(long)]
+    pub decompose_groups: Option<usize>,
     /// Solver: `highs` (needs the `highs` feature) or `microlp` (pure Rust).
     #[arg(long)]
     pub solver: Option<String>,

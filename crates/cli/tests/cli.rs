@@ -136,6 +136,16 @@ fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
         "{amounts:?}"
     );
     assert!((amounts[0] - 100.0).abs() < 5.0, "{amounts:?}");
+    // One group: the single-cut L-shaped method, the same answer within the gap.
+    let single = plan_capacity_expansion(&["--decompose", "--decompose-groups", "1"]);
+    assert!(single.status.success(), "{}", text(&single.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&single.stdout).unwrap();
+    let objective = v["objective"].as_f64().unwrap();
+    assert!(
+        (objective - 1492.85).abs() < 1.5e-3 * 1492.85,
+        "objective {objective}"
+    );
+    assert_eq!(v["decomposition"]["converged"], true);
     let bad = run(&[
         "plan",
         "examples/capacity-expansion.toml",

@@ -101,8 +101,9 @@ pub struct PlanRequest {
     pub decompose: bool,
     /// The decomposition's relative stopping gap.
     pub decompose_gap: f64,
-    /// The decomposition's cut groups (0: one per path).
-    pub decompose_groups: usize,
+    /// The decomposition's cut groups (0: one per path; None: one per path up to
+    /// [`AUTO_GROUPS_ABOVE`] paths, [`AUTO_GROUPS`] groups beyond).
+    pub decompose_groups: Option<usize>,
     /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
     /// machine's memory).
     pub max_memory_gb: Option<f64>,
@@ -141,7 +142,7 @@ impl PlanRequest {
             threads: 0,
             decompose: false,
             decompose_gap: 1e-3,
-            decompose_groups: 0,
+            decompose_groups: None,
             max_memory_gb: None,
         }
     }
@@ -412,6 +413,13 @@ fn capacity_settings(
     }
 }
 
+/// Paths beyond which `--decompose` groups the cuts by default: one cut per path piles 1,000
+/// dense rows a round into the masters at 1,000 paths (BENCHMARKS.md).
+pub const AUTO_GROUPS_ABOVE: u64 = 200;
+
+/// Cut groups by default beyond [`AUTO_GROUPS_ABOVE`] paths.
+pub const AUTO_GROUPS: usize = 100;
+
 /// Refuses, before building it, a programme whose estimated memory exceeds the limit, naming
 /// the largest `--paths` that fits.
 fn check_memory(
@@ -529,7 +537,14 @@ impl Planner<'_> {
         }
         let dset = DecomposeSettings {
             gap: self.a.decompose_gap,
-            groups: self.a.decompose_groups,
+            groups: self
+                .a
+                .decompose_groups
+                .unwrap_or(if self.a.paths > AUTO_GROUPS_ABOVE {
+                    AUTO_GROUPS
+                } else {
+                    0
+                }),
             ..DecomposeSettings::default()
         };
         let unit = if self.a.objective == "cost" {
