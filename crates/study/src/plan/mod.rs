@@ -501,6 +501,14 @@ impl Planner<'_> {
             // Measured: frontier-lab at 50 paths (73k columns) ran over 12 minutes with the rules
             // against about a minute with per-path recourse (BENCHMARKS.md).
             self.progress.note("warning: linear decision rules couple every path's later decisions, which the pure-Rust solver handles slowly at this size (frontier-lab at 50 paths: over 12 minutes); use --solver highs (`--features highs`), fewer --paths, --decompose, or --clairvoyant-recourse for the faster upper bound");
+        } else if !self.model.affine.is_empty() && self.a.paths > AUTO_GROUPS_ABOVE {
+            // Measured with HiGHS on frontier-lab: the extensive form with the rules took 282 s
+            // at 200 paths and did not solve in 10 minutes at 1,000; --decompose took 31 s and
+            // 140 s (BENCHMARKS.md).
+            self.progress.note(&format!(
+                "note: with linear decision rules the extensive form over {} paths can take a long time (frontier-lab at 1,000 paths: over 10 minutes); --decompose solves the same programme to a stated gap (frontier-lab at 1,000 paths: 140 s to 1 %)",
+                self.a.paths
+            ));
         }
         let solved = self.model.solve_built(
             &problem,
