@@ -1189,25 +1189,30 @@ impl TwoStage {
                     .map(|s| self.evaluate(s, &splits[s], x, solver, &sub_settings, dset.penalty))
                     .collect()
             };
-            return self.decompose_with(solver, settings, risk, dset, progress, (&splits, &cold));
+            let run = (solver, settings, risk, dset);
+            return self.decompose_with(run, progress, (&splits, &cold));
         }
         std::thread::scope(|scope| {
             let workers = Workers::spawn(scope, self, &splits, solver, sub_settings);
             let all = |x: &[f64]| workers.evaluate_all(x);
-            self.decompose_with(solver, settings, risk, dset, progress, (&splits, &all))
+            self.decompose_with((solver, settings, risk, dset), progress, (&splits, &all))
         })
     }
 
-    /// [`TwoStage::solve_decomposed`] with the subproblems evaluated by `evaluate_all`.
+    /// [`TwoStage::solve_decomposed`] (its solver, settings, risk and decomposition settings
+    /// in `run`) with the subproblems evaluated by `evaluate_all`.
     fn decompose_with(
         &self,
-        solver: &(dyn Solver + Sync),
-        settings: &SolverSettings,
-        risk: Risk,
-        dset: &DecomposeSettings,
+        run: (
+            &(dyn Solver + Sync),
+            &SolverSettings,
+            Risk,
+            &DecomposeSettings,
+        ),
         progress: &mut dyn FnMut(&Iteration),
         (splits, evaluate_all): (&[Split], &EvaluateAll),
     ) -> Result<Decomposed, gigawatt_lp::Error> {
+        let (solver, settings, risk, dset) = run;
         let started = Instant::now();
         let sgn = if self.sense == Sense::Maximize {
             1.0
