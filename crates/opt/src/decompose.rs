@@ -262,7 +262,18 @@ impl Workers {
                 let mut subs: Vec<Option<WarmSub>> = mine.iter().map(|_| None).collect();
                 while let Ok(x) = inbox.recv() {
                     for (sub, &s) in subs.iter_mut().zip(&mine) {
-                        let e = prog.evaluate_warm(s, &splits[s], &x, solver, &settings, sub);
+                        // Every scenario answers, even if its evaluation panics: the round
+                        // waits for all of them.
+                        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            prog.evaluate_warm(s, &splits[s], &x, solver, &settings, sub)
+                        }))
+                        .unwrap_or_else(|_| {
+                            *sub = None;
+                            Err(gigawatt_lp::Error::SolverFailed {
+                                solver: "highs",
+                                message: format!("scenario {s}'s subproblem stopped the worker"),
+                            })
+                        });
                         if out.send((s, e)).is_err() {
                             return;
                         }
