@@ -27,6 +27,11 @@ fn build(p: &Problem) -> ColProblem {
             p.integer[j],
         );
     }
+    // The objective's constant as a column fixed at 1 (the `highs` crate passes no offset), so
+    // that HiGHS's objective, and the relative MIP gap it stops at, are the problem's own.
+    if p.obj_offset != 0.0 {
+        hp.add_column(p.obj_offset, 1.0..=1.0, Vec::<(highs::Row, f64)>::new());
+    }
     hp
 }
 
@@ -239,9 +244,15 @@ impl HighsSession {
         let solved = model.try_solve().map_err(failed)?;
         let secs = started.elapsed().as_secs_f64();
         let out = status_of(&solved).map(|status| {
-            let sol = point(&solved, status, secs, self.sense, self.mip, |x| {
-                self.offset + self.obj.iter().zip(x).map(|(c, v)| c * v).sum::<f64>()
-            });
+            let sol = point(
+                &solved,
+                self.cols.len(),
+                status,
+                secs,
+                self.sense,
+                self.mip,
+                |x| self.offset + self.obj.iter().zip(x).map(|(c, v)| c * v).sum::<f64>(),
+            );
             let d = if duals && !self.mip && sol.status == SolveStatus::Optimal {
                 solved.get_solution().dual_rows().to_vec()
             } else {
@@ -270,16 +281,24 @@ fn solve_keeping(
     if !status.has_solution() {
         return Ok((Solution::without_point(status, secs), None));
     }
-    let sol = point(&solved, status, secs, p.sense, p.is_mip(), |x| {
-        p.objective_value(x)
-    });
+    let sol = point(
+        &solved,
+        p.num_cols(),
+        status,
+        secs,
+        p.sense,
+        p.is_mip(),
+        |x| p.objective_value(x),
+    );
     Ok((sol, Some(solved)))
 }
 
 /// The solution of a solved model: its point (if `status` has one), `objective` of it, and the
-/// MIP gap and bound HiGHS reports (0 and the objective for an LP).
+/// MIP gap and bound HiGHS reports (0 and the objective for an LP); `ncols` columns are the
+/// problem's (HiGHS may hold one more, for the objective's constant).
 fn point(
     solved: &highs::SolvedModel,
+    ncols: usize,
     status: SolveStatus,
     secs: f64,
     sense: Sense,
@@ -289,16 +308,51 @@ fn point(
     if !status.has_solution() {
         return Solution::without_point(status, secs);
     }
-    let x = solved.get_solution().columns().to_vec();
+    let mut x = solved.get_solution().columns().to_vec();
+    // Without the constant's column, if any.
+    x.truncate(ncols);
     let objective = objective(&x);
-    let gap = if mip { solved.mip_gap().max(0.0) } else { 0.0 };
-    let gap = if gap.is_finite() { gap } else { 1.0 };
+    let (bound, gap) = if mip {
+        mip_bound(solved, sense, objective)
+    } else {
+        (objective, 0.0)
+    };
     Solution {
         status,
         objective,
-        bound: Solution::bound_from_gap(sense, objective, gap),
+        bound,
         gap,
         x,
         solve_seconds: secs,
     }
+}
+
+/// A MIP's bound and relative gap around `objective` (ours, with the problem's constant).
+/// HiGHS's own objective has no constant and its relative gap is relative to that objective,
+/// so the bound is HiGHS's dual bound moved by the constant, and the gap is recomputed
+/// relative to `objective`; from the gap alone the bound would be off by the constant's share.
+fn mip_bound(solved: &highs::SolvedModel, sense: Sense, objective: f64) -> (f64, f64) {
+    let offset = objective - solved.objective_value();
+    let dual = solved
+        .double_info_value(c"mip_dual_bound")
+        .ok()
+        .filter(|d| d.is_finite() && offset.is_finite());
+    let Some(dual) = dual else {
+        let gap = solved.mip_gap().max(0.0);
+        let gap = if gap.is_finite() { gap } else { 1.0 };
+        return (Solution::bound_from_gap(sense, objective, gap), gap);
+    };
+    // Never on the wrong side of the plan found (solver tolerances).
+    let bound = match sense {
+        Sense::Maximize => (dual + offset).max(objective),
+        Sense::Minimize => (dual + offset).min(objective),
+    };
+    let gap = if bound == objective {
+        0.0
+    } else if objective != 0.0 {
+        ((bound - objective) / objective).abs()
+    } else {
+        1.0
+    };
+    (bound, gap)
 }

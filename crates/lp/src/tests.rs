@@ -260,3 +260,57 @@ fn a_session_re_solves_after_new_rows_and_moved_columns_as_a_fresh_solve_would()
         assert!((sol.x[0] - 2.0).abs() < 1e-7 && (sol.x[1] - 1.0).abs() < 1e-7);
     }
 }
+
+#[test]
+fn a_mip_bound_holds_the_optimum_when_the_objective_has_a_constant() {
+    // A 0/1 knapsack of 40 items with whole weights, its optimum by dynamic programming, and a
+    // constant that takes nearly all of the value away (the objective is then near 1). A
+    // solver stopped at a loose gap must still report a bound at or above the optimum; HiGHS
+    // reports its gap relative to its own objective, without the constant.
+    let n = 40;
+    let w: Vec<usize> = (0..n).map(|i| 10 + (i * 37 + 11) % 53).collect();
+    let v: Vec<f64> = (0..n).map(|i| (12 + (i * 29 + 7) % 61) as f64).collect();
+    let cap = w.iter().sum::<usize>() / 2;
+    let mut table = vec![0.0f64; cap + 1];
+    for i in 0..n {
+        for c in (w[i]..=cap).rev() {
+            table[c] = table[c].max(table[c - w[i]] + v[i]);
+        }
+    }
+    let constant = 1.0 - table[cap];
+    let optimum = table[cap] + constant;
+    let mut p = Problem::new(Sense::Maximize);
+    p.obj_offset = constant;
+    let row = p.add_row("weight", f64::NEG_INFINITY, cap as f64);
+    for i in 0..n {
+        let c = p.add_col(format!("take{i}"), v[i], 0.0, 1.0, true);
+        p.set(row, c, w[i] as f64);
+    }
+    for s in all_solvers() {
+        for gap in [0.0, 0.05, 0.3] {
+            let set = SolverSettings {
+                mip_gap: gap,
+                ..SolverSettings::default()
+            };
+            let sol = s.solve(&p, &set).unwrap();
+            assert!(sol.status.has_solution(), "{}", s.name());
+            assert!(
+                sol.objective <= optimum + OBJ_TOL,
+                "{}: {}",
+                s.name(),
+                sol.objective
+            );
+            assert!(
+                sol.bound >= optimum - OBJ_TOL,
+                "{} at gap {gap}: bound {} below the optimum {optimum} (objective {})",
+                s.name(),
+                sol.bound,
+                sol.objective
+            );
+            assert!(sol.bound.is_finite() && sol.gap.is_finite());
+            if gap == 0.0 {
+                assert!((sol.objective - optimum).abs() < OBJ_TOL, "{}", s.name());
+            }
+        }
+    }
+}
