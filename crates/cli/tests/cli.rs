@@ -146,6 +146,15 @@ fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
         "objective {objective}"
     );
     assert_eq!(v["decomposition"]["converged"], true);
+    // With CVaR every path keeps its own cut, and the user hears that the groups are ignored.
+    let cvar =
+        plan_capacity_expansion(&["--decompose", "--decompose-groups", "1", "--lambda", "0.5"]);
+    assert!(cvar.status.success(), "{}", text(&cvar.stderr));
+    assert!(
+        text(&cvar.stderr).contains("--decompose-groups is ignored with CVaR"),
+        "{}",
+        text(&cvar.stderr)
+    );
     let bad = run(&[
         "plan",
         "examples/capacity-expansion.toml",

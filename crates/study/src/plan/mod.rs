@@ -543,6 +543,10 @@ impl Planner<'_> {
         if self.solver.name() == "microlp" {
             self.progress.note("note: the pure-Rust solver has no row duals of its own, so each subproblem's dual LP is solved too; on realistic programmes its accuracy can stop the decomposition. Use --solver highs (`--features highs`) for them");
         }
+        let cvar = matches!(self.risk, Risk::Cvar { lambda, .. } if lambda > 0.0);
+        if cvar && self.a.decompose_groups.is_some_and(|g| g > 0) {
+            self.progress.note("note: --decompose-groups is ignored with CVaR (--lambda > 0), which needs every path's value in the master: one cut per path");
+        }
         let dset = DecomposeSettings {
             gap: self.a.decompose_gap,
             groups: self
