@@ -850,14 +850,9 @@ impl TwoStage {
         }
         for &i in &sp.sub_rows {
             let row = &sc.rows[i];
-            let mut shift = 0.0;
-            let mut coupled = false;
-            for (r, v) in &row.terms {
-                if let Some(k) = self.master_index(*r) {
-                    shift += v * xm[k];
-                    coupled = true;
-                }
-            }
+            let coupling = self.master_shift(row, xm);
+            let shift = coupling.unwrap_or(0.0);
+            let coupled = coupling.is_some();
             let r = p.add_row(row.name.as_str(), row.lower - shift, row.upper - shift);
             for (rf, v) in &row.terms {
                 if let Ref::Own(j) = rf {
@@ -919,22 +914,26 @@ impl TwoStage {
         }
     }
 
+    /// T_i·x for a row's master terms (None when it has none): what the master point moves
+    /// the row's bounds by.
+    fn master_shift(&self, row: &crate::RowDef, xm: &[f64]) -> Option<f64> {
+        let mut shift = None;
+        for (r, v) in &row.terms {
+            if let Some(k) = self.master_index(*r) {
+                shift = Some(shift.unwrap_or(0.0) + v * xm[k]);
+            }
+        }
+        shift
+    }
+
     /// The plain subproblem with parameter columns for its coupled rows (see [`WarmSub`]).
     fn warm_subproblem(&self, s: usize, sp: &Split) -> (Problem, Vec<(u32, usize)>) {
         let sc = &self.scenarios[s];
-        let mut p = self.subproblem(
-            s,
-            sp,
-            &vec![0.0; self.first.len() + self.shared.len()],
-            Recourse::Plain,
-        );
+        let zero = vec![0.0; self.first.len() + self.shared.len()];
+        let mut p = self.subproblem(s, sp, &zero, Recourse::Plain);
         let mut params = Vec::new();
         for (r, &i) in sp.sub_rows.iter().enumerate() {
-            if sc.rows[i]
-                .terms
-                .iter()
-                .any(|(t, _)| self.master_index(*t).is_some())
-            {
+            if self.master_shift(&sc.rows[i], &zero).is_some() {
                 let z = p.add_col("param", 0.0, 0.0, 0.0, false);
                 p.set(gigawatt_lp::Row(r as u32), z, 1.0);
                 params.push((z.0, i));
@@ -965,11 +964,7 @@ impl TwoStage {
         let sc = &self.scenarios[s];
         let solved = (|| {
             for &(col, i) in &w.params {
-                let shift: f64 = sc.rows[i]
-                    .terms
-                    .iter()
-                    .filter_map(|(r, v)| self.master_index(*r).map(|k| v * xm[k]))
-                    .sum();
+                let shift = self.master_shift(&sc.rows[i], xm).unwrap_or(0.0);
                 w.session.set_col(col, 0.0, shift, shift)?;
             }
             w.session.solve_with_duals(settings)
@@ -1309,9 +1304,10 @@ impl TwoStage {
                 .zip(x)
                 .all(|(d, v)| !d.integer || v.fract() == 0.0)
         };
-        // The implied master rows, and which of them the master sessions hold.
+        // The implied master rows, and which of them the master sessions hold: LP relaxations
+        // take them lazily; a programme without integers, and the integer master, hold all.
         let lazy_rows = Self::lazy_rows(splits);
-        let mut lazy: (&[LazyRow], Vec<bool>) = (&lazy_rows, vec![false; lazy_rows.len()]);
+        let mut lazy: (&[LazyRow], Vec<bool>) = (&lazy_rows, vec![!has_int; lazy_rows.len()]);
         let mut lp_best = Incumbent::default();
         let mut masters: Option<Masters> = None;
         let mut best = Incumbent::default();
@@ -1361,15 +1357,15 @@ impl TwoStage {
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            // Relaxed masters hold the implied rows marked so far (the rest join when a point
-            // violates them); integer masters hold all of them.
+            // Masters hold the implied rows marked in `active` (the rest join when a point
+            // violates them).
             let fresh_masters =
                 |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool, active: &[bool]| {
                     Masters::new(
                         solver,
                         self.master_base(
                             splits,
-                            (&lazy_rows, relaxed.then_some(active)),
+                            (&lazy_rows, active),
                             (&pool.has_cut, &group_probs),
                             (lower, upper, relaxed),
                             (alpha, lambda),
@@ -1389,8 +1385,8 @@ impl TwoStage {
                  active: &mut Vec<bool>|
                  -> Result<Option<(Masters, Vec<f64>)>, gigawatt_lp::Error> {
                     (*lower, *upper) = boxed(radius);
-                    let mut m = fresh_masters(pool, lower, upper, false, active)?;
                     active.iter_mut().for_each(|a| *a = true);
+                    let mut m = fresh_masters(pool, lower, upper, false, active)?;
                     let ms = m.bound.solve(settings)?;
                     Ok(ms.status.has_solution().then(|| (m, ms.x[..n].to_vec())))
                 };
@@ -1705,11 +1701,11 @@ impl TwoStage {
 
     /// The master without its cuts: max Σ p_s θ_s (− λ CVaR) over the master variables
     /// (boxed), each group's θ (held at 0 until it has an optimality cut), the rows without
-    /// own variables, and the implied rows (`implied`: all of them, or those marked).
+    /// own variables, and the implied rows marked in `implied.1`.
     fn master_base(
         &self,
         splits: &[Split],
-        implied: (&[LazyRow], Option<&[bool]>),
+        implied: (&[LazyRow], &[bool]),
         (has_cut, group_probs): (&[bool], &[f64]),
         (lower, upper, relaxed): (&[f64], &[f64], bool),
         (alpha, lambda): (f64, f64),
@@ -1766,7 +1762,7 @@ impl TwoStage {
         }
         let (rows, active) = implied;
         for (i, (lo, hi, terms)) in rows.iter().enumerate() {
-            if active.is_none_or(|a| a[i]) {
+            if active[i] {
                 let r = p.add_row("implied", *lo, *hi);
                 for (k, v) in terms {
                     p.set(r, gigawatt_lp::Col(*k), *v);
@@ -1898,12 +1894,32 @@ mod tests {
         assert_eq!((xi_of(&rows[0]), xi_of(&rows[1])), (-1.0, 2.0));
         assert_eq!(rows[2], (f64::NEG_INFINITY, 5.0, vec![(2, 1.0), (3, 1.0)]));
         assert_eq!(rows[3], (f64::NEG_INFINITY, 9.0, vec![(0, 1.0), (1, 0.7)]));
-        // Every dropped row holds wherever the kept ones do: at points on either side.
-        for (a, b) in [(1.0, 0.5), (2.0, -1.0), (-0.5, 0.4)] {
-            let holds = |xi: f64| a + b * xi >= 0.0;
-            if holds(-1.0) && holds(2.0) {
-                assert!(holds(0.5) && holds(0.3), "a {a} b {b}");
+        // Wherever every kept row holds, every row given holds: on a grid of (a, b).
+        let holds = |r: &LazyRow, x: &[f64]| {
+            let v: f64 = r.2.iter().map(|(c, w)| w * x[*c as usize]).sum();
+            v >= r.0 - 1e-12 && v <= r.1 + 1e-12
+        };
+        let given: Vec<LazyRow> = splits
+            .iter()
+            .flat_map(|sp| &sp.implied)
+            .map(|im| {
+                (
+                    im.lo,
+                    im.hi,
+                    im.terms.iter().map(|(k, v)| (*k as u32, *v)).collect(),
+                )
+            })
+            .collect();
+        let mut checked = 0;
+        for i in -8..=8 {
+            for j in -8..=8 {
+                let x = [f64::from(i) / 4.0, f64::from(j) / 4.0, 1.0, 1.0];
+                if rows.iter().all(|r| holds(r, &x)) {
+                    checked += 1;
+                    assert!(given.iter().all(|r| holds(r, &x)), "at {x:?}");
+                }
             }
         }
+        assert!(checked > 10, "{checked}");
     }
 }
