@@ -89,7 +89,9 @@ pub struct PlanArgs {
     /// sampled paths; the plan is still checked on sampled paths.
     #[arg(long, conflicts_with = "replications")]
     pub cases: bool,
-    /// Independent re-solves for a confidence interval of the optimality gap.
+    /// Estimate the solution's optimality gap: R ≥ 2 replications each solve the programme over
+    /// fresh paths and carry the solution out on them (multiple-replication procedure); prints
+    /// the mean gap and its one-sided 95 % limit. Costs R more solves.
     #[arg(long, default_value_t = 0)]
     pub replications: u32,
     /// Also compute EV, EEV, WS, VSS and EVPI (solves one problem per path).

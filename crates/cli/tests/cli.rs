@@ -755,7 +755,7 @@ fn simulate_cases_weights_each_case_by_its_probability() {
 }
 
 #[test]
-fn plan_reports_value_of_information_and_an_optimality_gap() {
+fn plan_reports_value_of_information() {
     let o = run(&[
         "plan",
         "examples/startup.toml",
@@ -766,8 +766,6 @@ fn plan_reports_value_of_information_and_an_optimality_gap() {
         "--quiet",
         "--json",
         "--value-of-information",
-        "--replications",
-        "2",
         "--branching",
         "2",
     ]);
@@ -779,13 +777,64 @@ fn plan_reports_value_of_information_and_an_optimality_gap() {
     assert!(voi["vss"].as_f64().unwrap() >= -tol, "{voi}");
     assert!(voi["evpi"].as_f64().unwrap() >= -tol, "{voi}");
     assert!(voi["eev"].as_f64().unwrap() <= voi["rp"].as_f64().unwrap() + tol);
-    let gap = &v["optimality_gap"];
-    assert_eq!(gap["replications"], 2);
-    // The lower bound is the out-of-sample NPV of the plan, reported a second time.
-    assert_eq!(
-        gap["lower_bound_mean"],
-        v["simulated_out_of_sample"]["npv_usd"]["mean"]
+}
+
+#[test]
+fn plan_estimates_its_optimality_gap_by_replications() {
+    let o = run(&[
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "6",
+        "--oos-paths",
+        "200",
+        "--quiet",
+        "--json",
+        "--replications",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let g = &v["optimality_gap"];
+    assert_eq!(g["replications"], 3);
+    assert_eq!(g["paths_per_replication"], 6);
+    let f = |x: &serde_json::Value| x.as_f64().unwrap();
+    // A replication's optimum is at least what the solution found earns on its paths (the
+    // programme maximises NPV over those very paths), so every difference is >= 0, and the gap
+    // is their mean with a one-sided t interval: mean + t(0.95, 2) · se.
+    let per = g["per_replication"].as_array().unwrap();
+    let gaps: Vec<f64> = per
+        .iter()
+        .map(|r| f(&r["optimum_usd"]) - f(&r["candidate_usd"]))
+        .collect();
+    for d in &gaps {
+        assert!(*d >= -1e-6 * f(&g["optima_mean_usd"]).abs(), "{g}");
+    }
+    let mean = gaps.iter().sum::<f64>() / 3.0;
+    let sd = (gaps.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    assert!((f(&g["gap_usd"]) - mean).abs() <= 1e-6 * mean.abs().max(1.0));
+    let upper = mean + 2.919_986 * sd / 3f64.sqrt();
+    assert!(
+        (f(&g["gap_ci95_upper_usd"]) - upper).abs() <= 1e-5 * upper.abs(),
+        "{g}"
     );
+    // The replications use fresh paths: their optima differ from the programme's.
+    assert_ne!(per[0]["optimum_usd"], v["objective"]);
+    // A scenario tree's later decisions live on its own paths only; one replication has no
+    // spread.
+    for (extra, says) in [
+        (
+            &["--branching", "2", "--replications", "2"][..],
+            "--branching",
+        ),
+        (&["--replications", "1"][..], "at least 2"),
+    ] {
+        let mut args = vec!["plan", "examples/startup.toml", "--paths", "4", "-q"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+    }
 }
 
 #[test]

@@ -145,6 +145,29 @@ pub struct AffineDecision {
     pub slope: usize,
 }
 
+/// The decisions of a solution that a plan carries to other paths (see
+/// [`CapacityModel::candidate`]), in the programme's units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// First-stage values.
+    pub first: Vec<f64>,
+    /// Per [`CapacityModel::affine`] rule: intercept, slope and the demand it is centred on,
+    /// H100e.
+    pub rules: Vec<(f64, f64, f64)>,
+}
+
+/// A candidate carried out on a programme's paths ([`CapacityModel::evaluate_candidate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateValues {
+    /// Each path's value, USD (NaN where it cannot be carried out).
+    pub values: Vec<f64>,
+    /// The programme's objective over the paths (mean, less or plus λ · CVaR), USD; None when
+    /// some path cannot carry the candidate out.
+    pub objective_usd: Option<f64>,
+    /// Paths on which the candidate has no feasible completion.
+    pub infeasible: usize,
+}
+
 /// The built programme and how to read its solution back.
 #[derive(Debug, Clone)]
 pub struct CapacityModel {
@@ -1500,6 +1523,209 @@ impl CapacityModel {
                 })
             })
             .collect()
+    }
+
+    /// The decisions of a solution that carry over to paths the programme did not see: the
+    /// first stage and each linear decision rule (None when later decisions belong to a scenario
+    /// tree's nodes, which exist only on the programme's own paths).
+    pub fn candidate(&self, x: &[f64], layout: &crate::Layout) -> Option<Candidate> {
+        if !self.shared.is_empty() {
+            return None;
+        }
+        Some(Candidate {
+            first: layout.first.iter().map(|c| x[c.0 as usize]).collect(),
+            rules: self
+                .affine
+                .iter()
+                .map(|ad| {
+                    (
+                        x[layout.shared[ad.intercept].0 as usize],
+                        x[layout.shared[ad.slope].0 as usize],
+                        ad.centre_h100e,
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// A candidate (from a programme built with the same settings over other paths) carried
+    /// out on this programme's paths, as the programme models them: the first stage fixed,
+    /// each rule committing max(0, a + b · ln(D / centre)) with the candidate's own centre,
+    /// and every other decision on each path optimised given those. Paths are solved one by
+    /// one, in parallel; values are in USD.
+    pub fn evaluate_candidate(
+        &self,
+        c: &Candidate,
+        solver: &(dyn gigawatt_lp::Solver + Sync),
+        settings: &gigawatt_lp::SolverSettings,
+        risk: Risk,
+    ) -> Result<CandidateValues, gigawatt_lp::Error> {
+        use rayon::prelude::*;
+        if c.first.len() != self.program.first.len() || c.rules.len() != self.affine.len() {
+            return Err(gigawatt_lp::Error::SolverFailed {
+                solver: solver.name(),
+                message: "the candidate comes from a programme with other decisions".into(),
+            });
+        }
+        let one_thread = gigawatt_lp::SolverSettings {
+            threads: 1,
+            ..*settings
+        };
+        let values: Vec<Option<f64>> = (0..self.program.scenarios.len())
+            .into_par_iter()
+            .map(|s| self.carry_out(s, c, solver, &one_thread))
+            .collect::<Result<_, gigawatt_lp::Error>>()?;
+        let infeasible = values.iter().filter(|v| v.is_none()).count();
+        let objective_usd = if infeasible > 0 {
+            None
+        } else {
+            let v: Vec<f64> = values.iter().flatten().copied().collect();
+            let (mean, cvar_loss) = self.program.summarise(&v, risk);
+            let lambda = match risk {
+                Risk::Cvar { lambda, .. } => lambda.max(0.0),
+                Risk::Neutral => 0.0,
+            };
+            Some(match self.program.sense {
+                Sense::Maximize => mean - lambda * cvar_loss,
+                Sense::Minimize => mean + lambda * cvar_loss,
+            })
+        };
+        Ok(CandidateValues {
+            values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
+            objective_usd,
+            infeasible,
+        })
+    }
+
+    /// In a one-path programme, each rule's row becomes its commitment on that path, as the
+    /// simulator's affine rules commit: max(0, a + b · ξ) with ξ centred on the candidate's
+    /// centre (the row's own ξ is centred on this programme's, so the candidate's is
+    /// ξ + ln(this centre / candidate's centre)), then, month by month, cut to the room left
+    /// under the option's maximum total and the power cap by the first stage and the earlier
+    /// rules. The rules' variables are fixed at the candidate's values.
+    fn fix_rules(&self, one: &mut TwoStage, c: &Candidate) -> Vec<(usize, usize)> {
+        let sd = &mut one.scenarios[0];
+        // (month, rule row, own variable of the commitment, uncapped commitment)
+        let mut commits = Vec::with_capacity(self.affine.len());
+        for (ad, &(a, b, centre)) in self.affine.iter().zip(&c.rules) {
+            for (j, v) in [(ad.intercept, a), (ad.slope, b)] {
+                one.shared[j].lower = v;
+                one.shared[j].upper = v;
+            }
+            let shift = (ad.centre_h100e / centre).ln();
+            let rule_row = sd.rows.iter().position(|r| {
+                r.kind == RowKind::Policy
+                    && r.terms.iter().any(|(t, _)| *t == Ref::Shared(ad.slope))
+            });
+            let Some(ri) = rule_row else { continue };
+            let row = &sd.rows[ri];
+            let mut minus_xi = 0.0;
+            let mut own = None;
+            for (t, v) in &row.terms {
+                match t {
+                    Ref::Shared(j) if *j == ad.slope => minus_xi = *v,
+                    Ref::Own(y) => own = Some(*y),
+                    _ => {}
+                }
+            }
+            let Some(y) = own else { continue };
+            let raw = (a + b * (-minus_xi + shift)).max(0.0);
+            commits.push((ad.decision.month, ri, y, raw));
+        }
+        commits.sort_by_key(|k| k.0);
+        let mut fixed: Vec<Option<f64>> = vec![None; sd.vars.len()];
+        let mut order = Vec::with_capacity(commits.len());
+        for (_, ri, y, raw) in commits {
+            order.push((ri, y));
+            let mut amount = raw;
+            for row in sd
+                .rows
+                .iter()
+                .filter(|r| matches!(r.kind, RowKind::MaxTotal | RowKind::PowerCap))
+            {
+                let Some(coef) = row
+                    .terms
+                    .iter()
+                    .find_map(|(t, v)| (*t == Ref::Own(y)).then_some(*v))
+                else {
+                    continue;
+                };
+                if coef <= 0.0 {
+                    continue;
+                }
+                let used: f64 = row
+                    .terms
+                    .iter()
+                    .map(|(t, v)| match t {
+                        Ref::First(i) => v * c.first[*i],
+                        Ref::Own(j) => v * fixed[*j].unwrap_or(0.0),
+                        Ref::Shared(_) => 0.0,
+                    })
+                    .sum();
+                amount = amount.min(((row.upper - used) / coef).max(0.0));
+            }
+            fixed[y] = Some(amount);
+            let row = &mut sd.rows[ri];
+            row.terms.retain(|(t, _)| matches!(t, Ref::Own(_)));
+            row.lower = amount;
+            row.upper = amount;
+        }
+        order
+    }
+
+    /// Path `s`'s value with the candidate carried out on it (None when even nothing later
+    /// fits the first stage there). When the rules' commitments do not all fit, as the
+    /// simulator cuts a rule to the room there is when it decides, each rule in month order is
+    /// cut to the most the path can still take with the earlier ones as cut and the later ones
+    /// at zero (one small programme per rule, only on such paths).
+    fn carry_out(
+        &self,
+        s: usize,
+        c: &Candidate,
+        solver: &(dyn gigawatt_lp::Solver + Sync),
+        settings: &gigawatt_lp::SolverSettings,
+    ) -> Result<Option<f64>, gigawatt_lp::Error> {
+        let mut one = self.program.single(s);
+        let order = self.fix_rules(&mut one, c);
+        let value = |one: &TwoStage| -> Result<Option<f64>, gigawatt_lp::Error> {
+            let solved = one.solve(solver, settings, Risk::Neutral, Some(&c.first))?;
+            Ok(solved
+                .solution
+                .status
+                .has_solution()
+                .then(|| solved.values[0] * MONEY_UNIT_USD))
+        };
+        if let Some(v) = value(&one)? {
+            return Ok(Some(v));
+        }
+        let amounts: Vec<f64> = order
+            .iter()
+            .map(|&(ri, _)| one.scenarios[0].rows[ri].upper)
+            .collect();
+        for k in 0..order.len() {
+            let mut room = one.clone();
+            room.sense = Sense::Maximize;
+            let sd = &mut room.scenarios[0];
+            sd.obj = vec![(Ref::Own(order[k].1), 1.0)];
+            sd.constant = 0.0;
+            sd.rows[order[k].0].lower = 0.0;
+            for &(ri, _) in &order[k + 1..] {
+                sd.rows[ri].lower = 0.0;
+                sd.rows[ri].upper = 0.0;
+            }
+            let most = room.solve(solver, settings, Risk::Neutral, Some(&c.first))?;
+            if !most.solution.status.has_solution() {
+                return Ok(None);
+            }
+            // A hair inside the most, so the solver's tolerance does not leave the next
+            // programme just infeasible.
+            let fits = (most.values[0] * (1.0 - 1e-9) - 1e-9).max(0.0);
+            let cut = amounts[k].min(fits);
+            let row = &mut one.scenarios[0].rows[order[k].0];
+            row.lower = cut;
+            row.upper = cut;
+        }
+        value(&one)
     }
 
     /// First-stage values of a solution as pins: (option, month, variable value), integers

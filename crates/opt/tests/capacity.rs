@@ -266,6 +266,53 @@ fn affine_recourse_is_a_policy_the_simulator_runs_to_the_programmes_value_path_b
     assert!(committed_by_rules > 0);
 }
 
+#[test]
+fn a_solution_carried_out_on_fresh_paths_is_what_the_simulator_runs_there() {
+    // The optimality gap's replications carry the solution found over some paths out on
+    // others. On this scenario the programme and the simulator are the same model, so the
+    // programme's value of the solution on fresh paths must be the simulator's NPV of the plan
+    // on those paths, path by path: the rules recentred on the programme's own demand centre,
+    // cut at zero, and everything else optimised as the simulator serves.
+    let sc = scenario(EQUIV);
+    let paths = 12;
+    let settings = SolverSettings::default();
+    let model_at = |seed: u64| {
+        let engine = Engine::new(&sc, paths, seed, &[]).unwrap();
+        let mut set = CapacitySettings::new(paths, seed);
+        set.window_months = 6;
+        set.period_months = 6;
+        build(&sc, &engine, &set).unwrap()
+    };
+    let found = model_at(9);
+    let solved = found
+        .solve(&MicroLp, &settings, Risk::Neutral, None)
+        .unwrap();
+    let candidate = found
+        .candidate(&solved.solution.x, &solved.layout)
+        .expect("rules carry over");
+    // On its own paths the solution is worth the programme's optimum.
+    let own = found
+        .evaluate_candidate(&candidate, &MicroLp, &settings, Risk::Neutral)
+        .unwrap();
+    let optimum = solved.solution.objective;
+    assert!(
+        (own.objective_usd.unwrap() - optimum).abs() <= 1e-6 * optimum.abs(),
+        "{own:?} against {optimum}"
+    );
+    // On fresh paths, centred elsewhere.
+    let fresh = model_at(31);
+    assert_ne!(fresh.affine[0].centre_h100e, found.affine[0].centre_h100e);
+    let there = fresh
+        .evaluate_candidate(&candidate, &MicroLp, &settings, Risk::Neutral)
+        .unwrap();
+    assert_eq!(there.infeasible, 0);
+    let (plan, _) = found.plan("ldr", &solved.solution.x, &solved.layout);
+    let (_, by_rules) = simulates_to_the_programme_from(EQUIV, sc.clone(), plan, &there.values, 31);
+    assert!(by_rules > 0, "the rules commit on the fresh paths");
+    let mean = there.values.iter().sum::<f64>() / paths as f64;
+    assert!((there.objective_usd.unwrap() - mean).abs() <= 1e-9 * mean.abs());
+}
+
 /// Simulates `plan` (found for `sc`, read from `src`) on the programme's paths and asserts its
 /// NPV equals the programme's `values` path by path; the plan's TOML must read back to it.
 /// Returns the unserved H100e-months and the rule commitments made over all paths.
@@ -275,6 +322,17 @@ fn simulates_to_the_programme(
     plan: gigawatt_model::Plan,
     values: &[f64],
 ) -> (f64, usize) {
+    simulates_to_the_programme_from(src, sc, plan, values, 9)
+}
+
+/// [`simulates_to_the_programme`] on the paths of `seed`.
+fn simulates_to_the_programme_from(
+    src: &str,
+    sc: ValidScenario,
+    plan: gigawatt_model::Plan,
+    values: &[f64],
+    seed: u64,
+) -> (f64, usize) {
     let text = format!("{}\n{}", src, plan_toml(&sc, &plan));
     assert_eq!(scenario(&text).plans[0], plan);
     // The scenario's plans replaced by the one found (the same scenario otherwise).
@@ -282,7 +340,7 @@ fn simulates_to_the_programme(
     with_plan.plans = vec![plan];
     let sc = ValidScenario::new(with_plan).unwrap();
     let paths = values.len();
-    let sim = Engine::new(&sc, paths as u64, 9, &[]).unwrap();
+    let sim = Engine::new(&sc, paths as u64, seed, &[]).unwrap();
     let (u, _) = sim.block_uniforms(0, paths);
     let mut d = Draws::default();
     let mut s = Scratch::default();

@@ -38,6 +38,9 @@ const CONTINUATION_MAX_PATHS: u64 = 200;
 /// Replication r of `replications` samples its paths from seed + r × this step.
 const REPLICATION_SEED_STEP: u64 = 7919;
 
+/// Why `--replications` needs a solution that carries over to fresh paths.
+const REPLICATIONS_NEED: &str = "--replications carries the solution found out on fresh paths, which a scenario tree's later decisions (--branching) and named cases (--cases) do not reach; use linear decision rules (the default), --clairvoyant-recourse, --no-recourse or --fixed-schedule with it";
+
 /// XOR-ed into the seed for the out-of-sample paths, so they are fresh but reproducible.
 const OUT_OF_SAMPLE_SEED_TAG: u64 = 0x00F5_E5ED_0000_0001;
 
@@ -348,6 +351,14 @@ fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
             "--frontier takes λ values >= 0, separated by commas (got {bad})"
         ));
     }
+    if a.replications > 0 && (a.branching.is_some_and(|b| b >= 1) || a.cases) {
+        return Err(request_error!("{REPLICATIONS_NEED}"));
+    }
+    if a.replications == 1 {
+        return Err(request_error!(
+            "--replications needs at least 2 replications to estimate the gap's spread (5 to 10 is usual)"
+        ));
+    }
     if a.decompose && !(a.decompose_gap > 0.0 && a.decompose_gap < 1.0) {
         return Err(request_error!(
             "--decompose-gap must be in (0, 1) (0.001 stops within 0.1 % of the bound)"
@@ -522,6 +533,22 @@ impl Planner<'_> {
         Ok((solved, size, None))
     }
 
+    /// The decomposition's settings from the request.
+    fn decompose_settings(&self) -> DecomposeSettings {
+        DecomposeSettings {
+            gap: self.a.decompose_gap,
+            groups: self
+                .a
+                .decompose_groups
+                .unwrap_or(if self.a.paths > AUTO_GROUPS_ABOVE {
+                    AUTO_GROUPS
+                } else {
+                    0
+                }),
+            ..DecomposeSettings::default()
+        }
+    }
+
     /// The L-shaped method over the paths, with its bounds noted as it converges.
     fn solve_decomposed(
         &self,
@@ -547,18 +574,7 @@ impl Planner<'_> {
         if cvar && self.a.decompose_groups.is_some_and(|g| g > 0) {
             self.progress.note("note: --decompose-groups is ignored with CVaR (--lambda > 0), which needs every path's value in the master: one cut per path");
         }
-        let dset = DecomposeSettings {
-            gap: self.a.decompose_gap,
-            groups: self
-                .a
-                .decompose_groups
-                .unwrap_or(if self.a.paths > AUTO_GROUPS_ABOVE {
-                    AUTO_GROUPS
-                } else {
-                    0
-                }),
-            ..DecomposeSettings::default()
-        };
+        let dset = self.decompose_settings();
         let unit = if self.a.objective == "cost" {
             "cost"
         } else {
@@ -857,7 +873,7 @@ impl Planner<'_> {
                     .then(j.cmp(&i))
             });
         let optimality_gap = if a.replications > 0 {
-            Some(self.optimality_gap(&oos)?)
+            Some(self.optimality_gap(solved)?)
         } else {
             None
         };
@@ -1066,16 +1082,28 @@ impl Planner<'_> {
             .collect()
     }
 
-    /// Independent re-solves on fresh paths bound the optimum from above; the plan's
-    /// out-of-sample NPV bounds it from below.
-    fn optimality_gap(&self, oos: &SimulationReport) -> Result<OptimalityGap, StudyError> {
+    /// The multiple-replication procedure (Mak, Morton and Wood, 1999), in the programme's own
+    /// model: replication r solves the programme over fresh paths (seed + r × a step), giving
+    /// its optimum v_r (the solver's or the decomposition's bound on it, so never too low), and
+    /// carries the solution found out on the same paths, giving f_r. v_r − f_r ≥ 0 (in the
+    /// direction of the objective), and its mean over replications is at least the solution's
+    /// optimality gap in expectation: the gap's estimate, with a one-sided t interval.
+    fn optimality_gap(&self, solved: &Solved) -> Result<OptimalityGap, StudyError> {
         let a = self.a;
-        self.progress.note(&format!(
-            "{} replications for the optimality gap...",
-            a.replications
-        ));
-        let mut objs = Vec::new();
+        let candidate = self
+            .model
+            .candidate(&solved.solution.x, &solved.layout)
+            .ok_or_else(|| request_error!("{REPLICATIONS_NEED}"))?;
+        let sign = match self.model.program.sense {
+            gigawatt_lp::Sense::Maximize => 1.0,
+            gigawatt_lp::Sense::Minimize => -1.0,
+        };
+        let mut per_replication = Vec::new();
         for r in 1..=a.replications {
+            self.progress.note(&format!(
+                "optimality gap: replication {r} of {} ({} fresh paths)...",
+                a.replications, a.paths
+            ));
             let seed_r = self.seed.wrapping_add(REPLICATION_SEED_STEP * r as u64);
             let e = Engine::new(self.sc, a.paths, seed_r, &[]).map_err(StudyError::Scenario)?;
             let settings = CapacitySettings {
@@ -1083,30 +1111,63 @@ impl Planner<'_> {
                 ..self.settings.clone()
             };
             let m = build(self.sc, &e, &settings).map_err(StudyError::Scenario)?;
-            let s = m.solve(self.solver, &self.solver_settings, Risk::Neutral, None)?;
-            if s.solution.status.has_solution() {
-                objs.push(s.expected);
+            let optimum = if a.decompose {
+                m.solve_decomposed(
+                    self.solver,
+                    &self.solver_settings,
+                    self.risk,
+                    &self.decompose_settings(),
+                    &mut |_| {},
+                )?
+                .solved
+                .solution
+            } else {
+                m.solve(self.solver, &self.solver_settings, self.risk, None)?
+                    .solution
+            };
+            if !optimum.status.has_solution() {
+                return Err(StudyError::Scenario(format!(
+                    "optimality gap: replication {r}'s programme (seed {seed_r}) is {}, so the gap cannot be estimated; drop --replications, or use more --paths",
+                    optimum.status.as_str()
+                )));
             }
+            // The bound on the optimum keeps v_r − f_r from being too small when the solve
+            // stopped at a gap.
+            let v = if optimum.bound.is_finite() {
+                optimum.bound
+            } else {
+                optimum.objective
+            };
+            let f =
+                m.evaluate_candidate(&candidate, self.solver, &self.solver_settings, self.risk)?;
+            let Some(f_usd) = f.objective_usd else {
+                return Err(StudyError::Scenario(format!(
+                    "optimality gap: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them (a limit it would break there), so the gap cannot be estimated; drop --replications, or use more --paths so the solution sees more of the range of demand",
+                    f.infeasible, a.paths
+                )));
+            };
+            per_replication.push((v, f_usd));
         }
-        let n = objs.len() as f64;
-        let ub = objs.iter().sum::<f64>() / n;
-        let ub_se = if n > 1.0 {
-            (objs.iter().map(|x| (x - ub).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt()
-        } else {
-            f64::NAN
-        };
-        let lb = npv_mean(oos, 0);
-        let lb_se = oos.plans[0].metric(MetricId::Npv).se;
-        let gap = ub - lb;
-        let se = (ub_se.powi(2) + lb_se.powi(2)).sqrt();
+        let gaps: Vec<f64> = per_replication
+            .iter()
+            .map(|(v, f)| sign * (v - f))
+            .collect();
+        let (optima_mean_usd, optima_se_usd) =
+            mean_se(&per_replication.iter().map(|p| p.0).collect::<Vec<_>>());
+        let (candidate_mean_usd, candidate_se_usd) =
+            mean_se(&per_replication.iter().map(|p| p.1).collect::<Vec<_>>());
+        let (gap_usd, gap_se_usd) = mean_se(&gaps);
         Ok(OptimalityGap {
-            replications: objs.len(),
-            upper_bound_mean: ub,
-            upper_bound_se: ub_se,
-            lower_bound_mean: lb,
-            lower_bound_se: lb_se,
-            gap_usd: gap,
-            ci95: (gap - 1.96 * se, gap + 1.96 * se),
+            replications: per_replication.len(),
+            paths_per_replication: a.paths,
+            per_replication,
+            optima_mean_usd,
+            optima_se_usd,
+            candidate_mean_usd,
+            candidate_se_usd,
+            gap_usd,
+            gap_se_usd,
+            gap_ci95_upper_usd: gap_usd + student_t_95(gaps.len() - 1) * gap_se_usd,
         })
     }
 
@@ -1183,4 +1244,49 @@ fn comparison_rows(oos: &SimulationReport) -> Vec<ComparisonRow> {
             }
         })
         .collect()
+}
+
+/// Mean and standard error of the mean of `x` (at least two values).
+fn mean_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// The 95 % quantile of Student's t with `df` ≥ 1 degrees of freedom.
+fn student_t_95(df: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, df.max(1) as f64).map_or(1.645, |t| t.inverse_cdf(0.95))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t_quantiles_match_tables() {
+        // Student's t, one-sided 95 %: 6.314 (1 df), 2.132 (4), 1.697 (30); the normal's 1.645
+        // in the limit.
+        for (df, t) in [
+            (1, 6.313_752),
+            (4, 2.131_847),
+            (30, 1.697_261),
+            (100_000, 1.644_87),
+        ] {
+            assert!(
+                (student_t_95(df) - t).abs() < 1e-4,
+                "{df}: {}",
+                student_t_95(df)
+            );
+        }
+    }
+
+    #[test]
+    fn gap_mean_and_standard_error_by_hand() {
+        // 1..5: mean 3, sample variance 2.5, standard error √(2.5 / 5) = 0.7071.
+        let (m, se) = mean_se(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(m, 3.0);
+        assert!((se - 0.5f64.sqrt()).abs() < 1e-12);
+    }
 }

@@ -196,20 +196,37 @@ pub struct ComparisonRow {
     pub automatic_baseline: bool,
 }
 
-/// The optimality gap from independent replications.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The optimality gap of the programme's solution, estimated by the multiple-replication
+/// procedure (Mak, Morton and Wood, 1999): each replication solves the programme over fresh
+/// paths and carries the solution found out on the same paths; the difference is at least the
+/// replication's share of the gap, so its mean over replications bounds the gap from above in
+/// expectation.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OptimalityGap {
-    /// Replications that solved.
+    /// Replications, each over `paths_per_replication` fresh paths.
     pub replications: usize,
-    /// Mean optimum of the replications (biased up) and its standard error.
-    pub upper_bound_mean: f64,
-    pub upper_bound_se: f64,
-    /// Out-of-sample NPV of the plan found and its standard error.
-    pub lower_bound_mean: f64,
-    pub lower_bound_se: f64,
-    /// Upper less lower bound, and its 95 % interval.
+    /// See `replications`.
+    pub paths_per_replication: u64,
+    /// Each replication: (its programme's optimum, or the solver's bound on it; the solution
+    /// found carried out on its paths), USD, in the programme's objective.
+    pub per_replication: Vec<(f64, f64)>,
+    /// Mean and standard error over replications of the optima (optimistic: a sampled
+    /// programme fits its own paths).
+    pub optima_mean_usd: f64,
+    /// See `optima_mean_usd`.
+    pub optima_se_usd: f64,
+    /// Mean and standard error of the solution's value on the replications' paths (an
+    /// unbiased estimate of its value in the programme's model).
+    pub candidate_mean_usd: f64,
+    /// See `candidate_mean_usd`.
+    pub candidate_se_usd: f64,
+    /// Mean gap (optimum less the solution's value, in the direction of the objective) and its
+    /// standard error.
     pub gap_usd: f64,
-    pub ci95: (f64, f64),
+    /// See `gap_usd`.
+    pub gap_se_usd: f64,
+    /// One-sided 95 % upper confidence limit of the gap: mean + t(0.95, R − 1) · se.
+    pub gap_ci95_upper_usd: f64,
 }
 
 /// A point of the efficient frontier.
@@ -375,7 +392,7 @@ pub struct DecompositionReport {
 
 const CANDIDATES_NOTE: &str = "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported.";
 
-const OPTIMALITY_GAP_NOTE: &str = "upper bound: mean optimum of independent sampled programmes (biased up); lower bound: out-of-sample NPV of the implementable plan";
+const OPTIMALITY_GAP_NOTE: &str = "the programme's solution against the programme's optimum, both in the programme's model: each replication solves the programme over fresh paths and carries the solution found out on the same paths; gap_ci95_upper_usd bounds the optimality gap with 95 % confidence. How the programme's model and the simulation differ is in `agreement`";
 
 impl PlanReport {
     /// The `gigawatt-plan` JSON document (format version 1).
@@ -477,7 +494,20 @@ fn found_json(f: &Found, doc: &mut Value) {
         doc["found_plan_is_best_out_of_sample"] = json!(i == 0);
     }
     if let Some(g) = &f.optimality_gap {
-        doc["optimality_gap"] = json!({"replications": g.replications, "upper_bound_mean": g.upper_bound_mean, "upper_bound_se": g.upper_bound_se, "lower_bound_mean": g.lower_bound_mean, "lower_bound_se": g.lower_bound_se, "gap_usd": g.gap_usd, "ci95_low": g.ci95.0, "ci95_high": g.ci95.1, "note": OPTIMALITY_GAP_NOTE});
+        doc["optimality_gap"] = json!({
+            "method": "multiple_replication",
+            "replications": g.replications,
+            "paths_per_replication": g.paths_per_replication,
+            "optima_mean_usd": g.optima_mean_usd,
+            "optima_se_usd": g.optima_se_usd,
+            "candidate_mean_usd": g.candidate_mean_usd,
+            "candidate_se_usd": g.candidate_se_usd,
+            "gap_usd": g.gap_usd,
+            "gap_se_usd": g.gap_se_usd,
+            "gap_ci95_upper_usd": g.gap_ci95_upper_usd,
+            "per_replication": g.per_replication.iter().map(|(o, c)| json!({"optimum_usd": o, "candidate_usd": c})).collect::<Vec<_>>(),
+            "note": OPTIMALITY_GAP_NOTE,
+        });
     }
     if let Some((v, scenarios)) = &f.value_of_information {
         doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi, "eev_infeasible_scenarios": v.eev_infeasible_scenarios});

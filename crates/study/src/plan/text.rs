@@ -453,11 +453,16 @@ fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut St
     if let Some(g) = &f.optimality_gap {
         let _ = writeln!(
             s,
-            "\noptimality gap ({} replications): {} {unit_name}, 95% CI [{}, {}]",
+            "\noptimality gap of the programme's solution ({} replications of {} fresh paths, in the programme's model): {} ± {} {unit_name}, at most {} with 95% confidence\n  the programme's optimum on those paths {} ± {}; the solution found carried out on them {} ± {}",
             g.replications,
+            g.paths_per_replication,
             b.f(g.gap_usd),
-            b.f(g.ci95.0),
-            b.f(g.ci95.1)
+            b.f(g.gap_se_usd),
+            b.f(g.gap_ci95_upper_usd),
+            b.f(g.optima_mean_usd),
+            b.f(g.optima_se_usd),
+            b.f(g.candidate_mean_usd),
+            b.f(g.candidate_se_usd),
         );
     }
     if let Some((v, scenarios)) = &f.value_of_information {
