@@ -3,7 +3,7 @@ that they agree on the rows and that numeric columns are typed as numbers.
 
 Run by .ci/run after the release build: python3 .ci/check_outputs.py DIR
 where DIR holds the outputs of simulate --out --per-path, rank --out, sensitivity --out and plan --out
---frontier."""
+--frontier --replications."""
 import sys
 
 import duckdb
@@ -22,6 +22,7 @@ numeric = {
     "sobol": ["first_order", "first_order_ci95_low", "total_order", "total_order_ci95_high"],
     "commitments": ["amount", "capex_usd_estimate"],
     "frontier": ["lambda", "alpha", "expected_value_usd", "cvar_loss_usd"],
+    "replications": ["replication", "seed", "paths", "optimum_usd", "candidate_usd", "gap_usd"],
 }
 for name, cols in numeric.items():
     path = f"{out}/{name}.csv"

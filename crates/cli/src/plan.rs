@@ -132,7 +132,8 @@ pub struct PlanArgs {
     /// Print the result as JSON (format `gigawatt-plan` v1).
     #[arg(long)]
     pub json: bool,
-    /// Write plan.toml, commitments.csv, frontier.csv and result.json here.
+    /// Write plan.toml, commitments.csv, frontier.csv (with --frontier), replications.csv (with
+    /// --replications) and result.json here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Treat scenario warnings as errors.
@@ -232,6 +233,9 @@ pub fn run(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(csv) = &out.frontier_csv {
             gigawatt_io::write_atomic(&dir.join("frontier.csv"), csv.as_bytes())?;
+        }
+        if let Some(csv) = &out.replications_csv {
+            gigawatt_io::write_atomic(&dir.join("replications.csv"), csv.as_bytes())?;
         }
     }
     common::print_report(a.json, &out.doc, || out.text.clone())?;

@@ -807,6 +807,13 @@ fn plan_estimates_its_optimality_gap_by_replications() {
         .iter()
         .map(|r| f(&r["optimum_usd"]) - f(&r["candidate_usd"]))
         .collect();
+    for (r, d) in per.iter().zip(&gaps) {
+        assert_eq!(
+            f(&r["gap_usd"]),
+            *d,
+            "maximising NPV: optimum less the solution's value"
+        );
+    }
     for d in &gaps {
         assert!(*d >= -1e-6 * f(&g["optima_mean_usd"]).abs(), "{g}");
     }

@@ -166,6 +166,9 @@ pub struct CandidateValues {
     pub objective_usd: Option<f64>,
     /// Paths on which the candidate has no feasible completion.
     pub infeasible: usize,
+    /// On the first such path, the programme's limits that would have to move (empty when
+    /// none is to blame, or every path is feasible).
+    pub limits_broken: Vec<String>,
 }
 
 /// The built programme and how to read its solution back.
@@ -1576,6 +1579,25 @@ impl CapacityModel {
             .map(|s| self.carry_out(s, c, solver, &one_thread))
             .collect::<Result<_, gigawatt_lp::Error>>()?;
         let infeasible = values.iter().filter(|v| v.is_none()).count();
+        let limits_broken = match values.iter().position(|v| v.is_none()) {
+            Some(s) => {
+                let mut one = self.program.single(s);
+                self.fix_rules(&mut one, c);
+                match crate::diagnose::diagnose(
+                    &one,
+                    Risk::Neutral,
+                    Some(&c.first),
+                    solver,
+                    &one_thread,
+                )? {
+                    crate::diagnose::Diagnosis::Limits(l) => {
+                        l.into_iter().filter(|c| !c.held).map(|c| c.limit).collect()
+                    }
+                    crate::diagnose::Diagnosis::NotLimits => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
         let objective_usd = if infeasible > 0 {
             None
         } else {
@@ -1594,6 +1616,7 @@ impl CapacityModel {
             values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),
             objective_usd,
             infeasible,
+            limits_broken,
         })
     }
 

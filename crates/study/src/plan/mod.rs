@@ -22,7 +22,7 @@ mod text;
 pub use report::{
     Agreement, Candidates, Checked, CommitmentRow, ComparisonRow, Continuation,
     DecompositionReport, Difference, Found, FrontierPoint, LimitMove, ModelSize, NoPlan,
-    OptimalityGap, PlanReport, ProgrammeValue, RuleRow, CHECKED_METRICS,
+    OptimalityGap, PlanReport, ProgrammeValue, Replication, RuleRow, CHECKED_METRICS,
 };
 
 use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
@@ -171,6 +171,8 @@ pub struct PlanOutcome {
     pub commitments_csv: Option<String>,
     /// `frontier.csv` (when a frontier was asked for).
     pub frontier_csv: Option<String>,
+    /// `replications.csv` (with `--replications`).
+    pub replications_csv: Option<String>,
 }
 
 /// Bytes of peak memory per programme column, measured with HiGHS on frontier-lab (3.19 GB at
@@ -311,15 +313,16 @@ pub fn plan(
     } else {
         Err(p.no_plan(status)?)
     };
-    let (plan_toml, commitments_csv, frontier_csv) = match &report.outcome {
+    let (plan_toml, commitments_csv, frontier_csv, replications_csv) = match &report.outcome {
         Ok(f) => (
             Some(f.plan_toml.clone()),
             Some(text::commitments_csv(f)),
             f.frontier
                 .as_ref()
                 .map(|points| text::frontier_csv(a.alpha, points)),
+            f.optimality_gap.as_ref().map(text::replications_csv),
         ),
-        Err(_) => (None, None, None),
+        Err(_) => (None, None, None, None),
     };
     Ok(PlanOutcome {
         doc: report.to_json(),
@@ -329,6 +332,7 @@ pub fn plan(
         plan_toml,
         commitments_csv,
         frontier_csv,
+        replications_csv,
     })
 }
 
@@ -1141,21 +1145,36 @@ impl Planner<'_> {
             let f =
                 m.evaluate_candidate(&candidate, self.solver, &self.solver_settings, self.risk)?;
             let Some(f_usd) = f.objective_usd else {
+                let which = if f.limits_broken.is_empty() {
+                    "a limit it would break there".to_string()
+                } else {
+                    format!("it would break {} there", f.limits_broken.join(", "))
+                };
                 return Err(StudyError::Scenario(format!(
-                    "optimality gap: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them (a limit it would break there), so the gap cannot be estimated; drop --replications, or use more --paths so the solution sees more of the range of demand",
+                    "optimality gap: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them ({which}), so the gap cannot be estimated; drop --replications, or use more --paths so the solution sees more of the range of demand",
                     f.infeasible, a.paths
                 )));
             };
-            per_replication.push((v, f_usd));
+            per_replication.push(Replication {
+                seed: seed_r,
+                optimum_usd: v,
+                candidate_usd: f_usd,
+                gap_usd: sign * (v - f_usd),
+            });
         }
-        let gaps: Vec<f64> = per_replication
-            .iter()
-            .map(|(v, f)| sign * (v - f))
-            .collect();
-        let (optima_mean_usd, optima_se_usd) =
-            mean_se(&per_replication.iter().map(|p| p.0).collect::<Vec<_>>());
-        let (candidate_mean_usd, candidate_se_usd) =
-            mean_se(&per_replication.iter().map(|p| p.1).collect::<Vec<_>>());
+        let gaps: Vec<f64> = per_replication.iter().map(|r| r.gap_usd).collect();
+        let (optima_mean_usd, optima_se_usd) = mean_se(
+            &per_replication
+                .iter()
+                .map(|r| r.optimum_usd)
+                .collect::<Vec<_>>(),
+        );
+        let (candidate_mean_usd, candidate_se_usd) = mean_se(
+            &per_replication
+                .iter()
+                .map(|r| r.candidate_usd)
+                .collect::<Vec<_>>(),
+        );
         let (gap_usd, gap_se_usd) = mean_se(&gaps);
         Ok(OptimalityGap {
             replications: per_replication.len(),

@@ -207,9 +207,8 @@ pub struct OptimalityGap {
     pub replications: usize,
     /// See `replications`.
     pub paths_per_replication: u64,
-    /// Each replication: (its programme's optimum, or the solver's bound on it; the solution
-    /// found carried out on its paths), USD, in the programme's objective.
-    pub per_replication: Vec<(f64, f64)>,
+    /// Each replication.
+    pub per_replication: Vec<Replication>,
     /// Mean and standard error over replications of the optima (optimistic: a sampled
     /// programme fits its own paths).
     pub optima_mean_usd: f64,
@@ -227,6 +226,19 @@ pub struct OptimalityGap {
     pub gap_se_usd: f64,
     /// One-sided 95 % upper confidence limit of the gap: mean + t(0.95, R − 1) · se.
     pub gap_ci95_upper_usd: f64,
+}
+
+/// One replication of the optimality-gap estimate, USD, in the programme's objective.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Replication {
+    /// Seed of its fresh paths.
+    pub seed: u64,
+    /// Its programme's optimum, or the solver's bound on it.
+    pub optimum_usd: f64,
+    /// The solution found, carried out on its paths.
+    pub candidate_usd: f64,
+    /// The optimum less the solution's value, in the direction of the objective (≥ 0).
+    pub gap_usd: f64,
 }
 
 /// A point of the efficient frontier.
@@ -505,7 +517,7 @@ fn found_json(f: &Found, doc: &mut Value) {
             "gap_usd": g.gap_usd,
             "gap_se_usd": g.gap_se_usd,
             "gap_ci95_upper_usd": g.gap_ci95_upper_usd,
-            "per_replication": g.per_replication.iter().map(|(o, c)| json!({"optimum_usd": o, "candidate_usd": c})).collect::<Vec<_>>(),
+            "per_replication": g.per_replication.iter().map(|r| json!({"seed": r.seed, "optimum_usd": r.optimum_usd, "candidate_usd": r.candidate_usd, "gap_usd": r.gap_usd})).collect::<Vec<_>>(),
             "note": OPTIMALITY_GAP_NOTE,
         });
     }

@@ -6,7 +6,7 @@ use gigawatt_opt::decompose::Phase;
 use gigawatt_sim::MetricId;
 
 use super::report::{
-    Candidates, CommitmentRow, Found, FrontierPoint, LimitMove, NoPlan, PlanReport,
+    Candidates, CommitmentRow, Found, FrontierPoint, LimitMove, NoPlan, OptimalityGap, PlanReport,
 };
 use crate::render::{csv_field, csv_num, money_unit};
 
@@ -575,6 +575,24 @@ pub fn frontier_csv(alpha: f64, points: &[FrontierPoint]) -> String {
             csv_num(p.expected_value_usd),
             csv_num(p.cvar_loss_usd),
             p.status.as_str()
+        );
+    }
+    csv
+}
+
+/// `replications.csv`: one row per replication of the optimality-gap estimate.
+pub fn replications_csv(g: &OptimalityGap) -> String {
+    let mut csv = String::from("replication,seed,paths,optimum_usd,candidate_usd,gap_usd\n");
+    for (i, r) in g.per_replication.iter().enumerate() {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{}",
+            i + 1,
+            r.seed,
+            g.paths_per_replication,
+            csv_num(r.optimum_usd),
+            csv_num(r.candidate_usd),
+            csv_num(r.gap_usd)
         );
     }
     csv
