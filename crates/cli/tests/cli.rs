@@ -26,6 +26,25 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `plan examples/startup.toml --paths 6 --oos-paths 200 --quiet --json` with `extra`, which
+/// must succeed: its JSON.
+fn plan_startup_json(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "plan",
+        "examples/startup.toml",
+        "--paths",
+        "6",
+        "--oos-paths",
+        "200",
+        "--quiet",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
 /// `plan --json` on the capacity-expansion example by its cases, at least cost with all demand
 /// served (microlp, 100 out-of-sample paths), with `extra` arguments.
 fn plan_capacity_expansion(extra: &[&str]) -> Output {
@@ -539,35 +558,13 @@ fn plan_explains_its_value_against_simulation_on_every_example() {
 
 #[test]
 fn plan_clairvoyant_recourse_is_the_labelled_upper_bound_with_fixed_candidates() {
-    let o = run(&[
-        "plan",
-        "examples/startup.toml",
-        "--paths",
-        "6",
-        "--oos-paths",
-        "200",
-        "--clairvoyant-recourse",
-        "--quiet",
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = plan_startup_json(&["--clairvoyant-recourse"]);
     assert_eq!(v["policy"], "clairvoyant_recourse");
     assert!(v["rules"].as_array().unwrap().is_empty());
     // Two fixed versions of the per-path later commitments were simulated and one chosen.
     assert!(v["candidates"].is_object(), "{}", v["candidates"]);
     // Per-path recourse is an upper bound on the linear decision rules' value.
-    let ldr = run(&[
-        "plan",
-        "examples/startup.toml",
-        "--paths",
-        "6",
-        "--oos-paths",
-        "200",
-        "--quiet",
-        "--json",
-    ]);
-    let w: serde_json::Value = serde_json::from_slice(&ldr.stdout).unwrap();
+    let w = plan_startup_json(&[]);
     assert!(v["objective"].as_f64().unwrap() >= w["objective"].as_f64().unwrap() - 1e-6);
 }
 
@@ -781,20 +778,7 @@ fn plan_reports_value_of_information() {
 
 #[test]
 fn plan_estimates_its_optimality_gap_by_replications() {
-    let o = run(&[
-        "plan",
-        "examples/startup.toml",
-        "--paths",
-        "6",
-        "--oos-paths",
-        "200",
-        "--quiet",
-        "--json",
-        "--replications",
-        "3",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = plan_startup_json(&["--replications", "3"]);
     let g = &v["optimality_gap"];
     assert_eq!(g["replications"], 3);
     assert_eq!(g["paths_per_replication"], 6);
@@ -903,19 +887,7 @@ fn plan_with_churn_models_it_and_says_so() {
 
 #[test]
 fn fixed_schedule_plans_are_all_first_stage() {
-    let o = run(&[
-        "plan",
-        "examples/startup.toml",
-        "--paths",
-        "6",
-        "--oos-paths",
-        "200",
-        "--quiet",
-        "--json",
-        "--fixed-schedule",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = plan_startup_json(&["--fixed-schedule"]);
     let c = v["commitments"].as_array().unwrap();
     assert!(!c.is_empty());
     assert!(c.iter().all(|c| c["stage"] == "first"), "{c:?}");
