@@ -319,8 +319,8 @@ impl Sketch {
         store.add(sketch_key(a), 1);
     }
 
-    /// Adds many samples at once (the same counts as pushing each): the stores are widened
-    /// once to the batch's key range, then counted without bounds growth.
+    /// Adds many samples at once (the same counts as pushing each), in one pass: a store grows
+    /// only when a value falls outside it, which after the first few values is rare.
     pub fn push_all(&mut self, values: &[f64]) {
         let mut stats = (0.0, 0.0, 0.0);
         self.push_all_with(values, &mut stats);
@@ -330,46 +330,31 @@ impl Sketch {
     /// the sum added in order.
     fn push_all_with(&mut self, values: &[f64], stats: &mut (f64, f64, f64)) {
         let (mut lo, mut hi, mut sum) = *stats;
-        let mut keys = [(i32::MAX, i32::MIN); 2];
-        let [pos_keys, neg_keys] = &mut keys;
+        let mut zero = 0;
         for &v in values {
             lo = lo.min(v);
             hi = hi.max(v);
             sum += v;
             let a = v.abs();
-            if a >= SKETCH_MIN && a.is_finite() {
-                let k = sketch_key(a);
-                let side = if v < 0.0 {
-                    &mut *neg_keys
-                } else {
-                    &mut *pos_keys
-                };
-                side.0 = side.0.min(k);
-                side.1 = side.1.max(k);
-            }
-        }
-        *stats = (lo, hi, sum);
-        for (store, (lo, hi)) in [&mut self.pos, &mut self.neg].into_iter().zip(keys) {
-            if lo <= hi {
-                store.add(lo, 0);
-                store.add(hi, 0);
-            }
-        }
-        self.n += values.len() as u64;
-        for &v in values {
-            let a = v.abs();
             if a < SKETCH_MIN || !a.is_finite() {
-                self.zero += 1;
+                zero += 1;
                 continue;
             }
+            let k = sketch_key(a);
             let store = if v > 0.0 {
                 &mut self.pos
             } else {
                 &mut self.neg
             };
-            let i = (sketch_key(a) - store.offset) as usize;
-            store.counts[i] += 1;
+            // Below the store's offset the index wraps to far beyond its end.
+            match store.counts.get_mut(k.wrapping_sub(store.offset) as u32 as usize) {
+                Some(c) => *c += 1,
+                None => store.add(k, 1),
+            }
         }
+        *stats = (lo, hi, sum);
+        self.zero += zero;
+        self.n += values.len() as u64;
     }
 
     /// Adds all counts of another sketch.
