@@ -778,14 +778,16 @@ fn plan_reports_value_of_information() {
 
 #[test]
 fn plan_estimates_its_optimality_gap_by_replications() {
-    let v = plan_startup_json(&["--replications", "3"]);
+    // Without later decisions nothing is cut on fresh paths, so the solution carried out there
+    // is one the replication's programme could choose: its optimum is at least what the
+    // solution earns on its paths, every difference is >= 0, and the gap is their mean with a
+    // one-sided t interval: mean + t(0.95, 2) · se.
+    let v = plan_startup_json(&["--replications", "3", "--no-recourse"]);
     let g = &v["optimality_gap"];
     assert_eq!(g["replications"], 3);
     assert_eq!(g["paths_per_replication"], 6);
+    assert_eq!(g["rules_cut"], 0);
     let f = |x: &serde_json::Value| x.as_f64().unwrap();
-    // A replication's optimum is at least what the solution found earns on its paths (the
-    // programme maximises NPV over those very paths), so every difference is >= 0, and the gap
-    // is their mean with a one-sided t interval: mean + t(0.95, 2) · se.
     let per = g["per_replication"].as_array().unwrap();
     let gaps: Vec<f64> = per
         .iter()
@@ -797,8 +799,6 @@ fn plan_estimates_its_optimality_gap_by_replications() {
             *d,
             "maximising NPV: optimum less the solution's value"
         );
-    }
-    for d in &gaps {
         assert!(*d >= -1e-6 * f(&g["optima_mean_usd"]).abs(), "{g}");
     }
     let mean = gaps.iter().sum::<f64>() / 3.0;
@@ -809,6 +809,25 @@ fn plan_estimates_its_optimality_gap_by_replications() {
         (f(&g["gap_ci95_upper_usd"]) - upper).abs() <= 1e-5 * upper.abs(),
         "{g}"
     );
+    // With linear decision rules (the default), rules cut at zero on fresh paths are counted.
+    let v = plan_startup_json(&["--replications", "3"]);
+    let g = &v["optimality_gap"];
+    let per = g["per_replication"].as_array().unwrap();
+    let cut: u64 = per.iter().map(|r| r["rules_cut"].as_u64().unwrap()).sum();
+    assert_eq!(g["rules_cut"].as_u64(), Some(cut));
+    // A solution that cannot be carried out on a replication's paths (here the service level
+    // of the cost objective) leaves the gap unestimated, with the reason; the plan stands.
+    let v = plan_startup_json(&[
+        "--replications",
+        "2",
+        "--objective",
+        "cost",
+        "--service-level",
+        "0.5",
+    ]);
+    let why = v["optimality_gap"]["not_estimated"].as_str().unwrap();
+    assert!(why.contains("cannot be carried out"), "{why}");
+    assert!(!v["commitments"].as_array().unwrap().is_empty());
     // The replications use fresh paths: their optima differ from the programme's.
     assert_ne!(per[0]["optimum_usd"], v["objective"]);
     // A scenario tree's later decisions live on its own paths only; one replication has no

@@ -169,6 +169,9 @@ pub struct CandidateValues {
     /// On the first such path, the programme's limits that would have to move (empty when
     /// none is to blame, or every path is feasible).
     pub limits_broken: Vec<String>,
+    /// Rule commitments, over all paths, cut below the rule's a + b · ξ (at zero, or to the
+    /// room left): where the plan's policy leaves the programme's affine class.
+    pub rules_cut: usize,
 }
 
 /// The built programme and how to read its solution back.
@@ -1574,10 +1577,12 @@ impl CapacityModel {
             threads: 1,
             ..*settings
         };
-        let values: Vec<Option<f64>> = (0..self.program.scenarios.len())
+        let carried: Vec<(Option<f64>, usize)> = (0..self.program.scenarios.len())
             .into_par_iter()
             .map(|s| self.carry_out(s, c, solver, &one_thread))
             .collect::<Result<_, gigawatt_lp::Error>>()?;
+        let rules_cut = carried.iter().map(|c| c.1).sum();
+        let values: Vec<Option<f64>> = carried.into_iter().map(|c| c.0).collect();
         let infeasible = values.iter().filter(|v| v.is_none()).count();
         let limits_broken = match values.iter().position(|v| v.is_none()) {
             Some(s) => {
@@ -1617,6 +1622,7 @@ impl CapacityModel {
             objective_usd,
             infeasible,
             limits_broken,
+            rules_cut,
         })
     }
 
@@ -1626,7 +1632,7 @@ impl CapacityModel {
     /// ξ + ln(this centre / candidate's centre)), then, month by month, cut to the room left
     /// under the option's maximum total and the power cap by the first stage and the earlier
     /// rules. The rules' variables are fixed at the candidate's values.
-    fn fix_rules(&self, one: &mut TwoStage, c: &Candidate) -> Vec<(usize, usize)> {
+    fn fix_rules(&self, one: &mut TwoStage, c: &Candidate) -> (Vec<(usize, usize)>, usize) {
         let sd = &mut one.scenarios[0];
         // (month, rule row, own variable of the commitment, uncapped commitment)
         let mut commits = Vec::with_capacity(self.affine.len());
@@ -1652,15 +1658,16 @@ impl CapacityModel {
                 }
             }
             let Some(y) = own else { continue };
-            let raw = (a + b * (-minus_xi + shift)).max(0.0);
-            commits.push((ad.decision.month, ri, y, raw));
+            let rule = a + b * (-minus_xi + shift);
+            commits.push((ad.decision.month, ri, y, rule));
         }
         commits.sort_by_key(|k| k.0);
         let mut fixed: Vec<Option<f64>> = vec![None; sd.vars.len()];
         let mut order = Vec::with_capacity(commits.len());
-        for (_, ri, y, raw) in commits {
+        let mut cuts = 0;
+        for (_, ri, y, rule) in commits {
             order.push((ri, y));
-            let mut amount = raw;
+            let mut amount = rule.max(0.0);
             for row in sd
                 .rows
                 .iter()
@@ -1687,13 +1694,14 @@ impl CapacityModel {
                     .sum();
                 amount = amount.min(((row.upper - used) / coef).max(0.0));
             }
+            cuts += usize::from(amount < rule);
             fixed[y] = Some(amount);
             let row = &mut sd.rows[ri];
             row.terms.retain(|(t, _)| matches!(t, Ref::Own(_)));
             row.lower = amount;
             row.upper = amount;
         }
-        order
+        (order, cuts)
     }
 
     /// Path `s`'s value with the candidate carried out on it (None when even nothing later
@@ -1707,9 +1715,9 @@ impl CapacityModel {
         c: &Candidate,
         solver: &(dyn gigawatt_lp::Solver + Sync),
         settings: &gigawatt_lp::SolverSettings,
-    ) -> Result<Option<f64>, gigawatt_lp::Error> {
+    ) -> Result<(Option<f64>, usize), gigawatt_lp::Error> {
         let mut one = self.program.single(s);
-        let order = self.fix_rules(&mut one, c);
+        let (order, mut cuts) = self.fix_rules(&mut one, c);
         let value = |one: &TwoStage| -> Result<Option<f64>, gigawatt_lp::Error> {
             let solved = one.solve(solver, settings, Risk::Neutral, Some(&c.first))?;
             Ok(solved
@@ -1719,7 +1727,7 @@ impl CapacityModel {
                 .then(|| solved.values[0] * MONEY_UNIT_USD))
         };
         if let Some(v) = value(&one)? {
-            return Ok(Some(v));
+            return Ok((Some(v), cuts));
         }
         let amounts: Vec<f64> = order
             .iter()
@@ -1738,17 +1746,18 @@ impl CapacityModel {
             }
             let most = room.solve(solver, settings, Risk::Neutral, Some(&c.first))?;
             if !most.solution.status.has_solution() {
-                return Ok(None);
+                return Ok((None, cuts));
             }
             // A hair inside the most, so the solver's tolerance does not leave the next
             // programme just infeasible.
             let fits = (most.values[0] * (1.0 - 1e-9) - 1e-9).max(0.0);
             let cut = amounts[k].min(fits);
+            cuts += usize::from(cut < amounts[k]);
             let row = &mut one.scenarios[0].rows[order[k].0];
             row.lower = cut;
             row.upper = cut;
         }
-        value(&one)
+        Ok((value(&one)?, cuts))
     }
 
     /// First-stage values of a solution as pins: (option, month, variable value), integers

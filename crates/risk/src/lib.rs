@@ -347,7 +347,10 @@ impl Sketch {
                 &mut self.neg
             };
             // Below the store's offset the index wraps to far beyond its end.
-            match store.counts.get_mut(k.wrapping_sub(store.offset) as u32 as usize) {
+            match store
+                .counts
+                .get_mut(k.wrapping_sub(store.offset) as u32 as usize)
+            {
                 Some(c) => *c += 1,
                 None => store.add(k, 1),
             }

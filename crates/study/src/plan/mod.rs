@@ -320,7 +320,10 @@ pub fn plan(
             f.frontier
                 .as_ref()
                 .map(|points| text::frontier_csv(a.alpha, points)),
-            f.optimality_gap.as_ref().map(text::replications_csv),
+            f.optimality_gap
+                .as_ref()
+                .and_then(|g| g.as_ref().ok())
+                .map(text::replications_csv),
         ),
         Err(_) => (None, None, None, None),
     };
@@ -876,8 +879,15 @@ impl Planner<'_> {
                     .total_cmp(&comparison[j].npv_mean_usd)
                     .then(j.cmp(&i))
             });
+        // The gap is an analysis of the plan found: when it cannot be estimated (a replication
+        // without a solution, a solution that cannot be carried out on fresh paths), the plan
+        // stands and the report says why.
         let optimality_gap = if a.replications > 0 {
-            Some(self.optimality_gap(solved)?)
+            Some(self.optimality_gap(solved).map_err(|e| {
+                let why = e.to_string();
+                self.progress.note(&format!("warning: {why}"));
+                why
+            }))
         } else {
             None
         };
@@ -1131,7 +1141,7 @@ impl Planner<'_> {
             };
             if !optimum.status.has_solution() {
                 return Err(StudyError::Scenario(format!(
-                    "optimality gap: replication {r}'s programme (seed {seed_r}) is {}, so the gap cannot be estimated; drop --replications, or use more --paths",
+                    "the optimality gap is not estimated: replication {r}'s programme (seed {seed_r}) is {} (with a time limit, raise --time-limit)",
                     optimum.status.as_str()
                 )));
             }
@@ -1151,7 +1161,7 @@ impl Planner<'_> {
                     format!("it would break {} there", f.limits_broken.join(", "))
                 };
                 return Err(StudyError::Scenario(format!(
-                    "optimality gap: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them ({which}), so the gap cannot be estimated; drop --replications, or use more --paths so the solution sees more of the range of demand",
+                    "the optimality gap is not estimated: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them ({which}); with more --paths the solution sees more of the range of demand",
                     f.infeasible, a.paths
                 )));
             };
@@ -1160,6 +1170,7 @@ impl Planner<'_> {
                 optimum_usd: v,
                 candidate_usd: f_usd,
                 gap_usd: sign * (v - f_usd),
+                rules_cut: f.rules_cut,
             });
         }
         let gaps: Vec<f64> = per_replication.iter().map(|r| r.gap_usd).collect();
@@ -1178,6 +1189,7 @@ impl Planner<'_> {
         let (gap_usd, gap_se_usd) = mean_se(&gaps);
         Ok(OptimalityGap {
             replications: per_replication.len(),
+            rules_cut: per_replication.iter().map(|r| r.rules_cut).sum(),
             paths_per_replication: a.paths,
             per_replication,
             optima_mean_usd,

@@ -207,6 +207,10 @@ pub struct OptimalityGap {
     pub replications: usize,
     /// See `replications`.
     pub paths_per_replication: u64,
+    /// Rule commitments cut below the rule on the replications' paths, in all: there the
+    /// plan's policy is richer than the programme's, and a replication's difference can come
+    /// out below zero.
+    pub rules_cut: usize,
     /// Each replication.
     pub per_replication: Vec<Replication>,
     /// Mean and standard error over replications of the optima (optimistic: a sampled
@@ -237,8 +241,11 @@ pub struct Replication {
     pub optimum_usd: f64,
     /// The solution found, carried out on its paths.
     pub candidate_usd: f64,
-    /// The optimum less the solution's value, in the direction of the objective (≥ 0).
+    /// The optimum less the solution's value, in the direction of the objective (≥ 0 unless
+    /// rules were cut).
     pub gap_usd: f64,
+    /// Rule commitments on its paths cut below the rule (at zero, or to the room left).
+    pub rules_cut: usize,
 }
 
 /// A point of the efficient frontier.
@@ -324,8 +331,8 @@ pub struct Found {
     pub comparison: Vec<ComparisonRow>,
     /// Index into `comparison` of the plan with the highest mean NPV.
     pub best: Option<usize>,
-    /// With replications.
-    pub optimality_gap: Option<OptimalityGap>,
+    /// With replications: the estimate, or why there is none.
+    pub optimality_gap: Option<Result<OptimalityGap, String>>,
     /// With `--value-of-information`: the values and the scenario count.
     pub value_of_information: Option<(ValueOfInformation, usize)>,
     /// With `--frontier`.
@@ -404,7 +411,7 @@ pub struct DecompositionReport {
 
 const CANDIDATES_NOTE: &str = "recourse_mean: later commitments at their mean over paths; continuation: the first stage held, then one fixed schedule optimised for every path. The plan with the higher simulated in-sample NPV is reported.";
 
-const OPTIMALITY_GAP_NOTE: &str = "the programme's solution against the programme's optimum, both in the programme's model: each replication solves the programme over fresh paths and carries the solution found out on the same paths; gap_ci95_upper_usd bounds the optimality gap with 95 % confidence. How the programme's model and the simulation differ is in `agreement`";
+const OPTIMALITY_GAP_NOTE: &str = "the programme's solution against the programme's optimum, both in the programme's model: each replication solves the programme over fresh paths and carries the solution found out on the same paths; gap_ci95_upper_usd bounds the optimality gap with 95 % confidence. Where rules_cut > 0 the plan's rules were cut at zero or to the room left on some paths, so its policy is richer than the programme's and a difference can be negative. How the programme's model and the simulation differ is in `agreement`";
 
 impl PlanReport {
     /// The `gigawatt-plan` JSON document (format version 1).
@@ -505,21 +512,26 @@ fn found_json(f: &Found, doc: &mut Value) {
         doc["best_out_of_sample"] = json!(f.comparison[i].plan);
         doc["found_plan_is_best_out_of_sample"] = json!(i == 0);
     }
-    if let Some(g) = &f.optimality_gap {
-        doc["optimality_gap"] = json!({
-            "method": "multiple_replication",
-            "replications": g.replications,
-            "paths_per_replication": g.paths_per_replication,
-            "optima_mean_usd": g.optima_mean_usd,
-            "optima_se_usd": g.optima_se_usd,
-            "candidate_mean_usd": g.candidate_mean_usd,
-            "candidate_se_usd": g.candidate_se_usd,
-            "gap_usd": g.gap_usd,
-            "gap_se_usd": g.gap_se_usd,
-            "gap_ci95_upper_usd": g.gap_ci95_upper_usd,
-            "per_replication": g.per_replication.iter().map(|r| json!({"seed": r.seed, "optimum_usd": r.optimum_usd, "candidate_usd": r.candidate_usd, "gap_usd": r.gap_usd})).collect::<Vec<_>>(),
-            "note": OPTIMALITY_GAP_NOTE,
-        });
+    match &f.optimality_gap {
+        Some(Ok(g)) => {
+            doc["optimality_gap"] = json!({
+                "method": "multiple_replication",
+                "replications": g.replications,
+                "paths_per_replication": g.paths_per_replication,
+                "optima_mean_usd": g.optima_mean_usd,
+                "optima_se_usd": g.optima_se_usd,
+                "candidate_mean_usd": g.candidate_mean_usd,
+                "candidate_se_usd": g.candidate_se_usd,
+                "gap_usd": g.gap_usd,
+                "gap_se_usd": g.gap_se_usd,
+                "gap_ci95_upper_usd": g.gap_ci95_upper_usd,
+                "rules_cut": g.rules_cut,
+                "per_replication": g.per_replication.iter().map(|r| json!({"seed": r.seed, "optimum_usd": r.optimum_usd, "candidate_usd": r.candidate_usd, "gap_usd": r.gap_usd, "rules_cut": r.rules_cut})).collect::<Vec<_>>(),
+                "note": OPTIMALITY_GAP_NOTE,
+            });
+        }
+        Some(Err(why)) => doc["optimality_gap"] = json!({ "not_estimated": why }),
+        None => {}
     }
     if let Some((v, scenarios)) = &f.value_of_information {
         doc["value_of_information"] = json!({"rp": v.rp, "ev": v.ev, "eev": v.eev, "ws": v.ws, "vss": v.vss, "evpi": v.evpi, "eev_infeasible_scenarios": v.eev_infeasible_scenarios});

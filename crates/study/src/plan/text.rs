@@ -450,20 +450,33 @@ fn comparison_text(f: &Found, b: &Money, unit_name: &str, s: &mut String) {
 
 /// Optimality gap, value of information and frontier, when asked for.
 fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut String) {
-    if let Some(g) = &f.optimality_gap {
-        let _ = writeln!(
-            s,
-            "\noptimality gap of the programme's solution ({} replications of {} fresh paths, in the programme's model): {} ± {} {unit_name}, at most {} with 95% confidence\n  the programme's optimum on those paths {} ± {}; the solution found carried out on them {} ± {}",
-            g.replications,
-            g.paths_per_replication,
-            b.f(g.gap_usd),
-            b.f(g.gap_se_usd),
-            b.f(g.gap_ci95_upper_usd),
-            b.f(g.optima_mean_usd),
-            b.f(g.optima_se_usd),
-            b.f(g.candidate_mean_usd),
-            b.f(g.candidate_se_usd),
-        );
+    match &f.optimality_gap {
+        Some(Ok(g)) => {
+            let _ = writeln!(
+                s,
+                "\noptimality gap of the programme's solution ({} replications of {} fresh paths, in the programme's model): {} ± {} {unit_name}, at most {} with 95% confidence\n  the programme's optimum on those paths {} ± {}; the solution found carried out on them {} ± {}",
+                g.replications,
+                g.paths_per_replication,
+                b.f(g.gap_usd),
+                b.f(g.gap_se_usd),
+                b.f(g.gap_ci95_upper_usd),
+                b.f(g.optima_mean_usd),
+                b.f(g.optima_se_usd),
+                b.f(g.candidate_mean_usd),
+                b.f(g.candidate_se_usd),
+            );
+            if g.rules_cut > 0 {
+                let _ = writeln!(
+                    s,
+                    "  on those paths {} rule commitments were cut below the rule (at zero, or to the room left), as the simulator cuts them: the plan's policy is then richer than the programme's, and can beat its optimum there",
+                    g.rules_cut
+                );
+            }
+        }
+        Some(Err(why)) => {
+            let _ = writeln!(s, "\n{why}");
+        }
+        None => {}
     }
     if let Some((v, scenarios)) = &f.value_of_information {
         let _ = writeln!(
@@ -582,17 +595,19 @@ pub fn frontier_csv(alpha: f64, points: &[FrontierPoint]) -> String {
 
 /// `replications.csv`: one row per replication of the optimality-gap estimate.
 pub fn replications_csv(g: &OptimalityGap) -> String {
-    let mut csv = String::from("replication,seed,paths,optimum_usd,candidate_usd,gap_usd\n");
+    let mut csv =
+        String::from("replication,seed,paths,optimum_usd,candidate_usd,gap_usd,rules_cut\n");
     for (i, r) in g.per_replication.iter().enumerate() {
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{}",
             i + 1,
             r.seed,
             g.paths_per_replication,
             csv_num(r.optimum_usd),
             csv_num(r.candidate_usd),
-            csv_num(r.gap_usd)
+            csv_num(r.gap_usd),
+            r.rules_cut
         );
     }
     csv
