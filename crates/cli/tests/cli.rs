@@ -794,9 +794,10 @@ fn plan_estimates_its_optimality_gap_by_replications() {
         .map(|r| f(&r["optimum_usd"]) - f(&r["candidate_usd"]))
         .collect();
     for (r, d) in per.iter().zip(&gaps) {
-        assert_eq!(
-            f(&r["gap_usd"]),
-            *d,
+        // (The JSON carries 10 significant digits.)
+        let scale = f(&r["optimum_usd"]).abs().max(1.0);
+        assert!(
+            (f(&r["gap_usd"]) - d).abs() <= 1e-9 * scale,
             "maximising NPV: optimum less the solution's value"
         );
         assert!(*d >= -1e-6 * f(&g["optima_mean_usd"]).abs(), "{g}");

@@ -46,12 +46,27 @@ fn apply(model: &mut highs::Model, settings: &SolverSettings) {
     }
 }
 
-fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedModel {
+/// Solves `p` once; HiGHS refusing the problem is an error, not a panic.
+fn run(
+    p: &Problem,
+    settings: &SolverSettings,
+    presolve: bool,
+) -> Result<highs::SolvedModel, Error> {
     let sense = match p.sense {
         Sense::Minimize => HSense::Minimise,
         Sense::Maximize => HSense::Maximise,
     };
-    let mut model = build(p).optimise(sense);
+    let refused = |e: highs::HighsStatus| {
+        Error::SolverFailed {
+        solver: "highs",
+        message: format!(
+            "HiGHS returned {e:?} on a problem of {} columns and {} rows (a problem or an option it refuses)",
+            p.num_cols(),
+            p.num_rows()
+        ),
+    }
+    };
+    let mut model = build(p).try_optimise(sense).map_err(refused)?;
     model.make_quiet();
     apply(&mut model, settings);
     // The feasibility-jump heuristic spends a third of the solve on the capacity programmes
@@ -61,7 +76,7 @@ fn run(p: &Problem, settings: &SolverSettings, presolve: bool) -> highs::SolvedM
     if !presolve {
         model.set_option("presolve", "off");
     }
-    model.solve()
+    model.try_solve().map_err(refused)
 }
 
 impl Solver for Highs {
@@ -272,9 +287,9 @@ fn solve_keeping(
 ) -> Result<(Solution, Option<highs::SolvedModel>), Error> {
     check_finite(p)?;
     let started = Instant::now();
-    let mut solved = run(p, settings, true);
+    let mut solved = run(p, settings, true)?;
     if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
-        solved = run(p, settings, false);
+        solved = run(p, settings, false)?;
     }
     let secs = started.elapsed().as_secs_f64();
     let status = status_of(&solved)?;

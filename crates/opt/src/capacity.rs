@@ -1573,13 +1573,9 @@ impl CapacityModel {
                 message: "the candidate comes from a programme with other decisions".into(),
             });
         }
-        let one_thread = gigawatt_lp::SolverSettings {
-            threads: 1,
-            ..*settings
-        };
         let carried: Vec<(Option<f64>, usize)> = (0..self.program.scenarios.len())
             .into_par_iter()
-            .map(|s| self.carry_out(s, c, solver, &one_thread))
+            .map(|s| self.carry_out(s, c, solver, settings))
             .collect::<Result<_, gigawatt_lp::Error>>()?;
         let rules_cut = carried.iter().map(|c| c.1).sum();
         let values: Vec<Option<f64>> = carried.into_iter().map(|c| c.0).collect();
@@ -1593,7 +1589,7 @@ impl CapacityModel {
                     Risk::Neutral,
                     Some(&c.first),
                     solver,
-                    &one_thread,
+                    settings,
                 )? {
                     crate::diagnose::Diagnosis::Limits(l) => {
                         l.into_iter().filter(|c| !c.held).map(|c| c.limit).collect()

@@ -238,8 +238,16 @@ impl TwoStage {
         for (i, v) in self.first.iter().enumerate() {
             let c = add(&mut p, v, "");
             if let Some(x) = fix_first {
-                p.col_lower[c.0 as usize] = x[i];
-                p.col_upper[c.0 as usize] = x[i];
+                // An integer value from a solver is integral only to its tolerance; fixed at
+                // 3.9999999999, an integer column has no integer value (HiGHS calls the
+                // problem an error).
+                // Fixed, it needs no integrality: a programme whose integers are all first
+                // stage is then an LP (no branch and bound, and HiGHS's MIP solver, which
+                // refuses a thread count other than its first, is not started).
+                let xi = if v.integer { x[i].round() } else { x[i] };
+                p.col_lower[c.0 as usize] = xi;
+                p.col_upper[c.0 as usize] = xi;
+                p.integer[c.0 as usize] = false;
             }
             lay.first.push(c);
         }
