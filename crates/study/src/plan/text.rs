@@ -18,7 +18,13 @@ struct Money {
 impl Money {
     fn f(&self, x: f64) -> String {
         if x.is_finite() {
-            format!("{:.3}", x / self.unit)
+            let v = x / self.unit;
+            // A value that rounds to zero prints as 0.000, not -0.000.
+            if v.abs() < 0.0005 {
+                "0.000".into()
+            } else {
+                format!("{v:.3}")
+            }
         } else {
             "-".into()
         }
@@ -611,4 +617,19 @@ pub fn replications_csv(g: &OptimalityGap) -> String {
         );
     }
     csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Money;
+
+    #[test]
+    fn money_that_rounds_to_zero_prints_without_a_sign() {
+        let b = Money { unit: 1e6 };
+        assert_eq!(b.f(-1e-4), "0.000");
+        assert_eq!(b.f(-499.0), "0.000");
+        assert_eq!(b.f(-501.0), "-0.001");
+        assert_eq!(b.f(2_345_678.0), "2.346");
+        assert_eq!(b.f(f64::NAN), "-");
+    }
 }
