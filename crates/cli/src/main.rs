@@ -78,7 +78,8 @@ enum Command {
     #[command(
         after_help = "Examples:\n  gigawatt plan examples/startup.toml --paths 30\n  \
         gigawatt plan examples/startup.toml --lambda 0.5 --frontier --value-of-information\n  \
-        gigawatt plan examples/frontier-lab.toml --paths 200 --solver highs --mip-gap 0.01 --out plan/\n\n\
+        gigawatt plan examples/frontier-lab.toml --paths 200 --solver highs --mip-gap 0.01 --out plan/\n  \
+        gigawatt plan examples/frontier-lab.toml --paths 50 --solver highs --decompose --decompose-gap 0.01 --replications 5\n\n\
         Exit codes: 0 plan found, 1 scenario has errors, 2 could not run, 3 the programme is infeasible (diagnosis printed)."
     )]
     Plan(Box<plan::PlanArgs>),
