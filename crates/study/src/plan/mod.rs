@@ -623,13 +623,26 @@ impl Planner<'_> {
                 it.seconds
             ));
         };
-        let d = self.model.solve_decomposed(
-            self.solver,
-            &self.solver_settings,
-            self.risk,
-            &dset,
-            &mut note,
-        )?;
+        let d = self
+            .model
+            .solve_decomposed(
+                self.solver,
+                &self.solver_settings,
+                self.risk,
+                &dset,
+                &mut note,
+            )
+            .map_err(|e| {
+                if self.solver.name() == "microlp" {
+                    // On startup, a subproblem's dual from the pure-Rust simplex is off by 4 % of
+                    // its value (docs/explanation/optimisation.md, limitations).
+                    StudyError::Scenario(format!(
+                        "{e}\nThe pure-Rust solver's accuracy stopped the decomposition. Use --solver highs (a build with `--features highs`), or drop --decompose: the extensive form solves the same programme."
+                    ))
+                } else {
+                    StudyError::Solver(e)
+                }
+            })?;
         if !d.converged && d.solved.solution.status.has_solution() {
             self.progress.note(&format!(
                 "warning: the decomposition stopped before the gap closed (its iteration limit, {}, or the master's numerical tolerance); the plan is the best found, with the bounds printed",
