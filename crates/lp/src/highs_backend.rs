@@ -56,16 +56,7 @@ fn run(
         Sense::Minimize => HSense::Minimise,
         Sense::Maximize => HSense::Maximise,
     };
-    let refused = |e: highs::HighsStatus| {
-        Error::SolverFailed {
-        solver: "highs",
-        message: format!(
-            "HiGHS returned {e:?} on a problem of {} columns and {} rows (a problem or an option it refuses)",
-            p.num_cols(),
-            p.num_rows()
-        ),
-    }
-    };
+    let refused = |e| refused(p, e);
     let mut model = build(p).try_optimise(sense).map_err(refused)?;
     model.make_quiet();
     apply(&mut model, settings);
@@ -158,6 +149,26 @@ fn failed(e: impl std::fmt::Debug) -> Error {
     }
 }
 
+/// HiGHS refusing problem `p` (or an option set for it) with status `e`.
+fn refused(p: &Problem, e: highs::HighsStatus) -> Error {
+    Error::SolverFailed {
+        solver: "highs",
+        message: format!(
+            "HiGHS returned {e:?} on a problem of {} columns and {} rows (a problem or an option it refuses)",
+            p.num_cols(),
+            p.num_rows()
+        ),
+    }
+}
+
+/// A session whose model was lost with a failed solve.
+fn lost() -> Error {
+    Error::SolverFailed {
+        solver: "highs",
+        message: "a session whose last solve failed".to_string(),
+    }
+}
+
 impl HighsSession {
     pub(crate) fn new(p: &Problem) -> Result<HighsSession, Error> {
         check_finite(p)?;
@@ -203,10 +214,7 @@ impl HighsSession {
 
     /// The model between solves; an error after a solve that failed and lost it.
     fn model(&mut self) -> Result<&mut highs::Model, Error> {
-        self.model.as_mut().ok_or_else(|| Error::SolverFailed {
-            solver: "highs",
-            message: "a session whose last solve failed".to_string(),
-        })
+        self.model.as_mut().ok_or_else(lost)
     }
 }
 
@@ -251,10 +259,7 @@ impl HighsSession {
         duals: bool,
     ) -> Result<(Solution, Vec<f64>), Error> {
         let started = Instant::now();
-        let mut model = self.model.take().ok_or_else(|| Error::SolverFailed {
-            solver: "highs",
-            message: "a session whose last solve failed".to_string(),
-        })?;
+        let mut model = self.model.take().ok_or_else(lost)?;
         apply(&mut model, settings);
         let solved = model.try_solve().map_err(failed)?;
         let secs = started.elapsed().as_secs_f64();

@@ -1603,15 +1603,7 @@ impl CapacityModel {
             None
         } else {
             let v: Vec<f64> = values.iter().flatten().copied().collect();
-            let (mean, cvar_loss) = self.program.summarise(&v, risk);
-            let lambda = match risk {
-                Risk::Cvar { lambda, .. } => lambda.max(0.0),
-                Risk::Neutral => 0.0,
-            };
-            Some(match self.program.sense {
-                Sense::Maximize => mean - lambda * cvar_loss,
-                Sense::Minimize => mean + lambda * cvar_loss,
-            })
+            Some(self.program.objective_at(&v, risk).2)
         };
         Ok(CandidateValues {
             values: values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect(),

@@ -1801,16 +1801,7 @@ impl TwoStage {
             );
             x.extend(o);
         }
-        let (expected, cvar_loss) = self.summarise(values, risk);
-        let lambda = match risk {
-            Risk::Cvar { lambda, .. } => lambda.max(0.0),
-            Risk::Neutral => 0.0,
-        };
-        let objective = if self.sense == Sense::Maximize {
-            expected - lambda * cvar_loss
-        } else {
-            expected + lambda * cvar_loss
-        };
+        let (expected, cvar_loss, objective) = self.objective_at(values, risk);
         let gap = ((bound - objective).abs() / objective.abs().max(1e-12)).max(0.0);
         Solved {
             solution: Solution {

@@ -453,6 +453,22 @@ impl TwoStage {
         (gigawatt_risk::mean(values, &probs), cvar_loss)
     }
 
+    /// The programme's objective at per-scenario `values`: the probability-weighted mean, less
+    /// (maximising) or plus (minimising) λ times the CVaR of loss (see [`TwoStage::summarise`]).
+    /// Returns (mean, CVaR of loss, objective).
+    pub fn objective_at(&self, values: &[f64], risk: Risk) -> (f64, f64, f64) {
+        let (expected, cvar_loss) = self.summarise(values, risk);
+        let lambda = match risk {
+            Risk::Cvar { lambda, .. } => lambda.max(0.0),
+            Risk::Neutral => 0.0,
+        };
+        let objective = match self.sense {
+            Sense::Maximize => expected - lambda * cvar_loss,
+            Sense::Minimize => expected + lambda * cvar_loss,
+        };
+        (expected, cvar_loss, objective)
+    }
+
     /// The same first stage, first-stage rows and shared variables over other scenarios.
     pub fn with_scenarios(&self, scenarios: Vec<ScenarioDef>) -> TwoStage {
         TwoStage {

@@ -1112,9 +1112,10 @@ impl Planner<'_> {
     /// The multiple-replication procedure (Mak, Morton and Wood, 1999), in the programme's own
     /// model: replication r solves the programme over fresh paths (seed + r × a step), giving
     /// its optimum v_r (the solver's or the decomposition's bound on it, so never too low), and
-    /// carries the solution found out on the same paths, giving f_r. v_r − f_r ≥ 0 (in the
-    /// direction of the objective), and its mean over replications is at least the solution's
-    /// optimality gap in expectation: the gap's estimate, with a one-sided t interval.
+    /// carries the solution found out on the same paths, giving f_r. v_r − f_r (in the
+    /// direction of the objective) is ≥ 0 when no rule is cut there, and its mean over
+    /// replications is at least the solution's optimality gap in expectation: the gap's
+    /// estimate, with a one-sided t interval.
     fn optimality_gap(&self, solved: &Solved) -> Result<OptimalityGap, StudyError> {
         let a = self.a;
         let candidate = self
@@ -1202,7 +1203,6 @@ impl Planner<'_> {
         let (gap_usd, gap_se_usd) = mean_se(&gaps);
         Ok(OptimalityGap {
             replications: per_replication.len(),
-            rules_cut: per_replication.iter().map(|r| r.rules_cut).sum(),
             paths_per_replication: a.paths,
             per_replication,
             optima_mean_usd,
@@ -1292,10 +1292,8 @@ fn comparison_rows(oos: &SimulationReport) -> Vec<ComparisonRow> {
 
 /// Mean and standard error of the mean of `x` (at least two values).
 fn mean_se(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
+    let m = gigawatt_risk::Moments::from_slice(x);
+    (m.mean(), m.se())
 }
 
 /// The 95 % quantile of Student's t with `df` ≥ 1 degrees of freedom.

@@ -471,11 +471,11 @@ fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut St
                 b.f(g.candidate_mean_usd),
                 b.f(g.candidate_se_usd),
             );
-            if g.rules_cut > 0 {
+            if g.rules_cut() > 0 {
                 let _ = writeln!(
                     s,
                     "  on those paths {} rule commitments were cut below the rule (at zero, or to the room left), as the simulator cuts them: the plan's policy is then richer than the programme's, and can beat its optimum there",
-                    g.rules_cut
+                    g.rules_cut()
                 );
             }
         }
