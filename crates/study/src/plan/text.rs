@@ -460,7 +460,7 @@ fn extras_text(r: &PlanReport, f: &Found, b: &Money, unit_name: &str, s: &mut St
         Some(Ok(g)) => {
             let _ = writeln!(
                 s,
-                "\noptimality gap of the programme's solution ({} replications of {} fresh paths, in the programme's model): {} ± {} {unit_name}, at most {} with 95% confidence\n  the programme's optimum on those paths {} ± {}; the solution found carried out on them {} ± {}",
+                "\noptimality gap of the programme's solution ({} replications of {} fresh paths, in the programme's model): {} ± {} {unit_name}, at most {} {unit_name} with 95% confidence\n  the programme's optimum on those paths {} ± {} {unit_name}; the solution found carried out on them {} ± {} {unit_name}",
                 g.replications,
                 g.paths_per_replication,
                 b.f(g.gap_usd),
