@@ -1349,6 +1349,13 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// A commitment `amount` cut below `rule` by more than rounding: one part in a million, or a
+/// millionth of a unit. (A rule that comes out a hair below zero, or a cut to the room left
+/// that differs from the rule in its last digits, is not a cut a reader should be told of.)
+fn materially_below(amount: f64, rule: f64) -> bool {
+    rule - amount > 1e-6 * rule.abs().max(1.0)
+}
+
 fn add_var(sd: &mut ScenarioDef, def: VarDef) -> usize {
     sd.vars.push(def);
     sd.vars.len() - 1
@@ -1682,7 +1689,7 @@ impl CapacityModel {
                     .sum();
                 amount = amount.min(((row.upper - used) / coef).max(0.0));
             }
-            cuts += usize::from(amount < rule);
+            cuts += usize::from(materially_below(amount, rule));
             fixed[y] = Some(amount);
             let row = &mut sd.rows[ri];
             row.terms.retain(|(t, _)| matches!(t, Ref::Own(_)));
@@ -1740,7 +1747,7 @@ impl CapacityModel {
             // programme just infeasible.
             let fits = (most.values[0] * (1.0 - 1e-9) - 1e-9).max(0.0);
             let cut = amounts[k].min(fits);
-            cuts += usize::from(cut < amounts[k]);
+            cuts += usize::from(materially_below(cut, amounts[k]));
             let row = &mut one.scenarios[0].rows[order[k].0];
             row.lower = cut;
             row.upper = cut;
@@ -1830,5 +1837,23 @@ impl CapacityModel {
             },
             first_stage,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::materially_below;
+
+    #[test]
+    fn a_cut_counts_only_beyond_rounding() {
+        // A rule at an option's maximum total, recomputed as the room left: equal but for the
+        // last digits.
+        assert!(!materially_below(1_000.0 * (1.0 - 1e-15), 1_000.0));
+        assert!(!materially_below(0.0, 1e-9));
+        // Cut to the room left, or to zero.
+        assert!(materially_below(900.0, 1_000.0));
+        assert!(materially_below(0.0, 0.01));
+        // Not below at all.
+        assert!(!materially_below(5.0, 4.0));
     }
 }
