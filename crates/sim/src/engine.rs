@@ -530,6 +530,8 @@ pub struct Draws {
     /// A named case: medians everywhere, no noise.
     median: bool,
     path: u64,
+    /// A segment's log demand level by month, before its exponential (scratch).
+    ln: Vec<f64>,
 }
 
 /// Reusable per-thread buffers for one plan on one path.

@@ -43,6 +43,7 @@
 //! ```
 
 mod engine;
+mod fastexp;
 mod run;
 pub mod sample;
 

@@ -3,6 +3,7 @@
 //! name for the analyses.
 
 use super::*;
+use crate::fastexp::exp_into;
 
 impl Engine {
     /// The per-path uniforms of a block of paths, after Iman–Conover. Returns the uniforms
@@ -206,13 +207,15 @@ impl Engine {
                 GrowthC::Log { drift, vol } => {
                     let (mu, sig) = (p[*drift] / 12.0, p[*vol]);
                     let mut ln_l = level0.max(1e-300).ln();
+                    d.ln.clear();
                     for t in 0..t_len {
                         if t > 0 {
                             let e = shock(sig, median, &mut rng);
                             ln_l += mu - 0.5 * sig * sig + sig * e;
                         }
-                        d.exo[base + t] = ln_l.exp();
+                        d.ln.push(ln_l);
                     }
+                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
                 GrowthC::SCurve { sat, rate, vol } => {
                     let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
@@ -233,6 +236,7 @@ impl Engine {
                 } => {
                     let mut reg = *start;
                     let mut ln_l = level0.max(1e-300).ln();
+                    d.ln.clear();
                     for t in 0..t_len {
                         if t > 0 {
                             if !median {
@@ -246,8 +250,9 @@ impl Engine {
                             let e = shock(sig, median, &mut rng);
                             ln_l += drift[reg] - 0.5 * sig * sig + sig * e;
                         }
-                        d.exo[base + t] = ln_l.exp();
+                        d.ln.push(ln_l);
                     }
+                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
                 GrowthC::Pct {
                     at,
@@ -264,6 +269,7 @@ impl Engine {
                         }
                     };
                     let ln0 = level0.max(1e-300).ln();
+                    d.ln.clear();
                     for t in 0..t_len as i32 {
                         let j = at.iter().position(|a| *a >= t);
                         let v = match j {
@@ -277,8 +283,9 @@ impl Engine {
                             }
                             None => q(at.len() - 1),
                         };
-                        d.exo[base + t as usize] = v.exp();
+                        d.ln.push(v);
                     }
+                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
             }
             for l in &seg.launches {
@@ -287,12 +294,22 @@ impl Engine {
                 }
                 let at = l.start + (uni(l.key ^ STREAM_LAUNCH_MONTH) * l.len as f64).floor() as i32;
                 let jump = p[l.jump];
-                for t in at.max(0)..t_len as i32 {
-                    let m = match l.decay_per_month {
-                        Some(f) => 1.0 + jump * f.powi(t - at),
-                        None => 1.0 + jump,
-                    };
-                    d.exo[base + t as usize] *= m.max(0.0);
+                let from = at.max(0);
+                let exo = &mut d.exo[base..base + t_len];
+                match l.decay_per_month {
+                    // The jump decays by `f` a month: a running product, f^(t − at).
+                    Some(f) => {
+                        let mut decay = f.powi(from - at);
+                        for x in exo.iter_mut().skip(from as usize) {
+                            *x *= (1.0 + jump * decay).max(0.0);
+                            decay *= f;
+                        }
+                    }
+                    None => {
+                        for x in exo.iter_mut().skip(from as usize) {
+                            *x *= (1.0 + jump).max(0.0);
+                        }
+                    }
                 }
             }
         }
