@@ -335,6 +335,10 @@ const RELAXATION_RETURNS: usize = 2;
 /// bounds meeting much closer).
 const MIN_RELAXATION_GAP: f64 = 1e-6;
 
+/// Iterations in a row without the relaxation's (or the rounding's) gap closing by 0.1 % of
+/// itself, within ten times its target, after which that phase counts as solved.
+const STALL_ITERATIONS: usize = 8;
+
 /// Fractional integer variables up to which every floor/ceiling combination is a candidate.
 const ROUNDING_ENUMERATE: usize = 4;
 
@@ -1327,6 +1331,34 @@ impl TwoStage {
                 f64::INFINITY
             }
         };
+        // The first point, from a few paths, can break rows that other paths imply (a rule's
+        // commitment below zero or above an option's total on a path with extreme demand):
+        // every subproblem there is infeasible and costs an elastic solve. Start instead from
+        // the point nearest it within every implied row.
+        if dset.level > 0.0 {
+            let m = masters.insert(Masters::new(
+                solver,
+                self.master_base(
+                    splits,
+                    (&lazy_rows, &lazy.1),
+                    (&pool.has_cut, &group_probs),
+                    (&lower, &upper, has_int),
+                    (alpha, lambda),
+                ),
+                &pool,
+                (&lower, &upper),
+                group_probs.clone(),
+                (alpha, lambda),
+            )?);
+            if let Ok(ps) = m.project(&anchor, None, settings, &mut lazy) {
+                if ps.status.has_solution() {
+                    x = ps.x[..n].to_vec();
+                    round_integers(&defs, &mut x);
+                }
+            }
+        }
+        // Iterations in a row the relaxation's gap has not closed, and the last gap.
+        let (mut stalled, mut last_gap) = (0, f64::INFINITY);
         for it in 1..=dset.max_iterations.max(1) {
             let round = match self.round(&x, evaluate_all, sgn, &mut pool)? {
                 Ok(r) => r,
@@ -1490,7 +1522,18 @@ impl TwoStage {
                 Phase::Rounded => dset.gap / 2.0,
                 Phase::Exact => dset.gap,
             };
-            if gap <= phase_gap {
+            // A relaxation (or rounding) whose gap has stopped closing near its target is
+            // solved as far as the solver's tolerances allow (cuts then repeat at the same
+            // point); the integer master's phase never ends this way.
+            stalled = if phase != Phase::Exact && gap >= last_gap * (1.0 - 1e-3) {
+                stalled + 1
+            } else {
+                0
+            };
+            last_gap = gap;
+            let stuck = stalled >= STALL_ITERATIONS && gap <= (10.0 * phase_gap).max(1e-5);
+            if gap <= phase_gap || stuck {
+                stalled = 0;
                 if radius < dset.box_bound && !on_box(&centre.x, radius).is_empty() {
                     // The optimum within the box may not be the optimum: widen it; the cuts
                     // stay valid, the bounds do not.

@@ -422,53 +422,92 @@ fn decomposition_keeps_integer_first_stages_integer() {
     assert_eq!(first[0].fract(), 0.0, "{first:?}");
 }
 
-#[test]
-fn decomposition_cuts_off_first_stages_with_no_recourse() {
-    // min 2x + E[5 y_s] with y_s ≥ d_s − x and y_s ≤ 3: x = 0 leaves demands above 3 with no
-    // feasible recourse, so the method must cut its way to x ≥ max d − 3 = 9 by feasibility
-    // cuts. At x ≥ 9 every y_s = (d_s − x)+, and a unit of x saves 5·P(d > x): 2.5 on [9, 10),
-    // 1.25 on [10, 12) against its cost 2. With d = 2, 6, 10, 12 the optimum is x = 10, cost
-    // 20 + 5·2/4 = 22.5.
+/// min 2x + E[5 (backup)] with backup ≥ d_s − x and at most 3 of it: x = 0 leaves demands above
+/// 3 with no feasible recourse. At x ≥ 9 every backup is (d_s − x)+, and a unit of x saves
+/// 5·P(d > x): 2.5 on [9, 10), 1.25 on [10, 12) against its cost 2. With d = 2, 6, 10, 12 the
+/// optimum is x = 10, cost 20 + 5·2/4 = 22.5. `split` writes the backup as two variables (at
+/// most 1 and 2), so that no single row of the scenario implies x ≥ d_s − 3.
+fn no_recourse_at_zero(split: bool) -> TwoStage {
     let demands = [2.0, 6.0, 10.0, 12.0];
     let scenarios = demands
         .iter()
-        .map(|d| ScenarioDef {
-            prob: 0.25,
-            vars: vec![VarDef::new("backup", 0.0, 3.0)],
-            rows: vec![row(
-                "cover",
-                *d,
-                INF,
-                vec![(Ref::Own(0), 1.0), (Ref::First(0), 1.0)],
-            )],
-            obj: vec![(Ref::First(0), 2.0), (Ref::Own(0), 5.0)],
-            constant: 0.0,
+        .map(|d| {
+            let (vars, mut terms, obj) = if split {
+                (
+                    vec![
+                        VarDef::new("backup_a", 0.0, 1.0),
+                        VarDef::new("backup_b", 0.0, 2.0),
+                    ],
+                    vec![(Ref::Own(0), 1.0), (Ref::Own(1), 1.0)],
+                    vec![(Ref::First(0), 2.0), (Ref::Own(0), 5.0), (Ref::Own(1), 5.0)],
+                )
+            } else {
+                (
+                    vec![VarDef::new("backup", 0.0, 3.0)],
+                    vec![(Ref::Own(0), 1.0)],
+                    vec![(Ref::First(0), 2.0), (Ref::Own(0), 5.0)],
+                )
+            };
+            terms.push((Ref::First(0), 1.0));
+            ScenarioDef {
+                prob: 0.25,
+                vars,
+                rows: vec![row("cover", *d, INF, terms)],
+                obj,
+                constant: 0.0,
+            }
         })
         .collect();
-    let prob = TwoStage {
+    TwoStage {
         sense: Sense::Minimize,
         first: vec![VarDef::new("capacity", 0.0, INF)],
         first_rows: Vec::new(),
         shared: Vec::new(),
         scenarios,
-    };
+    }
+}
+
+/// The decomposition of `prob` from x = 0 (no warm start that already covers the demands).
+fn from_zero(prob: &TwoStage) -> gigawatt_opt::decompose::Decomposed {
+    prob.solve_decomposed(
+        &gigawatt_lp::MicroLp,
+        &SolverSettings::default(),
+        Risk::Neutral,
+        &DecomposeSettings {
+            warm_start: 0,
+            ..EXACT
+        },
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+#[test]
+fn decomposition_cuts_off_first_stages_with_no_recourse() {
+    // Nothing in one row implies x ≥ 9: the method must cut its way there by feasibility cuts.
+    let prob = no_recourse_at_zero(true);
     let (first, _) = decomposition_agrees(&prob, Risk::Neutral);
     assert!((first[0] - 10.0).abs() < 1e-6, "{first:?}");
-    let d = prob
-        .solve_decomposed(
-            &gigawatt_lp::MicroLp,
-            &SolverSettings::default(),
-            Risk::Neutral,
-            // From x = 0, not from a warm start that already covers the demands.
-            &DecomposeSettings {
-                warm_start: 0,
-                ..EXACT
-            },
-            &mut |_| {},
-        )
-        .unwrap();
+    let d = from_zero(&prob);
     assert!(
         d.iterations[0].infeasible_subproblems == 3,
+        "{:?}",
+        d.iterations[0]
+    );
+    assert!((d.solved.solution.objective - 22.5).abs() < 1e-6);
+}
+
+#[test]
+fn decomposition_starts_within_the_rows_the_paths_imply() {
+    // backup ≤ 3 with backup ≥ d_s − x implies x ≥ d_s − 3 on every path: the first point is
+    // moved from x = 0 to the nearest point that satisfies those rows (x = 9), so no path is
+    // without recourse there.
+    let prob = no_recourse_at_zero(false);
+    let (first, _) = decomposition_agrees(&prob, Risk::Neutral);
+    assert!((first[0] - 10.0).abs() < 1e-6, "{first:?}");
+    let d = from_zero(&prob);
+    assert_eq!(
+        d.iterations[0].infeasible_subproblems, 0,
         "{:?}",
         d.iterations[0]
     );
