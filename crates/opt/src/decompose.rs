@@ -1519,7 +1519,18 @@ impl TwoStage {
             // costs less than the other half closes it.
             let phase_gap = match phase {
                 Phase::Relaxation => relaxation_gap,
-                Phase::Rounded => dset.gap / 2.0,
+                // The rounding can close the gap only as far as its own bound is under the
+                // relaxation's: while that leaves a tenth of the gap or more, it goes on to
+                // half of that room (the check above stops it once within the gap), rather
+                // than back to the relaxation as soon as it is within half the gap of itself.
+                Phase::Rounded => {
+                    let room = dset.gap - rel_gap(relaxation_bound, bound);
+                    if room > dset.gap / 10.0 {
+                        (room / 2.0).min(dset.gap / 2.0)
+                    } else {
+                        dset.gap / 2.0
+                    }
+                }
                 Phase::Exact => dset.gap,
             };
             // A relaxation (or rounding) whose gap has stopped closing near its target is
