@@ -140,7 +140,9 @@ pub struct PlanArgs {
     #[arg(long)]
     pub strict: bool,
     /// Refuse to build a programme whose estimated memory exceeds this many GB (default: 80 %
-    /// of the machine's memory). The estimate extrapolates the size of small builds.
+    /// of the machine's memory). The estimate extrapolates the size of small builds, at the
+    /// memory per column measured for the extensive form or, with --decompose, for the
+    /// decomposition (warm HiGHS subproblems up to 4,000 paths, subproblems built afresh beyond).
     #[arg(long)]
     pub max_memory_gb: Option<f64>,
     /// Switch this launch or event off (repeatable), every other draw unchanged: the analysis of the

@@ -939,6 +939,22 @@ fn r8_resource_flags_are_bounded_before_any_work() {
             "more than the 0.0 GB allowed",
         ),
         (
+            vec!["plan", "examples/frontier-lab.toml", "--paths", "20000"],
+            "or --decompose (about 14.4 GB by the same estimate)",
+        ),
+        (
+            vec![
+                "plan",
+                "examples/frontier-lab.toml",
+                "--paths",
+                "20000",
+                "--decompose",
+                "--max-memory-gb",
+                "4",
+            ],
+            "need about 14.4 GB to solve by decomposition (estimate), more than the 4.0 GB allowed",
+        ),
+        (
             vec!["simulate", f, "--out", not_a_dir.to_str().unwrap()],
             "is a file, not a directory",
         ),

@@ -221,7 +221,7 @@ type EvaluateAll<'a> = dyn Fn(&[f64]) -> Result<Vec<Eval>, gigawatt_lp::Error> +
 
 /// Paths up to which each subproblem is kept as a warm-started HiGHS session between rounds
 /// (about a megabyte each on frontier-lab); beyond, each round builds them afresh.
-const MAX_WARM_SUBPROBLEMS: usize = 4000;
+pub const MAX_WARM_SUBPROBLEMS: usize = 4000;
 
 /// A subproblem kept as a solver session: its coupled rows' master terms enter through fixed
 /// parameter columns (row i: L ≤ W·y + z_i ≤ U with z_i = T_i·x), so a new master point moves

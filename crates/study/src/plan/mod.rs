@@ -179,6 +179,15 @@ pub struct PlanOutcome {
 /// 1,444,028 columns, 703 MB at 288,828; BENCHMARKS.md), rounded up.
 const BYTES_PER_COLUMN: f64 = 2_500.0;
 
+/// The same for `--decompose` with warm HiGHS subproblems (one solver session per path):
+/// 2.62 GB at 1,444,420 columns (frontier-lab, 1,000 paths; BENCHMARKS.md), rounded up.
+const BYTES_PER_COLUMN_DECOMPOSED_WARM: f64 = 2_000.0;
+
+/// The same for `--decompose` with subproblems built afresh each round (beyond
+/// [`gigawatt_opt::decompose::MAX_WARM_SUBPROBLEMS`] paths, or without HiGHS): the programme
+/// itself (0.43 GB at 1,444,420 columns, measured after it is built) and the masters, rounded up.
+const BYTES_PER_COLUMN_DECOMPOSED_COLD: f64 = 500.0;
+
 /// The machine's memory in GB (Linux /proc/meminfo; 16 GB when it cannot be read).
 fn machine_memory_gb() -> f64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -262,7 +271,7 @@ pub fn plan(
         threads: a.threads,
     };
     if !a.cases && a.paths > 4 {
-        check_memory(sc, a, &settings)?;
+        check_memory(sc, a, &settings, solver.name())?;
     }
     let engine = Engine::new(sc, a.paths, seed, &[]).map_err(StudyError::Scenario)?;
     progress.note(&if a.cases {
@@ -444,16 +453,33 @@ fn check_memory(
     sc: &ValidScenario,
     a: &PlanRequest,
     settings: &CapacitySettings,
+    solver: &str,
 ) -> Result<(), StudyError> {
     let limit_gb = a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
     let cols = estimated_columns(sc, settings, a.paths)?;
-    let need_gb = cols * BYTES_PER_COLUMN / 1e9;
+    let warm = solver == "highs" && a.paths <= gigawatt_opt::decompose::MAX_WARM_SUBPROBLEMS as u64;
+    let decomposed_gb =
+        cols * if warm {
+            BYTES_PER_COLUMN_DECOMPOSED_WARM
+        } else {
+            BYTES_PER_COLUMN_DECOMPOSED_COLD
+        } / 1e9;
+    let (need_gb, how) = if a.decompose {
+        (decomposed_gb, "by decomposition")
+    } else {
+        (cols * BYTES_PER_COLUMN / 1e9, "as one extensive form")
+    };
     if need_gb > limit_gb {
         let per_path_gb = need_gb / a.paths as f64;
         let fit = (limit_gb / per_path_gb).floor().max(1.0);
+        let hint = if a.decompose {
+            String::new()
+        } else {
+            format!(", or --decompose (about {decomposed_gb:.1} GB by the same estimate)")
+        };
         return Err(request_error!(
             "the programme over {} paths would have about {cols:.3e} columns and need about {need_gb:.1} GB \
-             (estimate), more than the {limit_gb:.1} GB allowed; use --paths {fit:.0} or fewer, \
+             to solve {how} (estimate), more than the {limit_gb:.1} GB allowed; use --paths {fit:.0} or fewer{hint}, \
              or raise --max-memory-gb if the machine has the memory",
             a.paths
         ));
