@@ -498,8 +498,14 @@ impl CellRows {
         let mut buf = CELL_BUFFERS
             .with(|b| b.borrow_mut().pop())
             .unwrap_or_default();
-        buf.clear();
-        buf.resize(cells * paths, 0.0);
+        // Every path writes every cell of its row before the block is summarised, so a reused
+        // buffer keeps what the last block left instead of being zeroed (a block's monthly
+        // rows are megabytes). Debug builds fill it with NaN, which summarising refuses.
+        buf.truncate(cells * paths);
+        if cfg!(debug_assertions) {
+            buf.fill(f64::NAN);
+        }
+        buf.resize(cells * paths, f64::NAN);
         CellRows { cells, paths, buf }
     }
 
@@ -540,6 +546,7 @@ impl CellRows {
     fn column(&self, c: usize, vals: &mut [f64]) {
         for (v, row) in vals.iter_mut().zip(self.buf.chunks_exact(self.cells)) {
             *v = row[c];
+            debug_assert!(!v.is_nan(), "cell {c} of a block's rows was not written");
         }
     }
 }
