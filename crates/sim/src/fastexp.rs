@@ -55,20 +55,11 @@ fn exp_core(x: f64) -> f64 {
     let t = x * LOG2_E + ROUND;
     let n = t - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
+    // Horner's rule, highest power first (a constant loop: unrolled by the compiler).
     let mut p = INV_FACT[13];
-    p = p * r + INV_FACT[12];
-    p = p * r + INV_FACT[11];
-    p = p * r + INV_FACT[10];
-    p = p * r + INV_FACT[9];
-    p = p * r + INV_FACT[8];
-    p = p * r + INV_FACT[7];
-    p = p * r + INV_FACT[6];
-    p = p * r + INV_FACT[5];
-    p = p * r + INV_FACT[4];
-    p = p * r + INV_FACT[3];
-    p = p * r + INV_FACT[2];
-    p = p * r + INV_FACT[1];
-    p = p * r + INV_FACT[0];
+    for c in INV_FACT[..13].iter().rev() {
+        p = p * r + c;
+    }
     // n as a two's-complement integer, moved into the exponent field.
     let k = t.to_bits().wrapping_sub(ROUND.to_bits());
     f64::from_bits(p.to_bits().wrapping_add(k << 52))
