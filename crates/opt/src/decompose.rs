@@ -1335,21 +1335,27 @@ impl TwoStage {
         // commitment below zero or above an option's total on a path with extreme demand):
         // every subproblem there is infeasible and costs an elastic solve. Start instead from
         // the point nearest it within every implied row.
-        if dset.level > 0.0 {
-            let m = masters.insert(Masters::new(
-                solver,
-                self.master_base(
-                    splits,
-                    (&lazy_rows, &lazy.1),
-                    (&pool.has_cut, &group_probs),
-                    (&lower, &upper, has_int),
+        // Masters hold the implied rows marked in `active` (the rest join when a point violates
+        // them).
+        let fresh_masters =
+            |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool, active: &[bool]| {
+                Masters::new(
+                    solver,
+                    self.master_base(
+                        splits,
+                        (&lazy_rows, active),
+                        (&pool.has_cut, &group_probs),
+                        (lower, upper, relaxed),
+                        (alpha, lambda),
+                    ),
+                    pool,
+                    (lower, upper),
+                    group_probs.clone(),
                     (alpha, lambda),
-                ),
-                &pool,
-                (&lower, &upper),
-                group_probs.clone(),
-                (alpha, lambda),
-            )?);
+                )
+            };
+        if dset.level > 0.0 {
+            let m = masters.insert(fresh_masters(&pool, &lower, &upper, has_int, &lazy.1)?);
             if let Ok(ps) = m.project(&anchor, None, settings, &mut lazy) {
                 if ps.status.has_solution() {
                     x = ps.x[..n].to_vec();
@@ -1357,7 +1363,7 @@ impl TwoStage {
                 }
             }
         }
-        // Iterations in a row the relaxation's gap has not closed, and the last gap.
+        // Iterations in a row the phase's gap has not closed, and the last gap.
         let (mut stalled, mut last_gap) = (0, f64::INFINITY);
         for it in 1..=dset.max_iterations.max(1) {
             let round = match self.round(&x, evaluate_all, sgn, &mut pool)? {
@@ -1389,25 +1395,6 @@ impl TwoStage {
             let centre = if relaxed { &lp_best } else { &best };
             // The master's optimum: the bound, and the iterate when there is no level step.
             let all_cut = pool.has_cut.iter().all(|h| *h);
-            // Masters hold the implied rows marked in `active` (the rest join when a point
-            // violates them).
-            let fresh_masters =
-                |pool: &CutPool, lower: &[f64], upper: &[f64], relaxed: bool, active: &[bool]| {
-                    Masters::new(
-                        solver,
-                        self.master_base(
-                            splits,
-                            (&lazy_rows, active),
-                            (&pool.has_cut, &group_probs),
-                            (lower, upper, relaxed),
-                            (alpha, lambda),
-                        ),
-                        pool,
-                        (lower, upper),
-                        group_probs.clone(),
-                        (alpha, lambda),
-                    )
-                };
             // The integer master from every cut so far, with the integers free again; its
             // optimum is the next point. None when it has no point.
             let exact_start =
