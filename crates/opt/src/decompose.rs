@@ -1331,10 +1331,6 @@ impl TwoStage {
                 f64::INFINITY
             }
         };
-        // The first point, from a few paths, can break rows that other paths imply (a rule's
-        // commitment below zero or above an option's total on a path with extreme demand):
-        // every subproblem there is infeasible and costs an elastic solve. Start instead from
-        // the point nearest it within every implied row.
         // Masters hold the implied rows marked in `active` (the rest join when a point violates
         // them).
         let fresh_masters =
@@ -1354,6 +1350,10 @@ impl TwoStage {
                     (alpha, lambda),
                 )
             };
+        // The first point, from a few paths, can break rows that other paths imply (a rule's
+        // commitment below zero or above an option's total on a path with extreme demand):
+        // every subproblem there is infeasible and costs an elastic solve. Start instead from
+        // the point nearest it within every implied row.
         if dset.level > 0.0 {
             let m = masters.insert(fresh_masters(&pool, &lower, &upper, has_int, &lazy.1)?);
             if let Ok(ps) = m.project(&anchor, None, settings, &mut lazy) {

@@ -12,8 +12,8 @@
 //! result's exponent field. n is rounded by adding and subtracting 1.5·2⁵², which also leaves
 //! n in the low bits of the sum. Accuracy: within 2 units in the last place of the correctly
 //! rounded result over the whole range (the tests compare it with the C library on two million
-//! arguments and on the rounding's halfway points; the worst seen is 1); arguments outside [−708, 709], where the result is subnormal or infinite, go to
-//! the C library's `exp`.
+//! arguments and on the rounding's halfway points; the worst seen is 1). Arguments outside
+//! [−708, 709], where the result is subnormal or infinite, go to the C library's `exp`.
 
 /// 1 / ln 2.
 const LOG2_E: f64 = std::f64::consts::LOG2_E;
@@ -82,11 +82,12 @@ pub(crate) fn exp_into(src: &[f64], dst: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::unit;
     use rand_core::{Rng, SeedableRng};
 
-    /// Uniform on [lo, hi).
+    /// Uniform on (lo, hi).
     fn uniform(rng: &mut rand_pcg::Pcg64Mcg, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+        lo + (hi - lo) * unit(rng.next_u64())
     }
 
     /// Distance in units of the last place between two positive finite numbers.

@@ -203,11 +203,11 @@ impl Engine {
             }
             let mut rng = sample::stream(self.seed, seg.key, path);
             let level0 = p[seg.start];
+            d.ln.clear();
             match &seg.growth {
                 GrowthC::Log { drift, vol } => {
                     let (mu, sig) = (p[*drift] / 12.0, p[*vol]);
                     let mut ln_l = level0.max(1e-300).ln();
-                    d.ln.clear();
                     for t in 0..t_len {
                         if t > 0 {
                             let e = shock(sig, median, &mut rng);
@@ -215,7 +215,6 @@ impl Engine {
                         }
                         d.ln.push(ln_l);
                     }
-                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
                 GrowthC::SCurve { sat, rate, vol } => {
                     let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
@@ -236,7 +235,6 @@ impl Engine {
                 } => {
                     let mut reg = *start;
                     let mut ln_l = level0.max(1e-300).ln();
-                    d.ln.clear();
                     for t in 0..t_len {
                         if t > 0 {
                             if !median {
@@ -252,7 +250,6 @@ impl Engine {
                         }
                         d.ln.push(ln_l);
                     }
-                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
                 GrowthC::Pct {
                     at,
@@ -269,7 +266,6 @@ impl Engine {
                         }
                     };
                     let ln0 = level0.max(1e-300).ln();
-                    d.ln.clear();
                     for t in 0..t_len as i32 {
                         let j = at.iter().position(|a| *a >= t);
                         let v = match j {
@@ -285,8 +281,11 @@ impl Engine {
                         };
                         d.ln.push(v);
                     }
-                    exp_into(&d.ln, &mut d.exo[base..base + t_len]);
                 }
+            }
+            // Growth in logs (all but the S-curve) takes its levels' exp for all months at once.
+            if !d.ln.is_empty() {
+                exp_into(&d.ln, &mut d.exo[base..base + t_len]);
             }
             for l in &seg.launches {
                 if uni(l.key) >= l.prob {
