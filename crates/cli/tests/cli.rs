@@ -940,7 +940,7 @@ fn r8_resource_flags_are_bounded_before_any_work() {
         ),
         (
             vec!["plan", "examples/frontier-lab.toml", "--paths", "20000"],
-            "or --decompose (about 14.4 GB by the same estimate)",
+            "or --decompose (about 13.6 GB by the same estimate)",
         ),
         (
             vec![
@@ -952,7 +952,7 @@ fn r8_resource_flags_are_bounded_before_any_work() {
                 "--max-memory-gb",
                 "4",
             ],
-            "need about 14.4 GB to solve by decomposition (estimate), more than the 4.0 GB allowed",
+            "need about 13.6 GB to solve by decomposition (estimate), more than the 4.0 GB allowed; use --paths 5232 or fewer",
         ),
         (
             vec!["simulate", f, "--out", not_a_dir.to_str().unwrap()],
@@ -1676,4 +1676,35 @@ fn r11_simulate_says_what_it_changed_and_check_lists_the_deals() {
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn decompose_sessions_beyond_the_memory_are_refused_with_the_bases_estimate() {
+    // 3,000 paths of frontier-lab (4.332e6 columns) kept as live sessions need about 2,000
+    // bytes a column (8.66 GB); rebuilt from their bases 0.6 GB + 450 bytes a column (2.55 GB,
+    // printed 2.5). With 6 GB allowed, the error names the sessions' limit that fits.
+    let o = run(&[
+        "plan",
+        "examples/frontier-lab.toml",
+        "--solver",
+        "highs",
+        "--paths",
+        "3000",
+        "--decompose",
+        "--decompose-sessions",
+        "5000",
+        "--max-memory-gb",
+        "6",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("need about 8.7 GB to solve by decomposition"),
+        "{e}"
+    );
+    assert!(
+        e.contains("or --decompose-sessions 2999 or fewer (each path's subproblem rebuilt from its last basis: about 2.5 GB"),
+        "{e}"
+    );
 }

@@ -4,7 +4,9 @@ use std::time::Instant;
 
 use highs::{ColProblem, HighsModelStatus, Sense as HSense};
 
-use crate::{check_finite, Error, Problem, Sense, Solution, SolveStatus, Solver, SolverSettings};
+use crate::{
+    check_finite, Error, Problem, Sense, Solution, SolveStatus, Solver, SolverSettings, Start,
+};
 
 /// HiGHS, built from source by the `highs` feature.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,11 +48,13 @@ fn apply(model: &mut highs::Model, settings: &SolverSettings) {
     }
 }
 
-/// Solves `p` once; HiGHS refusing the problem is an error, not a panic.
+/// Solves `p` once (from `start`'s basis when it has one of `p`'s shape: HiGHS then skips
+/// presolve); HiGHS refusing the problem is an error, not a panic.
 fn run(
     p: &Problem,
     settings: &SolverSettings,
     presolve: bool,
+    start: &Start,
 ) -> Result<highs::SolvedModel, Error> {
     let sense = match p.sense {
         Sense::Minimize => HSense::Minimise,
@@ -67,7 +71,20 @@ fn run(
     if !presolve {
         model.set_option("presolve", "off");
     }
+    if !start.is_empty() {
+        // A basis HiGHS refuses (it checks the shape and the statuses) leaves a solve from
+        // scratch, which gives the same optimum.
+        crate::highs_basis::set(&mut model, &start.status, start.cols);
+    }
     model.try_solve().map_err(refused)
+}
+
+/// The basis `solved` ends at, as a start for a later solve (empty when it has none).
+fn start_of(solved: &highs::SolvedModel) -> Start {
+    match crate::highs_basis::get(solved) {
+        Some((status, cols)) => Start { status, cols },
+        None => Start::default(),
+    }
 }
 
 impl Solver for Highs {
@@ -76,13 +93,22 @@ impl Solver for Highs {
     }
 
     fn solve(&self, p: &Problem, settings: &SolverSettings) -> Result<Solution, Error> {
-        solve_keeping(p, settings).map(|(s, _)| s)
+        solve_keeping(p, settings, &Start::default()).map(|(s, _)| s)
     }
 
     fn solve_with_duals(
         &self,
         p: &Problem,
         settings: &SolverSettings,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        self.solve_with_duals_from(p, settings, &mut Start::default())
+    }
+
+    fn solve_with_duals_from(
+        &self,
+        p: &Problem,
+        settings: &SolverSettings,
+        start: &mut Start,
     ) -> Result<(Solution, Vec<f64>), Error> {
         let relaxed;
         let p = if p.is_mip() {
@@ -93,7 +119,11 @@ impl Solver for Highs {
         } else {
             p
         };
-        let (sol, solved) = solve_keeping(p, settings)?;
+        let (sol, solved) = solve_keeping(p, settings, start)?;
+        *start = match &solved {
+            Some(m) if sol.status == SolveStatus::Optimal => start_of(m),
+            _ => Start::default(),
+        };
         if sol.status != SolveStatus::Optimal {
             return Ok((sol, Vec::new()));
         }
@@ -289,12 +319,13 @@ impl HighsSession {
 fn solve_keeping(
     p: &Problem,
     settings: &SolverSettings,
+    start: &Start,
 ) -> Result<(Solution, Option<highs::SolvedModel>), Error> {
     check_finite(p)?;
     let started = Instant::now();
-    let mut solved = run(p, settings, true)?;
+    let mut solved = run(p, settings, true, start)?;
     if solved.status() == HighsModelStatus::UnboundedOrInfeasible {
-        solved = run(p, settings, false)?;
+        solved = run(p, settings, false, &Start::default())?;
     }
     let secs = started.elapsed().as_secs_f64();
     let status = status_of(&solved)?;

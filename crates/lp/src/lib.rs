@@ -29,6 +29,8 @@ mod mps;
 
 #[cfg(feature = "highs")]
 mod highs_backend;
+#[cfg(feature = "highs")]
+mod highs_basis;
 
 #[cfg(feature = "highs")]
 pub use highs_backend::Highs;
@@ -328,6 +330,20 @@ pub trait Solver {
     /// Solves `p`. Infeasible and unbounded problems are statuses, not errors.
     fn solve(&self, p: &Problem, settings: &SolverSettings) -> Result<Solution, Error>;
 
+    /// [`Solver::solve_with_duals`] from `start`, where an earlier solve of a problem of the
+    /// same shape ended (see [`Start`]), leaving in it where this one ends. A start of another
+    /// shape, or an empty one, is a solve from scratch; the answer is the problem's optimum
+    /// either way. The default cannot use a start and leaves it empty.
+    fn solve_with_duals_from(
+        &self,
+        p: &Problem,
+        settings: &SolverSettings,
+        start: &mut Start,
+    ) -> Result<(Solution, Vec<f64>), Error> {
+        *start = Start::default();
+        self.solve_with_duals(p, settings)
+    }
+
     /// Solves the LP `p` (integrality ignored) and, when it is optimal, returns its row duals:
     /// `duals[i]` is the rate at which the optimal objective (in `p`'s own sense, offset
     /// included) changes when both bounds of row `i` move up together. Any subgradient is
@@ -380,6 +396,31 @@ pub trait Solver {
             });
         }
         Ok((sol, dual.row_duals(&ds.x)))
+    }
+}
+
+/// Where an earlier solve of a problem ended, kept by the solver for a later solve of a problem
+/// of the same shape whose bounds have moved (a subproblem at a new master point): HiGHS keeps
+/// the optimal basis (a status per column and row, a few bytes each) and starts the next solve
+/// from it, so that solve takes a few dual simplex steps from the last optimum and, where the
+/// problem is degenerate, its duals stay those of the neighbouring basis. It costs kilobytes,
+/// not the megabytes of a live [`Session`]. A backend that cannot use it leaves it empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Start {
+    /// The solver's status per column, then per row.
+    status: Vec<i8>,
+    cols: usize,
+}
+
+impl Start {
+    /// Whether it holds nothing to start from.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+    }
+
+    /// Bytes it holds.
+    pub fn bytes(&self) -> usize {
+        self.status.capacity()
     }
 }
 

@@ -29,7 +29,7 @@
 
 use std::time::Instant;
 
-use gigawatt_lp::{Problem, Sense, Session, Solution, SolveStatus, Solver, SolverSettings};
+use gigawatt_lp::{Problem, Sense, Session, Solution, SolveStatus, Solver, SolverSettings, Start};
 use rayon::prelude::*;
 
 use crate::two_stage::{Layout, Ref, Risk, Solved, TwoStage, DEFAULT_ALPHA};
@@ -68,6 +68,13 @@ pub struct DecomposeSettings {
     /// Dropping rebuilds the master sessions, which lose their warm start: on frontier-lab
     /// that cost more than the smaller masters saved (BENCHMARKS.md).
     pub cut_age: usize,
+    /// Paths up to which each path's subproblem stays a live solver session between rounds
+    /// (HiGHS re-solves it in place: the fastest, but about 2.6 MB a path on frontier-lab);
+    /// beyond, each path keeps only the basis its last solve ended at (kilobytes) and its
+    /// subproblem is built afresh each round and started from that basis (about 1.5 times the
+    /// time a round at 1,000 paths, 0.4 times the memory; BENCHMARKS.md). Default
+    /// [`DEFAULT_WARM_SESSIONS`].
+    pub warm_sessions: usize,
 }
 
 impl Default for DecomposeSettings {
@@ -81,6 +88,7 @@ impl Default for DecomposeSettings {
             warm_start: 8,
             penalty: 0.0,
             groups: 0,
+            warm_sessions: DEFAULT_WARM_SESSIONS,
         }
     }
 }
@@ -219,9 +227,10 @@ enum Eval {
 /// Every subproblem evaluated at a master point, in scenario order.
 type EvaluateAll<'a> = dyn Fn(&[f64]) -> Result<Vec<Eval>, gigawatt_lp::Error> + 'a;
 
-/// Paths up to which each subproblem is kept as a warm-started HiGHS session between rounds
-/// (about a megabyte each on frontier-lab); beyond, each round builds them afresh.
-pub const MAX_WARM_SUBPROBLEMS: usize = 4000;
+/// Paths up to which, by default, each subproblem is kept as a live HiGHS session between
+/// rounds ([`DecomposeSettings::warm_sessions`]): about 2.6 MB a path on frontier-lab, so 1.3 GB
+/// at this count; beyond, each path keeps only its last basis.
+pub const DEFAULT_WARM_SESSIONS: usize = 500;
 
 /// A subproblem kept as a solver session: its coupled rows' master terms enter through fixed
 /// parameter columns (row i: L ≤ W·y + z_i ≤ U with z_i = T_i·x), so a new master point moves
@@ -338,6 +347,10 @@ const MIN_RELAXATION_GAP: f64 = 1e-6;
 /// Iterations in a row without the relaxation's (or the rounding's) gap closing by 0.1 % of
 /// itself, within ten times its target, after which that phase counts as solved.
 const STALL_ITERATIONS: usize = 8;
+
+/// Relative room under the best rounding's value within which a rounding whose cut bound is
+/// lower is still solved: the cuts come from duals accurate to the solvers' tolerances.
+const ROUNDING_BOUND_TOL: f64 = 1e-6;
 
 /// Fractional integer variables up to which every floor/ceiling combination is a candidate.
 const ROUNDING_ENUMERATE: usize = 4;
@@ -495,6 +508,25 @@ impl CutPool {
                 c.age = 0;
             }
         }
+    }
+
+    /// The cuts' bound on the expected value at `x` (maximising orientation): each group's
+    /// least optimality cut there, weighted by the group's probability (+∞ while a group has
+    /// none). Every cut holds at every point, so no plan at `x` is worth more.
+    fn bound_at(&self, x: &[f64], group_probs: &[f64]) -> f64 {
+        let mut least = vec![f64::INFINITY; group_probs.len()];
+        for c in &self.cuts {
+            if let Some(g) = c.scenario {
+                let at = c.rhs + c.coef.iter().map(|(k, v)| v * x[*k]).sum::<f64>();
+                least[g] = least[g].min(at);
+            }
+        }
+        least
+            .iter()
+            .zip(group_probs)
+            .filter(|(_, p)| **p > 0.0)
+            .map(|(l, p)| p * l)
+            .sum()
     }
 
     /// Drops optimality cuts slack for more than `age` master solves in a row, except each
@@ -842,8 +874,10 @@ impl TwoStage {
             Recourse::Penalised(m) if self.sense == Sense::Maximize => Some(-m),
             Recourse::Penalised(m) => Some(m),
         };
+        // Unnamed: a subproblem is built every round on every path and never written out, and
+        // its names were an allocation per column and row.
         for v in &sc.vars {
-            p.add_col(v.name.as_str(), 0.0, v.lower, v.upper, false);
+            p.add_col(String::new(), 0.0, v.lower, v.upper, false);
         }
         if !elastic {
             for (r, v) in &sc.obj {
@@ -857,7 +891,7 @@ impl TwoStage {
             let coupling = self.master_shift(row, xm);
             let shift = coupling.unwrap_or(0.0);
             let coupled = coupling.is_some();
-            let r = p.add_row(row.name.as_str(), row.lower - shift, row.upper - shift);
+            let r = p.add_row(String::new(), row.lower - shift, row.upper - shift);
             for (rf, v) in &row.terms {
                 if let Ref::Own(j) = rf {
                     p.set(r, gigawatt_lp::Col(*j as u32), *v);
@@ -997,6 +1031,27 @@ impl TwoStage {
         settings: &SolverSettings,
         penalty: f64,
     ) -> Result<Eval, gigawatt_lp::Error> {
+        self.evaluate_from(
+            s,
+            sp,
+            xm,
+            (solver, settings),
+            penalty,
+            &mut Start::default(),
+        )
+    }
+
+    /// [`TwoStage::evaluate`] starting from `start`, where this scenario's last subproblem
+    /// ended (if any), and leaving in it where this one ends.
+    fn evaluate_from(
+        &self,
+        s: usize,
+        sp: &Split,
+        xm: &[f64],
+        (solver, settings): (&(dyn Solver + Sync), &SolverSettings),
+        penalty: f64,
+        start: &mut Start,
+    ) -> Result<Eval, gigawatt_lp::Error> {
         let n = xm.len();
         let sc = &self.scenarios[s];
         let mode = if penalty > 0.0 {
@@ -1005,7 +1060,7 @@ impl TwoStage {
             Recourse::Plain
         };
         let p = self.subproblem(s, sp, xm, mode);
-        let (sol, duals) = solver.solve_with_duals(&p, settings)?;
+        let (sol, duals) = solver.solve_with_duals_from(&p, settings, start)?;
         match sol.status {
             SolveStatus::Optimal => {
                 let nv = sc.vars.len();
@@ -1191,12 +1246,22 @@ impl TwoStage {
             ..*settings
         };
         let ns = self.scenarios.len();
-        let warm = solver.name() == "highs" && dset.penalty == 0.0 && ns <= MAX_WARM_SUBPROBLEMS;
+        let warm = solver.name() == "highs" && dset.penalty == 0.0 && ns <= dset.warm_sessions;
         if !warm {
+            // Each scenario keeps where its last subproblem ended (its point and which rows
+            // sat at a bound: kilobytes, against a megabyte for a live session) and starts the
+            // next from it. A scenario's starts follow the same master points whatever the
+            // thread count, so results do not depend on it.
+            let starts: Vec<std::sync::Mutex<Start>> =
+                (0..ns).map(|_| std::sync::Mutex::default()).collect();
             let cold = |x: &[f64]| -> Result<Vec<Eval>, gigawatt_lp::Error> {
                 (0..ns)
                     .into_par_iter()
-                    .map(|s| self.evaluate(s, &splits[s], x, solver, &sub_settings, dset.penalty))
+                    .map(|s| {
+                        let mut start = starts[s].lock().unwrap_or_else(|e| e.into_inner());
+                        let run = (solver, &sub_settings);
+                        self.evaluate_from(s, &splits[s], x, run, dset.penalty, &mut start)
+                    })
                     .collect()
             };
             let run = (solver, settings, risk, dset);
@@ -1550,10 +1615,31 @@ impl TwoStage {
                     bound = f64::INFINITY;
                     // Of the relaxation's roundings (the continuous variables as they were),
                     // the one with a recourse on every path and the best value; the rounded
-                    // phase starts from it.
+                    // phase starts from it. Risk-neutral, the cuts bound each rounding's value
+                    // (the expectation is linear in the paths' values): they are tried best
+                    // bound first, and once the best found is worth more than the next bound,
+                    // no rounding left can beat it, so none is solved (exact, not a sample).
+                    let mut cands = roundings(&defs, &lp_best.x, (&lower, &upper));
+                    let bounds: Vec<f64> = cands
+                        .iter()
+                        .map(|c| {
+                            if lambda > 0.0 {
+                                f64::INFINITY
+                            } else {
+                                pool.bound_at(c, &group_probs)
+                            }
+                        })
+                        .collect();
+                    let mut order: Vec<usize> = (0..cands.len()).collect();
+                    order.sort_by(|a, b| bounds[*b].total_cmp(&bounds[*a]).then(a.cmp(b)));
                     let mut xr = Vec::new();
                     let mut xr_value = f64::NEG_INFINITY;
-                    for cand in roundings(&defs, &lp_best.x, (&lower, &upper)) {
+                    for j in order {
+                        let slack = ROUNDING_BOUND_TOL * xr_value.abs().max(1.0);
+                        if xr_value.is_finite() && bounds[j] < xr_value - slack {
+                            break;
+                        }
+                        let cand = std::mem::take(&mut cands[j]);
                         let mut scratch = CutPool::new(&group_of, &weight);
                         let value = match self.round(&cand, evaluate_all, sgn, &mut scratch)? {
                             Ok(r) if r.infeasible == 0 => objective_of(
@@ -1900,6 +1986,33 @@ mod tests {
                 .collect(),
             ..Split::default()
         }
+    }
+
+    #[test]
+    fn the_cuts_bound_a_point_by_each_groups_least_cut_weighted_by_its_probability() {
+        // Two groups of probability 0.25 and 0.75. Group 0: θ ≤ 10 − x₀ and θ ≤ 4 + x₀; group 1:
+        // θ ≤ 6 + 2·x₁. At x = (2, 1): group 0's least is min(8, 6) = 6, group 1's 8, so the
+        // bound is 0.25·6 + 0.75·8 = 7.5. A feasibility cut does not enter it.
+        let mut pool = CutPool::new(&[0, 1], &[1.0, 1.0]);
+        let cut = |scenario, coef: Vec<(usize, f64)>, rhs| Cut {
+            scenario,
+            coef,
+            rhs,
+            age: 0,
+        };
+        pool.cuts = vec![
+            cut(Some(0), vec![(0, -1.0)], 10.0),
+            cut(Some(0), vec![(0, 1.0)], 4.0),
+            cut(None, vec![(1, 1.0)], -100.0),
+            cut(Some(1), vec![(1, 2.0)], 6.0),
+        ];
+        let probs = [0.25, 0.75];
+        assert_eq!(pool.bound_at(&[2.0, 1.0], &probs), 7.5);
+        // At x₀ = 3 both of group 0's cuts give 7: 0.25·7 + 0.75·8 = 7.75.
+        assert_eq!(pool.bound_at(&[3.0, 1.0], &probs), 7.75);
+        // A group without an optimality cut bounds nothing.
+        pool.cuts.pop();
+        assert_eq!(pool.bound_at(&[2.0, 1.0], &probs), f64::INFINITY);
     }
 
     #[test]

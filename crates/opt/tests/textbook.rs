@@ -305,10 +305,12 @@ const EXACT: DecomposeSettings = DecomposeSettings {
     warm_start: 8,
     penalty: 0.0,
     groups: 0,
+    warm_sessions: gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS,
 };
 
 /// Solves `prob` by the extensive form and by decomposition (plain L-shaped, level
-/// regularised, penalised recourse, and cuts summed over two groups of paths) on every solver;
+/// regularised, penalised recourse, cuts summed over two groups of paths, and subproblems
+/// rebuilt each round from their last basis instead of kept as sessions) on every solver;
 /// asserts one optimum and returns the decomposition's first stage (from the last solver) and
 /// iteration count.
 fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
@@ -316,8 +318,14 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
     let mut out = (Vec::new(), 0);
     for s in all_solvers() {
         let ef = prob.solve(s.as_ref(), &set, risk, None).unwrap();
-        for (level, penalty, groups) in [(0.0, 0.0, 0), (0.3, 0.0, 0), (0.3, 1e3, 0), (0.3, 0.0, 2)]
-        {
+        let sessions = EXACT.warm_sessions;
+        for (level, penalty, groups, warm_sessions) in [
+            (0.0, 0.0, 0, sessions),
+            (0.3, 0.0, 0, sessions),
+            (0.3, 1e3, 0, sessions),
+            (0.3, 0.0, 2, sessions),
+            (0.3, 0.0, 0, 0),
+        ] {
             let d = prob
                 .solve_decomposed(
                     s.as_ref(),
@@ -327,6 +335,7 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
                         level,
                         penalty,
                         groups,
+                        warm_sessions,
                         ..EXACT
                     },
                     &mut |_| {},

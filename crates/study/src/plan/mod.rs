@@ -25,6 +25,8 @@ pub use report::{
     OptimalityGap, PlanReport, ProgrammeValue, Replication, RuleRow, CHECKED_METRICS,
 };
 
+pub use gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS;
+
 use crate::{Progress, SimulateRequest, SimulationReport, StudyError};
 
 /// A request error, formatted.
@@ -107,6 +109,10 @@ pub struct PlanRequest {
     /// The decomposition's cut groups (0: one per path; None: one per path up to
     /// [`AUTO_GROUPS_ABOVE`] paths, [`AUTO_GROUPS`] groups beyond).
     pub decompose_groups: Option<usize>,
+    /// Paths up to which the decomposition keeps each path's subproblem as a live solver
+    /// session (None: [`gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS`]); beyond, each path
+    /// keeps only its last basis.
+    pub decompose_sessions: Option<usize>,
     /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
     /// machine's memory).
     pub max_memory_gb: Option<f64>,
@@ -146,8 +152,15 @@ impl PlanRequest {
             decompose: false,
             decompose_gap: 1e-3,
             decompose_groups: None,
+            decompose_sessions: None,
             max_memory_gb: None,
         }
+    }
+
+    /// Paths up to which the decomposition keeps live subproblem sessions.
+    pub fn warm_sessions(&self) -> usize {
+        self.decompose_sessions
+            .unwrap_or(gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS)
     }
 }
 
@@ -183,10 +196,15 @@ const BYTES_PER_COLUMN: f64 = 2_500.0;
 /// 2.62 GB at 1,444,420 columns (frontier-lab, 1,000 paths; BENCHMARKS.md), rounded up.
 const BYTES_PER_COLUMN_DECOMPOSED_WARM: f64 = 2_000.0;
 
-/// The same for `--decompose` with subproblems built afresh each round (beyond
-/// [`gigawatt_opt::decompose::MAX_WARM_SUBPROBLEMS`] paths, or without HiGHS): the programme
-/// itself (0.43 GB at 1,444,420 columns, measured after it is built) and the masters, rounded up.
-const BYTES_PER_COLUMN_DECOMPOSED_COLD: f64 = 500.0;
+/// The same for `--decompose` with subproblems rebuilt each round from each path's last basis
+/// (beyond `--decompose-sessions` paths, or without HiGHS), as a fixed part plus a part per
+/// column: frontier-lab took 1.12 GB at 1,444,420 columns (1,000 paths) and 6.2 GB at
+/// 14,440,420 (10,000 paths; BENCHMARKS.md), so about 390 bytes a column on 0.56 GB; both
+/// rounded up.
+const BYTES_PER_COLUMN_DECOMPOSED_BASES: f64 = 450.0;
+
+/// The fixed part of the estimate above, in GB.
+const DECOMPOSED_BASES_FIXED_GB: f64 = 0.6;
 
 /// The machine's memory in GB (Linux /proc/meminfo; 16 GB when it cannot be read).
 fn machine_memory_gb() -> f64 {
@@ -457,22 +475,34 @@ fn check_memory(
 ) -> Result<(), StudyError> {
     let limit_gb = a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
     let cols = estimated_columns(sc, settings, a.paths)?;
-    let warm = solver == "highs" && a.paths <= gigawatt_opt::decompose::MAX_WARM_SUBPROBLEMS as u64;
-    let decomposed_gb =
-        cols * if warm {
-            BYTES_PER_COLUMN_DECOMPOSED_WARM
-        } else {
-            BYTES_PER_COLUMN_DECOMPOSED_COLD
-        } / 1e9;
+    let warm = solver == "highs" && a.paths <= a.warm_sessions() as u64;
+    let bases_gb = DECOMPOSED_BASES_FIXED_GB + cols * BYTES_PER_COLUMN_DECOMPOSED_BASES / 1e9;
+    let decomposed_gb = if warm {
+        cols * BYTES_PER_COLUMN_DECOMPOSED_WARM / 1e9
+    } else {
+        bases_gb
+    };
     let (need_gb, how) = if a.decompose {
         (decomposed_gb, "by decomposition")
     } else {
         (cols * BYTES_PER_COLUMN / 1e9, "as one extensive form")
     };
     if need_gb > limit_gb {
-        let per_path_gb = need_gb / a.paths as f64;
-        let fit = (limit_gb / per_path_gb).floor().max(1.0);
-        let hint = if a.decompose {
+        // The estimate is a fixed part plus a part in proportion to the paths.
+        let fixed_gb = if a.decompose && !warm {
+            DECOMPOSED_BASES_FIXED_GB
+        } else {
+            0.0
+        };
+        let per_path_gb = (need_gb - fixed_gb) / a.paths as f64;
+        let fit = ((limit_gb - fixed_gb) / per_path_gb).floor().max(1.0);
+        let hint = if a.decompose && warm && bases_gb <= limit_gb {
+            format!(
+                ", or --decompose-sessions {} or fewer (each path's subproblem rebuilt from its \
+                 last basis: about {bases_gb:.1} GB by the same estimate)",
+                a.paths - 1
+            )
+        } else if a.decompose {
             String::new()
         } else {
             format!(", or --decompose (about {decomposed_gb:.1} GB by the same estimate)")
@@ -578,6 +608,7 @@ impl Planner<'_> {
                 } else {
                     0
                 }),
+            warm_sessions: self.a.warm_sessions(),
             ..DecomposeSettings::default()
         }
     }
