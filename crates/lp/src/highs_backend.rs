@@ -74,14 +74,14 @@ fn run(
     if !start.is_empty() {
         // A basis HiGHS refuses (it checks the shape and the statuses) leaves a solve from
         // scratch, which gives the same optimum.
-        crate::highs_basis::set(&mut model, &start.status, start.cols);
+        crate::highs_ffi::set(&mut model, &start.status, start.cols);
     }
     model.try_solve().map_err(refused)
 }
 
 /// The basis `solved` ends at, as a start for a later solve (empty when it has none).
 fn start_of(solved: &highs::SolvedModel) -> Start {
-    match crate::highs_basis::get(solved) {
+    match crate::highs_ffi::get(solved) {
         Some((status, cols)) => Start { status, cols },
         None => Start::default(),
     }
@@ -258,6 +258,15 @@ impl crate::Session for HighsSession {
             .try_add_row(lower..=upper, factors)
             .map_err(failed)?;
         Ok(())
+    }
+
+    fn add_rows(&mut self, rows: &[crate::RowRef]) -> Result<(), Error> {
+        // HiGHS's column indices are the session's: its columns were added in order from none.
+        if crate::highs_ffi::add_rows(self.model()?, rows) {
+            Ok(())
+        } else {
+            Err(failed("HiGHS refused rows added together"))
+        }
     }
 
     fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error> {

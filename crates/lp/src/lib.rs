@@ -30,7 +30,7 @@ mod mps;
 #[cfg(feature = "highs")]
 mod highs_backend;
 #[cfg(feature = "highs")]
-mod highs_basis;
+mod highs_ffi;
 
 #[cfg(feature = "highs")]
 pub use highs_backend::Highs;
@@ -424,6 +424,9 @@ impl Start {
     }
 }
 
+/// A row to append to a [`Session`]: lower bound, upper bound, (column, value) terms.
+pub type RowRef<'a> = (f64, f64, &'a [(u32, f64)]);
+
 /// An LP kept between solves: rows (cuts) added and column costs and bounds changed in place,
 /// then solved again. A backend that can keeps its last basis, so a re-solve after a few new
 /// rows starts where the last one ended. A bound that must move on a row is written as a
@@ -431,6 +434,14 @@ impl Start {
 pub trait Session {
     /// Appends a row `lower ≤ Σ v·x_c ≤ upper`.
     fn add_row(&mut self, lower: f64, upper: f64, terms: &[(u32, f64)]) -> Result<(), Error>;
+    /// Appends rows (lower, upper, terms) in order, as [`Session::add_row`] one by one would;
+    /// a backend that stores its matrix by column adds them in one pass.
+    fn add_rows(&mut self, rows: &[RowRef]) -> Result<(), Error> {
+        for (lo, hi, terms) in rows {
+            self.add_row(*lo, *hi, terms)?;
+        }
+        Ok(())
+    }
     /// New cost and bounds for column `col`.
     fn set_col(&mut self, col: u32, cost: f64, lower: f64, upper: f64) -> Result<(), Error>;
     /// Solves the problem as it now stands.

@@ -366,3 +366,53 @@ fn a_solve_from_an_earlier_start_finds_the_moved_problems_optimum_and_duals() {
         assert!(start.is_empty(), "{}", s.name());
     }
 }
+
+#[test]
+fn rows_added_together_are_the_rows_added_one_by_one() {
+    // lp_basic (11 at (3, 1)) with x − y <= 1 and y <= 1 added in one call: x <= 1 + y <= 2,
+    // so 3·2 + 2·1 = 8 at (2, 1). Then x + y >= 3.5 alone: x + y <= 2 + 1 = 3 under the rows
+    // before it, so the problem has no feasible point.
+    for s in all_solvers() {
+        let mut sess = session(s.as_ref(), lp_basic());
+        let set = SolverSettings::default();
+        assert!((sess.solve(&set).unwrap().objective - 11.0).abs() < OBJ_TOL);
+        let cut = [(0, 1.0), (1, -1.0)];
+        let cap = [(1, 1.0)];
+        sess.add_rows(&[
+            (f64::NEG_INFINITY, 1.0, &cut[..]),
+            (f64::NEG_INFINITY, 1.0, &cap[..]),
+        ])
+        .unwrap();
+        let sol = sess.solve(&set).unwrap();
+        assert!(
+            (sol.objective - 8.0).abs() < OBJ_TOL,
+            "{}: {sol:?}",
+            s.name()
+        );
+        assert!((sol.x[0] - 2.0).abs() < 1e-7 && (sol.x[1] - 1.0).abs() < 1e-7);
+        sess.add_rows(&[(3.5, f64::INFINITY, &[(0, 1.0), (1, 1.0)][..])])
+            .unwrap();
+        assert_eq!(
+            sess.solve(&set).unwrap().status,
+            SolveStatus::Infeasible,
+            "{}",
+            s.name()
+        );
+        // Nothing to add is nothing added.
+        sess.add_rows(&[]).unwrap();
+    }
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn highs_refuses_rows_naming_a_column_it_does_not_have() {
+    // Column 2 of a two-column session: an error, nothing added, and the session still solves.
+    let mut sess = highs_backend::HighsSession::new(&lp_basic()).unwrap();
+    let set = SolverSettings::default();
+    let bad = [(0, 1.0), (2, 1.0)];
+    assert!(sess
+        .add_rows(&[(f64::NEG_INFINITY, 1.0, &bad[..])])
+        .is_err());
+    let sol = sess.solve(&set).unwrap();
+    assert!((sol.objective - 11.0).abs() < OBJ_TOL, "{sol:?}");
+}

@@ -662,6 +662,16 @@ impl<'a> Masters<'a> {
         Ok(m)
     }
 
+    /// Appends `rows` to both masters, in one call each.
+    fn add_rows(&mut self, rows: &[LazyRow]) -> Result<(), gigawatt_lp::Error> {
+        let rows: Vec<gigawatt_lp::RowRef> = rows
+            .iter()
+            .map(|(lo, hi, terms)| (*lo, *hi, terms.as_slice()))
+            .collect();
+        self.bound.add_rows(&rows)?;
+        self.proj.add_rows(&rows)
+    }
+
     /// Adds the pool's new cuts and moves θ and box bounds that changed.
     fn sync(
         &mut self,
@@ -669,11 +679,11 @@ impl<'a> Masters<'a> {
         lower: &[f64],
         upper: &[f64],
     ) -> Result<(), gigawatt_lp::Error> {
-        for c in &pool.cuts[self.cuts_in..] {
-            let (lo, hi, terms) = cut_row(c, self.theta);
-            self.bound.add_row(lo, hi, &terms)?;
-            self.proj.add_row(lo, hi, &terms)?;
-        }
+        let new: Vec<LazyRow> = pool.cuts[self.cuts_in..]
+            .iter()
+            .map(|c| cut_row(c, self.theta))
+            .collect();
+        self.add_rows(&new)?;
         self.cuts_in = pool.cuts.len();
         for (s, h) in pool.has_cut.iter().enumerate() {
             if *h && !self.has_cut[s] {
@@ -732,7 +742,7 @@ impl<'a> Masters<'a> {
                 return Ok(sol);
             }
             let (rows, active) = implied;
-            let mut added = false;
+            let mut added = Vec::new();
             for (i, (lo, hi, terms)) in rows.iter().enumerate() {
                 if active[i] {
                     continue;
@@ -741,15 +751,15 @@ impl<'a> Masters<'a> {
                 if a < lo - IMPLIED_TOL * lo.abs().max(1.0)
                     || a > hi + IMPLIED_TOL * hi.abs().max(1.0)
                 {
-                    self.bound.add_row(*lo, *hi, terms)?;
-                    self.proj.add_row(*lo, *hi, terms)?;
+                    added.push((*lo, *hi, terms.as_slice()));
                     active[i] = true;
-                    added = true;
                 }
             }
-            if !added {
+            if added.is_empty() {
                 return Ok(sol);
             }
+            self.bound.add_rows(&added)?;
+            self.proj.add_rows(&added)?;
         }
     }
 }

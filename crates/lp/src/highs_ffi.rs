@@ -1,6 +1,7 @@
-//! The two HiGHS calls the `highs` crate does not wrap: reading a solved model's basis and
-//! giving a new model a basis to start from. This is the workspace's only `unsafe` code; each
-//! call checks the model's own column and row counts against the buffers before it is made.
+//! The three HiGHS calls the `highs` crate does not wrap: reading a solved model's basis,
+//! giving a new model a basis to start from, and adding many rows in one call. This is the
+//! workspace's only `unsafe` code; each call checks the model's own column and row counts (and
+//! a row's column indices) against its buffers before it is made.
 
 #![allow(unsafe_code)]
 
@@ -67,5 +68,64 @@ pub(crate) fn set(model: &mut highs::Model, status: &[i8], cols: usize) -> bool 
     let result =
         unsafe { highs_sys::Highs_setBasis(ptr, col_status.as_ptr(), row_status.as_ptr()) };
     // A warning (1) still sets the basis; an error (−1) does not.
+    result >= OK
+}
+
+/// Appends `rows` (lower, upper, (column, value) terms) to `model` in one call: HiGHS inserts
+/// each added row into its column-wise matrix, so adding rows one at a time costs the whole
+/// matrix per row. False, with nothing added, when a term names a column the model does not
+/// have, a count does not fit HiGHS's integers, or HiGHS refuses the rows.
+pub(crate) fn add_rows(model: &mut highs::Model, rows: &[crate::RowRef]) -> bool {
+    if rows.is_empty() {
+        return true;
+    }
+    let ptr = model.as_mut_ptr();
+    let (cols, _) = shape(ptr);
+    let mut lower = Vec::with_capacity(rows.len());
+    let mut upper = Vec::with_capacity(rows.len());
+    let mut starts: Vec<HighsInt> = Vec::with_capacity(rows.len());
+    let mut index: Vec<HighsInt> = Vec::new();
+    let mut value = Vec::new();
+    for (lo, hi, terms) in rows {
+        let Ok(start) = HighsInt::try_from(index.len()) else {
+            return false;
+        };
+        starts.push(start);
+        lower.push(*lo);
+        upper.push(*hi);
+        for (c, v) in terms.iter() {
+            if *c as usize >= cols {
+                return false;
+            }
+            let Ok(c) = HighsInt::try_from(*c) else {
+                return false;
+            };
+            index.push(c);
+            value.push(*v);
+        }
+    }
+    let (Ok(num_rows), Ok(num_nz)) = (
+        HighsInt::try_from(rows.len()),
+        HighsInt::try_from(index.len()),
+    ) else {
+        return false;
+    };
+    // SAFETY: `ptr` is live while `model` is borrowed mutably. Highs_addRows reads `num_rows`
+    // bounds from `lower` and `upper`, `num_rows` row starts from `starts` and `num_nz` indices
+    // and values from `index` and `value`: each buffer has exactly that length (built above),
+    // the starts are non-decreasing from 0 and at most `num_nz`, and every index is a column of
+    // the model (checked above).
+    let result = unsafe {
+        highs_sys::Highs_addRows(
+            ptr,
+            num_rows,
+            lower.as_ptr(),
+            upper.as_ptr(),
+            num_nz,
+            starts.as_ptr(),
+            index.as_ptr(),
+            value.as_ptr(),
+        )
+    };
     result >= OK
 }
