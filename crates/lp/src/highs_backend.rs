@@ -71,12 +71,25 @@ fn run(
     if !presolve {
         model.set_option("presolve", "off");
     }
+    // A basis HiGHS refuses (it checks the shape and the statuses) leaves a solve from
+    // scratch, which gives the same optimum.
     if !start.is_empty() {
-        // A basis HiGHS refuses (it checks the shape and the statuses) leaves a solve from
-        // scratch, which gives the same optimum.
         crate::highs_ffi::set(&mut model, &start.status, start.cols);
     }
-    model.try_solve().map_err(refused)
+    match model.try_solve() {
+        // HiGHS refuses a `threads` option other than the count its scheduler on this thread
+        // started with (a thread that solved a problem with the default count first, such as
+        // a master solved on a pool's thread before that thread's subproblems): solve with the
+        // scheduler's own count, which changes no LP's answer.
+        Err(_) if settings.threads > 0 => {
+            let default_threads = SolverSettings {
+                threads: 0,
+                ..*settings
+            };
+            run(p, &default_threads, presolve, start)
+        }
+        solved => solved.map_err(refused),
+    }
 }
 
 /// The basis `solved` ends at, as a start for a later solve (empty when it has none).

@@ -258,6 +258,24 @@ fn a_session_re_solves_after_new_rows_and_moved_columns_as_a_fresh_solve_would()
             s.name()
         );
         assert!((sol.x[0] - 2.0).abs() < 1e-7 && (sol.x[1] - 1.0).abs() < 1e-7);
+        // Rows added in one call: x <= 1.5 and y <= 0.5 give 4.5 + 1 = 5.5 at (1.5, 0.5); then
+        // x + y >= 3.5 cannot hold with x + y <= 2, and nothing to add adds nothing.
+        sess.add_rows(&[
+            (f64::NEG_INFINITY, 1.5, &[(0, 1.0)][..]),
+            (f64::NEG_INFINITY, 0.5, &[(1, 1.0)][..]),
+        ])
+        .unwrap();
+        let sol = sess.solve(&set).unwrap();
+        assert!(
+            (sol.objective - 5.5).abs() < OBJ_TOL,
+            "{}: {sol:?}",
+            s.name()
+        );
+        sess.add_rows(&[]).unwrap();
+        sess.add_rows(&[(3.5, f64::INFINITY, &[(0, 1.0), (1, 1.0)][..])])
+            .unwrap();
+        let sol = sess.solve(&set).unwrap();
+        assert_eq!(sol.status, SolveStatus::Infeasible, "{}", s.name());
     }
 }
 
@@ -367,42 +385,6 @@ fn a_solve_from_an_earlier_start_finds_the_moved_problems_optimum_and_duals() {
     }
 }
 
-#[test]
-fn rows_added_together_are_the_rows_added_one_by_one() {
-    // lp_basic (11 at (3, 1)) with x − y <= 1 and y <= 1 added in one call: x <= 1 + y <= 2,
-    // so 3·2 + 2·1 = 8 at (2, 1). Then x + y >= 3.5 alone: x + y <= 2 + 1 = 3 under the rows
-    // before it, so the problem has no feasible point.
-    for s in all_solvers() {
-        let mut sess = session(s.as_ref(), lp_basic());
-        let set = SolverSettings::default();
-        assert!((sess.solve(&set).unwrap().objective - 11.0).abs() < OBJ_TOL);
-        let cut = [(0, 1.0), (1, -1.0)];
-        let cap = [(1, 1.0)];
-        sess.add_rows(&[
-            (f64::NEG_INFINITY, 1.0, &cut[..]),
-            (f64::NEG_INFINITY, 1.0, &cap[..]),
-        ])
-        .unwrap();
-        let sol = sess.solve(&set).unwrap();
-        assert!(
-            (sol.objective - 8.0).abs() < OBJ_TOL,
-            "{}: {sol:?}",
-            s.name()
-        );
-        assert!((sol.x[0] - 2.0).abs() < 1e-7 && (sol.x[1] - 1.0).abs() < 1e-7);
-        sess.add_rows(&[(3.5, f64::INFINITY, &[(0, 1.0), (1, 1.0)][..])])
-            .unwrap();
-        assert_eq!(
-            sess.solve(&set).unwrap().status,
-            SolveStatus::Infeasible,
-            "{}",
-            s.name()
-        );
-        // Nothing to add is nothing added.
-        sess.add_rows(&[]).unwrap();
-    }
-}
-
 #[cfg(feature = "highs")]
 #[test]
 fn highs_refuses_rows_naming_a_column_it_does_not_have() {
@@ -415,4 +397,30 @@ fn highs_refuses_rows_naming_a_column_it_does_not_have() {
         .is_err());
     let sol = sess.solve(&set).unwrap();
     assert!((sol.objective - 11.0).abs() < OBJ_TOL, "{sol:?}");
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn highs_solves_on_a_thread_whose_scheduler_started_with_another_thread_count() {
+    // HiGHS's scheduler on a thread keeps the thread count of its first solve and refuses a
+    // later `threads` option that differs: the solve goes ahead with the scheduler's count.
+    // On a fresh thread, so this test's first solve sets the count.
+    std::thread::spawn(|| {
+        let default = SolverSettings::default();
+        let one = SolverSettings {
+            threads: 1,
+            ..SolverSettings::default()
+        };
+        let many = SolverSettings {
+            threads: 3,
+            ..SolverSettings::default()
+        };
+        for set in [&default, &one, &many] {
+            let (sol, duals) = Highs.solve_with_duals(&lp_basic(), set).unwrap();
+            assert!((sol.objective - 11.0).abs() < OBJ_TOL, "{sol:?}");
+            assert_eq!(duals.len(), 2);
+        }
+    })
+    .join()
+    .unwrap();
 }

@@ -1258,10 +1258,10 @@ impl TwoStage {
         let ns = self.scenarios.len();
         let warm = solver.name() == "highs" && dset.penalty == 0.0 && ns <= dset.warm_sessions;
         if !warm {
-            // Each scenario keeps where its last subproblem ended (its point and which rows
-            // sat at a bound: kilobytes, against a megabyte for a live session) and starts the
-            // next from it. A scenario's starts follow the same master points whatever the
-            // thread count, so results do not depend on it.
+            // Each scenario keeps the basis its last subproblem ended at (a status per column
+            // and row: kilobytes, against megabytes for a live session) and starts the next
+            // from it. A scenario's bases follow the same master points whatever the thread
+            // count, so results do not depend on it.
             let starts: Vec<std::sync::Mutex<Start>> =
                 (0..ns).map(|_| std::sync::Mutex::default()).collect();
             let cold = |x: &[f64]| -> Result<Vec<Eval>, gigawatt_lp::Error> {

@@ -530,8 +530,9 @@ fn decomposition_is_bit_identical_across_thread_counts() {
         .collect();
     let prob = newsvendor(&demands, 10.0, 5.1);
     // On every solver: with HiGHS each path's subproblem is a warm session owned by one of
-    // `threads` workers.
-    for solver in all_solvers() {
+    // `threads` workers, or (no sessions) rebuilt each round from the path's last basis.
+    let sessions = [0, DecomposeSettings::default().warm_sessions];
+    for (solver, warm_sessions) in all_solvers().iter().flat_map(|s| sessions.map(|w| (s, w))) {
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -543,7 +544,10 @@ fn decomposition_is_bit_identical_across_thread_counts() {
                         solver.as_ref(),
                         &SolverSettings::default(),
                         Risk::Neutral,
-                        &DecomposeSettings::default(),
+                        &DecomposeSettings {
+                            warm_sessions,
+                            ..DecomposeSettings::default()
+                        },
                         &mut |_| {},
                     )
                     .unwrap();
@@ -551,7 +555,7 @@ fn decomposition_is_bit_identical_across_thread_counts() {
             })
         };
         let (a, b, c) = (run(1), run(2), run(3));
-        assert_eq!((a.1, a.1), (b.1, c.1), "{}", solver.name());
+        assert_eq!((a.1, a.1), (b.1, c.1), "{} {warm_sessions}", solver.name());
         for other in [&b.0, &c.0] {
             assert!(
                 a.0.iter()
