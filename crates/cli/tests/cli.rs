@@ -1708,3 +1708,54 @@ fn decompose_sessions_beyond_the_memory_are_refused_with_the_bases_estimate() {
         "{e}"
     );
 }
+
+#[cfg(feature = "highs")]
+#[test]
+fn a_decomposition_long_without_recourse_everywhere_suggests_the_extensive_form() {
+    // startup's cost programme at 30 paths leaves some paths without a feasible recourse for
+    // hundreds of iterations (BENCHMARKS.md); its extensive form has about 10,000 columns.
+    // The note comes once, at iteration 50; the run is stopped there.
+    use std::io::BufRead;
+    let mut child = bin()
+        .current_dir(root())
+        .args([
+            "plan",
+            "examples/startup.toml",
+            "--solver",
+            "highs",
+            "--paths",
+            "30",
+            "--oos-paths",
+            "100",
+            "--objective",
+            "cost",
+            "--decompose",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let done = line.contains("iteration  51:");
+        seen.push(line);
+        if done || seen.len() > 400 {
+            break;
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    let notes: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.starts_with("note: after 50 iterations"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", seen.join("\n"));
+    assert!(
+        notes[0].contains("The extensive form (10032 columns, about 25 MB) fits this machine")
+            && notes[0].ends_with("drop --decompose"),
+        "{}",
+        notes[0]
+    );
+}

@@ -458,6 +458,11 @@ fn capacity_settings(
     }
 }
 
+/// Iterations after which `--decompose`, with paths still lacking a feasible recourse, suggests
+/// the extensive form when it fits (startup with `--objective cost` at 30 paths: 270 such
+/// iterations before every path had a recourse; BENCHMARKS.md).
+const SLOW_FEASIBILITY_ITERATIONS: usize = 50;
+
 /// Paths beyond which `--decompose` groups the cuts by default: one cut per path piles 1,000
 /// dense rows a round into the masters at 1,000 paths (BENCHMARKS.md).
 pub const AUTO_GROUPS_ABOVE: u64 = 200;
@@ -644,6 +649,13 @@ impl Planner<'_> {
         } else {
             "NPV"
         };
+        // Paths that still have no recourse after many iterations mean the method is finding,
+        // one feasibility cut at a time, the plans every path can carry out (slow on cost
+        // programmes, whose service-level rows hold several of a path's own variables); when
+        // the extensive form fits, say so once.
+        let ef_gb = size.columns as f64 * BYTES_PER_COLUMN / 1e9;
+        let ef_fits = ef_gb <= self.a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
+        let mut hinted = false;
         let mut note = |it: &Iteration| {
             let shown = |v: f64| {
                 if v.is_finite() {
@@ -679,6 +691,22 @@ impl Planner<'_> {
                 it.cuts,
                 it.seconds
             ));
+            if it.iteration >= SLOW_FEASIBILITY_ITERATIONS
+                && it.infeasible_subproblems > 0
+                && ef_fits
+                && !hinted
+            {
+                hinted = true;
+                let memory = if ef_gb >= 1.0 {
+                    format!("{ef_gb:.1} GB")
+                } else {
+                    format!("{:.0} MB", ef_gb * 1e3)
+                };
+                self.progress.note(&format!(
+                    "note: after {} iterations {} paths still have no feasible recourse: the decomposition finds the plans every path can carry out one cut at a time. The extensive form ({} columns, about {memory}) fits this machine and solves it directly: drop --decompose",
+                    it.iteration, it.infeasible_subproblems, size.columns
+                ));
+            }
         };
         let d = self
             .model
