@@ -125,6 +125,8 @@ fn plan_decompose_reaches_the_screening_curve_answer_with_bounds_around_it() {
     );
     let d = &v["decomposition"];
     assert_eq!(d["converged"], true, "{d}");
+    // microlp keeps no basis: each round's subproblems are solved from scratch.
+    assert_eq!(d["subproblems"], "rebuilt", "{d}");
     let last = d["iterations"].as_array().unwrap().last().unwrap().clone();
     // Continuous commitments: one phase, the programme as posed.
     assert_eq!(last["phase"], "exact", "{last}");
@@ -1758,4 +1760,39 @@ fn a_decomposition_long_without_recourse_everywhere_suggests_the_extensive_form(
         "{}",
         notes[0]
     );
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn plan_decompose_with_highs_says_how_it_kept_the_subproblems() {
+    // The capacity-expansion cases (two paths) by decomposition with HiGHS: live sessions up
+    // to --decompose-sessions paths, each path's last basis beyond; the same screening-curve
+    // cost, $1,492.85, within the default gap either way.
+    for (sessions, kept) in [("2", "sessions"), ("1", "bases")] {
+        let o = run(&[
+            "plan",
+            "examples/capacity-expansion.toml",
+            "--cases",
+            "--objective",
+            "cost",
+            "--service-level",
+            "1",
+            "--solver",
+            "highs",
+            "--oos-paths",
+            "100",
+            "--decompose",
+            "--decompose-sessions",
+            sessions,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["decomposition"]["subproblems"], kept);
+        let objective = v["objective"].as_f64().unwrap();
+        assert!(
+            (objective - 1492.85).abs() < 1.5e-3 * 1492.85,
+            "{kept}: objective {objective}"
+        );
+    }
 }

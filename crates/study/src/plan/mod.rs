@@ -741,9 +741,17 @@ impl Planner<'_> {
                 dset.box_bound
             ));
         }
+        let highs = self.solver.name() == "highs";
         let report = DecompositionReport {
             converged: d.converged,
             gap_target: dset.gap,
+            subproblems: if highs && self.model.program.scenarios.len() <= dset.warm_sessions {
+                "sessions"
+            } else if highs {
+                "bases"
+            } else {
+                "rebuilt"
+            },
             on_box: d.on_box,
             iterations: d.iterations,
         };

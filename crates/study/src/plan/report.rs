@@ -408,6 +408,10 @@ pub struct DecompositionReport {
     pub converged: bool,
     /// The relative gap asked for.
     pub gap_target: f64,
+    /// How the paths' subproblems were kept between rounds: `sessions` (live HiGHS sessions),
+    /// `bases` (rebuilt each round from each path's last HiGHS basis) or `rebuilt` (rebuilt and
+    /// solved from scratch, by a solver without starts).
+    pub subproblems: &'static str,
     /// Master variables that ended on the box.
     pub on_box: Vec<String>,
     /// Bounds per iteration, in USD.
@@ -446,6 +450,7 @@ impl PlanReport {
                 "method": "L-shaped, multi-cut, level-regularised",
                 "converged": d.converged,
                 "gap_target": d.gap_target,
+                "subproblems": d.subproblems,
                 "on_box": d.on_box,
                 "iterations": d.iterations.iter().map(|it| json!({"iteration": it.iteration, "lower_usd": num(it.lower), "upper_usd": num(it.upper), "gap": num(it.gap), "relaxed": it.phase == Phase::Relaxation, "phase": it.phase.as_str(), "cuts": it.cuts, "infeasible_subproblems": it.infeasible_subproblems, "seconds": it.seconds})).collect::<Vec<_>>(),
             });
