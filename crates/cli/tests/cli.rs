@@ -48,6 +48,11 @@ fn plan_startup_json(extra: &[&str]) -> serde_json::Value {
 /// `plan --json` on the capacity-expansion example by its cases, at least cost with all demand
 /// served (microlp, 100 out-of-sample paths), with `extra` arguments.
 fn plan_capacity_expansion(extra: &[&str]) -> Output {
+    plan_capacity_expansion_by("microlp", extra)
+}
+
+/// [`plan_capacity_expansion`] with `solver`.
+fn plan_capacity_expansion_by(solver: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "plan",
         "examples/capacity-expansion.toml",
@@ -57,7 +62,7 @@ fn plan_capacity_expansion(extra: &[&str]) -> Output {
         "--service-level",
         "1",
         "--solver",
-        "microlp",
+        solver,
         "--oos-paths",
         "100",
     ];
@@ -1769,23 +1774,8 @@ fn plan_decompose_with_highs_says_how_it_kept_the_subproblems() {
     // to --decompose-sessions paths, each path's last basis beyond; the same screening-curve
     // cost, $1,492.85, within the default gap either way.
     for (sessions, kept) in [("2", "sessions"), ("1", "bases")] {
-        let o = run(&[
-            "plan",
-            "examples/capacity-expansion.toml",
-            "--cases",
-            "--objective",
-            "cost",
-            "--service-level",
-            "1",
-            "--solver",
-            "highs",
-            "--oos-paths",
-            "100",
-            "--decompose",
-            "--decompose-sessions",
-            sessions,
-            "--json",
-        ]);
+        let o =
+            plan_capacity_expansion_by("highs", &["--decompose", "--decompose-sessions", sessions]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["decomposition"]["subproblems"], kept);
