@@ -409,6 +409,7 @@ pub trait Solver {
 pub struct Start {
     /// The solver's status per column, then per row.
     status: Vec<i8>,
+    /// How many of `status` are columns'.
     cols: usize,
 }
 
@@ -416,11 +417,6 @@ impl Start {
     /// Whether it holds nothing to start from.
     pub fn is_empty(&self) -> bool {
         self.status.is_empty()
-    }
-
-    /// Bytes it holds.
-    pub fn bytes(&self) -> usize {
-        self.status.capacity()
     }
 }
 
