@@ -129,7 +129,7 @@ pub struct PlanArgs {
     /// With --decompose and HiGHS: keep each path's subproblem as a live solver session, re-solved
     /// in place each round, up to this many paths (the fastest, about 2.6 MB a path on
     /// frontier-lab); beyond, each path keeps only the basis its last solve ended at and its
-    /// subproblem is rebuilt from it (about 1.5 times the time, 0.4 times the memory at 1,000
+    /// subproblem is rebuilt from it (about 1.25 times the time, 0.43 times the memory at 1,000
     /// paths). The answer is the same within the gap either way.
     #[arg(long, value_name = "PATHS", default_value_t = gigawatt_study::plan::DEFAULT_WARM_SESSIONS)]
     pub decompose_sessions: usize,

@@ -71,8 +71,8 @@ pub struct DecomposeSettings {
     /// Paths up to which each path's subproblem stays a live solver session between rounds
     /// (HiGHS re-solves it in place: the fastest, but about 2.6 MB a path on frontier-lab);
     /// beyond, each path keeps only the basis its last solve ended at (kilobytes) and its
-    /// subproblem is built afresh each round and started from that basis (about 1.5 times the
-    /// time a round at 1,000 paths, 0.4 times the memory; BENCHMARKS.md). Default
+    /// subproblem is built afresh each round and started from that basis (about 1.25 times the
+    /// time and 0.43 times the memory at 1,000 paths; BENCHMARKS.md). Default
     /// [`DEFAULT_WARM_SESSIONS`].
     pub warm_sessions: usize,
 }
