@@ -77,6 +77,15 @@ pub struct DecomposeSettings {
     pub warm_sessions: usize,
 }
 
+impl DecomposeSettings {
+    /// Whether each path's subproblem is kept as a live session between rounds (HiGHS, hard
+    /// rows, at most [`DecomposeSettings::warm_sessions`] paths); otherwise each is rebuilt every
+    /// round, from its last basis where the solver keeps one.
+    pub fn keeps_sessions(&self, solver: &str, paths: usize) -> bool {
+        solver == "highs" && self.penalty == 0.0 && paths <= self.warm_sessions
+    }
+}
+
 impl Default for DecomposeSettings {
     fn default() -> Self {
         DecomposeSettings {
@@ -663,13 +672,9 @@ impl<'a> Masters<'a> {
     }
 
     /// Appends `rows` to both masters, in one call each.
-    fn add_rows(&mut self, rows: &[LazyRow]) -> Result<(), gigawatt_lp::Error> {
-        let rows: Vec<gigawatt_lp::RowRef> = rows
-            .iter()
-            .map(|(lo, hi, terms)| (*lo, *hi, terms.as_slice()))
-            .collect();
-        self.bound.add_rows(&rows)?;
-        self.proj.add_rows(&rows)
+    fn add_rows(&mut self, rows: &[gigawatt_lp::RowRef]) -> Result<(), gigawatt_lp::Error> {
+        self.bound.add_rows(rows)?;
+        self.proj.add_rows(rows)
     }
 
     /// Adds the pool's new cuts and moves θ and box bounds that changed.
@@ -683,7 +688,11 @@ impl<'a> Masters<'a> {
             .iter()
             .map(|c| cut_row(c, self.theta))
             .collect();
-        self.add_rows(&new)?;
+        let rows: Vec<gigawatt_lp::RowRef> = new
+            .iter()
+            .map(|(lo, hi, terms)| (*lo, *hi, terms.as_slice()))
+            .collect();
+        self.add_rows(&rows)?;
         self.cuts_in = pool.cuts.len();
         for (s, h) in pool.has_cut.iter().enumerate() {
             if *h && !self.has_cut[s] {
@@ -758,8 +767,7 @@ impl<'a> Masters<'a> {
             if added.is_empty() {
                 return Ok(sol);
             }
-            self.bound.add_rows(&added)?;
-            self.proj.add_rows(&added)?;
+            self.add_rows(&added)?;
         }
     }
 }
@@ -1256,8 +1264,7 @@ impl TwoStage {
             ..*settings
         };
         let ns = self.scenarios.len();
-        let warm = solver.name() == "highs" && dset.penalty == 0.0 && ns <= dset.warm_sessions;
-        if !warm {
+        if !dset.keeps_sessions(solver.name(), ns) {
             // Each scenario keeps the basis its last subproblem ended at (a status per column
             // and row: kilobytes, against megabytes for a live session) and starts the next
             // from it. A scenario's bases follow the same master points whatever the thread

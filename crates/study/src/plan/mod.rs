@@ -206,6 +206,11 @@ const BYTES_PER_COLUMN_DECOMPOSED_BASES: f64 = 450.0;
 /// The fixed part of the estimate above, in GB.
 const DECOMPOSED_BASES_FIXED_GB: f64 = 0.6;
 
+/// The memory a programme may need, in GB: `--max-memory-gb`, or 80 % of the machine's.
+fn memory_limit_gb(a: &PlanRequest) -> f64 {
+    a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb())
+}
+
 /// The machine's memory in GB (Linux /proc/meminfo; 16 GB when it cannot be read).
 fn machine_memory_gb() -> f64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -478,9 +483,13 @@ fn check_memory(
     settings: &CapacitySettings,
     solver: &str,
 ) -> Result<(), StudyError> {
-    let limit_gb = a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
+    let limit_gb = memory_limit_gb(a);
     let cols = estimated_columns(sc, settings, a.paths)?;
-    let warm = solver == "highs" && a.paths <= a.warm_sessions() as u64;
+    let sessions = DecomposeSettings {
+        warm_sessions: a.warm_sessions(),
+        ..DecomposeSettings::default()
+    };
+    let warm = sessions.keeps_sessions(solver, usize::try_from(a.paths).unwrap_or(usize::MAX));
     let bases_gb = DECOMPOSED_BASES_FIXED_GB + cols * BYTES_PER_COLUMN_DECOMPOSED_BASES / 1e9;
     let decomposed_gb = if warm {
         cols * BYTES_PER_COLUMN_DECOMPOSED_WARM / 1e9
@@ -654,7 +663,7 @@ impl Planner<'_> {
         // programmes, whose service-level rows hold several of a path's own variables); when
         // the extensive form fits, say so once.
         let ef_gb = size.columns as f64 * BYTES_PER_COLUMN / 1e9;
-        let ef_fits = ef_gb <= self.a.max_memory_gb.unwrap_or(0.8 * machine_memory_gb());
+        let ef_fits = ef_gb <= memory_limit_gb(self.a);
         let mut hinted = false;
         let mut note = |it: &Iteration| {
             let shown = |v: f64| {
@@ -741,13 +750,13 @@ impl Planner<'_> {
                 dset.box_bound
             ));
         }
-        let highs = self.solver.name() == "highs";
+        let paths = self.model.program.scenarios.len();
         let report = DecompositionReport {
             converged: d.converged,
             gap_target: dset.gap,
-            subproblems: if highs && self.model.program.scenarios.len() <= dset.warm_sessions {
+            subproblems: if dset.keeps_sessions(self.solver.name(), paths) {
                 "sessions"
-            } else if highs {
+            } else if self.solver.name() == "highs" {
                 "bases"
             } else {
                 "rebuilt"
