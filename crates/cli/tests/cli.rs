@@ -856,6 +856,81 @@ fn plan_estimates_its_optimality_gap_by_replications() {
 }
 
 #[test]
+fn plan_estimates_its_optimality_gap_by_replications_over_fewer_paths() {
+    // Replications of 3 paths check a plan from 6: each replication is the programme over its
+    // own 3 fresh paths, so its optimum is what `plan --paths 3 --seed <its seed>` reports, and
+    // without later decisions the solution carried out there is still one that programme could
+    // choose (every difference >= 0). Solved by decomposition to a loose gap, each replication's
+    // optimum is its bound, and its stopping gap that bound less the best solution found.
+    let v = plan_startup_json(&[
+        "--replications",
+        "2",
+        "--replication-paths",
+        "3",
+        "--no-recourse",
+        "--decompose",
+        "--decompose-gap",
+        "0.3",
+    ]);
+    let g = &v["optimality_gap"];
+    assert_eq!(g["paths_per_replication"], 3);
+    let f = |x: &serde_json::Value| x.as_f64().unwrap();
+    for r in g["per_replication"].as_array().unwrap() {
+        let seed = r["seed"].as_u64().unwrap().to_string();
+        let o = run(&[
+            "plan",
+            "examples/startup.toml",
+            "--paths",
+            "3",
+            "--seed",
+            &seed,
+            "--no-recourse",
+            "--decompose",
+            "--decompose-gap",
+            "0.3",
+            "--oos-paths",
+            "10",
+            "-q",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let alone: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let optimum = f(&r["optimum_usd"]);
+        assert!(
+            (optimum - f(&alone["bound"])).abs() <= 1e-6 * optimum.abs().max(1.0),
+            "replication {r} against the programme over its 3 paths: {}",
+            alone["bound"]
+        );
+        assert!(f(&r["gap_usd"]) >= -1e-6 * optimum.abs(), "{r}");
+        // Its stopping gap is that programme's bound less the best solution found (non-zero at
+        // this gap: 6.7 and 11.6 $M).
+        let stop = f(&alone["bound"]) - f(&alone["objective"]);
+        assert!(stop > 1e6, "a stopping gap to check");
+        assert!(
+            (f(&r["stopping_gap_usd"]) - stop).abs() <= 1e-6 * optimum.abs().max(1.0),
+            "{r} against bound {} and best {}",
+            alone["bound"],
+            alone["objective"]
+        );
+    }
+    // More paths per replication than the plan has, or the flag without replications, is
+    // refused with what to do.
+    for (extra, says) in [
+        (
+            &["--replications", "2", "--replication-paths", "5"][..],
+            "between 1 and --paths",
+        ),
+        (&["--replication-paths", "2"][..], "--replications"),
+    ] {
+        let mut args = vec!["plan", "examples/startup.toml", "--paths", "4", "-q"];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+    }
+}
+
+#[test]
 fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
     let args = |t: &'static str| {
         vec![

@@ -92,6 +92,11 @@ pub struct PlanRequest {
     pub cases: bool,
     /// Independent re-solves for the optimality gap.
     pub replications: u32,
+    /// Paths in each replication (None: `paths`). Fewer keep the estimate valid (an
+    /// optimum over fewer paths is, in expectation, further from the true optimum in the
+    /// optimistic direction, so the gap is overstated, never understated) at a fraction of
+    /// the solve time.
+    pub replication_paths: Option<u64>,
     /// EV, EEV, WS, VSS and EVPI.
     pub value_of_information: bool,
     /// Frontier λ values.
@@ -144,6 +149,7 @@ impl PlanRequest {
             oos_paths: 2000,
             cases: false,
             replications: 0,
+            replication_paths: None,
             value_of_information: false,
             frontier: None,
             time_limit: None,
@@ -155,6 +161,11 @@ impl PlanRequest {
             decompose_sessions: None,
             max_memory_gb: None,
         }
+    }
+
+    /// Paths in each replication of the optimality-gap estimate.
+    pub fn paths_per_replication(&self) -> u64 {
+        self.replication_paths.unwrap_or(self.paths)
     }
 
     /// Paths up to which the decomposition keeps live subproblem sessions.
@@ -393,6 +404,19 @@ fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
     if a.replications > 0 && (a.branching.is_some_and(|b| b >= 1) || a.cases) {
         return Err(request_error!("{REPLICATIONS_NEED}"));
     }
+    if let Some(n) = a.replication_paths {
+        if a.replications == 0 {
+            return Err(request_error!(
+                "--replication-paths sets the paths of each --replications solve; add --replications R (5 to 10 is usual)"
+            ));
+        }
+        if n == 0 || n > a.paths {
+            return Err(request_error!(
+                "--replication-paths must be between 1 and --paths ({}): fewer paths per replication keep the gap's estimate valid (it is overstated, never understated) at less solve time (got {n})",
+                a.paths
+            ));
+        }
+    }
     if a.replications == 1 {
         return Err(request_error!(
             "--replications needs at least 2 replications to estimate the gap's spread (5 to 10 is usual)"
@@ -611,13 +635,14 @@ impl Planner<'_> {
     }
 
     /// The decomposition's settings from the request.
-    fn decompose_settings(&self) -> DecomposeSettings {
+    /// The decomposition's settings for a programme over `paths` paths.
+    fn decompose_settings(&self, paths: u64) -> DecomposeSettings {
         DecomposeSettings {
             gap: self.a.decompose_gap,
             groups: self
                 .a
                 .decompose_groups
-                .unwrap_or(if self.a.paths > AUTO_GROUPS_ABOVE {
+                .unwrap_or(if paths > AUTO_GROUPS_ABOVE {
                     AUTO_GROUPS
                 } else {
                     0
@@ -652,7 +677,7 @@ impl Planner<'_> {
         if cvar && self.a.decompose_groups.is_some_and(|g| g > 0) {
             self.progress.note("note: --decompose-groups is ignored with CVaR (--lambda > 0), which needs every path's value in the master: one cut per path");
         }
-        let dset = self.decompose_settings();
+        let dset = self.decompose_settings(self.a.paths);
         let unit = if self.a.objective == "cost" {
             "cost"
         } else {
@@ -1228,16 +1253,18 @@ impl Planner<'_> {
             gigawatt_lp::Sense::Maximize => 1.0,
             gigawatt_lp::Sense::Minimize => -1.0,
         };
+        let n = a.paths_per_replication();
         let mut per_replication = Vec::new();
         for r in 1..=a.replications {
             self.progress.note(&format!(
-                "optimality gap: replication {r} of {} ({} fresh paths)...",
-                a.replications, a.paths
+                "optimality gap: replication {r} of {} ({n} fresh paths)...",
+                a.replications
             ));
             let seed_r = self.seed.wrapping_add(REPLICATION_SEED_STEP * r as u64);
-            let e = Engine::new(self.sc, a.paths, seed_r, &[]).map_err(StudyError::Scenario)?;
+            let e = Engine::new(self.sc, n, seed_r, &[]).map_err(StudyError::Scenario)?;
             let settings = CapacitySettings {
                 seed: seed_r,
+                paths: n,
                 ..self.settings.clone()
             };
             let m = build(self.sc, &e, &settings).map_err(StudyError::Scenario)?;
@@ -1246,7 +1273,7 @@ impl Planner<'_> {
                     self.solver,
                     &self.solver_settings,
                     self.risk,
-                    &self.decompose_settings(),
+                    &self.decompose_settings(n),
                     &mut |_| {},
                 )?
                 .solved
@@ -1278,7 +1305,7 @@ impl Planner<'_> {
                 };
                 return Err(StudyError::Scenario(format!(
                     "the optimality gap is not estimated: the solution found cannot be carried out on {} of replication {r}'s {} paths as the programme models them ({which}); with more --paths the solution sees more of the range of demand",
-                    f.infeasible, a.paths
+                    f.infeasible, n
                 )));
             };
             per_replication.push(Replication {
@@ -1287,6 +1314,11 @@ impl Planner<'_> {
                 candidate_usd: f_usd,
                 gap_usd: sign * (v - f_usd),
                 rules_cut: f.rules_cut,
+                stopping_gap_usd: if optimum.objective.is_finite() {
+                    (sign * (v - optimum.objective)).max(0.0)
+                } else {
+                    0.0
+                },
             });
         }
         let gaps: Vec<f64> = per_replication.iter().map(|r| r.gap_usd).collect();
@@ -1303,9 +1335,14 @@ impl Planner<'_> {
                 .collect::<Vec<_>>(),
         );
         let (gap_usd, gap_se_usd) = mean_se(&gaps);
+        let stopping_gap_mean_usd = per_replication
+            .iter()
+            .map(|r| r.stopping_gap_usd)
+            .sum::<f64>()
+            / per_replication.len().max(1) as f64;
         Ok(OptimalityGap {
             replications: per_replication.len(),
-            paths_per_replication: a.paths,
+            paths_per_replication: n,
             per_replication,
             optima_mean_usd,
             optima_se_usd,
@@ -1314,6 +1351,7 @@ impl Planner<'_> {
             gap_usd,
             gap_se_usd,
             gap_ci95_upper_usd: gap_usd + student_t_95(gaps.len() - 1) * gap_se_usd,
+            stopping_gap_mean_usd,
         })
     }
 

@@ -226,6 +226,8 @@ pub struct OptimalityGap {
     pub gap_se_usd: f64,
     /// One-sided 95 % upper confidence limit of the gap: mean + t(0.95, R − 1) · se.
     pub gap_ci95_upper_usd: f64,
+    /// Mean over replications of [`Replication::stopping_gap_usd`].
+    pub stopping_gap_mean_usd: f64,
 }
 
 impl OptimalityGap {
@@ -251,6 +253,10 @@ pub struct Replication {
     pub gap_usd: f64,
     /// Rule commitments on its paths cut below the rule (at zero, or to the room left).
     pub rules_cut: usize,
+    /// The bound less the best solution its solve found, in the direction of the objective
+    /// (0 when the solve was exact): the part of `gap_usd` that may be the replication's own
+    /// stopping gap (`--mip-gap`, `--decompose-gap`) rather than the sample's.
+    pub stopping_gap_usd: f64,
 }
 
 /// A point of the efficient frontier.
@@ -535,8 +541,9 @@ fn found_json(f: &Found, doc: &mut Value) {
                 "gap_usd": g.gap_usd,
                 "gap_se_usd": g.gap_se_usd,
                 "gap_ci95_upper_usd": g.gap_ci95_upper_usd,
+                "stopping_gap_mean_usd": g.stopping_gap_mean_usd,
                 "rules_cut": g.rules_cut(),
-                "per_replication": g.per_replication.iter().map(|r| json!({"seed": r.seed, "optimum_usd": r.optimum_usd, "candidate_usd": r.candidate_usd, "gap_usd": r.gap_usd, "rules_cut": r.rules_cut})).collect::<Vec<_>>(),
+                "per_replication": g.per_replication.iter().map(|r| json!({"seed": r.seed, "optimum_usd": r.optimum_usd, "candidate_usd": r.candidate_usd, "gap_usd": r.gap_usd, "rules_cut": r.rules_cut, "stopping_gap_usd": r.stopping_gap_usd})).collect::<Vec<_>>(),
                 "note": OPTIMALITY_GAP_NOTE,
             });
         }
