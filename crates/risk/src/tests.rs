@@ -291,3 +291,58 @@ proptest! {
         prop_assert_eq!(one.mean().to_bits(), Moments::from_slice(&xs).mean().to_bits());
     }
 }
+
+proptest! {
+    #[test]
+    fn columns_in_tiles_give_what_each_column_alone_gives(
+        width in 1usize..20,
+        rows in 0usize..40,
+        seed in any::<u64>(),
+        cap in prop_oneof![Just(0usize), Just(50usize), Just(1000usize)],
+        earlier in 0usize..30,
+    ) {
+        // Rows of `width` values (some columns of one sign, some mixed, zeros among them),
+        // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
+        // of 50): every cell's quantiles, least, greatest, count and mean are the bits that
+        // `extend_mean` on its column gives.
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut value = |c: usize| {
+            let r = next();
+            if r % 11 == 0 {
+                return 0.0;
+            }
+            let x = (r >> 11) as f64 * 2f64.powi(-53) * 1e9;
+            if c % 3 == 0 { x } else if c % 3 == 1 { -x } else if r % 2 == 0 { x } else { -x }
+        };
+        let start: Vec<f64> = (0..earlier).map(&mut value).collect();
+        let data: Vec<f64> = (0..rows * width).map(|i| value(i % width)).collect();
+        let mut tiled: Vec<Quantiles> = (0..width).map(|_| Quantiles::new(cap)).collect();
+        let mut alone = tiled.clone();
+        for (a, b) in tiled.iter_mut().zip(alone.iter_mut()) {
+            a.extend(&start);
+            b.extend(&start);
+        }
+        let mut means = vec![Mean::default(); width];
+        Quantiles::extend_columns_mean(&mut tiled, &data, &mut means);
+        let qs = [0.0, 0.05, 0.5, 0.95, 1.0];
+        for c in 0..width {
+            let col: Vec<f64> = data.iter().skip(c).step_by(width).copied().collect();
+            let m = alone[c].extend_mean(&col);
+            prop_assert_eq!(means[c].n, m.n);
+            prop_assert_eq!(means[c].sum.to_bits(), m.sum.to_bits());
+            prop_assert_eq!(tiled[c].is_exact(), alone[c].is_exact());
+            let (a, b) = (tiled[c].quantiles(&qs), alone[c].quantiles(&qs));
+            prop_assert_eq!(
+                a.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+            prop_assert!(tiled[c] == alone[c]);
+        }
+    }
+}

@@ -20,6 +20,7 @@
 use gigawatt_risk::{Mean, Metric, Moments, Quantiles, EXACT_QUANTILES_MAX};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 
 use crate::engine::{
     Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES, REPORTED_SERIES,
@@ -323,6 +324,51 @@ pub struct BlockAcc {
 
 /// Runs block `block` of a run configured by `cfg` (every plan, every path of the block).
 pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
+    run_block_on(e, cfg, block, None)
+}
+
+/// The quantiles of the monthly and yearly cells of the blocks one thread ran, per plan, kept
+/// across blocks and merged once at the end of the run. Only for cells that are sketched (runs
+/// beyond [`monthly_exact_cap`] paths): a sketch's counts add in any order, so which thread ran
+/// which block does not change the result, and a block's own accumulator carries only the
+/// cells' means and moments, which are merged in block order. Without it each block built a
+/// sketch per cell (a store of kilobytes) and the merge added them all, per block.
+struct CellShelf {
+    monthly: Vec<Vec<Quantiles>>,
+    yearly: Vec<Vec<Quantiles>>,
+}
+
+impl CellShelf {
+    /// Empty quantiles for every plan's cells, as [`PlanAcc::new`] makes them.
+    fn new(e: &Engine, cfg: &RunConfig) -> CellShelf {
+        let acc = PlanAcc::new(e, cfg.paths, cfg);
+        let monthly: Vec<Quantiles> = acc.monthly.into_iter().map(|c| c.0).collect();
+        let yearly: Vec<Quantiles> = acc.yearly.into_iter().map(|c| c.0).collect();
+        CellShelf {
+            monthly: vec![monthly; e.plans.len()],
+            yearly: vec![yearly; e.plans.len()],
+        }
+    }
+
+    /// True when a run of `cfg` sketches every monthly and yearly cell from the first value
+    /// (as [`Quantiles::for_total`] decides), so the cells can be kept per thread.
+    fn applies(e: &Engine, cfg: &RunConfig) -> bool {
+        let monthly = REPORTED_SERIES * e.months;
+        let yearly = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
+        (cfg.monthly || cfg.yearly)
+            && (!cfg.monthly || cfg.paths > monthly_exact_cap(monthly) as u64)
+            && (!cfg.yearly || cfg.paths > monthly_exact_cap(yearly) as u64)
+    }
+}
+
+/// [`run_block`], with the cells' quantiles added to `shelf` (when given) instead of the
+/// block's accumulator.
+fn run_block_on(
+    e: &Engine,
+    cfg: &RunConfig,
+    block: u64,
+    mut shelf: Option<&mut CellShelf>,
+) -> BlockAcc {
     let first = block * BLOCK;
     let n = BLOCK.min(cfg.paths - first) as usize;
     let (uniforms, achieved) = e.block_uniforms(first, n);
@@ -449,9 +495,30 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
             }
         }
     }
-    for ((acc, m), y) in plans.iter_mut().zip(&monthly_rows).zip(&yearly_rows) {
-        m.summarise_means_into(&mut acc.monthly);
-        y.summarise_into(&mut acc.yearly);
+    for (pi, ((acc, m), y)) in plans
+        .iter_mut()
+        .zip(&monthly_rows)
+        .zip(&yearly_rows)
+        .enumerate()
+    {
+        match shelf.as_deref_mut() {
+            Some(sh) => {
+                m.summarise_means(&mut sh.monthly[pi], &mut acc.monthly);
+                y.summarise_split(&mut sh.yearly[pi], &mut acc.yearly);
+            }
+            None => {
+                let mut qs: Vec<Quantiles> = acc
+                    .monthly
+                    .iter_mut()
+                    .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
+                    .collect();
+                m.summarise_means(&mut qs, &mut acc.monthly);
+                for (c, q) in acc.monthly.iter_mut().zip(qs) {
+                    c.0 = q;
+                }
+                y.summarise_into(&mut acc.yearly);
+            }
+        }
     }
     // Select each block's tails here, in parallel, so the serial merge is cheap.
     for acc in &mut plans {
@@ -532,13 +599,24 @@ impl CellRows {
         }
     }
 
-    /// Like [`CellRows::summarise_into`] for cells that need only a mean besides their
-    /// quantiles (the monthly percentiles): one pass over each cell's values.
-    fn summarise_means_into(&self, acc: &mut [(Quantiles, Mean)]) {
+    /// [`CellRows::summarise_into`] with the quantiles in `qs` and the moments in `acc`'s.
+    fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
         let mut vals = vec![0.0; self.paths];
-        for (c, cell) in acc.iter_mut().enumerate() {
+        for (c, (q, cell)) in qs.iter_mut().zip(acc.iter_mut()).enumerate() {
             self.column(c, &mut vals);
-            cell.1 = cell.0.extend_mean(&vals);
+            q.extend(&vals);
+            cell.1 = Moments::from_slice(&vals);
+        }
+    }
+
+    /// For cells that need only a mean besides their quantiles (the monthly percentiles):
+    /// each cell's values into its quantiles in `qs` and its mean into `acc`'s, in one pass
+    /// over the rows ([`Quantiles::extend_columns_mean`]).
+    fn summarise_means(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
+        let mut means = vec![Mean::default(); acc.len()];
+        Quantiles::extend_columns_mean(qs, &self.buf[..self.cells * self.paths], &mut means);
+        for (cell, m) in acc.iter_mut().zip(means) {
+            cell.1 = m;
         }
     }
 
@@ -584,6 +662,15 @@ pub fn run_with(
     let mut cancelled = false;
     let blocks = cfg.paths.div_ceil(BLOCK);
     let mut merger = Merger::new(e, cfg);
+    let threads = rayon::current_num_threads().max(1);
+    // Cells kept per thread (when sketched), unless a precision target may drop blocks that
+    // already ran.
+    let shelves: Option<Vec<Mutex<CellShelf>>> =
+        (target_npv_se_usd.is_none() && CellShelf::applies(e, cfg)).then(|| {
+            (0..threads)
+                .map(|_| Mutex::new(CellShelf::new(e, cfg)))
+                .collect()
+        });
     let mut done = false;
     let mut next = 0u64;
     while next < blocks {
@@ -591,12 +678,25 @@ pub fn run_with(
             cancelled = true;
             break;
         }
-        // Monthly sketches make a block's accumulator large, so keep fewer blocks in flight.
-        let per_thread = if cfg.monthly { 1 } else { CHUNK_BLOCKS as u64 };
-        let end = (next + per_thread * rayon::current_num_threads().max(1) as u64).min(blocks);
+        // Monthly sketches in a block's accumulator make it large, so keep fewer in flight.
+        let per_thread = if cfg.monthly && shelves.is_none() {
+            1
+        } else {
+            CHUNK_BLOCKS as u64
+        };
+        let end = (next + per_thread * threads as u64).min(blocks);
         let outs: Vec<BlockAcc> = (next..end)
             .into_par_iter()
-            .map(|b| run_block(e, cfg, b))
+            .map(|b| match &shelves {
+                // Each thread its own shelf (the lock is never contended: blocks do not
+                // start parallel work of their own); any shelf would give the same result.
+                Some(sh) => {
+                    let i = rayon::current_thread_index().unwrap_or(0) % sh.len();
+                    let mut shelf = sh[i].lock().unwrap_or_else(|p| p.into_inner());
+                    run_block_on(e, cfg, b, Some(&mut shelf))
+                }
+                None => run_block(e, cfg, b),
+            })
             .collect();
         for o in outs {
             merger.merge(o).expect("blocks arrive in order");
@@ -614,6 +714,9 @@ pub fn run_with(
         }
         next = end;
         progress((next * BLOCK).min(cfg.paths));
+    }
+    for sh in shelves.into_iter().flatten() {
+        merger.add_cells(sh.into_inner().unwrap_or_else(|p| p.into_inner()));
     }
     merger.finish(cancelled)
 }
@@ -675,6 +778,18 @@ impl Merger {
         self.per_path.extend(o.per_path);
         self.merged_blocks += 1;
         Ok(())
+    }
+
+    /// Adds a thread's shelf of cell quantiles (in any order: sketch counts add).
+    fn add_cells(&mut self, sh: CellShelf) {
+        for ((t, m), y) in self.total.iter_mut().zip(sh.monthly).zip(sh.yearly) {
+            for (a, q) in t.monthly.iter_mut().zip(&m) {
+                a.0.merge(q);
+            }
+            for (a, q) in t.yearly.iter_mut().zip(&y) {
+                a.0.merge(q);
+            }
+        }
     }
 
     /// Blocks merged so far.

@@ -814,3 +814,43 @@ commitments = [{ option = "chips", month = "2026-01", h100e = 2000.0 }]
     assert_eq!(o.first_profitable_year, 2026.0);
     assert_eq!(o.first_positive_fcf_year, 2027.0);
 }
+
+#[test]
+fn sketched_cells_kept_per_thread_give_what_blocks_merged_in_order_give() {
+    // Beyond `monthly_exact_cap` paths every monthly cell is a sketch, and a run keeps each
+    // thread's cells across its blocks (merged once at the end) instead of a sketch per cell
+    // per block. The result must be the blocks' own, merged in block order, bit for bit, on
+    // any number of threads. (Yearly cells take the same route beyond their own cap, 31,000
+    // paths here: too slow for a debug test; checked with `diff -r` of `--out` directories,
+    // BENCHMARKS.md.)
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let probe = Engine::new(&sc, 1, 5, &[]).unwrap();
+    let monthly_cells = gigawatt_sim::REPORTED_SERIES * probe.months;
+    let paths = gigawatt_sim::monthly_exact_cap(monthly_cells) as u64 + 1;
+    let e = Engine::new(&sc, paths, 5, &[]).unwrap();
+    let cfg = RunConfig {
+        paths,
+        monthly: true,
+        per_path: false,
+        overrides: Vec::new(),
+        scales: Vec::new(),
+        yearly: false,
+    };
+    let mut merger = gigawatt_sim::Merger::new(&e, &cfg);
+    for b in 0..paths.div_ceil(gigawatt_sim::BLOCK) {
+        merger.merge(gigawatt_sim::run_block(&e, &cfg, b)).unwrap();
+    }
+    let blocks = merger.finish(false);
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let whole = pool.install(|| run(&e, &cfg, &|_| {}));
+        assert_eq!(whole.paths, paths);
+        for (w, b) in whole.plans.iter().zip(&blocks.plans) {
+            assert!(!w.monthly[0].0.is_exact());
+            assert_eq!(w, b, "{threads} threads");
+        }
+    }
+}
