@@ -195,11 +195,17 @@ impl Engine {
             let f_eff = ((1.0 - p[seg.eff]).max(1e-9).ln() / 12.0).exp();
             let f_pd = ((1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0).exp();
             let (mut k, mut price) = (p[seg.k0], p[seg.price0]);
-            for t in 0..t_len {
-                d.k[base + t] = k;
-                d.rev[base + t] = price / k;
+            // The running products first, then the quotients in a loop of their own, which
+            // the compiler vectorises (the same divisions, so the same bits).
+            let (ks, revs) = (&mut d.k[base..base + t_len], &mut d.rev[base..base + t_len]);
+            for (kt, rt) in ks.iter_mut().zip(revs.iter_mut()) {
+                *kt = k;
+                *rt = price;
                 k *= f_eff;
                 price *= f_pd;
+            }
+            for (rt, kt) in revs.iter_mut().zip(ks.iter()) {
+                *rt /= *kt;
             }
             let mut rng = sample::stream(self.seed, seg.key, path);
             let level0 = p[seg.start];

@@ -958,8 +958,16 @@ impl Engine {
             }
             // Fully served (the common case) or no churn: nothing to divide.
             if churn_share > 0.0 {
+                let mut short = false;
                 for l in 0..L {
-                    if sv[l] < need[l] {
+                    short |= sv[l] < need[l];
+                }
+                if short {
+                    // Every lane, without a branch per lane: a lane served in full has a
+                    // share of exactly 0 (its ratio is at least 1, or 0/0 when it needs
+                    // nothing, which `fmax` turns into 0), so its churn is multiplied by
+                    // exactly 1.
+                    for l in 0..L {
                         let share = (1.0 - sv[l] / need[l]).fmax(0.0);
                         churn[l] *= 1.0 - churn_share * share;
                     }
