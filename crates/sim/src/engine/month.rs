@@ -254,7 +254,16 @@ impl Engine {
                 if a.idle <= NOISE * cap {
                     a.idle = 0.0;
                 }
-                self.track_research(t, st, a.research, floor_rate[l], extra_cap[l], cap, s);
+                // The ratio is read only by the quality index, with a non-zero elasticity.
+                let keep_ratio = d.params[self.quality_eps] != 0.0;
+                self.track_research(
+                    t,
+                    st,
+                    a.research,
+                    (floor_rate[l], extra_cap[l], cap),
+                    keep_ratio,
+                    s,
+                );
                 let flows = MonthFlows {
                     power_net: a.usage_fees_usd - a.power_saved_usd,
                     capex: s.capex[t],
@@ -991,20 +1000,21 @@ impl Engine {
         t: usize,
         st: &mut PathState,
         research: f64,
-        floor_rate: f64,
-        extra_cap: f64,
-        cap: f64,
+        (floor_rate, extra_cap, cap): (f64, f64, f64),
+        keep_ratio: bool,
         s: &mut Scratch,
     ) {
         let scheduled = floor_rate + self.run_schedule[t];
         let planned_r = scheduled.fmax(extra_cap).fmin(cap);
         st.research_cum += research;
         st.planned_cum += planned_r;
-        s.ratio[t] = if st.planned_cum > 0.0 {
-            st.research_cum / st.planned_cum
-        } else {
-            1.0
-        };
+        if keep_ratio {
+            s.ratio[t] = if st.planned_cum > 0.0 {
+                st.research_cum / st.planned_cum
+            } else {
+                1.0
+            };
+        }
     }
 
     /// Step 7: free cash flow (revenue less operating costs, revenue shares among them, capex and
