@@ -317,9 +317,9 @@ impl Engine {
                     ];
                     match rows {
                         Some(rows) => {
-                            let cells = rows[l].iter_mut().skip(t).step_by(self.months);
-                            for (cell, x) in cells.zip(month).take(REPORTED_SERIES) {
-                                *cell = x;
+                            let row = &mut rows[l][..REPORTED_SERIES * self.months];
+                            for (si, x) in month.into_iter().take(REPORTED_SERIES).enumerate() {
+                                row[si * self.months + t] = x;
                             }
                         }
                         None => {
