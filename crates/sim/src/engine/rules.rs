@@ -175,11 +175,13 @@ impl Engine {
                 .copied()
                 .filter(|x| !x.is_nan())
         };
-        let n = diffs().count();
+        // The count and the sum in one pass (the sum from −0.0 in order, as `Iterator::sum`
+        // adds).
+        let (n, sum) = diffs().fold((0usize, -0.0), |(n, s), x| (n + 1, s + x));
         let (mu, sd) = if n == 0 {
             (0.0, 0.0)
         } else {
-            let m = diffs().sum::<f64>() / n as f64;
+            let m = sum / n as f64;
             let v = if n > 1 {
                 diffs().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
             } else {
