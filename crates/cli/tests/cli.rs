@@ -45,6 +45,16 @@ fn plan_startup_json(extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// `plan examples/startup.toml --paths 4` with `extra` arguments is refused as a bad request
+/// (exit 2) with a message that contains `says`.
+fn plan_startup_refuses(extra: &[&str], says: &str) {
+    let mut args = vec!["plan", "examples/startup.toml", "--paths", "4", "-q"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+}
+
 /// `plan --json` on the capacity-expansion example by its cases, at least cost with all demand
 /// served (microlp, 100 out-of-sample paths), with `extra` arguments.
 fn plan_capacity_expansion(extra: &[&str]) -> Output {
@@ -847,11 +857,7 @@ fn plan_estimates_its_optimality_gap_by_replications() {
         ),
         (&["--replications", "1"][..], "at least 2"),
     ] {
-        let mut args = vec!["plan", "examples/startup.toml", "--paths", "4", "-q"];
-        args.extend_from_slice(extra);
-        let o = run(&args);
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+        plan_startup_refuses(extra, says);
     }
 }
 
@@ -922,11 +928,7 @@ fn plan_estimates_its_optimality_gap_by_replications_over_fewer_paths() {
         ),
         (&["--replication-paths", "2"][..], "--replications"),
     ] {
-        let mut args = vec!["plan", "examples/startup.toml", "--paths", "4", "-q"];
-        args.extend_from_slice(extra);
-        let o = run(&args);
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
-        assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
+        plan_startup_refuses(extra, says);
     }
 }
 

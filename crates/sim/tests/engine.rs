@@ -251,16 +251,21 @@ units = 150.0
     }
 }
 
-fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim::PlanAcc> {
-    let e = Engine::new(sc, paths, 5, &[]).unwrap();
-    let cfg = RunConfig {
+/// A run of `paths` paths with monthly percentiles, nothing else recorded.
+fn monthly_config(paths: u64) -> RunConfig {
+    RunConfig {
         paths,
         monthly: true,
         per_path: false,
         overrides: Vec::new(),
         scales: Vec::new(),
         yearly: false,
-    };
+    }
+}
+
+fn run_json(sc: &ValidScenario, paths: u64, threads: usize) -> Vec<gigawatt_sim::PlanAcc> {
+    let e = Engine::new(sc, paths, 5, &[]).unwrap();
+    let cfg = monthly_config(paths);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -828,27 +833,15 @@ fn sketched_cells_kept_per_thread_give_what_blocks_merged_in_order_give() {
     let monthly_cells = gigawatt_sim::REPORTED_SERIES * probe.months;
     let paths = gigawatt_sim::monthly_exact_cap(monthly_cells) as u64 + 1;
     let e = Engine::new(&sc, paths, 5, &[]).unwrap();
-    let cfg = RunConfig {
-        paths,
-        monthly: true,
-        per_path: false,
-        overrides: Vec::new(),
-        scales: Vec::new(),
-        yearly: false,
-    };
+    let cfg = monthly_config(paths);
     let mut merger = gigawatt_sim::Merger::new(&e, &cfg);
     for b in 0..paths.div_ceil(gigawatt_sim::BLOCK) {
         merger.merge(gigawatt_sim::run_block(&e, &cfg, b)).unwrap();
     }
     let blocks = merger.finish(false);
     for threads in [1, 3] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let whole = pool.install(|| run(&e, &cfg, &|_| {}));
-        assert_eq!(whole.paths, paths);
-        for (w, b) in whole.plans.iter().zip(&blocks.plans) {
+        let whole = run_json(&sc, paths, threads);
+        for (w, b) in whole.iter().zip(&blocks.plans) {
             assert!(!w.monthly[0].0.is_exact());
             assert_eq!(w, b, "{threads} threads");
         }
