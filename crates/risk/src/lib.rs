@@ -552,6 +552,7 @@ impl Quantiles {
             for (c, (q, m)) in qs.iter_mut().zip(means.iter_mut()).enumerate() {
                 for (v, row) in vals.iter_mut().zip(rows.chunks_exact(width)) {
                     *v = row[c];
+                    debug_assert!(!v.is_nan(), "a NaN among the values");
                 }
                 *m = q.extend_mean(&vals);
             }

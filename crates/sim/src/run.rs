@@ -516,7 +516,15 @@ fn run_block_on(
                 for (c, q) in acc.monthly.iter_mut().zip(qs) {
                     c.0 = q;
                 }
-                y.summarise_into(&mut acc.yearly);
+                let mut qs: Vec<Quantiles> = acc
+                    .yearly
+                    .iter_mut()
+                    .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
+                    .collect();
+                y.summarise_split(&mut qs, &mut acc.yearly);
+                for (c, q) in acc.yearly.iter_mut().zip(qs) {
+                    c.0 = q;
+                }
             }
         }
     }
@@ -588,24 +596,30 @@ impl CellRows {
         std::array::from_fn(|_| rows.next().expect("LANES rows"))
     }
 
-    /// Adds each cell's values to a block accumulator's (empty) cells: quantiles and two-pass
-    /// moments (no division per value).
-    fn summarise_into(&self, acc: &mut [(Quantiles, Moments)]) {
-        let mut vals = vec![0.0; self.paths];
-        for (c, cell) in acc.iter_mut().enumerate() {
-            self.column(c, &mut vals);
-            cell.0.extend(&vals);
-            cell.1 = Moments::from_slice(&vals);
-        }
-    }
-
-    /// [`CellRows::summarise_into`] with the quantiles in `qs` and the moments in `acc`'s.
+    /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
+    /// the squared deviations from the mean, each added in path order from −0.0, as
+    /// [`Moments::from_slice`] adds them) into `acc`'s: two passes over the rows, not a gather
+    /// per cell.
     fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
-        let mut vals = vec![0.0; self.paths];
-        for (c, (q, cell)) in qs.iter_mut().zip(acc.iter_mut()).enumerate() {
-            self.column(c, &mut vals);
-            q.extend(&vals);
-            cell.1 = Moments::from_slice(&vals);
+        let rows = &self.buf[..self.cells * self.paths];
+        let mut means = vec![Mean::default(); acc.len()];
+        Quantiles::extend_columns_mean(qs, rows, &mut means);
+        if self.paths == 0 {
+            return;
+        }
+        let centre: Vec<f64> = means.iter().map(|m| m.sum / m.n as f64).collect();
+        let mut m2 = vec![-0.0; self.cells];
+        for row in rows.chunks_exact(self.cells) {
+            for ((a, x), c) in m2.iter_mut().zip(row).zip(&centre) {
+                *a += (x - c) * (x - c);
+            }
+        }
+        for ((cell, m), m2) in acc.iter_mut().zip(&means).zip(m2) {
+            cell.1 = Moments {
+                n: m.n,
+                sum: m.sum,
+                m2,
+            };
         }
     }
 
@@ -617,14 +631,6 @@ impl CellRows {
         Quantiles::extend_columns_mean(qs, &self.buf[..self.cells * self.paths], &mut means);
         for (cell, m) in acc.iter_mut().zip(means) {
             cell.1 = m;
-        }
-    }
-
-    /// Cell `c`'s values, path by path.
-    fn column(&self, c: usize, vals: &mut [f64]) {
-        for (v, row) in vals.iter_mut().zip(self.buf.chunks_exact(self.cells)) {
-            *v = row[c];
-            debug_assert!(!v.is_nan(), "cell {c} of a block's rows was not written");
         }
     }
 }
@@ -818,6 +824,47 @@ impl Merger {
             achieved_correlation,
             per_path: self.per_path,
             cancelled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_summarised_by_rows_give_each_columns_own_moments_and_quantiles() {
+        // 5 cells, 37 paths, values of both signs and zeros: the two passes over the rows give
+        // each cell the bits `Moments::from_slice` and `Quantiles::extend` give its column, kept
+        // exactly (cap 1,000) and sketched (cap 0).
+        let (cells, paths) = (5, 37);
+        let mut rows = CellRows::new(cells, paths);
+        for i in 0..paths {
+            for (c, v) in rows.row(i).iter_mut().enumerate() {
+                let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
+                *v = match c {
+                    0 => x,
+                    1 => -x,
+                    2 if i % 5 == 0 => 0.0,
+                    _ => x - 5e8,
+                };
+            }
+        }
+        for cap in [0, 1000] {
+            let mut qs = vec![Quantiles::new(cap); cells];
+            let mut acc = vec![(Quantiles::new(cap), Moments::default()); cells];
+            rows.summarise_split(&mut qs, &mut acc);
+            for c in 0..cells {
+                let col: Vec<f64> = (0..paths).map(|i| rows.buf[i * cells + c]).collect();
+                let want = Moments::from_slice(&col);
+                let got = acc[c].1;
+                assert_eq!(got.n, want.n);
+                assert_eq!(got.sum.to_bits(), want.sum.to_bits(), "cell {c}");
+                assert_eq!(got.m2.to_bits(), want.m2.to_bits(), "cell {c}");
+                let mut q = Quantiles::new(cap);
+                q.extend(&col);
+                assert_eq!(qs[c], q, "cell {c}");
+            }
         }
     }
 }
