@@ -604,7 +604,7 @@ impl CellRows {
         let rows = &self.buf[..self.cells * self.paths];
         let mut means = vec![Mean::default(); acc.len()];
         Quantiles::extend_columns_mean(qs, rows, &mut means);
-        if self.paths == 0 {
+        if self.paths == 0 || self.cells == 0 {
             return;
         }
         let centre: Vec<f64> = means.iter().map(|m| m.sum / m.n as f64).collect();
@@ -850,6 +850,8 @@ mod tests {
                 };
             }
         }
+        // No cells (a run without yearly statements) is nothing to do.
+        CellRows::new(0, paths).summarise_split(&mut [], &mut []);
         for cap in [0, 1000] {
             let mut qs = vec![Quantiles::new(cap); cells];
             let mut acc = vec![(Quantiles::new(cap), Moments::default()); cells];
