@@ -507,24 +507,8 @@ fn run_block_on(
                 y.summarise_split(&mut sh.yearly[pi], &mut acc.yearly);
             }
             None => {
-                let mut qs: Vec<Quantiles> = acc
-                    .monthly
-                    .iter_mut()
-                    .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
-                    .collect();
-                m.summarise_means(&mut qs, &mut acc.monthly);
-                for (c, q) in acc.monthly.iter_mut().zip(qs) {
-                    c.0 = q;
-                }
-                let mut qs: Vec<Quantiles> = acc
-                    .yearly
-                    .iter_mut()
-                    .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
-                    .collect();
-                y.summarise_split(&mut qs, &mut acc.yearly);
-                for (c, q) in acc.yearly.iter_mut().zip(qs) {
-                    c.0 = q;
-                }
+                own_quantiles(&mut acc.monthly, |qs, cells| m.summarise_means(qs, cells));
+                own_quantiles(&mut acc.yearly, |qs, cells| y.summarise_split(qs, cells));
             }
         }
     }
@@ -541,6 +525,22 @@ fn run_block_on(
         plans,
         achieved: achieved.map(|a| (a, n)),
         per_path,
+    }
+}
+
+/// Calls `f` with the cells' quantiles apart from the cells (taken out and put back), so that
+/// a block's own cells take the route a thread's shelf does.
+fn own_quantiles<M>(
+    cells: &mut [(Quantiles, M)],
+    f: impl FnOnce(&mut [Quantiles], &mut [(Quantiles, M)]),
+) {
+    let mut qs: Vec<Quantiles> = cells
+        .iter_mut()
+        .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
+        .collect();
+    f(&mut qs, cells);
+    for (c, q) in cells.iter_mut().zip(qs) {
+        c.0 = q;
     }
 }
 
