@@ -634,8 +634,7 @@ impl Planner<'_> {
         Ok((solved, size, None))
     }
 
-    /// The decomposition's settings from the request.
-    /// The decomposition's settings for a programme over `paths` paths.
+    /// The decomposition's settings from the request, for a programme over `paths` paths.
     fn decompose_settings(&self, paths: u64) -> DecomposeSettings {
         DecomposeSettings {
             gap: self.a.decompose_gap,
@@ -1321,25 +1320,15 @@ impl Planner<'_> {
                 },
             });
         }
-        let gaps: Vec<f64> = per_replication.iter().map(|r| r.gap_usd).collect();
-        let (optima_mean_usd, optima_se_usd) = mean_se(
-            &per_replication
-                .iter()
-                .map(|r| r.optimum_usd)
-                .collect::<Vec<_>>(),
-        );
-        let (candidate_mean_usd, candidate_se_usd) = mean_se(
-            &per_replication
-                .iter()
-                .map(|r| r.candidate_usd)
-                .collect::<Vec<_>>(),
-        );
-        let (gap_usd, gap_se_usd) = mean_se(&gaps);
-        let stopping_gap_mean_usd = per_replication
-            .iter()
-            .map(|r| r.stopping_gap_usd)
-            .sum::<f64>()
-            / per_replication.len().max(1) as f64;
+        // Mean and standard error over the replications of one of their figures.
+        let over = |f: fn(&Replication) -> f64| {
+            mean_se(&per_replication.iter().map(f).collect::<Vec<_>>())
+        };
+        let (optima_mean_usd, optima_se_usd) = over(|r| r.optimum_usd);
+        let (candidate_mean_usd, candidate_se_usd) = over(|r| r.candidate_usd);
+        let (gap_usd, gap_se_usd) = over(|r| r.gap_usd);
+        let (stopping_gap_mean_usd, _) = over(|r| r.stopping_gap_usd);
+        let t = student_t_95(per_replication.len() - 1);
         Ok(OptimalityGap {
             replications: per_replication.len(),
             paths_per_replication: n,
@@ -1350,7 +1339,7 @@ impl Planner<'_> {
             candidate_se_usd,
             gap_usd,
             gap_se_usd,
-            gap_ci95_upper_usd: gap_usd + student_t_95(gaps.len() - 1) * gap_se_usd,
+            gap_ci95_upper_usd: gap_usd + t * gap_se_usd,
             stopping_gap_mean_usd,
         })
     }
