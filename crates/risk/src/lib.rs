@@ -625,6 +625,13 @@ impl Quantiles {
         self.exact.is_some()
     }
 
+    /// True when it keeps no value exactly (made with a cap of 0, as [`Quantiles::for_total`]
+    /// makes it for a stream larger than its cap): every value goes to the sketch, so parts of
+    /// a stream can be counted apart and merged in any order.
+    pub fn sketches_every_value(&self) -> bool {
+        self.cap == 0
+    }
+
     /// Bound on the relative error of [`Quantiles::quantile`]: 0 when exact.
     pub fn relative_error(&self) -> f64 {
         if self.is_exact() {

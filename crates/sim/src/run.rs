@@ -333,31 +333,25 @@ pub fn run_block(e: &Engine, cfg: &RunConfig, block: u64) -> BlockAcc {
 /// which block does not change the result, and a block's own accumulator carries only the
 /// cells' means and moments, which are merged in block order. Without it each block built a
 /// sketch per cell (a store of kilobytes) and the merge added them all, per block.
+#[derive(Clone)]
 struct CellShelf {
     monthly: Vec<Vec<Quantiles>>,
     yearly: Vec<Vec<Quantiles>>,
 }
 
 impl CellShelf {
-    /// Empty quantiles for every plan's cells, as [`PlanAcc::new`] makes them.
-    fn new(e: &Engine, cfg: &RunConfig) -> CellShelf {
+    /// Empty quantiles for every plan's cells, as [`PlanAcc::new`] makes them; None when the
+    /// run records no cells, or keeps some of them exactly (a run of few paths).
+    fn new(e: &Engine, cfg: &RunConfig) -> Option<CellShelf> {
         let acc = PlanAcc::new(e, cfg.paths, cfg);
         let monthly: Vec<Quantiles> = acc.monthly.into_iter().map(|c| c.0).collect();
         let yearly: Vec<Quantiles> = acc.yearly.into_iter().map(|c| c.0).collect();
-        CellShelf {
+        let mut cells = monthly.iter().chain(&yearly).peekable();
+        let sketched = cells.peek().is_some() && cells.all(Quantiles::sketches_every_value);
+        sketched.then(|| CellShelf {
             monthly: vec![monthly; e.plans.len()],
             yearly: vec![yearly; e.plans.len()],
-        }
-    }
-
-    /// True when a run of `cfg` sketches every monthly and yearly cell from the first value
-    /// (as [`Quantiles::for_total`] decides), so the cells can be kept per thread.
-    fn applies(e: &Engine, cfg: &RunConfig) -> bool {
-        let monthly = REPORTED_SERIES * e.months;
-        let yearly = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
-        (cfg.monthly || cfg.yearly)
-            && (!cfg.monthly || cfg.paths > monthly_exact_cap(monthly) as u64)
-            && (!cfg.yearly || cfg.paths > monthly_exact_cap(yearly) as u64)
+        })
     }
 }
 
@@ -671,12 +665,11 @@ pub fn run_with(
     let threads = rayon::current_num_threads().max(1);
     // Cells kept per thread (when sketched), unless a precision target may drop blocks that
     // already ran.
-    let shelves: Option<Vec<Mutex<CellShelf>>> =
-        (target_npv_se_usd.is_none() && CellShelf::applies(e, cfg)).then(|| {
-            (0..threads)
-                .map(|_| Mutex::new(CellShelf::new(e, cfg)))
-                .collect()
-        });
+    let shelves: Option<Vec<Mutex<CellShelf>>> = target_npv_se_usd
+        .is_none()
+        .then(|| CellShelf::new(e, cfg))
+        .flatten()
+        .map(|sh| (0..threads).map(|_| Mutex::new(sh.clone())).collect());
     let mut done = false;
     let mut next = 0u64;
     while next < blocks {
