@@ -221,6 +221,8 @@ impl Engine {
     ) {
         let mut st: [PathState; L] = std::array::from_fn(|l| self.path_state(d[l]));
         let nc_growth = self.opex_growth_ln_m.exp();
+        // The research ratio is read only by the quality index, with a non-zero elasticity.
+        let keep_ratio: [bool; L] = std::array::from_fn(|l| d[l].params[self.quality_eps] != 0.0);
         for t in 0..self.months {
             let mut cap = [0.0; L];
             for l in 0..L {
@@ -254,14 +256,12 @@ impl Engine {
                 if a.idle <= NOISE * cap {
                     a.idle = 0.0;
                 }
-                // The ratio is read only by the quality index, with a non-zero elasticity.
-                let keep_ratio = d.params[self.quality_eps] != 0.0;
                 self.track_research(
                     t,
                     st,
                     a.research,
                     (floor_rate[l], extra_cap[l], cap),
-                    keep_ratio,
+                    keep_ratio[l],
                     s,
                 );
                 let flows = MonthFlows {
