@@ -723,7 +723,7 @@ fn infeasible_plan_is_exit_3_with_a_diagnosis() {
     let out = text(&o.stdout);
     assert!(out.contains("limits in conflict"), "{out}");
     // Every figure of the diagnosis carries its unit and says what the limit is.
-    assert!(out.contains("H100e-months served"), "{out}");
+    assert!(out.contains("share of product demand served"), "{out}");
     assert!(out.contains("--service-level share"), "{out}");
     // The zero budget is what forces the service level to move: it is named as held.
     let held = out.split("held at their bound").nth(1).unwrap_or("");
@@ -1796,9 +1796,9 @@ fn decompose_sessions_beyond_the_memory_are_refused_with_the_bases_estimate() {
 #[cfg(feature = "highs")]
 #[test]
 fn a_decomposition_long_without_recourse_everywhere_suggests_the_extensive_form() {
-    // startup's cost programme at 30 paths leaves some paths without a feasible recourse for
-    // hundreds of iterations (BENCHMARKS.md); its extensive form has about 10,000 columns.
-    // The note comes once, at iteration 50; the run is stopped there.
+    // startup's cost programme at 30 paths still leaves some paths without a feasible
+    // recourse at iteration 50 (it ends near iteration 126); its extensive form has about
+    // 10,000 columns. The note comes once, at iteration 50; the run is stopped there.
     use std::io::BufRead;
     let mut child = bin()
         .current_dir(root())
@@ -1841,6 +1841,99 @@ fn a_decomposition_long_without_recourse_everywhere_suggests_the_extensive_form(
             && notes[0].ends_with("drop --decompose"),
         "{}",
         notes[0]
+    );
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn frontier_labs_cost_programme_is_diagnosed_in_shares_of_demand() {
+    // frontier-lab's demand reaches 10⁸–10⁹ H100e-months a path. With the service level
+    // written in H100e-months, HiGHS stopped with an error at 5 paths, and at 2 paths the
+    // diagnosis moved the level by 2.6·10⁹ against a bound of 1.8·10⁸. Written as a share,
+    // the programme is found infeasible (its high-demand paths cannot reach half their demand
+    // with what arrives in time) and the move is a share no larger than the level.
+    for paths in ["2", "5"] {
+        let o = run(&[
+            "plan",
+            "examples/frontier-lab.toml",
+            "--solver",
+            "highs",
+            "--objective",
+            "cost",
+            "--service-level",
+            "0.5",
+            "--paths",
+            paths,
+            "--oos-paths",
+            "50",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let d = &v["diagnosis"][0];
+        assert_eq!(d["limit"], "service_level", "{v}");
+        assert_eq!(d["unit"], "share of product demand served");
+        assert_eq!(d["bound"].as_f64().unwrap(), 0.5);
+        let m = d["move_by"].as_f64().unwrap();
+        assert!(m > 0.0 && m <= 0.5 + 1e-9, "{v}");
+    }
+}
+
+#[cfg(feature = "highs")]
+#[test]
+fn the_cost_programme_by_decomposition_reaches_the_extensive_forms_optimum() {
+    // startup's cost programme (a 99 % service level on every path) over 8 paths: some master
+    // points leave paths with no feasible recourse. The decomposition must still end with a
+    // plan every path carries out, within its gap of the extensive form's optimum (solved to
+    // a 10⁻⁵ MIP gap), with its bound below that optimum. Before the penalised values beside
+    // the feasibility cuts, it found no feasible point at all.
+    let plan = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "plan",
+            "examples/startup.toml",
+            "--solver",
+            "highs",
+            "--objective",
+            "cost",
+            "--paths",
+            "8",
+            "--oos-paths",
+            "50",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let ef = plan(&["--mip-gap", "0.00001"]);
+    let d = plan(&["--decompose"]);
+    let optimum = ef["objective"].as_f64().unwrap();
+    assert!(ef["gap"].as_f64().unwrap() <= 1e-5, "{ef}");
+    assert_eq!(d["status"], "optimal", "{d}");
+    assert_eq!(d["decomposition"]["converged"], true);
+    let (cost, bound, gap) = (
+        d["objective"].as_f64().unwrap(),
+        d["bound"].as_f64().unwrap(),
+        d["decomposition"]["gap_target"].as_f64().unwrap(),
+    );
+    // A cost: the bound is below the optimum, the plan's cost above it (both within the
+    // extensive form's own 10⁻⁵), and the two within the decomposition's gap.
+    assert!(
+        bound <= optimum * (1.0 + 1e-5),
+        "bound {bound}, optimum {optimum}"
+    );
+    assert!(
+        cost >= optimum * (1.0 - 1e-5),
+        "cost {cost}, optimum {optimum}"
+    );
+    assert!(cost - bound <= gap * cost, "{cost} {bound} {gap}");
+    // The run did meet master points that some path cannot carry out (what this tests).
+    let its = d["decomposition"]["iterations"].as_array().unwrap();
+    assert!(
+        its.iter()
+            .any(|i| i["infeasible_subproblems"].as_u64().unwrap() > 0),
+        "{d}"
     );
 }
 

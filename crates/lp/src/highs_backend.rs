@@ -88,6 +88,11 @@ fn run(
             };
             run(p, &default_threads, presolve, start)
         }
+        // HiGHS's MIP solver stops with an error when its postsolve leaves a violation above
+        // its tolerance (seen on frontier-lab's elastic cost programme before its service
+        // row was scaled: presolve reduced it to empty, and the restored point broke a row
+        // by 3·10⁻⁵): solve once more without presolve, which has no postsolve.
+        Err(_) if presolve => run(p, settings, false, start),
         solved => solved.map_err(refused),
     }
 }

@@ -35,6 +35,10 @@ const INF: f64 = f64::INFINITY;
 /// The programme's unit of money: values and cash rows are in millions of USD.
 pub const MONEY_UNIT_USD: f64 = 1e6;
 
+/// The service-level row's unit: the whole of a path's product demand counts this many, so a
+/// share s of it is s × this (the row stays in the tens, whatever the demand's size).
+pub const SERVICE_ROW_MONTHS: f64 = 100.0;
+
 /// What to optimise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Objective {
@@ -820,13 +824,28 @@ impl<'a> Builder<'a> {
             - self.disc_end * v.fleet_terminal_usd;
         sd.constant = if self.maximize { -fixed } else { fixed };
         if let Objective::Cost { service_level, .. } = self.set.objective {
+            // Counted in months of the path's mean monthly demand (SERVICE_ROW_MONTHS per
+            // share), not in H100e-months: frontier-lab's total reaches 10⁸–10⁹ per path, a
+            // row the solvers' absolute tolerances cannot check (HiGHS found the programme
+            // infeasible at a service level of 0.5 where the plan without new commitments
+            // serves 89 %). A share (÷ the total) would leave coefficients near 10⁻⁹, which
+            // HiGHS drops as zero.
             let demand: f64 = v.demand_h100e.iter().map(|d| d.iter().sum::<f64>()).sum();
+            let per = if demand > 0.0 {
+                SERVICE_ROW_MONTHS / demand
+            } else {
+                1.0
+            };
+            let mut terms = served_total;
+            for (_, c) in &mut terms {
+                *c *= per;
+            }
             sd.rows.push(RowDef {
                 name: "service_level".into(),
                 kind: RowKind::ServiceLevel,
-                lower: service_level * demand,
+                lower: service_level * demand * per,
                 upper: INF,
-                terms: served_total,
+                terms,
                 limit: true,
             });
         }
@@ -1381,6 +1400,8 @@ fn in_money_units(sd: &mut ScenarioDef) {
 pub fn limit_unit_usd(limit: &str) -> f64 {
     if limit_unit_label(limit).0 == "USD" {
         MONEY_UNIT_USD
+    } else if limit == "service_level" {
+        1.0 / SERVICE_ROW_MONTHS
     } else {
         1.0
     }
@@ -1397,7 +1418,7 @@ pub fn limit_unit_label(limit: &str) -> (&'static str, &'static str) {
         ("USD", "--budget-usd-per-year for that year")
     } else if limit == "service_level" {
         (
-            "H100e-months served",
+            "share of product demand served",
             "--service-level share of all product demand, over the horizon",
         )
     } else if limit.starts_with("max_total[") {

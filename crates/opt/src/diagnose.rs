@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use gigawatt_lp::{Problem, Sense, Solver, SolverSettings};
+use gigawatt_lp::{Problem, Sense, SolveStatus, Solver, SolverSettings};
 
 use crate::two_stage::{Layout, Risk, TwoStage};
 
@@ -94,7 +94,22 @@ pub fn diagnose(
     let (e, slacks) = elastic(&p, &lay);
     let mut relaxed = SolverSettings { ..*settings };
     relaxed.mip_gap = relaxed.mip_gap.max(1e-6);
-    let sol = solver.solve(&e, &relaxed)?;
+    // The relaxation first: when its optimum is integral it is the elastic programme's, and
+    // HiGHS's MIP presolve has been seen to return a far worse "optimum" on badly scaled
+    // programmes (frontier-lab: total slack 1.98 where the integral relaxation has 0.28).
+    let mut lp = e.clone();
+    lp.integer.iter_mut().for_each(|i| *i = false);
+    let first = solver.solve(&lp, &relaxed)?;
+    let integral = first.status == SolveStatus::Optimal
+        && e.integer
+            .iter()
+            .zip(&first.x)
+            .all(|(int, v)| !int || (v - v.round()).abs() <= 1e-9);
+    let sol = if integral || !e.is_mip() {
+        first
+    } else {
+        solver.solve(&e, &relaxed)?
+    };
     if !sol.status.has_solution() {
         return Ok(Diagnosis::NotLimits);
     }
