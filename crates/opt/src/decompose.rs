@@ -449,7 +449,16 @@ struct CutPool {
     group_of: Vec<usize>,
     /// Each scenario's weight in its group's cut: p_s / P_g.
     weight: Vec<f64>,
+    /// Per master variable, the most |x_k| can be (its bounds, or the decomposition's box).
+    reach: Vec<f64>,
 }
+
+/// A cut's coefficients under this share of its largest are dropped, and its right-hand side
+/// loosened by the most they could contribute (|c_k| times the variable's reach), so the cut
+/// stays valid. Duals carry rounding noise: microlp's elastic duals gave feasibility cuts with
+/// coefficients from 10⁻³³ to 250 on startup's cost programme, which the next master solve
+/// refused (a row spanning 10³⁴).
+const CUT_COEF_TOL: f64 = 1e-12;
 
 /// Consecutive scenarios in `groups` groups (every scenario its own for 0 or more groups than
 /// scenarios): each scenario's group, its weight p_s / P_g, and each group's probability P_g.
@@ -479,7 +488,7 @@ fn cut_groups(probs: &[f64], groups: usize) -> (Vec<usize>, Vec<f64>, Vec<f64>) 
 
 impl CutPool {
     /// An empty pool over these groups.
-    fn new(group_of: &[usize], weight: &[f64]) -> CutPool {
+    fn new(group_of: &[usize], weight: &[f64], reach: &[f64]) -> CutPool {
         let groups = group_of.last().map_or(0, |g| g + 1);
         CutPool {
             cuts: Vec::new(),
@@ -487,6 +496,7 @@ impl CutPool {
             latest: vec![usize::MAX; groups],
             group_of: group_of.to_vec(),
             weight: weight.to_vec(),
+            reach: reach.to_vec(),
         }
     }
 }
@@ -512,6 +522,21 @@ impl Default for Incumbent {
 }
 
 impl CutPool {
+    /// Adds `cut` without its negligible coefficients ([`CUT_COEF_TOL`]).
+    fn push(&mut self, mut cut: Cut) {
+        let largest = cut.coef.iter().fold(0.0f64, |m, (_, c)| m.max(c.abs()));
+        let mut loosen = 0.0;
+        cut.coef.retain(|(k, c)| {
+            let keep = c.abs() > CUT_COEF_TOL * largest;
+            if !keep {
+                loosen += c.abs() * self.reach[*k];
+            }
+            keep
+        });
+        cut.rhs += loosen;
+        self.cuts.push(cut);
+    }
+
     /// Counts, per cut, the master solves in a row (`xm`, θ from column `theta`) at which it
     /// was slack.
     fn age(&mut self, xm: &[f64], theta: usize) {
@@ -1226,7 +1251,7 @@ impl TwoStage {
                     if let Some((w, fgrad)) = feasibility {
                         let coef = linear(fgrad, 1.0);
                         let rhs = at(&coef) - w;
-                        pool.cuts.push(Cut {
+                        pool.push(Cut {
                             scenario: None,
                             coef,
                             rhs,
@@ -1256,7 +1281,7 @@ impl TwoStage {
                     if let Some((coef, rhs)) = cut {
                         pool.latest[g] = pool.cuts.len();
                         pool.has_cut[g] = true;
-                        pool.cuts.push(Cut {
+                        pool.push(Cut {
                             scenario: Some(g),
                             coef,
                             rhs,
@@ -1272,7 +1297,7 @@ impl TwoStage {
                     r.infeasible += 1;
                     let coef = linear(grad, 1.0);
                     let rhs = at(&coef) - violation;
-                    pool.cuts.push(Cut {
+                    pool.push(Cut {
                         scenario: None,
                         coef,
                         rhs,
@@ -1393,7 +1418,19 @@ impl TwoStage {
         // CVaR needs every path's value in the master.
         let groups = if lambda > 0.0 { 0 } else { dset.groups };
         let (group_of, weight, group_probs) = cut_groups(&probs, groups);
-        let mut pool = CutPool::new(&group_of, &weight);
+        // What each master variable can reach: its bounds, or the widest box.
+        let reach: Vec<f64> = defs
+            .iter()
+            .map(|d| {
+                let r = d.lower.abs().max(d.upper.abs());
+                if r.is_finite() {
+                    r
+                } else {
+                    dset.box_bound
+                }
+            })
+            .collect();
+        let mut pool = CutPool::new(&group_of, &weight, &reach);
         let mut last_master: Vec<f64> = Vec::new();
         let mut x: Vec<f64> = match x0 {
             Some(x0) => x0,
@@ -1731,7 +1768,7 @@ impl TwoStage {
                             break;
                         }
                         let cand = std::mem::take(&mut cands[j]);
-                        let mut scratch = CutPool::new(&group_of, &weight);
+                        let mut scratch = CutPool::new(&group_of, &weight, &reach);
                         let (value, paid) =
                             match self.round(&cand, evaluate_all, sgn, &mut scratch)? {
                                 Ok(r) if r.values.len() == self.scenarios.len() => {
@@ -2112,11 +2149,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cuts_negligible_coefficients_are_dropped_and_paid_for_over_the_box() {
+        // Feasibility cut 2·x₀ + 10⁻²⁰·x₁ − 3·x₂ ≤ 5 (x₁ within ±10⁹, x₂ within [0, 4]): the
+        // 10⁻²⁰ term, 10⁻²⁰ of the largest, goes, and the right-hand side grows by the most it
+        // could add, 10⁻²⁰ · 10⁹. Every point the cut allowed, the new one allows.
+        let mut pool = CutPool::new(&[0], &[1.0], &[10.0, 1e9, 4.0]);
+        pool.push(Cut {
+            scenario: None,
+            coef: vec![(0, 2.0), (1, 1e-20), (2, -3.0)],
+            rhs: 5.0,
+            age: 0,
+        });
+        let c = &pool.cuts[0];
+        assert_eq!(c.coef, vec![(0, 2.0), (2, -3.0)]);
+        assert_eq!(c.rhs, 5.0 + 1e-20 * 1e9);
+        for x1 in [-1e9, 0.0, 1e9] {
+            let x0 = (5.0 - 1e-20 * x1) / 2.0;
+            assert!(2.0 * x0 <= c.rhs, "x₁ = {x1}");
+        }
+    }
+
+    #[test]
     fn the_cuts_bound_a_point_by_each_groups_least_cut_weighted_by_its_probability() {
         // Two groups of probability 0.25 and 0.75. Group 0: θ ≤ 10 − x₀ and θ ≤ 4 + x₀; group 1:
         // θ ≤ 6 + 2·x₁. At x = (2, 1): group 0's least is min(8, 6) = 6, group 1's 8, so the
         // bound is 0.25·6 + 0.75·8 = 7.5. A feasibility cut does not enter it.
-        let mut pool = CutPool::new(&[0, 1], &[1.0, 1.0]);
+        let mut pool = CutPool::new(&[0, 1], &[1.0, 1.0], &[1e9, 1e9]);
         let cut = |scenario, coef: Vec<(usize, f64)>, rhs| Cut {
             scenario,
             coef,
