@@ -40,7 +40,12 @@ fn plan_startup_json(extra: &[&str]) -> serde_json::Value {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let o = run(&args);
+    run_json(&args)
+}
+
+/// `gigawatt ARGS`, which must succeed: its JSON.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let o = run(args);
     assert!(o.status.success(), "{}", text(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -1902,9 +1907,7 @@ fn the_cost_programme_by_decomposition_reaches_the_extensive_forms_optimum() {
             "--json",
         ];
         args.extend_from_slice(extra);
-        let o = run(&args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
+        run_json(&args)
     };
     let ef = plan(&["--mip-gap", "0.00001"]);
     let d = plan(&["--decompose"]);

@@ -1227,6 +1227,17 @@ impl TwoStage {
                 .collect()
         };
         let at = |coef: &[(usize, f64)]| coef.iter().map(|(k, g)| g * x[*k]).sum::<f64>();
+        // w(x̂) + ∂w·(x − x̂) ≤ 0 for an elastic violation w(x̂) and its gradient.
+        let feasibility_cut = |pool: &mut CutPool, grad: Vec<f64>, w: f64| {
+            let coef = linear(grad, 1.0);
+            let rhs = at(&coef) - w;
+            pool.push(Cut {
+                scenario: None,
+                coef,
+                rhs,
+                age: 0,
+            });
+        };
         let ns = self.scenarios.len();
         // A group's cut so far (dense gradient, right-hand side) and whether each of its
         // scenarios gave an optimality cut; a group of one pushes its scenario's cut as is.
@@ -1249,14 +1260,7 @@ impl TwoStage {
                         r.infeasible += 1;
                     }
                     if let Some((w, fgrad)) = feasibility {
-                        let coef = linear(fgrad, 1.0);
-                        let rhs = at(&coef) - w;
-                        pool.push(Cut {
-                            scenario: None,
-                            coef,
-                            rhs,
-                            age: 0,
-                        });
+                        feasibility_cut(pool, fgrad, w);
                     }
                     let coef = linear(grad, sgn);
                     let rhs = sgn * value - at(&coef);
@@ -1295,14 +1299,7 @@ impl TwoStage {
                     // The group has no optimality cut this round.
                     whole = false;
                     r.infeasible += 1;
-                    let coef = linear(grad, 1.0);
-                    let rhs = at(&coef) - violation;
-                    pool.push(Cut {
-                        scenario: None,
-                        coef,
-                        rhs,
-                        age: 0,
-                    });
+                    feasibility_cut(pool, grad, violation);
                 }
                 Eval::Unbounded => return Ok(Err(SolveStatus::Unbounded)),
                 Eval::Hopeless => return Ok(Err(SolveStatus::Infeasible)),
