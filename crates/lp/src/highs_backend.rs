@@ -130,9 +130,7 @@ impl Solver for Highs {
     ) -> Result<(Solution, Vec<f64>), Error> {
         let relaxed;
         let p = if p.is_mip() {
-            let mut lp = p.clone();
-            lp.integer.iter_mut().for_each(|i| *i = false);
-            relaxed = lp;
+            relaxed = p.relaxation();
             &relaxed
         } else {
             p

@@ -151,6 +151,13 @@ impl Problem {
         self.integer.iter().any(|i| *i)
     }
 
+    /// The LP relaxation: this problem with every column continuous.
+    pub fn relaxation(&self) -> Problem {
+        let mut lp = self.clone();
+        lp.integer.iter_mut().for_each(|i| *i = false);
+        lp
+    }
+
     /// The matrix in compressed sparse column form: (column starts, row indices, values),
     /// duplicates summed, rows sorted within each column.
     pub fn csc(&self) -> (Vec<usize>, Vec<u32>, Vec<f64>) {
@@ -356,8 +363,7 @@ pub trait Solver {
         p: &Problem,
         settings: &SolverSettings,
     ) -> Result<(Solution, Vec<f64>), Error> {
-        let mut lp = p.clone();
-        lp.integer.iter_mut().for_each(|i| *i = false);
+        let lp = p.relaxation();
         let sol = self.solve(&lp, settings)?;
         if sol.status != SolveStatus::Optimal {
             return Ok((sol, Vec::new()));

@@ -35,9 +35,9 @@ const INF: f64 = f64::INFINITY;
 /// The programme's unit of money: values and cash rows are in millions of USD.
 pub const MONEY_UNIT_USD: f64 = 1e6;
 
-/// The service-level row's unit: the whole of a path's product demand counts this many, so a
+/// The service-level row's scale: the whole of a path's product demand counts this much, so a
 /// share s of it is s × this (the row stays in the tens, whatever the demand's size).
-pub const SERVICE_ROW_MONTHS: f64 = 100.0;
+pub const SERVICE_ROW_SCALE: f64 = 100.0;
 
 /// What to optimise.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -824,15 +824,15 @@ impl<'a> Builder<'a> {
             - self.disc_end * v.fleet_terminal_usd;
         sd.constant = if self.maximize { -fixed } else { fixed };
         if let Objective::Cost { service_level, .. } = self.set.objective {
-            // Counted in months of the path's mean monthly demand (SERVICE_ROW_MONTHS per
-            // share), not in H100e-months: frontier-lab's total reaches 10⁸–10⁹ per path, a
+            // Counted in shares of the path's demand times SERVICE_ROW_SCALE, not in
+            // H100e-months: frontier-lab's total reaches 10⁸–10⁹ per path, a
             // row the solvers' absolute tolerances cannot check (HiGHS found the programme
             // infeasible at a service level of 0.5 where the plan without new commitments
             // serves 89 %). A share (÷ the total) would leave coefficients near 10⁻⁹, which
             // HiGHS drops as zero.
             let demand: f64 = v.demand_h100e.iter().map(|d| d.iter().sum::<f64>()).sum();
             let per = if demand > 0.0 {
-                SERVICE_ROW_MONTHS / demand
+                SERVICE_ROW_SCALE / demand
             } else {
                 1.0
             };
@@ -1401,7 +1401,7 @@ pub fn limit_unit_usd(limit: &str) -> f64 {
     if limit_unit_label(limit).0 == "USD" {
         MONEY_UNIT_USD
     } else if limit == "service_level" {
-        1.0 / SERVICE_ROW_MONTHS
+        1.0 / SERVICE_ROW_SCALE
     } else {
         1.0
     }

@@ -97,9 +97,7 @@ pub fn diagnose(
     // The relaxation first: when its optimum is integral it is the elastic programme's, and
     // HiGHS's MIP presolve has been seen to return a far worse "optimum" on badly scaled
     // programmes (frontier-lab: total slack 1.98 where the integral relaxation has 0.28).
-    let mut lp = e.clone();
-    lp.integer.iter_mut().for_each(|i| *i = false);
-    let first = solver.solve(&lp, &relaxed)?;
+    let first = solver.solve(&e.relaxation(), &relaxed)?;
     let integral = first.status == SolveStatus::Optimal
         && e.integer
             .iter()
