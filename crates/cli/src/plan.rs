@@ -138,6 +138,12 @@ pub struct PlanArgs {
     /// paths). The answer is the same within the gap either way.
     #[arg(long, value_name = "PATHS", default_value_t = gigawatt_study::plan::DEFAULT_WARM_SESSIONS)]
     pub decompose_sessions: usize,
+    /// With --decompose: solve every path's subproblem with the LP solver, even where its
+    /// structure (states fixed by the plan, then one-row blocks of served demand and burst)
+    /// lets it be solved directly, about a hundred times faster. The same optimum; for
+    /// comparison.
+    #[arg(long)]
+    pub decompose_solver_subproblems: bool,
     /// Solver: `highs` (needs the `highs` feature) or `microlp` (pure Rust).
     #[arg(long)]
     pub solver: Option<String>,
@@ -202,6 +208,7 @@ impl PlanArgs {
             decompose_gap: self.decompose_gap,
             decompose_groups: self.decompose_groups,
             decompose_sessions: Some(self.decompose_sessions),
+            decompose_solver_subproblems: self.decompose_solver_subproblems,
             max_memory_gb: self.max_memory_gb,
         }
     }

@@ -63,6 +63,7 @@
 pub mod capacity;
 pub mod decompose;
 pub mod diagnose;
+mod separable;
 mod two_stage;
 
 pub use two_stage::{

@@ -306,6 +306,7 @@ const EXACT: DecomposeSettings = DecomposeSettings {
     penalty: 0.0,
     groups: 0,
     warm_sessions: gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS,
+    direct: true,
 };
 
 /// Solves `prob` by the extensive form and by decomposition (plain L-shaped, level
@@ -319,12 +320,14 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
     for s in all_solvers() {
         let ef = prob.solve(s.as_ref(), &set, risk, None).unwrap();
         let sessions = EXACT.warm_sessions;
-        for (level, penalty, groups, warm_sessions) in [
-            (0.0, 0.0, 0, sessions),
-            (0.3, 0.0, 0, sessions),
-            (0.3, 1e3, 0, sessions),
-            (0.3, 0.0, 2, sessions),
-            (0.3, 0.0, 0, 0),
+        for (level, penalty, groups, warm_sessions, direct) in [
+            (0.0, 0.0, 0, sessions, true),
+            (0.0, 0.0, 0, sessions, false),
+            (0.3, 0.0, 0, sessions, true),
+            (0.3, 0.0, 0, sessions, false),
+            (0.3, 1e3, 0, sessions, true),
+            (0.3, 0.0, 2, sessions, true),
+            (0.3, 0.0, 0, 0, false),
         ] {
             let d = prob
                 .solve_decomposed(
@@ -336,6 +339,7 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
                         penalty,
                         groups,
                         warm_sessions,
+                        direct,
                         ..EXACT
                     },
                     &mut |_| {},
@@ -343,14 +347,14 @@ fn decomposition_agrees(prob: &TwoStage, risk: Risk) -> (Vec<f64>, usize) {
                 .unwrap();
             assert!(
                 d.converged,
-                "{} level {level}: {:?}",
+                "{} level {level} direct {direct}: {:?}",
                 s.name(),
                 d.iterations.last()
             );
             let (a, b) = (ef.solution.objective, d.solved.solution.objective);
             assert!(
                 (a - b).abs() <= 1e-6 * a.abs().max(1.0),
-                "{} level {level}: extensive {a}, decomposed {b}",
+                "{} level {level} direct {direct}: extensive {a}, decomposed {b}",
                 s.name()
             );
             let last = d.iterations.last().unwrap();
@@ -608,5 +612,49 @@ fn decomposition_rounds_the_relaxation_when_that_closes_the_gap() {
         // Within 1 % of the integer optimum, 1221 (3005.48; 1220 gives 3005.40).
         assert!((profit(1221.0) - 3005.48).abs() < 1e-9);
         assert!((profit(1221.0) - v) / v <= 0.01);
+    }
+}
+
+#[test]
+fn the_farmers_and_newsvendors_subproblems_are_solved_directly_to_the_solvers_values() {
+    // Both recourse problems are one-row blocks once the first stage is fixed (the farmer's
+    // beet quota is a bound on one variable), so the decomposition solves them without an LP
+    // solver; at the optimum and at a spread of other first stages, each scenario's direct
+    // value equals the solver's.
+    for (name, prob, points) in [
+        (
+            "farmer",
+            farmer(),
+            vec![
+                vec![170.0, 80.0, 250.0],
+                vec![100.0, 100.0, 300.0],
+                vec![0.0, 0.0, 0.0],
+                vec![400.0, 50.0, 50.0],
+            ],
+        ),
+        (
+            "newsvendor",
+            newsvendor(&[40.0, 70.0, 100.0, 130.0], 3.0, 1.0),
+            vec![vec![0.0], vec![55.0], vec![100.0], vec![500.0]],
+        ),
+    ] {
+        for s in all_solvers() {
+            for x in &points {
+                for (k, (d, l)) in prob
+                    .direct_and_solved(s.as_ref(), x)
+                    .unwrap()
+                    .into_iter()
+                    .enumerate()
+                {
+                    let (dv, _) = d.unwrap_or_else(|| panic!("{name} scenario {k} not direct"));
+                    let lv = l.unwrap();
+                    assert!(
+                        (dv - lv).abs() <= 1e-7 * lv.abs().max(1.0),
+                        "{name} at {x:?}, scenario {k}: direct {dv}, {} {lv}",
+                        s.name()
+                    );
+                }
+            }
+        }
     }
 }

@@ -118,6 +118,9 @@ pub struct PlanRequest {
     /// session (None: [`gigawatt_opt::decompose::DEFAULT_WARM_SESSIONS`]); beyond, each path
     /// keeps only its last basis.
     pub decompose_sessions: Option<usize>,
+    /// Solve every path's subproblem with the LP solver, even where its structure lets the
+    /// decomposition solve it directly (for comparison; the same optimum).
+    pub decompose_solver_subproblems: bool,
     /// Refuse a programme whose estimated memory exceeds this many GB (None: 80 % of the
     /// machine's memory).
     pub max_memory_gb: Option<f64>,
@@ -159,6 +162,7 @@ impl PlanRequest {
             decompose_gap: 1e-3,
             decompose_groups: None,
             decompose_sessions: None,
+            decompose_solver_subproblems: false,
             max_memory_gb: None,
         }
     }
@@ -647,6 +651,7 @@ impl Planner<'_> {
                     0
                 }),
             warm_sessions: self.a.warm_sessions(),
+            direct: !self.a.decompose_solver_subproblems,
             ..DecomposeSettings::default()
         }
     }
