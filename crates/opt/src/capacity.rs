@@ -234,7 +234,7 @@ fn churn_rows(
             for (b, (_, factors)) in blocks.iter().enumerate() {
                 let j = served_ids[(b * t_len + t) * ns + seg];
                 sd.rows.push(RowDef {
-                    name: format!("demand[{seg},{month},block{b}]"),
+                    name: format!("demand[{seg},{month},block{b}]").into(),
                     kind: RowKind::Demand,
                     lower: -INF,
                     upper: 0.0,
@@ -258,7 +258,7 @@ fn churn_rows(
             // state (in H100e) restarts from the next month's demand at that multiplier, which
             // the model cannot see; treat it as untouched by churn (M_{t+1} free up to D).
             sd.rows.push(RowDef {
-                name: format!("churn[{seg},{month}]"),
+                name: format!("churn[{seg},{month}]").into(),
                 kind: RowKind::Churn,
                 lower: if demand[t] > 0.0 { 0.0 } else { -INF },
                 upper: if demand[t] > 0.0 { 0.0 } else { INF },
@@ -352,6 +352,9 @@ pub fn build(
             &paths.draws[s],
             &mut scratch,
         );
+        if let Some(template) = scenarios.first() {
+            sd.share_names(template);
+        }
         scenarios.push(sd);
         own_all.push(own);
     }
@@ -546,7 +549,8 @@ impl<'a> Builder<'a> {
                     .find(|(oi, m, _)| *oi == d.option && *m == d.month)
                     .map(|p| p.2);
                 VarDef {
-                    name: format!("commit[{},{}]", o.name, self.sc.horizon.start.plus(d.month)),
+                    name: format!("commit[{},{}]", o.name, self.sc.horizon.start.plus(d.month))
+                        .into(),
                     lower: pin.unwrap_or(0.0),
                     upper: pin.unwrap_or(upper),
                     integer: o.block.is_some() && d.month < self.set.integer_until_month,
@@ -675,7 +679,7 @@ impl<'a> Builder<'a> {
                 VarDef::new(format!("commit[{},{month}]", o.name), 0.0, INF),
             );
             sd.rows.push(RowDef {
-                name: format!("rule[{},{month}]", o.name),
+                name: format!("rule[{},{month}]", o.name).into(),
                 kind: RowKind::Policy,
                 lower: 0.0,
                 upper: 0.0,
@@ -806,7 +810,7 @@ impl<'a> Builder<'a> {
         if let Some(budget) = self.set.budget_usd_per_year {
             for (year, terms) in capex_by_year {
                 sd.rows.push(RowDef {
-                    name: format!("budget[{year}]"),
+                    name: format!("budget[{year}]").into(),
                     kind: RowKind::Budget,
                     lower: -INF,
                     upper: budget,
@@ -891,9 +895,9 @@ impl<'a> Builder<'a> {
             })
             .map(|(p, t, delta, terms)| RowDef {
                 name: if pooled {
-                    format!("state[{},{}]", self.pools[p].name, self.month(t))
+                    format!("state[{},{}]", self.pools[p].name, self.month(t)).into()
                 } else {
-                    format!("state[{}]", self.month(t))
+                    format!("state[{}]", self.month(t)).into()
                 },
                 kind: RowKind::CapacityState,
                 lower: delta,
@@ -923,7 +927,7 @@ impl<'a> Builder<'a> {
                 terms.push((Ref::Own(n0 + t - 1), -1.0));
             }
             rows.space.push(RowDef {
-                name: format!("space[{}]", self.month(t)),
+                name: format!("space[{}]", self.month(t)).into(),
                 kind: RowKind::SpaceState,
                 lower: delta,
                 upper: delta,
@@ -964,7 +968,7 @@ impl<'a> Builder<'a> {
                 terms.push((Ref::Own(c - 1), -1.0));
             }
             rows.cash.push(RowDef {
-                name: format!("cash[{month}]"),
+                name: format!("cash[{month}]").into(),
                 kind: RowKind::CashBalance,
                 lower: rhs,
                 upper: rhs,
@@ -972,7 +976,7 @@ impl<'a> Builder<'a> {
                 limit: false,
             });
             rows.cash.push(RowDef {
-                name: format!("funding_gap[{month}]"),
+                name: format!("funding_gap[{month}]").into(),
                 kind: RowKind::FundingGap,
                 lower: floor,
                 upper: INF,
@@ -1205,7 +1209,7 @@ impl<'a> Builder<'a> {
                         burst_served.push((Ref::Own(w), 1.0));
                     }
                     sd.rows.push(RowDef {
-                        name: format!("dispatch[{seg},{month},block{b}]"),
+                        name: format!("dispatch[{seg},{month},block{b}]").into(),
                         kind: RowKind::Dispatch,
                         lower: -INF,
                         upper: 0.0,
@@ -1218,7 +1222,7 @@ impl<'a> Builder<'a> {
                         burst_served.push((Ref::Own(j), -1.0));
                     }
                     sd.rows.push(RowDef {
-                        name: format!("burst[{month},block{b}]"),
+                        name: format!("burst[{month},block{b}]").into(),
                         kind: RowKind::Dispatch,
                         lower: -INF,
                         upper: 0.0,
@@ -1237,7 +1241,7 @@ impl<'a> Builder<'a> {
                 for (p, mut terms) in pool_terms.into_iter().enumerate() {
                     terms.push((Ref::Own(rows.k0 + p * t_len + t), -self.avail));
                     sd.rows.push(RowDef {
-                        name: format!("pool[{},{month},block{b}]", self.pools[p].name),
+                        name: format!("pool[{},{month},block{b}]", self.pools[p].name).into(),
                         kind: RowKind::PoolUse,
                         lower: -INF,
                         upper: 0.0,
@@ -1263,7 +1267,7 @@ impl<'a> Builder<'a> {
         let month = self.month(t);
         if self.floor_h100e > 0.0 {
             sd.rows.push(RowDef {
-                name: format!("floor[{month},block{b}]"),
+                name: format!("floor[{month},block{b}]").into(),
                 kind: RowKind::Floor,
                 lower: self.floor_h100e,
                 upper: INF,
@@ -1280,7 +1284,7 @@ impl<'a> Builder<'a> {
                 ));
             }
             sd.rows.push(RowDef {
-                name: format!("floor_share[{month},block{b}]"),
+                name: format!("floor_share[{month},block{b}]").into(),
                 kind: RowKind::FloorShare,
                 lower: 0.0,
                 upper: INF,
@@ -1304,7 +1308,7 @@ impl<'a> Builder<'a> {
         let mut cap_terms = terms.clone();
         cap_terms.push((Ref::Own(k0 + t), -self.avail));
         sd.rows.push(RowDef {
-            name: format!("floor[{month},block{b}]"),
+            name: format!("floor[{month},block{b}]").into(),
             kind: RowKind::Floor,
             lower: -INF,
             upper: -self.floor_h100e,
@@ -1315,7 +1319,7 @@ impl<'a> Builder<'a> {
             let mut share_terms = terms;
             share_terms.push((Ref::Own(k0 + t), -(1.0 - self.floor_share) * self.avail));
             sd.rows.push(RowDef {
-                name: format!("floor_share[{month},block{b}]"),
+                name: format!("floor_share[{month},block{b}]").into(),
                 kind: RowKind::FloorShare,
                 lower: -INF,
                 upper: 0.0,
@@ -1335,7 +1339,7 @@ impl<'a> Builder<'a> {
                 .map(|(r, d)| (*r, d.unit))
                 .collect();
             (!terms.is_empty()).then_some(RowDef {
-                name,
+                name: name.into(),
                 kind,
                 lower: -INF,
                 upper,

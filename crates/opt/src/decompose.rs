@@ -2015,7 +2015,7 @@ impl TwoStage {
         } = best;
         let on_box = on_box(&best_x, radius)
             .into_iter()
-            .map(|k| defs[k].name.clone())
+            .map(|k| defs[k].name.to_string())
             .collect();
         let solved = self.assemble(
             &best_x,
@@ -2093,13 +2093,7 @@ impl TwoStage {
     ) -> Problem {
         let mut p = Problem::new(Sense::Maximize);
         for (k, d) in self.first.iter().chain(&self.shared).enumerate() {
-            p.add_col(
-                d.name.as_str(),
-                0.0,
-                lower[k],
-                upper[k],
-                d.integer && !relaxed,
-            );
+            p.add_col(&*d.name, 0.0, lower[k], upper[k], d.integer && !relaxed);
         }
         let n = p.num_cols();
         for (g, prob) in group_probs.iter().enumerate() {
@@ -2128,7 +2122,7 @@ impl TwoStage {
             }
         }
         let add = |p: &mut Problem, row: &crate::RowDef| {
-            let r = p.add_row(row.name.as_str(), row.lower, row.upper);
+            let r = p.add_row(&*row.name, row.lower, row.upper);
             for (k, v) in self.master_terms(&row.terms) {
                 p.set(r, gigawatt_lp::Col(k as u32), v);
             }

@@ -7,14 +7,16 @@
 //! when asked; [`TwoStage::value_of_information`] computes EV, EEV, WS, VSS and EVPI.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use gigawatt_lp::{Col, Problem, Sense, Solution, Solver, SolverSettings};
 
 /// A variable's definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VarDef {
-    /// Name.
-    pub name: String,
+    /// Name (shared by every path whose variable at this index has it: see
+    /// [`ScenarioDef::share_names`]).
+    pub name: Arc<str>,
     /// Lower bound.
     pub lower: f64,
     /// Upper bound.
@@ -25,7 +27,7 @@ pub struct VarDef {
 
 impl VarDef {
     /// A continuous variable.
-    pub fn new(name: impl Into<String>, lower: f64, upper: f64) -> VarDef {
+    pub fn new(name: impl Into<Arc<str>>, lower: f64, upper: f64) -> VarDef {
         VarDef {
             name: name.into(),
             lower,
@@ -97,8 +99,8 @@ impl RowKind {
 /// A row `lower ≤ Σ terms ≤ upper`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowDef {
-    /// Name.
-    pub name: String,
+    /// Name (shared like [`VarDef::name`]).
+    pub name: Arc<str>,
     /// What the row stands for.
     pub kind: RowKind,
     /// Lower bound.
@@ -124,6 +126,25 @@ pub struct ScenarioDef {
     pub obj: Vec<(Ref, f64)>,
     /// Constant part of the scenario's value.
     pub constant: f64,
+}
+
+impl ScenarioDef {
+    /// Takes `template`'s name for each variable and row that has the same name at the same
+    /// index here, so that paths built alike hold one copy of their names between them (the
+    /// programme's per-path layout is a template; only its data, bounds, coefficients and
+    /// terms, differ per path).
+    pub fn share_names(&mut self, template: &ScenarioDef) {
+        for (v, t) in self.vars.iter_mut().zip(&template.vars) {
+            if v.name == t.name {
+                v.name = t.name.clone();
+            }
+        }
+        for (r, t) in self.rows.iter_mut().zip(&template.rows) {
+            if r.name == t.name {
+                r.name = t.name.clone();
+            }
+        }
+    }
 }
 
 /// Risk attitude in the objective.

@@ -813,3 +813,23 @@ fn subproblems_solved_directly_match_the_solver_and_give_valid_cuts() {
         );
     }
 }
+
+#[test]
+fn paths_built_alike_hold_one_copy_of_their_names() {
+    // Every path of frontier-lab's programme has the same layout, so every later path's
+    // variable and row names are the first path's, shared rather than copied.
+    let sc = scenario(include_str!("../../../examples/frontier-lab.toml"));
+    let engine = Engine::new(&sc, 3, 5, &[]).unwrap();
+    let model = build(&sc, &engine, &CapacitySettings::new(3, 5)).unwrap();
+    let s = &model.program.scenarios;
+    for later in &s[1..] {
+        assert_eq!(later.vars.len(), s[0].vars.len());
+        assert_eq!(later.rows.len(), s[0].rows.len());
+        for (v, t) in later.vars.iter().zip(&s[0].vars) {
+            assert!(std::sync::Arc::ptr_eq(&v.name, &t.name), "{}", v.name);
+        }
+        for (r, t) in later.rows.iter().zip(&s[0].rows) {
+            assert!(std::sync::Arc::ptr_eq(&r.name, &t.name), "{}", r.name);
+        }
+    }
+}

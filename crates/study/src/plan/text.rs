@@ -226,11 +226,20 @@ fn rules_text(f: &Found, s: &mut String) {
             "  {:<18} {:<8} {:>14.1} {:>16.1} {:<6} {:>16.1}",
             r.option,
             r.month,
-            r.intercept,
-            1.1f64.ln() * r.slope,
+            no_negative_zero(r.intercept),
+            no_negative_zero(1.1f64.ln() * r.slope),
             r.unit,
             r.centre_h100e
         );
+    }
+}
+
+/// `v`, or 0 where it would print as "-0.0" at one decimal (a solver's −10⁻¹⁰).
+fn no_negative_zero(v: f64) -> f64 {
+    if v.abs() < 0.05 {
+        0.0
+    } else {
+        v
     }
 }
 
@@ -630,7 +639,15 @@ pub fn replications_csv(g: &OptimalityGap) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Money;
+    use super::{no_negative_zero, Money};
+
+    #[test]
+    fn a_rules_terms_that_round_to_zero_print_without_a_sign() {
+        assert_eq!(format!("{:.1}", no_negative_zero(-1e-10)), "0.0");
+        assert_eq!(format!("{:.1}", no_negative_zero(-0.049)), "0.0");
+        assert_eq!(format!("{:.1}", no_negative_zero(-0.06)), "-0.1");
+        assert_eq!(format!("{:.1}", no_negative_zero(73.17)), "73.2");
+    }
 
     #[test]
     fn money_that_rounds_to_zero_prints_without_a_sign() {
