@@ -1028,7 +1028,13 @@ fn r8_resource_flags_are_bounded_before_any_work() {
             "more than the 0.0 GB allowed",
         ),
         (
-            vec!["plan", "examples/frontier-lab.toml", "--paths", "20000"],
+            vec![
+                "plan",
+                "examples/frontier-lab.toml",
+                "--paths",
+                "20000",
+                "--extensive-form",
+            ],
             "or --decompose (about 13.6 GB by the same estimate)",
         ),
         (
@@ -1958,4 +1964,51 @@ fn plan_decompose_with_highs_says_how_it_kept_the_subproblems() {
             "{kept}: objective {objective}"
         );
     }
+}
+
+#[test]
+fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extensive_form() {
+    // Over 200 paths with linear decision rules `plan` solves by decomposition (and says so);
+    // --extensive-form solves the same programme whole. Both reach its optimum within the
+    // decomposition's default gap of 0.1 %.
+    let go = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "examples/launch-spike.toml",
+            "--paths",
+            "201",
+            "--oos-paths",
+            "50",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (v, text(&o.stderr))
+    };
+    let (d, note) = go(&[]);
+    assert!(d["decomposition"].is_object(), "{}", d["decomposition"]);
+    assert!(note.contains("solved by decomposition"), "{note}");
+    let (e, note) = go(&["--extensive-form"]);
+    assert!(e["decomposition"].is_null(), "{}", e["decomposition"]);
+    assert!(!note.contains("solved by decomposition"), "{note}");
+    let (a, b) = (
+        d["objective"].as_f64().unwrap(),
+        e["objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-3 * b.abs(), "decomposed {a}, whole {b}");
+    // Below the threshold the extensive form stays the default.
+    let o = run(&[
+        "plan",
+        "examples/launch-spike.toml",
+        "--paths",
+        "200",
+        "--oos-paths",
+        "50",
+        "--json",
+        "--quiet",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["decomposition"].is_null());
 }

@@ -107,8 +107,12 @@ pub struct PlanRequest {
     pub mip_gap: f64,
     /// Solver threads (0: its default).
     pub threads: usize,
-    /// Solve by the L-shaped method over paths instead of the extensive form.
+    /// Solve by the L-shaped method over paths instead of the extensive form. Also chosen
+    /// without asking for a programme with linear decision rules over more than
+    /// [`AUTO_DECOMPOSE_ABOVE`] paths, unless [`PlanRequest::extensive_form`].
     pub decompose: bool,
+    /// Solve the extensive form even where the decomposition would be chosen without asking.
+    pub extensive_form: bool,
     /// The decomposition's relative stopping gap.
     pub decompose_gap: f64,
     /// The decomposition's cut groups (0: one per path; None: one per path up to
@@ -159,6 +163,7 @@ impl PlanRequest {
             mip_gap: 0.01,
             threads: 0,
             decompose: false,
+            extensive_form: false,
             decompose_gap: 1e-3,
             decompose_groups: None,
             decompose_sessions: None,
@@ -303,6 +308,30 @@ pub fn plan(
         Risk::Neutral
     };
     let settings = capacity_settings(sc, a, seed, risk);
+    // Beyond a few hundred paths the extensive form with linear decision rules is slow (frontier-
+    // lab at 1,000 paths: over 10 minutes with HiGHS) where the decomposition takes seconds
+    // (8 s to a 1 % gap): choose it unless asked for the extensive form.
+    let auto = !a.decompose
+        && !a.extensive_form
+        && !a.cases
+        && a.paths > AUTO_DECOMPOSE_ABOVE
+        && settings.affine
+        && settings.recourse
+        && settings.branching.is_none();
+    let decomposed;
+    let a = if auto {
+        progress.note(&format!(
+            "note: over {} paths with linear decision rules the programme is solved by decomposition (--extensive-form solves it whole, which takes far longer at this size); --decompose-gap sets its stopping gap (now {})",
+            a.paths, a.decompose_gap
+        ));
+        decomposed = PlanRequest {
+            decompose: true,
+            ..a.clone()
+        };
+        &decomposed
+    } else {
+        a
+    };
     let solver_settings = SolverSettings {
         mip_gap: a.mip_gap,
         time_limit_s: a.time_limit.unwrap_or(f64::INFINITY),
@@ -500,6 +529,10 @@ const SLOW_FEASIBILITY_ITERATIONS: usize = 50;
 /// dense rows a round into the masters at 1,000 paths (BENCHMARKS.md).
 pub const AUTO_GROUPS_ABOVE: u64 = 200;
 
+/// Paths beyond which a programme with linear decision rules is solved by decomposition
+/// unless the extensive form is asked for.
+pub const AUTO_DECOMPOSE_ABOVE: u64 = 200;
+
 /// Cut groups by default beyond [`AUTO_GROUPS_ABOVE`] paths.
 pub const AUTO_GROUPS: usize = 100;
 
@@ -617,12 +650,12 @@ impl Planner<'_> {
             // Measured: frontier-lab at 50 paths (73k columns) ran over 12 minutes with the rules
             // against about a minute with per-path recourse (BENCHMARKS.md).
             self.progress.note("warning: linear decision rules couple every path's later decisions, which the pure-Rust solver handles slowly at this size (frontier-lab at 50 paths: over 12 minutes); use --solver highs (`--features highs`), fewer --paths, --decompose, or --clairvoyant-recourse for the faster upper bound");
-        } else if !self.model.affine.is_empty() && self.a.paths > AUTO_GROUPS_ABOVE {
-            // Measured with HiGHS on frontier-lab: the extensive form with the rules took 282 s
-            // at 200 paths and did not solve in 10 minutes at 1,000; --decompose took 31 s and
-            // 140 s (BENCHMARKS.md).
+        } else if !self.model.affine.is_empty() && self.a.paths > AUTO_DECOMPOSE_ABOVE {
+            // Only with --extensive-form. Measured with HiGHS on frontier-lab: the extensive
+            // form with the rules took 282 s at 200 paths and did not solve in 10 minutes at
+            // 1,000; the decomposition takes 8 s to a 1 % gap there (BENCHMARKS.md).
             self.progress.note(&format!(
-                "note: with linear decision rules the extensive form over {} paths can take a long time (frontier-lab at 1,000 paths: over 10 minutes); --decompose solves the same programme to a stated gap (frontier-lab at 1,000 paths: 140 s to 1 %)",
+                "note: with linear decision rules the extensive form over {} paths can take a long time (frontier-lab at 1,000 paths: over 10 minutes); without --extensive-form the decomposition solves the same programme to a stated gap (frontier-lab at 1,000 paths: 8 s to 1 %, about 3 minutes to 0.1 %)",
                 self.a.paths
             ));
         }
