@@ -833,3 +833,20 @@ fn paths_built_alike_hold_one_copy_of_their_names() {
         }
     }
 }
+
+#[test]
+fn the_programme_is_the_same_built_on_any_thread_count() {
+    // Paths with linear decision rules are built in parallel; each path's rows depend only on
+    // its draws, so one and three threads give the same programme, names shared alike.
+    let sc = scenario(include_str!("../../../examples/startup.toml"));
+    let engine = Engine::new(&sc, 9, 3, &[]).unwrap();
+    let set = CapacitySettings::new(9, 3);
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| build(&sc, &engine, &set).unwrap().program)
+    };
+    assert_eq!(on(1), on(3));
+}

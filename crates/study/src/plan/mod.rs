@@ -708,7 +708,7 @@ impl Planner<'_> {
             size.rows
         ));
         if self.solver.name() == "microlp" {
-            self.progress.note("note: the pure-Rust solver has no row duals of its own, so each subproblem's dual LP is solved too; on realistic programmes its accuracy can stop the decomposition. Use --solver highs (`--features highs`) for them");
+            self.progress.note("note: the pure-Rust solver has no row duals of its own: a path's subproblem that is not solved directly (a cash, service-level or churn row, pools, or no feasible recourse at the point) has its dual LP solved too, and its accuracy can stop the decomposition there. Use --solver highs (`--features highs`) for such programmes");
         }
         let cvar = matches!(self.risk, Risk::Cvar { lambda, .. } if lambda > 0.0);
         if cvar && self.a.decompose_groups.is_some_and(|g| g > 0) {
