@@ -145,7 +145,7 @@ pub struct PlanArgs {
     pub decompose_sessions: usize,
     /// With --decompose: solve every path's subproblem with the LP solver, even where its
     /// structure (states fixed by the plan, then one-row blocks of served demand and burst)
-    /// lets it be solved directly, about a hundred times faster. The same optimum; for
+    /// lets it be solved directly (tens of times faster a subproblem). The same optimum; for
     /// comparison.
     #[arg(long)]
     pub decompose_solver_subproblems: bool,

@@ -45,9 +45,14 @@ fn plan_startup_json(extra: &[&str]) -> serde_json::Value {
 
 /// `gigawatt ARGS`, which must succeed: its JSON.
 fn run_json(args: &[&str]) -> serde_json::Value {
+    run_json_noting(args).0
+}
+
+/// [`run_json`], with what the run wrote to stderr.
+fn run_json_noting(args: &[&str]) -> (serde_json::Value, String) {
     let o = run(args);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    (serde_json::from_slice(&o.stdout).unwrap(), text(&o.stderr))
 }
 
 /// `plan examples/startup.toml --paths 4` with `extra` arguments is refused as a bad request
@@ -1307,9 +1312,7 @@ fn simulate_set_holds_an_input_and_rejects_impossible_values() {
             "-q",
         ];
         args.extend_from_slice(set);
-        let o = run(&args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = run_json(&args);
         let plans = v["plans"].as_array().unwrap();
         let baseline = plans
             .iter()
@@ -1972,7 +1975,7 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
     // --extensive-form solves the same programme whole. Both reach its optimum within the
     // decomposition's default gap of 0.1 %.
     let go = |extra: &[&str]| {
-        let mut args = vec![
+        let base = [
             "plan",
             "examples/launch-spike.toml",
             "--paths",
@@ -1981,11 +1984,7 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
             "50",
             "--json",
         ];
-        args.extend_from_slice(extra);
-        let o = run(&args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        (v, text(&o.stderr))
+        run_json_noting(&[&base[..], extra].concat())
     };
     let (d, note) = go(&[]);
     assert!(d["decomposition"].is_object(), "{}", d["decomposition"]);
@@ -1999,7 +1998,7 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
     );
     assert!((a - b).abs() <= 1e-3 * b.abs(), "decomposed {a}, whole {b}");
     // Below the threshold the extensive form stays the default.
-    let o = run(&[
+    let v = run_json(&[
         "plan",
         "examples/launch-spike.toml",
         "--paths",
@@ -2009,6 +2008,5 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
         "--json",
         "--quiet",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["decomposition"].is_null());
 }
