@@ -1852,7 +1852,7 @@ fn a_decomposition_long_without_recourse_everywhere_suggests_the_extensive_form(
     assert_eq!(notes.len(), 1, "{}", seen.join("\n"));
     assert!(
         notes[0].contains("The extensive form (10032 columns, about 25 MB) fits this machine")
-            && notes[0].ends_with("drop --decompose"),
+            && notes[0].ends_with("use --extensive-form instead of --decompose"),
         "{}",
         notes[0]
     );

@@ -774,7 +774,7 @@ impl Planner<'_> {
                     format!("{:.0} MB", ef_gb * 1e3)
                 };
                 self.progress.note(&format!(
-                    "note: after {} iterations {} paths still have no feasible recourse: the decomposition finds the plans every path can carry out one cut at a time. The extensive form ({} columns, about {memory}) fits this machine and solves it directly: drop --decompose",
+                    "note: after {} iterations {} paths still have no feasible recourse: the decomposition finds the plans every path can carry out one cut at a time. The extensive form ({} columns, about {memory}) fits this machine and solves it directly: use --extensive-form instead of --decompose",
                     it.iteration, it.infeasible_subproblems, size.columns
                 ));
             }
@@ -793,7 +793,7 @@ impl Planner<'_> {
                     // On startup, a subproblem's dual from the pure-Rust simplex is off by 4 % of
                     // its value (docs/explanation/optimisation.md, limitations).
                     StudyError::Scenario(format!(
-                        "{e}\nThe pure-Rust solver's accuracy stopped the decomposition. Use --solver highs (a build with `--features highs`), or drop --decompose: the extensive form solves the same programme."
+                        "{e}\nThe pure-Rust solver's accuracy stopped the decomposition. Use --solver highs (a build with `--features highs`), or the extensive form (--extensive-form instead of --decompose), which solves the same programme, more slowly at this size."
                     ))
                 } else {
                     StudyError::Solver(e)
