@@ -252,6 +252,7 @@ enum Eval {
 }
 
 /// A scenario's subproblem solved directly, (value, gradient), and its value by the solver.
+#[doc(hidden)]
 pub type DirectAndSolved = (Option<(f64, Vec<f64>)>, Option<f64>);
 
 /// Every subproblem evaluated at a master point, in scenario order.
