@@ -128,8 +128,10 @@ pub struct PlanArgs {
     #[arg(long)]
     pub extensive_form: bool,
     /// With --decompose: stop when the bounds are within this share of the value.
-    #[arg(long, default_value_t = 0.001)]
-    pub decompose_gap: f64,
+    /// [default: 0.001 with --decompose; when `plan` decomposes without being asked, the
+    /// --mip-gap (at least 0.001), the gap the extensive form would stop at]
+    #[arg(long)]
+    pub decompose_gap: Option<f64>,
     /// With --decompose: split the paths into this many groups of consecutive paths, each with
     /// one cut per iteration (0: one per path, multi-cut). Fewer groups keep the master small
     /// on thousands of paths; ignored with CVaR (--lambda > 0), which needs every path's value.

@@ -1971,9 +1971,9 @@ fn plan_decompose_with_highs_says_how_it_kept_the_subproblems() {
 
 #[test]
 fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extensive_form() {
-    // Over 200 paths with linear decision rules `plan` solves by decomposition (and says so);
-    // --extensive-form solves the same programme whole. Both reach its optimum within the
-    // decomposition's default gap of 0.1 %.
+    // Over 200 paths with linear decision rules `plan` solves by decomposition (and says so),
+    // to the gap the extensive form stops at (--mip-gap, 1 % by default); --extensive-form
+    // solves the same programme whole. Both reach its optimum within that gap.
     let go = |extra: &[&str]| {
         let base = [
             "plan",
@@ -1988,7 +1988,14 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
     };
     let (d, note) = go(&[]);
     assert!(d["decomposition"].is_object(), "{}", d["decomposition"]);
-    assert!(note.contains("solved by decomposition"), "{note}");
+    assert_eq!(d["decomposition"]["gap_target"], 0.01);
+    assert!(
+        note.contains("solved by decomposition to a gap of 0.01"),
+        "{note}"
+    );
+    // --decompose-gap still sets it.
+    let (g, _) = go(&["--decompose-gap", "0.001"]);
+    assert_eq!(g["decomposition"]["gap_target"], 0.001);
     let (e, note) = go(&["--extensive-form"]);
     assert!(e["decomposition"].is_null(), "{}", e["decomposition"]);
     assert!(!note.contains("solved by decomposition"), "{note}");
@@ -1996,7 +2003,7 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
         d["objective"].as_f64().unwrap(),
         e["objective"].as_f64().unwrap(),
     );
-    assert!((a - b).abs() <= 1e-3 * b.abs(), "decomposed {a}, whole {b}");
+    assert!((a - b).abs() <= 1e-2 * b.abs(), "decomposed {a}, whole {b}");
     // Below the threshold the extensive form stays the default.
     let v = run_json(&[
         "plan",

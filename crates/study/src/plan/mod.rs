@@ -113,8 +113,10 @@ pub struct PlanRequest {
     pub decompose: bool,
     /// Solve the extensive form even where the decomposition would be chosen without asking.
     pub extensive_form: bool,
-    /// The decomposition's relative stopping gap.
-    pub decompose_gap: f64,
+    /// The decomposition's relative stopping gap (None: [`DEFAULT_DECOMPOSE_GAP`] with
+    /// `decompose`; when the decomposition is chosen without asking, `mip_gap`, at least that
+    /// default, the gap the extensive form would have stopped at).
+    pub decompose_gap: Option<f64>,
     /// The decomposition's cut groups (0: one per path; None: one per path up to
     /// [`AUTO_GROUPS_ABOVE`] paths, [`AUTO_GROUPS`] groups beyond).
     pub decompose_groups: Option<usize>,
@@ -164,7 +166,7 @@ impl PlanRequest {
             threads: 0,
             decompose: false,
             extensive_form: false,
-            decompose_gap: 1e-3,
+            decompose_gap: None,
             decompose_groups: None,
             decompose_sessions: None,
             decompose_solver_subproblems: false,
@@ -320,12 +322,16 @@ pub fn plan(
         && settings.branching.is_none();
     let decomposed;
     let a = if auto {
+        let gap = a
+            .decompose_gap
+            .unwrap_or(a.mip_gap.clamp(DEFAULT_DECOMPOSE_GAP, 0.5));
         progress.note(&format!(
-            "note: over {} paths with linear decision rules the programme is solved by decomposition (--extensive-form solves it whole, which takes far longer at this size); --decompose-gap sets its stopping gap (now {})",
-            a.paths, a.decompose_gap
+            "note: over {} paths with linear decision rules the programme is solved by decomposition to a gap of {} (--extensive-form solves it whole, which takes far longer at this size; --decompose-gap sets the gap)",
+            a.paths, gap
         ));
         decomposed = PlanRequest {
             decompose: true,
+            decompose_gap: Some(gap),
             ..a.clone()
         };
         &decomposed
@@ -455,7 +461,7 @@ fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
             "--replications needs at least 2 replications to estimate the gap's spread (5 to 10 is usual)"
         ));
     }
-    if a.decompose && !(a.decompose_gap > 0.0 && a.decompose_gap < 1.0) {
+    if a.decompose_gap.is_some_and(|g| !(g > 0.0 && g < 1.0)) {
         return Err(request_error!(
             "--decompose-gap must be in (0, 1) (0.001 stops within 0.1 % of the bound)"
         ));
@@ -528,6 +534,9 @@ const SLOW_FEASIBILITY_ITERATIONS: usize = 50;
 /// Paths beyond which `--decompose` groups the cuts by default: one cut per path piles 1,000
 /// dense rows a round into the masters at 1,000 paths (BENCHMARKS.md).
 pub const AUTO_GROUPS_ABOVE: u64 = 200;
+
+/// The decomposition's stopping gap when `--decompose` asks for it without `--decompose-gap`.
+pub const DEFAULT_DECOMPOSE_GAP: f64 = 1e-3;
 
 /// Paths beyond which a programme with linear decision rules is solved by decomposition
 /// unless the extensive form is asked for.
@@ -674,7 +683,7 @@ impl Planner<'_> {
     /// The decomposition's settings from the request, for a programme over `paths` paths.
     fn decompose_settings(&self, paths: u64) -> DecomposeSettings {
         DecomposeSettings {
-            gap: self.a.decompose_gap,
+            gap: self.a.decompose_gap.unwrap_or(DEFAULT_DECOMPOSE_GAP),
             groups: self
                 .a
                 .decompose_groups
