@@ -331,51 +331,46 @@ pub fn build(
         Vec::new()
     };
     let n = paths.views.len();
-    let one = |s: usize, sd: &mut ScenarioDef, scratch: &mut Scratch| {
-        let decs = bx.affine_refs(sd, &first, &affine, &paths.draws[s]);
-        bx.scenario_rows(sd, &decs, &paths.views[s], &paths.draws[s], scratch);
-    };
     let fresh = |s: usize| ScenarioDef {
         prob: paths.probs[s],
         ..Default::default()
     };
-    let (scenarios, own_all) = if !affine.is_empty() && n > 1 {
+    let (scenarios, own_all) = if !affine.is_empty() && n > 0 {
         // Paths are independent with linear decision rules: build them in parallel (the first
         // alone, as the template whose names the others share), gathered in path order.
-        let mut first_sd = fresh(0);
-        one(0, &mut first_sd, &mut scratch);
+        let one = |s: usize, scratch: &mut Scratch| {
+            let mut sd = fresh(s);
+            let decs = bx.affine_refs(&mut sd, &first, &affine, &paths.draws[s]);
+            bx.scenario_rows(&mut sd, &decs, &paths.views[s], &paths.draws[s], scratch);
+            sd
+        };
+        let template = one(0, &mut scratch);
         let rest: Vec<ScenarioDef> = (1..n)
             .into_par_iter()
             .map_init(Scratch::default, |scratch, s| {
-                let mut sd = fresh(s);
-                one(s, &mut sd, scratch);
-                sd.share_names(&first_sd);
+                let mut sd = one(s, scratch);
+                sd.share_names(&template);
                 sd
             })
             .collect();
         let mut scenarios = Vec::with_capacity(n);
-        scenarios.push(first_sd);
+        scenarios.push(template);
         scenarios.extend(rest);
         (scenarios, vec![Vec::new(); n])
     } else {
+        // Per-path or tree recourse: each path adds its decisions to the shared ones in turn.
         let mut scenarios: Vec<ScenarioDef> = Vec::with_capacity(n);
         let mut own_all = Vec::with_capacity(n);
         for s in 0..n {
             let mut sd = fresh(s);
-            let own = if affine.is_empty() {
-                let (decs, own) = bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared);
-                bx.scenario_rows(
-                    &mut sd,
-                    &decs,
-                    &paths.views[s],
-                    &paths.draws[s],
-                    &mut scratch,
-                );
-                own
-            } else {
-                one(s, &mut sd, &mut scratch);
-                Vec::new()
-            };
+            let (decs, own) = bx.decision_refs(s, &mut sd, &first, &later, &tree, &mut shared);
+            bx.scenario_rows(
+                &mut sd,
+                &decs,
+                &paths.views[s],
+                &paths.draws[s],
+                &mut scratch,
+            );
             if let Some(template) = scenarios.first() {
                 sd.share_names(template);
             }

@@ -1067,11 +1067,16 @@ impl TwoStage {
                 };
                 let p = self.subproblem(s, sp, xm, Recourse::Plain);
                 let sol = solver.solve(&p, &settings)?;
-                let mut value = self.scenarios[s].constant + sol.objective;
-                for &(k, v) in &sp.obj_master {
-                    value += v * xm[k];
-                }
-                Ok((d, (sol.status == SolveStatus::Optimal).then_some(value)))
+                let value = match sol.status {
+                    SolveStatus::Optimal => {
+                        match self.valued(s, sp, xm, (sol.objective, &[]), 0.0, sol.x) {
+                            Eval::Value { value, .. } => Some(value),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                Ok((d, value))
             })
             .collect()
     }

@@ -94,6 +94,13 @@ pub(crate) struct Scratch {
     vars: Vec<u32>,
 }
 
+/// `shift` plus the row's terms in the variables `known` so far, at their values `y`.
+fn known_part(r: &crate::RowDef, shift: f64, known: &[bool], y: &[f64]) -> f64 {
+    own_terms(&r.terms)
+        .filter(|(k, _)| known[*k])
+        .fold(shift, |acc, (k, a)| acc + a * y[k])
+}
+
 fn own_terms(terms: &[(Ref, f64)]) -> impl Iterator<Item = (usize, f64)> + '_ {
     terms.iter().filter_map(|(r, v)| match r {
         Ref::Own(j) => Some((*j, *v)),
@@ -268,14 +275,9 @@ impl Separable {
         };
         // 1. Determined variables, in order.
         for d in &self.det {
+            // The row's other variables are determined before this one.
             let r = row(d.pos);
-            let mut rest = shift(r);
-            for (k, a) in own_terms(&r.terms) {
-                if k != d.var as usize {
-                    rest += a * ws.y[k];
-                }
-            }
-            let v = (r.lower - rest) / d.coef;
+            let v = (r.lower - known_part(r, shift(r), &ws.known, &ws.y)) / d.coef;
             let def = &sc.vars[d.var as usize];
             if !v.is_finite() || !within(v, def.lower, def.upper) {
                 return None;
@@ -294,12 +296,7 @@ impl Separable {
         ws.hi_row.resize(nv, u32::MAX);
         for &(pos, j, a) in &self.bounds {
             let r = row(pos);
-            let mut fixed = shift(r);
-            for (k, b) in own_terms(&r.terms) {
-                if ws.known[k] {
-                    fixed += b * ws.y[k];
-                }
-            }
+            let fixed = known_part(r, shift(r), &ws.known, &ws.y);
             let (mut l, mut u) = ((r.lower - fixed) / a, (r.upper - fixed) / a);
             if a < 0.0 {
                 std::mem::swap(&mut l, &mut u);
@@ -324,12 +321,7 @@ impl Separable {
             let (mut lo_at, mut hi_at) = (g[0], g[0]);
             for &pos in g {
                 let r = row(pos);
-                let mut fixed = shift(r);
-                for (k, a) in own_terms(&r.terms) {
-                    if ws.known[k] {
-                        fixed += a * ws.y[k];
-                    }
-                }
+                let fixed = known_part(r, shift(r), &ws.known, &ws.y);
                 if r.lower - fixed > lo {
                     lo = r.lower - fixed;
                     lo_at = pos;
@@ -382,11 +374,9 @@ impl Separable {
         }
         // Rows whose variables are all determined must hold.
         for &pos in &self.checks {
+            // Every variable of a check row is determined.
             let r = row(pos);
-            let mut act = shift(r);
-            for (k, a) in own_terms(&r.terms) {
-                act += a * ws.y[k];
-            }
+            let act = known_part(r, shift(r), &ws.known, &ws.y);
             if !within(act, r.lower, r.upper) {
                 return None;
             }
@@ -421,12 +411,9 @@ impl Separable {
             let j = d.var as usize;
             let l = (ws.obj[j] - ws.colsum[j]) / d.coef;
             lam[d.pos as usize] = l;
+            // Its own column's sum is read no more.
             if l != 0.0 {
-                for (k, a) in own_terms(&row(d.pos).terms) {
-                    if k != j {
-                        ws.colsum[k] += l * a;
-                    }
-                }
+                add(&mut ws.colsum, d.pos, l);
             }
         }
         let objective = sgn * ws.obj.iter().zip(&ws.y).map(|(c, y)| c * y).sum::<f64>();
