@@ -2004,6 +2004,11 @@ fn plan_decomposes_a_rules_programme_over_many_paths_unless_asked_for_the_extens
         e["objective"].as_f64().unwrap(),
     );
     assert!((a - b).abs() <= 1e-2 * b.abs(), "decomposed {a}, whole {b}");
+    // Both at once is refused.
+    plan_startup_refuses(
+        &["--decompose", "--extensive-form"],
+        "'--decompose' cannot be used with '--extensive-form'",
+    );
     // Below the threshold the extensive form stays the default.
     let v = run_json(&[
         "plan",
