@@ -634,7 +634,7 @@ impl<const L: usize> Default for Hot<L> {
 }
 
 /// Paths advanced together by [`Engine::run_plan_lanes`].
-pub const LANES: usize = 4;
+pub const LANES: usize = 8;
 
 /// Reusable per-thread buffers for one plan on [`LANES`] paths at once.
 #[derive(Debug, Default)]

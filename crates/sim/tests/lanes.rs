@@ -2,7 +2,7 @@
 //! every example (rules, training runs, deals, events, launches) and a scenario with capacity
 //! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
 //! group of paths to the next; and the monthly series a lane writes straight to a row are the
-//! path's own; and in a whole run, a block's last paths (fewer than four, run alone) match the
+//! path's own; and in a whole run, a block's last paths (fewer than `LANES`, run alone) match the
 //! same paths run in lanes.
 
 mod common;
@@ -112,8 +112,9 @@ fn lanes_equal_single_paths_with_capacity_pools() {
 #[test]
 fn a_blocks_last_paths_run_alone_and_match_the_same_paths_in_lanes() {
     // With Monte Carlo sampling a path's draws do not depend on the run's size: in a run of
-    // 1,027 paths the last block's three paths run one by one, in a run of 1,028 all four of
-    // its last paths run in lanes. The 1,027 shared paths give the same outcomes, bit for bit.
+    // 1,024 + LANES − 1 paths the last block's LANES − 1 paths run one by one, in a run of
+    // 1,024 + LANES all its last paths run in lanes. The shared paths give the same outcomes,
+    // bit for bit.
     let src = example("frontier-lab.toml").replace(
         "sampling = \"latin_hypercube\"",
         "sampling = \"monte_carlo\"",
@@ -133,9 +134,10 @@ fn a_blocks_last_paths_run_alone_and_match_the_same_paths_in_lanes() {
         let r = gigawatt_sim::run(&e, &cfg, &|_| {});
         r.per_path
     };
-    let (a, b) = (outcomes(1027), outcomes(1028));
+    let n = 1024 + LANES as u64;
+    let (a, b) = (outcomes(n - 1), outcomes(n));
     let plans = sc.plans.len();
-    assert_eq!(a.len(), 1027 * plans);
-    assert_eq!(b.len(), 1028 * plans);
+    assert_eq!(a.len(), (n as usize - 1) * plans);
+    assert_eq!(b.len(), n as usize * plans);
     assert_eq!(bits(&a), bits(&b[..a.len()].to_vec()));
 }

@@ -15,7 +15,8 @@ use super::{
     QUALITY_RATIO_MIN, REPORTED_SERIES, RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 
-/// What one plan carries from month to month on one path.
+/// What one plan carries from month to month on one path, advanced lane by lane (rules and
+/// bought chips change it path by path): capacity and its running costs.
 struct PathState {
     /// Running sums of the scratch's delta arrays (step 2): raw capacity in H100e, and monthly
     /// power, facility opex, lease and depreciation in USD, powered space and used MW.
@@ -26,93 +27,117 @@ struct PathState {
     dep_usd: f64,
     space_mw: f64,
     used_mw: f64,
-    /// Cash balance, credit drawn and backstop drawn (step 7), USD.
-    cash_usd: f64,
-    credit_usd: f64,
-    backstop_usd: f64,
-    /// Lowest cash before draws.
-    min_cash_usd: f64,
-    /// Backstop drawn so far (the funding gap).
-    gap_usd: f64,
-    /// Discount factor of the current month and NPV so far.
-    disc: f64,
-    npv_usd: f64,
-    cum_revenue_usd: f64,
-    /// Non-compute opex of the current month.
-    noncompute_usd: f64,
-    /// Horizon totals for the shares: demand, unserved, capacity and used H100e-months.
-    demand_tot: f64,
-    unserved_tot: f64,
-    cap_tot: f64,
-    used_tot: f64,
-    idle_cost_usd: f64,
-    /// Research delivered and planned so far (H100e-months).
-    research_cum: f64,
-    planned_cum: f64,
-    /// Operating income and free cash flow of the calendar year so far.
-    year_income_usd: f64,
-    year_fcf_usd: f64,
-    first_profit: Option<i32>,
-    first_positive_fcf: Option<i32>,
-    shortfall_years: u64,
     cap_peak_h100e: f64,
     cap_last_h100e: f64,
     /// The yearly statement being filled.
     year_lines: [f64; YEARLY_LINES.len()],
 }
 
-/// What allocation and burst did in one month (steps 4–5), in H100e-months and USD.
-#[derive(Clone, Copy)]
-struct Allocation {
-    research: f64,
-    idle: f64,
-    burst_used: f64,
-    burst_cost_usd: f64,
-    /// With pools: power not drawn by idle capacity, and the use fees (USD).
-    power_saved_usd: f64,
-    usage_fees_usd: f64,
+/// What one plan carries from month to month, for every lane at once (an array of lanes per
+/// quantity): cash, debt, discounting and the horizon's tallies. Steps 6–8 update it with the
+/// operations one path takes, in its order, as loops over lanes that the compiler vectorises;
+/// where a path would branch (credit drawn, or debt repaid), every lane computes both sides
+/// and keeps its own, so each lane holds exactly the bits of its path alone.
+struct Money<const L: usize> {
+    /// Cash balance, credit drawn and backstop drawn (step 7), USD.
+    cash_usd: [f64; L],
+    credit_usd: [f64; L],
+    backstop_usd: [f64; L],
+    /// Lowest cash before draws.
+    min_cash_usd: [f64; L],
+    /// Backstop drawn so far (the funding gap).
+    gap_usd: [f64; L],
+    /// Discount factor of the current month and NPV so far.
+    disc: [f64; L],
+    npv_usd: [f64; L],
+    cum_revenue_usd: [f64; L],
+    /// Non-compute opex of the current month.
+    noncompute_usd: [f64; L],
+    /// Horizon totals for the shares: demand, unserved, capacity and used H100e-months.
+    demand_tot: [f64; L],
+    unserved_tot: [f64; L],
+    cap_tot: [f64; L],
+    used_tot: [f64; L],
+    idle_cost_usd: [f64; L],
+    /// Research delivered and planned so far (H100e-months).
+    research_cum: [f64; L],
+    planned_cum: [f64; L],
+    /// Operating income and free cash flow of the calendar year so far.
+    year_income_usd: [f64; L],
+    year_fcf_usd: [f64; L],
+    first_profit: [Option<i32>; L],
+    first_positive_fcf: [Option<i32>; L],
+    shortfall_years: [u64; L],
 }
 
-impl Allocation {
-    const ZERO: Allocation = Allocation {
-        research: 0.0,
-        idle: 0.0,
-        burst_used: 0.0,
-        burst_cost_usd: 0.0,
-        power_saved_usd: 0.0,
-        usage_fees_usd: 0.0,
+/// What allocation and burst did in one month (steps 4–5), every lane, in H100e-months and
+/// USD.
+#[derive(Clone, Copy)]
+struct Allocation<const L: usize> {
+    research: [f64; L],
+    idle: [f64; L],
+    burst_used: [f64; L],
+    burst_cost_usd: [f64; L],
+    /// With pools: power not drawn by idle capacity, and the use fees (USD).
+    power_saved_usd: [f64; L],
+    usage_fees_usd: [f64; L],
+}
+
+impl<const L: usize> Allocation<L> {
+    const ZERO: Allocation<L> = Allocation {
+        research: [0.0; L],
+        idle: [0.0; L],
+        burst_used: [0.0; L],
+        burst_cost_usd: [0.0; L],
+        power_saved_usd: [0.0; L],
+        usage_fees_usd: [0.0; L],
     };
 }
 
-/// A month's payments and receipts that the plan's commitments and deals fix (step 7), USD.
-struct MonthFlows {
-    /// Power drawn less what idle pool capacity did not draw, plus pools' use fees.
-    power_net: f64,
-    capex: f64,
+/// A month's payments and receipts (step 7) for every lane, USD: the running costs of the
+/// capacity online, and what the plan's commitments, deals and draws fix for the month.
+struct MonthFlows<const L: usize> {
+    power: [f64; L],
+    /// Power not drawn by idle pool capacity (negative), plus pools' use fees.
+    power_net: [f64; L],
+    opex: [f64; L],
+    lease: [f64; L],
+    dep: [f64; L],
+    capex: [f64; L],
     /// Vendor financing repayments.
-    financing: f64,
+    financing: [f64; L],
     /// Revenue paid to partners.
-    revenue_share: f64,
-    round: f64,
-    vendor_investment: f64,
-    credit_open: bool,
+    revenue_share: [f64; L],
+    round: [f64; L],
+    vendor_investment: [f64; L],
+    credit_open: [bool; L],
 }
 
-/// A month's cash movements (step 7), USD.
-struct CashMonth {
-    noncompute: f64,
-    burst: f64,
-    interest: f64,
-    capex: f64,
-    financing: f64,
-    revenue_share: f64,
-    op_costs: f64,
-    fcf: f64,
-    round: f64,
-    vendor_investment: f64,
-    credit_drawn: f64,
-    backstop_drawn: f64,
-    repaid: f64,
+impl<const L: usize> MonthFlows<L> {
+    const ZERO: MonthFlows<L> = MonthFlows {
+        power: [0.0; L],
+        power_net: [0.0; L],
+        opex: [0.0; L],
+        lease: [0.0; L],
+        dep: [0.0; L],
+        capex: [0.0; L],
+        financing: [0.0; L],
+        revenue_share: [0.0; L],
+        round: [0.0; L],
+        vendor_investment: [0.0; L],
+        credit_open: [true; L],
+    };
+}
+
+/// A month's cash movements (step 7) for every lane, USD.
+struct CashMonth<const L: usize> {
+    noncompute: [f64; L],
+    interest: [f64; L],
+    op_costs: [f64; L],
+    fcf: [f64; L],
+    credit_drawn: [f64; L],
+    backstop_drawn: [f64; L],
+    repaid: [f64; L],
 }
 
 impl Engine {
@@ -219,7 +244,8 @@ impl Engine {
         (out, rows): (&mut [&mut PathOutcome; L], &mut Option<[&mut [f64]; L]>),
         v: &mut [Work; L],
     ) {
-        let mut st: [PathState; L] = std::array::from_fn(|l| self.path_state(d[l]));
+        let mut st: [PathState; L] = std::array::from_fn(|_| self.path_state());
+        let mut m = self.money(d);
         let nc_growth = self.opex_growth_ln_m.exp();
         // The research ratio is read only by the quality index, with a non-zero elasticity.
         let keep_ratio: [bool; L] = std::array::from_fn(|l| d[l].params[self.quality_eps] != 0.0);
@@ -238,82 +264,112 @@ impl Engine {
                 floor_rate[l] = self.floor_h100e.fmax(self.floor_share * cap[l]);
                 extra_cap[l] = self.extra_cap_share * cap[l];
             }
-            let mut alloc = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, d, v, h);
-            let served = self.serve(t, d, v, h, rec.yearly);
+            let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, d, v, h);
+            let (served, revenue, revenue_share) = self.serve(t, d, v, h, rec.yearly);
+            if POOLS {
+                for l in 0..L {
+                    self.pool_costs(&v[l], &mut a, l);
+                }
+            }
+            // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall or
+            // idle.
+            let mut unserved = [0.0; L];
             for l in 0..L {
-                let (cap, demand_h, a) = (cap[l], demand[l], &mut alloc[l]);
-                let (st, s, v, d, out) = (&mut st[l], &mut s[l], &mut v[l], d[l], &mut *out[l]);
-                if POOLS {
-                    self.pool_costs(v, a);
-                }
-                let (served_h, revenue, revenue_share) = served[l];
-                // Rounding residue (a relative 1e-12 of demand or capacity) is not a shortfall
-                // or idle.
-                let mut unserved = (demand_h - served_h).fmax(0.0);
-                if unserved <= NOISE * demand_h {
-                    unserved = 0.0;
-                }
-                if a.idle <= NOISE * cap {
-                    a.idle = 0.0;
-                }
-                self.track_research(
-                    t,
-                    st,
-                    a.research,
-                    (floor_rate[l], extra_cap[l], cap),
-                    keep_ratio[l],
-                    s,
-                );
-                let flows = MonthFlows {
-                    power_net: a.usage_fees_usd - a.power_saved_usd,
-                    capex: s.capex[t],
-                    financing: s.fin[t],
-                    revenue_share,
-                    round: d.funding[t],
-                    vendor_investment: s.vendor_funding[t],
-                    credit_open: !d.credit_closed.get(t).copied().unwrap_or(false),
+                let u = (demand[l] - served[l]).fmax(0.0);
+                unserved[l] = if u <= NOISE * demand[l] { 0.0 } else { u };
+                a.idle[l] = if a.idle[l] <= NOISE * cap[l] {
+                    0.0
+                } else {
+                    a.idle[l]
                 };
-                let m = self.settle_cash(st, revenue, a.burst_cost_usd, &flows);
-                st.noncompute_usd *= nc_growth;
-                if rec.yearly {
-                    add_year_lines(st, revenue, &m, a, s.capex_chips[t], s.warrants[t]);
+            }
+            self.track_research(t, &mut m, &a.research, (&floor_rate, &extra_cap, &cap));
+            for l in 0..L {
+                if keep_ratio[l] {
+                    s[l].ratio[t] = if m.planned_cum[l] > 0.0 {
+                        m.research_cum[l] / m.planned_cum[l]
+                    } else {
+                        1.0
+                    };
                 }
+            }
+            let mut f = MonthFlows::<L>::ZERO;
+            for l in 0..L {
+                let (st, s, d) = (&st[l], &s[l], d[l]);
+                f.power[l] = st.power_usd;
+                f.power_net[l] = a.usage_fees_usd[l] - a.power_saved_usd[l];
+                f.opex[l] = st.opex_usd;
+                f.lease[l] = st.lease_usd;
+                f.dep[l] = st.dep_usd;
+                f.capex[l] = s.capex[t];
+                f.financing[l] = s.fin[t];
+                f.revenue_share[l] = revenue_share[l];
+                f.round[l] = d.funding[t];
+                f.vendor_investment[l] = s.vendor_funding[t];
+                f.credit_open[l] = !d.credit_closed.get(t).copied().unwrap_or(false);
+            }
+            let c = self.settle_cash(&mut m, &revenue, &a.burst_cost_usd, &f);
+            for l in 0..L {
+                m.noncompute_usd[l] *= nc_growth;
+            }
+            if rec.yearly {
+                for l in 0..L {
+                    let (capex_chips, warrants) = (s[l].capex_chips[t], s[l].warrants[t]);
+                    add_year_lines(
+                        &mut st[l],
+                        l,
+                        revenue[l],
+                        (&f, &c),
+                        &a,
+                        capex_chips,
+                        warrants,
+                    );
+                }
+            }
+            for l in 0..L {
                 let capacity_cost =
-                    st.power_usd - a.power_saved_usd + st.opex_usd + st.lease_usd + st.dep_usd;
-                if cap > 0.0 {
-                    st.idle_cost_usd += a.idle / cap * capacity_cost;
-                }
-                st.year_income_usd += revenue - m.op_costs - st.dep_usd;
-                st.year_fcf_usd += m.fcf;
-                self.close_year(t, st, v, rec.yearly, out);
-                if unserved > SHORTFALL_TOL * demand_h && demand_h > 0.0 {
-                    let year = (self.start_month_of_year + t as i32) / 12;
-                    st.shortfall_years |= 1u64 << year.min(63);
-                }
-                st.demand_tot += demand_h;
-                st.unserved_tot += unserved;
-                st.cap_tot += cap;
-                st.used_tot += cap - a.idle;
-                if rec.monthly {
+                    f.power[l] - a.power_saved_usd[l] + f.opex[l] + f.lease[l] + f.dep[l];
+                // Nothing idle is costed without capacity (and 0/0 is never kept).
+                m.idle_cost_usd[l] = if cap[l] > 0.0 {
+                    m.idle_cost_usd[l] + a.idle[l] / cap[l] * capacity_cost
+                } else {
+                    m.idle_cost_usd[l]
+                };
+                m.year_income_usd[l] += revenue[l] - c.op_costs[l] - f.dep[l];
+                m.year_fcf_usd[l] += c.fcf[l];
+            }
+            self.close_year(t, &mut m, &mut st, v, rec.yearly, out);
+            let year_bit = 1u64 << ((self.start_month_of_year + t as i32) / 12).min(63);
+            for l in 0..L {
+                let short = unserved[l] > SHORTFALL_TOL * demand[l] && demand[l] > 0.0;
+                m.shortfall_years[l] |= if short { year_bit } else { 0 };
+                m.demand_tot[l] += demand[l];
+                m.unserved_tot[l] += unserved[l];
+                m.cap_tot[l] += cap[l];
+                m.used_tot[l] += cap[l] - a.idle[l];
+            }
+            if rec.monthly {
+                for l in 0..L {
+                    let out = &mut *out[l];
                     for (si, sv) in h.seg_served.iter().enumerate() {
                         out.segment_served_h100e[si * self.months + t] = sv[l];
                     }
                     // In SERIES order.
                     let month = [
-                        demand_h,
-                        cap,
-                        served_h,
-                        unserved,
-                        a.research,
-                        a.idle,
-                        revenue,
-                        st.cash_usd,
-                        st.gap_usd,
-                        a.burst_used,
-                        m.fcf,
-                        m.interest,
-                        m.round,
-                        st.credit_usd + st.backstop_usd,
+                        demand[l],
+                        cap[l],
+                        served[l],
+                        unserved[l],
+                        a.research[l],
+                        a.idle[l],
+                        revenue[l],
+                        m.cash_usd[l],
+                        m.gap_usd[l],
+                        a.burst_used[l],
+                        c.fcf[l],
+                        c.interest[l],
+                        f.round[l],
+                        m.credit_usd[l] + m.backstop_usd[l],
                     ];
                     match rows {
                         Some(rows) => {
@@ -332,7 +388,7 @@ impl Engine {
             }
         }
         for l in 0..L {
-            self.finish(&st[l], h, l, &s[l], out[l]);
+            self.finish(&st[l], &m, h, l, &s[l], out[l]);
         }
     }
 
@@ -396,8 +452,8 @@ impl Engine {
         refill(&mut h.run_done, self.runs.len(), [-1; L]);
     }
 
-    /// The state before the first month.
-    fn path_state(&self, d: &Draws) -> PathState {
+    /// The capacity state before the first month.
+    fn path_state(&self) -> PathState {
         let mut year_lines = [0.0f64; YEARLY_LINES.len()];
         year_lines[yl::CASH_START] = self.starting_cash;
         PathState {
@@ -408,30 +464,37 @@ impl Engine {
             dep_usd: 0.0,
             space_mw: self.existing_mw,
             used_mw: 0.0,
-            cash_usd: self.starting_cash,
-            credit_usd: 0.0,
-            backstop_usd: 0.0,
-            min_cash_usd: f64::INFINITY,
-            gap_usd: 0.0,
-            disc: 1.0,
-            npv_usd: 0.0,
-            cum_revenue_usd: 0.0,
-            noncompute_usd: d.params[self.opex0],
-            demand_tot: 0.0,
-            unserved_tot: 0.0,
-            cap_tot: 0.0,
-            used_tot: 0.0,
-            idle_cost_usd: 0.0,
-            research_cum: 0.0,
-            planned_cum: 0.0,
-            year_income_usd: 0.0,
-            year_fcf_usd: 0.0,
-            first_profit: None,
-            first_positive_fcf: None,
-            shortfall_years: 0,
             cap_peak_h100e: 0.0,
             cap_last_h100e: 0.0,
             year_lines,
+        }
+    }
+
+    /// Cash and tallies before the first month, every lane.
+    fn money<const L: usize>(&self, d: &[&Draws; L]) -> Money<L> {
+        let z = [0.0; L];
+        Money {
+            cash_usd: [self.starting_cash; L],
+            credit_usd: z,
+            backstop_usd: z,
+            min_cash_usd: [f64::INFINITY; L],
+            gap_usd: z,
+            disc: [1.0; L],
+            npv_usd: z,
+            cum_revenue_usd: z,
+            noncompute_usd: std::array::from_fn(|l| d[l].params[self.opex0]),
+            demand_tot: z,
+            unserved_tot: z,
+            cap_tot: z,
+            used_tot: z,
+            idle_cost_usd: z,
+            research_cum: z,
+            planned_cum: z,
+            year_income_usd: z,
+            year_fcf_usd: z,
+            first_profit: [None; L],
+            first_positive_fcf: [None; L],
+            shortfall_years: [0; L],
         }
     }
 
@@ -652,8 +715,8 @@ impl Engine {
         d: &[&Draws; L],
         v: &mut [Work; L],
         h: &mut Hot<L>,
-    ) -> [Allocation; L] {
-        let mut a: [Allocation; L] = [Allocation::ZERO; L];
+    ) -> Allocation<L> {
+        let mut a = Allocation::<L>::ZERO;
         for (b, &hb) in self.hours.iter().enumerate() {
             let (left, res_b, any_short) = if POOLS {
                 let mut r = ([0.0; L], [0.0; L], [false; L]);
@@ -675,10 +738,10 @@ impl Engine {
             };
             for l in 0..L {
                 if any_short[l] && self.burst_covers && !v[l].burst.is_empty() {
-                    self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a[l]);
+                    self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a);
                 }
-                a[l].research += res_b[l] * hb;
-                a[l].idle += left[l] * hb;
+                a.research[l] += res_b[l] * hb;
+                a.idle[l] += left[l] * hb;
             }
         }
         a
@@ -867,7 +930,7 @@ impl Engine {
 
     /// Step 6 with pools: the power idle capacity did not draw, (1 − idle share) × full power
     /// × (1 − use share), and the use fees, over every pool (USD).
-    fn pool_costs(&self, v: &Work, a: &mut Allocation) {
+    fn pool_costs<const L: usize>(&self, v: &Work, a: &mut Allocation<L>, l: usize) {
         for st in &v.pools_now {
             let pool = &self.pools[st.pool];
             let use_share = if st.cap > 0.0 {
@@ -875,9 +938,9 @@ impl Engine {
             } else {
                 0.0
             };
-            a.power_saved_usd +=
+            a.power_saved_usd[l] +=
                 (1.0 - pool.idle_share) * v.pool_power[st.pool] * (1.0 - use_share);
-            a.usage_fees_usd += pool.fee_month_usd * st.used;
+            a.usage_fees_usd[l] += pool.fee_month_usd * st.used;
         }
     }
 
@@ -893,7 +956,7 @@ impl Engine {
         v: &mut Work,
         hot: &mut Hot<L>,
         l: usize,
-        a: &mut Allocation,
+        a: &mut Allocation<L>,
     ) {
         let nb = self.hours.len();
         let h = self.hours[b];
@@ -914,15 +977,15 @@ impl Engine {
                 v.burst_left[bi] -= g;
                 hot.served[i][l] += g;
                 short -= g;
-                a.burst_used += g * h;
-                a.burst_cost_usd += g * h * bprice;
+                a.burst_used[l] += g * h;
+                a.burst_cost_usd[l] += g * h * bprice;
             }
         }
     }
 
     /// Step 6, every lane: what each segment was served and earned, and the part of it paid to
-    /// partners (revenue shares); churn where it fell short. Returns (served H100e-months,
-    /// revenue USD, revenue shared USD) per lane.
+    /// partners (revenue shares); churn where it fell short. Returns each lane's served
+    /// H100e-months, revenue (USD) and revenue shared (USD).
     #[inline(always)]
     fn serve<const L: usize>(
         &self,
@@ -931,7 +994,7 @@ impl Engine {
         v: &mut [Work; L],
         h: &mut Hot<L>,
         yearly: bool,
-    ) -> [(f64, f64, f64); L] {
+    ) -> ([f64; L], [f64; L], [f64; L]) {
         let nb = self.hours.len();
         let (mut served_h, mut revenue, mut shared) = ([0.0; L], [0.0; L], [0.0; L]);
         let rows = h.served.chunks_exact(nb);
@@ -983,119 +1046,134 @@ impl Engine {
                 }
             }
         }
-        let mut out = [(0.0, 0.0, 0.0); L];
-        for l in 0..L {
-            out[l] = (served_h[l], revenue[l], shared[l]);
-        }
-        out
+        (served_h, revenue, shared)
     }
 
-    /// Step 6, research: delivered against planned (the floor plus runs on schedule, or
-    /// research's full share of capacity if larger, never more than capacity), and the ratio
-    /// that feeds quality `lag` months later.
-    #[allow(clippy::too_many_arguments)]
+    /// Step 6, research, every lane: delivered against planned (the floor plus runs on
+    /// schedule, or research's full share of capacity if larger, never more than capacity),
+    /// summed over the horizon so far; their ratio feeds quality `lag` months later.
     #[inline(always)]
-    fn track_research(
+    fn track_research<const L: usize>(
         &self,
         t: usize,
-        st: &mut PathState,
-        research: f64,
-        (floor_rate, extra_cap, cap): (f64, f64, f64),
-        keep_ratio: bool,
-        s: &mut Scratch,
+        m: &mut Money<L>,
+        research: &[f64; L],
+        (floor_rate, extra_cap, cap): (&[f64; L], &[f64; L], &[f64; L]),
     ) {
-        let scheduled = floor_rate + self.run_schedule[t];
-        let planned_r = scheduled.fmax(extra_cap).fmin(cap);
-        st.research_cum += research;
-        st.planned_cum += planned_r;
-        if keep_ratio {
-            s.ratio[t] = if st.planned_cum > 0.0 {
-                st.research_cum / st.planned_cum
-            } else {
-                1.0
-            };
+        let on_schedule = self.run_schedule[t];
+        for l in 0..L {
+            let scheduled = floor_rate[l] + on_schedule;
+            let planned_r = scheduled.fmax(extra_cap[l]).fmin(cap[l]);
+            m.research_cum[l] += research[l];
+            m.planned_cum[l] += planned_r;
         }
     }
 
-    /// Step 7: free cash flow (revenue less operating costs, revenue shares among them, capex and
-    /// vendor financing), discounting, funding (rounds and vendor investment), then the credit
-    /// line (unless a funding freeze closed it this month) and the backstop cover any fall below
-    /// minimum cash, and excess cash repays them.
+    /// Step 7, every lane: free cash flow (revenue less operating costs, revenue shares among
+    /// them, capex and vendor financing), discounting, funding (rounds and vendor investment),
+    /// then the credit line (unless a funding freeze closed it this month) and the backstop
+    /// cover any fall below minimum cash, and excess cash repays them.
     #[inline(always)]
-    fn settle_cash(
+    fn settle_cash<const L: usize>(
         &self,
-        st: &mut PathState,
-        revenue: f64,
-        burst_cost: f64,
-        f: &MonthFlows,
-    ) -> CashMonth {
-        let (capex, round, credit_open) = (f.capex, f.round, f.credit_open);
-        let noncompute = st.noncompute_usd;
-        let interest = st.credit_usd * self.credit_rate_m + st.backstop_usd * self.backstop_rate_m;
-        let op_costs = st.power_usd
-            + f.power_net
-            + st.opex_usd
-            + st.lease_usd
-            + burst_cost
-            + noncompute
-            + f.revenue_share;
-        let fcf = revenue - op_costs - capex - f.financing;
-        st.disc /= self.disc_m;
-        st.npv_usd += fcf * st.disc;
-        st.cum_revenue_usd += revenue;
-        st.cash_usd += fcf - interest + round;
-        st.cash_usd += f.vendor_investment;
-        st.min_cash_usd = st.min_cash_usd.fmin(st.cash_usd);
-        let (mut credit_drawn, mut backstop_drawn, mut repaid) = (0.0, 0.0, 0.0);
-        if st.cash_usd < self.min_cash {
-            let short = self.min_cash - st.cash_usd;
-            let room = if credit_open {
-                (self.credit_limit - st.credit_usd).fmax(0.0)
+        m: &mut Money<L>,
+        revenue: &[f64; L],
+        burst_cost: &[f64; L],
+        f: &MonthFlows<L>,
+    ) -> CashMonth<L> {
+        let z = [0.0; L];
+        let mut c = CashMonth {
+            noncompute: m.noncompute_usd,
+            interest: z,
+            op_costs: z,
+            fcf: z,
+            credit_drawn: z,
+            backstop_drawn: z,
+            repaid: z,
+        };
+        let min_cash = self.min_cash;
+        for l in 0..L {
+            let interest =
+                m.credit_usd[l] * self.credit_rate_m + m.backstop_usd[l] * self.backstop_rate_m;
+            let op_costs = f.power[l]
+                + f.power_net[l]
+                + f.opex[l]
+                + f.lease[l]
+                + burst_cost[l]
+                + c.noncompute[l]
+                + f.revenue_share[l];
+            let fcf = revenue[l] - op_costs - f.capex[l] - f.financing[l];
+            m.disc[l] /= self.disc_m;
+            m.npv_usd[l] += fcf * m.disc[l];
+            m.cum_revenue_usd[l] += revenue[l];
+            let mut cash = m.cash_usd[l] + (fcf - interest + f.round[l]);
+            cash += f.vendor_investment[l];
+            m.min_cash_usd[l] = m.min_cash_usd[l].fmin(cash);
+            let (credit, backstop) = (m.credit_usd[l], m.backstop_usd[l]);
+            // Below minimum cash: the credit line's room (when open), then the backstop.
+            let below = cash < min_cash;
+            let short = min_cash - cash;
+            let room = if f.credit_open[l] {
+                (self.credit_limit - credit).fmax(0.0)
             } else {
                 0.0
             };
-            let c = short.fmin(room);
-            st.credit_usd += c;
-            st.backstop_usd += short - c;
-            st.gap_usd += short - c;
-            st.cash_usd = self.min_cash;
-            (credit_drawn, backstop_drawn) = (c, short - c);
-        } else if st.credit_usd + st.backstop_usd > 0.0 {
-            let excess = st.cash_usd - self.min_cash;
-            let r1 = excess.fmin(st.credit_usd);
-            st.credit_usd -= r1;
-            let r2 = (excess - r1).fmin(st.backstop_usd);
-            st.backstop_usd -= r2;
-            st.cash_usd -= r1 + r2;
-            repaid = r1 + r2;
+            let drawn = short.fmin(room);
+            let backstop_drawn = short - drawn;
+            // Otherwise, with debt, the excess repays the credit line, then the backstop.
+            let repay = !below && credit + backstop > 0.0;
+            let excess = cash - min_cash;
+            let r1 = excess.fmin(credit);
+            let r2 = (excess - r1).fmin(backstop);
+            // Each lane keeps the side its path takes (the other side's numbers are dropped).
+            m.credit_usd[l] = if below {
+                credit + drawn
+            } else if repay {
+                credit - r1
+            } else {
+                credit
+            };
+            m.backstop_usd[l] = if below {
+                backstop + backstop_drawn
+            } else if repay {
+                backstop - r2
+            } else {
+                backstop
+            };
+            m.gap_usd[l] = if below {
+                m.gap_usd[l] + backstop_drawn
+            } else {
+                m.gap_usd[l]
+            };
+            m.cash_usd[l] = if below {
+                min_cash
+            } else if repay {
+                cash - (r1 + r2)
+            } else {
+                cash
+            };
+            c.credit_drawn[l] = if below { drawn } else { 0.0 };
+            c.backstop_drawn[l] = if below { backstop_drawn } else { 0.0 };
+            c.repaid[l] = if repay { r1 + r2 } else { 0.0 };
+            c.interest[l] = interest;
+            c.op_costs[l] = op_costs;
+            c.fcf[l] = fcf;
         }
-        CashMonth {
-            noncompute,
-            burst: burst_cost,
-            interest,
-            capex,
-            financing: f.financing,
-            revenue_share: f.revenue_share,
-            op_costs,
-            fcf,
-            round,
-            vendor_investment: f.vendor_investment,
-            credit_drawn,
-            backstop_drawn,
-            repaid,
-        }
+        c
     }
 
-    /// At the last month of a calendar year (or of the horizon): the first profitable year,
-    /// and the year's statement closed with its cash.
+    /// At the last month of a calendar year (or of the horizon), every lane: the first
+    /// profitable year and the first with a positive free cash flow, and the year's statement
+    /// closed with its cash.
     #[inline(always)]
-    fn close_year(
+    fn close_year<const L: usize>(
         &self,
         t: usize,
-        st: &mut PathState,
-        v: &mut Work,
+        m: &mut Money<L>,
+        st: &mut [PathState; L],
+        v: &mut [Work; L],
         yearly: bool,
-        out: &mut PathOutcome,
+        out: &mut [&mut PathOutcome; L],
     ) {
         let ti = t as i32;
         let month_of_year = (self.start_month_of_year + ti) % 12;
@@ -1103,22 +1181,27 @@ impl Engine {
             return;
         }
         let year = self.start_year + (self.start_month_of_year + ti) / 12;
-        if st.year_income_usd > 0.0 && st.first_profit.is_none() {
-            st.first_profit = Some(year);
+        for l in 0..L {
+            if m.year_income_usd[l] > 0.0 && m.first_profit[l].is_none() {
+                m.first_profit[l] = Some(year);
+            }
+            if m.year_fcf_usd[l] > 0.0 && m.first_positive_fcf[l].is_none() {
+                m.first_positive_fcf[l] = Some(year);
+            }
+            m.year_income_usd[l] = 0.0;
+            m.year_fcf_usd[l] = 0.0;
         }
-        if st.year_fcf_usd > 0.0 && st.first_positive_fcf.is_none() {
-            st.first_positive_fcf = Some(year);
-        }
-        st.year_income_usd = 0.0;
-        st.year_fcf_usd = 0.0;
         if yearly {
-            st.year_lines[yl::CASH_END] = st.cash_usd;
-            out.yearly.push(st.year_lines);
-            st.year_lines = [0.0; YEARLY_LINES.len()];
-            st.year_lines[yl::CASH_START] = st.cash_usd;
-            out.yearly_segment_revenue
-                .extend_from_slice(&v.seg_revenue_year);
-            v.seg_revenue_year.fill(0.0);
+            for l in 0..L {
+                let (st, v, out) = (&mut st[l], &mut v[l], &mut *out[l]);
+                st.year_lines[yl::CASH_END] = m.cash_usd[l];
+                out.yearly.push(st.year_lines);
+                st.year_lines = [0.0; YEARLY_LINES.len()];
+                st.year_lines[yl::CASH_START] = m.cash_usd[l];
+                out.yearly_segment_revenue
+                    .extend_from_slice(&v.seg_revenue_year);
+                v.seg_revenue_year.fill(0.0);
+            }
         }
     }
 
@@ -1126,41 +1209,42 @@ impl Engine {
     fn finish<const L: usize>(
         &self,
         st: &PathState,
+        m: &Money<L>,
         h: &Hot<L>,
         l: usize,
         s: &Scratch,
         out: &mut PathOutcome,
     ) {
         // Terminal value: book value of owned assets less remaining lease obligations.
-        out.npv_usd = st.npv_usd + s.terminal * st.disc;
-        out.cum_revenue_usd = st.cum_revenue_usd;
-        out.min_cash_usd = if st.min_cash_usd.is_finite() {
-            st.min_cash_usd
+        out.npv_usd = m.npv_usd[l] + s.terminal * m.disc[l];
+        out.cum_revenue_usd = m.cum_revenue_usd[l];
+        out.min_cash_usd = if m.min_cash_usd[l].is_finite() {
+            m.min_cash_usd[l]
         } else {
-            st.cash_usd
+            m.cash_usd[l]
         };
-        out.funding_gap_usd = st.gap_usd;
-        out.unserved_share = if st.demand_tot > 0.0 {
-            st.unserved_tot / st.demand_tot
+        out.funding_gap_usd = m.gap_usd[l];
+        out.unserved_share = if m.demand_tot[l] > 0.0 {
+            m.unserved_tot[l] / m.demand_tot[l]
         } else {
             0.0
         };
-        out.research_delivered_pu = if st.planned_cum > 0.0 {
-            st.research_cum / st.planned_cum
+        out.research_delivered_pu = if m.planned_cum[l] > 0.0 {
+            m.research_cum[l] / m.planned_cum[l]
         } else {
             1.0
         };
-        out.utilisation = if st.cap_tot > 0.0 {
-            st.used_tot / st.cap_tot
+        out.utilisation = if m.cap_tot[l] > 0.0 {
+            m.used_tot[l] / m.cap_tot[l]
         } else {
             0.0
         };
-        out.idle_cost_usd = st.idle_cost_usd;
-        out.first_profitable_year = st.first_profit.unwrap_or(self.end_year + 1) as f64;
-        out.first_positive_fcf_year = st.first_positive_fcf.unwrap_or(self.end_year + 1) as f64;
+        out.idle_cost_usd = m.idle_cost_usd[l];
+        out.first_profitable_year = m.first_profit[l].unwrap_or(self.end_year + 1) as f64;
+        out.first_positive_fcf_year = m.first_positive_fcf[l].unwrap_or(self.end_year + 1) as f64;
         out.capacity_peak_h100e = st.cap_peak_h100e;
         out.capacity_end_h100e = st.cap_last_h100e;
-        out.shortfall_years = st.shortfall_years;
+        out.shortfall_years = m.shortfall_years[l];
         out.run_delay_months.clear();
         for (ri, run) in self.runs.iter().enumerate() {
             let done = if h.run_done[ri][l] >= 0 {
@@ -1185,37 +1269,38 @@ fn run_progress(left: &mut f64, done: &mut i32, amount: f64, size: f64, t: i32) 
     }
 }
 
-/// Adds a month's amounts to the yearly statement being filled.
+/// Adds lane `l`'s amounts of the month to the yearly statement being filled.
 #[inline]
-fn add_year_lines(
+fn add_year_lines<const L: usize>(
     st: &mut PathState,
+    l: usize,
     revenue: f64,
-    m: &CashMonth,
-    a: &Allocation,
+    (f, c): (&MonthFlows<L>, &CashMonth<L>),
+    a: &Allocation<L>,
     capex_chips: f64,
     warrants: f64,
 ) {
     let y = &mut st.year_lines;
     y[yl::REVENUE] += revenue;
-    y[yl::POWER] += st.power_usd - a.power_saved_usd;
-    y[yl::USAGE_FEES] += a.usage_fees_usd;
-    y[yl::OPEX] += st.opex_usd;
-    y[yl::LEASES] += st.lease_usd;
-    y[yl::BURST] += m.burst;
-    y[yl::NON_COMPUTE] += m.noncompute;
-    y[yl::REVENUE_SHARE] += m.revenue_share;
-    y[yl::DEPRECIATION] += st.dep_usd;
-    y[yl::OPERATING_INCOME] += revenue - m.op_costs - st.dep_usd;
-    y[yl::CAPEX] += m.capex;
+    y[yl::POWER] += f.power[l] - a.power_saved_usd[l];
+    y[yl::USAGE_FEES] += a.usage_fees_usd[l];
+    y[yl::OPEX] += f.opex[l];
+    y[yl::LEASES] += f.lease[l];
+    y[yl::BURST] += a.burst_cost_usd[l];
+    y[yl::NON_COMPUTE] += c.noncompute[l];
+    y[yl::REVENUE_SHARE] += f.revenue_share[l];
+    y[yl::DEPRECIATION] += f.dep[l];
+    y[yl::OPERATING_INCOME] += revenue - c.op_costs[l] - f.dep[l];
+    y[yl::CAPEX] += f.capex[l];
     y[yl::CAPEX_CHIPS] += capex_chips;
-    y[yl::CAPEX_FACILITIES] += m.capex - capex_chips;
-    y[yl::VENDOR_FINANCING] += m.financing;
-    y[yl::FCF] += m.fcf;
-    y[yl::ROUNDS] += m.round;
-    y[yl::VENDOR_INVESTMENT] += m.vendor_investment;
+    y[yl::CAPEX_FACILITIES] += f.capex[l] - capex_chips;
+    y[yl::VENDOR_FINANCING] += f.financing[l];
+    y[yl::FCF] += c.fcf[l];
+    y[yl::ROUNDS] += f.round[l];
+    y[yl::VENDOR_INVESTMENT] += f.vendor_investment[l];
     y[yl::WARRANTS] += warrants;
-    y[yl::CREDIT_DRAWN] += m.credit_drawn;
-    y[yl::BACKSTOP_DRAWN] += m.backstop_drawn;
-    y[yl::REPAID] += m.repaid;
-    y[yl::INTEREST] += m.interest;
+    y[yl::CREDIT_DRAWN] += c.credit_drawn[l];
+    y[yl::BACKSTOP_DRAWN] += c.backstop_drawn[l];
+    y[yl::REPAID] += c.repaid[l];
+    y[yl::INTEREST] += c.interest[l];
 }
