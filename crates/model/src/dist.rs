@@ -329,7 +329,7 @@ impl Dist {
     }
 
     pub fn quantile(&self, u: f64) -> f64 {
-        let u = u.clamp(1e-12, 1.0 - 1e-12);
+        let u = clamp_u(u);
         match self {
             Dist::Fixed(x) => *x,
             Dist::Normal { mean, sd } => mean + sd * inverse_normal_cdf(u),
@@ -338,7 +338,7 @@ impl Dist {
             }
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
                 let (mu, sigma) = self.lognormal_params();
-                (mu + sigma * inverse_normal_cdf(u)).exp()
+                lognormal_quantile(mu, sigma, u)
             }
             Dist::Triangular { min, mode, max } => {
                 let w = max - min;
@@ -382,7 +382,7 @@ impl Dist {
                 max,
             } => match metalog_fit(probs, values, *min, *max) {
                 Some(a) => from_metalog_scale(metalog_quantile(&a, u), *min, *max),
-                None => values[values.len() / 2],
+                None => metalog_fallback(values),
             },
         }
     }
@@ -476,6 +476,97 @@ fn to_metalog_scale(x: f64, min: Option<f64>, max: Option<f64>) -> f64 {
         (Some(lo), None) => (x - lo).ln(),
         (None, Some(hi)) => -(hi - x).ln(),
         (Some(lo), Some(hi)) => ((x - lo) / (hi - x)).ln(),
+    }
+}
+
+/// Where [`Dist::quantile`] clamps u: the quantile function is finite inside.
+fn clamp_u(u: f64) -> f64 {
+    u.clamp(1e-12, 1.0 - 1e-12)
+}
+
+/// The lognormal's u-quantile from the underlying normal's μ and σ.
+fn lognormal_quantile(mu: f64, sigma: f64, u: f64) -> f64 {
+    (mu + sigma * inverse_normal_cdf(u)).exp()
+}
+
+/// A metalog whose quantiles admit no fit (validation refuses such input): its middle value.
+fn metalog_fallback(values: &[f64]) -> f64 {
+    values[values.len() / 2]
+}
+
+/// A distribution with the part of its quantile function that does not depend on u worked
+/// out once — a lognormal's μ and σ (four logarithms), a metalog's coefficients (a linear
+/// solve) — for drawing it on every path. Its quantiles are bit for bit those of
+/// [`Dist::quantile`]: the same operations on the same values, some done beforehand.
+#[derive(Debug, Clone)]
+pub struct PreparedDist {
+    dist: Dist,
+    prepared: Prepared,
+}
+
+#[derive(Debug, Clone)]
+enum Prepared {
+    /// Nothing to work out beforehand.
+    AsIs,
+    Lognormal {
+        mu: f64,
+        sigma: f64,
+    },
+    Metalog {
+        coefficients: Vec<f64>,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    /// A metalog without a fit: always this value.
+    Constant(f64),
+}
+
+impl PreparedDist {
+    pub fn new(dist: &Dist) -> PreparedDist {
+        let prepared = match dist {
+            Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
+                let (mu, sigma) = dist.lognormal_params();
+                Prepared::Lognormal { mu, sigma }
+            }
+            Dist::Metalog {
+                probs,
+                values,
+                min,
+                max,
+            } => match metalog_fit(probs, values, *min, *max) {
+                Some(coefficients) => Prepared::Metalog {
+                    coefficients,
+                    min: *min,
+                    max: *max,
+                },
+                None => Prepared::Constant(metalog_fallback(values)),
+            },
+            _ => Prepared::AsIs,
+        };
+        PreparedDist {
+            dist: dist.clone(),
+            prepared,
+        }
+    }
+
+    /// The distribution as written.
+    pub fn dist(&self) -> &Dist {
+        &self.dist
+    }
+
+    /// The u-quantile: [`Dist::quantile`], bit for bit.
+    #[inline]
+    pub fn quantile(&self, u: f64) -> f64 {
+        match &self.prepared {
+            Prepared::AsIs => self.dist.quantile(u),
+            Prepared::Lognormal { mu, sigma } => lognormal_quantile(*mu, *sigma, clamp_u(u)),
+            Prepared::Metalog {
+                coefficients,
+                min,
+                max,
+            } => from_metalog_scale(metalog_quantile(coefficients, clamp_u(u)), *min, *max),
+            Prepared::Constant(x) => *x,
+        }
     }
 }
 
@@ -577,6 +668,58 @@ fn metalog_monotone(a: &[f64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prepared_quantiles_are_the_distributions_bit_for_bit() {
+        let dists = [
+            Dist::Fixed(3.0),
+            Dist::Normal { mean: 1.0, sd: 0.5 },
+            Dist::LognormalP10P90 {
+                p10: 40.0e6,
+                p90: 60.0e6,
+            },
+            Dist::LognormalMedianP90 {
+                median: 1.0e5,
+                p90: 1.3e5,
+            },
+            Dist::Triangular {
+                min: 0.2,
+                mode: 0.3,
+                max: 0.4,
+            },
+            Dist::Uniform { min: 1.0, max: 2.0 },
+            Dist::Metalog {
+                probs: vec![0.1, 0.5, 0.9],
+                values: vec![10.0, 20.0, 45.0],
+                min: Some(0.0),
+                max: None,
+            },
+            Dist::Metalog {
+                probs: vec![0.1, 0.5, 0.9],
+                values: vec![1.0, 2.0, 3.5],
+                min: Some(0.0),
+                max: Some(5.0),
+            },
+            Dist::Metalog {
+                probs: vec![0.1, 0.5, 0.9],
+                values: vec![-1.0, 0.0, 2.0],
+                min: None,
+                max: None,
+            },
+        ];
+        for d in &dists {
+            let p = PreparedDist::new(d);
+            assert_eq!(p.dist(), d);
+            for i in 0..=1000 {
+                let u = i as f64 / 1000.0;
+                assert_eq!(
+                    p.quantile(u).to_bits(),
+                    d.quantile(u).to_bits(),
+                    "{d:?} at {u}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn normal_quantiles_match_tables() {

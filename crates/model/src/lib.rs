@@ -24,7 +24,7 @@ mod valid;
 mod validate;
 
 pub use diag::{Diagnostic, Severity};
-pub use dist::{inverse_normal_cdf, normal_cdf, Dist, Uncertain, Z90};
+pub use dist::{inverse_normal_cdf, normal_cdf, Dist, PreparedDist, Uncertain, Z90};
 pub use month::Month;
 pub use scenario::*;
 pub use valid::{errors_to_string, ValidScenario};

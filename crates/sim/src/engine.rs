@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use gigawatt_model::{
     correlation_matrix, inverse_normal_cdf, nearest_psd_correlation, AllocationStep, Dist, Growth,
-    InputField, Month, OptionKind, Plan, Scenario, ValidScenario, Z90,
+    InputField, Month, OptionKind, Plan, PreparedDist, Scenario, ValidScenario, Z90,
 };
 use rand_distr::{Distribution, StandardNormal};
 
@@ -75,7 +75,8 @@ const RULE_ORDINAL_BASE: u64 = 1000;
 struct Input {
     key: u64,
     dim: u32,
-    dist: Dist,
+    /// The distribution, its quantile function prepared for drawing on every path.
+    dist: PreparedDist,
 }
 
 #[derive(Debug, Clone)]

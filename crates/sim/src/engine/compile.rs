@@ -23,7 +23,7 @@ pub(super) fn compile_inputs(sc: &Scenario) -> CompiledInputs {
         inputs.push(Input {
             key: k,
             dim: 0,
-            dist: u.dist.clone(),
+            dist: PreparedDist::new(&u.dist),
         });
     });
     let mut order: Vec<usize> = (0..inputs.len()).collect();

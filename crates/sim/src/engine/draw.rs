@@ -14,7 +14,7 @@ impl Engine {
                 self.inputs
                     .iter()
                     .map(|inp| {
-                        if matches!(inp.dist, Dist::Fixed(_)) {
+                        if matches!(inp.dist.dist(), Dist::Fixed(_)) {
                             0.5
                         } else {
                             self.sampler.uniform(inp.key, inp.dim, first + p)
@@ -91,7 +91,7 @@ impl Engine {
         self.input_names()
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| !matches!(self.inputs[*i].dist, Dist::Fixed(_)))
+            .filter(|(i, _)| !matches!(self.inputs[*i].dist.dist(), Dist::Fixed(_)))
             .map(|(i, name)| (name, i))
             .collect()
     }
@@ -103,7 +103,7 @@ impl Engine {
 
     /// The distribution of input `i`.
     pub fn input_dist(&self, i: usize) -> &Dist {
-        &self.inputs[i].dist
+        self.inputs[i].dist.dist()
     }
 
     /// The input named by `id` or, failing that, by field path (`segments[0].growth.drift_per_year`).
