@@ -659,10 +659,14 @@ impl Quantiles {
         }
     }
 
-    fn sort(&mut self) {
+    /// Sorts the kept values once, before quantiles are read ([`Quantiles::quantile`] does it
+    /// when needed; callers summarising many streams can do it for all of them in parallel).
+    /// Values equal under `total_cmp` have the same bits, so an unstable sort gives the same
+    /// order as a stable one.
+    pub fn sort(&mut self) {
         if !self.sorted {
             if let Some(v) = &mut self.exact {
-                v.sort_by(f64::total_cmp);
+                v.sort_unstable_by(f64::total_cmp);
             }
             self.sorted = true;
         }

@@ -494,6 +494,15 @@ fn path_rows(e: &Engine, r: &mut RunResult) -> Vec<PathRow> {
 pub fn build(sc: &Scenario, e: &Engine, r: &mut RunResult, seed: u64) -> SimulationReport {
     debug_assert_eq!(METRICS.len(), MetricId::ALL.len());
     let n = r.paths.max(1) as f64;
+    // Every metric's kept values sorted at once, in parallel (up to 100,000 a metric), before
+    // the quantiles are read one metric after another.
+    {
+        use rayon::prelude::*;
+        r.plans
+            .par_iter_mut()
+            .flat_map(|p| p.metrics.par_iter_mut())
+            .for_each(|m| m.quantiles.sort());
+    }
     let plans = (0..r.plans.len())
         .map(|pi| plan_result(sc, e, &mut r.plans[pi], pi, n))
         .collect();
