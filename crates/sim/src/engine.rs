@@ -618,6 +618,13 @@ struct Hot<const L: usize> {
     /// Per training run: H100e-months left, and the month it finished (−1: not yet).
     run_left: Vec<[f64; L]>,
     run_done: Vec<[i32; L]>,
+    /// Burst offers in each lane's order (cheapest first), when every lane's offers have the
+    /// same caps in that order (`burst_shared`; always so with one offer): cap, each lane's
+    /// price, and what is left of each this load block.
+    burst_shared: bool,
+    burst_cap: Vec<f64>,
+    burst_price: Vec<[f64; L]>,
+    burst_left: Vec<[f64; L]>,
 }
 
 impl<const L: usize> Default for Hot<L> {
@@ -630,6 +637,10 @@ impl<const L: usize> Default for Hot<L> {
             served: Vec::new(),
             run_left: Vec::new(),
             run_done: Vec::new(),
+            burst_shared: false,
+            burst_cap: Vec::new(),
+            burst_price: Vec::new(),
+            burst_left: Vec::new(),
         }
     }
 }

@@ -219,7 +219,7 @@ impl Engine {
         for l in 0..L {
             self.prepare_work(d[l], &mut v[l]);
         }
-        self.prepare_hot(hot);
+        self.prepare_hot(hot, &v);
         // The month loop is compiled twice: without pools it has no pool code at all.
         if self.pools.is_empty() {
             self.months_loop::<false, L>(plan, &d, s, hot, rec, (&mut out, &mut rows), &mut v);
@@ -439,8 +439,9 @@ impl Engine {
         }));
     }
 
-    /// Fills the lane arrays for new paths: churn factors at one, training runs not started.
-    fn prepare_hot<const L: usize>(&self, h: &mut Hot<L>) {
+    /// Fills the lane arrays for new paths: churn factors at one, training runs not started,
+    /// and the lanes' burst offers side by side when their caps line up.
+    fn prepare_hot<const L: usize>(&self, h: &mut Hot<L>, v: &[Work; L]) {
         let (ns, nb) = (self.segs.len(), self.hours.len());
         refill(&mut h.need, ns, [0.0; L]);
         refill(&mut h.churn, ns, [1.0; L]);
@@ -450,6 +451,17 @@ impl Engine {
         h.run_left.clear();
         h.run_left.extend(self.runs.iter().map(|r| [r.size; L]));
         refill(&mut h.run_done, self.runs.len(), [-1; L]);
+        let caps = |w: &Work| w.burst.iter().map(|(c, _)| c.to_bits()).collect::<Vec<_>>();
+        let first = caps(&v[0]);
+        h.burst_shared = v[1..].iter().all(|w| caps(w) == first);
+        h.burst_cap.clear();
+        h.burst_price.clear();
+        if h.burst_shared {
+            h.burst_cap.extend(v[0].burst.iter().map(|(c, _)| *c));
+            h.burst_price
+                .extend((0..first.len()).map(|k| std::array::from_fn(|l| v[l].burst[k].1)));
+        }
+        refill(&mut h.burst_left, h.burst_cap.len(), [0.0; L]);
     }
 
     /// The capacity state before the first month.
@@ -736,10 +748,18 @@ impl Engine {
             } else {
                 self.allocate_block(t, b, cap, floor_rate, extra_cap, h)
             };
-            for l in 0..L {
-                if any_short[l] && self.burst_covers && !v[l].burst.is_empty() {
-                    self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a);
+            if self.burst_covers && h.burst_shared {
+                if !h.burst_cap.is_empty() && any_short.contains(&true) {
+                    self.cover_with_burst_lanes(t, b, d, h, &mut a);
                 }
+            } else if self.burst_covers {
+                for l in 0..L {
+                    if any_short[l] && !v[l].burst.is_empty() {
+                        self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a);
+                    }
+                }
+            }
+            for l in 0..L {
                 a.research[l] += res_b[l] * hb;
                 a.idle[l] += left[l] * hb;
             }
@@ -979,6 +999,65 @@ impl Engine {
                 short -= g;
                 a.burst_used[l] += g * h;
                 a.burst_cost_usd[l] += g * h * bprice;
+            }
+        }
+    }
+
+    /// Step 5 for load block `b`, every lane at once, when the lanes' burst offers have the
+    /// same caps in their price order: what [`Engine::cover_with_burst`] does lane by lane, as
+    /// loops over lanes. A lane takes an offer where its path would (some shortfall left, some
+    /// of the offer left, the offer paying for itself) and keeps its numbers elsewhere, so each
+    /// lane gets its path's bits. Lanes with no shortfall take nothing.
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    fn cover_with_burst_lanes<const L: usize>(
+        &self,
+        t: usize,
+        b: usize,
+        d: &[&Draws; L],
+        hot: &mut Hot<L>,
+        a: &mut Allocation<L>,
+    ) {
+        let nb = self.hours.len();
+        let h = self.hours[b];
+        for (left, cap) in hot.burst_left.iter_mut().zip(&hot.burst_cap) {
+            *left = [*cap; L];
+        }
+        for &si in &self.order_segs {
+            let i = si * nb + b;
+            let (want, served) = (hot.want[i], &mut hot.served[i]);
+            let mut short = [0.0; L];
+            let mut any = false;
+            for l in 0..L {
+                short[l] = want[l] - served[l];
+                any |= short[l] > 0.0;
+            }
+            if !any {
+                continue;
+            }
+            let mut rev = [0.0; L];
+            for l in 0..L {
+                rev[l] = d[l].rev[si * self.months + t];
+            }
+            for (left, price) in hot.burst_left.iter_mut().zip(&hot.burst_price) {
+                for l in 0..L {
+                    let g = short[l].fmin(left[l]);
+                    // As the path tests it (`!(price > rev)`, not `<=`), whatever the values.
+                    let take = g > 0.0 && !(price[l] > rev[l]);
+                    left[l] = if take { left[l] - g } else { left[l] };
+                    served[l] = if take { served[l] + g } else { served[l] };
+                    short[l] = if take { short[l] - g } else { short[l] };
+                    a.burst_used[l] = if take {
+                        a.burst_used[l] + g * h
+                    } else {
+                        a.burst_used[l]
+                    };
+                    a.burst_cost_usd[l] = if take {
+                        a.burst_cost_usd[l] + g * h * price[l]
+                    } else {
+                        a.burst_cost_usd[l]
+                    };
+                }
             }
         }
     }
