@@ -383,6 +383,8 @@ fn run_block_on(
         yearly: cfg.yearly,
     };
     let mut per_path = Vec::new();
+    // Each path's rule commitments by option (reused from path to path).
+    let mut by_opt = vec![0.0; e.option_names.len()];
     // Per plan, the block's monthly and yearly values, summarised per cell after the block.
     let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
     let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
@@ -440,12 +442,12 @@ fn run_block_on(
                     acc.run_delay[ri].push(*delay);
                     acc.run_late[ri] += u64::from(*delay > 0.0);
                 }
-                let mut by_opt = vec![0.0; e.option_names.len()];
+                by_opt.fill(0.0);
                 for (oi, _, a) in &out.rule_commitments {
                     by_opt[*oi] += a;
                 }
-                for (m, v) in acc.rule_committed.iter_mut().zip(by_opt) {
-                    m.push(v);
+                for (m, v) in acc.rule_committed.iter_mut().zip(&by_opt) {
+                    m.push(*v);
                 }
                 for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
                     acc.diffs[k].push(vals[mi] - base[mi]);
