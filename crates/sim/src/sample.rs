@@ -105,12 +105,8 @@ impl Sampler {
         match self.method {
             Sampling::MonteCarlo => uniform(self.seed, k, path),
             Sampling::LatinHypercube => {
-                // Paths past the total (a caller drawing beyond the run) fall in a further,
-                // independently permuted hypercube of the same size: batch `rep` of `paths`.
-                let n = self.paths.max(1);
-                let (rep, i) = (path / n, path % n);
-                let stratum = Permutation::new(n, hash3(self.seed, k, u64::MAX - rep)).apply(i);
-                (stratum as f64 + uniform(self.seed, k, path)) / n as f64
+                let rep = path / self.paths.max(1);
+                self.latin(&self.strata(k, rep), k, path)
             }
             Sampling::Sobol => {
                 if dim >= sobol_burley::NUM_DIMENSIONS || path > u32::MAX as u64 {
@@ -122,6 +118,47 @@ impl Sampler {
                 s.clamp(1e-7, 1.0 - 1e-7)
             }
         }
+    }
+}
+
+impl Sampler {
+    /// The uniforms of input `k` (Sobol dimension `dim`) on paths `first ..`, one per element
+    /// of `out`: each what [`Sampler::uniform`] gives, with a Latin hypercube's permutation of
+    /// strata built once for the paths it covers instead of once per path.
+    pub fn fill(&self, k: u64, dim: u32, first: u64, out: &mut [f64]) {
+        if self.method != Sampling::LatinHypercube {
+            for (p, o) in (first..).zip(out) {
+                *o = self.uniform(k, dim, p);
+            }
+            return;
+        }
+        let mut strata: Option<(u64, Permutation)> = None;
+        for (path, o) in (first..).zip(out) {
+            let rep = path / self.paths.max(1);
+            let perm = match strata {
+                Some((r, perm)) if r == rep => perm,
+                _ => {
+                    let perm = self.strata(k, rep);
+                    strata = Some((rep, perm));
+                    perm
+                }
+            };
+            *o = self.latin(&perm, k, path);
+        }
+    }
+
+    /// A Latin hypercube's strata of input `k` in batch `rep`: paths past the total (a caller
+    /// drawing beyond the run) fall in a further, independently permuted hypercube of the same
+    /// size, batch `rep` of `paths`.
+    fn strata(&self, k: u64, rep: u64) -> Permutation {
+        Permutation::new(self.paths.max(1), hash3(self.seed, k, u64::MAX - rep))
+    }
+
+    /// The Latin hypercube uniform of input `k` on `path`, in its batch's strata `perm`.
+    fn latin(&self, perm: &Permutation, k: u64, path: u64) -> f64 {
+        let n = self.paths.max(1);
+        let stratum = perm.apply(path % n);
+        (stratum as f64 + uniform(self.seed, k, path)) / n as f64
     }
 }
 
@@ -263,6 +300,31 @@ pub fn achieved(u: &[Vec<f64>]) -> Vec<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filling_a_column_gives_each_paths_uniform() {
+        for method in [
+            Sampling::MonteCarlo,
+            Sampling::LatinHypercube,
+            Sampling::Sobol,
+        ] {
+            let s = Sampler {
+                method,
+                seed: 9,
+                paths: 300,
+            };
+            // From inside the run across its end into a second batch of strata.
+            let mut col = vec![0.0; 250];
+            s.fill(77, 3, 200, &mut col);
+            for (p, x) in (200..).zip(&col) {
+                assert_eq!(
+                    x.to_bits(),
+                    s.uniform(77, 3, p).to_bits(),
+                    "{method:?} path {p}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn permutation_is_a_bijection() {

@@ -9,20 +9,18 @@ impl Engine {
     /// The per-path uniforms of a block of paths, after Iman–Conover. Returns the uniforms
     /// (paths × inputs) and the achieved Spearman matrix of the correlated inputs.
     pub fn block_uniforms(&self, first: u64, n: usize) -> (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>) {
-        let mut u: Vec<Vec<f64>> = (0..n as u64)
-            .map(|p| {
-                self.inputs
-                    .iter()
-                    .map(|inp| {
-                        if matches!(inp.dist.dist(), Dist::Fixed(_)) {
-                            0.5
-                        } else {
-                            self.sampler.uniform(inp.key, inp.dim, first + p)
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        // Input by input (a Latin hypercube's strata are built once per input), into rows.
+        let mut u: Vec<Vec<f64>> = vec![vec![0.5; self.inputs.len()]; n];
+        let mut column = vec![0.0; n];
+        for (j, inp) in self.inputs.iter().enumerate() {
+            if matches!(inp.dist.dist(), Dist::Fixed(_)) {
+                continue;
+            }
+            self.sampler.fill(inp.key, inp.dim, first, &mut column);
+            for (row, x) in u.iter_mut().zip(&column) {
+                row[j] = *x;
+            }
+        }
         let achieved = self.corr.as_ref().map(|c| {
             let mut cols: Vec<Vec<f64>> = c
                 .inputs
