@@ -212,23 +212,43 @@ impl Engine {
                 GrowthC::Log { drift, vol } => {
                     let (mu, sig) = (p[*drift] / 12.0, p[*vol]);
                     let mut ln_l = level0.max(1e-300).ln();
-                    for t in 0..t_len {
-                        if t > 0 {
-                            let e = shock(sig, median, &mut rng);
-                            ln_l += mu - 0.5 * sig * sig + sig * e;
+                    d.ln.resize(t_len, 0.0);
+                    // The month's shocks first, in one loop of the stream's draws (the same
+                    // draws in the same order as one at a time), then the running log level.
+                    if let Some((first, rest)) = d.ln.split_first_mut() {
+                        *first = ln_l;
+                        if sig > 0.0 && !median {
+                            for e in rest.iter_mut() {
+                                *e = StandardNormal.sample(&mut rng);
+                            }
+                        } else {
+                            rest.fill(0.0);
                         }
-                        d.ln.push(ln_l);
+                        let drift_m = mu - 0.5 * sig * sig;
+                        for x in rest.iter_mut() {
+                            ln_l += drift_m + sig * *x;
+                            *x = ln_l;
+                        }
                     }
                 }
                 GrowthC::SCurve { sat, rate, vol } => {
                     let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
                     let mut l = level0;
-                    for t in 0..t_len {
-                        if t > 0 {
-                            let e = shock(sig, median, &mut rng);
-                            l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * e).exp();
+                    // The shocks first, into the months' slots (as for log growth), then the
+                    // levels over them.
+                    if let Some((first, rest)) = d.exo[base..base + t_len].split_first_mut() {
+                        *first = l;
+                        if sig > 0.0 && !median {
+                            for e in rest.iter_mut() {
+                                *e = StandardNormal.sample(&mut rng);
+                            }
+                        } else {
+                            rest.fill(0.0);
                         }
-                        d.exo[base + t] = l;
+                        for x in rest.iter_mut() {
+                            l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * *x).exp();
+                            *x = l;
+                        }
                     }
                 }
                 GrowthC::Regimes {
