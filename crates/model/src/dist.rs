@@ -380,10 +380,7 @@ impl Dist {
                 values,
                 min,
                 max,
-            } => match metalog_fit(probs, values, *min, *max) {
-                Some(a) => from_metalog_scale(metalog_quantile(&a, u), *min, *max),
-                None => metalog_fallback(values),
-            },
+            } => metalog_prepared(probs, values, *min, *max).at(u),
         }
     }
 
@@ -533,14 +530,7 @@ impl PreparedDist {
                 values,
                 min,
                 max,
-            } => match metalog_fit(probs, values, *min, *max) {
-                Some(coefficients) => Prepared::Metalog {
-                    coefficients,
-                    min: *min,
-                    max: *max,
-                },
-                None => Prepared::Constant(metalog_fallback(values)),
-            },
+            } => metalog_prepared(probs, values, *min, *max),
             _ => Prepared::AsIs,
         };
         PreparedDist {
@@ -559,14 +549,39 @@ impl PreparedDist {
     pub fn quantile(&self, u: f64) -> f64 {
         match &self.prepared {
             Prepared::AsIs => self.dist.quantile(u),
-            Prepared::Lognormal { mu, sigma } => lognormal_quantile(*mu, *sigma, clamp_u(u)),
+            p => p.at(clamp_u(u)),
+        }
+    }
+}
+
+impl Prepared {
+    /// The quantile at `u` (already clamped) from what was worked out; NaN for
+    /// [`Prepared::AsIs`], which has nothing worked out (its distribution answers itself).
+    #[inline]
+    fn at(&self, u: f64) -> f64 {
+        match self {
+            Prepared::AsIs => f64::NAN,
+            Prepared::Lognormal { mu, sigma } => lognormal_quantile(*mu, *sigma, u),
             Prepared::Metalog {
                 coefficients,
                 min,
                 max,
-            } => from_metalog_scale(metalog_quantile(coefficients, clamp_u(u)), *min, *max),
+            } => from_metalog_scale(metalog_quantile(coefficients, u), *min, *max),
             Prepared::Constant(x) => *x,
         }
+    }
+}
+
+/// A metalog's coefficients through its quantiles (on the scale its bounds give), or its
+/// middle value when they admit no fit.
+fn metalog_prepared(probs: &[f64], values: &[f64], min: Option<f64>, max: Option<f64>) -> Prepared {
+    match metalog_fit(probs, values, min, max) {
+        Some(coefficients) => Prepared::Metalog {
+            coefficients,
+            min,
+            max,
+        },
+        None => Prepared::Constant(metalog_fallback(values)),
     }
 }
 
