@@ -558,7 +558,11 @@ pub struct Scratch {
     warrants: Vec<f64>,
     /// Paid so far by each vendor investment.
     invested: Vec<f64>,
+    /// Capacity planned to be online (deltas, by planned arrival), changed only through
+    /// [`Engine::span_planned`], and its running sums `planned_sums[h]` = Σ planned[..=h] for
+    /// the months not changed since they were summed (rules read them every month).
     planned: Vec<f64>,
+    planned_sums: Vec<f64>,
     buy_arrivals: Vec<f64>,
     hist: Vec<f64>,
     /// ln(hist[t] / hist[t-1]) where both are positive, else NaN (only kept for plans with

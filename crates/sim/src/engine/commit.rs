@@ -72,6 +72,7 @@ impl Engine {
             v.clear();
             v.resize(n, 0.0);
         }
+        s.planned_sums.clear();
         s.buy_arrivals.clear();
         s.buy_arrivals.resize(n * self.opts.len(), 0.0);
         for v in [&mut s.d_pool_cap, &mut s.d_pool_power] {
@@ -85,6 +86,24 @@ impl Engine {
         s.invested.resize(self.invest_max.len(), 0.0);
         s.terminal = 0.0;
         s.built_mw = 0.0;
+    }
+
+    /// [`Engine::span`] on the planned capacity, dropping its running sums from month `from`
+    /// on (the months it changes).
+    pub(super) fn span_planned(s: &mut Scratch, from: i32, to: i32, v: f64) {
+        Self::span(&mut s.planned, from, to, v);
+        s.planned_sums.truncate(from.max(0) as usize);
+    }
+
+    /// Σ planned[..=h] — added from −0.0 in month order, as `Iterator::sum` adds, so the same
+    /// bits — from the running sums, extended from the first month not summed since a change.
+    pub(super) fn planned_through(s: &mut Scratch, h: usize) -> f64 {
+        let sums = &mut s.planned_sums;
+        while sums.len() <= h {
+            let before = sums.last().copied().unwrap_or(-0.0);
+            sums.push(before + s.planned[sums.len()]);
+        }
+        sums[h]
     }
 
     /// Adds `v` to `arr` over months [from, to) as deltas (clipped to the horizon).
@@ -198,7 +217,7 @@ impl Engine {
                 let chip_end = a + o.gen_life_m;
                 let fac_end = a + o.life_m;
                 Self::span(&mut s.d_cap, a, chip_end, h);
-                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, h);
+                Self::span_planned(s, planned_a, planned_a + o.gen_life_m, h);
                 let price = o.power_price.unwrap_or(p[self.site_power_price]);
                 Self::span(&mut s.d_power, a, chip_end, mw * HOURS_PER_MONTH * price);
                 self.pool_span(s, o.pool, a, chip_end, h, mw * HOURS_PER_MONTH * price);
@@ -231,7 +250,7 @@ impl Engine {
                     let h = amount * k;
                     Self::span(&mut s.d_cap, a + y0, a + y1, h);
                     self.pool_span(s, o.pool, a + y0, a + y1, h, 0.0);
-                    Self::span(&mut s.planned, planned_a + y0, planned_a + y1, h);
+                    Self::span_planned(s, planned_a + y0, planned_a + y1, h);
                     Self::span(&mut s.d_lease, a + y0, a + y1, h * price);
                     // Payments past the horizon are an obligation at its end.
                     let (from, to) = ((a + y0).max(t_end), a + y1);
@@ -248,7 +267,7 @@ impl Engine {
                 let end = a + o.term_m;
                 Self::span(&mut s.d_cap, a, end, amount);
                 self.pool_span(s, o.pool, a, end, amount, 0.0);
-                Self::span(&mut s.planned, planned_a, planned_a + o.term_m, amount);
+                Self::span_planned(s, planned_a, planned_a + o.term_m, amount);
                 Self::span(&mut s.d_lease, a, end, amount * price);
                 self.invest(o, a, amount, s);
                 let after = end - a.max(t_end);
@@ -269,7 +288,7 @@ impl Engine {
                 if (0..t_end).contains(&a) {
                     s.buy_arrivals[oi * (self.months + 1) + a as usize] += units;
                 }
-                Self::span(&mut s.planned, planned_a, planned_a + o.gen_life_m, amount);
+                Self::span_planned(s, planned_a, planned_a + o.gen_life_m, amount);
                 Self::span(
                     &mut s.d_dep,
                     a,
@@ -401,7 +420,7 @@ impl Engine {
         let site_price = p[self.site_power_price];
         for f in &self.fleet {
             Self::span(&mut s.d_cap, f.from, f.to, f.h100e);
-            Self::span(&mut s.planned, f.from, f.to, f.h100e);
+            Self::span_planned(s, f.from, f.to, f.h100e);
             if f.owned {
                 let mw = f.kw_units * self.site_pue / 1000.0;
                 let power = self.fleet_power_month_usd(f, site_price);
@@ -417,5 +436,37 @@ impl Engine {
                 self.pool_span(s, f.pool, f.from, f.to, f.h100e, 0.0);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::{Rng, SeedableRng};
+
+    #[test]
+    fn running_sums_of_planned_capacity_are_the_plain_sums_through_every_change() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+        let mut s = Scratch::default();
+        let n = 97;
+        s.planned.resize(n, 0.0);
+        let mut compared = 0;
+        for _ in 0..2_000 {
+            let r = rng.next_u64();
+            if r % 3 == 0 {
+                // A change: some spans start before the horizon or end after it.
+                let from = (r >> 8) as i32 % (n as i32 + 10) - 5;
+                let to = from + (r >> 24) as i32 % 60;
+                let v = ((r >> 40) % 1_000_000) as f64 / 7.0 - 50_000.0;
+                Engine::span_planned(&mut s, from, to, v);
+            } else {
+                let h = (r >> 8) as usize % (n - 1);
+                let plain: f64 = s.planned[..=h].iter().sum();
+                let kept = Engine::planned_through(&mut s, h);
+                assert_eq!(kept.to_bits(), plain.to_bits(), "through month {h}");
+                compared += 1;
+            }
+        }
+        assert!(compared > 1_000);
     }
 }

@@ -48,7 +48,7 @@ impl Engine {
         &self,
         r: &RuleC,
         t: i32,
-        s: &Scratch,
+        s: &mut Scratch,
         room_mw: Option<f64>,
     ) -> Option<f64> {
         let o = &self.opts[r.opt];
@@ -61,11 +61,10 @@ impl Engine {
             o.planned_lead.max(0.0) as i32
         };
         let horizon = (t + lead).min(self.months as i32 - 1).max(0) as usize;
-        let planned: f64 = s.planned[..=horizon].iter().sum::<f64>() * self.availability;
+        let planned = Self::planned_through(s, horizon) * self.availability;
         let gap_h = if r.refresh {
             // Keep the capacity planned now: what would retire by the arrival is replaced.
-            let now =
-                s.planned[..=(t as usize).min(horizon)].iter().sum::<f64>() * self.availability;
+            let now = Self::planned_through(s, (t as usize).min(horizon)) * self.availability;
             now - planned
         } else if r.cancel {
             // The surplus over the forecast need once the notice has run, in leased H100e,
@@ -147,7 +146,7 @@ impl Engine {
             self.pool_span(s, o.pool, from, l.end, -x, 0.0);
             Self::span(&mut s.d_lease, from, l.end, -x * l.price);
             let pf = l.planned_a.max(e);
-            Self::span(&mut s.planned, pf, l.planned_a + o.term_m, -x);
+            Self::span_planned(s, pf, l.planned_a + o.term_m, -x);
             let fee = o.cancel_fee * x * l.price * (l.end - from) as f64;
             Self::span(&mut s.d_lease, from, from + 1, fee);
             // The payments past the horizon it no longer owes.
