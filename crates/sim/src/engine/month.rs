@@ -1,13 +1,17 @@
 //! One plan on one path, month by month: the steps of `docs/explanation/simulation.md` as
-//! functions over a small state ([`PathState`]) and the per-path working vectors ([`Work`]).
+//! functions over a small state (capacity in [`PathState`], cash and tallies in [`Money`]) and
+//! the per-path working vectors ([`Work`]).
 //!
 //! Each step keeps the order of floating-point operations of the equations, so results are
 //! bit-identical to the documented sequence; the bit-identity and known-answer tests guard that.
 //!
-//! Several paths of one plan can advance together, a lane each ([`Hot`]): the month's steps
-//! that every path takes alike (demand, allocation, service and churn) run once for all lanes
-//! over arrays of lanes, and the steps each path takes its own way (rules, bought chips,
-//! pools, burst, cash) run lane by lane. A lane computes exactly what the path would alone.
+//! Several paths of one plan can advance together, a lane each ([`Hot`], [`Money`]): the
+//! month's steps that every path takes alike (demand, allocation, service and churn, burst
+//! when the lanes' offers line up, research, cash, tallies and the year's close) run once for
+//! all lanes over arrays of lanes, a branch of the path becoming both sides computed and each
+//! lane keeping its own; the steps each path takes its own way (rules, capacity and bought
+//! chips, pools, burst otherwise) run lane by lane. A lane computes exactly what the path would
+//! alone.
 
 use super::{
     hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneScratch, OptionKind, PathOutcome, PlanC,
