@@ -74,6 +74,15 @@ struct Money<const L: usize> {
     shortfall_years: [u64; L],
 }
 
+/// The lanes' monthly draws read every month (segment × months + month): exogenous demand
+/// in units, H100e-months per unit, revenue per H100e-month; one slice per lane, taken once
+/// per run of the month loop.
+struct LaneDraws<'a, const L: usize> {
+    exo: [&'a [f64]; L],
+    k: [&'a [f64]; L],
+    rev: [&'a [f64]; L],
+}
+
 /// What allocation and burst did in one month (steps 4–5), every lane, in H100e-months and
 /// USD.
 #[derive(Clone, Copy)]
@@ -250,6 +259,11 @@ impl Engine {
     ) {
         let mut st: [PathState; L] = std::array::from_fn(|_| self.path_state());
         let mut m = self.money(d);
+        let ld = LaneDraws {
+            exo: std::array::from_fn(|l| &d[l].exo[..]),
+            k: std::array::from_fn(|l| &d[l].k[..]),
+            rev: std::array::from_fn(|l| &d[l].rev[..]),
+        };
         let nc_growth = self.opex_growth_ln_m.exp();
         // The research ratio is read only by the quality index, with a non-zero elasticity.
         let keep_ratio: [bool; L] = std::array::from_fn(|l| d[l].params[self.quality_eps] != 0.0);
@@ -261,15 +275,15 @@ impl Engine {
                 }
                 cap[l] = self.advance_capacity::<POOLS>(t, &mut st[l], &mut v[l], d[l], &mut s[l]);
             }
-            let demand = self.demand(t, plan, d, h, s);
+            let demand = self.demand(t, plan, (d, &ld), h, s);
             // Plain loops rather than `array::from_fn`, which is not always inlined.
             let (mut floor_rate, mut extra_cap) = ([0.0; L], [0.0; L]);
             for l in 0..L {
                 floor_rate[l] = self.floor_h100e.fmax(self.floor_share * cap[l]);
                 extra_cap[l] = self.extra_cap_share * cap[l];
             }
-            let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, d, v, h);
-            let (served, revenue, revenue_share) = self.serve(t, d, v, h, rec.yearly);
+            let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, (d, &ld), v, h);
+            let (served, revenue, revenue_share) = self.serve(t, &ld, v, h, rec.yearly);
             if POOLS {
                 for l in 0..L {
                     self.pool_costs(&v[l], &mut a, l);
@@ -455,15 +469,18 @@ impl Engine {
         h.run_left.clear();
         h.run_left.extend(self.runs.iter().map(|r| [r.size; L]));
         refill(&mut h.run_done, self.runs.len(), [-1; L]);
-        let caps = |w: &Work| w.burst.iter().map(|(c, _)| c.to_bits()).collect::<Vec<_>>();
-        let first = caps(&v[0]);
-        h.burst_shared = v[1..].iter().all(|w| caps(w) == first);
+        // Without allocating: each lane's caps, in its price order, against the first lane's.
+        fn caps(w: &Work) -> impl Iterator<Item = u64> + '_ {
+            w.burst.iter().map(|(c, _)| c.to_bits())
+        }
+        h.burst_shared = v[1..].iter().all(|w| caps(w).eq(caps(&v[0])));
         h.burst_cap.clear();
         h.burst_price.clear();
         if h.burst_shared {
+            let offers = v[0].burst.len();
             h.burst_cap.extend(v[0].burst.iter().map(|(c, _)| *c));
             h.burst_price
-                .extend((0..first.len()).map(|k| std::array::from_fn(|l| v[l].burst[k].1)));
+                .extend((0..offers).map(|k| std::array::from_fn(|l| v[l].burst[k].1)));
         }
         refill(&mut h.burst_left, h.burst_cap.len(), [0.0; L]);
     }
@@ -675,7 +692,7 @@ impl Engine {
         &self,
         t: usize,
         plan: &PlanC,
-        d: &[&Draws; L],
+        (d, ld): (&[&Draws; L], &LaneDraws<L>),
         h: &mut Hot<L>,
         s: &mut [Scratch; L],
     ) -> [f64; L] {
@@ -693,7 +710,7 @@ impl Engine {
         for (si, ((need, churn), (want, served))) in segs.enumerate() {
             let idx = si * t_len + t;
             for l in 0..L {
-                need[l] = d[l].exo[idx] * churn[l] * q[l] * d[l].k[idx];
+                need[l] = ld.exo[l][idx] * churn[l] * q[l] * ld.k[l][idx];
                 demand_h[l] += need[l];
             }
             let factors = &self.factors[si * nb..(si + 1) * nb];
@@ -728,7 +745,7 @@ impl Engine {
         cap: &[f64; L],
         floor_rate: &[f64; L],
         extra_cap: &[f64; L],
-        d: &[&Draws; L],
+        (d, ld): (&[&Draws; L], &LaneDraws<L>),
         v: &mut [Work; L],
         h: &mut Hot<L>,
     ) -> Allocation<L> {
@@ -754,7 +771,7 @@ impl Engine {
             };
             if self.burst_covers && h.burst_shared {
                 if !h.burst_cap.is_empty() && any_short.contains(&true) {
-                    self.cover_with_burst_lanes(t, b, d, h, &mut a);
+                    self.cover_with_burst_lanes(t, b, ld, h, &mut a);
                 }
             } else if self.burst_covers {
                 for l in 0..L {
@@ -1018,7 +1035,7 @@ impl Engine {
         &self,
         t: usize,
         b: usize,
-        d: &[&Draws; L],
+        ld: &LaneDraws<L>,
         hot: &mut Hot<L>,
         a: &mut Allocation<L>,
     ) {
@@ -1041,7 +1058,7 @@ impl Engine {
             }
             let mut rev = [0.0; L];
             for l in 0..L {
-                rev[l] = d[l].rev[si * self.months + t];
+                rev[l] = ld.rev[l][si * self.months + t];
             }
             for (left, price) in hot.burst_left.iter_mut().zip(&hot.burst_price) {
                 for l in 0..L {
@@ -1073,7 +1090,7 @@ impl Engine {
     fn serve<const L: usize>(
         &self,
         t: usize,
-        d: &[&Draws; L],
+        ld: &LaneDraws<L>,
         v: &mut [Work; L],
         h: &mut Hot<L>,
         yearly: bool,
@@ -1095,7 +1112,7 @@ impl Engine {
             *seg_served = sv;
             let mut rev = [0.0; L];
             for l in 0..L {
-                rev[l] = d[l].rev[idx];
+                rev[l] = ld.rev[l][idx];
             }
             for l in 0..L {
                 served_h[l] += sv[l];
