@@ -672,21 +672,14 @@ pub fn run_with(
         .then(|| CellShelf::new(e, cfg))
         .flatten()
         .map(|sh| (0..threads).map(|_| Mutex::new(sh.clone())).collect());
-    let mut done = false;
-    let mut next = 0u64;
-    while next < blocks {
-        if cancel() {
-            cancelled = true;
-            break;
-        }
-        // Monthly sketches in a block's accumulator make it large, so keep fewer in flight.
-        let per_thread = if cfg.monthly && shelves.is_none() {
-            1
-        } else {
-            CHUNK_BLOCKS as u64
-        };
-        let end = (next + per_thread * threads as u64).min(blocks);
-        let outs: Vec<BlockAcc> = (next..end)
+    // Monthly sketches in a block's accumulator make it large, so keep fewer in flight.
+    let per_thread = if cfg.monthly && shelves.is_none() {
+        1
+    } else {
+        CHUNK_BLOCKS as u64
+    };
+    let run_chunk = |chunk: std::ops::Range<u64>| -> Vec<BlockAcc> {
+        chunk
             .into_par_iter()
             .map(|b| match &shelves {
                 // Each thread its own shelf (the lock is never contended: blocks do not
@@ -698,23 +691,47 @@ pub fn run_with(
                 }
                 None => run_block(e, cfg, b),
             })
-            .collect();
+            .collect()
+    };
+    // Merges a chunk's blocks in block order and reports progress; true once the precision
+    // target is met (the blocks after that one are not merged).
+    let merge_chunk = |merger: &mut Merger, (outs, end): (Vec<BlockAcc>, u64)| -> bool {
         for o in outs {
             merger.merge(o).expect("blocks arrive in order");
             if let Some(target) = target_npv_se_usd {
                 if merger.merged_blocks % PRECISION_CHECK_BLOCKS == 0
                     && merger.npv_se_at_most(target)
                 {
-                    done = true;
-                    break;
+                    return true;
                 }
             }
         }
-        if done {
+        progress((end * BLOCK).min(cfg.paths));
+        false
+    };
+    // Each chunk's blocks are merged while the next chunk runs (so no thread waits for the
+    // merge); the merge order, and so the result, is the same.
+    let mut merging: Option<(Vec<BlockAcc>, u64)> = None;
+    let mut next = 0u64;
+    while next < blocks {
+        if cancel() {
+            cancelled = true;
             break;
         }
+        let end = (next + per_thread * threads as u64).min(blocks);
+        let (outs, reached) = rayon::join(
+            || run_chunk(next..end),
+            || merging.take().is_some_and(|m| merge_chunk(&mut merger, m)),
+        );
+        if reached {
+            // The chunk that ran meanwhile is beyond the stopping point.
+            break;
+        }
+        merging = Some((outs, end));
         next = end;
-        progress((next * BLOCK).min(cfg.paths));
+    }
+    if let Some(m) = merging.take() {
+        merge_chunk(&mut merger, m);
     }
     for sh in shelves.into_iter().flatten() {
         merger.add_cells(sh.into_inner().unwrap_or_else(|p| p.into_inner()));
