@@ -653,7 +653,8 @@ pub fn run_to_precision(
 }
 
 /// Like [`run_to_precision`], and `cancel` is asked between chunks of blocks: when it says
-/// true, the run stops with the blocks merged so far (`RunResult::cancelled`).
+/// true, no further chunk starts and the run ends with the blocks that ran, merged
+/// (`RunResult::cancelled`).
 pub fn run_with(
     e: &Engine,
     cfg: &RunConfig,
