@@ -49,13 +49,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| e.run_plan(0, &d, &mut s, false, &mut out))
     });
     // The same plan on LANES paths at once (the bulk runner's way), per path-month.
-    let d4 = e.draws(0, LANES);
+    let dl = e.draws(0, LANES);
     let mut ls = LaneScratch::default();
     let mut outs: [PathOutcome; LANES] = Default::default();
     g.throughput(Throughput::Elements((LANES * e.months) as u64));
-    g.bench_function("run_plan_lanes announced, four paths", |b| {
+    g.bench_function(format!("run_plan_lanes announced, {LANES} paths"), |b| {
         b.iter(|| {
-            let d: [&Draws; LANES] = std::array::from_fn(|l| &d4[l]);
+            let d: [&Draws; LANES] = std::array::from_fn(|l| &dl[l]);
             e.run_plan_lanes(0, d, &mut ls, Recording::default(), outs.each_mut(), None)
         })
     });
