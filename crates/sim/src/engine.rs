@@ -597,7 +597,6 @@ struct LeaseLot {
 struct Work {
     burst: Vec<(f64, f64)>,
     pending: Vec<f64>,
-    burst_left: Vec<f64>,
     /// Each segment's revenue in the calendar year so far (with yearly statements).
     seg_revenue_year: Vec<f64>,
     /// Per pool (only with pools): raw capacity and full-draw power (running sums).
@@ -622,11 +621,9 @@ struct Hot<const L: usize> {
     /// Per training run: H100e-months left, and the month it finished (−1: not yet).
     run_left: Vec<[f64; L]>,
     run_done: Vec<[i32; L]>,
-    /// Burst offers in each lane's order (cheapest first), when every lane's offers have the
-    /// same caps in that order (`burst_shared`; always so with one offer): cap, each lane's
-    /// price, and what is left of each this load block.
-    burst_shared: bool,
-    burst_cap: Vec<f64>,
+    /// Burst offers, the k-th being each lane's k-th cheapest: cap, price, and what is left
+    /// of it this load block.
+    burst_cap: Vec<[f64; L]>,
     burst_price: Vec<[f64; L]>,
     burst_left: Vec<[f64; L]>,
 }
@@ -641,7 +638,6 @@ impl<const L: usize> Default for Hot<L> {
             served: Vec::new(),
             run_left: Vec::new(),
             run_done: Vec::new(),
-            burst_shared: false,
             burst_cap: Vec::new(),
             burst_price: Vec::new(),
             burst_left: Vec::new(),
@@ -681,6 +677,18 @@ fn shock(sig: f64, median: bool, rng: &mut rand_pcg::Pcg64Mcg) -> f64 {
         StandardNormal.sample(rng)
     } else {
         0.0
+    }
+}
+
+/// A run of months' shocks into `out`, each what [`shock`] gives, in the same order: the
+/// stream's draws in one loop (none, and zeros, without volatility or on a named case).
+fn shocks_into(sig: f64, median: bool, rng: &mut rand_pcg::Pcg64Mcg, out: &mut [f64]) {
+    if sig > 0.0 && !median {
+        for e in out {
+            *e = StandardNormal.sample(rng);
+        }
+    } else {
+        out.fill(0.0);
     }
 }
 

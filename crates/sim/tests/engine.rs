@@ -2,7 +2,9 @@
 //! the closed-form lognormal shortfall probability, and properties that must always hold.
 
 use gigawatt_model::{normal_cdf, Scenario, ValidScenario};
-use gigawatt_sim::{run, Draws, Engine, PathOutcome, RunConfig, Scratch, SERIES};
+use gigawatt_sim::{
+    run, Draws, Engine, LaneScratch, PathOutcome, Recording, RunConfig, Scratch, LANES, SERIES,
+};
 use proptest::prelude::*;
 
 /// Absolute tolerance for hand-computed dollar figures.
@@ -109,6 +111,90 @@ amount_usd = 5000.0
 name = "lease"
 commitments = [{ option = "cloud", month = "2026-01", h100e = 100.0 }]
 "#;
+
+/// The hand-computed case without the lease, and three burst offers: `cheap` (30 H100e at
+/// $10), `dear` (40 H100e at a drawn $5–15, so paths order the two differently) and `too_dear`
+/// ($40, above segment b's revenue of $50 / 2 = $25 per H100e-month, so never bought).
+fn hand_with_bursts(cheap_cap: f64, dear_cap: f64) -> String {
+    let src = HAND.replace(
+        "commitments = [{ option = \"cloud\", month = \"2026-01\", h100e = 100.0 }]",
+        "commitments = []",
+    );
+    let bursts = format!(
+        "[[options]]\nname = \"cheap\"\nkind = \"burst\"\n\
+         price_usd_per_h100e_month = 10.0\ncap_h100e = {cheap_cap}\n\n\
+         [[options]]\nname = \"dear\"\nkind = \"burst\"\n\
+         price_usd_per_h100e_month = {{ dist = \"uniform\", min = 5.0, max = 15.0, id = \"dear_price\" }}\n\
+         cap_h100e = {dear_cap}\n\n\
+         [[options]]\nname = \"too_dear\"\nkind = \"burst\"\n\
+         price_usd_per_h100e_month = 40.0\ncap_h100e = 100.0\n\n[finance]"
+    );
+    let src = src.replacen("[finance]", &bursts, 1);
+    assert!(src.contains("too_dear") && src.contains("commitments = []"));
+    src
+}
+
+/// Each of `paths` paths run in lanes, with the `dear` offer's drawn price on it.
+fn lanes_with_dear_price(sc: &ValidScenario, paths: usize) -> Vec<(PathOutcome, f64)> {
+    let e = Engine::new(sc, paths as u64, 3, &[]).unwrap();
+    let dear = e.input_named("dear_price").unwrap();
+    let (u, _) = e.block_uniforms(0, paths);
+    let draws = e.draws(0, paths);
+    let rec = Recording {
+        monthly: true,
+        yearly: false,
+    };
+    let mut ls = LaneScratch::default();
+    let mut got = Vec::new();
+    for (g, group) in draws.chunks_exact(LANES).enumerate() {
+        let d: [&Draws; LANES] = std::array::from_fn(|l| &group[l]);
+        let mut outs: [PathOutcome; LANES] = Default::default();
+        e.run_plan_lanes(0, d, &mut ls, rec, outs.each_mut(), None);
+        for (l, o) in outs.into_iter().enumerate() {
+            let p = g * LANES + l;
+            got.push((o, e.input_quantile(dear, u[p][dear])));
+        }
+    }
+    got
+}
+
+#[test]
+fn burst_covers_a_shortfall_cheapest_first_in_each_paths_own_order() {
+    // Every month segment b is 50 H100e short of the fleet's 150 (the hand-computed case's
+    // month 0). Burst covers it: with `dear` under $10, all 40 of it, then 10 of `cheap`;
+    // otherwise all 30 of `cheap`, then 20 of `dear`. Fully served, b never churns, so every
+    // month is the same: revenue 100 x $100 + 50 x $50 = $12,500 against the fleet's $12,950
+    // of costs (power $10,950, other opex $2,000) plus the burst bill.
+    let sc = scenario(&hand_with_bursts(30.0, 40.0));
+    let got = lanes_with_dear_price(&sc, 2 * LANES);
+    let below = got.iter().filter(|(_, p)| *p < 10.0).count();
+    assert!(below > 0 && below < got.len(), "both orders occur: {below}");
+    for (o, p) in &got {
+        let bill = if *p < 10.0 {
+            40.0 * p + 10.0 * 10.0
+        } else {
+            30.0 * 10.0 + 20.0 * p
+        };
+        assert_close(series(o, "burst_h100e"), &[50.0; 6], "burst");
+        assert_close(series(o, "served_h100e"), &[200.0; 6], "served");
+        assert_close(series(o, "unserved_h100e"), &[0.0; 6], "unserved");
+        assert_close(series(o, "free_cash_flow_usd"), &[-450.0 - bill; 6], "fcf");
+    }
+}
+
+#[test]
+fn burst_dearer_than_the_revenue_it_serves_is_not_bought() {
+    // `cheap` and `dear` hold 10 H100e each, so 30 of b's 50 short stay unserved in month 0:
+    // `too_dear` has room but costs more than b earns per H100e-month.
+    let sc = scenario(&hand_with_bursts(10.0, 10.0));
+    for (o, p) in lanes_with_dear_price(&sc, LANES) {
+        assert_close(&series(&o, "burst_h100e")[..1], &[20.0], "burst");
+        assert_close(&series(&o, "unserved_h100e")[..1], &[30.0], "unserved");
+        let revenue = 11250.0 + 10.0 * 25.0 + 10.0 * 25.0;
+        let fcf = revenue - 12950.0 - (10.0 * 10.0 + 10.0 * p);
+        assert_close(&series(&o, "free_cash_flow_usd")[..1], &[fcf], "fcf");
+    }
+}
 
 #[test]
 fn hand_computed_case_matches_every_month() {

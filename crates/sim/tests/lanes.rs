@@ -31,8 +31,8 @@ fn startup_with_pools() -> String {
 }
 
 /// The startup example with two small burst offers of different caps (so shortfalls use both
-/// up) whose prices are drawn, so that paths order them differently: the lanes then cover shortfalls lane by lane, while a
-/// path alone takes the lanes-at-once route (both must give the path's bits).
+/// up) whose prices are drawn, so that paths order them differently: lanes side by side then
+/// hold different offers at each position, and each must still give its path's bits.
 fn startup_with_two_bursts() -> String {
     let src = example("startup.toml");
     let src = src.replacen(

@@ -217,13 +217,7 @@ impl Engine {
                     // draws in the same order as one at a time), then the running log level.
                     if let Some((first, rest)) = d.ln.split_first_mut() {
                         *first = ln_l;
-                        if sig > 0.0 && !median {
-                            for e in rest.iter_mut() {
-                                *e = StandardNormal.sample(&mut rng);
-                            }
-                        } else {
-                            rest.fill(0.0);
-                        }
+                        shocks_into(sig, median, &mut rng, rest);
                         let drift_m = mu - 0.5 * sig * sig;
                         for x in rest.iter_mut() {
                             ln_l += drift_m + sig * *x;
@@ -238,13 +232,7 @@ impl Engine {
                     // levels over them.
                     if let Some((first, rest)) = d.exo[base..base + t_len].split_first_mut() {
                         *first = l;
-                        if sig > 0.0 && !median {
-                            for e in rest.iter_mut() {
-                                *e = StandardNormal.sample(&mut rng);
-                            }
-                        } else {
-                            rest.fill(0.0);
-                        }
+                        shocks_into(sig, median, &mut rng, rest);
                         for x in rest.iter_mut() {
                             l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * *x).exp();
                             *x = l;

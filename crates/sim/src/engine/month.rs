@@ -6,11 +6,10 @@
 //! bit-identical to the documented sequence; the bit-identity and known-answer tests guard that.
 //!
 //! Several paths of one plan can advance together, a lane each ([`Hot`], [`Money`]): the
-//! month's steps that every path takes alike (demand, allocation, service and churn, burst
-//! when the lanes' offers line up, research, cash, tallies and the year's close) run once for
-//! all lanes over arrays of lanes, a branch of the path becoming both sides computed and each
-//! lane keeping its own; the steps each path takes its own way (rules, capacity and bought
-//! chips, pools, burst otherwise) run lane by lane. A lane computes exactly what the path would
+//! month's steps that every path takes alike (demand, allocation, burst, service and churn,
+//! research, cash, tallies and the year's close) run once for all lanes over arrays of lanes,
+//! a branch of the path becoming both sides computed and each lane keeping its own; the steps
+//! each path takes its own way (rules, capacity and bought chips, pools) run lane by lane. A lane computes exactly what the path would
 //! alone.
 
 use super::{
@@ -282,7 +281,7 @@ impl Engine {
                 floor_rate[l] = self.floor_h100e.fmax(self.floor_share * cap[l]);
                 extra_cap[l] = self.extra_cap_share * cap[l];
             }
-            let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, (d, &ld), v, h);
+            let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, &ld, v, h);
             let (served, revenue, revenue_share) = self.serve(t, &ld, v, h, rec.yearly);
             if POOLS {
                 for l in 0..L {
@@ -301,16 +300,8 @@ impl Engine {
                     a.idle[l]
                 };
             }
-            self.track_research(t, &mut m, &a.research, (&floor_rate, &extra_cap, &cap));
-            for l in 0..L {
-                if keep_ratio[l] {
-                    s[l].ratio[t] = if m.planned_cum[l] > 0.0 {
-                        m.research_cum[l] / m.planned_cum[l]
-                    } else {
-                        1.0
-                    };
-                }
-            }
+            let rates = (&floor_rate, &extra_cap, &cap);
+            self.track_research(t, &mut m, &a.research, rates, (&keep_ratio, s));
             let mut f = MonthFlows::<L>::ZERO;
             for l in 0..L {
                 let (st, s, d) = (&st[l], &s[l], d[l]);
@@ -469,20 +460,14 @@ impl Engine {
         h.run_left.clear();
         h.run_left.extend(self.runs.iter().map(|r| [r.size; L]));
         refill(&mut h.run_done, self.runs.len(), [-1; L]);
-        // Without allocating: each lane's caps, in its price order, against the first lane's.
-        fn caps(w: &Work) -> impl Iterator<Item = u64> + '_ {
-            w.burst.iter().map(|(c, _)| c.to_bits())
-        }
-        h.burst_shared = v[1..].iter().all(|w| caps(w).eq(caps(&v[0])));
+        // Each lane's offers in its own price order (every lane has the same offers).
+        let offers = v[0].burst.len();
         h.burst_cap.clear();
+        h.burst_cap
+            .extend((0..offers).map(|k| std::array::from_fn(|l| v[l].burst[k].0)));
         h.burst_price.clear();
-        if h.burst_shared {
-            let offers = v[0].burst.len();
-            h.burst_cap.extend(v[0].burst.iter().map(|(c, _)| *c));
-            h.burst_price
-                .extend((0..offers).map(|k| std::array::from_fn(|l| v[l].burst[k].1)));
-        }
-        refill(&mut h.burst_left, h.burst_cap.len(), [0.0; L]);
+        h.burst_price
+            .extend((0..offers).map(|k| std::array::from_fn(|l| v[l].burst[k].1)));
     }
 
     /// The capacity state before the first month.
@@ -745,7 +730,7 @@ impl Engine {
         cap: &[f64; L],
         floor_rate: &[f64; L],
         extra_cap: &[f64; L],
-        (d, ld): (&[&Draws; L], &LaneDraws<L>),
+        ld: &LaneDraws<L>,
         v: &mut [Work; L],
         h: &mut Hot<L>,
     ) -> Allocation<L> {
@@ -769,16 +754,8 @@ impl Engine {
             } else {
                 self.allocate_block(t, b, cap, floor_rate, extra_cap, h)
             };
-            if self.burst_covers && h.burst_shared {
-                if !h.burst_cap.is_empty() && any_short.contains(&true) {
-                    self.cover_with_burst_lanes(t, b, ld, h, &mut a);
-                }
-            } else if self.burst_covers {
-                for l in 0..L {
-                    if any_short[l] && !v[l].burst.is_empty() {
-                        self.cover_with_burst(t, b, d[l], &mut v[l], h, l, &mut a);
-                    }
-                }
+            if self.burst_covers && !h.burst_cap.is_empty() && any_short.contains(&true) {
+                self.cover_with_burst(t, b, ld, h, &mut a);
             }
             for l in 0..L {
                 a.research[l] += res_b[l] * hb;
@@ -985,53 +962,14 @@ impl Engine {
         }
     }
 
-    /// Step 5 for load block `b`: burst covers product shortfall, in priority order, cheapest
-    /// burst first, and only where the revenue per H100e-month pays for it; lane `l`.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn cover_with_burst<const L: usize>(
-        &self,
-        t: usize,
-        b: usize,
-        d: &Draws,
-        v: &mut Work,
-        hot: &mut Hot<L>,
-        l: usize,
-        a: &mut Allocation<L>,
-    ) {
-        let nb = self.hours.len();
-        let h = self.hours[b];
-        v.burst_left.clear();
-        v.burst_left.extend(v.burst.iter().map(|(c, _)| *c));
-        for &si in &self.order_segs {
-            let i = si * nb + b;
-            let mut short = hot.want[i][l] - hot.served[i][l];
-            if short <= 0.0 {
-                continue;
-            }
-            let rev = d.rev[si * self.months + t];
-            for (bi, (_, bprice)) in v.burst.iter().enumerate() {
-                let g = short.fmin(v.burst_left[bi]);
-                if g <= 0.0 || *bprice > rev {
-                    continue;
-                }
-                v.burst_left[bi] -= g;
-                hot.served[i][l] += g;
-                short -= g;
-                a.burst_used[l] += g * h;
-                a.burst_cost_usd[l] += g * h * bprice;
-            }
-        }
-    }
-
-    /// Step 5 for load block `b`, every lane at once, when the lanes' burst offers have the
-    /// same caps in their price order: what [`Engine::cover_with_burst`] does lane by lane, as
-    /// loops over lanes. A lane takes an offer where its path would (some shortfall left, some
-    /// of the offer left, the offer paying for itself) and keeps its numbers elsewhere, so each
-    /// lane gets its path's bits. Lanes with no shortfall take nothing.
+    /// Step 5 for load block `b`, every lane at once: burst covers product shortfall, in
+    /// priority order, each lane's cheapest burst offer first, and only where the revenue per
+    /// H100e-month pays for it. A lane takes an offer where its path would (some shortfall
+    /// left, some of the offer left, the offer paying for itself) and keeps its numbers
+    /// elsewhere, so each lane gets its path's bits; lanes with no shortfall take nothing.
     #[inline(always)]
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    fn cover_with_burst_lanes<const L: usize>(
+    fn cover_with_burst<const L: usize>(
         &self,
         t: usize,
         b: usize,
@@ -1041,9 +979,7 @@ impl Engine {
     ) {
         let nb = self.hours.len();
         let h = self.hours[b];
-        for (left, cap) in hot.burst_left.iter_mut().zip(&hot.burst_cap) {
-            *left = [*cap; L];
-        }
+        hot.burst_left.clone_from(&hot.burst_cap);
         for &si in &self.order_segs {
             let i = si * nb + b;
             let (want, served) = (hot.want[i], &mut hot.served[i]);
@@ -1151,7 +1087,8 @@ impl Engine {
 
     /// Step 6, research, every lane: delivered against planned (the floor plus runs on
     /// schedule, or research's full share of capacity if larger, never more than capacity),
-    /// summed over the horizon so far; their ratio feeds quality `lag` months later.
+    /// summed over the horizon so far; their ratio feeds quality `lag` months later (kept
+    /// only for lanes in `keep_ratio`, whose elasticity is not 0).
     #[inline(always)]
     fn track_research<const L: usize>(
         &self,
@@ -1159,6 +1096,7 @@ impl Engine {
         m: &mut Money<L>,
         research: &[f64; L],
         (floor_rate, extra_cap, cap): (&[f64; L], &[f64; L], &[f64; L]),
+        (keep_ratio, s): (&[bool; L], &mut [Scratch; L]),
     ) {
         let on_schedule = self.run_schedule[t];
         for l in 0..L {
@@ -1166,6 +1104,15 @@ impl Engine {
             let planned_r = scheduled.fmax(extra_cap[l]).fmin(cap[l]);
             m.research_cum[l] += research[l];
             m.planned_cum[l] += planned_r;
+        }
+        for l in 0..L {
+            if keep_ratio[l] {
+                s[l].ratio[t] = if m.planned_cum[l] > 0.0 {
+                    m.research_cum[l] / m.planned_cum[l]
+                } else {
+                    1.0
+                };
+            }
         }
     }
 
