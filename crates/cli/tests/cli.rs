@@ -350,6 +350,18 @@ fn bad_arguments_are_exit_2_with_a_clear_message() {
             "--target-npv-se-usd must be",
         ),
         (
+            vec!["simulate", f, "--paths", "1000000001"],
+            "at most 1000000000",
+        ),
+        (
+            vec!["sensitivity", f, "--paths", "1000000001"],
+            "at most 1000000000",
+        ),
+        (
+            vec!["plan", f, "--oos-paths", "1000000001"],
+            "--oos-paths 1000000001 is more than a run may have",
+        ),
+        (
             vec![
                 "simulate",
                 f,

@@ -648,6 +648,23 @@ impl<const L: usize> Default for Hot<L> {
 /// Paths advanced together by [`Engine::run_plan_lanes`].
 pub const LANES: usize = 8;
 
+/// Where [`Engine::run_plan_lanes`] writes the lanes' monthly series: cell after cell (cell
+/// `series × months + month`), each cell's [`LANES`] values side by side, so a month's series
+/// for all lanes is one store and consecutive months are next to each other.
+#[derive(Debug)]
+pub struct LaneColumns<'a> {
+    /// `LANES` values per cell.
+    pub cells: &'a mut [f64],
+}
+
+impl LaneColumns<'_> {
+    /// The lanes' values of `cell`.
+    #[inline]
+    pub(crate) fn put<const L: usize>(&mut self, cell: usize, v: &[f64; L]) {
+        self.cells[cell * L..(cell + 1) * L].copy_from_slice(v);
+    }
+}
+
 /// Reusable per-thread buffers for one plan on [`LANES`] paths at once.
 #[derive(Debug, Default)]
 pub struct LaneScratch {
@@ -703,15 +720,25 @@ fn month_index(m: gigawatt_model::Month, start: gigawatt_model::Month) -> i32 {
     m.since(start)
 }
 
+/// Most paths a run may have: a run's quantile sketches count each bucket in 32 bits
+/// (`gigawatt_risk::SKETCH_MAX_VALUES`), and a billion paths of a small scenario already take
+/// hours on a laptop.
+pub const MAX_PATHS: u64 = 1_000_000_000;
+
 impl Engine {
     /// Compiles a validated scenario. `paths` and `seed` set the sampler; `plans` selects plans
-    /// by name (all when empty).
+    /// by name (all when empty). More than [`MAX_PATHS`] paths is an error.
     pub fn new(
         sc: &ValidScenario,
         paths: u64,
         seed: u64,
         plans: &[String],
     ) -> Result<Engine, String> {
+        if paths > MAX_PATHS {
+            return Err(format!(
+                "{paths} paths is more than a run may have (at most {MAX_PATHS}): use fewer paths"
+            ));
+        }
         let t0 = sc.horizon.start;
         let months = sc.horizon.months();
         let CompiledInputs {

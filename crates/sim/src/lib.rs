@@ -48,9 +48,9 @@ mod run;
 pub mod sample;
 
 pub use engine::{
-    affine_signal, yl, CorrelationReport, Draws, Engine, LaneScratch, OptionInfo, PathOutcome,
-    PathView, PlanC, PoolInfo, Recording, Scratch, UnitEffect, DEFAULT_PLAN, HOURS_PER_MONTH,
-    LANES, REPORTED_SERIES, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+    affine_signal, yl, CorrelationReport, Draws, Engine, LaneColumns, LaneScratch, OptionInfo,
+    PathOutcome, PathView, PlanC, PoolInfo, Recording, Scratch, UnitEffect, DEFAULT_PLAN,
+    HOURS_PER_MONTH, LANES, MAX_PATHS, REPORTED_SERIES, SERIES, SHORTFALL_TOL, YEARLY_LINES,
 };
 pub use run::{
     metric_values, monthly_exact_cap, run, run_block, run_to_precision, run_with,

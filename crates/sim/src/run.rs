@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
 use crate::engine::{
-    Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES, REPORTED_SERIES,
-    YEARLY_LINES,
+    Draws, Engine, LaneColumns, LaneScratch, PathOutcome, Recording, Scratch, LANES,
+    REPORTED_SERIES, YEARLY_LINES,
 };
 
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
@@ -388,8 +388,8 @@ fn run_block_on(
     // Per plan, the block's monthly and yearly values, summarised per cell after the block.
     let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
     let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
-    let mut monthly_rows: Vec<CellRows> = (0..e.plans.len())
-        .map(|_| CellRows::new(monthly_cells, n))
+    let mut monthly_cols: Vec<CellColumns> = (0..e.plans.len())
+        .map(|_| CellColumns::new(monthly_cells, n))
         .collect();
     let mut yearly_rows: Vec<CellRows> = (0..e.plans.len())
         .map(|_| CellRows::new(yearly_cells, n))
@@ -402,9 +402,9 @@ fn run_block_on(
         }
         for (pi, out) in outs.iter_mut().enumerate() {
             if group.len() == LANES {
-                // The monthly series go straight to the block's rows.
-                let rows = cfg.monthly.then(|| monthly_rows[pi].lanes(i0));
-                e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), rows);
+                // The monthly series go straight to the block's cells.
+                let cols = cfg.monthly.then(|| monthly_cols[pi].lanes(i0));
+                e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), cols);
             } else {
                 for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
                     e.run_plan_with(pi, d, &mut scratch, rec, o);
@@ -453,12 +453,10 @@ fn run_block_on(
                     acc.diffs[k].push(vals[mi] - base[mi]);
                 }
                 if cfg.monthly && !out.monthly.is_empty() {
-                    let row = monthly_rows[pi].row(i);
-                    for (dst, series) in row
-                        .chunks_exact_mut(e.months)
-                        .zip(out.monthly.iter().take(REPORTED_SERIES))
-                    {
-                        dst.copy_from_slice(series);
+                    let cols = &mut monthly_cols[pi];
+                    let values = out.monthly.iter().take(REPORTED_SERIES).flatten();
+                    for (cell, &v) in values.enumerate() {
+                        cols.set(cell, i, v);
                     }
                 }
                 for (a, v) in acc
@@ -493,7 +491,7 @@ fn run_block_on(
     }
     for (pi, ((acc, m), y)) in plans
         .iter_mut()
-        .zip(&monthly_rows)
+        .zip(&monthly_cols)
         .zip(&yearly_rows)
         .enumerate()
     {
@@ -540,56 +538,62 @@ fn own_quantiles<M>(
     }
 }
 
-impl Drop for CellRows {
+/// A block's buffer of cell values, taken from the thread's finished blocks when it can: a
+/// block's monthly values take megabytes, and fresh memory costs a page fault per page.
+struct BlockBuf(Vec<f64>);
+
+thread_local! {
+    /// Buffers of finished blocks' cells, kept for the thread's next block.
+    static CELL_BUFFERS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl BlockBuf {
+    /// `len` values. Every path writes every cell before the block is summarised, so a reused
+    /// buffer keeps what the last block left instead of being zeroed. Debug builds fill it
+    /// with NaN, which summarising refuses.
+    fn new(len: usize) -> BlockBuf {
+        let mut buf = CELL_BUFFERS
+            .with(|b| b.borrow_mut().pop())
+            .unwrap_or_default();
+        buf.truncate(len);
+        if cfg!(debug_assertions) {
+            buf.fill(f64::NAN);
+        }
+        buf.resize(len, f64::NAN);
+        BlockBuf(buf)
+    }
+}
+
+impl Drop for BlockBuf {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.buf);
+        let buf = std::mem::take(&mut self.0);
         if buf.capacity() > 0 {
             CELL_BUFFERS.with(|b| b.borrow_mut().push(buf));
         }
     }
 }
 
-/// One block's values of a plan's statistic cells (monthly series × months, or years × statement
-/// lines), path-major so each path writes one contiguous row (sequential writes in the path
-/// loop); summarised per cell, in the worker thread, once the block is done.
+/// One block's values of a plan's yearly cells (years × statement lines), path-major so each
+/// path writes one contiguous row (sequential writes in the path loop); summarised per cell,
+/// in the worker thread, once the block is done.
 struct CellRows {
     cells: usize,
     paths: usize,
-    buf: Vec<f64>,
-}
-
-thread_local! {
-    /// Buffers of finished blocks' [`CellRows`], kept for the thread's next block: a block's
-    /// monthly values take megabytes, and fresh memory costs a page fault per page.
-    static CELL_BUFFERS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+    buf: BlockBuf,
 }
 
 impl CellRows {
     fn new(cells: usize, paths: usize) -> CellRows {
-        let mut buf = CELL_BUFFERS
-            .with(|b| b.borrow_mut().pop())
-            .unwrap_or_default();
-        // Every path writes every cell of its row before the block is summarised, so a reused
-        // buffer keeps what the last block left instead of being zeroed (a block's monthly
-        // rows are megabytes). Debug builds fill it with NaN, which summarising refuses.
-        buf.truncate(cells * paths);
-        if cfg!(debug_assertions) {
-            buf.fill(f64::NAN);
+        CellRows {
+            cells,
+            paths,
+            buf: BlockBuf::new(cells * paths),
         }
-        buf.resize(cells * paths, f64::NAN);
-        CellRows { cells, paths, buf }
     }
 
     /// The row of the block's `i`-th path.
     fn row(&mut self, i: usize) -> &mut [f64] {
-        &mut self.buf[i * self.cells..(i + 1) * self.cells]
-    }
-
-    /// The rows of the block's paths `i .. i + LANES`.
-    fn lanes(&mut self, i: usize) -> [&mut [f64]; LANES] {
-        let mut rows =
-            self.buf[i * self.cells..(i + LANES) * self.cells].chunks_exact_mut(self.cells);
-        std::array::from_fn(|_| rows.next().expect("LANES rows"))
+        &mut self.buf.0[i * self.cells..(i + 1) * self.cells]
     }
 
     /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
@@ -597,9 +601,9 @@ impl CellRows {
     /// [`Moments::from_slice`] adds them) into `acc`'s: two passes over the rows, not a gather
     /// per cell.
     fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
-        let rows = &self.buf[..self.cells * self.paths];
+        let rows = &self.buf.0[..self.cells * self.paths];
         let mut means = vec![Mean::default(); acc.len()];
-        Quantiles::extend_columns_mean(qs, rows, &mut means);
+        Quantiles::extend_columns_mean(qs, rows, (self.paths, 1), &mut means);
         if self.paths == 0 || self.cells == 0 {
             return;
         }
@@ -618,13 +622,48 @@ impl CellRows {
             };
         }
     }
+}
 
-    /// For cells that need only a mean besides their quantiles (the monthly percentiles):
-    /// each cell's values into its quantiles in `qs` and its mean into `acc`'s, in one pass
-    /// over the rows ([`Quantiles::extend_columns_mean`]).
+/// One block's values of a plan's monthly cells (reported series × months), in groups of
+/// [`LANES`] paths, each group cell after cell with the group's values of a cell side by side
+/// (path `i`'s value of cell `c` at `((i / LANES) × cells + c) × LANES + i % LANES`): the
+/// engine writes a month's lanes in one store into its group's stretch ([`LaneColumns`]), and
+/// the eight cells summarised together are read in stretches of a group each.
+struct CellColumns {
+    cells: usize,
+    paths: usize,
+    buf: BlockBuf,
+}
+
+impl CellColumns {
+    fn new(cells: usize, paths: usize) -> CellColumns {
+        CellColumns {
+            cells,
+            paths,
+            buf: BlockBuf::new(cells * paths.div_ceil(LANES) * LANES),
+        }
+    }
+
+    /// The group of the block's paths `first .. first + LANES` (`first` a multiple of
+    /// [`LANES`]), for the engine to write.
+    fn lanes(&mut self, first: usize) -> LaneColumns<'_> {
+        let len = self.cells * LANES;
+        LaneColumns {
+            cells: &mut self.buf.0[first / LANES * len..][..len],
+        }
+    }
+
+    /// The value of `cell` on the block's `i`-th path.
+    fn set(&mut self, cell: usize, i: usize, v: f64) {
+        self.buf.0[((i / LANES) * self.cells + cell) * LANES + i % LANES] = v;
+    }
+
+    /// Each cell's values into its quantiles in `qs` and its mean into `acc`'s (the monthly
+    /// percentiles need only a mean besides their quantiles), in one pass over the block
+    /// ([`Quantiles::extend_columns_mean`]).
     fn summarise_means(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
         let mut means = vec![Mean::default(); acc.len()];
-        Quantiles::extend_columns_mean(qs, &self.buf[..self.cells * self.paths], &mut means);
+        Quantiles::extend_columns_mean(qs, &self.buf.0, (self.paths, LANES), &mut means);
         for (cell, m) in acc.iter_mut().zip(means) {
             cell.1 = m;
         }
@@ -846,6 +885,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn monthly_cells_in_lane_groups_give_each_cells_own_mean_and_quantiles() {
+        // 13 cells, 37 paths (four whole groups of LANES written by lanes, the last five
+        // paths one by one): each cell's mean and quantiles are what `extend_mean` on its
+        // values in path order gives, kept exactly (cap 1,000) and sketched (cap 0).
+        let (cells, paths) = (13, 37);
+        let value = |c: usize, i: usize| {
+            let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
+            match c % 4 {
+                0 => x,
+                1 => -x,
+                2 if i % 5 == 0 => 0.0,
+                _ => x - 5e8,
+            }
+        };
+        let mut cols = CellColumns::new(cells, paths);
+        let whole = paths / LANES * LANES;
+        for first in (0..whole).step_by(LANES) {
+            let mut lanes = cols.lanes(first);
+            for c in 0..cells {
+                let v: [f64; LANES] = std::array::from_fn(|l| value(c, first + l));
+                lanes.put(c, &v);
+            }
+        }
+        for i in whole..paths {
+            for c in 0..cells {
+                cols.set(c, i, value(c, i));
+            }
+        }
+        for cap in [0, 1000] {
+            let mut qs = vec![Quantiles::new(cap); cells];
+            let mut acc = vec![(Quantiles::new(cap), Mean::default()); cells];
+            cols.summarise_means(&mut qs, &mut acc);
+            for c in 0..cells {
+                let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
+                let mut q = Quantiles::new(cap);
+                let want = q.extend_mean(&col);
+                assert_eq!(acc[c].1.n, want.n, "cell {c}");
+                assert_eq!(acc[c].1.sum.to_bits(), want.sum.to_bits(), "cell {c}");
+                assert_eq!(qs[c], q, "cell {c}");
+            }
+        }
+    }
+
+    #[test]
     fn cells_summarised_by_rows_give_each_columns_own_moments_and_quantiles() {
         // 5 cells, 37 paths, values of both signs and zeros: the two passes over the rows give
         // each cell the bits `Moments::from_slice` and `Quantiles::extend` give its column, kept
@@ -870,7 +953,7 @@ mod tests {
             let mut acc = vec![(Quantiles::new(cap), Moments::default()); cells];
             rows.summarise_split(&mut qs, &mut acc);
             for c in 0..cells {
-                let col: Vec<f64> = (0..paths).map(|i| rows.buf[i * cells + c]).collect();
+                let col: Vec<f64> = (0..paths).map(|i| rows.buf.0[i * cells + c]).collect();
                 let want = Moments::from_slice(&col);
                 let got = acc[c].1;
                 assert_eq!(got.n, want.n);

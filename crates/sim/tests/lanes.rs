@@ -9,7 +9,8 @@ mod common;
 
 use common::scenario;
 use gigawatt_sim::{
-    Draws, Engine, LaneScratch, PathOutcome, Recording, Scratch, LANES, REPORTED_SERIES,
+    Draws, Engine, LaneColumns, LaneScratch, PathOutcome, Recording, Scratch, LANES,
+    REPORTED_SERIES,
 };
 
 fn example(name: &str) -> String {
@@ -80,24 +81,20 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
                 assert_eq!(want.monthly.len(), gigawatt_sim::SERIES.len());
                 changed += usize::from(bits(&want) != bits(&got[0]));
             }
-            // The monthly series written straight to rows are the path's own, series after
-            // series, and the outcome keeps everything else.
+            // The monthly series written straight to the block's cells are the path's own
+            // (cell `series × months + month`, the lanes side by side), and the outcome keeps
+            // everything else.
             let cells = REPORTED_SERIES * e.months;
-            let mut buf = vec![f64::NAN; LANES * cells];
-            let mut rows = buf.chunks_exact_mut(cells);
-            let rows: [&mut [f64]; LANES] = std::array::from_fn(|_| rows.next().unwrap());
+            let mut buf = vec![f64::NAN; cells * LANES];
             let mut got: [PathOutcome; LANES] = Default::default();
-            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(rows));
+            let cols = LaneColumns { cells: &mut buf };
+            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(cols));
             for (l, g) in got.iter_mut().enumerate() {
                 let mut want = PathOutcome::default();
                 e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
-                let row = &buf[l * cells..(l + 1) * cells];
+                let lane: Vec<f64> = buf.iter().skip(l).step_by(LANES).copied().collect();
                 let series: Vec<f64> = want.monthly[..REPORTED_SERIES].concat();
-                assert_eq!(
-                    bits(&row.to_vec()),
-                    bits(&series),
-                    "{what}, plan {pi}, lane {l}"
-                );
+                assert_eq!(bits(&lane), bits(&series), "{what}, plan {pi}, lane {l}");
                 assert!(g.monthly.is_empty());
                 want.monthly.clear();
                 assert_eq!(bits(g), bits(&want), "{what}, plan {pi}, lane {l}");

@@ -192,6 +192,14 @@ impl SimulateRequest {
         if self.paths == 0 {
             return Err(StudyError::Request("--paths must be at least 1".into()));
         }
+        if self.paths > gigawatt_sim::MAX_PATHS {
+            return Err(StudyError::Request(format!(
+                "--paths {} is more than a run may have (at most {}): use fewer paths, or \
+                 --target-npv-se-usd to stop once the NPV is as precise as you need",
+                self.paths,
+                gigawatt_sim::MAX_PATHS
+            )));
+        }
         if self.per_path && self.paths > MAX_PER_PATH_PATHS {
             return Err(StudyError::Request(format!(
                 "{} paths is more than a run that keeps every path's outcomes allows ({MAX_PER_PATH_PATHS}; \

@@ -13,9 +13,10 @@
 //! alone.
 
 use super::{
-    hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneScratch, OptionKind, PathOutcome, PlanC,
-    PoolNow, Recording, Scratch, Step, Work, HOURS_PER_MONTH, LANES, NOISE, QUALITY_RATIO_MAX,
-    QUALITY_RATIO_MIN, REPORTED_SERIES, RULE_ORDINAL_BASE, SERIES, SHORTFALL_TOL, YEARLY_LINES,
+    hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneColumns, LaneScratch, OptionKind,
+    PathOutcome, PlanC, PoolNow, Recording, Scratch, Step, Work, HOURS_PER_MONTH, LANES, NOISE,
+    QUALITY_RATIO_MAX, QUALITY_RATIO_MIN, REPORTED_SERIES, RULE_ORDINAL_BASE, SERIES,
+    SHORTFALL_TOL, YEARLY_LINES,
 };
 
 /// What one plan carries from month to month on one path, advanced lane by lane (rules and
@@ -188,9 +189,9 @@ impl Engine {
     /// same order. Each lane's outcome is bit for bit what [`Engine::run_plan_with`] gives for
     /// its path alone: the lanes share the month's steps, not their numbers.
     ///
-    /// With `monthly_rows` (and `rec.monthly`), each lane's monthly series that reports
-    /// summarise (the first [`REPORTED_SERIES`]) go straight to its row, series after series
-    /// (`row[series × months + month]`), instead of to `out.monthly`, which stays empty.
+    /// With `monthly_cols` (and `rec.monthly`), the monthly series that reports summarise (the
+    /// first [`REPORTED_SERIES`]) go straight to the block's cells, cell `series × months +
+    /// month` (see [`LaneColumns`]), instead of to `out.monthly`, which stays empty.
     pub fn run_plan_lanes(
         &self,
         pi: usize,
@@ -198,9 +199,9 @@ impl Engine {
         ls: &mut LaneScratch,
         rec: Recording,
         out: [&mut PathOutcome; LANES],
-        monthly_rows: Option<[&mut [f64]; LANES]>,
+        monthly_cols: Option<LaneColumns>,
     ) {
-        self.run_lanes::<LANES>(pi, d, &mut ls.s, &mut ls.hot, rec, out, monthly_rows);
+        self.run_lanes::<LANES>(pi, d, &mut ls.s, &mut ls.hot, rec, out, monthly_cols);
     }
 
     /// Plan `pi` on `L` paths: step 0 per path, then the month loop for all of them.
@@ -213,7 +214,7 @@ impl Engine {
         hot: &mut Hot<L>,
         rec: Recording,
         mut out: [&mut PathOutcome; L],
-        mut rows: Option<[&mut [f64]; L]>,
+        mut rows: Option<LaneColumns>,
     ) {
         let plan = &self.plans[pi];
         for l in 0..L {
@@ -253,7 +254,7 @@ impl Engine {
         s: &mut [Scratch; L],
         h: &mut Hot<L>,
         rec: Recording,
-        (out, rows): (&mut [&mut PathOutcome; L], &mut Option<[&mut [f64]; L]>),
+        (out, rows): (&mut [&mut PathOutcome; L], &mut Option<LaneColumns>),
         v: &mut [Work; L],
     ) {
         let mut st: [PathState; L] = std::array::from_fn(|_| self.path_state());
@@ -359,36 +360,50 @@ impl Engine {
             }
             if rec.monthly {
                 for l in 0..L {
-                    let out = &mut *out[l];
                     for (si, sv) in h.seg_served.iter().enumerate() {
-                        out.segment_served_h100e[si * self.months + t] = sv[l];
+                        out[l].segment_served_h100e[si * self.months + t] = sv[l];
                     }
-                    // In SERIES order.
-                    let month = [
-                        demand[l],
-                        cap[l],
-                        served[l],
-                        unserved[l],
-                        a.research[l],
-                        a.idle[l],
-                        revenue[l],
-                        m.cash_usd[l],
-                        m.gap_usd[l],
-                        a.burst_used[l],
-                        c.fcf[l],
-                        c.interest[l],
-                        f.round[l],
-                        m.credit_usd[l] + m.backstop_usd[l],
-                    ];
-                    match rows {
-                        Some(rows) => {
-                            let row = &mut rows[l][..REPORTED_SERIES * self.months];
-                            for (si, x) in month.into_iter().take(REPORTED_SERIES).enumerate() {
-                                row[si * self.months + t] = x;
-                            }
+                }
+                match rows {
+                    // The reported series, each month's lanes in one stretch of their column.
+                    Some(cols) => {
+                        // In SERIES order.
+                        let month: [&[f64; L]; REPORTED_SERIES] = [
+                            &demand,
+                            &cap,
+                            &served,
+                            &unserved,
+                            &a.research,
+                            &a.idle,
+                            &revenue,
+                            &m.cash_usd,
+                            &m.gap_usd,
+                            &a.burst_used,
+                        ];
+                        for (si, v) in month.into_iter().enumerate() {
+                            cols.put(si * self.months + t, v);
                         }
-                        None => {
-                            for (series, x) in out.monthly.iter_mut().zip(month) {
+                    }
+                    None => {
+                        for l in 0..L {
+                            // In SERIES order.
+                            let month = [
+                                demand[l],
+                                cap[l],
+                                served[l],
+                                unserved[l],
+                                a.research[l],
+                                a.idle[l],
+                                revenue[l],
+                                m.cash_usd[l],
+                                m.gap_usd[l],
+                                a.burst_used[l],
+                                c.fcf[l],
+                                c.interest[l],
+                                f.round[l],
+                                m.credit_usd[l] + m.backstop_usd[l],
+                            ];
+                            for (series, x) in out[l].monthly.iter_mut().zip(month) {
                                 series[t] = x;
                             }
                         }

@@ -426,6 +426,13 @@ fn check_request(a: &PlanRequest) -> Result<(), StudyError> {
     if a.paths == 0 || a.oos_paths == 0 {
         return Err(request_error!("--paths and --oos-paths must be at least 1"));
     }
+    if a.oos_paths > gigawatt_sim::MAX_PATHS {
+        return Err(request_error!(
+            "--oos-paths {} is more than a run may have (at most {})",
+            a.oos_paths,
+            gigawatt_sim::MAX_PATHS
+        ));
+    }
     let non_negative = |x: f64| x.is_finite() && x >= 0.0;
     if !(0.0..1.0).contains(&a.alpha)
         || !non_negative(a.lambda)
