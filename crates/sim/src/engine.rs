@@ -533,6 +533,19 @@ pub struct Draws {
     path: u64,
     /// A segment's log demand level by month, before its exponential (scratch).
     ln: Vec<f64>,
+    /// S-curve segments whose levels are still to be run over their shocks (scratch: empty
+    /// once the path is drawn).
+    s_curves: Vec<SCurveChain>,
+}
+
+/// An S-curve segment's running level while it is advanced over its shocks, month by month.
+#[derive(Debug, Clone, Copy)]
+struct SCurveChain {
+    seg: usize,
+    level: f64,
+    k_sat: f64,
+    rate_m: f64,
+    sig: f64,
 }
 
 /// Reusable per-thread buffers for one plan on one path.

@@ -396,10 +396,9 @@ fn run_block_on(
         .collect();
     for (g, group) in uniforms.chunks(LANES).enumerate() {
         let i0 = g * LANES;
-        for (l, u) in group.iter().enumerate() {
-            let path = first + (i0 + l) as u64;
-            e.draw_with(path, u, &cfg.overrides, &cfg.scales, &mut draws[l]);
-        }
+        let paths = group.iter().enumerate();
+        let paths = paths.map(|(l, u)| (first + (i0 + l) as u64, &u[..]));
+        e.draw_many(paths, &cfg.overrides, &cfg.scales, &mut draws);
         for (pi, out) in outs.iter_mut().enumerate() {
             if group.len() == LANES {
                 // The monthly series go straight to the block's cells.

@@ -933,3 +933,63 @@ fn sketched_cells_kept_per_thread_give_what_blocks_merged_in_order_give() {
         }
     }
 }
+
+#[test]
+fn an_s_curve_without_noise_follows_the_discrete_logistic_then_its_launch() {
+    // One segment growing on an S-curve with no volatility: each month's level is the month
+    // before's times exp(r (1 − level / K)), r = 1.2 / 12 a month, K = 1,000 units, from 100
+    // units (the discrete logistic, worked out below step by step). A launch in 2026-04 (the
+    // one month of its window, certain) lifts demand by 50 % from then on, without decay.
+    // Demand is units × 1 H100e-month a unit.
+    let src = HAND
+        .replacen(
+            "growth = { process = \"log\" }\npriority = 1",
+            "growth = { process = \"s_curve\", saturation_units_per_month = 1000.0, rate_per_year = 1.2, volatility_per_month = 0.0 }\npriority = 1\n\n\
+             [[segments.launches]]\nname = \"spike\"\nwindow_start = \"2026-04\"\nwindow_end = \"2026-04\"\nprobability_pu = 1.0\njump_pu = 0.5",
+            1,
+        )
+        .replacen("churn_share_pu = 0.5\n", "", 1);
+    assert!(src.contains("s_curve") && !src.contains("churn_share_pu"));
+    let out = one_path(&scenario(&src), 0, 0);
+    let (r, k) = (0.1, 1000.0);
+    let mut level = 100.0_f64;
+    let mut want = Vec::new();
+    for t in 0..6 {
+        if t > 0 {
+            level *= (r * (1.0 - level / k)).exp();
+        }
+        want.push(level * if t >= 3 { 1.5 } else { 1.0 });
+    }
+    // 100, 109.41, 119.53, 130.38 × 1.5, ...: the first steps by hand.
+    assert!((want[1] - 100.0 * (0.09f64).exp()).abs() < 1e-9);
+    // Segment b's demand (50 units × 2 H100e-months, log growth without drift, and here
+    // without churn) is 100 a month.
+    let demand: Vec<f64> = series(&out, "demand_h100e")
+        .iter()
+        .map(|d| d - 100.0)
+        .collect();
+    assert_close(&demand, &want, "S-curve demand");
+}
+
+#[test]
+fn paths_drawn_together_get_each_paths_own_draws() {
+    // `draw_many` advances the paths' S-curves month by month together; every path's draws
+    // must be the bits it gets drawn alone (S-curves with launches on frontier-lab, launches
+    // on launch-spike, a group that is not a whole number of lanes).
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for name in ["frontier-lab.toml", "launch-spike.toml"] {
+        let sc = scenario(&std::fs::read_to_string(root.join(name)).unwrap());
+        let n = LANES + 3;
+        let e = Engine::new(&sc, n as u64, 7, &[]).unwrap();
+        let (u, _) = e.block_uniforms(0, n);
+        let mut together: Vec<Draws> = (0..n).map(|_| Draws::default()).collect();
+        let paths = u.iter().enumerate().map(|(i, u)| (i as u64, &u[..]));
+        e.draw_many(paths, &[], &[], &mut together);
+        for (i, got) in together.iter().enumerate() {
+            let mut alone = Draws::default();
+            e.draw_with(i as u64, &u[i], &[], &[], &mut alone);
+            assert_eq!(format!("{got:?}"), format!("{alone:?}"), "{name}, path {i}");
+        }
+        assert_ne!(format!("{:?}", together[0]), format!("{:?}", together[1]));
+    }
+}

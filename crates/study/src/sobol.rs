@@ -115,9 +115,8 @@ struct Buffers {
 fn evaluate(e: &Engine, jobs: &[(u64, Vec<f64>)], metric: MetricId, b: &mut Buffers) -> Vec<f64> {
     let mut f = Vec::with_capacity(jobs.len());
     for group in jobs.chunks(LANES) {
-        for ((path, row), d) in group.iter().zip(&mut b.draws) {
-            e.draw(*path, row, d);
-        }
+        let paths = group.iter().map(|(path, row)| (*path, &row[..]));
+        e.draw_many(paths, &[], &[], &mut b.draws);
         if group.len() == LANES {
             let (d, out) = (b.draws.each_ref(), b.outs.each_mut());
             e.run_plan_lanes(0, d, &mut b.lanes, Recording::default(), out, None);

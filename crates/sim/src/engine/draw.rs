@@ -71,6 +71,47 @@ impl Engine {
         self.draw_inner(path, uniforms, overrides, scales, d);
     }
 
+    /// [`Engine::draw_with`] for several paths, `ds[i]` drawn for the `i`-th (path, uniforms)
+    /// of `paths`: the same draws, bit for bit. Each S-curve's level depends on the month
+    /// before, through an exponential; the paths' curves are advanced together, month by month,
+    /// so one curve's exponential does not wait for another's.
+    pub fn draw_many<'u>(
+        &self,
+        paths: impl IntoIterator<Item = (u64, &'u [f64])>,
+        overrides: &[(usize, f64)],
+        scales: &[(usize, f64)],
+        ds: &mut [Draws],
+    ) {
+        let mut n = 0;
+        for ((path, u), d) in paths.into_iter().zip(ds.iter_mut()) {
+            d.median = false;
+            self.draw_parts(path, u, overrides, scales, d);
+            n += 1;
+        }
+        self.finish_s_curves(&mut ds[..n]);
+    }
+
+    /// Runs the S-curve segments' levels that [`Engine::draw_parts`] left over their shocks
+    /// (each month's slot holds its shock, and the first the start level), then their launches.
+    pub(super) fn finish_s_curves(&self, ds: &mut [Draws]) {
+        let t_len = self.months;
+        for t in 1..t_len {
+            for d in ds.iter_mut() {
+                for c in &mut d.s_curves {
+                    let x = &mut d.exo[c.seg * t_len + t];
+                    let (r, sig, l) = (c.rate_m, c.sig, c.level);
+                    c.level = l * (r * (1.0 - l / c.k_sat) - 0.5 * sig * sig + sig * *x).exp();
+                    *x = c.level;
+                }
+            }
+        }
+        for d in ds.iter_mut() {
+            for c in std::mem::take(&mut d.s_curves) {
+                self.launch(&self.segs[c.seg], c.seg, d);
+            }
+        }
+    }
+
     /// Every input's name by index: its `id` when it has one, else its field path.
     pub fn input_names(&self) -> Vec<String> {
         let mut names = vec![String::new(); self.inputs.len()];
@@ -152,7 +193,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Draws one path (a named case when `d.median`).
     pub(super) fn draw_inner(
+        &self,
+        path: u64,
+        uniforms: &[f64],
+        overrides: &[(usize, f64)],
+        scales: &[(usize, f64)],
+        d: &mut Draws,
+    ) {
+        self.draw_parts(path, uniforms, overrides, scales, d);
+        self.finish_s_curves(std::slice::from_mut(d));
+    }
+
+    /// Everything of [`Engine::draw_inner`] but the S-curve segments' levels and launches,
+    /// which are left in `d.s_curves` for [`Engine::finish_s_curves`].
+    fn draw_parts(
         &self,
         path: u64,
         uniforms: &[f64],
@@ -226,18 +282,21 @@ impl Engine {
                     }
                 }
                 GrowthC::SCurve { sat, rate, vol } => {
-                    let (k_sat, r, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
-                    let mut l = level0;
-                    // The shocks first, into the months' slots (as for log growth), then the
-                    // levels over them.
+                    let (k_sat, rate_m, sig) = (p[*sat], p[*rate] / 12.0, p[*vol]);
+                    // The shocks into the months' slots (as for log growth); the levels over
+                    // them, and then the launches, are left to `finish_s_curves`.
                     if let Some((first, rest)) = d.exo[base..base + t_len].split_first_mut() {
-                        *first = l;
+                        *first = level0;
                         shocks_into(sig, median, &mut rng, rest);
-                        for x in rest.iter_mut() {
-                            l *= (r * (1.0 - l / k_sat) - 0.5 * sig * sig + sig * *x).exp();
-                            *x = l;
-                        }
+                        d.s_curves.push(SCurveChain {
+                            seg: s,
+                            level: level0,
+                            k_sat,
+                            rate_m,
+                            sig,
+                        });
                     }
+                    continue;
                 }
                 GrowthC::Regimes {
                     drift,
@@ -299,33 +358,47 @@ impl Engine {
             if !d.ln.is_empty() {
                 exp_into(&d.ln, &mut d.exo[base..base + t_len]);
             }
-            for l in &seg.launches {
-                if uni(l.key) >= l.prob {
-                    continue;
-                }
-                let at = l.start + (uni(l.key ^ STREAM_LAUNCH_MONTH) * l.len as f64).floor() as i32;
-                let jump = p[l.jump];
-                let from = at.max(0);
-                let exo = &mut d.exo[base..base + t_len];
-                match l.decay_per_month {
-                    // The jump decays by `f` a month: a running product, f^(t − at).
-                    Some(f) => {
-                        let mut decay = f.powi(from - at);
-                        for x in exo.iter_mut().skip(from as usize) {
-                            *x *= (1.0 + jump * decay).max(0.0);
-                            decay *= f;
-                        }
+            self.launch(seg, s, d);
+        }
+        self.draw_rounds(&uni, d);
+        self.draw_events(&uni, d);
+    }
+
+    /// Segment `s`'s launches (their jumps, and how they decay), on its exogenous demand.
+    fn launch(&self, seg: &SegC, s: usize, d: &mut Draws) {
+        let t_len = self.months;
+        let (median, path) = (d.median, d.path);
+        let uni = |k: u64| {
+            if median {
+                0.5
+            } else {
+                sample::uniform(self.seed, k, path)
+            }
+        };
+        for l in &seg.launches {
+            if uni(l.key) >= l.prob {
+                continue;
+            }
+            let at = l.start + (uni(l.key ^ STREAM_LAUNCH_MONTH) * l.len as f64).floor() as i32;
+            let jump = d.params[l.jump];
+            let from = at.max(0);
+            let exo = &mut d.exo[s * t_len..(s + 1) * t_len];
+            match l.decay_per_month {
+                // The jump decays by `f` a month: a running product, f^(t − at).
+                Some(f) => {
+                    let mut decay = f.powi(from - at);
+                    for x in exo.iter_mut().skip(from as usize) {
+                        *x *= (1.0 + jump * decay).max(0.0);
+                        decay *= f;
                     }
-                    None => {
-                        for x in exo.iter_mut().skip(from as usize) {
-                            *x *= (1.0 + jump).max(0.0);
-                        }
+                }
+                None => {
+                    for x in exo.iter_mut().skip(from as usize) {
+                        *x *= (1.0 + jump).max(0.0);
                     }
                 }
             }
         }
-        self.draw_rounds(&uni, d);
-        self.draw_events(&uni, d);
     }
 
     /// Funding rounds that close on this path (a named case: those with probability at least
