@@ -33,8 +33,6 @@ struct PathState {
     used_mw: f64,
     cap_peak_h100e: f64,
     cap_last_h100e: f64,
-    /// The yearly statement being filled.
-    year_lines: [f64; YEARLY_LINES.len()],
 }
 
 /// What one plan carries from month to month, for every lane at once (an array of lanes per
@@ -72,6 +70,8 @@ struct Money<const L: usize> {
     first_profit: [Option<i32>; L],
     first_positive_fcf: [Option<i32>; L],
     shortfall_years: [u64; L],
+    /// The yearly statement being filled, line by line.
+    year_lines: [[f64; L]; YEARLY_LINES.len()],
 }
 
 /// The lanes' monthly draws read every month (segment × months + month): exogenous demand
@@ -323,18 +323,17 @@ impl Engine {
                 m.noncompute_usd[l] *= nc_growth;
             }
             if rec.yearly {
+                let (mut capex_chips, mut warrants) = ([0.0; L], [0.0; L]);
                 for l in 0..L {
-                    let (capex_chips, warrants) = (s[l].capex_chips[t], s[l].warrants[t]);
-                    add_year_lines(
-                        &mut st[l],
-                        l,
-                        revenue[l],
-                        (&f, &c),
-                        &a,
-                        capex_chips,
-                        warrants,
-                    );
+                    (capex_chips[l], warrants[l]) = (s[l].capex_chips[t], s[l].warrants[t]);
                 }
+                add_year_lines(
+                    &mut m.year_lines,
+                    &revenue,
+                    (&f, &c),
+                    &a,
+                    (&capex_chips, &warrants),
+                );
             }
             for l in 0..L {
                 let capacity_cost =
@@ -348,7 +347,7 @@ impl Engine {
                 m.year_income_usd[l] += revenue[l] - c.op_costs[l] - f.dep[l];
                 m.year_fcf_usd[l] += c.fcf[l];
             }
-            self.close_year(t, &mut m, &mut st, v, rec.yearly, out);
+            self.close_year(t, &mut m, v, rec.yearly, out);
             let year_bit = 1u64 << ((self.start_month_of_year + t as i32) / 12).min(63);
             for l in 0..L {
                 let short = unserved[l] > SHORTFALL_TOL * demand[l] && demand[l] > 0.0;
@@ -487,8 +486,6 @@ impl Engine {
 
     /// The capacity state before the first month.
     fn path_state(&self) -> PathState {
-        let mut year_lines = [0.0f64; YEARLY_LINES.len()];
-        year_lines[yl::CASH_START] = self.starting_cash;
         PathState {
             cap_raw_h100e: 0.0,
             power_usd: 0.0,
@@ -499,7 +496,6 @@ impl Engine {
             used_mw: 0.0,
             cap_peak_h100e: 0.0,
             cap_last_h100e: 0.0,
-            year_lines,
         }
     }
 
@@ -528,6 +524,13 @@ impl Engine {
             first_profit: [None; L],
             first_positive_fcf: [None; L],
             shortfall_years: [0; L],
+            year_lines: std::array::from_fn(|i| {
+                if i == yl::CASH_START {
+                    [self.starting_cash; L]
+                } else {
+                    z
+                }
+            }),
         }
     }
 
@@ -1232,7 +1235,6 @@ impl Engine {
         &self,
         t: usize,
         m: &mut Money<L>,
-        st: &mut [PathState; L],
         v: &mut [Work; L],
         yearly: bool,
         out: &mut [&mut PathOutcome; L],
@@ -1254,16 +1256,16 @@ impl Engine {
             m.year_fcf_usd[l] = 0.0;
         }
         if yearly {
+            m.year_lines[yl::CASH_END] = m.cash_usd;
             for l in 0..L {
-                let (st, v, out) = (&mut st[l], &mut v[l], &mut *out[l]);
-                st.year_lines[yl::CASH_END] = m.cash_usd[l];
-                out.yearly.push(st.year_lines);
-                st.year_lines = [0.0; YEARLY_LINES.len()];
-                st.year_lines[yl::CASH_START] = m.cash_usd[l];
+                let (v, out) = (&mut v[l], &mut *out[l]);
+                out.yearly.push(std::array::from_fn(|i| m.year_lines[i][l]));
                 out.yearly_segment_revenue
                     .extend_from_slice(&v.seg_revenue_year);
                 v.seg_revenue_year.fill(0.0);
             }
+            m.year_lines = [[0.0; L]; YEARLY_LINES.len()];
+            m.year_lines[yl::CASH_START] = m.cash_usd;
         }
     }
 
@@ -1331,38 +1333,38 @@ fn run_progress(left: &mut f64, done: &mut i32, amount: f64, size: f64, t: i32) 
     }
 }
 
-/// Adds lane `l`'s amounts of the month to the yearly statement being filled.
+/// Adds the lanes' amounts of the month to the yearly statements being filled (`y`, line
+/// by line, a lane each).
 #[inline]
 fn add_year_lines<const L: usize>(
-    st: &mut PathState,
-    l: usize,
-    revenue: f64,
+    y: &mut [[f64; L]; YEARLY_LINES.len()],
+    revenue: &[f64; L],
     (f, c): (&MonthFlows<L>, &CashMonth<L>),
     a: &Allocation<L>,
-    capex_chips: f64,
-    warrants: f64,
+    (capex_chips, warrants): (&[f64; L], &[f64; L]),
 ) {
-    let y = &mut st.year_lines;
-    y[yl::REVENUE] += revenue;
-    y[yl::POWER] += f.power[l] - a.power_saved_usd[l];
-    y[yl::USAGE_FEES] += a.usage_fees_usd[l];
-    y[yl::OPEX] += f.opex[l];
-    y[yl::LEASES] += f.lease[l];
-    y[yl::BURST] += a.burst_cost_usd[l];
-    y[yl::NON_COMPUTE] += c.noncompute[l];
-    y[yl::REVENUE_SHARE] += f.revenue_share[l];
-    y[yl::DEPRECIATION] += f.dep[l];
-    y[yl::OPERATING_INCOME] += revenue - c.op_costs[l] - f.dep[l];
-    y[yl::CAPEX] += f.capex[l];
-    y[yl::CAPEX_CHIPS] += capex_chips;
-    y[yl::CAPEX_FACILITIES] += f.capex[l] - capex_chips;
-    y[yl::VENDOR_FINANCING] += f.financing[l];
-    y[yl::FCF] += c.fcf[l];
-    y[yl::ROUNDS] += f.round[l];
-    y[yl::VENDOR_INVESTMENT] += f.vendor_investment[l];
-    y[yl::WARRANTS] += warrants;
-    y[yl::CREDIT_DRAWN] += c.credit_drawn[l];
-    y[yl::BACKSTOP_DRAWN] += c.backstop_drawn[l];
-    y[yl::REPAID] += c.repaid[l];
-    y[yl::INTEREST] += c.interest[l];
+    for l in 0..L {
+        y[yl::REVENUE][l] += revenue[l];
+        y[yl::POWER][l] += f.power[l] - a.power_saved_usd[l];
+        y[yl::USAGE_FEES][l] += a.usage_fees_usd[l];
+        y[yl::OPEX][l] += f.opex[l];
+        y[yl::LEASES][l] += f.lease[l];
+        y[yl::BURST][l] += a.burst_cost_usd[l];
+        y[yl::NON_COMPUTE][l] += c.noncompute[l];
+        y[yl::REVENUE_SHARE][l] += f.revenue_share[l];
+        y[yl::DEPRECIATION][l] += f.dep[l];
+        y[yl::OPERATING_INCOME][l] += revenue[l] - c.op_costs[l] - f.dep[l];
+        y[yl::CAPEX][l] += f.capex[l];
+        y[yl::CAPEX_CHIPS][l] += capex_chips[l];
+        y[yl::CAPEX_FACILITIES][l] += f.capex[l] - capex_chips[l];
+        y[yl::VENDOR_FINANCING][l] += f.financing[l];
+        y[yl::FCF][l] += c.fcf[l];
+        y[yl::ROUNDS][l] += f.round[l];
+        y[yl::VENDOR_INVESTMENT][l] += f.vendor_investment[l];
+        y[yl::WARRANTS][l] += warrants[l];
+        y[yl::CREDIT_DRAWN][l] += c.credit_drawn[l];
+        y[yl::BACKSTOP_DRAWN][l] += c.backstop_drawn[l];
+        y[yl::REPAID][l] += c.repaid[l];
+        y[yl::INTEREST][l] += c.interest[l];
+    }
 }
