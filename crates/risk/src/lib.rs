@@ -454,7 +454,7 @@ impl Sketch {
 }
 
 /// Groups of rows ahead whose counters [`Quantiles::extend_columns_mean`] fetches.
-const PREFETCH_GROUPS: usize = 2;
+const PREFETCH_GROUPS: usize = 4;
 
 /// Fetches the counters of a group's values (`stretch`, `lanes` per column of `qt`, the first
 /// `full` of each in use) into cache.
