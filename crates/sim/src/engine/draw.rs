@@ -67,8 +67,7 @@ impl Engine {
         scales: &[(usize, f64)],
         d: &mut Draws,
     ) {
-        d.median = false;
-        self.draw_inner(path, uniforms, overrides, scales, d);
+        self.draw_many([(path, uniforms)], overrides, scales, std::slice::from_mut(d));
     }
 
     /// [`Engine::draw_with`] for several paths, `ds[i]` drawn for the `i`-th (path, uniforms)
@@ -189,25 +188,13 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()?;
         d.median = true;
         let u = vec![0.5; self.inputs.len()];
-        self.draw_inner(index, &u, &overrides, &[], d);
+        self.draw_parts(index, &u, &overrides, &[], d);
+        self.finish_s_curves(std::slice::from_mut(d));
         Ok(())
     }
 
-    /// Draws one path (a named case when `d.median`).
-    pub(super) fn draw_inner(
-        &self,
-        path: u64,
-        uniforms: &[f64],
-        overrides: &[(usize, f64)],
-        scales: &[(usize, f64)],
-        d: &mut Draws,
-    ) {
-        self.draw_parts(path, uniforms, overrides, scales, d);
-        self.finish_s_curves(std::slice::from_mut(d));
-    }
-
-    /// Everything of [`Engine::draw_inner`] but the S-curve segments' levels and launches,
-    /// which are left in `d.s_curves` for [`Engine::finish_s_curves`].
+    /// Draws one path (a named case when `d.median`), all but the S-curve segments' levels and
+    /// launches, which are left in `d.s_curves` for [`Engine::finish_s_curves`].
     fn draw_parts(
         &self,
         path: u64,
