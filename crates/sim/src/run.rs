@@ -391,8 +391,8 @@ fn run_block_on(
     let mut monthly_cols: Vec<CellColumns> = (0..e.plans.len())
         .map(|_| CellColumns::new(monthly_cells, n))
         .collect();
-    let mut yearly_rows: Vec<CellRows> = (0..e.plans.len())
-        .map(|_| CellRows::new(yearly_cells, n))
+    let mut yearly_cols: Vec<CellColumns> = (0..e.plans.len())
+        .map(|_| CellColumns::new(yearly_cells, n))
         .collect();
     for (g, group) in uniforms.chunks(LANES).enumerate() {
         let i0 = g * LANES;
@@ -466,17 +466,17 @@ fn run_block_on(
                     *a += v;
                 }
                 if cfg.yearly {
-                    let row = yearly_rows[pi].row(i);
+                    // Year after year, the statement's lines and then each segment's revenue.
+                    let cols = &mut yearly_cols[pi];
                     let ns = e.num_segments();
-                    for (y, dst) in row
-                        .chunks_exact_mut(yearly_cells_per_year(e))
-                        .enumerate()
-                        .take(out.yearly.len())
-                    {
-                        let nl = YEARLY_LINES.len();
-                        dst[..nl].copy_from_slice(&out.yearly[y]);
-                        dst[nl..]
-                            .copy_from_slice(&out.yearly_segment_revenue[y * ns..(y + 1) * ns]);
+                    let years = out.yearly.iter().enumerate();
+                    let values = years.flat_map(|(y, lines)| {
+                        lines
+                            .iter()
+                            .chain(&out.yearly_segment_revenue[y * ns..(y + 1) * ns])
+                    });
+                    for (cell, &v) in values.enumerate() {
+                        cols.set(cell, i, v);
                     }
                 }
                 if cfg.per_path {
@@ -491,7 +491,7 @@ fn run_block_on(
     for (pi, ((acc, m), y)) in plans
         .iter_mut()
         .zip(&monthly_cols)
-        .zip(&yearly_rows)
+        .zip(&yearly_cols)
         .enumerate()
     {
         match shelf.as_deref_mut() {
@@ -572,62 +572,12 @@ impl Drop for BlockBuf {
     }
 }
 
-/// One block's values of a plan's yearly cells (years × statement lines), path-major so each
-/// path writes one contiguous row (sequential writes in the path loop); summarised per cell,
-/// in the worker thread, once the block is done.
-struct CellRows {
-    cells: usize,
-    paths: usize,
-    buf: BlockBuf,
-}
-
-impl CellRows {
-    fn new(cells: usize, paths: usize) -> CellRows {
-        CellRows {
-            cells,
-            paths,
-            buf: BlockBuf::new(cells * paths),
-        }
-    }
-
-    /// The row of the block's `i`-th path.
-    fn row(&mut self, i: usize) -> &mut [f64] {
-        &mut self.buf.0[i * self.cells..(i + 1) * self.cells]
-    }
-
-    /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
-    /// the squared deviations from the mean, each added in path order from −0.0, as
-    /// [`Moments::from_slice`] adds them) into `acc`'s: two passes over the rows, not a gather
-    /// per cell.
-    fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
-        let rows = &self.buf.0[..self.cells * self.paths];
-        let mut means = vec![Mean::default(); acc.len()];
-        Quantiles::extend_columns_mean(qs, rows, (self.paths, 1), &mut means);
-        if self.paths == 0 || self.cells == 0 {
-            return;
-        }
-        let centre: Vec<f64> = means.iter().map(|m| m.sum / m.n as f64).collect();
-        let mut m2 = vec![-0.0; self.cells];
-        for row in rows.chunks_exact(self.cells) {
-            for ((a, x), c) in m2.iter_mut().zip(row).zip(&centre) {
-                *a += (x - c) * (x - c);
-            }
-        }
-        for ((cell, m), m2) in acc.iter_mut().zip(&means).zip(m2) {
-            cell.1 = Moments {
-                n: m.n,
-                sum: m.sum,
-                m2,
-            };
-        }
-    }
-}
-
-/// One block's values of a plan's monthly cells (reported series × months), in groups of
-/// [`LANES`] paths, each group cell after cell with the group's values of a cell side by side
-/// (path `i`'s value of cell `c` at `((i / LANES) × cells + c) × LANES + i % LANES`): the
-/// engine writes a month's lanes in one store into its group's stretch ([`LaneColumns`]), and
-/// the eight cells summarised together are read in stretches of a group each.
+/// One block's values of a plan's statistic cells (monthly series × months, or years ×
+/// statement lines), in groups of [`LANES`] paths, each group cell after cell with the group's
+/// values of a cell side by side (path `i`'s value of cell `c` at `((i / LANES) × cells + c) ×
+/// LANES + i % LANES`): the engine writes a month's lanes in one store into its group's stretch
+/// ([`LaneColumns`]), and the eight cells summarised together are read in stretches of a group
+/// each; summarised per cell, in the worker thread, once the block is done.
 struct CellColumns {
     cells: usize,
     paths: usize,
@@ -655,6 +605,36 @@ impl CellColumns {
     /// The value of `cell` on the block's `i`-th path.
     fn set(&mut self, cell: usize, i: usize, v: f64) {
         self.buf.0[((i / LANES) * self.cells + cell) * LANES + i % LANES] = v;
+    }
+
+    /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
+    /// the squared deviations from the mean, each added in path order from −0.0, as
+    /// [`Moments::from_slice`] adds them) into `acc`'s: two passes over the block, not a gather
+    /// per cell.
+    fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
+        let mut means = vec![Mean::default(); acc.len()];
+        Quantiles::extend_columns_mean(qs, &self.buf.0, (self.paths, LANES), &mut means);
+        if self.paths == 0 || self.cells == 0 {
+            return;
+        }
+        let centre: Vec<f64> = means.iter().map(|m| m.sum / m.n as f64).collect();
+        let mut m2 = vec![-0.0; self.cells];
+        let groups = self.buf.0.chunks_exact(self.cells * LANES);
+        for (g, group) in groups.enumerate() {
+            let full = LANES.min(self.paths - g * LANES);
+            for ((a, cell), c) in m2.iter_mut().zip(group.chunks_exact(LANES)).zip(&centre) {
+                for x in &cell[..full] {
+                    *a += (x - c) * (x - c);
+                }
+            }
+        }
+        for ((cell, m), m2) in acc.iter_mut().zip(&means).zip(m2) {
+            cell.1 = Moments {
+                n: m.n,
+                sum: m.sum,
+                m2,
+            };
+        }
     }
 
     /// Each cell's values into its quantiles in `qs` and its mean into `acc`'s (the monthly
@@ -928,31 +908,35 @@ mod tests {
     }
 
     #[test]
-    fn cells_summarised_by_rows_give_each_columns_own_moments_and_quantiles() {
-        // 5 cells, 37 paths, values of both signs and zeros: the two passes over the rows give
-        // each cell the bits `Moments::from_slice` and `Quantiles::extend` give its column, kept
-        // exactly (cap 1,000) and sketched (cap 0).
+    fn cells_summarised_in_two_passes_give_each_cells_own_moments_and_quantiles() {
+        // 5 cells, 37 paths (the last group part full), values of both signs and zeros: the
+        // two passes over the block give each cell the bits `Moments::from_slice` and
+        // `Quantiles::extend` give its values in path order, kept exactly (cap 1,000) and
+        // sketched (cap 0).
         let (cells, paths) = (5, 37);
-        let mut rows = CellRows::new(cells, paths);
+        let value = |c: usize, i: usize| {
+            let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
+            match c {
+                0 => x,
+                1 => -x,
+                2 if i % 5 == 0 => 0.0,
+                _ => x - 5e8,
+            }
+        };
+        let mut block = CellColumns::new(cells, paths);
         for i in 0..paths {
-            for (c, v) in rows.row(i).iter_mut().enumerate() {
-                let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
-                *v = match c {
-                    0 => x,
-                    1 => -x,
-                    2 if i % 5 == 0 => 0.0,
-                    _ => x - 5e8,
-                };
+            for c in 0..cells {
+                block.set(c, i, value(c, i));
             }
         }
         // No cells (a run without yearly statements) is nothing to do.
-        CellRows::new(0, paths).summarise_split(&mut [], &mut []);
+        CellColumns::new(0, paths).summarise_split(&mut [], &mut []);
         for cap in [0, 1000] {
             let mut qs = vec![Quantiles::new(cap); cells];
             let mut acc = vec![(Quantiles::new(cap), Moments::default()); cells];
-            rows.summarise_split(&mut qs, &mut acc);
+            block.summarise_split(&mut qs, &mut acc);
             for c in 0..cells {
-                let col: Vec<f64> = (0..paths).map(|i| rows.buf.0[i * cells + c]).collect();
+                let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
                 let want = Moments::from_slice(&col);
                 let got = acc[c].1;
                 assert_eq!(got.n, want.n);

@@ -67,7 +67,12 @@ impl Engine {
         scales: &[(usize, f64)],
         d: &mut Draws,
     ) {
-        self.draw_many([(path, uniforms)], overrides, scales, std::slice::from_mut(d));
+        self.draw_many(
+            [(path, uniforms)],
+            overrides,
+            scales,
+            std::slice::from_mut(d),
+        );
     }
 
     /// [`Engine::draw_with`] for several paths, `ds[i]` drawn for the `i`-th (path, uniforms)
