@@ -864,10 +864,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn monthly_cells_in_lane_groups_give_each_cells_own_mean_and_quantiles() {
-        // 13 cells, 37 paths (four whole groups of LANES written by lanes, the last five
-        // paths one by one): each cell's mean and quantiles are what `extend_mean` on its
-        // values in path order gives, kept exactly (cap 1,000) and sketched (cap 0).
+    fn cells_in_lane_groups_give_each_cells_own_mean_moments_and_quantiles() {
+        // 13 cells, 37 paths (four whole groups of LANES written by lanes, the last five paths
+        // one by one into a part-full group), values of both signs and zeros: each cell's mean,
+        // two-pass moments and quantiles are the bits `extend_mean`, `Moments::from_slice` and
+        // `Quantiles::extend` give its values in path order, kept exactly (cap 1,000) and
+        // sketched (cap 0).
         let (cells, paths) = (13, 37);
         let value = |c: usize, i: usize| {
             let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
@@ -878,53 +880,16 @@ mod tests {
                 _ => x - 5e8,
             }
         };
-        let mut cols = CellColumns::new(cells, paths);
+        let mut block = CellColumns::new(cells, paths);
         let whole = paths / LANES * LANES;
         for first in (0..whole).step_by(LANES) {
-            let mut lanes = cols.lanes(first);
+            let mut lanes = block.lanes(first);
             for c in 0..cells {
                 let v: [f64; LANES] = std::array::from_fn(|l| value(c, first + l));
                 lanes.put(c, &v);
             }
         }
         for i in whole..paths {
-            for c in 0..cells {
-                cols.set(c, i, value(c, i));
-            }
-        }
-        for cap in [0, 1000] {
-            let mut qs = vec![Quantiles::new(cap); cells];
-            let mut acc = vec![(Quantiles::new(cap), Mean::default()); cells];
-            cols.summarise_means(&mut qs, &mut acc);
-            for c in 0..cells {
-                let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
-                let mut q = Quantiles::new(cap);
-                let want = q.extend_mean(&col);
-                assert_eq!(acc[c].1.n, want.n, "cell {c}");
-                assert_eq!(acc[c].1.sum.to_bits(), want.sum.to_bits(), "cell {c}");
-                assert_eq!(qs[c], q, "cell {c}");
-            }
-        }
-    }
-
-    #[test]
-    fn cells_summarised_in_two_passes_give_each_cells_own_moments_and_quantiles() {
-        // 5 cells, 37 paths (the last group part full), values of both signs and zeros: the
-        // two passes over the block give each cell the bits `Moments::from_slice` and
-        // `Quantiles::extend` give its values in path order, kept exactly (cap 1,000) and
-        // sketched (cap 0).
-        let (cells, paths) = (5, 37);
-        let value = |c: usize, i: usize| {
-            let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
-            match c {
-                0 => x,
-                1 => -x,
-                2 if i % 5 == 0 => 0.0,
-                _ => x - 5e8,
-            }
-        };
-        let mut block = CellColumns::new(cells, paths);
-        for i in 0..paths {
             for c in 0..cells {
                 block.set(c, i, value(c, i));
             }
@@ -933,18 +898,24 @@ mod tests {
         CellColumns::new(0, paths).summarise_split(&mut [], &mut []);
         for cap in [0, 1000] {
             let mut qs = vec![Quantiles::new(cap); cells];
-            let mut acc = vec![(Quantiles::new(cap), Moments::default()); cells];
-            block.summarise_split(&mut qs, &mut acc);
+            let mut means = vec![(Quantiles::new(cap), Mean::default()); cells];
+            block.summarise_means(&mut qs, &mut means);
+            let mut qs_split = vec![Quantiles::new(cap); cells];
+            let mut moments = vec![(Quantiles::new(cap), Moments::default()); cells];
+            block.summarise_split(&mut qs_split, &mut moments);
             for c in 0..cells {
                 let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
+                let mut q = Quantiles::new(cap);
+                let want = q.extend_mean(&col);
+                assert_eq!(means[c].1.n, want.n, "cell {c}");
+                assert_eq!(means[c].1.sum.to_bits(), want.sum.to_bits(), "cell {c}");
+                assert_eq!(qs[c], q, "cell {c}");
+                assert_eq!(qs_split[c], q, "cell {c}");
                 let want = Moments::from_slice(&col);
-                let got = acc[c].1;
+                let got = moments[c].1;
                 assert_eq!(got.n, want.n);
                 assert_eq!(got.sum.to_bits(), want.sum.to_bits(), "cell {c}");
                 assert_eq!(got.m2.to_bits(), want.m2.to_bits(), "cell {c}");
-                let mut q = Quantiles::new(cap);
-                q.extend(&col);
-                assert_eq!(qs[c], q, "cell {c}");
             }
         }
     }
