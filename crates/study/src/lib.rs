@@ -194,8 +194,7 @@ impl SimulateRequest {
         }
         if self.paths > gigawatt_sim::MAX_PATHS {
             return Err(StudyError::Request(format!(
-                "--paths {} is more than a run may have (at most {}): use fewer paths, or \
-                 --target-npv-se-usd to stop once the NPV is as precise as you need",
+                "--paths {} is more than a run may have (at most {}): use fewer paths",
                 self.paths,
                 gigawatt_sim::MAX_PATHS
             )));
