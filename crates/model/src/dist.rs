@@ -498,13 +498,13 @@ fn metalog_fallback(values: &[f64]) -> f64 {
 #[derive(Debug, Clone)]
 pub struct PreparedDist {
     dist: Dist,
-    prepared: Prepared,
+    /// None when there is nothing to work out beforehand (the distribution answers itself).
+    prepared: Option<Prepared>,
 }
 
+/// What a quantile function worked out beforehand.
 #[derive(Debug, Clone)]
 enum Prepared {
-    /// Nothing to work out beforehand.
-    AsIs,
     Lognormal {
         mu: f64,
         sigma: f64,
@@ -523,15 +523,15 @@ impl PreparedDist {
         let prepared = match dist {
             Dist::LognormalP10P90 { .. } | Dist::LognormalMedianP90 { .. } => {
                 let (mu, sigma) = dist.lognormal_params();
-                Prepared::Lognormal { mu, sigma }
+                Some(Prepared::Lognormal { mu, sigma })
             }
             Dist::Metalog {
                 probs,
                 values,
                 min,
                 max,
-            } => metalog_prepared(probs, values, *min, *max),
-            _ => Prepared::AsIs,
+            } => Some(metalog_prepared(probs, values, *min, *max)),
+            _ => None,
         };
         PreparedDist {
             dist: dist.clone(),
@@ -548,19 +548,17 @@ impl PreparedDist {
     #[inline]
     pub fn quantile(&self, u: f64) -> f64 {
         match &self.prepared {
-            Prepared::AsIs => self.dist.quantile(u),
-            p => p.at(clamp_u(u)),
+            Some(p) => p.at(clamp_u(u)),
+            None => self.dist.quantile(u),
         }
     }
 }
 
 impl Prepared {
-    /// The quantile at `u` (already clamped) from what was worked out; NaN for
-    /// [`Prepared::AsIs`], which has nothing worked out (its distribution answers itself).
+    /// The quantile at `u` (already clamped) from what was worked out.
     #[inline]
     fn at(&self, u: f64) -> f64 {
         match self {
-            Prepared::AsIs => f64::NAN,
             Prepared::Lognormal { mu, sigma } => lognormal_quantile(*mu, *sigma, u),
             Prepared::Metalog {
                 coefficients,

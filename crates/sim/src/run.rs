@@ -452,11 +452,8 @@ fn run_block_on(
                     acc.diffs[k].push(vals[mi] - base[mi]);
                 }
                 if cfg.monthly && !out.monthly.is_empty() {
-                    let cols = &mut monthly_cols[pi];
                     let values = out.monthly.iter().take(REPORTED_SERIES).flatten();
-                    for (cell, &v) in values.enumerate() {
-                        cols.set(cell, i, v);
-                    }
+                    monthly_cols[pi].set_path(i, values);
                 }
                 for (a, v) in acc
                     .segment_served_sum
@@ -467,7 +464,6 @@ fn run_block_on(
                 }
                 if cfg.yearly {
                     // Year after year, the statement's lines and then each segment's revenue.
-                    let cols = &mut yearly_cols[pi];
                     let ns = e.num_segments();
                     let years = out.yearly.iter().enumerate();
                     let values = years.flat_map(|(y, lines)| {
@@ -475,9 +471,7 @@ fn run_block_on(
                             .iter()
                             .chain(&out.yearly_segment_revenue[y * ns..(y + 1) * ns])
                     });
-                    for (cell, &v) in values.enumerate() {
-                        cols.set(cell, i, v);
-                    }
+                    yearly_cols[pi].set_path(i, values);
                 }
                 if cfg.per_path {
                     let mut o = out.clone();
@@ -602,9 +596,13 @@ impl CellColumns {
         }
     }
 
-    /// The value of `cell` on the block's `i`-th path.
-    fn set(&mut self, cell: usize, i: usize, v: f64) {
-        self.buf.0[((i / LANES) * self.cells + cell) * LANES + i % LANES] = v;
+    /// The block's `i`-th path's values, cell after cell from the first.
+    fn set_path<'v>(&mut self, i: usize, values: impl IntoIterator<Item = &'v f64>) {
+        let len = self.cells * LANES;
+        let stretch = &mut self.buf.0[(i / LANES) * len..][..len];
+        for (cell, v) in stretch.chunks_exact_mut(LANES).zip(values) {
+            cell[i % LANES] = *v;
+        }
     }
 
     /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
@@ -890,9 +888,8 @@ mod tests {
             }
         }
         for i in whole..paths {
-            for c in 0..cells {
-                block.set(c, i, value(c, i));
-            }
+            let values: Vec<f64> = (0..cells).map(|c| value(c, i)).collect();
+            block.set_path(i, &values);
         }
         // No cells (a run without yearly statements) is nothing to do.
         CellColumns::new(0, paths).summarise_split(&mut [], &mut []);

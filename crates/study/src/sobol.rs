@@ -111,7 +111,7 @@ struct Buffers {
 }
 
 /// The metric of the engine's first plan on each (path index, input uniforms) of `jobs`, in
-/// order: four at a time through the engine's lanes (each as it would be alone).
+/// order: `LANES` at a time through the engine's lanes (each as it would be alone).
 fn evaluate(e: &Engine, jobs: &[(u64, Vec<f64>)], metric: MetricId, b: &mut Buffers) -> Vec<f64> {
     let mut f = Vec::with_capacity(jobs.len());
     for group in jobs.chunks(LANES) {

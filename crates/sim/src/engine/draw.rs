@@ -210,13 +210,7 @@ impl Engine {
     ) {
         let t_len = self.months;
         let median = d.median;
-        let uni = |k: u64| {
-            if median {
-                0.5
-            } else {
-                sample::uniform(self.seed, k, path)
-            }
-        };
+        let uni = self.keyed_uniforms(median, path);
         d.path = path;
         d.params.clear();
         d.params.extend(
@@ -356,17 +350,22 @@ impl Engine {
         self.draw_events(&uni, d);
     }
 
-    /// Segment `s`'s launches (their jumps, and how they decay), on its exogenous demand.
-    fn launch(&self, seg: &SegC, s: usize, d: &mut Draws) {
-        let t_len = self.months;
-        let (median, path) = (d.median, d.path);
-        let uni = |k: u64| {
+    /// A path's keyed uniforms by stream key: stream `k`'s uniform on `path`, or 0.5 on a
+    /// named case (`median`).
+    fn keyed_uniforms(&self, median: bool, path: u64) -> impl Fn(u64) -> f64 + '_ {
+        move |k| {
             if median {
                 0.5
             } else {
                 sample::uniform(self.seed, k, path)
             }
-        };
+        }
+    }
+
+    /// Segment `s`'s launches (their jumps, and how they decay), on its exogenous demand.
+    fn launch(&self, seg: &SegC, s: usize, d: &mut Draws) {
+        let t_len = self.months;
+        let uni = self.keyed_uniforms(d.median, d.path);
         for l in &seg.launches {
             if uni(l.key) >= l.prob {
                 continue;

@@ -9,8 +9,8 @@
 //! month's steps that every path takes alike (demand, allocation, burst, service and churn,
 //! research, cash, tallies and the year's close) run once for all lanes over arrays of lanes,
 //! a branch of the path becoming both sides computed and each lane keeping its own; the steps
-//! each path takes its own way (rules, capacity and bought chips, pools) run lane by lane. A lane computes exactly what the path would
-//! alone.
+//! each path takes its own way (rules, capacity and bought chips, pools) run lane by lane. A
+//! lane computes exactly what the path would alone.
 
 use super::{
     hash3, refill, yl, Draws, Engine, FastMinMax, Hot, LaneColumns, LaneScratch, OptionKind,
@@ -463,7 +463,7 @@ impl Engine {
     }
 
     /// Fills the lane arrays for new paths: churn factors at one, training runs not started,
-    /// and the lanes' burst offers side by side when their caps line up.
+    /// and the burst offers, the k-th of each lane being its path's k-th cheapest.
     fn prepare_hot<const L: usize>(&self, h: &mut Hot<L>, v: &[Work; L]) {
         let (ns, nb) = (self.segs.len(), self.hours.len());
         refill(&mut h.need, ns, [0.0; L]);
