@@ -453,8 +453,9 @@ impl Sketch {
     }
 }
 
-/// Groups of rows ahead whose counters [`Quantiles::extend_columns_mean`] fetches.
-const PREFETCH_GROUPS: usize = 4;
+/// Stretches (a group's values of a tile of columns) ahead whose counters
+/// [`Quantiles::extend_columns_mean`] fetches.
+const PREFETCH_STRETCHES: usize = 4;
 
 /// Fetches the counters of a group's values (`stretch`, `lanes` per column of `qt`, the first
 /// `full` of each in use) into cache.
@@ -465,6 +466,9 @@ fn prefetch_counters(qt: &[Quantiles], (stretch, full): (&[f64], usize), lanes: 
         }
     }
 }
+
+/// Columns [`Quantiles::extend_columns_mean`] summarises together.
+const TILE: usize = 8;
 
 /// Most values a [`Quantiles`] keeps exactly before it falls back to its sketch.
 pub const EXACT_QUANTILES_MAX: usize = 100_000;
@@ -545,12 +549,19 @@ impl Quantiles {
     /// Like [`Quantiles::extend`], and returns the values' [`Mean`] (summed in order from −0.0,
     /// as `Iterator::sum` adds); the sketch's first pass over the values folds them in.
     pub fn extend_mean(&mut self, xs: &[f64]) -> Mean {
-        let n = xs.len() as u64;
-        if n == 0 {
+        if xs.is_empty() {
             return Mean::default();
         }
-        self.n += n;
-        let (mut lo, mut hi, mut sum) = (self.min, self.max, -0.0);
+        Mean {
+            n: xs.len() as u64,
+            sum: self.extend_sum(xs, -0.0),
+        }
+    }
+
+    /// Like [`Quantiles::extend`], and returns `sum` with the values added to it in order.
+    fn extend_sum(&mut self, xs: &[f64], mut sum: f64) -> f64 {
+        self.n += xs.len() as u64;
+        let (mut lo, mut hi) = (self.min, self.max);
         match &mut self.exact {
             Some(v) if v.len() + xs.len() <= self.cap => {
                 v.extend_from_slice(xs);
@@ -569,28 +580,32 @@ impl Quantiles {
             }
         }
         (self.min, self.max) = (lo, hi);
-        Mean { n, sum }
+        sum
     }
 
     /// The columns of a block of `rows` rows of `qs.len()` values (one per column) into their
-    /// quantiles, and each column's [`Mean`] into `means`: the same as `means[c] =
-    /// qs[c].extend_mean(column c)` for every column.
+    /// quantiles, and each column's values added to its [`Mean`] in `means`: the same as
+    /// `qs[c].extend(column c)` for every column, with `means[c]` counting the rows and its sum
+    /// going on, value after value in row order, from where it stood (from −0.0 when it counts
+    /// nothing yet, as `Iterator::sum` starts), so a column fed in several blocks of rows sums
+    /// as one.
     ///
     /// The rows come in groups of `lanes`, each group column after column: row `i`'s value of
     /// column `c` is `values[((i / lanes) × width + c) × lanes + i % lanes]` (one lane is rows
     /// one after another; with more, a group's values of a column sit side by side, and the
-    /// last group may be part full). Columns go eight at a time, so each stretch of values is
-    /// read once instead of once per column, and the eight sketches' counts are interleaved.
+    /// last group may be part full). Columns go eight at a time (a tile), so each stretch of
+    /// values is read once instead of once per column, and the eight sketches' counts are
+    /// interleaved; the counters of the stretch [`PREFETCH_STRETCHES`] ahead, in the next tile
+    /// when this one's groups run out, are fetched while one is counted.
     pub fn extend_columns_mean(
         qs: &mut [Quantiles],
         values: &[f64],
         (rows, lanes): (usize, usize),
         means: &mut [Mean],
     ) {
-        const TILE: usize = 8;
         let width = qs.len();
         assert_eq!(means.len(), width, "a mean per column");
-        if width == 0 {
+        if width == 0 || rows == 0 {
             return;
         }
         assert!(lanes > 0, "at least one lane");
@@ -599,11 +614,13 @@ impl Quantiles {
             values.len() >= groups * width * lanes,
             "every group's values"
         );
+        // The sum a column's next value is added to.
+        let running = |m: &Mean| if m.n == 0 { -0.0 } else { m.sum };
         let fits_exactly = |q: &Quantiles| match &q.exact {
             Some(v) => v.len() + rows <= q.cap,
             None => false,
         };
-        if rows == 0 || qs.iter().any(fits_exactly) {
+        if qs.iter().any(fits_exactly) {
             // Kept exactly (small runs): column by column.
             let mut vals = vec![0.0; rows];
             for (c, (q, m)) in qs.iter_mut().zip(means.iter_mut()).enumerate() {
@@ -611,33 +628,47 @@ impl Quantiles {
                     *v = values[((i / lanes) * width + c) * lanes + i % lanes];
                     debug_assert!(!v.is_nan(), "a NaN among the values");
                 }
-                *m = q.extend_mean(&vals);
+                let sum = q.extend_sum(&vals, running(m));
+                *m = Mean {
+                    n: m.n + rows as u64,
+                    sum,
+                };
             }
             return;
         }
-        for (t, (qt, mt)) in qs.chunks_mut(TILE).zip(means.chunks_mut(TILE)).enumerate() {
-            let (c0, w) = (t * TILE, qt.len());
+        for q in qs.iter_mut() {
+            q.spill();
+        }
+        // Stretch `s` (tile `s / groups`, group `s % groups`): the tile's first column, its
+        // values in that group, and how many rows of the group are in use.
+        let tiles = width.div_ceil(TILE);
+        let stretch = |s: usize| {
+            let (t, g) = (s / groups, s % groups);
+            let (c0, w) = (t * TILE, TILE.min(width - t * TILE));
+            let vals = &values[(g * width + c0) * lanes..][..w * lanes];
+            (c0, vals, lanes.min(rows - g * lanes))
+        };
+        let prefetch = |qs: &[Quantiles], s: usize| {
+            let (c0, vals, full) = stretch(s);
+            prefetch_counters(&qs[c0..], (vals, full), lanes);
+        };
+        for s in 0..(tiles * groups).min(PREFETCH_STRETCHES) {
+            prefetch(qs, s);
+        }
+        for t in 0..tiles {
+            let (c0, w) = (t * TILE, TILE.min(width - t * TILE));
             let mut stats = [(0.0, 0.0, -0.0); TILE];
             let mut zero = [0u64; TILE];
-            for (q, st) in qt.iter_mut().zip(&mut stats) {
-                q.spill();
-                *st = (q.min, q.max, -0.0);
-            }
-            // Group `g`'s values of the tile's columns, and how many rows of it are in use.
-            let group = |g: usize| {
-                let stretch = &values[(g * width + c0) * lanes..][..w * lanes];
-                (stretch, lanes.min(rows - g * lanes))
-            };
-            // The counters of the group PREFETCH_GROUPS ahead are fetched while this one is
-            // counted (the tile's sketches are too many to stay in cache from block to block).
-            for g in 0..groups.min(PREFETCH_GROUPS) {
-                prefetch_counters(qt, group(g), lanes);
+            for ((q, m), st) in qs[c0..c0 + w].iter().zip(&means[c0..]).zip(&mut stats) {
+                *st = (q.min, q.max, running(m));
             }
             for g in 0..groups {
-                if g + PREFETCH_GROUPS < groups {
-                    prefetch_counters(qt, group(g + PREFETCH_GROUPS), lanes);
+                let s = t * groups + g;
+                if s + PREFETCH_STRETCHES < tiles * groups {
+                    prefetch(qs, s + PREFETCH_STRETCHES);
                 }
-                let (stretch, full) = group(g);
+                let (_, vals, full) = stretch(s);
+                let qt = &mut qs[c0..c0 + w];
                 // Row by row within the group, so each column's values go in row order.
                 for l in 0..full {
                     for (ci, (q, (st, z))) in qt
@@ -645,19 +676,20 @@ impl Quantiles {
                         .zip(stats.iter_mut().zip(&mut zero))
                         .enumerate()
                     {
-                        let v = stretch[ci * lanes + l];
+                        let v = vals[ci * lanes + l];
                         debug_assert!(!v.is_nan(), "a NaN among the values");
                         q.sketch.count_value(v, st, z);
                     }
                 }
             }
-            for ((q, m), (st, z)) in qt.iter_mut().zip(mt).zip(stats.iter().zip(zero)) {
+            let qt = qs[c0..c0 + w].iter_mut().zip(&mut means[c0..]);
+            for ((q, m), (st, z)) in qt.zip(stats.iter().zip(zero)) {
                 q.n += rows as u64;
                 q.sketch.n += rows as u64;
                 q.sketch.zero += z;
                 (q.min, q.max) = (st.0, st.1);
                 *m = Mean {
-                    n: rows as u64,
+                    n: m.n + rows as u64,
                     sum: st.2,
                 };
             }

@@ -301,12 +301,14 @@ proptest! {
         seed in any::<u64>(),
         cap in prop_oneof![Just(0usize), Just(50usize), Just(1000usize)],
         earlier in 0usize..30,
+        split in 0usize..40,
     ) {
         // Rows of `width` values (some columns of one sign, some mixed, zeros among them),
         // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
-        // of 50), laid out in groups of `lanes` rows (the last group part full, its unused
-        // places NaN, which must not be read): every cell's quantiles, least, greatest, count
-        // and mean are the bits that `extend_mean` on its column gives.
+        // of 50), fed in two blocks (the first `split` rows, then the rest), each laid out in
+        // groups of `lanes` rows (the last group part full, its unused places NaN, which must
+        // not be read): every cell's quantiles, least, greatest, count and mean are the bits
+        // that `extend_mean` on its whole column gives.
         let mut state = seed | 1;
         let mut next = move || {
             state ^= state << 13;
@@ -330,14 +332,18 @@ proptest! {
             a.extend(&start);
             b.extend(&start);
         }
-        let mut grouped = vec![f64::NAN; rows.div_ceil(lanes) * width * lanes];
-        for (i, row) in data.chunks_exact(width).enumerate() {
-            for (c, &v) in row.iter().enumerate() {
-                grouped[((i / lanes) * width + c) * lanes + i % lanes] = v;
-            }
-        }
+        let split = split.min(rows);
         let mut means = vec![Mean::default(); width];
-        Quantiles::extend_columns_mean(&mut tiled, &grouped, (rows, lanes), &mut means);
+        for part in [&data[..split * width], &data[split * width..]] {
+            let n = part.len() / width;
+            let mut grouped = vec![f64::NAN; n.div_ceil(lanes) * width * lanes];
+            for (i, row) in part.chunks_exact(width).enumerate() {
+                for (c, &v) in row.iter().enumerate() {
+                    grouped[((i / lanes) * width + c) * lanes + i % lanes] = v;
+                }
+            }
+            Quantiles::extend_columns_mean(&mut tiled, &grouped, (n, lanes), &mut means);
+        }
         let qs = [0.0, 0.05, 0.5, 0.95, 1.0];
         for c in 0..width {
             let col: Vec<f64> = data.iter().skip(c).step_by(width).copied().collect();

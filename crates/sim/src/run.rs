@@ -30,6 +30,10 @@ use crate::engine::{
 /// Paths per block. Part of the result's definition: Iman–Conover works within a block.
 pub const BLOCK: u64 = 1024;
 
+/// Paths of a block whose monthly values are kept before they are summarised (a few lane
+/// groups: what the engine wrote is still in cache when it is read back).
+const CELL_CHUNK_PATHS: usize = 16 * LANES;
+
 /// Monthly values kept exactly per plan, over all series and months (8 bytes each): runs up to
 /// this many values per cell give exact monthly percentiles; larger runs use the sketch.
 pub const MONTHLY_EXACT_VALUES: usize = 1 << 22;
@@ -385,11 +389,13 @@ fn run_block_on(
     let mut per_path = Vec::new();
     // Each path's rule commitments by option (reused from path to path).
     let mut by_opt = vec![0.0; e.option_names.len()];
-    // Per plan, the block's monthly and yearly values, summarised per cell after the block.
+    // Per plan, the monthly values of the block's last few paths (summarised per cell every
+    // CELL_CHUNK_PATHS paths, while they are still in cache) and the block's yearly values
+    // (summarised after the block, as their moments take two passes).
     let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
     let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
     let mut monthly_cols: Vec<CellColumns> = (0..e.plans.len())
-        .map(|_| CellColumns::new(monthly_cells, n))
+        .map(|_| CellColumns::new(monthly_cells, n.min(CELL_CHUNK_PATHS)))
         .collect();
     let mut yearly_cols: Vec<CellColumns> = (0..e.plans.len())
         .map(|_| CellColumns::new(yearly_cells, n))
@@ -402,7 +408,9 @@ fn run_block_on(
         for (pi, out) in outs.iter_mut().enumerate() {
             if group.len() == LANES {
                 // The monthly series go straight to the block's cells.
-                let cols = cfg.monthly.then(|| monthly_cols[pi].lanes(i0));
+                let cols = cfg
+                    .monthly
+                    .then(|| monthly_cols[pi].lanes(i0 % CELL_CHUNK_PATHS));
                 e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), cols);
             } else {
                 for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
@@ -453,7 +461,7 @@ fn run_block_on(
                 }
                 if cfg.monthly && !out.monthly.is_empty() {
                     let values = out.monthly.iter().take(REPORTED_SERIES).flatten();
-                    monthly_cols[pi].set_path(i, values);
+                    monthly_cols[pi].set_path(i % CELL_CHUNK_PATHS, values);
                 }
                 for (a, v) in acc
                     .segment_served_sum
@@ -481,22 +489,23 @@ fn run_block_on(
                 }
             }
         }
+        let done = i0 + group.len();
+        if done % CELL_CHUNK_PATHS == 0 || done == n {
+            let rows = done - (done - 1) / CELL_CHUNK_PATHS * CELL_CHUNK_PATHS;
+            for (pi, (acc, m)) in plans.iter_mut().zip(&monthly_cols).enumerate() {
+                match shelf.as_deref_mut() {
+                    Some(sh) => m.summarise_means(rows, &mut sh.monthly[pi], &mut acc.monthly),
+                    None => own_quantiles(&mut acc.monthly, |qs, cells| {
+                        m.summarise_means(rows, qs, cells)
+                    }),
+                }
+            }
+        }
     }
-    for (pi, ((acc, m), y)) in plans
-        .iter_mut()
-        .zip(&monthly_cols)
-        .zip(&yearly_cols)
-        .enumerate()
-    {
+    for (pi, (acc, y)) in plans.iter_mut().zip(&yearly_cols).enumerate() {
         match shelf.as_deref_mut() {
-            Some(sh) => {
-                m.summarise_means(&mut sh.monthly[pi], &mut acc.monthly);
-                y.summarise_split(&mut sh.yearly[pi], &mut acc.yearly);
-            }
-            None => {
-                own_quantiles(&mut acc.monthly, |qs, cells| m.summarise_means(qs, cells));
-                own_quantiles(&mut acc.yearly, |qs, cells| y.summarise_split(qs, cells));
-            }
+            Some(sh) => y.summarise_split(&mut sh.yearly[pi], &mut acc.yearly),
+            None => own_quantiles(&mut acc.yearly, |qs, cells| y.summarise_split(qs, cells)),
         }
     }
     // Select each block's tails here, in parallel, so the serial merge is cheap.
@@ -635,12 +644,14 @@ impl CellColumns {
         }
     }
 
-    /// Each cell's values into its quantiles in `qs` and its mean into `acc`'s (the monthly
-    /// percentiles need only a mean besides their quantiles), in one pass over the block
-    /// ([`Quantiles::extend_columns_mean`]).
-    fn summarise_means(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
-        let mut means = vec![Mean::default(); acc.len()];
-        Quantiles::extend_columns_mean(qs, &self.buf.0, (self.paths, LANES), &mut means);
+    /// The first `rows` paths' values of each cell into its quantiles in `qs` and its mean in
+    /// `acc` (the monthly percentiles need only a mean besides their quantiles), in one pass
+    /// ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so a
+    /// block's paths summarised a few at a time sum as they would all at once.
+    fn summarise_means(&self, rows: usize, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
+        debug_assert!(rows <= self.paths, "rows beyond the buffer");
+        let mut means: Vec<Mean> = acc.iter().map(|c| c.1).collect();
+        Quantiles::extend_columns_mean(qs, &self.buf.0, (rows, LANES), &mut means);
         for (cell, m) in acc.iter_mut().zip(means) {
             cell.1 = m;
         }
@@ -867,10 +878,11 @@ mod tests {
         // one by one into a part-full group), values of both signs and zeros: each cell's mean,
         // two-pass moments and quantiles are the bits `extend_mean`, `Moments::from_slice` and
         // `Quantiles::extend` give its values in path order, kept exactly (cap 1,000) and
-        // sketched (cap 0).
+        // sketched (cap 0); the means and quantiles also when the paths go through a buffer of
+        // two groups, summarised each time it is full, as a block's monthly cells do.
         let (cells, paths) = (13, 37);
         let value = |c: usize, i: usize| {
-            let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6;
+            let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6 / 7.0;
             match c % 4 {
                 0 => x,
                 1 => -x,
@@ -878,25 +890,38 @@ mod tests {
                 _ => x - 5e8,
             }
         };
-        let mut block = CellColumns::new(cells, paths);
-        let whole = paths / LANES * LANES;
-        for first in (0..whole).step_by(LANES) {
-            let mut lanes = block.lanes(first);
-            for c in 0..cells {
-                let v: [f64; LANES] = std::array::from_fn(|l| value(c, first + l));
-                lanes.put(c, &v);
+        // Paths `first ..` (up to the buffer's size, or the end) into `cols` from its start.
+        let write = |cols: &mut CellColumns, first: usize| {
+            let end = paths.min(first + cols.paths);
+            let whole = first + (end - first) / LANES * LANES;
+            for at in (first..whole).step_by(LANES) {
+                let mut lanes = cols.lanes(at - first);
+                for c in 0..cells {
+                    let v: [f64; LANES] = std::array::from_fn(|l| value(c, at + l));
+                    lanes.put(c, &v);
+                }
             }
-        }
-        for i in whole..paths {
-            let values: Vec<f64> = (0..cells).map(|c| value(c, i)).collect();
-            block.set_path(i, &values);
-        }
+            for i in whole..end {
+                let values: Vec<f64> = (0..cells).map(|c| value(c, i)).collect();
+                cols.set_path(i - first, &values);
+            }
+            end - first
+        };
+        let mut block = CellColumns::new(cells, paths);
+        write(&mut block, 0);
         // No cells (a run without yearly statements) is nothing to do.
         CellColumns::new(0, paths).summarise_split(&mut [], &mut []);
         for cap in [0, 1000] {
             let mut qs = vec![Quantiles::new(cap); cells];
             let mut means = vec![(Quantiles::new(cap), Mean::default()); cells];
-            block.summarise_means(&mut qs, &mut means);
+            block.summarise_means(paths, &mut qs, &mut means);
+            let mut qs_chunked = vec![Quantiles::new(cap); cells];
+            let mut means_chunked = vec![(Quantiles::new(cap), Mean::default()); cells];
+            let mut chunk = CellColumns::new(cells, 2 * LANES);
+            for first in (0..paths).step_by(2 * LANES) {
+                let rows = write(&mut chunk, first);
+                chunk.summarise_means(rows, &mut qs_chunked, &mut means_chunked);
+            }
             let mut qs_split = vec![Quantiles::new(cap); cells];
             let mut moments = vec![(Quantiles::new(cap), Moments::default()); cells];
             block.summarise_split(&mut qs_split, &mut moments);
@@ -906,7 +931,14 @@ mod tests {
                 let want = q.extend_mean(&col);
                 assert_eq!(means[c].1.n, want.n, "cell {c}");
                 assert_eq!(means[c].1.sum.to_bits(), want.sum.to_bits(), "cell {c}");
+                assert_eq!(means_chunked[c].1, means[c].1, "cell {c}");
+                assert_eq!(
+                    means_chunked[c].1.sum.to_bits(),
+                    want.sum.to_bits(),
+                    "cell {c}"
+                );
                 assert_eq!(qs[c], q, "cell {c}");
+                assert_eq!(qs_chunked[c], q, "cell {c}");
                 assert_eq!(qs_split[c], q, "cell {c}");
                 let want = Moments::from_slice(&col);
                 let got = moments[c].1;
