@@ -305,7 +305,7 @@ proptest! {
     ) {
         // Rows of `width` values (some columns of one sign, some mixed, zeros among them),
         // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
-        // of 50), fed in two blocks (the first `split` rows, then the rest), each laid out in
+        // of 50), zeros of both signs among them, fed in two blocks (the first `split` rows, then the rest), each laid out in
         // groups of `lanes` rows (the last group part full, its unused places NaN, which must
         // not be read): every cell's quantiles, least, greatest, count and mean are the bits
         // that `extend_mean` on its whole column gives.
@@ -319,7 +319,9 @@ proptest! {
         let mut value = |c: usize| {
             let r = next();
             if r % 11 == 0 {
-                return 0.0;
+                // Zeros of both signs: which one a column's least or greatest keeps is the
+                // one the values in order give.
+                return if r % 2 == 0 { 0.0 } else { -0.0 };
             }
             let x = (r >> 11) as f64 * 2f64.powi(-53) * 1e9;
             if c % 3 == 0 { x } else if c % 3 == 1 { -x } else if r % 2 == 0 { x } else { -x }
@@ -350,6 +352,8 @@ proptest! {
             let m = alone[c].extend_mean(&col);
             prop_assert_eq!(means[c].n, m.n);
             prop_assert_eq!(means[c].sum.to_bits(), m.sum.to_bits());
+            prop_assert_eq!(tiled[c].min().to_bits(), alone[c].min().to_bits());
+            prop_assert_eq!(tiled[c].max().to_bits(), alone[c].max().to_bits());
             prop_assert_eq!(tiled[c].is_exact(), alone[c].is_exact());
             let (a, b) = (tiled[c].quantiles(&qs), alone[c].quantiles(&qs));
             prop_assert_eq!(
