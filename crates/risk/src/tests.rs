@@ -305,10 +305,10 @@ proptest! {
     ) {
         // Rows of `width` values (some columns of one sign, some mixed, zeros among them),
         // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
-        // of 50), zeros of both signs among them, fed in two blocks (the first `split` rows, then the rest), each laid out in
-        // groups of `lanes` rows (the last group part full, its unused places NaN, which must
-        // not be read): every cell's quantiles, least, greatest, count and mean are the bits
-        // that `extend_mean` on its whole column gives.
+        // of 50), zeros of both signs among them, fed in two blocks (the first `split` rows,
+        // then the rest), each laid out in groups of `lanes` rows (the last group part full,
+        // its unused places NaN, which must not be read): every cell's quantiles, least,
+        // greatest, count and mean are the bits that `extend_mean` on its whole column gives.
         let mut state = seed | 1;
         let mut next = move || {
             state ^= state << 13;

@@ -575,12 +575,13 @@ impl Drop for BlockBuf {
     }
 }
 
-/// One block's values of a plan's statistic cells (monthly series × months, or years ×
-/// statement lines), in groups of [`LANES`] paths, each group cell after cell with the group's
-/// values of a cell side by side (path `i`'s value of cell `c` at `((i / LANES) × cells + c) ×
-/// LANES + i % LANES`): the engine writes a month's lanes in one store into its group's stretch
+/// A plan's statistic cells (monthly series × months, or years × statement lines) for some of
+/// a block's paths (the monthly cells [`CELL_CHUNK_PATHS`] at a time, the yearly ones the whole
+/// block), in groups of [`LANES`] paths, each group cell after cell with the group's values of a
+/// cell side by side (path `i`'s value of cell `c` at `((i / LANES) × cells + c) × LANES + i %
+/// LANES`): the engine writes a month's lanes in one store into its group's stretch
 /// ([`LaneColumns`]), and the eight cells summarised together are read in stretches of a group
-/// each; summarised per cell, in the worker thread, once the block is done.
+/// each; summarised per cell, in the worker thread.
 struct CellColumns {
     cells: usize,
     paths: usize,
