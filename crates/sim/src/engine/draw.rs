@@ -235,17 +235,19 @@ impl Engine {
             let f_eff = ((1.0 - p[seg.eff]).max(1e-9).ln() / 12.0).exp();
             let f_pd = ((1.0 - p[seg.pdecl]).max(1e-9).ln() / 12.0).exp();
             let (mut k, mut price) = (p[seg.k0], p[seg.price0]);
-            // The running products first, then the quotients in a loop of their own, which
-            // the compiler vectorises (the same divisions, so the same bits).
+            // The running products of efficiency and price (chains of multiplications month
+            // after month), then the quotients in a loop of their own, which the compiler
+            // vectorises (the same divisions, so the same bits). Log growth runs its own
+            // chain, the log level, in the products' loop, so the three chains overlap.
             let (ks, revs) = (&mut d.k[base..base + t_len], &mut d.rev[base..base + t_len]);
-            for (kt, rt) in ks.iter_mut().zip(revs.iter_mut()) {
-                *kt = k;
-                *rt = price;
-                k *= f_eff;
-                price *= f_pd;
-            }
-            for (rt, kt) in revs.iter_mut().zip(ks.iter()) {
-                *rt /= *kt;
+            if !matches!(seg.growth, GrowthC::Log { .. }) {
+                for (kt, rt) in ks.iter_mut().zip(revs.iter_mut()) {
+                    *kt = k;
+                    *rt = price;
+                    k *= f_eff;
+                    price *= f_pd;
+                }
+                quotients(revs, ks);
             }
             let mut rng = sample::stream(self.seed, seg.key, path);
             let level0 = p[seg.start];
@@ -256,15 +258,23 @@ impl Engine {
                     let mut ln_l = level0.max(1e-300).ln();
                     d.ln.resize(t_len, 0.0);
                     // The month's shocks first, in one loop of the stream's draws (the same
-                    // draws in the same order as one at a time), then the running log level.
+                    // draws in the same order as one at a time), then the running log level
+                    // beside the running products.
                     if let Some((first, rest)) = d.ln.split_first_mut() {
                         *first = ln_l;
                         shocks_into(sig, median, &mut rng, rest);
                         let drift_m = mu - 0.5 * sig * sig;
-                        for x in rest.iter_mut() {
+                        (ks[0], revs[0]) = (k, price);
+                        let months = rest.iter_mut().zip(&mut ks[1..]).zip(&mut revs[1..]);
+                        for ((x, kt), rt) in months {
+                            k *= f_eff;
+                            price *= f_pd;
+                            *kt = k;
+                            *rt = price;
                             ln_l += drift_m + sig * *x;
                             *x = ln_l;
                         }
+                        quotients(revs, ks);
                     }
                 }
                 GrowthC::SCurve { sat, rate, vol } => {
@@ -461,5 +471,12 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// `revs[t] /= ks[t]`: price over efficiency, month by month.
+fn quotients(revs: &mut [f64], ks: &[f64]) {
+    for (rt, kt) in revs.iter_mut().zip(ks) {
+        *rt /= *kt;
     }
 }
