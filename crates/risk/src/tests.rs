@@ -292,6 +292,17 @@ proptest! {
     }
 }
 
+/// A xorshift generator from `seed`: the tests' own values, cheap and reproducible.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed | 1;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 proptest! {
     #[test]
     fn columns_in_tiles_give_what_each_column_alone_gives(
@@ -309,13 +320,7 @@ proptest! {
         // then the rest), each laid out in groups of `lanes` rows (the last group part full,
         // its unused places NaN, which must not be read): every cell's quantiles, least,
         // greatest, count and mean are the bits that `extend_mean` on its whole column gives.
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(seed);
         let mut value = |c: usize| {
             let r = next();
             if r % 11 == 0 {
@@ -375,13 +380,7 @@ proptest! {
         // Values of both signs and every scale (zeros of both signs, infinities, subnormals,
         // repeats, and runs that share their high digits), above and below the radix sort's
         // threshold.
-        let mut state = seed | 1;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(seed);
         let xs: Vec<f64> = (0..n)
             .map(|_| {
                 let r = next();
