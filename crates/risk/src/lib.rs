@@ -476,20 +476,25 @@ const RADIX_MIN: usize = 4096;
 /// Bits of a radix digit in [`sort_total`]: six digits cover a key.
 const RADIX_BITS: u32 = 11;
 
+/// Bits `b` with the magnitude bits flipped when the sign bit is set (as [`f64::total_cmp`]
+/// arranges them); its own inverse, as the sign bit stays.
+#[inline(always)]
+fn flip_negative(b: u64) -> u64 {
+    b ^ (((b as i64 >> 63) as u64) >> 1)
+}
+
 /// A value's key: its bits, arranged so that keys compare as unsigned integers in the order
 /// [`f64::total_cmp`] gives the values (negatives have their magnitude bits flipped, and the
-/// sign bit is flipped for all). Its own inverse once the sign bit is flipped back.
+/// sign bit is flipped for all).
 #[inline(always)]
 fn total_key(x: f64) -> u64 {
-    let b = x.to_bits();
-    (b ^ (((b as i64 >> 63) as u64) >> 1)) ^ (1 << 63)
+    flip_negative(x.to_bits()) ^ (1 << 63)
 }
 
 /// The value whose [`total_key`] is `k`.
 #[inline(always)]
 fn from_total_key(k: u64) -> f64 {
-    let b = k ^ (1 << 63);
-    f64::from_bits(b ^ (((b as i64 >> 63) as u64) >> 1))
+    f64::from_bits(flip_negative(k ^ (1 << 63)))
 }
 
 /// Sorts `v` in [`f64::total_cmp`] order, as `sort_unstable_by(f64::total_cmp)` does (values

@@ -491,7 +491,8 @@ fn run_block_on(
         }
         let done = i0 + group.len();
         if done % CELL_CHUNK_PATHS == 0 || done == n {
-            let rows = done - (done - 1) / CELL_CHUNK_PATHS * CELL_CHUNK_PATHS;
+            // The paths since the buffer was last summarised.
+            let rows = (done - 1) % CELL_CHUNK_PATHS + 1;
             for (pi, (acc, m)) in plans.iter_mut().zip(&monthly_cols).enumerate() {
                 match shelf.as_deref_mut() {
                     Some(sh) => m.summarise_means(rows, &mut sh.monthly[pi], &mut acc.monthly),
@@ -540,8 +541,8 @@ fn own_quantiles<M>(
     }
 }
 
-/// A block's buffer of cell values, taken from the thread's finished blocks when it can: a
-/// block's monthly values take megabytes, and fresh memory costs a page fault per page.
+/// A buffer of a block's cell values, taken from the thread's finished blocks when it can: a
+/// buffer takes up to megabytes, and fresh memory costs a page fault per page.
 struct BlockBuf(Vec<f64>);
 
 thread_local! {
@@ -550,7 +551,7 @@ thread_local! {
 }
 
 impl BlockBuf {
-    /// `len` values. Every path writes every cell before the block is summarised, so a reused
+    /// `len` values. Every path writes every cell before the buffer is summarised, so a reused
     /// buffer keeps what the last block left instead of being zeroed. Debug builds fill it
     /// with NaN, which summarising refuses.
     fn new(len: usize) -> BlockBuf {
