@@ -979,7 +979,7 @@ fn simulate_stops_at_the_requested_precision_on_any_thread_count() {
     );
     let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
     let paths = v["paths"].as_u64().unwrap();
-    assert!(paths < 100_000 && paths % (8 * 1024) == 0, "{paths}");
+    assert!(paths < 100_000 && paths.is_multiple_of(8 * 1024), "{paths}");
     for plan in v["plans"].as_array().unwrap() {
         assert!(plan["metrics"]["npv_usd"]["se"].as_f64().unwrap() <= 5e7);
     }

@@ -349,6 +349,12 @@ impl Sketch {
         stats.0 = stats.0.min(v);
         stats.1 = stats.1.max(v);
         stats.2 += v;
+        self.count_bucket(v, zero);
+    }
+
+    /// Counts `v` in its bucket, or in `zero` (see [`Sketch::count_value`]).
+    #[inline(always)]
+    fn count_bucket(&mut self, v: f64, zero: &mut u64) {
         let a = v.abs();
         if a < SKETCH_MIN || !a.is_finite() {
             *zero += 1;
@@ -367,6 +373,72 @@ impl Sketch {
         {
             Some(c) => *c += 1,
             None => store.add(k, 1),
+        }
+    }
+
+    /// Counts eight values, as [`Sketch::count_bucket`] does each.
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    #[inline(always)]
+    fn count_eight(&mut self, col: &[f64; 8], zero: &mut u64) {
+        for &v in col {
+            self.count_bucket(v, zero);
+        }
+    }
+
+    /// Counts eight values, as [`Sketch::count_bucket`] does each: their keys, stores and
+    /// counters are worked out in one vector register, then the eight counters are
+    /// incremented (a value counted as zero increments a counter nobody reads). When a value
+    /// falls outside its store, the eight go one by one.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn count_eight(&mut self, col: &[f64; 8], zero: &mut u64) {
+        use std::arch::x86_64::*;
+        let min = SKETCH_MIN.to_bits() as i64;
+        let span = (f64::INFINITY.to_bits() - SKETCH_MIN.to_bits()) as i64;
+        let mut sink = 0u32;
+        let (pos, neg) = (&mut self.pos, &mut self.neg);
+        let mut addrs = [0u64; 8];
+        // SAFETY: the target has AVX-512F (the `cfg` above), and the load and store touch
+        // eight values inside `col` and `addrs`.
+        let ok = unsafe {
+            let x = _mm512_loadu_si512(col.as_ptr().cast());
+            let a = _mm512_and_si512(x, _mm512_set1_epi64(i64::MAX));
+            let counted = _mm512_cmplt_epu64_mask(
+                _mm512_sub_epi64(a, _mm512_set1_epi64(min)),
+                _mm512_set1_epi64(span),
+            );
+            let is_neg = _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
+            let pick = |p: i64, n: i64| {
+                _mm512_mask_blend_epi64(is_neg, _mm512_set1_epi64(p), _mm512_set1_epi64(n))
+            };
+            let off = pick(i64::from(pos.offset), i64::from(neg.offset));
+            let len = pick(pos.counts.len() as i64, neg.counts.len() as i64);
+            let base = pick(
+                pos.counts.as_mut_ptr().expose_provenance() as i64,
+                neg.counts.as_mut_ptr().expose_provenance() as i64,
+            );
+            let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
+            let inside = _mm512_mask_cmplt_epu64_mask(counted, idx, len);
+            let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
+            let sink_addr = _mm512_set1_epi64((&raw mut sink).expose_provenance() as i64);
+            _mm512_storeu_si512(
+                addrs.as_mut_ptr().cast(),
+                _mm512_mask_blend_epi64(inside, sink_addr, addr),
+            );
+            (inside == counted).then_some(8 - counted.count_ones())
+        };
+        let Some(zeros) = ok else {
+            for &v in col {
+                self.count_bucket(v, zero);
+            }
+            return;
+        };
+        *zero += u64::from(zeros);
+        for a in addrs {
+            // SAFETY: each address is a counter inside `pos` or `neg` (its index checked
+            // against the store's length above, nothing resized since) or `sink`.
+            unsafe { *std::ptr::with_exposed_provenance_mut::<u32>(a as usize) += 1 };
         }
     }
 
@@ -389,6 +461,45 @@ impl Sketch {
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = p;
+    }
+
+    /// [`Sketch::prefetch`] of eight values.
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    #[inline(always)]
+    fn prefetch_eight(&self, col: &[f64; 8]) {
+        for &v in col {
+            self.prefetch(v);
+        }
+    }
+
+    /// [`Sketch::prefetch`] of eight values, their counters worked out in one vector register.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[allow(unsafe_code)]
+    #[inline(always)]
+    fn prefetch_eight(&self, col: &[f64; 8]) {
+        use std::arch::x86_64::*;
+        let mut addrs = [0u64; 8];
+        // SAFETY: the target has AVX-512F (the `cfg` above); the load and store touch eight
+        // values inside `col` and `addrs`.
+        unsafe {
+            let x = _mm512_loadu_si512(col.as_ptr().cast());
+            let a = _mm512_and_si512(x, _mm512_set1_epi64(i64::MAX));
+            let is_neg = _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
+            let (p, n) = (&self.pos, &self.neg);
+            let pick = |p: i64, n: i64| {
+                _mm512_mask_blend_epi64(is_neg, _mm512_set1_epi64(p), _mm512_set1_epi64(n))
+            };
+            let off = pick(i64::from(p.offset), i64::from(n.offset));
+            let base = pick(p.counts.as_ptr() as i64, n.counts.as_ptr() as i64);
+            let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
+            let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
+            _mm512_storeu_si512(addrs.as_mut_ptr().cast(), addr);
+        }
+        for a in addrs {
+            // SAFETY: a prefetch is a hint without architectural effect: it reads nothing
+            // into the program and never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(a as usize as *const i8) };
+        }
     }
 
     /// Adds all counts of another sketch.
@@ -461,10 +572,69 @@ const PREFETCH_STRETCHES: usize = 4;
 /// `full` of each in use) into cache.
 fn prefetch_counters(qt: &[Quantiles], (stretch, full): (&[f64], usize), lanes: usize) {
     for (q, col) in qt.iter().zip(stretch.chunks_exact(lanes)) {
-        for &v in &col[..full] {
-            q.sketch.prefetch(v);
+        match <&[f64; 8]>::try_from(col) {
+            Ok(eight) if full == 8 => q.sketch.prefetch_eight(eight),
+            _ => {
+                for &v in &col[..full] {
+                    q.sketch.prefetch(v);
+                }
+            }
         }
     }
+}
+
+/// The rows of a square of [`TILE`] columns of [`TILE`] values each (`sq[c × TILE + r]`):
+/// row `r` holds every column's value `r`.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
+    std::array::from_fn(|r| std::array::from_fn(|c| sq[c * TILE + r]))
+}
+
+/// The rows of a square of [`TILE`] columns of [`TILE`] values each (`sq[c × TILE + r]`):
+/// row `r` holds every column's value `r`. Three rounds of two-source shuffles, 24 in all,
+/// instead of 64 scattered loads.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[allow(unsafe_code)]
+fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
+    use std::arch::x86_64::{__m512d, _mm512_loadu_pd, _mm512_permutex2var_pd, _mm512_set_epi64};
+    // SAFETY (every `unsafe` here): the target has AVX-512F, as the `cfg` above requires at
+    // compile time, and each load reads eight values inside `sq`.
+    let pick = |a: __m512d, b: __m512d, i: [i64; 8]| unsafe {
+        let ix = _mm512_set_epi64(i[7], i[6], i[5], i[4], i[3], i[2], i[1], i[0]);
+        _mm512_permutex2var_pd(a, ix, b)
+    };
+    let r: [__m512d; TILE] =
+        std::array::from_fn(|c| unsafe { _mm512_loadu_pd(sq.as_ptr().add(c * TILE)) });
+    // Pairs of columns interleaved: a[2p] holds even rows, a[2p + 1] odd rows.
+    let mut a = r;
+    for p in 0..TILE / 2 {
+        a[2 * p] = pick(r[2 * p], r[2 * p + 1], [0, 8, 2, 10, 4, 12, 6, 14]);
+        a[2 * p + 1] = pick(r[2 * p], r[2 * p + 1], [1, 9, 3, 11, 5, 13, 7, 15]);
+    }
+    // Fours of columns: b[0] rows 0 and 4, b[1] rows 2 and 6, b[2] rows 1 and 5, b[3] rows 3
+    // and 7 of columns 0–3; b[4..] the same of columns 4–7.
+    let mut b = a;
+    for h in 0..2 {
+        let (x, y) = (4 * h, 4 * h + 1);
+        b[4 * h] = pick(a[x], a[x + 2], [0, 1, 8, 9, 4, 5, 12, 13]);
+        b[4 * h + 1] = pick(a[x], a[x + 2], [2, 3, 10, 11, 6, 7, 14, 15]);
+        b[4 * h + 2] = pick(a[y], a[y + 2], [0, 1, 8, 9, 4, 5, 12, 13]);
+        b[4 * h + 3] = pick(a[y], a[y + 2], [2, 3, 10, 11, 6, 7, 14, 15]);
+    }
+    const LOW: [i64; 8] = [0, 1, 2, 3, 8, 9, 10, 11];
+    const HIGH: [i64; 8] = [4, 5, 6, 7, 12, 13, 14, 15];
+    let rows = [
+        pick(b[0], b[4], LOW),
+        pick(b[2], b[6], LOW),
+        pick(b[1], b[5], LOW),
+        pick(b[3], b[7], LOW),
+        pick(b[0], b[4], HIGH),
+        pick(b[2], b[6], HIGH),
+        pick(b[1], b[5], HIGH),
+        pick(b[3], b[7], HIGH),
+    ];
+    // SAFETY: a `__m512d` is eight `f64`s, laid out in lane order.
+    rows.map(|v| unsafe { std::mem::transmute::<__m512d, [f64; TILE]>(v) })
 }
 
 /// Columns [`Quantiles::extend_columns_mean`] summarises together.
@@ -727,10 +897,11 @@ impl Quantiles {
         }
         for t in 0..tiles {
             let (c0, w) = (t * TILE, TILE.min(width - t * TILE));
-            let mut stats = [(0.0, 0.0, -0.0); TILE];
+            // Least, greatest and running sum of each column of the tile.
+            let (mut lo, mut hi, mut sum) = ([0.0; TILE], [0.0; TILE], [-0.0; TILE]);
             let mut zero = [0u64; TILE];
-            for ((q, m), st) in qs[c0..c0 + w].iter().zip(&means[c0..]).zip(&mut stats) {
-                *st = (q.min, q.max, running(m));
+            for (ci, (q, m)) in qs[c0..c0 + w].iter().zip(&means[c0..]).enumerate() {
+                (lo[ci], hi[ci], sum[ci]) = (q.min, q.max, running(m));
             }
             for g in 0..groups {
                 let s = t * groups + g;
@@ -739,28 +910,47 @@ impl Quantiles {
                 }
                 let (_, vals, full) = stretch(s);
                 let qt = &mut qs[c0..c0 + w];
+                if let (Ok(sq), true) = (
+                    <&[f64; TILE * TILE]>::try_from(vals),
+                    full == TILE && lanes == TILE,
+                ) {
+                    // A full square (eight rows of eight columns): the statistics go a row of
+                    // eight columns at a time, rows in order; the counts, which add in any
+                    // order, a column of eight rows at a time.
+                    for x in transpose_square(sq) {
+                        for ci in 0..TILE {
+                            debug_assert!(!x[ci].is_nan(), "a NaN among the values");
+                            lo[ci] = lo[ci].min(x[ci]);
+                            hi[ci] = hi[ci].max(x[ci]);
+                            sum[ci] += x[ci];
+                        }
+                    }
+                    for ((q, col), z) in qt.iter_mut().zip(sq.as_chunks::<TILE>().0).zip(&mut zero)
+                    {
+                        q.sketch.count_eight(col, z);
+                    }
+                    continue;
+                }
                 // Row by row within the group, so each column's values go in row order.
                 for l in 0..full {
-                    for (ci, (q, (st, z))) in qt
-                        .iter_mut()
-                        .zip(stats.iter_mut().zip(&mut zero))
-                        .enumerate()
-                    {
+                    for (ci, (q, z)) in qt.iter_mut().zip(&mut zero).enumerate() {
                         let v = vals[ci * lanes + l];
                         debug_assert!(!v.is_nan(), "a NaN among the values");
-                        q.sketch.count_value(v, st, z);
+                        let mut st = (lo[ci], hi[ci], sum[ci]);
+                        q.sketch.count_value(v, &mut st, z);
+                        (lo[ci], hi[ci], sum[ci]) = st;
                     }
                 }
             }
             let qt = qs[c0..c0 + w].iter_mut().zip(&mut means[c0..]);
-            for ((q, m), (st, z)) in qt.zip(stats.iter().zip(zero)) {
+            for (ci, ((q, m), z)) in qt.zip(zero).enumerate() {
                 q.n += rows as u64;
                 q.sketch.n += rows as u64;
                 q.sketch.zero += z;
-                (q.min, q.max) = (st.0, st.1);
+                (q.min, q.max) = (lo[ci], hi[ci]);
                 *m = Mean {
                     n: m.n + rows as u64,
-                    sum: st.2,
+                    sum: sum[ci],
                 };
             }
         }

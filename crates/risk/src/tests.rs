@@ -314,7 +314,8 @@ proptest! {
         earlier in 0usize..30,
         split in 0usize..40,
     ) {
-        // Rows of `width` values (some columns of one sign, some mixed, zeros among them),
+        // Rows of `width` values (some columns of one sign, some mixed, zeros and magnitudes
+        // that count as zero among them),
         // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
         // of 50), zeros of both signs among them, fed in two blocks (the first `split` rows,
         // then the rest), each laid out in groups of `lanes` rows (the last group part full,
@@ -323,13 +324,21 @@ proptest! {
         let mut next = xorshift(seed);
         let mut value = |c: usize| {
             let r = next();
-            if r % 11 == 0 {
+            if r.is_multiple_of(11) {
                 // Zeros of both signs: which one a column's least or greatest keeps is the
                 // one the values in order give.
-                return if r % 2 == 0 { 0.0 } else { -0.0 };
+                return if r.is_multiple_of(2) { 0.0 } else { -0.0 };
             }
-            let x = (r >> 11) as f64 * 2f64.powi(-53) * 1e9;
-            if c % 3 == 0 { x } else if c % 3 == 1 { -x } else if r % 2 == 0 { x } else { -x }
+            let x = match r % 13 {
+                // Below the sketch's least magnitude (counted as zero), and at it.
+                0 => 1e-10,
+                1 => 1e-9,
+                // Repeats, and magnitudes far apart, so stores grow on both sides.
+                2 => 42.5,
+                3 => (r >> 40) as f64 * 1e-6,
+                _ => (r >> 11) as f64 * 2f64.powi(-53) * 1e9,
+            };
+            if c.is_multiple_of(3) { x } else if c % 3 == 1 { -x } else if r.is_multiple_of(2) { x } else { -x }
         };
         let start: Vec<f64> = (0..earlier).map(&mut value).collect();
         let data: Vec<f64> = (0..rows * width).map(|i| value(i % width)).collect();
@@ -407,5 +416,16 @@ proptest! {
             got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             want.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
+    }
+}
+
+#[test]
+fn a_square_turns_columns_into_rows() {
+    // Column c, row r holds 10c + r: row r of the result is r, 10 + r, …, 70 + r.
+    let sq: [f64; 64] = std::array::from_fn(|i| (10 * (i / 8) + i % 8) as f64);
+    let rows = crate::transpose_square(&sq);
+    for (r, row) in rows.iter().enumerate() {
+        let want: [f64; 8] = std::array::from_fn(|c| (10 * c + r) as f64);
+        assert_eq!(row, &want, "row {r}");
     }
 }

@@ -490,7 +490,7 @@ fn run_block_on(
             }
         }
         let done = i0 + group.len();
-        if done % CELL_CHUNK_PATHS == 0 || done == n {
+        if done.is_multiple_of(CELL_CHUNK_PATHS) || done == n {
             // The paths since the buffer was last summarised.
             let rows = (done - 1) % CELL_CHUNK_PATHS + 1;
             for (pi, (acc, m)) in plans.iter_mut().zip(&monthly_cols).enumerate() {
@@ -729,7 +729,7 @@ pub fn run_with(
         for o in outs {
             merger.merge(o).expect("blocks arrive in order");
             if let Some(target) = target_npv_se_usd {
-                if merger.merged_blocks % PRECISION_CHECK_BLOCKS == 0
+                if merger.merged_blocks.is_multiple_of(PRECISION_CHECK_BLOCKS)
                     && merger.npv_se_at_most(target)
                 {
                     return true;
@@ -888,7 +888,7 @@ mod tests {
             match c % 4 {
                 0 => x,
                 1 => -x,
-                2 if i % 5 == 0 => 0.0,
+                2 if i.is_multiple_of(5) => 0.0,
                 _ => x - 5e8,
             }
         };
