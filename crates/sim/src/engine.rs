@@ -610,8 +610,6 @@ struct LeaseLot {
 struct Work {
     burst: Vec<(f64, f64)>,
     pending: Vec<f64>,
-    /// Each segment's revenue in the calendar year so far (with yearly statements).
-    seg_revenue_year: Vec<f64>,
     /// Per pool (only with pools): raw capacity and full-draw power (running sums).
     pool_raw: Vec<f64>,
     pool_power: Vec<f64>,
@@ -628,6 +626,8 @@ struct Hot<const L: usize> {
     need: Vec<[f64; L]>,
     churn: Vec<[f64; L]>,
     seg_served: Vec<[f64; L]>,
+    /// Per segment: revenue in the calendar year so far, USD (with yearly statements).
+    seg_revenue_year: Vec<[f64; L]>,
     /// Per segment and load block (segment × blocks + block): wanted and served, H100e.
     want: Vec<[f64; L]>,
     served: Vec<[f64; L]>,
@@ -647,6 +647,7 @@ impl<const L: usize> Default for Hot<L> {
             need: Vec::new(),
             churn: Vec::new(),
             seg_served: Vec::new(),
+            seg_revenue_year: Vec::new(),
             want: Vec::new(),
             served: Vec::new(),
             run_left: Vec::new(),

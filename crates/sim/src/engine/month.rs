@@ -283,7 +283,7 @@ impl Engine {
                 extra_cap[l] = self.extra_cap_share * cap[l];
             }
             let mut a = self.allocate::<POOLS, L>(t, &cap, &floor_rate, &extra_cap, &ld, v, h);
-            let (served, revenue, revenue_share) = self.serve(t, &ld, v, h, rec.yearly);
+            let (served, revenue, revenue_share) = self.serve(t, &ld, h, rec.yearly);
             if POOLS {
                 for l in 0..L {
                     self.pool_costs(&v[l], &mut a, l);
@@ -347,7 +347,7 @@ impl Engine {
                 m.year_income_usd[l] += revenue[l] - c.op_costs[l] - f.dep[l];
                 m.year_fcf_usd[l] += c.fcf[l];
             }
-            self.close_year(t, &mut m, v, rec.yearly, out);
+            self.close_year(t, &mut m, &mut h.seg_revenue_year, rec.yearly, out);
             let year_bit = 1u64 << ((self.start_month_of_year + t as i32) / 12).min(63);
             for l in 0..L {
                 let short = unserved[l] > SHORTFALL_TOL * demand[l] && demand[l] > 0.0;
@@ -441,7 +441,6 @@ impl Engine {
     /// Fills the working vectors for a new path: burst offers cheapest first, nothing pending.
     fn prepare_work(&self, d: &Draws, v: &mut Work) {
         let p = &d.params;
-        let ns = self.segs.len();
         v.burst.clear();
         v.burst.extend(
             self.opts
@@ -451,7 +450,6 @@ impl Engine {
         );
         v.burst.sort_by(|a, b| a.1.total_cmp(&b.1));
         refill(&mut v.pending, self.opts.len(), 0.0);
-        refill(&mut v.seg_revenue_year, ns, 0.0);
         let np = self.pools.len();
         refill(&mut v.pool_raw, np, 0.0);
         refill(&mut v.pool_power, np, 0.0);
@@ -469,6 +467,7 @@ impl Engine {
         refill(&mut h.need, ns, [0.0; L]);
         refill(&mut h.churn, ns, [1.0; L]);
         refill(&mut h.seg_served, ns, [0.0; L]);
+        refill(&mut h.seg_revenue_year, ns, [0.0; L]);
         refill(&mut h.want, ns * nb, [0.0; L]);
         refill(&mut h.served, ns * nb, [0.0; L]);
         h.run_left.clear();
@@ -1045,7 +1044,6 @@ impl Engine {
         &self,
         t: usize,
         ld: &LaneDraws<L>,
-        v: &mut [Work; L],
         h: &mut Hot<L>,
         yearly: bool,
     ) -> ([f64; L], [f64; L], [f64; L]) {
@@ -1053,7 +1051,8 @@ impl Engine {
         let (mut served_h, mut revenue, mut shared) = ([0.0; L], [0.0; L], [0.0; L]);
         let rows = h.served.chunks_exact(nb);
         let segs = rows.zip(&mut h.seg_served).zip(&h.need).zip(&mut h.churn);
-        for (si, (((served, seg_served), need), churn)) in segs.enumerate() {
+        let segs = segs.zip(&mut h.seg_revenue_year);
+        for (si, ((((served, seg_served), need), churn), rev_year)) in segs.enumerate() {
             let idx = si * self.months + t;
             let churn_share = self.segs[si].churn;
             // As `Iterator::sum` adds: from −0.0, block by block.
@@ -1074,7 +1073,7 @@ impl Engine {
             }
             if yearly {
                 for l in 0..L {
-                    v[l].seg_revenue_year[si] += sv[l] * rev[l];
+                    rev_year[l] += sv[l] * rev[l];
                 }
             }
             if let Some(share) = self.rev_share.get(idx) {
@@ -1235,7 +1234,7 @@ impl Engine {
         &self,
         t: usize,
         m: &mut Money<L>,
-        v: &mut [Work; L],
+        seg_revenue_year: &mut [[f64; L]],
         yearly: bool,
         out: &mut [&mut PathOutcome; L],
     ) {
@@ -1258,12 +1257,12 @@ impl Engine {
         if yearly {
             m.year_lines[yl::CASH_END] = m.cash_usd;
             for l in 0..L {
-                let (v, out) = (&mut v[l], &mut *out[l]);
+                let out = &mut *out[l];
                 out.yearly.push(std::array::from_fn(|i| m.year_lines[i][l]));
                 out.yearly_segment_revenue
-                    .extend_from_slice(&v.seg_revenue_year);
-                v.seg_revenue_year.fill(0.0);
+                    .extend(seg_revenue_year.iter().map(|r| r[l]));
             }
+            seg_revenue_year.fill([0.0; L]);
             m.year_lines = [[0.0; L]; YEARLY_LINES.len()];
             m.year_lines[yl::CASH_START] = m.cash_usd;
         }
