@@ -307,20 +307,21 @@ proptest! {
     #[test]
     fn columns_in_tiles_give_what_each_column_alone_gives(
         width in 1usize..20,
-        rows in 0usize..40,
+        rows in 0usize..90,
         lanes in prop_oneof![Just(1usize), Just(3usize), Just(8usize)],
         seed in any::<u64>(),
         cap in prop_oneof![Just(0usize), Just(50usize), Just(1000usize)],
         earlier in 0usize..30,
-        split in 0usize..40,
+        split in 0usize..90,
     ) {
         // Rows of `width` values (some columns of one sign, some mixed, zeros and magnitudes
-        // that count as zero among them),
-        // after `earlier` values already in each cell (sketched, exact, or spilling over a cap
-        // of 50), zeros of both signs among them, fed in two blocks (the first `split` rows,
-        // then the rest), each laid out in groups of `lanes` rows (the last group part full,
-        // its unused places NaN, which must not be read): every cell's quantiles, least,
-        // greatest, count and mean are the bits that `extend_mean` on its whole column gives.
+        // that count as zero among them), after `earlier` values already in each cell
+        // (sketched, exact, or spilling over a cap of 50), fed in two blocks (the first
+        // `split` rows, then the rest), each laid out in groups of `lanes` rows (the last
+        // group part full, its unused places NaN, which must not be read; up to twelve
+        // groups, so the counters fetched four stretches ahead are in the same tile): every
+        // cell's quantiles, least, greatest, count and mean are the bits that `extend_mean`
+        // on its whole column gives.
         let mut next = xorshift(seed);
         let mut value = |c: usize| {
             let r = next();
