@@ -664,11 +664,15 @@ pub const LANES: usize = 8;
 
 /// Where [`Engine::run_plan_lanes`] writes the lanes' monthly series: cell after cell (cell
 /// `series × months + month`), each cell's [`LANES`] values side by side, so a month's series
-/// for all lanes is one store and consecutive months are next to each other.
+/// for all lanes is one store and consecutive months are next to each other; and the running
+/// sums of each segment's monthly service that the lanes add to.
 #[derive(Debug)]
 pub struct LaneColumns<'a> {
     /// `LANES` values per cell.
     pub cells: &'a mut [f64],
+    /// Per segment and month (`segment × months + month`): the H100e-months served, summed
+    /// over paths; each month the lanes' values are added one after another, lane 0 first.
+    pub segment_served_sum: &'a mut [f64],
 }
 
 impl LaneColumns<'_> {

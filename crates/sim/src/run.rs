@@ -407,10 +407,12 @@ fn run_block_on(
         e.draw_many(paths, &cfg.overrides, &cfg.scales, &mut draws);
         for (pi, out) in outs.iter_mut().enumerate() {
             if group.len() == LANES {
-                // The monthly series go straight to the block's cells.
+                // The monthly series go straight to the block's cells, and each segment's
+                // service to its sum (the lanes in path order, as the paths below add theirs).
+                let sums = &mut plans[pi].segment_served_sum;
                 let cols = cfg
                     .monthly
-                    .then(|| monthly_cols[pi].lanes(i0 % CELL_CHUNK_PATHS));
+                    .then(|| monthly_cols[pi].lanes(i0 % CELL_CHUNK_PATHS, sums));
                 e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), cols);
             } else {
                 for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
@@ -599,11 +601,12 @@ impl CellColumns {
     }
 
     /// The group of the block's paths `first .. first + LANES` (`first` a multiple of
-    /// [`LANES`]), for the engine to write.
-    fn lanes(&mut self, first: usize) -> LaneColumns<'_> {
+    /// [`LANES`]), for the engine to write, with the plan's sums of segment service it adds to.
+    fn lanes<'a>(&'a mut self, first: usize, segment_served_sum: &'a mut [f64]) -> LaneColumns<'a> {
         let len = self.cells * LANES;
         LaneColumns {
             cells: &mut self.buf.0[first / LANES * len..][..len],
+            segment_served_sum,
         }
     }
 
@@ -897,7 +900,7 @@ mod tests {
             let end = paths.min(first + cols.paths);
             let whole = first + (end - first) / LANES * LANES;
             for at in (first..whole).step_by(LANES) {
-                let mut lanes = cols.lanes(at - first);
+                let mut lanes = cols.lanes(at - first, &mut []);
                 for c in 0..cells {
                     let v: [f64; LANES] = std::array::from_fn(|l| value(c, at + l));
                     lanes.put(c, &v);

@@ -82,23 +82,41 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
                 changed += usize::from(bits(&want) != bits(&got[0]));
             }
             // The monthly series written straight to the block's cells are the path's own
-            // (cell `series × months + month`, the lanes side by side), and the outcome keeps
-            // everything else.
+            // (cell `series × months + month`, the lanes side by side), the sums of segment
+            // service (from a start that is not zero) have each path's added in lane order, and
+            // the outcome keeps everything else.
             let cells = REPORTED_SERIES * e.months;
             let mut buf = vec![f64::NAN; cells * LANES];
+            let start: Vec<f64> = (0..e.num_segments() * e.months)
+                .map(|i| 0.1 * i as f64)
+                .collect();
+            let mut sums = start.clone();
             let mut got: [PathOutcome; LANES] = Default::default();
-            let cols = LaneColumns { cells: &mut buf };
+            let cols = LaneColumns {
+                cells: &mut buf,
+                segment_served_sum: &mut sums,
+            };
             e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(cols));
+            let mut want_sums = start;
             for (l, g) in got.iter_mut().enumerate() {
                 let mut want = PathOutcome::default();
                 e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
                 let lane: Vec<f64> = buf.iter().skip(l).step_by(LANES).copied().collect();
                 let series: Vec<f64> = want.monthly[..REPORTED_SERIES].concat();
                 assert_eq!(bits(&lane), bits(&series), "{what}, plan {pi}, lane {l}");
-                assert!(g.monthly.is_empty());
+                assert!(g.monthly.is_empty() && g.segment_served_h100e.is_empty());
+                for (a, x) in want_sums.iter_mut().zip(&want.segment_served_h100e) {
+                    *a += x;
+                }
                 want.monthly.clear();
+                want.segment_served_h100e.clear();
                 assert_eq!(bits(g), bits(&want), "{what}, plan {pi}, lane {l}");
             }
+            assert_eq!(
+                bits(&sums),
+                bits(&want_sums),
+                "{what}, plan {pi}: segment sums"
+            );
         }
     }
     // The lanes carried different paths (else the comparison would prove little).

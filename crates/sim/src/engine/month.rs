@@ -191,7 +191,9 @@ impl Engine {
     ///
     /// With `monthly_cols` (and `rec.monthly`), the monthly series that reports summarise (the
     /// first [`REPORTED_SERIES`]) go straight to the block's cells, cell `series × months +
-    /// month` (see [`LaneColumns`]), instead of to `out.monthly`, which stays empty.
+    /// month` (see [`LaneColumns`]), instead of to `out.monthly`, which stays empty, and each
+    /// segment's monthly service is added to the columns' sums, lane after lane, instead of
+    /// going to `out.segment_served_h100e`, which stays empty too.
     pub fn run_plan_lanes(
         &self,
         pi: usize,
@@ -358,14 +360,16 @@ impl Engine {
                 m.used_tot[l] += cap[l] - a.idle[l];
             }
             if rec.monthly {
-                for l in 0..L {
-                    for (si, sv) in h.seg_served.iter().enumerate() {
-                        out[l].segment_served_h100e[si * self.months + t] = sv[l];
-                    }
-                }
                 match rows {
-                    // The reported series, each month's lanes in one stretch of their column.
+                    // The reported series, each month's lanes in one stretch of their column,
+                    // and each segment's service added to its sum, lane after lane.
                     Some(cols) => {
+                        let sums = cols.segment_served_sum.iter_mut().skip(t);
+                        for (sum, sv) in sums.step_by(self.months).zip(&h.seg_served) {
+                            for x in sv {
+                                *sum += x;
+                            }
+                        }
                         // In SERIES order.
                         let month: [&[f64; L]; REPORTED_SERIES] = [
                             &demand,
@@ -384,6 +388,11 @@ impl Engine {
                         }
                     }
                     None => {
+                        for l in 0..L {
+                            for (si, sv) in h.seg_served.iter().enumerate() {
+                                out[l].segment_served_h100e[si * self.months + t] = sv[l];
+                            }
+                        }
                         for l in 0..L {
                             // In SERIES order.
                             let month = [
@@ -424,9 +433,9 @@ impl Engine {
         out.yearly_segment_revenue.clear();
         out.segment_served_h100e.clear();
         if rec.monthly {
-            out.segment_served_h100e
-                .resize(self.segs.len() * self.months, 0.0);
             if series_in_out {
+                out.segment_served_h100e
+                    .resize(self.segs.len() * self.months, 0.0);
                 out.monthly.resize(SERIES.len(), Vec::new());
                 for m in &mut out.monthly {
                     m.clear();
