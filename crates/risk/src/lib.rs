@@ -399,28 +399,27 @@ impl Sketch {
         let mut sink = 0u32;
         let (pos, neg) = (&mut self.pos, &mut self.neg);
         let mut addrs = [0u64; 8];
-        // SAFETY: the target has AVX-512F (the `cfg` above), and the load and store touch
-        // eight values inside `col` and `addrs`.
+        let (offsets, bases) = (
+            (pos.offset, neg.offset),
+            (
+                pos.counts.as_mut_ptr().expose_provenance(),
+                neg.counts.as_mut_ptr().expose_provenance(),
+            ),
+        );
+        let (a, is_neg, idx, addr) = eight_counters(col, offsets, bases);
+        // SAFETY: the target has AVX-512F (the `cfg` above), and the store writes eight values
+        // inside `addrs`.
         let ok = unsafe {
-            let x = _mm512_loadu_si512(col.as_ptr().cast());
-            let a = _mm512_and_si512(x, _mm512_set1_epi64(i64::MAX));
             let counted = _mm512_cmplt_epu64_mask(
                 _mm512_sub_epi64(a, _mm512_set1_epi64(min)),
                 _mm512_set1_epi64(span),
             );
-            let is_neg = _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
-            let pick = |p: i64, n: i64| {
-                _mm512_mask_blend_epi64(is_neg, _mm512_set1_epi64(p), _mm512_set1_epi64(n))
-            };
-            let off = pick(i64::from(pos.offset), i64::from(neg.offset));
-            let len = pick(pos.counts.len() as i64, neg.counts.len() as i64);
-            let base = pick(
-                pos.counts.as_mut_ptr().expose_provenance() as i64,
-                neg.counts.as_mut_ptr().expose_provenance() as i64,
+            let len = _mm512_mask_blend_epi64(
+                is_neg,
+                _mm512_set1_epi64(pos.counts.len() as i64),
+                _mm512_set1_epi64(neg.counts.len() as i64),
             );
-            let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
             let inside = _mm512_mask_cmplt_epu64_mask(counted, idx, len);
-            let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
             let sink_addr = _mm512_set1_epi64((&raw mut sink).expose_provenance() as i64);
             _mm512_storeu_si512(
                 addrs.as_mut_ptr().cast(),
@@ -478,23 +477,13 @@ impl Sketch {
     #[inline(always)]
     fn prefetch_eight(&self, col: &[f64; 8]) {
         use std::arch::x86_64::*;
+        let (p, n) = (&self.pos, &self.neg);
+        let bases = (p.counts.as_ptr().addr(), n.counts.as_ptr().addr());
+        let (_, _, _, addr) = eight_counters(col, (p.offset, n.offset), bases);
         let mut addrs = [0u64; 8];
-        // SAFETY: the target has AVX-512F (the `cfg` above); the load and store touch eight
-        // values inside `col` and `addrs`.
-        unsafe {
-            let x = _mm512_loadu_si512(col.as_ptr().cast());
-            let a = _mm512_and_si512(x, _mm512_set1_epi64(i64::MAX));
-            let is_neg = _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
-            let (p, n) = (&self.pos, &self.neg);
-            let pick = |p: i64, n: i64| {
-                _mm512_mask_blend_epi64(is_neg, _mm512_set1_epi64(p), _mm512_set1_epi64(n))
-            };
-            let off = pick(i64::from(p.offset), i64::from(n.offset));
-            let base = pick(p.counts.as_ptr() as i64, n.counts.as_ptr() as i64);
-            let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
-            let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
-            _mm512_storeu_si512(addrs.as_mut_ptr().cast(), addr);
-        }
+        // SAFETY: the target has AVX-512F (the `cfg` above); the store writes eight values
+        // inside `addrs`.
+        unsafe { _mm512_storeu_si512(addrs.as_mut_ptr().cast(), addr) };
         for a in addrs {
             // SAFETY: a prefetch is a hint without architectural effect: it reads nothing
             // into the program and never faults, whatever the address.
@@ -561,6 +550,41 @@ impl Sketch {
         } else {
             tail_mean(b.into_iter().rev(), mass)
         }
+    }
+}
+
+/// Eight values' magnitudes (as bits), which are negative, their indices in their stores (by
+/// sign: the positive store's first key and counters' address first in `offsets` and `bases`)
+/// and their counters' addresses, for [`Sketch::count_eight`] and [`Sketch::prefetch_eight`].
+/// A value outside its store, or counted as zero, gets an index and address all the same.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn eight_counters(
+    col: &[f64; 8],
+    offsets: (i32, i32),
+    bases: (usize, usize),
+) -> (
+    std::arch::x86_64::__m512i,
+    std::arch::x86_64::__mmask8,
+    std::arch::x86_64::__m512i,
+    std::arch::x86_64::__m512i,
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: the target has AVX-512F (the `cfg` above), and the load reads eight values
+    // inside `col`.
+    unsafe {
+        let x = _mm512_loadu_si512(col.as_ptr().cast());
+        let a = _mm512_and_si512(x, _mm512_set1_epi64(i64::MAX));
+        let is_neg = _mm512_cmplt_epi64_mask(x, _mm512_setzero_si512());
+        let pick = |p: i64, n: i64| {
+            _mm512_mask_blend_epi64(is_neg, _mm512_set1_epi64(p), _mm512_set1_epi64(n))
+        };
+        let off = pick(i64::from(offsets.0), i64::from(offsets.1));
+        let base = pick(bases.0 as i64, bases.1 as i64);
+        let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
+        let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
+        (a, is_neg, idx, addr)
     }
 }
 
