@@ -211,9 +211,9 @@ pub struct PlanAcc {
     /// Compute served to each segment each month summed over paths, segments × months, with
     /// monthly output (divide by the paths for the mean; plain sums merged in block order).
     pub segment_served_sum: Vec<f64>,
-    /// Yearly statements (quantiles, moments), years × (YEARLY_LINES, then each segment's
+    /// Yearly statements (quantiles, mean), years × (YEARLY_LINES, then each segment's
     /// revenue), when asked for.
-    pub yearly: Vec<(Quantiles, Moments)>,
+    pub yearly: Vec<(Quantiles, Mean)>,
 }
 
 impl PlanAcc {
@@ -240,7 +240,7 @@ impl PlanAcc {
             yearly: if cfg.yearly {
                 let cells = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
                 let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
-                vec![(q, Moments::default()); cells]
+                vec![(q, Mean::default()); cells]
             } else {
                 Vec::new()
             },
@@ -389,16 +389,15 @@ fn run_block_on(
     let mut per_path = Vec::new();
     // Each path's rule commitments by option (reused from path to path).
     let mut by_opt = vec![0.0; e.option_names.len()];
-    // Per plan, the monthly values of the block's last few paths (summarised per cell every
-    // CELL_CHUNK_PATHS paths, while they are still in cache) and the block's yearly values
-    // (summarised after the block, as their moments take two passes).
+    // Per plan, the monthly and yearly values of the block's last few paths (summarised per
+    // cell every CELL_CHUNK_PATHS paths, while they are still in cache).
     let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
     let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
     let mut monthly_cols: Vec<CellColumns> = (0..e.plans.len())
         .map(|_| CellColumns::new(monthly_cells, n.min(CELL_CHUNK_PATHS)))
         .collect();
     let mut yearly_cols: Vec<CellColumns> = (0..e.plans.len())
-        .map(|_| CellColumns::new(yearly_cells, n))
+        .map(|_| CellColumns::new(yearly_cells, n.min(CELL_CHUNK_PATHS)))
         .collect();
     for (g, group) in uniforms.chunks(LANES).enumerate() {
         let i0 = g * LANES;
@@ -481,7 +480,7 @@ fn run_block_on(
                             .iter()
                             .chain(&out.yearly_segment_revenue[y * ns..(y + 1) * ns])
                     });
-                    yearly_cols[pi].set_path(i, values);
+                    yearly_cols[pi].set_path(i % CELL_CHUNK_PATHS, values);
                 }
                 if cfg.per_path {
                     let mut o = out.clone();
@@ -495,20 +494,23 @@ fn run_block_on(
         if done.is_multiple_of(CELL_CHUNK_PATHS) || done == n {
             // The paths since the buffer was last summarised.
             let rows = (done - 1) % CELL_CHUNK_PATHS + 1;
-            for (pi, (acc, m)) in plans.iter_mut().zip(&monthly_cols).enumerate() {
+            let cols = monthly_cols.iter().zip(&yearly_cols);
+            for (pi, (acc, (m, y))) in plans.iter_mut().zip(cols).enumerate() {
                 match shelf.as_deref_mut() {
-                    Some(sh) => m.summarise_means(rows, &mut sh.monthly[pi], &mut acc.monthly),
-                    None => own_quantiles(&mut acc.monthly, |qs, cells| {
-                        m.summarise_means(rows, qs, cells)
-                    }),
+                    Some(sh) => {
+                        m.summarise_means(rows, &mut sh.monthly[pi], &mut acc.monthly);
+                        y.summarise_means(rows, &mut sh.yearly[pi], &mut acc.yearly);
+                    }
+                    None => {
+                        own_quantiles(&mut acc.monthly, |qs, cells| {
+                            m.summarise_means(rows, qs, cells)
+                        });
+                        own_quantiles(&mut acc.yearly, |qs, cells| {
+                            y.summarise_means(rows, qs, cells)
+                        });
+                    }
                 }
             }
-        }
-    }
-    for (pi, (acc, y)) in plans.iter_mut().zip(&yearly_cols).enumerate() {
-        match shelf.as_deref_mut() {
-            Some(sh) => y.summarise_split(&mut sh.yearly[pi], &mut acc.yearly),
-            None => own_quantiles(&mut acc.yearly, |qs, cells| y.summarise_split(qs, cells)),
         }
     }
     // Select each block's tails here, in parallel, so the serial merge is cheap.
@@ -579,8 +581,7 @@ impl Drop for BlockBuf {
 }
 
 /// A plan's statistic cells (monthly series × months, or years × statement lines) for some of
-/// a block's paths (the monthly cells [`CELL_CHUNK_PATHS`] at a time, the yearly ones the whole
-/// block), in groups of [`LANES`] paths, each group cell after cell with the group's values of a
+/// a block's paths ([`CELL_CHUNK_PATHS`] at a time), in groups of [`LANES`] paths, each group cell after cell with the group's values of a
 /// cell side by side (path `i`'s value of cell `c` at `((i / LANES) × cells + c) × LANES + i %
 /// LANES`): the engine writes a month's lanes in one store into its group's stretch
 /// ([`LaneColumns`]), and the eight cells summarised together are read in stretches of a group
@@ -619,38 +620,8 @@ impl CellColumns {
         }
     }
 
-    /// Each cell's values into its quantiles in `qs`, and its two-pass moments (the sum, then
-    /// the squared deviations from the mean, each added in path order from −0.0, as
-    /// [`Moments::from_slice`] adds them) into `acc`'s: two passes over the block, not a gather
-    /// per cell.
-    fn summarise_split(&self, qs: &mut [Quantiles], acc: &mut [(Quantiles, Moments)]) {
-        let mut means = vec![Mean::default(); acc.len()];
-        Quantiles::extend_columns_mean(qs, &self.buf.0, (self.paths, LANES), &mut means);
-        if self.paths == 0 || self.cells == 0 {
-            return;
-        }
-        let centre: Vec<f64> = means.iter().map(|m| m.sum / m.n as f64).collect();
-        let mut m2 = vec![-0.0; self.cells];
-        let groups = self.buf.0.chunks_exact(self.cells * LANES);
-        for (g, group) in groups.enumerate() {
-            let full = LANES.min(self.paths - g * LANES);
-            for ((a, cell), c) in m2.iter_mut().zip(group.chunks_exact(LANES)).zip(&centre) {
-                for x in &cell[..full] {
-                    *a += (x - c) * (x - c);
-                }
-            }
-        }
-        for ((cell, m), m2) in acc.iter_mut().zip(&means).zip(m2) {
-            cell.1 = Moments {
-                n: m.n,
-                sum: m.sum,
-                m2,
-            };
-        }
-    }
-
     /// The first `rows` paths' values of each cell into its quantiles in `qs` and its mean in
-    /// `acc` (the monthly percentiles need only a mean besides their quantiles), in one pass
+    /// `acc` (the monthly and yearly cells report only a mean besides their quantiles), in one pass
     /// ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so a
     /// block's paths summarised a few at a time sum as they would all at once.
     fn summarise_means(&self, rows: usize, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
@@ -878,13 +849,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_in_lane_groups_give_each_cells_own_mean_moments_and_quantiles() {
+    fn cells_in_lane_groups_give_each_cells_own_mean_and_quantiles() {
         // 13 cells, 37 paths (four whole groups of LANES written by lanes, the last five paths
-        // one by one into a part-full group), values of both signs and zeros: each cell's mean,
-        // two-pass moments and quantiles are the bits `extend_mean`, `Moments::from_slice` and
-        // `Quantiles::extend` give its values in path order, kept exactly (cap 1,000) and
-        // sketched (cap 0); the means and quantiles also when the paths go through a buffer of
-        // two groups, summarised each time it is full, as a block's monthly cells do.
+        // one by one into a part-full group), values of both signs and zeros: each cell's mean
+        // and quantiles are the bits `extend_mean` and `Quantiles::extend` give its values in
+        // path order (the sum also the one `Moments::from_slice` starts from), kept exactly
+        // (cap 1,000) and sketched (cap 0), whether the paths are summarised all at once or go
+        // through a buffer of two groups, summarised each time it is full, as a block's monthly
+        // and yearly cells do.
         let (cells, paths) = (13, 37);
         let value = |c: usize, i: usize| {
             let x = ((i * 7919 + c * 104_729) % 1013) as f64 * 1.37e6 / 7.0;
@@ -915,7 +887,7 @@ mod tests {
         let mut block = CellColumns::new(cells, paths);
         write(&mut block, 0);
         // No cells (a run without yearly statements) is nothing to do.
-        CellColumns::new(0, paths).summarise_split(&mut [], &mut []);
+        CellColumns::new(0, paths).summarise_means(paths, &mut [], &mut []);
         for cap in [0, 1000] {
             let mut qs = vec![Quantiles::new(cap); cells];
             let mut means = vec![(Quantiles::new(cap), Mean::default()); cells];
@@ -927,9 +899,6 @@ mod tests {
                 let rows = write(&mut chunk, first);
                 chunk.summarise_means(rows, &mut qs_chunked, &mut means_chunked);
             }
-            let mut qs_split = vec![Quantiles::new(cap); cells];
-            let mut moments = vec![(Quantiles::new(cap), Moments::default()); cells];
-            block.summarise_split(&mut qs_split, &mut moments);
             for c in 0..cells {
                 let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
                 let mut q = Quantiles::new(cap);
@@ -944,12 +913,14 @@ mod tests {
                 );
                 assert_eq!(qs[c], q, "cell {c}");
                 assert_eq!(qs_chunked[c], q, "cell {c}");
-                assert_eq!(qs_split[c], q, "cell {c}");
+                // The sum two-pass moments start from, which the yearly means were before
+                // they were kept as means.
                 let want = Moments::from_slice(&col);
-                let got = moments[c].1;
-                assert_eq!(got.n, want.n);
-                assert_eq!(got.sum.to_bits(), want.sum.to_bits(), "cell {c}");
-                assert_eq!(got.m2.to_bits(), want.m2.to_bits(), "cell {c}");
+                assert_eq!(
+                    means_chunked[c].1.sum.to_bits(),
+                    want.sum.to_bits(),
+                    "cell {c}"
+                );
             }
         }
     }

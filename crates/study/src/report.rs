@@ -388,7 +388,7 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
 
 fn yearly_statements(sc: &Scenario, e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
     let nl = gigawatt_sim::YEARLY_LINES.len();
-    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, Moments)| {
+    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, gigawatt_risk::Mean)| {
         let p = q.quantiles(&[0.1, 0.5, 0.9]);
         LineStats {
             mean: m.mean(),
