@@ -81,6 +81,22 @@ struct LaneDraws<'a, const L: usize> {
     exo: [&'a [f64]; L],
     k: [&'a [f64]; L],
     rev: [&'a [f64]; L],
+    /// Every slice's length (segments × months).
+    len: usize,
+}
+
+impl<const L: usize> LaneDraws<'_, L> {
+    /// Each lane's value at `idx` of `of` (one of the slices above): one check of `idx`
+    /// against the common length instead of one per lane.
+    #[inline(always)]
+    fn at(&self, of: &[&[f64]; L], idx: usize) -> [f64; L] {
+        assert!(idx < self.len, "a draw beyond segments × months");
+        let mut x = [0.0; L];
+        for l in 0..L {
+            x[l] = of[l][..self.len][idx];
+        }
+        x
+    }
 }
 
 /// What allocation and burst did in one month (steps 4–5), every lane, in H100e-months and
@@ -261,10 +277,12 @@ impl Engine {
     ) {
         let mut st: [PathState; L] = std::array::from_fn(|_| self.path_state());
         let mut m = self.money(d);
+        let len = self.num_segments() * self.months;
         let ld = LaneDraws {
-            exo: std::array::from_fn(|l| &d[l].exo[..]),
-            k: std::array::from_fn(|l| &d[l].k[..]),
-            rev: std::array::from_fn(|l| &d[l].rev[..]),
+            exo: std::array::from_fn(|l| &d[l].exo[..len]),
+            k: std::array::from_fn(|l| &d[l].k[..len]),
+            rev: std::array::from_fn(|l| &d[l].rev[..len]),
+            len,
         };
         let nc_growth = self.opex_growth_ln_m.exp();
         // The research ratio is read only by the quality index, with a non-zero elasticity.
@@ -720,8 +738,9 @@ impl Engine {
         let segs = h.need.iter_mut().zip(&h.churn).zip(rows);
         for (si, ((need, churn), (want, served))) in segs.enumerate() {
             let idx = si * t_len + t;
+            let (exo, k) = (ld.at(&ld.exo, idx), ld.at(&ld.k, idx));
             for l in 0..L {
-                need[l] = ld.exo[l][idx] * churn[l] * q[l] * ld.k[l][idx];
+                need[l] = exo[l] * churn[l] * q[l] * k[l];
                 demand_h[l] += need[l];
             }
             let factors = &self.factors[si * nb..(si + 1) * nb];
@@ -1018,10 +1037,7 @@ impl Engine {
             if !any {
                 continue;
             }
-            let mut rev = [0.0; L];
-            for l in 0..L {
-                rev[l] = ld.rev[l][si * self.months + t];
-            }
+            let rev = ld.at(&ld.rev, si * self.months + t);
             for (left, price) in hot.burst_left.iter_mut().zip(&hot.burst_price) {
                 for l in 0..L {
                     let g = short[l].fmin(left[l]);
@@ -1072,10 +1088,7 @@ impl Engine {
                 }
             }
             *seg_served = sv;
-            let mut rev = [0.0; L];
-            for l in 0..L {
-                rev[l] = ld.rev[l][idx];
-            }
+            let rev = ld.at(&ld.rev, idx);
             for l in 0..L {
                 served_h[l] += sv[l];
                 revenue[l] += sv[l] * rev[l];
