@@ -615,11 +615,80 @@ fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
 }
 
 /// The rows of a square of [`TILE`] columns of [`TILE`] values each (`sq[c × TILE + r]`):
-/// row `r` holds every column's value `r`. Three rounds of two-source shuffles, 24 in all,
-/// instead of 64 scattered loads.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+/// row `r` holds every column's value `r` (the summaries keep them in registers,
+/// [`fold_square`]; the tests read them).
+#[cfg(all(test, target_arch = "x86_64", target_feature = "avx512f"))]
 #[allow(unsafe_code)]
 fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
+    // SAFETY: a `__m512d` is eight `f64`s, laid out in lane order.
+    square_rows(sq)
+        .map(|v| unsafe { std::mem::transmute::<std::arch::x86_64::__m512d, [f64; TILE]>(v) })
+}
+
+/// Each column's least, greatest and running sum (`lo`, `hi`, `sum`) folded over the rows of
+/// a square ([`transpose_square`]) in row order.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+#[inline(always)]
+fn fold_square(
+    sq: &[f64; TILE * TILE],
+    lo: &mut [f64; TILE],
+    hi: &mut [f64; TILE],
+    sum: &mut [f64; TILE],
+) {
+    for x in transpose_square(sq) {
+        for ci in 0..TILE {
+            debug_assert!(!x[ci].is_nan(), "a NaN among the values");
+            lo[ci] = lo[ci].min(x[ci]);
+            hi[ci] = hi[ci].max(x[ci]);
+            sum[ci] += x[ci];
+        }
+    }
+}
+
+/// Each column's least, greatest and running sum (`lo`, `hi`, `sum`) folded over the rows of
+/// a square ([`transpose_square`]) in row order, the rows kept in registers. The values and
+/// the running least and greatest are never NaN, so the vector minimum (`x < lo ? x : lo`)
+/// and maximum (`x > hi ? x : hi`) give what `lo.min(x)` and `hi.max(x)` give, zeros of either
+/// sign included, without their NaN handling.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn fold_square(
+    sq: &[f64; TILE * TILE],
+    lo: &mut [f64; TILE],
+    hi: &mut [f64; TILE],
+    sum: &mut [f64; TILE],
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: the target has AVX-512F (the `cfg` above), and each load and store reads or
+    // writes eight values inside a `[f64; TILE]`.
+    unsafe {
+        let (mut l, mut h, mut s) = (
+            _mm512_loadu_pd(lo.as_ptr()),
+            _mm512_loadu_pd(hi.as_ptr()),
+            _mm512_loadu_pd(sum.as_ptr()),
+        );
+        for x in square_rows(sq) {
+            debug_assert!(
+                _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(x, x) == 0,
+                "a NaN among the values"
+            );
+            l = _mm512_min_pd(x, l);
+            h = _mm512_max_pd(x, h);
+            s = _mm512_add_pd(s, x);
+        }
+        _mm512_storeu_pd(lo.as_mut_ptr(), l);
+        _mm512_storeu_pd(hi.as_mut_ptr(), h);
+        _mm512_storeu_pd(sum.as_mut_ptr(), s);
+    }
+}
+
+/// [`transpose_square`] in registers: three rounds of two-source shuffles, 24 in all, instead
+/// of 64 scattered loads.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn square_rows(sq: &[f64; TILE * TILE]) -> [std::arch::x86_64::__m512d; TILE] {
     use std::arch::x86_64::{__m512d, _mm512_loadu_pd, _mm512_permutex2var_pd, _mm512_set_epi64};
     // SAFETY (every `unsafe` here): the target has AVX-512F, as the `cfg` above requires at
     // compile time, and each load reads eight values inside `sq`.
@@ -647,7 +716,7 @@ fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
     }
     const LOW: [i64; 8] = [0, 1, 2, 3, 8, 9, 10, 11];
     const HIGH: [i64; 8] = [4, 5, 6, 7, 12, 13, 14, 15];
-    let rows = [
+    [
         pick(b[0], b[4], LOW),
         pick(b[2], b[6], LOW),
         pick(b[1], b[5], LOW),
@@ -656,9 +725,7 @@ fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
         pick(b[2], b[6], HIGH),
         pick(b[1], b[5], HIGH),
         pick(b[3], b[7], HIGH),
-    ];
-    // SAFETY: a `__m512d` is eight `f64`s, laid out in lane order.
-    rows.map(|v| unsafe { std::mem::transmute::<__m512d, [f64; TILE]>(v) })
+    ]
 }
 
 /// Columns [`Quantiles::extend_columns_mean`] summarises together.
@@ -941,14 +1008,7 @@ impl Quantiles {
                     // A full square (eight rows of eight columns): the statistics go a row of
                     // eight columns at a time, rows in order; the counts, which add in any
                     // order, a column of eight rows at a time.
-                    for x in transpose_square(sq) {
-                        for ci in 0..TILE {
-                            debug_assert!(!x[ci].is_nan(), "a NaN among the values");
-                            lo[ci] = lo[ci].min(x[ci]);
-                            hi[ci] = hi[ci].max(x[ci]);
-                            sum[ci] += x[ci];
-                        }
-                    }
+                    fold_square(sq, &mut lo, &mut hi, &mut sum);
                     for ((q, col), z) in qt.iter_mut().zip(sq.as_chunks::<TILE>().0).zip(&mut zero)
                     {
                         q.sketch.count_eight(col, z);
