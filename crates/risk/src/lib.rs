@@ -595,14 +595,15 @@ const PREFETCH_STRETCHES: usize = 4;
 /// Fetches the counters of a group's values (`stretch`, `lanes` per column of `qt`, the first
 /// `full` of each in use) into cache.
 fn prefetch_counters(qt: &[Quantiles], (stretch, full): (&[f64], usize), lanes: usize) {
+    if (lanes, full) == (8, 8) {
+        for (q, eight) in qt.iter().zip(stretch.as_chunks::<8>().0) {
+            q.sketch.prefetch_eight(eight);
+        }
+        return;
+    }
     for (q, col) in qt.iter().zip(stretch.chunks_exact(lanes)) {
-        match <&[f64; 8]>::try_from(col) {
-            Ok(eight) if full == 8 => q.sketch.prefetch_eight(eight),
-            _ => {
-                for &v in &col[..full] {
-                    q.sketch.prefetch(v);
-                }
-            }
+        for &v in &col[..full] {
+            q.sketch.prefetch(v);
         }
     }
 }
@@ -973,18 +974,31 @@ impl Quantiles {
         // Stretch `s` (tile `s / groups`, group `s % groups`): the tile's first column, its
         // values in that group, and how many rows of the group are in use.
         let tiles = width.div_ceil(TILE);
-        let stretch = |s: usize| {
-            let (t, g) = (s / groups, s % groups);
+        let stretch = |t: usize, g: usize| {
             let (c0, w) = (t * TILE, TILE.min(width - t * TILE));
             let vals = &values[(g * width + c0) * lanes..][..w * lanes];
             (c0, vals, lanes.min(rows - g * lanes))
         };
-        let prefetch = |qs: &[Quantiles], s: usize| {
-            let (c0, vals, full) = stretch(s);
-            prefetch_counters(&qs[c0..], (vals, full), lanes);
+        // The stretch after (tile, group) `at`.
+        let next = |(t, g): (usize, usize)| {
+            if g + 1 == groups {
+                (t + 1, 0)
+            } else {
+                (t, g + 1)
+            }
         };
-        for s in 0..(tiles * groups).min(PREFETCH_STRETCHES) {
-            prefetch(qs, s);
+        let prefetch = |qs: &[Quantiles], (t, g): (usize, usize)| {
+            if t < tiles {
+                let (c0, vals, full) = stretch(t, g);
+                prefetch_counters(&qs[c0..], (vals, full), lanes);
+            }
+        };
+        // The stretch whose counters are fetched, PREFETCH_STRETCHES ahead of the one counted,
+        // moved on a stretch at a time.
+        let mut ahead = (0, 0);
+        for _ in 0..PREFETCH_STRETCHES {
+            prefetch(qs, ahead);
+            ahead = next(ahead);
         }
         for t in 0..tiles {
             let (c0, w) = (t * TILE, TILE.min(width - t * TILE));
@@ -995,11 +1009,9 @@ impl Quantiles {
                 (lo[ci], hi[ci], sum[ci]) = (q.min, q.max, running(m));
             }
             for g in 0..groups {
-                let s = t * groups + g;
-                if s + PREFETCH_STRETCHES < tiles * groups {
-                    prefetch(qs, s + PREFETCH_STRETCHES);
-                }
-                let (_, vals, full) = stretch(s);
+                prefetch(qs, ahead);
+                ahead = next(ahead);
+                let (_, vals, full) = stretch(t, g);
                 let qt = &mut qs[c0..c0 + w];
                 if let (Ok(sq), true) = (
                     <&[f64; TILE * TILE]>::try_from(vals),
