@@ -211,26 +211,45 @@ const SKETCH_SHIFT: u32 = 45;
 /// mantissa bits), so keying costs a shift instead of a logarithm and the bucket of x spans a
 /// factor of at most 1 + 2⁻⁷ (its midpoint is within [`SKETCH_RELATIVE_ACCURACY`] of every value
 /// in it). Counts are stored densely between the lowest and highest key seen, so merging adds
-/// counts and the result does not depend on merge order. A bucket's count is 32 bits (a run's
-/// monthly percentiles read half the memory they would with 64), so a sketch holds at most
-/// [`SKETCH_MAX_VALUES`] values; callers keep below it (a run has at most that many paths).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// counts and the result does not depend on merge order. Values are counted in 16 bits a
+/// bucket (a run's monthly percentiles touch half the memory they would with 32), moved into
+/// 32-bit totals before any could pass 65,535 ([`Sketch::make_room`]); so a sketch holds at
+/// most [`SKETCH_MAX_VALUES`] values; callers keep below it (a run has at most that many
+/// paths).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Sketch {
     pos: Store,
     neg: Store,
     zero: u64,
     n: u64,
+    /// Values counted in the stores' 16-bit counts since they were last moved to the totals
+    /// (at most [`FRESH_MAX`]).
+    fresh: u32,
 }
 
-/// Most values a [`Sketch`] may hold (its buckets count in 32 bits).
+/// Sketches are equal when they hold the same counts, however these are split between the
+/// 16-bit counts and the totals.
+impl PartialEq for Sketch {
+    fn eq(&self, o: &Sketch) -> bool {
+        (&self.pos, &self.neg, self.zero, self.n) == (&o.pos, &o.neg, o.zero, o.n)
+    }
+}
+
+/// Most values a [`Sketch`] may hold (its totals count in 32 bits).
 pub const SKETCH_MAX_VALUES: u64 = u32::MAX as u64;
 
-/// Dense bucket counts from key `offset` upwards. The range grows with slack on both sides,
-/// so equality compares the non-empty buckets, not the layout.
+/// Most values a sketch counts in its 16-bit counts before it moves them to its totals.
+const FRESH_MAX: usize = u16::MAX as usize;
+
+/// Dense bucket counts from key `offset` upwards: the recent ones in 16 bits (`counts`), where
+/// values are counted, and the rest in 32 (`totals`, empty until counts are first moved there
+/// or a sketch is merged in, then as long as `counts`). The range grows with slack on both
+/// sides, so equality compares the non-empty buckets, not the layout.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Store {
     offset: i32,
-    counts: Vec<u32>,
+    counts: Vec<u16>,
+    totals: Vec<u32>,
 }
 
 /// Empty buckets added on each side when a store grows.
@@ -242,47 +261,88 @@ impl PartialEq for Store {
     }
 }
 
+/// `v` with `before` zeros put in front and zeros after, up to `len` in all.
+fn widened<T: Copy + Default>(v: &[T], before: usize, len: usize) -> Vec<T> {
+    let mut grown = vec![T::default(); len];
+    grown[before..before + v.len()].copy_from_slice(v);
+    grown
+}
+
 impl Store {
-    fn add(&mut self, k: i32, c: u32) {
+    /// Makes key `k` one of the store's (growing its range with slack) and returns its index.
+    fn cover(&mut self, k: i32) -> usize {
         if self.counts.is_empty() {
             self.offset = k - STORE_SLACK as i32;
             self.counts.resize(2 * STORE_SLACK + 1, 0);
         }
+        let (mut before, mut len) = (0, self.counts.len());
         if k < self.offset {
-            let shift = (self.offset - k) as usize + STORE_SLACK.max(self.counts.len() / 2);
-            let mut grown = vec![0; shift + self.counts.len()];
-            grown[shift..].copy_from_slice(&self.counts);
-            self.counts = grown;
-            self.offset -= shift as i32;
+            before = (self.offset - k) as usize + STORE_SLACK.max(len / 2);
+            len += before;
+            self.offset -= before as i32;
         }
         let i = (k - self.offset) as usize;
-        if i >= self.counts.len() {
-            let extra = STORE_SLACK.max(self.counts.len() / 2);
-            self.counts.resize(i + 1 + extra, 0);
+        if i >= len {
+            len = i + 1 + STORE_SLACK.max(len / 2);
         }
-        self.counts[i] += c;
+        if len > self.counts.len() {
+            self.counts = widened(&self.counts, before, len);
+            if !self.totals.is_empty() {
+                self.totals = widened(&self.totals, before, len);
+            }
+        }
+        i
+    }
+
+    /// Counts a value of key `k` (the sketch has made room for it, [`Sketch::make_room`]).
+    fn add_one(&mut self, k: i32) {
+        let i = self.cover(k);
+        self.counts[i] += 1;
+    }
+
+    /// The totals, made as long as the counts.
+    fn totals(&mut self) -> &mut [u32] {
+        if self.totals.is_empty() {
+            self.totals = vec![0; self.counts.len()];
+        }
+        &mut self.totals
+    }
+
+    /// Moves the 16-bit counts into the totals.
+    fn flush(&mut self) {
+        if self.counts.iter().all(|&c| c == 0) {
+            return;
+        }
+        self.totals();
+        for (t, c) in self.totals.iter_mut().zip(&mut self.counts) {
+            *t += u32::from(std::mem::take(c));
+        }
+    }
+
+    /// Bucket `i`'s count.
+    fn count(&self, i: usize) -> u32 {
+        self.totals.get(i).copied().unwrap_or(0) + u32::from(self.counts[i])
     }
 
     fn merge(&mut self, o: &Store) {
         if o.counts.is_empty() {
             return;
         }
-        // Extend to cover both ranges, then add.
-        self.add(o.offset, 0);
-        self.add(o.offset + o.counts.len() as i32 - 1, 0);
+        // Extend to cover both ranges, then add to the totals.
+        self.cover(o.offset);
+        self.cover(o.offset + o.counts.len() as i32 - 1);
         let base = (o.offset - self.offset) as usize;
-        for (i, c) in o.counts.iter().enumerate() {
-            self.counts[base + i] += c;
+        let totals = &mut self.totals()[base..];
+        for (i, t) in totals.iter_mut().take(o.counts.len()).enumerate() {
+            *t += o.count(i);
         }
     }
 
     /// (key, count) in ascending key order, skipping empty buckets.
     fn iter(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
-        self.counts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(move |(i, c)| (self.offset + i as i32, u64::from(*c)))
+        (0..self.counts.len())
+            .map(|i| (self.offset + i as i32, u64::from(self.count(i))))
+            .filter(|(_, c)| *c > 0)
     }
 }
 
@@ -307,6 +367,19 @@ pub fn quantile_rank(n: u64, q: f64) -> u64 {
 }
 
 impl Sketch {
+    /// Makes room for `k` values (at most [`FRESH_MAX`]) in the 16-bit counts, moving them to
+    /// the totals first if the values counted there since could otherwise pass 65,535 in a
+    /// bucket. Every way of counting calls it before it counts.
+    fn make_room(&mut self, k: usize) {
+        debug_assert!(k <= FRESH_MAX, "more values than the counts hold at once");
+        if self.fresh as usize + k > FRESH_MAX {
+            self.pos.flush();
+            self.neg.flush();
+            self.fresh = 0;
+        }
+        self.fresh += k as u32;
+    }
+
     /// Adds a finite sample.
     pub fn push(&mut self, x: f64) {
         debug_assert!(x.is_finite());
@@ -316,12 +389,13 @@ impl Sketch {
             self.zero += 1;
             return;
         }
+        self.make_room(1);
         let store = if x > 0.0 {
             &mut self.pos
         } else {
             &mut self.neg
         };
-        store.add(sketch_key(a), 1);
+        store.add_one(sketch_key(a));
     }
 
     /// Adds many samples at once (the same counts as pushing each), in one pass: a store grows
@@ -335,8 +409,11 @@ impl Sketch {
     /// the sum added in order.
     fn push_all_with(&mut self, values: &[f64], stats: &mut (f64, f64, f64)) {
         let mut zero = 0;
-        for &v in values {
-            self.count_value(v, stats, &mut zero);
+        for part in values.chunks(FRESH_MAX) {
+            self.make_room(part.len());
+            for &v in part {
+                self.count_value(v, stats, &mut zero);
+            }
         }
         self.zero += zero;
         self.n += values.len() as u64;
@@ -352,7 +429,8 @@ impl Sketch {
         self.count_bucket(v, zero);
     }
 
-    /// Counts `v` in its bucket, or in `zero` (see [`Sketch::count_value`]).
+    /// Counts `v` in its bucket, or in `zero` (see [`Sketch::count_value`]); the caller has
+    /// made room for it ([`Sketch::make_room`]).
     #[inline(always)]
     fn count_bucket(&mut self, v: f64, zero: &mut u64) {
         let a = v.abs();
@@ -372,7 +450,7 @@ impl Sketch {
             .get_mut(k.wrapping_sub(store.offset) as u32 as usize)
         {
             Some(c) => *c += 1,
-            None => store.add(k, 1),
+            None => store.add_one(k),
         }
     }
 
@@ -396,7 +474,7 @@ impl Sketch {
         use std::arch::x86_64::*;
         let min = SKETCH_MIN.to_bits() as i64;
         let span = (f64::INFINITY.to_bits() - SKETCH_MIN.to_bits()) as i64;
-        let mut sink = 0u32;
+        let mut sink = 0u16;
         let (pos, neg) = (&mut self.pos, &mut self.neg);
         let mut addrs = [0u64; 8];
         let (offsets, bases) = (
@@ -437,7 +515,7 @@ impl Sketch {
         for a in addrs {
             // SAFETY: each address is a counter inside `pos` or `neg` (its index checked
             // against the store's length above, nothing resized since) or `sink`.
-            unsafe { *std::ptr::with_exposed_provenance_mut::<u32>(a as usize) += 1 };
+            unsafe { *std::ptr::with_exposed_provenance_mut::<u16>(a as usize) += 1 };
         }
     }
 
@@ -583,7 +661,8 @@ fn eight_counters(
         let off = pick(i64::from(offsets.0), i64::from(offsets.1));
         let base = pick(bases.0 as i64, bases.1 as i64);
         let idx = _mm512_sub_epi64(_mm512_srli_epi64::<SKETCH_SHIFT>(a), off);
-        let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<2>(idx));
+        // Counters are two bytes.
+        let addr = _mm512_add_epi64(base, _mm512_slli_epi64::<1>(idx));
         (a, is_neg, idx, addr)
     }
 }
@@ -968,11 +1047,21 @@ impl Quantiles {
             }
             return;
         }
+        // The 16-bit counts take at most FRESH_MAX values at once: more rows go in parts of
+        // whole groups, each part's means going on from the last's.
+        let most = FRESH_MAX / lanes * lanes;
+        if rows > most {
+            let (first, rest) = values.split_at(most / lanes * width * lanes);
+            Quantiles::extend_columns_mean(qs, first, (most, lanes), means);
+            Quantiles::extend_columns_mean(qs, rest, (rows - most, lanes), means);
+            return;
+        }
         for q in qs.iter_mut() {
             q.spill();
+            q.sketch.make_room(rows);
         }
-        // Stretch `s` (tile `s / groups`, group `s % groups`): the tile's first column, its
-        // values in that group, and how many rows of the group are in use.
+        // Stretch (tile `t`, group `g`): the tile's first column, its values in that group,
+        // and how many rows of the group are in use.
         let tiles = width.div_ceil(TILE);
         let stretch = |t: usize, g: usize| {
             let (c0, w) = (t * TILE, TILE.min(width - t * TILE));

@@ -430,3 +430,70 @@ fn a_square_turns_columns_into_rows() {
         assert_eq!(row, &want, "row {r}");
     }
 }
+
+#[test]
+fn a_bucket_counts_past_sixteen_bits() {
+    // 200,000 values, 150,000 of them 3.0 and 40,000 of them -7.0 (one bucket each, whose
+    // 16-bit counts would wrap without being moved to the totals), and 10,000 spread values,
+    // interleaved: pushed one by one, in one batch, and as a column of a block of 200,000
+    // rows (which goes in parts), the sketches hold the same counts, the two big buckets
+    // exactly theirs; merged, the counts add.
+    let n = 200_000;
+    let value = |i: usize| match i % 20 {
+        0..=14 => 3.0,
+        15..=18 => -7.0,
+        _ => 10.0 + (i % 977) as f64,
+    };
+    let xs: Vec<f64> = (0..n).map(value).collect();
+    let mut one = Sketch::default();
+    for &x in &xs {
+        one.push(x);
+    }
+    let mut batch = Sketch::default();
+    batch.push_all(&xs);
+    assert_eq!(batch, one);
+    let count = |s: &Sketch, x: f64| {
+        let store = if x > 0.0 { &s.pos } else { &s.neg };
+        let k = sketch_key(x.abs());
+        store.iter().find(|b| b.0 == k).map_or(0, |b| b.1)
+    };
+    assert_eq!(count(&one, 3.0), 150_000);
+    assert_eq!(count(&one, -7.0), 40_000);
+    assert_eq!(one.count(), n as u64);
+    assert_eq!(one.quantile(0.1), -Sketch::value(sketch_key(7.0)));
+    assert_eq!(one.quantile(0.5), Sketch::value(sketch_key(3.0)));
+
+    // Two columns (the values, then 5.0 throughout) in groups of eight rows.
+    let (width, lanes) = (2, 8);
+    let mut block = vec![0.0; n * width];
+    for (i, &x) in xs.iter().enumerate() {
+        block[((i / lanes) * width) * lanes + i % lanes] = x;
+        block[((i / lanes) * width + 1) * lanes + i % lanes] = 5.0;
+    }
+    let mut qs = vec![Quantiles::new(0); width];
+    let mut means = vec![Mean::default(); width];
+    Quantiles::extend_columns_mean(&mut qs, &block, (n, lanes), &mut means);
+    assert_eq!(qs[0].sketch, one);
+    assert_eq!(count(&qs[1].sketch, 5.0), n as u64);
+    let sum = xs.iter().sum::<f64>();
+    assert_eq!(means[0].sum.to_bits(), sum.to_bits());
+    assert_eq!(means[0].n, n as u64);
+
+    // With totals kept, the stores still grow on both sides, the totals with them.
+    let far = [0.5, 1e9, -1e-3, -1e9];
+    for x in far {
+        one.push(x);
+        batch.push(x);
+    }
+    for x in far {
+        assert_eq!(count(&one, x), 1, "{x}");
+    }
+    assert_eq!(count(&one, 3.0), 150_000);
+    assert_eq!(count(&one, -7.0), 40_000);
+
+    one.merge(&batch);
+    assert_eq!(count(&one, 3.0), 300_000);
+    assert_eq!(count(&one, -7.0), 80_000);
+    assert_eq!(count(&one, -1e9), 2);
+    assert_eq!(one.count(), 2 * n as u64 + 8);
+}

@@ -738,7 +738,7 @@ fn month_index(m: gigawatt_model::Month, start: gigawatt_model::Month) -> i32 {
     m.since(start)
 }
 
-/// Most paths a run may have: a run's quantile sketches count each bucket in 32 bits
+/// Most paths a run may have: a run's quantile sketches total each bucket in 32 bits
 /// (`gigawatt_risk::SKETCH_MAX_VALUES`), and a billion paths of a small scenario already take
 /// hours on a laptop.
 pub const MAX_PATHS: u64 = 1_000_000_000;
