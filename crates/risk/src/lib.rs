@@ -706,8 +706,14 @@ fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
 }
 
 /// Each column's least, greatest and running sum (`lo`, `hi`, `sum`) folded over the rows of
-/// a square ([`transpose_square`]) in row order.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+/// a square ([`transpose_square`]) in row order. Where the build targets AVX-512F the rows stay
+/// in registers: the values and the running least and greatest are never NaN, so the vector
+/// minimum (`x < lo ? x : lo`) and maximum (`x > hi ? x : hi`) give what `lo.min(x)` and
+/// `hi.max(x)` give, zeros of either sign included, without their NaN handling.
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "avx512f"),
+    allow(unsafe_code)
+)]
 #[inline(always)]
 fn fold_square(
     sq: &[f64; TILE * TILE],
@@ -715,34 +721,11 @@ fn fold_square(
     hi: &mut [f64; TILE],
     sum: &mut [f64; TILE],
 ) {
-    for x in transpose_square(sq) {
-        for ci in 0..TILE {
-            debug_assert!(!x[ci].is_nan(), "a NaN among the values");
-            lo[ci] = lo[ci].min(x[ci]);
-            hi[ci] = hi[ci].max(x[ci]);
-            sum[ci] += x[ci];
-        }
-    }
-}
-
-/// Each column's least, greatest and running sum (`lo`, `hi`, `sum`) folded over the rows of
-/// a square ([`transpose_square`]) in row order, the rows kept in registers. The values and
-/// the running least and greatest are never NaN, so the vector minimum (`x < lo ? x : lo`)
-/// and maximum (`x > hi ? x : hi`) give what `lo.min(x)` and `hi.max(x)` give, zeros of either
-/// sign included, without their NaN handling.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-#[allow(unsafe_code)]
-#[inline(always)]
-fn fold_square(
-    sq: &[f64; TILE * TILE],
-    lo: &mut [f64; TILE],
-    hi: &mut [f64; TILE],
-    sum: &mut [f64; TILE],
-) {
-    use std::arch::x86_64::*;
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     // SAFETY: the target has AVX-512F (the `cfg` above), and each load and store reads or
     // writes eight values inside a `[f64; TILE]`.
     unsafe {
+        use std::arch::x86_64::*;
         let (mut l, mut h, mut s) = (
             _mm512_loadu_pd(lo.as_ptr()),
             _mm512_loadu_pd(hi.as_ptr()),
@@ -760,6 +743,15 @@ fn fold_square(
         _mm512_storeu_pd(lo.as_mut_ptr(), l);
         _mm512_storeu_pd(hi.as_mut_ptr(), h);
         _mm512_storeu_pd(sum.as_mut_ptr(), s);
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    for x in transpose_square(sq) {
+        for ci in 0..TILE {
+            debug_assert!(!x[ci].is_nan(), "a NaN among the values");
+            lo[ci] = lo[ci].min(x[ci]);
+            hi[ci] = hi[ci].max(x[ci]);
+            sum[ci] += x[ci];
+        }
     }
 }
 
