@@ -213,7 +213,7 @@ const SKETCH_SHIFT: u32 = 45;
 /// in it). Counts are stored densely between the lowest and highest key seen, so merging adds
 /// counts and the result does not depend on merge order. Values are counted in 16 bits a
 /// bucket (a run's monthly percentiles touch half the memory they would with 32), moved into
-/// 32-bit totals before any could pass 65,535 ([`Sketch::make_room`]); so a sketch holds at
+/// 32-bit totals before any could pass 65,535 (`Sketch::make_room`); so a sketch holds at
 /// most [`SKETCH_MAX_VALUES`] values; callers keep below it (a run has at most that many
 /// paths).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -706,7 +706,7 @@ fn transpose_square(sq: &[f64; TILE * TILE]) -> [[f64; TILE]; TILE] {
 }
 
 /// Each column's least, greatest and running sum (`lo`, `hi`, `sum`) folded over the rows of
-/// a square ([`transpose_square`]) in row order. Where the build targets AVX-512F the rows stay
+/// a square (`transpose_square`) in row order. Where the build targets AVX-512F the rows stay
 /// in registers: the values and the running least and greatest are never NaN, so the vector
 /// minimum (`x < lo ? x : lo`) and maximum (`x > hi ? x : hi`) give what `lo.min(x)` and
 /// `hi.max(x)` give, zeros of either sign included, without their NaN handling.
@@ -832,7 +832,7 @@ fn from_total_key(k: u64) -> f64 {
 
 /// Sorts `v` in [`f64::total_cmp`] order, as `sort_unstable_by(f64::total_cmp)` does (values
 /// that compare equal have the same bits, so the result is the same array): a least
-/// significant digit first radix sort of [`total_key`]s, digit by digit of [`RADIX_BITS`],
+/// significant digit first radix sort of `total_key`s, digit by digit of `RADIX_BITS`,
 /// skipping a digit every value shares. The metrics' kept values (up to 100,000 each) sort in
 /// a third of the time.
 pub fn sort_total(v: &mut [f64]) {
@@ -998,7 +998,7 @@ impl Quantiles {
     /// one after another; with more, a group's values of a column sit side by side, and the
     /// last group may be part full). Columns go eight at a time (a tile), so each stretch of
     /// values is read once instead of once per column, and the eight sketches' counts are
-    /// interleaved; the counters of the stretch [`PREFETCH_STRETCHES`] ahead, in the next tile
+    /// interleaved; the counters of the stretch `PREFETCH_STRETCHES` ahead, in the next tile
     /// when this one's groups run out, are fetched while one is counted.
     pub fn extend_columns_mean(
         qs: &mut [Quantiles],
