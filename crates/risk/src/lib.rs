@@ -328,13 +328,21 @@ impl Store {
         if o.counts.is_empty() {
             return;
         }
+        if self.counts.is_empty() {
+            // A run's first merge into its empty total: a copy.
+            self.clone_from(o);
+            return;
+        }
         // Extend to cover both ranges, then add to the totals.
         self.cover(o.offset);
         self.cover(o.offset + o.counts.len() as i32 - 1);
         let base = (o.offset - self.offset) as usize;
-        let totals = &mut self.totals()[base..];
-        for (i, t) in totals.iter_mut().take(o.counts.len()).enumerate() {
-            *t += o.count(i);
+        let totals = &mut self.totals()[base..][..o.counts.len()];
+        for (t, c) in totals.iter_mut().zip(&o.counts) {
+            *t += u32::from(*c);
+        }
+        for (t, c) in totals.iter_mut().zip(&o.totals) {
+            *t += c;
         }
     }
 

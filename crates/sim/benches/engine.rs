@@ -64,5 +64,40 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// What `--out`'s cells cost: the same run without and with the monthly and yearly cells, at
+/// enough paths (20,480) that every cell is sketched, as in a large run; the ratio of the two
+/// is `--out`'s overhead less writing the files (issue 13's target is at most 1.3).
+fn cells(c: &mut Criterion) {
+    let sc = load(include_str!("../../../examples/frontier-lab.toml"));
+    let paths = 20 * 1024u64;
+    let e = Engine::new(&sc, paths, 1, &[]).unwrap();
+    let mut g = c.benchmark_group("frontier-lab cells");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(
+        paths * e.months as u64 * e.plans.len() as u64,
+    ));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    for cells in [false, true] {
+        let cfg = RunConfig {
+            paths,
+            monthly: cells,
+            per_path: false,
+            overrides: Vec::new(),
+            scales: Vec::new(),
+            yearly: cells,
+        };
+        let name = if cells {
+            "run 20480 paths with monthly and yearly cells, 1 thread"
+        } else {
+            "run 20480 paths, 1 thread"
+        };
+        g.bench_function(name, |b| b.iter(|| pool.install(|| run(&e, &cfg, &|_| {}))));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, cells);
 criterion_main!(benches);
