@@ -627,6 +627,37 @@ impl Sketch {
         last
     }
 
+    /// Several quantiles at once, each what [`Sketch::quantile`] gives, in one walk over the
+    /// buckets instead of one a quantile.
+    pub fn quantiles(&self, qs: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; qs.len()];
+        if self.n == 0 {
+            return out;
+        }
+        let mut ranks: Vec<(u64, usize)> = qs
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (quantile_rank(self.n, *q), i))
+            .collect();
+        ranks.sort_unstable();
+        let mut ranks = ranks.into_iter().peekable();
+        let (mut acc, mut last) = (0u64, 0.0);
+        for (v, c) in self.buckets() {
+            acc += c;
+            last = v;
+            while let Some((_, i)) = ranks.next_if(|&(r, _)| acc > r) {
+                out[i] = v;
+            }
+            if ranks.peek().is_none() {
+                return out;
+            }
+        }
+        for (_, i) in ranks {
+            out[i] = last;
+        }
+        out
+    }
+
     /// Mean of the lowest (`low`) or highest `mass` samples, each bucket at its midpoint, so
     /// within the relative accuracy of the exact tail mean when the tail has one sign.
     pub fn tail_mean(&self, mass: f64, low: bool) -> f64 {
@@ -1238,11 +1269,17 @@ impl Quantiles {
 
     /// Several quantiles at once, equal to [`Quantiles::quantile`] of each: while the values
     /// are kept and unsorted, the order statistics are found by successive selection in rank
-    /// order (linear time for a handful of quantiles) instead of a full sort.
+    /// order (linear time for a handful of quantiles) instead of a full sort; once sketched,
+    /// in one walk over the buckets ([`Sketch::quantiles`]).
     pub fn quantiles(&mut self, qs: &[f64]) -> Vec<f64> {
         let n = self.n;
         if n == 0 {
             return vec![0.0; qs.len()];
+        }
+        if self.exact.is_none() {
+            let (lo, hi) = (self.min, self.max);
+            let sketched = self.sketch.quantiles(qs).into_iter();
+            return sketched.map(|x| x.clamp(lo, hi)).collect();
         }
         match &mut self.exact {
             Some(v) if !self.sorted => {

@@ -233,12 +233,15 @@ proptest! {
             v.push(xs[k]);
         }
         let qs = [0.05, 0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 0.95, 0.0, 1.0];
-        let mut a = Quantiles::new(1000);
-        a.extend(&v);
-        let mut b = a.clone();
-        let got = a.quantiles(&qs);
-        let want: Vec<f64> = qs.iter().map(|q| b.quantile(*q)).collect();
-        prop_assert_eq!(got, want);
+        // Kept exactly (cap 1,000) and sketched (cap 0): all at once as one by one.
+        for cap in [1000, 0] {
+            let mut a = Quantiles::new(cap);
+            a.extend(&v);
+            let mut b = a.clone();
+            let got = a.quantiles(&qs);
+            let want: Vec<f64> = qs.iter().map(|q| b.quantile(*q)).collect();
+            prop_assert_eq!(got, want);
+        }
     }
 }
 
