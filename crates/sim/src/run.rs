@@ -581,11 +581,11 @@ impl Drop for BlockBuf {
 }
 
 /// A plan's statistic cells (monthly series × months, or years × statement lines) for some of
-/// a block's paths ([`CELL_CHUNK_PATHS`] at a time), in groups of [`LANES`] paths, each group cell after cell with the group's values of a
-/// cell side by side (path `i`'s value of cell `c` at `((i / LANES) × cells + c) × LANES + i %
-/// LANES`): the engine writes a month's lanes in one store into its group's stretch
-/// ([`LaneColumns`]), and the eight cells summarised together are read in stretches of a group
-/// each; summarised per cell, in the worker thread.
+/// a block's paths ([`CELL_CHUNK_PATHS`] at a time), in groups of [`LANES`] paths, each group
+/// cell after cell with the group's values of a cell side by side (path `i`'s value of cell `c`
+/// at `((i / LANES) × cells + c) × LANES + i % LANES`): the engine writes a month's lanes in
+/// one store into its group's stretch ([`LaneColumns`]), and the eight cells summarised
+/// together are read in stretches of a group each; summarised per cell, in the worker thread.
 struct CellColumns {
     cells: usize,
     paths: usize,
@@ -621,8 +621,8 @@ impl CellColumns {
     }
 
     /// The first `rows` paths' values of each cell into its quantiles in `qs` and its mean in
-    /// `acc` (the monthly and yearly cells report only a mean besides their quantiles), in one pass
-    /// ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so a
+    /// `acc` (the monthly and yearly cells report only a mean besides their quantiles), in one
+    /// pass ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so a
     /// block's paths summarised a few at a time sum as they would all at once.
     fn summarise_means(&self, rows: usize, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
         debug_assert!(rows <= self.paths, "rows beyond the buffer");
