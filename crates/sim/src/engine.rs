@@ -664,8 +664,9 @@ pub const LANES: usize = 8;
 
 /// Where [`Engine::run_plan_lanes`] writes the lanes' monthly series: cell after cell (cell
 /// `series × months + month`), each cell's [`LANES`] values side by side, so a month's series
-/// for all lanes is one store and consecutive months are next to each other; and the running
-/// sums of each segment's monthly service that the lanes add to.
+/// for all lanes is one store and consecutive months are next to each other; the running
+/// sums of each segment's monthly service that the lanes add to; and, when given, where the
+/// yearly statements go, laid out the same way.
 #[derive(Debug)]
 pub struct LaneColumns<'a> {
     /// `LANES` values per cell.
@@ -673,6 +674,12 @@ pub struct LaneColumns<'a> {
     /// Per segment and month (`segment × months + month`): the H100e-months served, summed
     /// over paths; each month the lanes' values are added one after another, lane 0 first.
     pub segment_served_sum: &'a mut [f64],
+    /// `LANES` values per yearly cell (`year × cells a year + cell`, the year counted from the
+    /// horizon's first; a year's cells are its [`YEARLY_LINES`], then each segment's
+    /// revenue), written instead of `PathOutcome::yearly` and
+    /// `PathOutcome::yearly_segment_revenue`, which stay empty; `None` leaves the statements
+    /// in the outcomes.
+    pub yearly_cells: Option<&'a mut [f64]>,
 }
 
 impl LaneColumns<'_> {

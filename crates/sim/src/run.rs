@@ -409,9 +409,11 @@ fn run_block_on(
                 // The monthly series go straight to the block's cells, and each segment's
                 // service to its sum (the lanes in path order, as the paths below add theirs).
                 let sums = &mut plans[pi].segment_served_sum;
+                // The yearly statements too, unless each path's are kept.
+                let yearly = (cfg.yearly && !cfg.per_path).then_some(&mut yearly_cols[pi]);
                 let cols = cfg
                     .monthly
-                    .then(|| monthly_cols[pi].lanes(i0 % CELL_CHUNK_PATHS, sums));
+                    .then(|| monthly_cols[pi].lanes(yearly, i0 % CELL_CHUNK_PATHS, sums));
                 e.run_plan_lanes(pi, draws.each_ref(), &mut lanes, rec, out.each_mut(), cols);
             } else {
                 for (d, o) in draws.iter().zip(out.iter_mut()).take(group.len()) {
@@ -460,9 +462,10 @@ fn run_block_on(
                 for (k, mi) in DIFF_METRICS.iter().map(|m| m.index()).enumerate() {
                     acc.diffs[k].push(vals[mi] - base[mi]);
                 }
+                // The series and statements the lanes did not write to the cells.
                 if cfg.monthly && !out.monthly.is_empty() {
-                    let values = out.monthly.iter().take(REPORTED_SERIES).flatten();
-                    monthly_cols[pi].set_path(i % CELL_CHUNK_PATHS, values);
+                    let series = out.monthly.iter().take(REPORTED_SERIES);
+                    monthly_cols[pi].set_path(i % CELL_CHUNK_PATHS, series.map(|s| &s[..]));
                 }
                 for (a, v) in acc
                     .segment_served_sum
@@ -471,16 +474,13 @@ fn run_block_on(
                 {
                     *a += v;
                 }
-                if cfg.yearly {
+                if cfg.yearly && !out.yearly.is_empty() {
                     // Year after year, the statement's lines and then each segment's revenue.
                     let ns = e.num_segments();
-                    let years = out.yearly.iter().enumerate();
-                    let values = years.flat_map(|(y, lines)| {
-                        lines
-                            .iter()
-                            .chain(&out.yearly_segment_revenue[y * ns..(y + 1) * ns])
-                    });
-                    yearly_cols[pi].set_path(i % CELL_CHUNK_PATHS, values);
+                    let segs = |y: usize| &out.yearly_segment_revenue[y * ns..(y + 1) * ns];
+                    let parts = out.yearly.iter().enumerate();
+                    let parts = parts.flat_map(|(y, lines)| [&lines[..], segs(y)]);
+                    yearly_cols[pi].set_path(i % CELL_CHUNK_PATHS, parts);
                 }
                 if cfg.per_path {
                     let mut o = out.clone();
@@ -602,21 +602,35 @@ impl CellColumns {
     }
 
     /// The group of the block's paths `first .. first + LANES` (`first` a multiple of
-    /// [`LANES`]), for the engine to write, with the plan's sums of segment service it adds to.
-    fn lanes<'a>(&'a mut self, first: usize, segment_served_sum: &'a mut [f64]) -> LaneColumns<'a> {
-        let len = self.cells * LANES;
+    /// [`LANES`]) in these monthly cells and, when given, `yearly` cells, for the engine to
+    /// write, with the plan's sums of segment service it adds to.
+    fn lanes<'a>(
+        &'a mut self,
+        yearly: Option<&'a mut CellColumns>,
+        first: usize,
+        segment_served_sum: &'a mut [f64],
+    ) -> LaneColumns<'a> {
         LaneColumns {
-            cells: &mut self.buf.0[first / LANES * len..][..len],
+            cells: self.group(first),
             segment_served_sum,
+            yearly_cells: yearly.map(|y| y.group(first)),
         }
     }
 
-    /// The block's `i`-th path's values, cell after cell from the first.
-    fn set_path<'v>(&mut self, i: usize, values: impl IntoIterator<Item = &'v f64>) {
+    /// The stretch of the group of paths `first .. first + LANES`.
+    fn group(&mut self, first: usize) -> &mut [f64] {
         let len = self.cells * LANES;
-        let stretch = &mut self.buf.0[(i / LANES) * len..][..len];
-        for (cell, v) in stretch.chunks_exact_mut(LANES).zip(values) {
-            cell[i % LANES] = *v;
+        &mut self.buf.0[first / LANES * len..][..len]
+    }
+
+    /// The block's `i`-th path's values, cell after cell from the first, in parts.
+    fn set_path<'v>(&mut self, i: usize, parts: impl IntoIterator<Item = &'v [f64]>) {
+        let lane = i % LANES;
+        let mut cells = self.group(i).chunks_exact_mut(LANES);
+        for part in parts {
+            for (cell, v) in cells.by_ref().take(part.len()).zip(part) {
+                cell[lane] = *v;
+            }
         }
     }
 
@@ -872,7 +886,7 @@ mod tests {
             let end = paths.min(first + cols.paths);
             let whole = first + (end - first) / LANES * LANES;
             for at in (first..whole).step_by(LANES) {
-                let mut lanes = cols.lanes(at - first, &mut []);
+                let mut lanes = cols.lanes(None, at - first, &mut []);
                 for c in 0..cells {
                     let v: [f64; LANES] = std::array::from_fn(|l| value(c, at + l));
                     lanes.put(c, &v);
@@ -880,7 +894,9 @@ mod tests {
             }
             for i in whole..end {
                 let values: Vec<f64> = (0..cells).map(|c| value(c, i)).collect();
-                cols.set_path(i - first, &values);
+                // In parts, as a year's lines and segments go.
+                let (a, b) = values.split_at(5);
+                cols.set_path(i - first, [a, &[], b]);
             }
             end - first
         };

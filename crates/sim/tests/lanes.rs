@@ -1,16 +1,16 @@
 //! Paths advanced together in lanes give, bit for bit, what each path gives alone: every plan of
 //! every example (rules, training runs, deals, events, launches) and a scenario with capacity
 //! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
-//! group of paths to the next; and the monthly series a lane writes straight to a row are the
-//! path's own; and in a whole run, a block's last paths (fewer than `LANES`, run alone) match the
+//! group of paths to the next; and the monthly series and yearly statements a lane writes
+//! straight to a block's cells are the path's own; and in a whole run, a block's last paths (fewer than `LANES`, run alone) match the
 //! same paths run in lanes.
 
 mod common;
 
 use common::scenario;
 use gigawatt_sim::{
-    Draws, Engine, LaneColumns, LaneScratch, PathOutcome, Recording, Scratch, LANES,
-    REPORTED_SERIES,
+    yearly_cells_per_year, Draws, Engine, LaneColumns, LaneScratch, PathOutcome, Recording,
+    Scratch, LANES, REPORTED_SERIES,
 };
 
 fn example(name: &str) -> String {
@@ -84,39 +84,67 @@ fn assert_lanes_match_single_paths(src: &str, what: &str) {
             // The monthly series written straight to the block's cells are the path's own
             // (cell `series × months + month`, the lanes side by side), the sums of segment
             // service (from a start that is not zero) have each path's added in lane order, and
-            // the outcome keeps everything else.
-            let cells = REPORTED_SERIES * e.months;
-            let mut buf = vec![f64::NAN; cells * LANES];
-            let start: Vec<f64> = (0..e.num_segments() * e.months)
-                .map(|i| 0.1 * i as f64)
-                .collect();
-            let mut sums = start.clone();
-            let mut got: [PathOutcome; LANES] = Default::default();
-            let cols = LaneColumns {
-                cells: &mut buf,
-                segment_served_sum: &mut sums,
-            };
-            e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(cols));
-            let mut want_sums = start;
-            for (l, g) in got.iter_mut().enumerate() {
-                let mut want = PathOutcome::default();
-                e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
-                let lane: Vec<f64> = buf.iter().skip(l).step_by(LANES).copied().collect();
-                let series: Vec<f64> = want.monthly[..REPORTED_SERIES].concat();
-                assert_eq!(bits(&lane), bits(&series), "{what}, plan {pi}, lane {l}");
-                assert!(g.monthly.is_empty() && g.segment_served_h100e.is_empty());
-                for (a, x) in want_sums.iter_mut().zip(&want.segment_served_h100e) {
-                    *a += x;
+            // the outcome keeps everything else; the yearly statements, when they go to cells
+            // too (cell `year × cells a year + cell`), are the path's own lines and segments'
+            // revenue, year after year.
+            for direct_yearly in [false, true] {
+                let cells = REPORTED_SERIES * e.months;
+                let mut buf = vec![f64::NAN; cells * LANES];
+                let per_year = yearly_cells_per_year(&e);
+                let years = (e.end_year - e.start_year + 1) as usize;
+                let mut year_buf = vec![f64::NAN; years * per_year * LANES];
+                let start: Vec<f64> = (0..e.num_segments() * e.months)
+                    .map(|i| 0.1 * i as f64)
+                    .collect();
+                let mut sums = start.clone();
+                let mut got: [PathOutcome; LANES] = Default::default();
+                let cols = LaneColumns {
+                    cells: &mut buf,
+                    segment_served_sum: &mut sums,
+                    yearly_cells: direct_yearly.then_some(&mut year_buf[..]),
+                };
+                e.run_plan_lanes(pi, d, &mut lanes, rec, got.each_mut(), Some(cols));
+                let mut want_sums = start;
+                for (l, g) in got.iter_mut().enumerate() {
+                    let mut want = PathOutcome::default();
+                    e.run_plan_with(pi, &group[l], &mut single, rec, &mut want);
+                    let lane: Vec<f64> = buf.iter().skip(l).step_by(LANES).copied().collect();
+                    let series: Vec<f64> = want.monthly[..REPORTED_SERIES].concat();
+                    assert_eq!(bits(&lane), bits(&series), "{what}, plan {pi}, lane {l}");
+                    assert!(g.monthly.is_empty() && g.segment_served_h100e.is_empty());
+                    for (a, x) in want_sums.iter_mut().zip(&want.segment_served_h100e) {
+                        *a += x;
+                    }
+                    want.monthly.clear();
+                    want.segment_served_h100e.clear();
+                    if direct_yearly {
+                        let lane: Vec<f64> =
+                            year_buf.iter().skip(l).step_by(LANES).copied().collect();
+                        let ns = e.num_segments();
+                        assert_eq!(want.yearly.len(), years, "{what}: a statement a year");
+                        let statements: Vec<f64> = (0..years)
+                            .flat_map(|y| {
+                                let segs = &want.yearly_segment_revenue[y * ns..(y + 1) * ns];
+                                want.yearly[y].iter().chain(segs).copied()
+                            })
+                            .collect();
+                        assert_eq!(
+                            bits(&lane),
+                            bits(&statements),
+                            "{what}, plan {pi}, lane {l}: yearly cells"
+                        );
+                        assert!(g.yearly.is_empty() && g.yearly_segment_revenue.is_empty());
+                        want.yearly.clear();
+                        want.yearly_segment_revenue.clear();
+                    }
+                    assert_eq!(bits(g), bits(&want), "{what}, plan {pi}, lane {l}");
                 }
-                want.monthly.clear();
-                want.segment_served_h100e.clear();
-                assert_eq!(bits(g), bits(&want), "{what}, plan {pi}, lane {l}");
+                assert_eq!(
+                    bits(&sums),
+                    bits(&want_sums),
+                    "{what}, plan {pi}: segment sums"
+                );
             }
-            assert_eq!(
-                bits(&sums),
-                bits(&want_sums),
-                "{what}, plan {pi}: segment sums"
-            );
         }
     }
     // The lanes carried different paths (else the comparison would prove little).

@@ -367,7 +367,9 @@ impl Engine {
                 m.year_income_usd[l] += revenue[l] - c.op_costs[l] - f.dep[l];
                 m.year_fcf_usd[l] += c.fcf[l];
             }
-            self.close_year(t, &mut m, &mut h.seg_revenue_year, rec.yearly, out);
+            let yearly_cells = rows.as_mut().and_then(|r| r.yearly_cells.as_deref_mut());
+            let year_out = (&mut *out, yearly_cells);
+            self.close_year(t, &mut m, &mut h.seg_revenue_year, rec.yearly, year_out);
             let year_bit = 1u64 << ((self.start_month_of_year + t as i32) / 12).min(63);
             for l in 0..L {
                 let short = unserved[l] > SHORTFALL_TOL * demand[l] && demand[l] > 0.0;
@@ -1258,7 +1260,7 @@ impl Engine {
         m: &mut Money<L>,
         seg_revenue_year: &mut [[f64; L]],
         yearly: bool,
-        out: &mut [&mut PathOutcome; L],
+        (out, cells): (&mut [&mut PathOutcome; L], Option<&mut [f64]>),
     ) {
         let ti = t as i32;
         let month_of_year = (self.start_month_of_year + ti) % 12;
@@ -1278,11 +1280,25 @@ impl Engine {
         }
         if yearly {
             m.year_lines[yl::CASH_END] = m.cash_usd;
-            for l in 0..L {
-                let out = &mut *out[l];
-                out.yearly.push(std::array::from_fn(|i| m.year_lines[i][l]));
-                out.yearly_segment_revenue
-                    .extend(seg_revenue_year.iter().map(|r| r[l]));
+            match cells {
+                // The year's lines and segments' revenue, each cell's lanes in one store.
+                Some(cells) => {
+                    let per_year = m.year_lines.len() + seg_revenue_year.len();
+                    let y = (year - self.start_year) as usize;
+                    let stretch = &mut cells[y * per_year * L..][..per_year * L];
+                    let lanes = m.year_lines.iter().chain(&*seg_revenue_year);
+                    for (cell, v) in stretch.as_chunks_mut::<L>().0.iter_mut().zip(lanes) {
+                        *cell = *v;
+                    }
+                }
+                None => {
+                    for l in 0..L {
+                        let out = &mut *out[l];
+                        out.yearly.push(std::array::from_fn(|i| m.year_lines[i][l]));
+                        out.yearly_segment_revenue
+                            .extend(seg_revenue_year.iter().map(|r| r[l]));
+                    }
+                }
             }
             seg_revenue_year.fill([0.0; L]);
             m.year_lines = [[0.0; L]; YEARLY_LINES.len()];
