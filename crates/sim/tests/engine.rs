@@ -993,3 +993,52 @@ fn paths_drawn_together_get_each_paths_own_draws() {
         assert_ne!(format!("{:?}", together[0]), format!("{:?}", together[1]));
     }
 }
+
+/// The quality index by hand: one segment of 100 H100e a month on 150 H100e, a research floor
+/// of 80 H100e served after the segment, elasticity 0.7 and a lag of one month. Research gets
+/// what the segment leaves, so delivered over planned falls below one; each month's demand is
+/// 100 × Q(t), Q(t) = (Σ delivered / Σ planned up to t − 1)^0.7, and the research the month
+/// delivers is min(80, 150 − demand). The recursion is worked with the C library's `pow`; the
+/// engine's power (an exp of a log) agrees to a relative 1e-14.
+#[test]
+fn quality_feedback_follows_delivered_over_planned_research() {
+    let src = HAND
+        .replace(
+            "[research]\nextra_cap_share_pu = 0.0",
+            "[research]\nextra_cap_share_pu = 0.0\nfloor_h100e = 80.0\n\
+             quality_elasticity = 0.7\nquality_lag_months = 1\n\n\
+             [allocation]\norder = [\"segment:a\", \"research_floor\"]",
+        )
+        .replace(
+            "commitments = [{ option = \"cloud\", month = \"2026-01\", h100e = 100.0 }]",
+            "commitments = []",
+        );
+    let mut sc = scenario(&src).into_inner();
+    sc.segments.truncate(1);
+    let o = one_path(&valid(sc), 0, 0);
+    let (mut delivered, mut planned) = (0.0f64, 0.0f64);
+    let (mut want_demand, mut want_research) = (Vec::new(), Vec::new());
+    for t in 0..6 {
+        let q = if t == 0 {
+            1.0
+        } else {
+            (delivered / planned).powf(0.7)
+        };
+        let demand = 100.0 * q;
+        let research = (150.0 - demand).min(80.0);
+        delivered += research;
+        planned += 80.0;
+        want_demand.push(demand);
+        want_research.push(research);
+    }
+    // The ratio climbs back towards one as quality, and so demand, falls.
+    assert!(want_demand[1] < 75.0 && want_demand[5] > want_demand[1]);
+    for (name, want) in [
+        ("demand_h100e", &want_demand),
+        ("research_h100e", &want_research),
+    ] {
+        for (t, (g, w)) in series(&o, name).iter().zip(want.iter()).enumerate() {
+            assert!((g - w).abs() <= 1e-14 * w, "{name}[{t}]: got {g}, want {w}");
+        }
+    }
+}
