@@ -12,7 +12,7 @@ mkdir -p "$out"
 features=()
 if [ "${HIGHS:-0}" = 1 ]; then features=(--features highs); fi
 cargo build --release -q -p gigawatt-cli "${features[@]}"
-gw=target/release/gigawatt
+gw=${CARGO_TARGET_DIR:-target}/release/gigawatt
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
