@@ -721,6 +721,10 @@ impl Engine {
             eps[l] = d[l].params[self.quality_eps];
             r[l] = s[l].ratio[t - self.quality_lag];
         }
+        if eps == [0.0; L] {
+            // No elasticity on any lane (the ratio is not even tracked).
+            return q;
+        }
         for l in 0..L {
             let x = r[l].clamp(QUALITY_RATIO_MIN, QUALITY_RATIO_MAX);
             let power = exp_core(eps[l] * ln_core(x));
