@@ -54,8 +54,8 @@ pub use engine::{
 };
 pub use run::{
     metric_values, monthly_exact_cap, run, run_block, run_to_precision, run_with,
-    yearly_cells_per_year, BlockAcc, Merger, MetricId, PlanAcc, RunConfig, RunResult, ALPHA, BLOCK,
-    DIFF_METRICS, METRICS, NUM_METRICS, PRECISION_CHECK_BLOCKS,
+    yearly_cells_per_year, BlockAcc, CellMeans, Merger, MetricId, PlanAcc, RunConfig, RunResult,
+    ALPHA, BLOCK, DIFF_METRICS, METRICS, NUM_METRICS, PRECISION_CHECK_BLOCKS,
 };
 
 /// Name of the automatic comparison plan that commits nothing new.

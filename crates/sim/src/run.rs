@@ -216,8 +216,39 @@ pub struct PlanAcc {
     pub yearly: Vec<(Quantiles, Mean)>,
 }
 
+/// Monthly cells a plan of a run of `cfg` on `e` reports: REPORTED_SERIES × months, or none
+/// without monthly output.
+fn monthly_cells(e: &Engine, cfg: &RunConfig) -> usize {
+    if cfg.monthly {
+        REPORTED_SERIES * e.months
+    } else {
+        0
+    }
+}
+
+/// Yearly cells a plan of a run of `cfg` on `e` reports: years × [`yearly_cells_per_year`], or
+/// none without yearly statements.
+fn yearly_cells(e: &Engine, cfg: &RunConfig) -> usize {
+    if cfg.yearly {
+        (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e)
+    } else {
+        0
+    }
+}
+
 impl PlanAcc {
-    fn new(e: &Engine, paths: u64, cfg: &RunConfig) -> PlanAcc {
+    /// Empty accumulators for a run of `paths` paths; its monthly and yearly cells only when
+    /// `with_cells` (a block whose cells go to a thread's shelf keeps their means apart,
+    /// [`CellMeans`]).
+    fn new(e: &Engine, paths: u64, cfg: &RunConfig, with_cells: bool) -> PlanAcc {
+        let cells = |n: usize| {
+            if with_cells {
+                let q = Quantiles::for_total(paths, monthly_exact_cap(n));
+                vec![(q, Mean::default()); n]
+            } else {
+                Vec::new()
+            }
+        };
         PlanAcc {
             metrics: METRICS
                 .iter()
@@ -237,20 +268,8 @@ impl PlanAcc {
             } else {
                 Vec::new()
             },
-            yearly: if cfg.yearly {
-                let cells = (e.end_year - e.start_year + 1) as usize * yearly_cells_per_year(e);
-                let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
-                vec![(q, Mean::default()); cells]
-            } else {
-                Vec::new()
-            },
-            monthly: if cfg.monthly {
-                let cells = REPORTED_SERIES * e.months;
-                let q = Quantiles::for_total(paths, monthly_exact_cap(cells));
-                vec![(q, Mean::default()); cells]
-            } else {
-                Vec::new()
-            },
+            yearly: cells(yearly_cells(e, cfg)),
+            monthly: cells(monthly_cells(e, cfg)),
         }
     }
 
@@ -324,6 +343,22 @@ pub struct BlockAcc {
     pub achieved: Option<(Vec<Vec<f64>>, usize)>,
     /// Per-path outcomes (path, plan, outcome) when requested.
     pub per_path: Vec<(u64, usize, PathOutcome)>,
+    /// Per plan, the means of the monthly and yearly cells when their quantiles went to the
+    /// thread's shelf, the plans' own cells then left empty (a block of [`run_block`] keeps
+    /// them in its plans, and this is empty).
+    #[serde(default)]
+    pub shelved_means: Vec<CellMeans>,
+}
+
+/// A plan's monthly and yearly cell means in one block, in the order of [`PlanAcc::monthly`]
+/// and [`PlanAcc::yearly`]: a block whose cell quantiles go to its thread's shelf carries only
+/// these, instead of a (quantiles, mean) pair of over 200 bytes per cell.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CellMeans {
+    /// Per monthly cell.
+    pub monthly: Vec<Mean>,
+    /// Per yearly cell.
+    pub yearly: Vec<Mean>,
 }
 
 /// Runs block `block` of a run configured by `cfg` (every plan, every path of the block).
@@ -347,7 +382,7 @@ impl CellShelf {
     /// Empty quantiles for every plan's cells, as [`PlanAcc::new`] makes them; None when the
     /// run records no cells, or keeps some of them exactly (a run of few paths).
     fn new(e: &Engine, cfg: &RunConfig) -> Option<CellShelf> {
-        let acc = PlanAcc::new(e, cfg.paths, cfg);
+        let acc = PlanAcc::new(e, cfg.paths, cfg, true);
         let monthly: Vec<Quantiles> = acc.monthly.into_iter().map(|c| c.0).collect();
         let yearly: Vec<Quantiles> = acc.yearly.into_iter().map(|c| c.0).collect();
         let mut cells = monthly.iter().chain(&yearly).peekable();
@@ -373,7 +408,7 @@ fn run_block_on(
     let mut plans: Vec<PlanAcc> = e
         .plans
         .iter()
-        .map(|_| PlanAcc::new(e, cfg.paths, cfg))
+        .map(|_| PlanAcc::new(e, cfg.paths, cfg, shelf.is_none()))
         .collect();
     // Paths go through the month loop LANES at a time (the block's last few one by one); each
     // lane's outcome is what the path gives alone, and outcomes are accumulated in path order.
@@ -391,8 +426,17 @@ fn run_block_on(
     let mut by_opt = vec![0.0; e.option_names.len()];
     // Per plan, the monthly and yearly values of the block's last few paths (summarised per
     // cell every CELL_CHUNK_PATHS paths, while they are still in cache).
-    let monthly_cells = plans.first().map_or(0, |p| p.monthly.len());
-    let yearly_cells = plans.first().map_or(0, |p| p.yearly.len());
+    let (monthly_cells, yearly_cells) = (monthly_cells(e, cfg), yearly_cells(e, cfg));
+    // With a shelf, the cells' means (their quantiles go to the shelf).
+    let mut shelved_means: Vec<CellMeans> = match shelf {
+        Some(_) => (0..e.plans.len())
+            .map(|_| CellMeans {
+                monthly: vec![Mean::default(); monthly_cells],
+                yearly: vec![Mean::default(); yearly_cells],
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let mut monthly_cols: Vec<CellColumns> = (0..e.plans.len())
         .map(|_| CellColumns::new(monthly_cells, n.min(CELL_CHUNK_PATHS)))
         .collect();
@@ -498,16 +542,13 @@ fn run_block_on(
             for (pi, (acc, (m, y))) in plans.iter_mut().zip(cols).enumerate() {
                 match shelf.as_deref_mut() {
                     Some(sh) => {
-                        m.summarise_means(rows, &mut sh.monthly[pi], &mut acc.monthly);
-                        y.summarise_means(rows, &mut sh.yearly[pi], &mut acc.yearly);
+                        let means = &mut shelved_means[pi];
+                        m.summarise_means(rows, &mut sh.monthly[pi], &mut means.monthly);
+                        y.summarise_means(rows, &mut sh.yearly[pi], &mut means.yearly);
                     }
                     None => {
-                        own_quantiles(&mut acc.monthly, |qs, cells| {
-                            m.summarise_means(rows, qs, cells)
-                        });
-                        own_quantiles(&mut acc.yearly, |qs, cells| {
-                            y.summarise_means(rows, qs, cells)
-                        });
+                        m.summarise_cells(rows, &mut acc.monthly);
+                        y.summarise_cells(rows, &mut acc.yearly);
                     }
                 }
             }
@@ -526,22 +567,7 @@ fn run_block_on(
         plans,
         achieved: achieved.map(|a| (a, n)),
         per_path,
-    }
-}
-
-/// Calls `f` with the cells' quantiles apart from the cells (taken out and put back), so that
-/// a block's own cells take the route a thread's shelf does.
-fn own_quantiles<M>(
-    cells: &mut [(Quantiles, M)],
-    f: impl FnOnce(&mut [Quantiles], &mut [(Quantiles, M)]),
-) {
-    let mut qs: Vec<Quantiles> = cells
-        .iter_mut()
-        .map(|c| std::mem::replace(&mut c.0, Quantiles::new(0)))
-        .collect();
-    f(&mut qs, cells);
-    for (c, q) in cells.iter_mut().zip(qs) {
-        c.0 = q;
+        shelved_means,
     }
 }
 
@@ -635,15 +661,24 @@ impl CellColumns {
     }
 
     /// The first `rows` paths' values of each cell into its quantiles in `qs` and its mean in
-    /// `acc` (the monthly and yearly cells report only a mean besides their quantiles), in one
-    /// pass ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so a
-    /// block's paths summarised a few at a time sum as they would all at once.
-    fn summarise_means(&self, rows: usize, qs: &mut [Quantiles], acc: &mut [(Quantiles, Mean)]) {
+    /// `means` (the monthly and yearly cells report only a mean besides their quantiles), in
+    /// one pass ([`Quantiles::extend_columns_mean`]). The means go on from where they stood, so
+    /// a block's paths summarised a few at a time sum as they would all at once.
+    fn summarise_means(&self, rows: usize, qs: &mut [Quantiles], means: &mut [Mean]) {
         debug_assert!(rows <= self.paths, "rows beyond the buffer");
-        let mut means: Vec<Mean> = acc.iter().map(|c| c.1).collect();
-        Quantiles::extend_columns_mean(qs, &self.buf.0, (rows, LANES), &mut means);
-        for (cell, m) in acc.iter_mut().zip(means) {
-            cell.1 = m;
+        Quantiles::extend_columns_mean(qs, &self.buf.0, (rows, LANES), means);
+    }
+
+    /// [`CellColumns::summarise_means`] into (quantiles, mean) pairs: a block's own cells, when
+    /// the thread keeps no shelf.
+    fn summarise_cells(&self, rows: usize, cells: &mut [(Quantiles, Mean)]) {
+        let (mut qs, mut means): (Vec<Quantiles>, Vec<Mean>) = cells
+            .iter_mut()
+            .map(|c| (std::mem::replace(&mut c.0, Quantiles::new(0)), c.1))
+            .unzip();
+        self.summarise_means(rows, &mut qs, &mut means);
+        for (c, (q, m)) in cells.iter_mut().zip(qs.into_iter().zip(means)) {
+            *c = (q, m);
         }
     }
 }
@@ -776,7 +811,7 @@ impl Merger {
             total: e
                 .plans
                 .iter()
-                .map(|_| PlanAcc::new(e, cfg.paths, cfg))
+                .map(|_| PlanAcc::new(e, cfg.paths, cfg, true))
                 .collect(),
             corr_sum: None,
             corr_n: 0,
@@ -799,6 +834,14 @@ impl Merger {
         }
         for (t, p) in self.total.iter_mut().zip(&o.plans) {
             t.merge(p);
+        }
+        for (t, m) in self.total.iter_mut().zip(&o.shelved_means) {
+            for (a, b) in t.monthly.iter_mut().zip(&m.monthly) {
+                a.1.merge(b);
+            }
+            for (a, b) in t.yearly.iter_mut().zip(&m.yearly) {
+                a.1.merge(b);
+            }
         }
         if let Some((m, n)) = o.achieved {
             let acc = self
@@ -904,26 +947,30 @@ mod tests {
         write(&mut block, 0);
         // No cells (a run without yearly statements) is nothing to do.
         CellColumns::new(0, paths).summarise_means(paths, &mut [], &mut []);
+        CellColumns::new(0, paths).summarise_cells(paths, &mut []);
         for cap in [0, 1000] {
+            // All at once, quantiles and means apart (a shelf's route).
             let mut qs = vec![Quantiles::new(cap); cells];
-            let mut means = vec![(Quantiles::new(cap), Mean::default()); cells];
+            let mut means = vec![Mean::default(); cells];
             block.summarise_means(paths, &mut qs, &mut means);
-            let mut qs_chunked = vec![Quantiles::new(cap); cells];
-            let mut means_chunked = vec![(Quantiles::new(cap), Mean::default()); cells];
+            // Two groups at a time, into (quantiles, mean) pairs (a block's own cells).
+            let mut chunked = vec![(Quantiles::new(cap), Mean::default()); cells];
             let mut chunk = CellColumns::new(cells, 2 * LANES);
             for first in (0..paths).step_by(2 * LANES) {
                 let rows = write(&mut chunk, first);
-                chunk.summarise_means(rows, &mut qs_chunked, &mut means_chunked);
+                chunk.summarise_cells(rows, &mut chunked);
             }
+            let (qs_chunked, means_chunked): (Vec<Quantiles>, Vec<Mean>) =
+                chunked.into_iter().unzip();
             for c in 0..cells {
                 let col: Vec<f64> = (0..paths).map(|i| value(c, i)).collect();
                 let mut q = Quantiles::new(cap);
                 let want = q.extend_mean(&col);
-                assert_eq!(means[c].1.n, want.n, "cell {c}");
-                assert_eq!(means[c].1.sum.to_bits(), want.sum.to_bits(), "cell {c}");
-                assert_eq!(means_chunked[c].1, means[c].1, "cell {c}");
+                assert_eq!(means[c].n, want.n, "cell {c}");
+                assert_eq!(means[c].sum.to_bits(), want.sum.to_bits(), "cell {c}");
+                assert_eq!(means_chunked[c], means[c], "cell {c}");
                 assert_eq!(
-                    means_chunked[c].1.sum.to_bits(),
+                    means_chunked[c].sum.to_bits(),
                     want.sum.to_bits(),
                     "cell {c}"
                 );
@@ -933,7 +980,7 @@ mod tests {
                 // they were kept as means.
                 let want = Moments::from_slice(&col);
                 assert_eq!(
-                    means_chunked[c].1.sum.to_bits(),
+                    means_chunked[c].sum.to_bits(),
                     want.sum.to_bits(),
                     "cell {c}"
                 );
