@@ -726,9 +726,13 @@ fn shock(sig: f64, median: bool, rng: &mut rand_pcg::Pcg64Mcg) -> f64 {
 /// stream's draws in one loop (none, and zeros, without volatility or on a named case).
 fn shocks_into(sig: f64, median: bool, rng: &mut rand_pcg::Pcg64Mcg, out: &mut [f64]) {
     if sig > 0.0 && !median {
+        // The stream's state in a local for the loop (kept in registers, not stored back
+        // after every draw), and back where it was after.
+        let mut r = rng.clone();
         for e in out {
-            *e = StandardNormal.sample(rng);
+            *e = StandardNormal.sample(&mut r);
         }
+        *rng = r;
     } else {
         out.fill(0.0);
     }
