@@ -333,10 +333,22 @@ impl Store {
             self.clone_from(o);
             return;
         }
-        // Extend to cover both ranges, then add to the totals.
+        // Extend to cover both ranges, then add to the 16-bit counts when none would pass
+        // 65,535 (the sketch counts the other's values as fresh, `Sketch::merge`), otherwise
+        // to the totals.
         self.cover(o.offset);
         self.cover(o.offset + o.counts.len() as i32 - 1);
         let base = (o.offset - self.offset) as usize;
+        if o.totals.is_empty() {
+            let counts = &mut self.counts[base..][..o.counts.len()];
+            let fits = |(a, b): (&u16, &u16)| u32::from(*a) + u32::from(*b) <= u32::from(u16::MAX);
+            if counts.iter().zip(&o.counts).all(fits) {
+                for (a, b) in counts.iter_mut().zip(&o.counts) {
+                    *a += b;
+                }
+                return;
+            }
+        }
         let totals = &mut self.totals()[base..][..o.counts.len()];
         for (t, c) in totals.iter_mut().zip(&o.counts) {
             *t += u32::from(*c);
@@ -581,6 +593,9 @@ impl Sketch {
     pub fn merge(&mut self, o: &Sketch) {
         self.pos.merge(&o.pos);
         self.neg.merge(&o.neg);
+        // The other's fresh counts may now be among these (copied or added), so the next
+        // values counted here move the counts to the totals sooner (`make_room`).
+        self.fresh = self.fresh.saturating_add(o.fresh);
         self.zero += o.zero;
         self.n += o.n;
         debug_assert!(
@@ -1176,6 +1191,16 @@ impl Quantiles {
     fn spill(&mut self) {
         if let Some(v) = self.exact.take() {
             self.sketch.push_all(&v);
+        }
+    }
+
+    /// [`Quantiles::merge`] of a stream given away: into an empty one of the same cap, a
+    /// stream that keeps no value exactly is taken whole instead of copied.
+    pub fn absorb(&mut self, o: Quantiles) {
+        if self.n == 0 && self.cap == o.cap && o.exact.is_none() {
+            *self = o;
+        } else {
+            self.merge(&o);
         }
     }
 

@@ -504,3 +504,58 @@ fn a_bucket_counts_past_sixteen_bits() {
     assert_eq!(count(&one, -1e9), 2);
     assert_eq!(one.count(), 2 * n as u64 + 8);
 }
+
+#[test]
+fn merged_sketches_add_in_sixteen_bits_only_while_no_count_passes_them() {
+    // Sketches of 30,000 values of 3.0 (one bucket) and a few others merge into the 16-bit
+    // counts (30,000 + 30,000 fits), the totals staying empty; what is counted next must then
+    // move those counts to the totals first: 10,000 more values of 3.0 make the bucket
+    // 70,000, which 16 bits cannot hold. Merging 40,000 into 40,000 goes to the totals at
+    // once. Every way gives the counts of pushing all the values into one sketch.
+    let sketch = |threes: usize, others: &[f64]| {
+        let mut s = Sketch::default();
+        s.push_all(&vec![3.0; threes]);
+        s.push_all(others);
+        s
+    };
+    let count = |s: &Sketch, x: f64| {
+        let store = if x > 0.0 { &s.pos } else { &s.neg };
+        let k = sketch_key(x.abs());
+        store.iter().find(|b| b.0 == k).map_or(0, |b| b.1)
+    };
+    let mut a = sketch(30_000, &[1.0, -2.0]);
+    let b = sketch(30_000, &[1e6, -2.0, 0.0]);
+    a.merge(&b);
+    assert!(a.pos.totals.is_empty() && a.neg.totals.is_empty());
+    assert_eq!(count(&a, 3.0), 60_000);
+    a.push_all(&vec![3.0; 10_000]);
+    assert_eq!(count(&a, 3.0), 70_000);
+    let mut one = sketch(70_000, &[1.0, -2.0, 1e6, -2.0, 0.0]);
+    assert_eq!(a, one);
+    assert_eq!(a.quantile(0.5), Sketch::value(sketch_key(3.0)));
+
+    let mut c = sketch(40_000, &[]);
+    c.merge(&sketch(40_000, &[-5.0]));
+    assert!(!c.pos.totals.is_empty());
+    assert_eq!(count(&c, 3.0), 80_000);
+    assert_eq!(count(&c, -5.0), 1);
+    one.merge(&c);
+    assert_eq!(count(&one, 3.0), 150_000);
+    assert_eq!(one.count(), 150_006);
+
+    // A stream given away is taken whole by an empty one, and merged otherwise.
+    let sketched = |xs: &[f64]| {
+        let mut q = Quantiles::new(0);
+        q.extend(xs);
+        q
+    };
+    let xs = [3.0, -1.0, 250.0, 0.0];
+    let mut empty = Quantiles::new(0);
+    empty.absorb(sketched(&xs));
+    assert_eq!(empty, sketched(&xs));
+    empty.absorb(sketched(&xs));
+    let mut twice = sketched(&xs);
+    twice.merge(&sketched(&xs));
+    assert_eq!(empty, twice);
+    assert_eq!(empty.n, 8);
+}

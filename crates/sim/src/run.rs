@@ -862,11 +862,11 @@ impl Merger {
     /// Adds a thread's shelf of cell quantiles (in any order: sketch counts add).
     fn add_cells(&mut self, sh: CellShelf) {
         for ((t, m), y) in self.total.iter_mut().zip(sh.monthly).zip(sh.yearly) {
-            for (a, q) in t.monthly.iter_mut().zip(&m) {
-                a.0.merge(q);
+            for (a, q) in t.monthly.iter_mut().zip(m) {
+                a.0.absorb(q);
             }
-            for (a, q) in t.yearly.iter_mut().zip(&y) {
-                a.0.merge(q);
+            for (a, q) in t.yearly.iter_mut().zip(y) {
+                a.0.absorb(q);
             }
         }
     }

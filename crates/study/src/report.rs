@@ -388,30 +388,48 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
 
 fn yearly_statements(sc: &Scenario, e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
     let nl = gigawatt_sim::YEARLY_LINES.len();
-    let stats = |(q, m): &mut (gigawatt_risk::Quantiles, gigawatt_risk::Mean)| {
-        let p = q.quantiles(&[0.1, 0.5, 0.9]);
+    let cells = cell_quantiles(&mut acc.yearly, [0.1, 0.5, 0.9]);
+    let stats = |c: usize| {
+        let p = cells[c];
         LineStats {
-            mean: m.mean(),
+            mean: acc.yearly[c].1.mean(),
             p10: p[0],
             p50: p[1],
             p90: p[2],
         }
     };
-    acc.yearly
-        .chunks_mut(gigawatt_sim::yearly_cells_per_year(e))
-        .enumerate()
-        .map(|(y, cells)| {
-            let (lines, segs) = cells.split_at_mut(nl);
+    let per_year = gigawatt_sim::yearly_cells_per_year(e);
+    (0..acc.yearly.len() / per_year.max(1))
+        .map(|y| {
+            let first = y * per_year;
             YearStatement {
                 year: e.start_year + y as i32,
-                lines: lines.iter_mut().map(stats).collect(),
+                lines: (first..first + nl).map(stats).collect(),
                 segment_revenue: sc
                     .segments
                     .iter()
-                    .zip(segs.iter_mut())
-                    .map(|(g, c)| (g.name.clone(), stats(c)))
+                    .enumerate()
+                    .map(|(si, g)| (g.name.clone(), stats(first + nl + si)))
                     .collect(),
             }
+        })
+        .collect()
+}
+
+/// Each cell's quantiles `ps`, cells in parallel: a run's monthly and yearly cells are
+/// thousands of sketches, each read bucket by bucket.
+fn cell_quantiles<const K: usize>(
+    cells: &mut [(gigawatt_risk::Quantiles, gigawatt_risk::Mean)],
+    ps: [f64; K],
+) -> Vec<[f64; K]> {
+    use rayon::prelude::*;
+    cells
+        .par_iter_mut()
+        .with_min_len(32)
+        .map(|(q, _)| {
+            let mut out = [0.0; K];
+            out.copy_from_slice(&q.quantiles(&ps));
+            out
         })
         .collect()
 }
@@ -444,19 +462,17 @@ fn monthly_rows(sc: &Scenario, e: &Engine, r: &mut RunResult) -> Vec<MonthlyRow>
         if acc.monthly.is_empty() {
             continue;
         }
+        let cells = cell_quantiles(&mut acc.monthly, MONTHLY_QUANTILES.map(|(p, _)| p));
         for t in 0..e.months {
             let month = sc.horizon.start.plus(t as i32).to_string();
             for (si, series) in SERIES.iter().take(REPORTED_SERIES).enumerate() {
-                let (q, mo) = &mut acc.monthly[si * e.months + t];
-                let mut quantiles = [0.0; 7];
-                let ps = MONTHLY_QUANTILES.map(|(p, _)| p);
-                quantiles.copy_from_slice(&q.quantiles(&ps));
+                let c = si * e.months + t;
                 rows.push(MonthlyRow {
                     plan: pi,
                     month: month.clone(),
                     series,
-                    mean: mo.mean(),
-                    quantiles,
+                    mean: acc.monthly[c].1.mean(),
+                    quantiles: cells[c],
                 });
             }
         }
