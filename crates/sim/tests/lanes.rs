@@ -2,8 +2,8 @@
 //! every example (rules, training runs, deals, events, launches) and a scenario with capacity
 //! pools, with monthly series and yearly statements recorded, over lane buffers reused from one
 //! group of paths to the next; and the monthly series and yearly statements a lane writes
-//! straight to a block's cells are the path's own; and in a whole run, a block's last paths (fewer than `LANES`, run alone) match the
-//! same paths run in lanes.
+//! straight to a block's cells are the path's own; and in a whole run, a block's last paths
+//! (fewer than `LANES`, run alone) match the same paths run in lanes.
 
 mod common;
 

@@ -388,28 +388,29 @@ fn plan_result(sc: &Scenario, e: &Engine, acc: &mut PlanAcc, pi: usize, n: f64) 
 
 fn yearly_statements(sc: &Scenario, e: &Engine, acc: &mut PlanAcc) -> Vec<YearStatement> {
     let nl = gigawatt_sim::YEARLY_LINES.len();
-    let cells = cell_quantiles(&mut acc.yearly, [0.1, 0.5, 0.9]);
-    let stats = |c: usize| {
-        let p = cells[c];
-        LineStats {
-            mean: acc.yearly[c].1.mean(),
+    let quantiles = cell_quantiles(&mut acc.yearly, [0.1, 0.5, 0.9]);
+    let stats =
+        |((_, m), p): (&(gigawatt_risk::Quantiles, gigawatt_risk::Mean), &[f64; 3])| LineStats {
+            mean: m.mean(),
             p10: p[0],
             p50: p[1],
             p90: p[2],
-        }
-    };
+        };
     let per_year = gigawatt_sim::yearly_cells_per_year(e);
-    (0..acc.yearly.len() / per_year.max(1))
-        .map(|y| {
-            let first = y * per_year;
+    acc.yearly
+        .chunks(per_year)
+        .zip(quantiles.chunks(per_year))
+        .enumerate()
+        .map(|(y, (cells, ps))| {
+            let mut cells = cells.iter().zip(ps);
             YearStatement {
                 year: e.start_year + y as i32,
-                lines: (first..first + nl).map(stats).collect(),
+                lines: cells.by_ref().take(nl).map(stats).collect(),
                 segment_revenue: sc
                     .segments
                     .iter()
-                    .enumerate()
-                    .map(|(si, g)| (g.name.clone(), stats(first + nl + si)))
+                    .zip(cells)
+                    .map(|(g, c)| (g.name.clone(), stats(c)))
                     .collect(),
             }
         })
